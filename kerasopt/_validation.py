@@ -1,0 +1,87 @@
+"""Argument checks shared by the public factories.
+
+Every check raises `ValueError` whose message names the argument and echoes the
+value, in the style of Keras: "Invalid value for `units`: expected a positive
+integer. Received: units=0".
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+
+def _fail(name: str, expected: str, value) -> ValueError:
+    return ValueError(
+        f"Invalid value for `{name}`: expected {expected}. Received: {name}={value!r}"
+    )
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def positive_int(name: str, value) -> int:
+    """Returns `value` if it is an integer >= 1, else raises `ValueError`."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise _fail(name, "a positive integer", value)
+    return int(value)
+
+
+def non_negative_int(name: str, value) -> int:
+    """Returns `value` if it is an integer >= 0, else raises `ValueError`."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+        raise _fail(name, "a non-negative integer", value)
+    return int(value)
+
+
+def positive_float(name: str, value) -> float:
+    """Returns `value` as a float if it is finite and > 0."""
+    if not _is_real(value) or not math.isfinite(value) or value <= 0:
+        raise _fail(name, "a positive number", value)
+    return float(value)
+
+
+def non_negative_float(name: str, value) -> float:
+    """Returns `value` as a float if it is finite and >= 0."""
+    if not _is_real(value) or not math.isfinite(value) or value < 0:
+        raise _fail(name, "a non-negative number", value)
+    return float(value)
+
+
+def unit_interval(name: str, value, *, closed_right: bool = False) -> float:
+    """Returns `value` if it lies in [0, 1) (or [0, 1] with `closed_right`)."""
+    upper_ok = (lambda v: v <= 1) if closed_right else (lambda v: v < 1)
+    if not _is_real(value) or not math.isfinite(value) or value < 0 or not upper_ok(value):
+        interval = "[0, 1]" if closed_right else "[0, 1)"
+        raise _fail(name, f"a number in {interval}", value)
+    return float(value)
+
+
+def open_unit_interval(name: str, value) -> float:
+    """Returns `value` if it lies in (0, 1)."""
+    if not _is_real(value) or not math.isfinite(value) or not 0 < value < 1:
+        raise _fail(name, "a number in (0, 1)", value)
+    return float(value)
+
+
+def one_of(name: str, value, choices) -> str:
+    """Returns `value` if it is one of `choices` (strings, case-insensitive)."""
+    if isinstance(value, str) and value.lower() in choices:
+        return value.lower()
+    raise _fail(name, "one of " + ", ".join(repr(c) for c in choices), value)
+
+
+def per_layer(name: str, value, count: int, check) -> list:
+    """Broadcasts a scalar to `count` layers, or checks a list has `count` items.
+
+    Each item is passed through `check(name, item)`.
+    """
+    if isinstance(value, (list, tuple)):
+        if len(value) != count:
+            raise ValueError(
+                f"Invalid value for `{name}`: expected one value per layer "
+                f"({count} values) or a single value. Received: {name}={list(value)!r}"
+            )
+        return [check(name, v) for v in value]
+    return [check(name, value)] * count

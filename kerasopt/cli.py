@@ -1,0 +1,176 @@
+"""The `kerasopt` command line: `kerasopt train`, `kerasopt predict`.
+
+Every expected failure (bad data, bad flags, an existing run) prints one line
+`kerasopt: error: ...` to stderr and exits with status 1 (2 for flag syntax),
+never a traceback. Keras is imported only once the inputs have been checked
+and the backend (`--backend`) is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+__all__ = ["main", "build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _json_arg(text: str):
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected JSON, e.g. '{{\"gamma\": 0.5}}'; got {text!r}") from None
+    return value
+
+
+def _add_model_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model and optimizer (override --config)")
+    g.add_argument("--hidden-units", type=int, nargs="*", metavar="N", help="units per hidden layer, e.g. 64 32")
+    g.add_argument("--activation", help="hidden activation (default relu)")
+    g.add_argument("--kernel-initializer", help="Keras initializer name (default he_normal)")
+    g.add_argument("--l1", type=float, help="L1 strength for every Dense kernel")
+    g.add_argument("--l2", type=float, help="L2 strength for every Dense kernel")
+    g.add_argument("--dropout", type=float, nargs="+", metavar="RATE", help="dropout rate(s) after hidden layers")
+    g.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None,
+                   help="batch normalization between Dense and activation")
+    g.add_argument("--optimizer", help="sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, nadam, adadelta")
+    g.add_argument("--optimizer-args", type=_json_arg, metavar="JSON", help='e.g. \'{"beta_2": 0.99}\'')
+    g.add_argument("--learning-rate", type=float, help="initial learning rate")
+    g.add_argument("--schedule", help="constant, step, multistep, exponential, piecewise, inverse_time, cosine")
+    g.add_argument("--schedule-args", type=_json_arg, metavar="JSON", help='e.g. \'{"step_size": 50, "gamma": 0.5}\'')
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--patience", type=int, help="early-stopping patience in epochs")
+    t.add_argument("--reduce-lr-on-plateau", action=argparse.BooleanOptionalAction, default=None)
+    t.add_argument("--class-weight", choices=["balanced"], help="weight classes inversely to their frequency")
+    t.add_argument("--validation-split", type=float, help="fraction of non-test rows for validation")
+    t.add_argument("--test-split", type=float, help="fraction of rows held out for the test metrics")
+    t.add_argument("--seed", type=int, help="seed that makes the run repeatable")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=["tensorflow", "jax"],
+                   help="Keras backend (default: $KERAS_BACKEND or tensorflow)")
+    p.add_argument("--overwrite", action="store_true", help="replace earlier results at the output path")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the argument parser of the `kerasopt` command."""
+    parser = _Parser(prog="kerasopt", description="Build, train and tune regularized dense networks.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    train = sub.add_parser("train", help="train a model on a CSV and write a run directory",
+                           description="Train a Dense network on a labelled CSV (default: embedded "
+                                       "phone-like data) and write model.keras, config.json, "
+                                       "metrics.json, history.csv and curves.png into --out.")
+    train.add_argument("--data", help="labelled CSV (default: embedded phone-like data)")
+    train.add_argument("--target", help="label column (default price_range)")
+    train.add_argument("--config", help="JSON or YAML file of options; flags override it")
+    train.add_argument("--out", default=os.path.join("runs", "phone"), help="run directory (default runs/phone)")
+    train.add_argument("--verbose", type=int, default=0, choices=[0, 1, 2], help="Keras fit verbosity")
+    _add_model_flags(train)
+    _add_common(train)
+    predict = sub.add_parser("predict", help="predict the classes of a CSV with a saved model",
+                             description="Write id,<target> predictions for the rows of a CSV.")
+    predict.add_argument("--model", required=True, help="model.keras of a training run")
+    predict.add_argument("--data", required=True, help="CSV with an optional id column and the feature columns")
+    predict.add_argument("--out", required=True, help="output CSV")
+    _add_common(predict)
+    return parser
+
+
+_CONFIG_FLAGS = ("data", "target", "hidden_units", "activation", "kernel_initializer", "l1", "l2", "dropout",
+                 "batch_norm", "optimizer", "optimizer_args", "learning_rate", "schedule", "schedule_args",
+                 "epochs", "batch_size", "patience", "reduce_lr_on_plateau", "class_weight",
+                 "validation_split", "test_split", "seed")
+
+
+def _train(args) -> int:
+    from kerasopt import config as config_lib
+    from kerasopt.pipeline import run_training
+
+    file_config = config_lib.load_file(args.config) if args.config else None
+    overrides = {k: getattr(args, k) for k in _CONFIG_FLAGS}
+    if overrides["dropout"] is not None and len(overrides["dropout"]) == 1:
+        overrides["dropout"] = overrides["dropout"][0]
+    config = config_lib.resolve(file_config, **overrides)
+    summary = run_training(config, args.out, overwrite=args.overwrite, verbose=args.verbose)
+    print(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.1f} s "
+          f"(best epoch {summary['best_epoch']}); run written to {args.out}")
+    for split, values in summary["metrics"].items():
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+        print(f"  {split:<10} {shown}")
+    return 0
+
+
+def _predict(args) -> int:
+    from kerasopt.pipeline import predict_file
+
+    result = predict_file(args.model, args.data, args.out, overwrite=args.overwrite)
+    print(f"wrote {len(result)} predictions to {args.out}")
+    return 0
+
+
+def _import_keras_quietly() -> None:
+    """Imports Keras with the C++ start-up chatter of TensorFlow (CUDA probes) silenced.
+
+    Those lines bypass Python's logging, so file descriptor 2 is pointed at
+    /dev/null for the import only; Python-level errors are unaffected.
+    """
+    if "keras" in sys.modules:
+        return
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        import keras  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+COMMANDS = {"train": _train, "predict": _predict}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command line; returns the exit status.
+
+    Example:
+
+    >>> main(["train", "--epochs", "5", "--out", "runs/demo"])  # doctest: +SKIP
+    0
+    """
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if getattr(args, "backend", None):
+        if "keras" in sys.modules and os.environ.get("KERAS_BACKEND", "tensorflow") != args.backend:
+            print(f"kerasopt: error: Keras is already loaded with another backend; set "
+                  f"KERAS_BACKEND={args.backend} before starting Python.", file=sys.stderr)
+            return 1
+        os.environ["KERAS_BACKEND"] = args.backend
+    from kerasopt.errors import KerasoptError
+
+    try:
+        _import_keras_quietly()
+        return COMMANDS[args.command](args)
+    except (KerasoptError, ValueError, OSError) as e:
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"kerasopt {args.command}: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"kerasopt {args.command}: interrupted; finished outputs are kept, and a rerun of the same "
+              "command resumes training from its last finished epoch.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

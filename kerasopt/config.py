@@ -1,0 +1,101 @@
+"""Run configuration of the training pipeline: defaults, files, overrides.
+
+A configuration is a flat dict. `resolve` layers defaults, a JSON or YAML
+file and explicit overrides (command-line flags), checks every key and value,
+and returns the full resolved dict that `run_training` uses and writes to
+`config.json`.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import os
+from typing import Any
+
+from kerasopt.errors import ConfigError
+
+__all__ = ["DEFAULTS", "load_file", "resolve"]
+
+DEFAULTS: dict[str, Any] = {
+    "data": None,               # CSV path; None: the embedded phone-like data
+    "target": "price_range",
+    "hidden_units": [64],
+    "activation": "relu",
+    "kernel_initializer": "he_normal",
+    "l1": 0.0,
+    "l2": 1e-4,
+    "dropout": 0.0,
+    "batch_norm": False,
+    "optimizer": "adam",
+    "optimizer_args": {},
+    "learning_rate": 1e-3,
+    "schedule": None,           # None/"constant", "step", "multistep", ...
+    "schedule_args": {},
+    "epochs": 300,
+    "batch_size": 32,
+    "patience": 30,
+    "reduce_lr_on_plateau": False,
+    "class_weight": None,
+    "validation_split": 0.2,
+    "test_split": 0.2,
+    "seed": 0,
+}
+
+
+def load_file(path: str | os.PathLike) -> dict[str, Any]:
+    """Reads a JSON or YAML configuration file into a dict.
+
+    Raises:
+        ConfigError: if the file is missing, unreadable or not a mapping.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ConfigError(f"Config file not found: {path}. Pass an existing .json or .yaml file.")
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        if path.lower().endswith((".yaml", ".yml")):
+            import yaml
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # yaml.YAMLError is not a ValueError
+        raise ConfigError(f"Config file {path} cannot be read: {str(e).splitlines()[0]}") from None
+    except Exception as e:  # yaml.YAMLError
+        raise ConfigError(f"Config file {path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {path} must hold a mapping of option names to values, "
+                          f"not {type(data).__name__}.")
+    return data
+
+
+def resolve(file_config: dict[str, Any] | None = None, **overrides) -> dict[str, Any]:
+    """Returns the full configuration: defaults < file values < overrides.
+
+    Overrides whose value is `None` are ignored (a flag that was not given).
+
+    Raises:
+        ConfigError: for an unknown key (with the closest known key) or a
+            value of the wrong type.
+    """
+    config = copy.deepcopy(DEFAULTS)
+    for source in (file_config or {}, {k: v for k, v in overrides.items() if v is not None}):
+        for key, value in source.items():
+            key = str(key).replace("-", "_")
+            if key not in DEFAULTS:
+                close = difflib.get_close_matches(key, DEFAULTS, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(f"Unknown configuration key {key!r}.{hint} "
+                                  f"Known keys: {', '.join(DEFAULTS)}.")
+            config[key] = value
+    if isinstance(config["hidden_units"], int):
+        config["hidden_units"] = [config["hidden_units"]]
+    for key in ("optimizer_args", "schedule_args"):
+        if not isinstance(config[key], dict):
+            raise ConfigError(f"Invalid value for `{key}`: expected a mapping of argument names to "
+                              f"values. Received: {key}={config[key]!r}")
+    return config

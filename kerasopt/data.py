@@ -1,0 +1,284 @@
+"""Tabular data: load and validate a CSV, split it, and the embedded phone data.
+
+The phone data set has 20 numeric feature columns (`PHONE_FEATURES`) and a
+4-class target `price_range`. `make_phone_data` generates rows like it, so the
+main command runs on a machine that has no data file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from kerasopt import _validation as check
+from kerasopt.errors import DataError
+
+__all__ = [
+    "PHONE_FEATURES",
+    "PHONE_TARGET",
+    "Splits",
+    "load_csv",
+    "make_phone_data",
+    "to_arrays",
+    "feature_matrix",
+    "split",
+]
+
+PHONE_TARGET = "price_range"
+PHONE_FEATURES = [
+    "battery_power", "blue", "clock_speed", "dual_sim", "fc", "four_g", "int_memory",
+    "m_dep", "mobile_wt", "n_cores", "pc", "px_height", "px_width", "ram", "sc_h",
+    "sc_w", "talk_time", "three_g", "touch_screen", "wifi",
+]
+
+
+class Splits(NamedTuple):
+    """Arrays of a stratified train / validation / test split (empty when unused)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def load_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """Reads a CSV file into a DataFrame with clear errors.
+
+    Args:
+        path: Path of a comma-separated file with a header row.
+
+    Returns:
+        The `pandas.DataFrame`.
+
+    Raises:
+        DataError: if the file is missing, unreadable, empty or has no rows.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise DataError(f"Data file not found: {path}. Pass the path of an existing CSV file.")
+    if os.path.isdir(path):
+        raise DataError(f"Data path is a directory, not a CSV file: {path}.")
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"Data file is empty: {path}. It needs a header row and data rows.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"Data file {path} is not a readable CSV file: {first}") from None
+    if frame.empty:
+        raise DataError(f"Data file has a header but no data rows: {path}.")
+    return frame
+
+
+def _suggest(name: str, options) -> str:
+    close = difflib.get_close_matches(name, [str(o) for o in options], n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def feature_matrix(frame: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
+    """Converts feature columns to a float32 matrix, rejecting bad cells.
+
+    Args:
+        frame: The data.
+        columns: Expected feature columns in order. When given, the frame must
+            have exactly these columns in this order.
+
+    Returns:
+        A float32 array of shape `(rows, columns)`.
+
+    Raises:
+        DataError: on missing, extra or reordered columns, non-numeric cells,
+            NaN or infinite values.
+    """
+    if columns is not None:
+        columns = list(columns)
+        got = [str(c) for c in frame.columns]
+        missing = [c for c in columns if c not in got]
+        extra = [c for c in got if c not in columns]
+        if missing:
+            hint = _suggest(missing[0], extra) if extra else ""
+            raise DataError(f"Missing feature column(s): {', '.join(missing)}.{hint} "
+                            f"Expected columns: {', '.join(columns)}.")
+        if extra:
+            raise DataError(f"Unexpected column(s): {', '.join(extra)}. "
+                            f"Expected exactly: {', '.join(columns)}.")
+        if got != columns:
+            raise DataError("Feature columns are in a different order than the model expects. "
+                            f"Expected: {', '.join(columns)}; found: {', '.join(got)}.")
+    if frame.shape[1] == 0:
+        raise DataError("No feature columns: the data needs at least one column besides the target.")
+    for name in frame.columns:
+        column = frame[name]
+        if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            numeric = pd.to_numeric(column, errors="coerce")
+            bad = numeric.isna() & column.notna()
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise DataError(f"Column {name!r} has a non-numeric value {column.iloc[row]!r} in "
+                                f"data row {row + 1} (file line {row + 2}). Fix or remove that row.")
+    values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype="float64")
+    finite = np.isfinite(values)
+    if not finite.all():
+        row, col = (int(i[0]) for i in np.nonzero(~finite))
+        kind = "a missing (NaN)" if np.isnan(values[row, col]) else "an infinite"
+        raise DataError(f"Column {frame.columns[col]!r} has {kind} value in data row {row + 1} "
+                        f"(file line {row + 2}). Fill or remove rows with missing values.")
+    return values.astype("float32")
+
+
+def to_arrays(frame: pd.DataFrame, target: str = PHONE_TARGET,
+              drop: tuple[str, ...] = ("id",)) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Validates a labelled frame and returns `(x, y, feature_columns)`.
+
+    Args:
+        frame: Data with the feature columns and the target column.
+        target: Name of the label column; labels must be integers 0..K-1 with
+            at least two classes.
+        drop: Columns to drop when present (identifiers, not features).
+
+    Returns:
+        `x` as float32 `(rows, features)`, `y` as int32 `(rows,)`, and the
+        feature column names in order.
+
+    Raises:
+        DataError: if the target is missing or the cells or labels are invalid.
+    """
+    columns = [str(c) for c in frame.columns]
+    if target not in columns:
+        raise DataError(f"Target column {target!r} not found.{_suggest(target, columns)} "
+                        f"Available columns: {', '.join(columns)}. Choose one with --target.")
+    features = frame.drop(columns=[target] + [c for c in drop if c in columns and c != target])
+    x = feature_matrix(features)
+    labels = frame[target]
+    numeric = pd.to_numeric(labels, errors="coerce")
+    bad = numeric.isna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(f"Target column {target!r} has a missing or non-numeric label "
+                        f"{labels.iloc[row]!r} in data row {row + 1} (file line {row + 2}).")
+    values = numeric.to_numpy(dtype="float64")
+    classes = np.unique(values)
+    if not np.all(classes == np.round(classes)) or classes.min() < 0 or classes.max() != len(classes) - 1:
+        raise DataError(f"Labels in {target!r} must be the integers 0..K-1 with every class present. "
+                        f"Found: {', '.join(format(c, 'g') for c in classes[:10])}"
+                        f"{' ...' if len(classes) > 10 else ''}.")
+    if len(classes) < 2:
+        raise DataError(f"Target column {target!r} holds a single class ({classes[0]:g}); "
+                        "classification needs at least two.")
+    return x, values.astype("int32"), [str(c) for c in features.columns]
+
+
+def split(x: np.ndarray, y: np.ndarray, validation_size: float = 0.2, test_size: float = 0.2,
+          seed: int | None = 0) -> Splits:
+    """Stratified split into train, validation and test sets.
+
+    `test_size` is a fraction of all rows; `validation_size` a fraction of the
+    rows left after the test set is taken out. Either may be 0.
+
+    Args:
+        x: Features.
+        y: Integer labels (stratification keeps class proportions).
+        validation_size: Fraction in [0, 1) of the non-test rows held out for
+            validation.
+        test_size: Fraction in [0, 1) of all rows held out for testing.
+        seed: Random seed of the shuffle.
+
+    Returns:
+        A `Splits` tuple; unused splits are empty arrays.
+
+    Raises:
+        DataError: if a split would hold fewer rows than there are classes.
+    """
+    validation_size = check.unit_interval("validation_size", validation_size)
+    test_size = check.unit_interval("test_size", test_size)
+    n, k = len(y), len(np.unique(y))
+    n_test = math.ceil(n * test_size) if test_size else 0
+    n_val = math.ceil((n - n_test) * validation_size) if validation_size else 0
+    sizes = {"train": n - n_test - n_val, "validation": n_val, "test": n_test}
+    for name, size in sizes.items():
+        if (size or name == "train") and size < k:
+            raise DataError(f"Too few rows to split: {n} rows and {k} classes leave {size} rows for "
+                            f"the {name} set, which needs at least one row per class. "
+                            "Add rows or lower --validation-split / --test-split.")
+    empty_x, empty_y = x[:0], y[:0]
+
+    def take(xs, ys, size):
+        if not size:
+            return xs, ys, empty_x, empty_y
+        a, b, c, d = train_test_split(xs, ys, test_size=size, stratify=ys, random_state=seed)
+        return a, c, b, d
+
+    x_rest, y_rest, x_test, y_test = take(x, y, n_test)
+    x_train, y_train, x_val, y_val = take(x_rest, y_rest, n_val)
+    return Splits(x_train, y_train, x_val, y_val, x_test, y_test)
+
+
+def make_phone_data(n_samples: int = 2000, seed: int = 0, noise: float = 0.1) -> pd.DataFrame:
+    """Generates phone-like rows: the 20 feature columns and a balanced `price_range`.
+
+    Columns have the value ranges and types of the real phone data set. The
+    label is driven mainly by `ram`, then `battery_power` and the pixel
+    resolution, plus Gaussian noise, and cut at quartiles into four balanced
+    classes 0-3. The same arguments always give the same rows.
+
+    Args:
+        n_samples: Number of rows (at least 4).
+        seed: Seed of the generator.
+        noise: Standard deviation of the noise added to the standardized score.
+
+    Returns:
+        A `pandas.DataFrame` with `PHONE_FEATURES` then `price_range`.
+
+    Example:
+
+    >>> frame = make_phone_data(8, seed=1)
+    >>> frame.shape, sorted(frame.price_range.unique().tolist())
+    ((8, 21), [0, 1, 2, 3])
+    """
+    n = check.positive_int("n_samples", n_samples)
+    if n < 4:
+        raise ValueError(f"Invalid value for `n_samples`: expected at least 4 rows. Received: n_samples={n_samples!r}")
+    noise = check.non_negative_float("noise", noise)
+    rng = np.random.default_rng(seed)
+    ints = lambda lo, hi: rng.integers(lo, hi + 1, n)  # noqa: E731
+    coin = lambda p=0.5: (rng.random(n) < p).astype("int64")  # noqa: E731
+    three_g = coin(0.76)
+    sc_h = ints(5, 19)
+    px_width = ints(500, 1998)
+    columns = {
+        "battery_power": ints(501, 1998),
+        "blue": coin(),
+        "clock_speed": np.round(rng.uniform(0.5, 3.0, n), 1),
+        "dual_sim": coin(),
+        "fc": np.minimum(rng.geometric(0.2, n) - 1, 19),
+        "four_g": three_g * coin(0.68),
+        "int_memory": ints(2, 64),
+        "m_dep": np.round(rng.uniform(0.1, 1.0, n), 1),
+        "mobile_wt": ints(80, 200),
+        "n_cores": ints(1, 8),
+        "pc": ints(0, 20),
+        "px_height": np.minimum(rng.integers(0, 1961, n), px_width),
+        "px_width": px_width,
+        "ram": ints(256, 3998),
+        "sc_h": sc_h,
+        "sc_w": np.floor(rng.random(n) * sc_h).astype("int64"),
+        "talk_time": ints(2, 20),
+        "three_g": three_g,
+        "touch_screen": coin(),
+        "wifi": coin(),
+    }
+    frame = pd.DataFrame(columns)[PHONE_FEATURES]
+    z = lambda c: (frame[c] - frame[c].mean()) / frame[c].std()  # noqa: E731
+    score = 1.0 * z("ram") + 0.25 * z("battery_power") + 0.15 * z("px_height") + 0.15 * z("px_width")
+    score = score + noise * rng.standard_normal(n)
+    ranks = score.rank(method="first").to_numpy() - 1
+    frame[PHONE_TARGET] = (ranks * 4 // n).astype("int64")
+    return frame

@@ -1,0 +1,212 @@
+"""The Dense-network factory: `build_model`.
+
+Layer stack, per hidden layer: `Dense` (kernel regularizer) -> optional
+`BatchNormalization` -> activation -> optional `Dropout`; then the output
+`Dense` layer with a softmax for classification or no activation for
+regression. When training features are given, an adapted `Normalization`
+layer comes first, so the model takes raw feature rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+
+from kerasopt import _validation as check
+from kerasopt import optimizers as optimizers_lib
+
+__all__ = ["build_model", "make_regularizer"]
+
+
+def make_regularizer(l1: float = 0.0, l2: float = 0.0) -> keras.regularizers.Regularizer | None:
+    """Returns the Keras weight penalty for L1 and L2 strengths.
+
+    Args:
+        l1: L1 strength (adds `l1 * sum(|w|)` to the loss).
+        l2: L2 strength (adds `l2 * sum(w**2)` to the loss).
+
+    Returns:
+        `keras.regularizers.L1`, `L2` or `L1L2`, or `None` when both are 0.
+    """
+    l1 = check.non_negative_float("l1", l1)
+    l2 = check.non_negative_float("l2", l2)
+    if l1 and l2:
+        return keras.regularizers.L1L2(l1=l1, l2=l2)
+    if l1:
+        return keras.regularizers.L1(l1)
+    if l2:
+        return keras.regularizers.L2(l2)
+    return None
+
+
+def _keras_lookup(name: str, getter, value):
+    try:
+        return getter(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"Invalid value for `{name}`: could not interpret it. Received: {name}={value!r}") from None
+
+
+def _per_layer_flags(name: str, value, count: int) -> list[bool]:
+    def flag(n, v):
+        if not isinstance(v, (bool, np.bool_)):
+            raise ValueError(f"Invalid value for `{n}`: expected True or False. Received: {n}={v!r}")
+        return bool(v)
+    return check.per_layer(name, value, count, flag)
+
+
+def build_model(
+    inputs: int | np.ndarray,
+    num_classes: int | None = 2,
+    hidden_units: int | Sequence[int] = (64,),
+    activation: str = "relu",
+    kernel_initializer: str | dict = "he_normal",
+    l1: float | Sequence[float] = 0.0,
+    l2: float | Sequence[float] = 0.0,
+    kernel_regularizer=None,
+    dropout: float | Sequence[float] = 0.0,
+    batch_norm: bool | Sequence[bool] = False,
+    normalize: bool = True,
+    optimizer: str | dict | keras.optimizers.Optimizer = "adam",
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | None = None,
+    loss: Any = None,
+    metrics: list | None = None,
+    seed: int | None = None,
+    jit_compile: bool | str = "auto",
+    steps_per_execution: int = 1,
+    name: str = "kerasopt_dense",
+) -> keras.Model:
+    """Builds and compiles a regularized Dense network.
+
+    Args:
+        inputs: The number of input features, or the training features
+            (array of shape `(rows, features)`), which also adapt a leading
+            `Normalization` layer so that the model takes raw feature rows.
+        num_classes: Number of classes (>= 2) for a softmax classifier that
+            outputs probabilities; `None` for regression with one linear
+            output.
+        hidden_units: Units of each hidden layer, e.g. `(128, 64)`; an int for
+            one layer, `()` for none (a linear or logistic model).
+        activation: Activation of the hidden layers (any Keras name).
+        kernel_initializer: Keras initializer name or dict for every Dense
+            kernel; seeded from `seed`.
+        l1: L1 penalty strength, one value for every Dense layer or a list
+            with one value per Dense layer (hidden layers, then the output).
+        l2: L2 penalty strength, same shape rules as `l1`.
+        kernel_regularizer: Instead of `l1`/`l2`, a Keras regularizer (name,
+            dict or instance), or a list with one per Dense layer.
+        dropout: Dropout rate in [0, 1) after each hidden layer, or one per
+            hidden layer.
+        batch_norm: Whether to put `BatchNormalization` between each hidden
+            `Dense` layer and its activation; or one flag per hidden layer.
+        normalize: Whether to add the adapted `Normalization` layer when
+            `inputs` are training features.
+        optimizer: Optimizer name, dict or instance (see
+            `kerasopt.optimizers.get`).
+        learning_rate: A float or a `LearningRateSchedule`; `None` keeps the
+            optimizer's own default.
+        loss: Loss; defaults to sparse categorical cross-entropy for
+            classification and mean squared error for regression.
+        metrics: Metrics; default `["accuracy"]` for classification and
+            `["mae"]` for regression.
+        seed: Seed for the initializers and dropout masks.
+        jit_compile: Passed to `Model.compile` (`"auto"` uses XLA when the
+            model supports it).
+        steps_per_execution: Passed to `Model.compile`.
+        name: Model name.
+
+    Returns:
+        A compiled `keras.Model`.
+
+    Raises:
+        ValueError: naming the argument and echoing the value, for any
+            invalid argument.
+
+    Example:
+
+    >>> model = build_model(20, num_classes=4, hidden_units=(32,), l2=1e-4, dropout=0.1)
+    >>> model.output_shape
+    (None, 4)
+    """
+    features = None
+    if isinstance(inputs, (int, np.integer)) and not isinstance(inputs, bool):
+        n_inputs = check.positive_int("inputs", inputs)
+    else:
+        features = np.asarray(inputs, dtype="float32")
+        if features.ndim != 2 or features.shape[0] < 1 or features.shape[1] < 1:
+            raise ValueError("Invalid value for `inputs`: expected a positive integer or a 2-D array "
+                             f"of training features. Received: inputs with shape {features.shape}")
+        n_inputs = features.shape[1]
+    if num_classes is not None:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+            raise ValueError("Invalid value for `num_classes`: expected an integer >= 2, or None for "
+                             f"regression. Received: num_classes={num_classes!r}")
+    units = [hidden_units] if isinstance(hidden_units, (int, np.integer)) else list(hidden_units)
+    units = [check.positive_int("hidden_units", u) for u in units]
+    n_dense = len(units) + 1
+    act = _keras_lookup("activation", keras.activations.get, activation)
+    del act  # validated only; layers take the identifier
+    _keras_lookup("kernel_initializer", keras.initializers.get, kernel_initializer)
+    dropouts = check.per_layer("dropout", dropout, len(units), check.unit_interval)
+    norms = _per_layer_flags("batch_norm", batch_norm, len(units))
+    if kernel_regularizer is not None:
+        if np.any(np.asarray(l1, dtype=object) != 0) or np.any(np.asarray(l2, dtype=object) != 0):
+            raise ValueError("Pass either `kernel_regularizer` or `l1`/`l2`, not both. "
+                             f"Received: kernel_regularizer={kernel_regularizer!r}, l1={l1!r}, l2={l2!r}")
+        regs = [_keras_lookup("kernel_regularizer", keras.regularizers.get, r)
+                for r in check.per_layer("kernel_regularizer", kernel_regularizer, n_dense, lambda n, v: v)]
+    else:
+        l1s = check.per_layer("l1", l1, n_dense, check.non_negative_float)
+        l2s = check.per_layer("l2", l2, n_dense, check.non_negative_float)
+        regs = [make_regularizer(a, b) for a, b in zip(l1s, l2s)]
+    if seed is not None:
+        seed = check.non_negative_int("seed", seed)
+
+    def initializer(index: int):
+        init = keras.initializers.get(kernel_initializer)
+        config = init.get_config()
+        if seed is not None and "seed" in config:
+            config["seed"] = seed + index
+            init = init.__class__.from_config(config)
+        return init
+
+    layers = keras.layers
+    x_in = keras.Input(shape=(n_inputs,), name="features")
+    x = x_in
+    if features is not None and normalize:
+        norm = layers.Normalization(name="normalization")
+        norm.adapt(features)
+        x = norm(x)
+    for i, (n_units, rate, bn, reg) in enumerate(zip(units, dropouts, norms, regs)):
+        x = layers.Dense(n_units, use_bias=not bn, kernel_initializer=initializer(i),
+                         kernel_regularizer=reg, name=f"dense_{i}")(x)
+        if bn:
+            x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+        x = layers.Activation(activation, name=f"activation_{i}")(x)
+        if rate:
+            x = layers.Dropout(rate, seed=None if seed is None else seed + 1000 + i, name=f"dropout_{i}")(x)
+    out_units = 1 if num_classes is None else int(num_classes)
+    outputs = layers.Dense(out_units, activation=None if num_classes is None else "softmax",
+                           kernel_initializer=initializer(len(units)), kernel_regularizer=regs[-1],
+                           name="output")(x)
+    model = keras.Model(x_in, outputs, name=name)
+
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        if learning_rate is not None:
+            raise ValueError("Pass `learning_rate` to the optimizer instance itself, not to build_model. "
+                             f"Received: learning_rate={learning_rate!r}")
+        opt = optimizer
+    else:
+        if learning_rate is not None and not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            learning_rate = check.positive_float("learning_rate", learning_rate)
+        kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
+        opt = optimizers_lib.get(optimizer, **kwargs)
+    if loss is None:
+        loss = "mse" if num_classes is None else "sparse_categorical_crossentropy"
+    if metrics is None:
+        metrics = ["mae"] if num_classes is None else ["accuracy"]
+    model.compile(optimizer=opt, loss=loss, metrics=metrics, jit_compile=jit_compile,
+                  steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
+    return model

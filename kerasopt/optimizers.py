@@ -1,0 +1,98 @@
+"""Optimizer lookup: a name, a dict or an instance, like `keras.optimizers.get`.
+
+The names are the ones of the course: `"sgd"` (plain stochastic gradient
+descent), `"momentum"` (SGD with momentum 0.9), `"nesterov"` (SGD with Nesterov
+momentum 0.9), `"adagrad"`, `"rmsprop"` (rho 0.9), `"adam"`, `"adamw"`,
+`"nadam"` and `"adadelta"`. Any keyword argument of the Keras optimizer class
+overrides the preset, so the course's Adam with betas 0.9/0.99 is
+`get("adam", beta_2=0.99)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+__all__ = ["get", "available"]
+
+# name -> (Keras class, preset keyword arguments)
+_OPTIMIZERS: dict[str, tuple[type, dict[str, Any]]] = {
+    "sgd": (keras.optimizers.SGD, {}),
+    "momentum": (keras.optimizers.SGD, {"momentum": 0.9}),
+    "nesterov": (keras.optimizers.SGD, {"momentum": 0.9, "nesterov": True}),
+    "adagrad": (keras.optimizers.Adagrad, {}),
+    "rmsprop": (keras.optimizers.RMSprop, {"rho": 0.9}),
+    "adam": (keras.optimizers.Adam, {}),
+    "adamw": (keras.optimizers.AdamW, {}),
+    "nadam": (keras.optimizers.Nadam, {}),
+    "adadelta": (keras.optimizers.Adadelta, {}),
+}
+
+
+def available() -> list[str]:
+    """Returns the optimizer names that `get` understands."""
+    return sorted(_OPTIMIZERS)
+
+
+def get(identifier: str | dict | keras.optimizers.Optimizer = "adam", **kwargs) -> keras.optimizers.Optimizer:
+    """Returns a fresh Keras optimizer.
+
+    Args:
+        identifier: An optimizer name (see `available()`), a dict, or a
+            `keras.optimizers.Optimizer` instance. A dict is either Keras's
+            serialized form (`{"class_name": "Adam", "config": {...}}`) or a
+            flat form with a `"name"` key and keyword arguments
+            (`{"name": "momentum", "learning_rate": 0.01}`).
+        **kwargs: Keyword arguments for the optimizer (e.g. `learning_rate`,
+            which may be a float or a `LearningRateSchedule`); they override
+            the preset of the name and the values of a dict.
+
+    Returns:
+        A `keras.optimizers.Optimizer`. An instance is returned as is.
+
+    Raises:
+        ValueError: if the identifier is unknown or a keyword argument is not
+            accepted by the optimizer.
+
+    Example:
+
+    >>> opt = get("momentum", learning_rate=0.01)
+    >>> type(opt).__name__, float(opt.momentum)
+    ('SGD', 0.9)
+    """
+    if isinstance(identifier, keras.optimizers.Optimizer):
+        if kwargs:
+            raise ValueError(
+                "Keyword arguments cannot be combined with an optimizer instance; "
+                f"configure the instance instead. Received: {sorted(kwargs)}"
+            )
+        return identifier
+    if isinstance(identifier, dict):
+        if "class_name" in identifier:
+            name = str(identifier["class_name"])
+            config = dict(identifier.get("config", {}))
+        elif "name" in identifier:
+            config = dict(identifier)
+            name = str(config.pop("name"))
+        else:
+            raise ValueError(
+                "An optimizer dict needs a 'name' (or Keras's 'class_name') key. "
+                f"Received: optimizer={identifier!r}"
+            )
+        config.update(kwargs)
+        return get(name, **config)
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in _OPTIMIZERS:
+            raise ValueError(
+                f"Unknown optimizer: optimizer={identifier!r}. "
+                f"Known optimizers: {', '.join(available())}."
+            )
+        cls, preset = _OPTIMIZERS[key]
+        config = {**preset, **kwargs}
+        try:
+            return cls(**config)
+        except TypeError as e:  # unexpected keyword argument
+            raise ValueError(f"Invalid arguments for optimizer {identifier!r}: {e}") from None
+    raise ValueError(f"Could not interpret optimizer identifier: optimizer={identifier!r}")

@@ -1,0 +1,377 @@
+"""Learning-rate schedules counted in epochs, run in optimizer steps.
+
+The course (and PyTorch's `StepLR`, `MultiStepLR`, `ExponentialLR`) describes
+learning-rate decay per epoch. Keras optimizers call their schedule with the
+optimizer's step count. Each schedule here takes `steps_per_epoch` and maps a
+step to its epoch, `epoch = floor(step / steps_per_epoch)`, so the learning
+rate is constant within an epoch and follows the closed-form formula across
+epochs. They are ordinary `keras.optimizers.schedules.LearningRateSchedule`
+objects: pass them as `learning_rate` to any Keras optimizer; they serialize
+inside a saved `.keras` model and load back.
+
+| name             | class                 | learning rate at epoch `e`                      |
+|------------------|-----------------------|-------------------------------------------------|
+| `"step"`         | `StepDecay`           | `lr * gamma ** floor(e / step_size)`            |
+| `"multistep"`    | `MultiStepDecay`      | `lr * gamma ** (number of milestones <= e)`     |
+| `"exponential"`  | `ExponentialDecay`    | `lr * gamma ** e`                               |
+| `"piecewise"`    | `PiecewiseConstant`   | `values[number of boundaries <= e]`             |
+| `"inverse_time"` | `InverseTimeDecay`    | `lr / (1 + decay_rate * e)`                     |
+| `"cosine"`       | `WarmupCosineDecay`   | linear warm-up, then cosine down to `alpha*lr`  |
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from kerasopt import _validation as check
+
+__all__ = [
+    "EpochSchedule",
+    "StepDecay",
+    "MultiStepDecay",
+    "ExponentialDecay",
+    "PiecewiseConstant",
+    "InverseTimeDecay",
+    "WarmupCosineDecay",
+    "get",
+    "available",
+    "epoch_values",
+]
+
+_register = keras.saving.register_keras_serializable(package="kerasopt")
+
+
+def _increasing_epochs(name: str, value) -> list[int]:
+    items = [check.non_negative_int(name, v) for v in value] if isinstance(value, (list, tuple)) else None
+    if not items or any(b <= a for a, b in zip(items, items[1:])):
+        raise ValueError(
+            f"Invalid value for `{name}`: expected a non-empty, strictly increasing list "
+            f"of epoch numbers. Received: {name}={value!r}"
+        )
+    return items
+
+
+class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Base class: a learning rate that is a function of the epoch.
+
+    Subclasses implement `value_at_epoch(epoch)` with `keras.ops` on a float32
+    tensor holding the (0-based) epoch number, and extend `get_config`.
+
+    Args:
+        steps_per_epoch: Optimizer steps in one epoch, usually
+            `ceil(num_train_samples / batch_size)`.
+        name: Optional name.
+    """
+
+    def __init__(self, steps_per_epoch: int = 1, name: str | None = None):
+        self.steps_per_epoch = check.positive_int("steps_per_epoch", steps_per_epoch)
+        self.name = name
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        epoch = ops.floor(step / float(self.steps_per_epoch))
+        return ops.cast(self.value_at_epoch(epoch), "float32")
+
+    def value_at_epoch(self, epoch):
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {"steps_per_epoch": self.steps_per_epoch, "name": self.name}
+
+
+@_register
+class StepDecay(EpochSchedule):
+    """Multiplies the learning rate by `gamma` every `step_size` epochs.
+
+    `lr(e) = initial_learning_rate * gamma ** floor(e / step_size)`, like
+    PyTorch's `StepLR`.
+
+    Args:
+        initial_learning_rate: Learning rate of the first epochs.
+        step_size: Number of epochs between two decays.
+        gamma: Multiplicative factor of each decay.
+        steps_per_epoch: Optimizer steps in one epoch.
+        name: Optional name.
+
+    Example:
+
+    >>> s = StepDecay(0.1, step_size=2, gamma=0.5, steps_per_epoch=10)
+    >>> [round(float(s(step)), 4) for step in (0, 19, 20, 40)]
+    [0.1, 0.1, 0.05, 0.025]
+    """
+
+    def __init__(self, initial_learning_rate: float, step_size: int, gamma: float = 0.1,
+                 steps_per_epoch: int = 1, name: str | None = None):
+        super().__init__(steps_per_epoch, name)
+        self.initial_learning_rate = check.positive_float("initial_learning_rate", initial_learning_rate)
+        self.step_size = check.positive_int("step_size", step_size)
+        self.gamma = check.positive_float("gamma", gamma)
+
+    def value_at_epoch(self, epoch):
+        return self.initial_learning_rate * ops.power(self.gamma, ops.floor(epoch / self.step_size))
+
+    def get_config(self):
+        return {**super().get_config(), "initial_learning_rate": self.initial_learning_rate,
+                "step_size": self.step_size, "gamma": self.gamma}
+
+
+@_register
+class MultiStepDecay(EpochSchedule):
+    """Multiplies the learning rate by `gamma` at each milestone epoch.
+
+    `lr(e) = initial_learning_rate * gamma ** (number of milestones <= e)`,
+    like PyTorch's `MultiStepLR`.
+
+    Args:
+        initial_learning_rate: Learning rate before the first milestone.
+        milestones: Strictly increasing epoch numbers.
+        gamma: Multiplicative factor at each milestone.
+        steps_per_epoch: Optimizer steps in one epoch.
+        name: Optional name.
+    """
+
+    def __init__(self, initial_learning_rate: float, milestones: list[int], gamma: float = 0.1,
+                 steps_per_epoch: int = 1, name: str | None = None):
+        super().__init__(steps_per_epoch, name)
+        self.initial_learning_rate = check.positive_float("initial_learning_rate", initial_learning_rate)
+        self.milestones = _increasing_epochs("milestones", milestones)
+        self.gamma = check.positive_float("gamma", gamma)
+
+    def value_at_epoch(self, epoch):
+        passed = ops.sum(ops.cast(ops.greater_equal(epoch, np.asarray(self.milestones, "float32")), "float32"))
+        return self.initial_learning_rate * ops.power(self.gamma, passed)
+
+    def get_config(self):
+        return {**super().get_config(), "initial_learning_rate": self.initial_learning_rate,
+                "milestones": list(self.milestones), "gamma": self.gamma}
+
+
+@_register
+class ExponentialDecay(EpochSchedule):
+    """Multiplies the learning rate by `gamma` every epoch.
+
+    `lr(e) = initial_learning_rate * gamma ** e`, like PyTorch's `ExponentialLR`.
+
+    Args:
+        initial_learning_rate: Learning rate of the first epoch.
+        gamma: Multiplicative factor per epoch.
+        steps_per_epoch: Optimizer steps in one epoch.
+        name: Optional name.
+    """
+
+    def __init__(self, initial_learning_rate: float, gamma: float = 0.95,
+                 steps_per_epoch: int = 1, name: str | None = None):
+        super().__init__(steps_per_epoch, name)
+        self.initial_learning_rate = check.positive_float("initial_learning_rate", initial_learning_rate)
+        self.gamma = check.positive_float("gamma", gamma)
+
+    def value_at_epoch(self, epoch):
+        return self.initial_learning_rate * ops.power(self.gamma, epoch)
+
+    def get_config(self):
+        return {**super().get_config(), "initial_learning_rate": self.initial_learning_rate,
+                "gamma": self.gamma}
+
+
+@_register
+class PiecewiseConstant(EpochSchedule):
+    """Holds `values[i]` from epoch `boundaries[i - 1]` until `boundaries[i]`.
+
+    `lr(e) = values[number of boundaries <= e]`.
+
+    Args:
+        boundaries: Strictly increasing epoch numbers where the rate changes.
+        values: Learning rates, one more than `boundaries`.
+        steps_per_epoch: Optimizer steps in one epoch.
+        name: Optional name.
+    """
+
+    def __init__(self, boundaries: list[int], values: list[float],
+                 steps_per_epoch: int = 1, name: str | None = None):
+        super().__init__(steps_per_epoch, name)
+        self.boundaries = _increasing_epochs("boundaries", boundaries)
+        if not isinstance(values, (list, tuple)) or len(values) != len(self.boundaries) + 1:
+            raise ValueError(
+                "Invalid value for `values`: expected one more value than `boundaries` "
+                f"({len(self.boundaries) + 1} values). Received: values={values!r}"
+            )
+        self.values = [check.positive_float("values", v) for v in values]
+
+    def value_at_epoch(self, epoch):
+        index = ops.sum(ops.cast(ops.greater_equal(epoch, np.asarray(self.boundaries, "float32")), "int32"))
+        return ops.take(np.asarray(self.values, "float32"), index)
+
+    def get_config(self):
+        return {**super().get_config(), "boundaries": list(self.boundaries), "values": list(self.values)}
+
+
+@_register
+class InverseTimeDecay(EpochSchedule):
+    """Decays the learning rate as 1/t: `lr(e) = initial_learning_rate / (1 + decay_rate * e)`.
+
+    Args:
+        initial_learning_rate: Learning rate of the first epoch.
+        decay_rate: Rate of the decay per epoch.
+        steps_per_epoch: Optimizer steps in one epoch.
+        name: Optional name.
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_rate: float = 0.5,
+                 steps_per_epoch: int = 1, name: str | None = None):
+        super().__init__(steps_per_epoch, name)
+        self.initial_learning_rate = check.positive_float("initial_learning_rate", initial_learning_rate)
+        self.decay_rate = check.non_negative_float("decay_rate", decay_rate)
+
+    def value_at_epoch(self, epoch):
+        return self.initial_learning_rate / (1.0 + self.decay_rate * epoch)
+
+    def get_config(self):
+        return {**super().get_config(), "initial_learning_rate": self.initial_learning_rate,
+                "decay_rate": self.decay_rate}
+
+
+@_register
+class WarmupCosineDecay(EpochSchedule):
+    """Linear warm-up, then cosine decay.
+
+    For `e < warmup_epochs`: `lr(e) = initial_learning_rate * (e + 1) / (warmup_epochs + 1)`.
+    After it, with `t = min(e - warmup_epochs, decay_epochs)`:
+    `lr(e) = lr_min + (initial_learning_rate - lr_min) * (1 + cos(pi * t / decay_epochs)) / 2`,
+    where `lr_min = alpha * initial_learning_rate`.
+
+    Args:
+        initial_learning_rate: Peak learning rate, reached after the warm-up.
+        decay_epochs: Length of the cosine phase in epochs.
+        warmup_epochs: Length of the linear warm-up in epochs (0 for none).
+        alpha: Final learning rate as a fraction of `initial_learning_rate`.
+        steps_per_epoch: Optimizer steps in one epoch.
+        name: Optional name.
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_epochs: int, warmup_epochs: int = 0,
+                 alpha: float = 0.0, steps_per_epoch: int = 1, name: str | None = None):
+        super().__init__(steps_per_epoch, name)
+        self.initial_learning_rate = check.positive_float("initial_learning_rate", initial_learning_rate)
+        self.decay_epochs = check.positive_int("decay_epochs", decay_epochs)
+        self.warmup_epochs = check.non_negative_int("warmup_epochs", warmup_epochs)
+        self.alpha = check.unit_interval("alpha", alpha, closed_right=True)
+
+    def value_at_epoch(self, epoch):
+        lr0 = self.initial_learning_rate
+        warm = lr0 * (epoch + 1.0) / (self.warmup_epochs + 1.0)
+        t = ops.clip(epoch - self.warmup_epochs, 0.0, float(self.decay_epochs))
+        lr_min = self.alpha * lr0
+        cosine = lr_min + (lr0 - lr_min) * 0.5 * (1.0 + ops.cos(math.pi * t / self.decay_epochs))
+        return ops.where(ops.less(epoch, float(self.warmup_epochs)), warm, cosine)
+
+    def get_config(self):
+        return {**super().get_config(), "initial_learning_rate": self.initial_learning_rate,
+                "decay_epochs": self.decay_epochs, "warmup_epochs": self.warmup_epochs,
+                "alpha": self.alpha}
+
+
+# name -> class; the class's first argument(s) are filled from `learning_rate`.
+_SCHEDULES: dict[str, type[EpochSchedule] | None] = {
+    "constant": None,
+    "step": StepDecay,
+    "multistep": MultiStepDecay,
+    "exponential": ExponentialDecay,
+    "piecewise": PiecewiseConstant,
+    "inverse_time": InverseTimeDecay,
+    "cosine": WarmupCosineDecay,
+}
+
+
+def available() -> list[str]:
+    """Returns the schedule names that `get` understands."""
+    return list(_SCHEDULES)
+
+
+def get(identifier: str | dict | keras.optimizers.schedules.LearningRateSchedule | float | None,
+        learning_rate: float = 1e-3, steps_per_epoch: int = 1,
+        **kwargs) -> keras.optimizers.schedules.LearningRateSchedule | float:
+    """Returns a learning-rate schedule from a name, a dict or an instance.
+
+    Args:
+        identifier: A schedule name (see `available()`), `None` or
+            `"constant"` for a fixed rate, a dict (`{"name": "step",
+            "step_size": 10, "gamma": 0.5}` or Keras's serialized form), a
+            `LearningRateSchedule` instance (returned as is) or a float (a
+            fixed rate).
+        learning_rate: The initial learning rate of the schedule.
+        steps_per_epoch: Optimizer steps in one epoch.
+        **kwargs: The schedule's own arguments (`step_size`, `gamma`,
+            `milestones`, `boundaries`, `values`, `decay_rate`,
+            `decay_epochs`, `warmup_epochs`, `alpha`).
+
+    Returns:
+        A `keras.optimizers.schedules.LearningRateSchedule`, or a float for a
+        constant learning rate.
+
+    Example:
+
+    >>> s = get("step", learning_rate=0.1, steps_per_epoch=5, step_size=10, gamma=0.5)
+    >>> epoch_values(s, 21)[[0, 10, 20]].round(4).tolist()
+    [0.1, 0.05, 0.025]
+    """
+    if isinstance(identifier, keras.optimizers.schedules.LearningRateSchedule):
+        return identifier
+    if identifier is None or (isinstance(identifier, (int, float)) and not isinstance(identifier, bool)):
+        rate = learning_rate if identifier is None else identifier
+        return check.positive_float("learning_rate", rate)
+    if isinstance(identifier, dict):
+        if "class_name" in identifier:
+            return keras.saving.deserialize_keras_object(identifier)
+        config = dict(identifier)
+        if "name" not in config:
+            raise ValueError(
+                "A schedule dict needs a 'name' key, one of "
+                f"{', '.join(available())}. Received: schedule={identifier!r}"
+            )
+        name = config.pop("name")
+        return get(name, learning_rate=config.pop("learning_rate", learning_rate),
+                   steps_per_epoch=config.pop("steps_per_epoch", steps_per_epoch), **{**config, **kwargs})
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in _SCHEDULES:
+            raise ValueError(
+                f"Unknown schedule: schedule={identifier!r}. Known schedules: {', '.join(available())}."
+            )
+        cls = _SCHEDULES[key]
+        if cls is None:
+            if kwargs:
+                raise ValueError(f"The constant schedule takes no arguments. Received: {sorted(kwargs)}")
+            return check.positive_float("learning_rate", learning_rate)
+        if cls is not PiecewiseConstant:
+            kwargs = {"initial_learning_rate": learning_rate, **kwargs}
+        try:
+            return cls(steps_per_epoch=steps_per_epoch, **kwargs)
+        except TypeError as e:
+            raise ValueError(f"Invalid arguments for schedule {identifier!r}: {e}") from None
+    raise ValueError(f"Could not interpret schedule identifier: schedule={identifier!r}")
+
+
+def epoch_values(schedule: keras.optimizers.schedules.LearningRateSchedule | float, epochs: int,
+                 steps_per_epoch: int | None = None) -> np.ndarray:
+    """Returns the learning rate of each epoch, evaluated at the epoch's first step.
+
+    Args:
+        schedule: A `LearningRateSchedule` or a float.
+        epochs: Number of epochs.
+        steps_per_epoch: Steps in one epoch; defaults to the schedule's own
+            `steps_per_epoch`, or 1.
+
+    Returns:
+        A float64 array of shape `(epochs,)`.
+    """
+    epochs = check.positive_int("epochs", epochs)
+    if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        return np.full(epochs, check.positive_float("schedule", schedule))
+    spe = steps_per_epoch or getattr(schedule, "steps_per_epoch", 1)
+    steps = np.arange(epochs, dtype="int64") * spe
+    return np.array([float(ops.convert_to_numpy(schedule(int(s)))) for s in steps])

@@ -1,0 +1,241 @@
+"""`train`: fit a compiled model with the callbacks the course recommends.
+
+Only this module calls `Model.fit`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_class_weight
+
+from kerasopt import _validation as check
+from kerasopt.callbacks import LearningRateLogger, MonitorCheck
+
+__all__ = ["TrainResult", "train", "auto_steps_per_execution"]
+
+
+@dataclass
+class TrainResult:
+    """What `train` returns.
+
+    Attributes:
+        history: The `keras.callbacks.History` of `fit`.
+        metrics: Evaluated metrics per split: `{"train": {...},
+            "validation": {...}, "test": {...}}` (splits without data are
+            left out), computed with the weights `train` ends with (the
+            best epoch's when early stopping restores them).
+        best_epoch: 1-based number of the epoch with the best monitored
+            value; retraining for this many epochs reproduces the choice.
+        epochs_run: Number of epochs actually run (early stopping may stop
+            before `epochs`).
+        learning_rates: The learning rate each epoch ran with.
+        seconds: Wall time of `fit`.
+    """
+
+    history: keras.callbacks.History
+    metrics: dict[str, dict[str, float]]
+    best_epoch: int
+    epochs_run: int
+    learning_rates: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def auto_steps_per_execution(steps_per_epoch: int) -> int:
+    """Returns the `steps_per_execution` that `train` uses by default.
+
+    Small dense models spend most of a step in Python and dispatch overhead,
+    so running a whole epoch per compiled call is fastest; it changes no
+    result, only how often batch-level callbacks run.
+    """
+    if keras.backend.backend() not in ("tensorflow", "jax"):
+        return 1
+    return max(1, int(steps_per_epoch))
+
+
+def _class_weights(class_weight, y) -> dict | None:
+    if class_weight is None or isinstance(class_weight, dict):
+        return class_weight
+    if class_weight == "balanced":
+        classes = np.unique(y)
+        weights = compute_class_weight("balanced", classes=classes, y=np.asarray(y).ravel())
+        return {int(c): float(w) for c, w in zip(classes, weights)}
+    raise ValueError("Invalid value for `class_weight`: expected None, 'balanced' or a dict "
+                     f"{{class: weight}}. Received: class_weight={class_weight!r}")
+
+
+def train(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    validation_split: float = 0.0,
+    test_data: tuple[np.ndarray, np.ndarray] | None = None,
+    epochs: int = 100,
+    batch_size: int = 32,
+    early_stopping: bool = True,
+    patience: int = 10,
+    monitor: str | None = None,
+    min_delta: float = 0.0,
+    reduce_lr_on_plateau: bool | dict = False,
+    checkpoint_path: str | os.PathLike | None = None,
+    csv_log_path: str | os.PathLike | None = None,
+    tensorboard_dir: str | os.PathLike | None = None,
+    backup_dir: str | os.PathLike | None = None,
+    class_weight: str | dict | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    steps_per_execution: int | str = "auto",
+    seed: int | None = None,
+    verbose: int | str = 0,
+) -> TrainResult:
+    """Trains a compiled model through `Model.fit` and evaluates it.
+
+    Args:
+        model: A compiled `keras.Model`, e.g. from `kerasopt.build_model`.
+        x: Training features.
+        y: Training targets.
+        validation_data: `(x_val, y_val)` for validation.
+        validation_split: Instead of `validation_data`, the fraction of
+            `(x, y)` to hold out, shuffled and (for integer labels)
+            stratified with `seed`, unlike Keras's tail split.
+        test_data: `(x_test, y_test)`, evaluated after training only.
+        epochs: Maximum number of epochs.
+        batch_size: Mini-batch size.
+        early_stopping: Whether to stop when `monitor` has not improved for
+            `patience` epochs, restoring the best weights.
+        patience: Epochs without improvement before stopping.
+        monitor: Metric to monitor; default `"val_loss"` with validation data,
+            else `"loss"`. An unknown name raises `ValueError` after the
+            first epoch, listing the available metrics.
+        min_delta: Minimum change that counts as an improvement.
+        reduce_lr_on_plateau: `True` for `ReduceLROnPlateau(factor=0.5,
+            patience=max(1, patience // 2))`, or a dict of its arguments.
+            Needs a float learning rate, not a schedule.
+        checkpoint_path: Save the best model here (`ModelCheckpoint`).
+        csv_log_path: Write the per-epoch logs here (`CSVLogger`).
+        tensorboard_dir: Write TensorBoard logs here.
+        backup_dir: Back up the training state here every epoch
+            (`BackupAndRestore`): a killed run, started again with the same
+            arguments, resumes from its last finished epoch.
+        class_weight: `None`, `"balanced"` or a dict `{class: weight}`.
+        callbacks: More Keras callbacks.
+        steps_per_execution: Batches per compiled call; `"auto"` runs a
+            whole epoch per call on TensorFlow and JAX, unless the model was
+            compiled with a value other than 1.
+        seed: Seed for shuffling and the validation split; also passed to
+            `keras.utils.set_random_seed` so a run is repeatable.
+        verbose: Verbosity of `fit`.
+
+    Returns:
+        A `TrainResult` with the History, evaluated metrics, the best epoch
+        and the learning rate of every epoch.
+
+    Example:
+
+    >>> import numpy as np, kerasopt
+    >>> x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+    >>> y = (x[:, 0] > 0).astype("int32")
+    >>> model = kerasopt.build_model(x, num_classes=2, seed=0)
+    >>> result = kerasopt.train(model, x, y, validation_split=0.25, epochs=3, seed=0)
+    >>> sorted(result.metrics)
+    ['train', 'validation']
+    """
+    epochs = check.positive_int("epochs", epochs)
+    batch_size = check.positive_int("batch_size", batch_size)
+    patience = check.non_negative_int("patience", patience)
+    min_delta = check.non_negative_float("min_delta", min_delta)
+    validation_split = check.unit_interval("validation_split", validation_split)
+    if validation_data is not None and validation_split:
+        raise ValueError("Pass either `validation_data` or `validation_split`, not both. "
+                         f"Received: validation_split={validation_split!r}")
+    if seed is not None:
+        seed = check.non_negative_int("seed", seed)
+        keras.utils.set_random_seed(seed)
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"`x` and `y` have different numbers of rows: {len(x)} and {len(y)}.")
+    if validation_split:
+        stratify = y if np.issubdtype(y.dtype, np.integer) else None
+        x, x_val, y, y_val = train_test_split(x, y, test_size=validation_split, stratify=stratify,
+                                              random_state=seed)
+        validation_data = (x_val, y_val)
+    has_val = validation_data is not None
+    monitor = monitor or ("val_loss" if has_val else "loss")
+
+    if steps_per_execution == "auto":
+        if getattr(model, "steps_per_execution", 1) == 1 and getattr(model, "train_function", None) is None:
+            model.steps_per_execution = auto_steps_per_execution(math.ceil(len(x) / batch_size))
+    else:
+        model.steps_per_execution = check.positive_int("steps_per_execution", steps_per_execution)
+        model.train_function = None
+
+    cbs: list[keras.callbacks.Callback] = [LearningRateLogger(), MonitorCheck(monitor)]
+    stopper = None
+    if early_stopping:
+        stopper = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, min_delta=min_delta,
+                                                restore_best_weights=True)
+        cbs.append(stopper)
+    if reduce_lr_on_plateau:
+        if isinstance(model.optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            raise ValueError("`reduce_lr_on_plateau` needs a float learning rate; the optimizer has a "
+                             "schedule. Use one or the other.")
+        options = {"factor": 0.5, "patience": max(1, patience // 2)}
+        if isinstance(reduce_lr_on_plateau, dict):
+            options.update(reduce_lr_on_plateau)
+        cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, **options))
+    if checkpoint_path is not None:
+        cbs.append(keras.callbacks.ModelCheckpoint(os.fspath(checkpoint_path), monitor=monitor,
+                                                   save_best_only=True))
+    if csv_log_path is not None:
+        cbs.append(keras.callbacks.CSVLogger(os.fspath(csv_log_path), append=backup_dir is not None))
+    if tensorboard_dir is not None:
+        cbs.append(keras.callbacks.TensorBoard(log_dir=os.fspath(tensorboard_dir)))
+    if backup_dir is not None:
+        cbs.append(keras.callbacks.BackupAndRestore(os.fspath(backup_dir)))
+    cbs.extend(callbacks or [])
+
+    start = time.perf_counter()
+    history = model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data,
+                        class_weight=_class_weights(class_weight, y), callbacks=cbs, shuffle=True,
+                        verbose=verbose)
+    seconds = time.perf_counter() - start
+
+    logs = history.history
+    epochs_run = len(logs.get("loss", []))
+    if stopper is not None and stopper.best is not None and np.isfinite(stopper.best):
+        best_epoch = int(stopper.best_epoch) + 1
+    elif monitor in logs and epochs_run:
+        values = np.asarray(logs[monitor], dtype="float64")
+        best = np.nanargmax(values) if _higher_is_better(monitor) else np.nanargmin(values)
+        best_epoch = int(best) + 1
+    else:
+        best_epoch = epochs_run
+    metrics = {"train": evaluate(model, x, y)}
+    if has_val:
+        metrics["validation"] = evaluate(model, *validation_data)
+    if test_data is not None:
+        metrics["test"] = evaluate(model, *test_data)
+    return TrainResult(history=history, metrics=metrics, best_epoch=best_epoch, epochs_run=epochs_run,
+                       learning_rates=[float(v) for v in logs.get("learning_rate", [])], seconds=seconds)
+
+
+def _higher_is_better(monitor: str) -> bool:
+    name = monitor.removeprefix("val_")
+    return any(k in name for k in ("acc", "auc", "precision", "recall"))
+
+
+def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
+    """Returns `model.evaluate` as a dict of floats (empty for empty data)."""
+    if len(x) == 0:
+        return {}
+    result: dict[str, Any] = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+    return {k: float(v) for k, v in result.items()}
