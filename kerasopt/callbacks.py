@@ -32,6 +32,10 @@ class LearningRateLogger(keras.callbacks.Callback):
     def get_config(self):
         return {}
 
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
 
 @keras.saving.register_keras_serializable(package="kerasopt")
 class MonitorCheck(keras.callbacks.Callback):
@@ -58,3 +62,7 @@ class MonitorCheck(keras.callbacks.Callback):
 
     def get_config(self):
         return {"monitor": self.monitor}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -93,6 +93,6 @@ def get(identifier: str | dict | keras.optimizers.Optimizer = "adam", **kwargs) 
         config = {**preset, **kwargs}
         try:
             return cls(**config)
-        except TypeError as e:  # unexpected keyword argument
+        except (TypeError, ValueError) as e:  # unknown or invalid keyword argument
             raise ValueError(f"Invalid arguments for optimizer {identifier!r}: {e}") from None
     raise ValueError(f"Could not interpret optimizer identifier: optimizer={identifier!r}")

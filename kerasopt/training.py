@@ -210,13 +210,14 @@ def train(
     seconds = time.perf_counter() - start
 
     logs = history.history
-    epochs_run = len(logs.get("loss", []))
+    # `history.epoch` holds absolute epoch indices, also for a run resumed from a backup.
+    epochs_run = history.epoch[-1] + 1 if history.epoch else 0
     if stopper is not None and stopper.best is not None and np.isfinite(stopper.best):
         best_epoch = int(stopper.best_epoch) + 1
     elif monitor in logs and epochs_run:
         values = np.asarray(logs[monitor], dtype="float64")
         best = np.nanargmax(values) if _higher_is_better(monitor) else np.nanargmin(values)
-        best_epoch = int(best) + 1
+        best_epoch = int(history.epoch[best]) + 1
     else:
         best_epoch = epochs_run
     metrics = {"train": evaluate(model, x, y)}

@@ -1,0 +1,90 @@
+"""The course's learning-rate schedules over 200 epochs, from `kerasopt.schedules`.
+
+| label         | schedule                                                   |
+|---------------|------------------------------------------------------------|
+| step          | halve every 50 epochs                                      |
+| multistep     | x0.1 at epochs 50, 125 and 160                             |
+| exponential   | x0.95 every epoch                                          |
+| piecewise     | 0.1, then 0.05 from epoch 30, 0.01 from 80, 0.001 from 150 |
+| inverse_time  | lr / (1 + 0.1 e)                                           |
+| cosine        | 10 warm-up epochs, then cosine over 190 epochs to 1% of lr |
+
+The values (for `learning_rate=0.1`) are scaled with `learning_rate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from kerasopt import _validation as check
+
+__all__ = ["COURSE_SCHEDULES", "course_schedules", "schedule_values", "format_table", "plot_schedules"]
+
+#: label -> `kerasopt.schedules.get` arguments (besides `learning_rate`).
+COURSE_SCHEDULES: dict[str, dict] = {
+    "step": {"name": "step", "step_size": 50, "gamma": 0.5},
+    "multistep": {"name": "multistep", "milestones": [50, 125, 160], "gamma": 0.1},
+    "exponential": {"name": "exponential", "gamma": 0.95},
+    "piecewise": {"name": "piecewise", "boundaries": [30, 80, 150], "values": [1.0, 0.5, 0.1, 0.01]},
+    "inverse_time": {"name": "inverse_time", "decay_rate": 0.1},
+    "cosine": {"name": "cosine", "warmup_epochs": 10, "decay_epochs": 190, "alpha": 0.01},
+}
+
+
+def course_schedules(learning_rate: float = 0.1, steps_per_epoch: int = 1) -> dict:
+    """Returns the course's schedules as `{label: LearningRateSchedule}`.
+
+    Args:
+        learning_rate: The initial (peak, for cosine) learning rate; the
+            piecewise values are fractions of it.
+        steps_per_epoch: Optimizer steps per epoch.
+
+    Returns:
+        A dict of `kerasopt.schedules` objects, usable as an optimizer's
+        `learning_rate`.
+    """
+    from kerasopt import schedules
+
+    learning_rate = check.positive_float("learning_rate", learning_rate)
+    result = {}
+    for label, spec in COURSE_SCHEDULES.items():
+        spec = dict(spec)
+        if spec["name"] == "piecewise":
+            spec["values"] = [learning_rate * v for v in spec["values"]]
+        result[label] = schedules.get(spec, learning_rate=learning_rate, steps_per_epoch=steps_per_epoch)
+    return result
+
+
+def schedule_values(epochs: int = 200, learning_rate: float = 0.1) -> dict[str, np.ndarray]:
+    """Returns each course schedule's learning rate for epochs `0 .. epochs - 1`."""
+    from kerasopt.schedules import epoch_values
+
+    epochs = check.positive_int("epochs", epochs)
+    return {label: epoch_values(s, epochs) for label, s in course_schedules(learning_rate).items()}
+
+
+def format_table(values: dict[str, np.ndarray], epochs: Sequence[int] = (0, 9, 10, 49, 50, 100, 125, 160, 199)) -> str:
+    """Returns the learning rate of each schedule at some (0-based) epochs as text."""
+    n = len(next(iter(values.values())))
+    epochs = [e for e in epochs if 0 <= e < n]
+    lines = [f"{'epoch':>5}" + "".join(f" {label:>12}" for label in values)]
+    for e in epochs:
+        lines.append(f"{e:>5}" + "".join(f" {v[e]:>12.6g}" for v in values.values()))
+    return "\n".join(lines)
+
+
+def plot_schedules(epochs: int = 200, learning_rate: float = 0.1, log_scale: bool = True) -> Figure:
+    """Draws every course schedule with `kerasopt.plotting.plot_schedule`."""
+    from kerasopt.plotting import plot_schedule
+
+    epochs = check.positive_int("epochs", epochs)
+    figure = Figure(figsize=(7.0, 4.2))
+    ax = figure.subplots()
+    plot_schedule(course_schedules(learning_rate), epochs, ax=ax, log_scale=log_scale)
+    ax.set_title(f"Learning-rate schedules over {epochs} epochs (lr = {learning_rate:g})")
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,298 @@
+"""Weight decay on high-dimensional linear regression (Dive into Deep Learning, "Weight Decay").
+
+The book's setting: `y = 0.05 + sum_i 0.01 * x_i + eps` with 200 inputs
+`x ~ N(0, 1)`, noise `eps ~ N(0, 0.01**2)`, only 20 training samples and 100
+test samples; a linear model with `w ~ N(0, 1)`, `b = 0`, trained by plain
+minibatch SGD (batch 5, learning rate 0.003) for 100 epochs. Without a
+penalty it overfits (train loss near 0, test loss large); the penalty
+`lambda / 2 * ||w||**2` on the weights (not the bias) shrinks `||w||` and
+closes the gap.
+
+Losses and the penalty, exactly as in the book:
+
+* The data loss is the book's squared loss `(y_hat - y)**2 / 2`, averaged
+  over the batch (`half_squared_error`, half of Keras's `"mse"`). All losses
+  this module reports are this data loss *without* the penalty.
+* The penalty `lambda / 2 * ||w||**2` is Keras's `keras.regularizers.L2(l2)`,
+  which adds `l2 * sum(w**2)`, with `l2 = lambda / 2`. With the book's loss,
+  learning rate and this mapping, each SGD step is the book's
+  `w <- (1 - lr * lambda) * w - lr * grad`.
+* L1 for comparison: `keras.regularizers.L1(l1)` adds `l1 * sum(|w|)`;
+  `compare_l1_l2` uses the same strength `lambda / 2` for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from kerasopt import _validation as check
+
+__all__ = [
+    "LinearData",
+    "compare_l1_l2",
+    "half_squared_error",
+    "make_data",
+    "plot_curves",
+    "plot_sweep",
+    "plot_weight_histogram",
+    "sweep",
+    "train_linear",
+]
+
+#: D2L's initializer for `w`: normal with mean 0 and standard deviation 1.
+D2L_INITIALIZER = {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 1.0}}
+
+
+class LinearData(NamedTuple):
+    """Synthetic linear-regression data and the true parameters.
+
+    Attributes:
+        x_train: float32 `(n_train, num_inputs)`.
+        y_train: float32 `(n_train, 1)`.
+        x_test: float32 `(n_test, num_inputs)`.
+        y_test: float32 `(n_test, 1)`.
+        true_w: float32 `(num_inputs,)`, every entry `w`.
+        true_b: The true bias.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    true_w: np.ndarray
+    true_b: float
+
+
+def make_data(n_train: int = 20, n_test: int = 100, num_inputs: int = 200, w: float = 0.01,
+              b: float = 0.05, noise: float = 0.01, seed: int = 0) -> LinearData:
+    """Generates the book's data: `y = b + x @ w + eps`, `x ~ N(0, 1)`, `eps ~ N(0, noise**2)`.
+
+    Args:
+        n_train: Number of training samples (the book: 20).
+        n_test: Number of test samples (the book: 100).
+        num_inputs: Number of inputs (the book: 200).
+        w: Value of every true weight (the book: 0.01).
+        b: True bias (the book: 0.05).
+        noise: Standard deviation of the label noise (the book: 0.01).
+        seed: Seed of the generator.
+
+    Returns:
+        A `LinearData`.
+
+    Example:
+
+    >>> data = make_data()
+    >>> data.x_train.shape, data.y_test.shape, float(data.true_w[0]), data.true_b
+    ((20, 200), (100, 1), 0.01, 0.05)
+    """
+    n_train = check.positive_int("n_train", n_train)
+    n_test = check.positive_int("n_test", n_test)
+    num_inputs = check.positive_int("num_inputs", num_inputs)
+    noise = check.non_negative_float("noise", noise)
+    rng = np.random.default_rng(seed)
+    true_w = np.full(num_inputs, w, dtype="float32")
+    x = rng.standard_normal((n_train + n_test, num_inputs)).astype("float32")
+    y = (x @ true_w + b + noise * rng.standard_normal(n_train + n_test)).astype("float32")[:, None]
+    return LinearData(x[:n_train], y[:n_train], x[n_train:], y[n_train:], true_w, float(b))
+
+
+def half_squared_error(y_true, y_pred):
+    """The book's squared loss `(y_pred - y_true)**2 / 2` (mean over outputs); half of `"mse"`."""
+    from keras import ops
+
+    return 0.5 * ops.mean(ops.square(ops.cast(y_true, y_pred.dtype) - y_pred), axis=-1)
+
+
+def _data_loss(model, x, y) -> float:
+    pred = np.asarray(model.predict(x, batch_size=1024, verbose=0), dtype="float64")
+    return float(0.5 * np.mean((pred - np.asarray(y, dtype="float64")) ** 2))
+
+
+def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epochs: int = 100,
+                 batch_size: int = 5, learning_rate: float = 0.003, seed: int = 0) -> dict:
+    """Trains the book's linear model with a weight penalty of strength `lambd`.
+
+    The model is `kerasopt.build_model(num_inputs, num_classes=None,
+    hidden_units=(), optimizer="sgd")` with `w ~ N(0, 1)` (`D2L_INITIALIZER`),
+    the book's loss `half_squared_error` and, for `penalty="l2"`, the Keras
+    L2 strength `lambd / 2` (the book's `lambda / 2 * ||w||**2`); for
+    `penalty="l1"` the L1 strength `lambd / 2` (adds `lambd / 2 * sum(|w|)`).
+    The bias is not penalised.
+
+    Args:
+        data: A `LinearData` from `make_data`.
+        lambd: The book's lambda, >= 0.
+        penalty: `"l2"` or `"l1"`.
+        epochs: Number of epochs (the book: 100).
+        batch_size: Minibatch size (the book: 5).
+        learning_rate: Plain SGD learning rate (the book: 0.003).
+        seed: Seed of the initial weights and the shuffling.
+
+    Returns:
+        A dict with `lambda`, `penalty`, `train_loss` and `test_loss` (the
+        book's squared loss `/2`, without the penalty, after the last epoch),
+        `w_norm` (`||w||_2`), `bias`, `weights` (the learned `w`) and
+        `history` (per-epoch `train_loss`, `test_loss`, same loss).
+    """
+    from kerasopt.models import build_model
+    from kerasopt.training import train
+
+    lambd = check.non_negative_float("lambd", lambd)
+    penalty = check.one_of("penalty", penalty, ("l2", "l1"))
+    strength = {"l2": {"l2": lambd / 2}, "l1": {"l1": lambd / 2}}[penalty]
+    model = build_model(int(data.x_train.shape[1]), num_classes=None, hidden_units=(),
+                        kernel_initializer=D2L_INITIALIZER, normalize=False, optimizer="sgd",
+                        learning_rate=learning_rate, loss=half_squared_error,
+                        metrics=[half_squared_error], seed=seed, name="linear_regression", **strength)
+    result = train(model, data.x_train, data.y_train, validation_data=(data.x_test, data.y_test),
+                   epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
+    logs = result.history.history
+    kernel, bias = model.get_layer("output").get_weights()
+    weights = kernel.ravel().astype("float64")
+    return {
+        "lambda": lambd,
+        "penalty": penalty,
+        "train_loss": _data_loss(model, data.x_train, data.y_train),
+        "test_loss": _data_loss(model, data.x_test, data.y_test),
+        "w_norm": float(np.linalg.norm(weights)),
+        "bias": float(bias[0]),
+        "weights": weights,
+        "history": {"train_loss": [float(v) for v in logs["half_squared_error"]],
+                    "test_loss": [float(v) for v in logs["val_half_squared_error"]]},
+    }
+
+
+def sweep(lambdas: Sequence[float] = tuple(range(11)), data: LinearData | None = None,
+          epochs: int = 100, seed: int = 0, **kwargs) -> pd.DataFrame:
+    """Trains one model per lambda (same data, same initial weights) and tabulates the results.
+
+    Args:
+        lambdas: The book's lambda values; default 0, 1, ..., 10.
+        data: The data; default `make_data(seed=seed)`.
+        epochs: Epochs per model.
+        seed: Seed of the data (when generated), weights and shuffling.
+        **kwargs: Passed to `train_linear` (`penalty`, `batch_size`,
+            `learning_rate`).
+
+    Returns:
+        A `pandas.DataFrame` with one row per lambda: `lambda`, `keras_l2`
+        (`lambda / 2`), `train_loss`, `test_loss` (squared loss `/2`, no
+        penalty), `w_norm`.
+
+    Example:
+
+    >>> table = sweep([0, 3], epochs=100)  # doctest: +SKIP
+    >>> table.w_norm.is_monotonic_decreasing  # doctest: +SKIP
+    True
+    """
+    data = make_data(seed=seed) if data is None else data
+    rows = []
+    for lambd in lambdas:
+        run = train_linear(data, lambd, epochs=epochs, seed=seed, **kwargs)
+        rows.append({"lambda": run["lambda"], "keras_l2": run["lambda"] / 2,
+                     "train_loss": run["train_loss"], "test_loss": run["test_loss"], "w_norm": run["w_norm"]})
+    return pd.DataFrame(rows)
+
+
+def compare_l1_l2(lambd: float = 3.0, data: LinearData | None = None, epochs: int = 100,
+                  threshold: float = 1e-3, seed: int = 0, return_weights: bool = False, **kwargs):
+    """Trains with an L1 and with an L2 penalty of equal strength and counts near-zero weights.
+
+    Both use the Keras strength `lambd / 2` (`L1`: `lambd / 2 * sum(|w|)`;
+    `L2`: `lambd / 2 * sum(w**2)`, the book's penalty). Plain SGD on the L1
+    penalty moves every weight by `lr * lambd / 2` toward 0 per step, so
+    weights that the data does not need end up at (or oscillating within one
+    step of) 0, whereas L2 only scales them down geometrically.
+
+    Args:
+        lambd: The book's lambda (strength `lambd / 2` for both penalties).
+        data: The data; default `make_data(seed=seed)`.
+        epochs: Epochs per model.
+        threshold: A weight with `|w| < threshold` counts as near zero.
+        seed: Seed of data, weights and shuffling.
+        return_weights: Whether to return the learned weights too.
+        **kwargs: Passed to `train_linear`.
+
+    Returns:
+        A `pandas.DataFrame` indexed by penalty (`"none"`, `"l2"`, `"l1"`)
+        with `train_loss`, `test_loss`, `w_norm`, `l1_norm`, `near_zero`
+        (count) and `near_zero_fraction`; with `return_weights`, also a dict
+        `{penalty: weights}`.
+    """
+    threshold = check.positive_float("threshold", threshold)
+    data = make_data(seed=seed) if data is None else data
+    rows, weights = [], {}
+    for name, penalty, strength in (("none", "l2", 0.0), ("l2", "l2", lambd), ("l1", "l1", lambd)):
+        run = train_linear(data, strength, penalty=penalty, epochs=epochs, seed=seed, **kwargs)
+        w = run["weights"]
+        weights[name] = w
+        rows.append({"penalty": name, "keras_strength": strength / 2, "train_loss": run["train_loss"],
+                     "test_loss": run["test_loss"], "w_norm": run["w_norm"],
+                     "l1_norm": float(np.abs(w).sum()), "near_zero": int((np.abs(w) < threshold).sum()),
+                     "near_zero_fraction": float((np.abs(w) < threshold).mean())})
+    table = pd.DataFrame(rows).set_index("penalty")
+    return (table, weights) if return_weights else table
+
+
+def plot_sweep(table: pd.DataFrame, title: str | None = None):
+    """Draws train/test loss and `||w||` against lambda from `sweep`; returns a Figure."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9.0, 3.4))
+    left, right = figure.subplots(1, 2)
+    left.semilogy(table["lambda"], table["train_loss"], "o-", label="train")
+    left.semilogy(table["lambda"], table["test_loss"], "s-", label="test")
+    left.set_xlabel("lambda")
+    left.set_ylabel("squared loss / 2 (no penalty)")
+    left.legend()
+    right.plot(table["lambda"], table["w_norm"], "o-", color="tab:purple")
+    right.set_yscale("log")
+    right.set_xlabel("lambda")
+    right.set_ylabel("||w||")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_curves(runs: dict[str, dict], title: str | None = None):
+    """Draws the per-epoch train and test loss of `train_linear` runs, one panel per run."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4.0 * len(runs), 3.2))
+    axes = figure.subplots(1, len(runs), squeeze=False)[0]
+    for ax, (label, run) in zip(axes, runs.items()):
+        epochs = np.arange(1, len(run["history"]["train_loss"]) + 1)
+        ax.semilogy(epochs, run["history"]["train_loss"], label="train")
+        ax.semilogy(epochs, run["history"]["test_loss"], label="test")
+        ax.set_title(label)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    axes[0].set_ylabel("squared loss / 2")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_weight_histogram(weights: dict[str, np.ndarray], title: str | None = None):
+    """Draws histograms of learned weights, e.g. from `compare_l1_l2(return_weights=True)`."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4.0 * len(weights), 3.0))
+    axes = figure.subplots(1, len(weights), squeeze=False)[0]
+    for ax, (label, w) in zip(axes, weights.items()):
+        ax.hist(w, bins=40, color="tab:blue")
+        ax.set_title(f"{label}: ||w|| = {np.linalg.norm(w):.3g}")
+        ax.set_xlabel("w")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure

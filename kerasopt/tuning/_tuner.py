@@ -1,0 +1,175 @@
+"""`SearchTuner`: the KerasTuner `Tuner` that runs kerasopt trials.
+
+It differs from `keras_tuner.Tuner` in four places:
+- `run_trial` trains one model per fold (k-fold) or on one validation split,
+  per execution, and reports the mean best-epoch score, the best epoch, the
+  epochs run and the seconds; it writes the per-trial history.
+- `reload` repairs a resumed project: a trial whose `trial.json` says it
+  finished is never queued again, and a trial left RUNNING by a killed
+  process is queued to run again.
+- `search` on the chief serves the oracle with prompt shutdown and a time
+  bound (KerasTuner's server polls every 20 s and never gives up).
+- Models are not checkpointed per trial; the best configuration is retrained.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import time
+
+import keras
+import keras_tuner
+import numpy as np
+from keras_tuner.src.distribute import utils as dist_utils
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+from kerasopt import _io
+from kerasopt.tuning import report
+
+__all__ = ["SearchTuner"]
+
+_FINISHED = ("COMPLETED", "FAILED")
+
+
+class _Crash(keras.callbacks.Callback):
+    """Test hook: exits the process abruptly after the first epoch, once."""
+
+    def __init__(self, marker: str):
+        super().__init__()
+        self.marker = marker
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not os.path.exists(self.marker):
+            with open(self.marker, "w", encoding="utf-8") as f:
+                f.write(str(os.getpid()))
+            os._exit(17)
+
+
+def repair_oracle(oracle) -> None:
+    """Makes a reloaded oracle rerun exactly the trials that did not finish."""
+    queue = [t for t in oracle._retry_queue if oracle.trials[t].status not in _FINISHED]
+    ongoing = {t.trial_id for t in oracle.ongoing_trials.values()}
+    for trial_id, trial in oracle.trials.items():
+        if trial.status == "RUNNING" and trial_id not in queue and trial_id not in ongoing:
+            queue.append(trial_id)
+    oracle._retry_queue = queue
+    oracle.ongoing_trials = {k: t for k, t in oracle.ongoing_trials.items() if t.status not in _FINISHED}
+
+
+class SearchTuner(keras_tuner.Tuner):
+    """A `keras_tuner.Tuner` for `DenseHyperModel` searches (see the module docstring)."""
+
+    def __init__(self, oracle, hypermodel, *, cv=None, validation_split=0.2, executions=1, seed=0,
+                 out_dir=".", timeout=None, verbose=1, **kwargs):
+        self.cv = cv
+        self.validation_split = validation_split
+        self.executions = executions
+        self.seed = seed
+        self.out_dir = out_dir
+        self.timeout = timeout
+        self.verbose = verbose
+        self._folds_cache = None
+        self._finished_here = 0
+        super().__init__(oracle, hypermodel, overwrite=False, **kwargs)
+
+    # -- resume ----------------------------------------------------------------------------------
+    def reload(self):
+        super().reload()
+        if not self._is_worker():
+            repair_oracle(self.oracle)
+
+    # -- chief -----------------------------------------------------------------------------------
+    def search(self, *fit_args, **fit_kwargs):
+        if dist_utils.is_chief_oracle():
+            from kerasopt.tuning.distributed import serve
+
+            self.save()
+            serve(self.oracle, os.environ["KERASTUNER_ORACLE_IP"], int(os.environ["KERASTUNER_ORACLE_PORT"]),
+                  timeout=self.timeout)
+            return
+        super().search(*fit_args, **fit_kwargs)
+
+    # -- trials ----------------------------------------------------------------------------------
+    def _folds(self, y):
+        if self._folds_cache is None:
+            index = np.arange(len(y))
+            if self.cv:
+                kfold = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.seed)
+                self._folds_cache = list(kfold.split(index, y))
+            else:
+                train, val = train_test_split(index, test_size=self.validation_split, stratify=y,
+                                              random_state=self.seed)
+                self._folds_cache = [(np.sort(train), np.sort(val))]
+        return self._folds_cache
+
+    def _log(self, line: str) -> None:
+        path = os.path.join(self.out_dir, "logs", "trials.log")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+    def run_trial(self, trial, x, y, **kwargs):
+        objective = self.oracle.objective.name
+        hp = trial.hyperparameters
+        callbacks = []
+        fault = os.environ.get("KERASOPT_TUNING_FAULT", "")
+        if fault.count(":") >= 2:
+            who, trial_id, marker = fault.split(":", 2)
+            if who == self.tuner_id and trial_id == trial.trial_id:
+                callbacks.append(_Crash(marker))
+        self._log(f"start {trial.trial_id} {self.tuner_id}")
+        start = time.perf_counter()
+        runs = []
+        for execution in range(self.executions):
+            for fold, (tr, va) in enumerate(self._folds(y)):
+                keras.backend.clear_session()
+                gc.collect()
+                self.hypermodel.features = x[tr]
+                model = self.hypermodel.build(hp)
+                result = self.hypermodel.fit(hp, model, x[tr], y[tr], validation_data=(x[va], y[va]),
+                                             seed=self.seed + execution, callbacks=list(callbacks))
+                history = {k: [float(v) for v in vs] for k, vs in result.history.history.items()}
+                if objective not in history:
+                    raise keras_tuner.errors.FatalError(
+                        f"Invalid value for `objective`: {objective!r} is not a metric of this search. "
+                        f"Available: {', '.join(sorted(history))}.")
+                values = history[objective]
+                runs.append({"execution": execution, "fold": fold, "best_epoch": result.best_epoch,
+                             "epochs_run": result.epochs_run, "score": values[result.best_epoch - 1],
+                             "history": history})
+        seconds = time.perf_counter() - start
+        score = float(np.mean([r["score"] for r in runs]))
+        metrics = {objective: score,
+                   "best_epoch": float(round(np.mean([r["best_epoch"] for r in runs]))),
+                   "epochs_run": float(round(np.mean([r["epochs_run"] for r in runs]))),
+                   "seconds": float(seconds)}
+        _io.write_json(os.path.join(self.out_dir, "history", f"trial_{trial.trial_id}.json"),
+                       {"trial_id": trial.trial_id, "tuner_id": self.tuner_id, "objective": objective,
+                        **metrics, "hyperparameters": report.active_values(hp), "runs": runs})
+        self._log(f"end {trial.trial_id} {self.tuner_id} {score:.6f}")
+        self._last = metrics
+        return metrics
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        self._finished_here += 1
+        if self.verbose:
+            metrics = getattr(self, "_last", None)
+            if trial.status == "COMPLETED" and metrics:
+                print(report.progress_line(trial.trial_id, self.oracle.objective.name, metrics,
+                                           report.active_values(trial.hyperparameters),
+                                           prefix=f"[{self.tuner_id}] " if self.tuner_id != "tuner0" else ""),
+                      flush=True)
+            else:
+                message = (trial.message or "").strip().splitlines()
+                print(f"trial {trial.trial_id} {trial.status}: {message[-1] if message else ''}", flush=True)
+        self._last = None
+
+    def save_model(self, trial_id, model, step=0):
+        """Models are not kept per trial: the best configuration is retrained at the end."""
+
+    def load_model(self, trial):
+        raise NotImplementedError("kerasopt retrains the best configuration; see best_model.keras.")

@@ -1,0 +1,254 @@
+"""Distributed search on KerasTuner's chief/worker engine (gRPC), with its traps handled.
+
+KerasTuner runs a search over processes when `KERASTUNER_TUNER_ID`,
+`KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT` are set: the process
+whose id contains "chief" serves the oracle; each worker asks it for trials.
+kerasopt handles what that engine leaves to the user:
+
+- A worker that dies leaves its trial RUNNING and the chief waits forever.
+  `launch` watches its workers and restarts a dead one with the same id, which
+  makes the chief hand it the same trial again (`max_restarts` bounds this).
+- `overwrite=True` in a distributed process deletes the shared folder: only
+  the launcher (or the chief, with `role="chief"`) may overwrite; workers refuse.
+- Resuming a project can re-run a finished trial: `SearchTuner.reload`
+  repairs the reloaded oracle's queue from the trial files.
+- The chief polls every 20 s and waits for workers that are gone: `serve`
+  polls every 0.1 s, stops once the search is over (after a grace period for
+  workers that vanished), and is bounded by `timeout`.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from kerasopt import _io
+from kerasopt.errors import KerasoptError
+
+__all__ = ["serve", "launch", "free_port", "DEFAULT_TIMEOUT"]
+
+DEFAULT_TIMEOUT = 6 * 3600.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Returns a TCP port that is free on `host` (the OS picks it: bind to port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def serve(oracle, host: str, port: int, timeout: float | None = None, poll: float = 0.1,
+          grace: float = 30.0) -> None:
+    """Serves `oracle` to workers over gRPC until the search is over.
+
+    Like `keras_tuner`'s `oracle_chief.start_server`, but it stops within
+    `poll` seconds of the last worker leaving, stops `grace` seconds after the
+    last trial ended even if a worker vanished without saying goodbye, and
+    raises after `timeout` seconds.
+
+    Raises:
+        KerasoptError: if the port cannot be bound or `timeout` passes.
+    """
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer, exit_chief
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    servicer = OracleServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError:
+        bound = 0
+    if not bound:
+        raise KerasoptError(f"The chief cannot listen on {host}:{port}: the port is in use or the address "
+                            "is not one of this machine's. Choose another --oracle.")
+    server.start()
+    start = time.monotonic()
+    idle_since = None
+    try:
+        while True:
+            time.sleep(poll)
+            if servicer.stop_triggered:
+                if exit_chief(oracle):
+                    break
+                if not oracle.ongoing_trials:
+                    idle_since = idle_since or time.monotonic()
+                    if time.monotonic() - idle_since > grace:
+                        print(f"chief: all trials ended; not waiting for worker(s) "
+                              f"{', '.join(sorted(oracle.tuner_ids))} that never asked for more.", flush=True)
+                        break
+                else:
+                    idle_since = None
+            if timeout is not None and time.monotonic() - start > timeout:
+                raise KerasoptError(f"The chief stopped after its timeout of {timeout:g} s; finished trials are "
+                                    "kept, and running the same command again resumes the search.")
+    finally:
+        server.stop(grace=1).wait(5)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        process.terminate()
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            process.kill()
+        process.wait(5)
+
+
+def _tail(path: str, lines: int = 3) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = [line.strip() for line in f.read().splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return " | ".join(text[-lines:])
+
+
+def launch(spec: dict, *, workers: int, timeout: float | None = None, verbose: int = 1,
+           host: str = "127.0.0.1", max_restarts: int = 3, poll: float = 0.2) -> None:
+    """Runs a search as a chief and `workers` worker processes on `host`; returns when it is over.
+
+    Each process runs `kerasopt.tune(**spec, role=...)` and writes its log to
+    `out/logs/<id>.log`. A worker that exits with an error is restarted with
+    the same id (at most `max_restarts` times each). Every process is stopped
+    when this function returns or raises.
+
+    Args:
+        spec: The `tune` arguments (JSON-serializable; `data` a path or None).
+        workers: Number of worker processes (>= 1).
+        timeout: Bound on the whole run in seconds (default 6 hours).
+        verbose: 1 prints a progress line per finished trial.
+        host: Address the chief listens on.
+        max_restarts: Restarts allowed per worker.
+        poll: Seconds between checks.
+
+    Raises:
+        KerasoptError: if the chief fails, a worker keeps failing, or the
+            time bound passes (finished trials are kept; rerun to resume).
+    """
+    timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
+    out = spec["out"]
+    logs = os.path.join(out, "logs")
+    os.makedirs(logs, exist_ok=True)
+    spec_path = os.path.join(logs, "spec.json")
+    _io.write_json(spec_path, {**spec, "timeout": timeout})
+    port = free_port(host)
+    history = os.path.join(out, "history")
+    seen = set(glob.glob(os.path.join(history, "trial_*.json")))
+    processes: dict[str, subprocess.Popen] = {}
+    restarts = {f"worker{i}": 0 for i in range(workers)}
+
+    def start(tuner_id: str) -> subprocess.Popen:
+        env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": host,
+               "KERASTUNER_ORACLE_PORT": str(port), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        role = "chief" if tuner_id == "chief" else "worker"
+        with open(os.path.join(logs, f"{tuner_id}.log"), "ab") as log:
+            return subprocess.Popen([sys.executable, "-m", "kerasopt.tuning.distributed", spec_path, role],
+                                    env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+
+    def report_new_trials() -> None:
+        from kerasopt.tuning.report import progress_line
+
+        for path in sorted(set(glob.glob(os.path.join(history, "trial_*.json"))) - seen):
+            seen.add(path)
+            if verbose:
+                try:
+                    with open(path, encoding="utf-8") as f:
+                        record = json.load(f)
+                except (OSError, ValueError):
+                    seen.discard(path)  # being written; read it next time
+                    continue
+                print(progress_line(record["trial_id"], record["objective"], record, record["hyperparameters"],
+                                    prefix=f"[{record['tuner_id']}] "), flush=True)
+
+    deadline = time.monotonic() + timeout
+    if verbose:
+        print(f"distributed search: chief on {host}:{port} and {workers} worker(s); logs in {logs}", flush=True)
+    try:
+        processes["chief"] = start("chief")
+        for worker_id in restarts:
+            processes[worker_id] = start(worker_id)
+        done: set[str] = set()
+        chief_ended_at = None
+        while True:
+            time.sleep(poll)
+            report_new_trials()
+            chief_rc = processes["chief"].poll()
+            if chief_rc not in (None, 0):
+                raise KerasoptError(f"The chief exited with status {chief_rc}: "
+                                    f"{_tail(os.path.join(logs, 'chief.log'))}")
+            for worker_id in restarts:
+                if worker_id in done:
+                    continue
+                rc = processes[worker_id].poll()
+                if rc is None:
+                    continue
+                if rc == 0:
+                    done.add(worker_id)
+                    continue
+                if chief_rc is not None:
+                    done.add(worker_id)  # the search is over; nothing left to recover
+                    continue
+                restarts[worker_id] += 1
+                if restarts[worker_id] > max_restarts:
+                    raise KerasoptError(f"Worker {worker_id} failed {restarts[worker_id]} times (last status "
+                                        f"{rc}): {_tail(os.path.join(logs, worker_id + '.log'))}")
+                if verbose:
+                    print(f"worker {worker_id} exited with status {rc}; restarting it with the same id to "
+                          f"recover its trial ({restarts[worker_id]}/{max_restarts})", flush=True)
+                processes[worker_id] = start(worker_id)
+            if chief_rc == 0:
+                chief_ended_at = chief_ended_at or time.monotonic()
+                if len(done) == workers or time.monotonic() - chief_ended_at > 30:
+                    break
+            elif len(done) == workers:
+                # Every worker got its stop signal; the chief follows within a moment.
+                try:
+                    processes["chief"].wait(max(1.0, min(60.0, deadline - time.monotonic())))
+                except subprocess.TimeoutExpired:
+                    pass
+                if processes["chief"].poll() not in (None, 0):
+                    continue  # reported as a chief failure on the next pass
+                break
+            if time.monotonic() > deadline:
+                raise KerasoptError(f"The distributed search did not finish within {timeout:g} s; finished "
+                                    "trials are kept, and running the same command again resumes it.")
+        report_new_trials()
+    finally:
+        for process in processes.values():
+            _stop(process)
+
+
+def _main(argv: list[str]) -> int:
+    """Entry point of a launched process: `python -m kerasopt.tuning.distributed SPEC ROLE`."""
+    from kerasopt.tuning.search import tune
+
+    spec_path, role = argv
+    with open(spec_path, encoding="utf-8") as f:
+        spec = json.load(f)
+    tuner_id = os.environ["KERASTUNER_TUNER_ID"]
+    oracle = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+    tune(**spec, role=role, oracle=oracle, worker_id=None if role == "chief" else tuner_id, _finalize=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -1,0 +1,160 @@
+"""What a search leaves for people to read: trials.csv, trials.png, progress lines, summary.
+
+"Influence" of a hyperparameter is the share of the score variance it
+explains across completed trials: the squared correlation of score and value
+(on a log scale for positive values that span more than a decade) for
+numbers, the between-group share of variance (eta squared) for choices.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from kerasopt import _io
+
+__all__ = ["active_values", "trials_frame", "influence", "plot_trials", "write_trials", "summary_table",
+           "progress_line"]
+
+_RESULT_COLUMNS = ["score", "best_epoch", "epochs_run", "seconds"]
+
+
+def active_values(hp) -> dict[str, Any]:
+    """Returns the hyperparameter values a trial actually used (inactive ones left out)."""
+    out = {}
+    for h in hp.space:
+        if hp.is_active(h) and h.name in hp.values:
+            out[h.name] = hp.values[h.name]
+    for name, value in hp.values.items():  # Hyperband's tuner/epochs etc. are not in the space
+        if name.startswith("tuner/") and name not in ("tuner/trial_id",):
+            out[name] = value
+    return out
+
+
+def trials_frame(oracle, objective: str) -> pd.DataFrame:
+    """Returns one row per trial: id, status, hyperparameters used, score, best epoch, epochs, seconds."""
+    rows = []
+    for trial_id in sorted(oracle.trials):
+        trial = oracle.trials[trial_id]
+        row: dict[str, Any] = {"trial_id": trial_id, "status": trial.status}
+        row.update(active_values(trial.hyperparameters))
+        metrics = trial.metrics
+        row["score"] = metrics.get_last_value(objective) if metrics.exists(objective) else np.nan
+        for name in _RESULT_COLUMNS[1:]:
+            value = metrics.get_last_value(name) if metrics.exists(name) else np.nan
+            row[name] = value if name == "seconds" or value is None or np.isnan(value) else int(value)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=["trial_id", "status", *_RESULT_COLUMNS])
+    hp_columns = [c for c in frame.columns if c not in ("trial_id", "status", *_RESULT_COLUMNS)]
+    return frame[["trial_id", "status", *hp_columns, *_RESULT_COLUMNS]]
+
+
+def influence(frame: pd.DataFrame) -> pd.Series:
+    """Returns the share of score variance each hyperparameter explains, largest first."""
+    done = frame[frame["score"].notna()]
+    scores = done["score"].to_numpy(dtype="float64")
+    result = {}
+    if len(done) < 3 or np.var(scores) == 0:
+        return pd.Series(result, dtype="float64")
+    for column in done.columns:
+        if column in ("trial_id", "status", *_RESULT_COLUMNS) or column.startswith("tuner/"):
+            continue
+        values = done[column]
+        present = values.notna().to_numpy()
+        if present.sum() < 3:
+            continue
+        numeric = pd.to_numeric(values, errors="coerce")
+        if numeric.notna().sum() == present.sum() and values[present].nunique() > 3 and \
+                values[present].map(lambda v: not isinstance(v, bool)).all():
+            v = numeric.to_numpy(dtype="float64")[present]
+            if v.min() > 0 and v.max() / v.min() > 10:
+                v = np.log10(v)
+            s = scores[present]
+            if np.std(v) == 0 or np.std(s) == 0:
+                continue
+            result[column] = float(np.corrcoef(v, s)[0, 1] ** 2)
+        else:
+            groups = values.fillna("(inactive)").astype(str)
+            total = np.sum((scores - scores.mean()) ** 2)
+            between = sum(len(g) * (g.mean() - scores.mean()) ** 2
+                          for _, g in pd.Series(scores, index=done.index).groupby(groups.to_numpy()))
+            result[column] = float(between / total) if total else 0.0
+    return pd.Series(result, dtype="float64").sort_values(ascending=False)
+
+
+def plot_trials(frame: pd.DataFrame, objective: str, top: int = 6) -> Figure:
+    """Returns a figure: scores by trial (with the running best) and the most influential hyperparameters."""
+    figure = Figure(figsize=(11, 4), layout="constrained")
+    ax_score, ax_inf = figure.subplots(1, 2)
+    done = frame[frame["score"].notna()]
+    order = np.arange(1, len(done) + 1)
+    scores = done["score"].to_numpy(dtype="float64")
+    ax_score.plot(order, scores, "o", label=objective)
+    if len(scores):
+        maximize = not objective.removeprefix("val_").endswith("loss")
+        best = np.maximum.accumulate(scores) if maximize else np.minimum.accumulate(scores)
+        ax_score.step(order, best, where="post", label="best so far")
+    ax_score.set_xlabel("trial (in id order)")
+    ax_score.set_ylabel(objective)
+    ax_score.set_title("Score by trial")
+    ax_score.legend()
+    inf = influence(frame).head(top)
+    if len(inf):
+        ax_inf.barh(inf.index[::-1], inf.to_numpy()[::-1])
+        ax_inf.set_xlim(0, 1)
+    else:
+        ax_inf.text(0.5, 0.5, "needs 3+ completed trials\nwith different scores", ha="center", va="center")
+    ax_inf.set_xlabel("share of score variance explained")
+    ax_inf.set_title("Most influential hyperparameters")
+    return figure
+
+
+def write_trials(frame: pd.DataFrame, out_dir: str | os.PathLike, objective: str) -> None:
+    """Writes `trials.csv` and `trials.png` into `out_dir` atomically."""
+    from kerasopt.plotting import save_figure
+
+    _io.write_with(os.path.join(out_dir, "trials.csv"), lambda tmp: frame.to_csv(tmp, index=False))
+    save_figure(plot_trials(frame, objective), os.path.join(out_dir, "trials.png"))
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        return f"{value:.2e}" if abs(value) < 1e-2 or abs(value) >= 1e4 else f"{value:.3g}"
+    return str(value)
+
+
+def progress_line(trial_id: str, objective: str, metrics: dict[str, float], values: dict[str, Any],
+                  prefix: str = "") -> str:
+    """Returns the one-line report of a finished trial."""
+    shown = " ".join(f"{k}={_short(v)}" for k, v in values.items() if not k.startswith("tuner/"))
+    return (f"{prefix}trial {trial_id}: {objective} {metrics[objective]:.4f}  best epoch "
+            f"{int(metrics['best_epoch'])}/{int(metrics['epochs_run'])}  {metrics['seconds']:.1f} s  | {shown}")
+
+
+def summary_table(frame: pd.DataFrame, objective: str, rows: int = 5) -> str:
+    """Returns a text table of the best trials."""
+    done = frame[frame["score"].notna()]
+    maximize = not objective.removeprefix("val_").endswith("loss")
+    best = done.sort_values("score", ascending=not maximize).head(rows)
+    failed = int((frame["status"] != "COMPLETED").sum()) if len(frame) else 0
+    head = (f"{len(done)} trial(s) completed" + (f", {failed} not completed" if failed else "")
+            + f"; best {min(rows, len(done))} by {objective}:")
+    if best.empty:
+        return head
+    columns = ["trial_id", "score", "best_epoch", "epochs_run", "seconds"]
+    hp_columns = [c for c in best.columns if c not in (*columns, "status") and not c.startswith("tuner/")
+                  and best[c].notna().any()]
+    table = best[columns + hp_columns].copy()
+    for c in table.columns:
+        table[c] = table[c].map(lambda v: "-" if v is None or (isinstance(v, float) and math.isnan(v))
+                                else (f"{v:.4f}" if c == "score" else (f"{v:.1f}" if c == "seconds" else _short(v))))
+    return head + "\n" + table.to_string(index=False)

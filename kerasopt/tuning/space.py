@@ -1,0 +1,309 @@
+"""Search spaces: the default space for tabular classification, overrides, checks.
+
+A space is a dict from a hyperparameter name to a spec:
+
+| spec                                                   | meaning                          |
+|--------------------------------------------------------|----------------------------------|
+| a scalar (`64`, `"adam"`, `true`)                       | a fixed value                    |
+| a list, or `{"choices": [...]}`                        | one of these values              |
+| `{"min": a, "max": b}` (+ `"step"`, `"sampling"`)      | a range; `"sampling": "log"`     |
+| `{"min": a, "max": b, "sampling": "log", "zero": true}` | 0, or a log-scale value in range |
+
+Names (see `DEFAULT_SPACE`): `num_layers`, `units` (one hyperparameter
+`units_<i>` per hidden layer, active only when `num_layers > i`),
+`activation`, `dropout`, `batch_norm`, `l1`, `l2`, `optimizer`,
+`learning_rate`, `momentum` (active only for `sgd`, `momentum`, `nesterov`
+and `rmsprop`), `schedule`, `batch_size`, `epochs`; plus `schedule_args`, a
+fixed mapping of schedule name to its arguments.
+
+Overrides (a dict, or a JSON/YAML file) replace the spec of each name they
+give; `resolve_space` checks the result before any trial runs.
+
+Example:
+
+>>> space = resolve_space({"num_layers": {"min": 0, "max": 1}, "optimizer": ["adam", "sgd"]})
+>>> space["optimizer"]
+{'choices': ['adam', 'sgd']}
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import os
+from typing import Any
+
+from kerasopt.errors import ConfigError
+
+__all__ = ["DEFAULT_SPACE", "resolve_space", "declare", "MOMENTUM_OPTIMIZERS", "OPTIMIZERS", "SCHEDULES"]
+
+# Kept in step with kerasopt.optimizers.available() and kerasopt.schedules.available()
+# (checked by the tests) so that a space is validated without loading Keras.
+OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamw", "momentum", "nadam", "nesterov", "rmsprop", "sgd")
+SCHEDULES = ("constant", "step", "multistep", "exponential", "piecewise", "inverse_time", "cosine")
+MOMENTUM_OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop")
+
+DEFAULT_SPACE: dict[str, Any] = {
+    "num_layers": {"min": 0, "max": 2},
+    "units": {"min": 16, "max": 128, "step": 16},
+    "activation": {"choices": ["relu", "tanh", "elu"]},
+    "dropout": {"min": 0.0, "max": 0.3, "step": 0.1},
+    "batch_norm": {"choices": [False, True]},
+    "l1": {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True},
+    "l2": {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True},
+    "optimizer": {"choices": ["adam", "nadam", "rmsprop", "momentum"]},
+    "learning_rate": {"min": 1e-4, "max": 3e-2, "sampling": "log"},
+    "momentum": {"min": 0.5, "max": 0.95},
+    "schedule": {"choices": ["constant", "exponential", "cosine"]},
+    "batch_size": {"choices": [16, 32, 64, 128]},
+    "epochs": 150,
+    "schedule_args": {
+        "step": {"step_size": 30, "gamma": 0.5},
+        "multistep": {"milestones": [60, 120], "gamma": 0.3},
+        "exponential": {"gamma": 0.98},
+        "inverse_time": {"decay_rate": 0.05},
+        "cosine": {},  # decay_epochs defaults to the trial's epochs
+    },
+}
+
+# name -> (kind, check of one value); kind: int, float, str, bool
+_KINDS = {
+    "num_layers": "int", "units": "int", "activation": "str", "dropout": "float", "batch_norm": "bool",
+    "l1": "float", "l2": "float", "optimizer": "str", "learning_rate": "float", "momentum": "float",
+    "schedule": "str", "batch_size": "int", "epochs": "int",
+}
+
+
+def _fail(name: str, expected: str, value) -> ConfigError:
+    return ConfigError(f"Invalid value for `space.{name}`: expected {expected}. Received: {name}={value!r}")
+
+
+def _check_value(name: str, value) -> Any:
+    kind = _KINDS[name]
+    if kind == "int":
+        lowest = 0 if name == "num_layers" else 1
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < lowest:
+            raise _fail(name, "a non-negative integer" if lowest == 0 else "a positive integer", value)
+        return int(value)
+    if kind == "float":
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+            raise _fail(name, "a number", value)
+        value = float(value)
+        if name == "learning_rate" and value <= 0:
+            raise _fail(name, "a positive number", value)
+        if value < 0:
+            raise _fail(name, "a non-negative number", value)
+        if name in ("dropout", "momentum") and value >= 1:
+            raise _fail(name, "a number in [0, 1)", value)
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise _fail(name, "true or false", value)
+        return value
+    if not isinstance(value, str) or not value:
+        raise _fail(name, "a non-empty string", value)
+    if name == "optimizer" and value.lower() not in OPTIMIZERS:
+        raise ConfigError(f"Unknown optimizer in `space.optimizer`: {value!r}. "
+                          f"Known optimizers: {', '.join(OPTIMIZERS)}.")
+    if name == "schedule" and value.lower() not in SCHEDULES:
+        raise ConfigError(f"Unknown schedule in `space.schedule`: {value!r}. "
+                          f"Known schedules: {', '.join(SCHEDULES)}.")
+    return value.lower() if name in ("optimizer", "schedule") else value
+
+
+def _check_spec(name: str, spec) -> Any:
+    """Returns the normalized spec: a scalar, {"choices": [...]} or a range dict."""
+    if isinstance(spec, (list, tuple)):
+        spec = {"choices": list(spec)}
+    if not isinstance(spec, dict):
+        return _check_value(name, spec)
+    keys = set(spec)
+    if "value" in keys and keys == {"value"}:
+        return _check_value(name, spec["value"])
+    if "choices" in keys:
+        if keys != {"choices"}:
+            raise ConfigError(f"Invalid value for `space.{name}`: a choice spec takes only 'choices'. "
+                              f"Received: {name}={spec!r}")
+        choices = spec["choices"]
+        if not isinstance(choices, (list, tuple)) or not choices:
+            raise _fail(name, "a non-empty list of choices", choices)
+        values = [_check_value(name, v) for v in choices]
+        if len(set(map(repr, values))) != len(values):
+            raise _fail(name, "choices without repeats", choices)
+        return {"choices": values}
+    allowed = {"min", "max", "step", "sampling", "zero"}
+    if not {"min", "max"} <= keys or not keys <= allowed:
+        raise ConfigError(f"Invalid value for `space.{name}`: expected a value, a list of choices, "
+                          f"{{'choices': [...]}} or {{'min': ..., 'max': ...}} (optional 'step', "
+                          f"'sampling', 'zero'). Received: {name}={spec!r}")
+    if _KINDS[name] not in ("int", "float"):
+        raise _fail(name, "a value or a list of choices (a range needs a numeric hyperparameter)", spec)
+    lo, hi = _check_value(name, spec["min"]), _check_value(name, spec["max"])
+    if lo > hi:
+        raise ConfigError(f"Invalid value for `space.{name}`: min ({lo!r}) is greater than max ({hi!r}). "
+                          f"Received: {name}={spec!r}")
+    out: dict[str, Any] = {"min": lo, "max": hi}
+    sampling = spec.get("sampling", "linear")
+    if sampling not in ("linear", "log"):
+        raise _fail(name, "'sampling' of 'linear' or 'log'", sampling)
+    if sampling == "log":
+        if lo <= 0:
+            raise ConfigError(f"Invalid value for `space.{name}`: log sampling needs min > 0 (use "
+                              f"\"zero\": true to also try 0). Received: {name}={spec!r}")
+        out["sampling"] = "log"
+    if "step" in spec:
+        step = spec["step"]
+        if not isinstance(step, numbers.Real) or isinstance(step, bool) or not step > 0:
+            raise _fail(name, "a positive 'step'", step)
+        if _KINDS[name] == "int" and (not isinstance(step, numbers.Integral)):
+            raise _fail(name, "an integer 'step'", step)
+        out["step"] = step
+    if spec.get("zero", False):
+        if spec["zero"] is not True or _KINDS[name] != "float":
+            raise _fail(name, "'zero': true only on a float range", spec["zero"])
+        out["zero"] = True
+    return out
+
+
+def _check_schedule_args(value) -> dict[str, dict]:
+    if not isinstance(value, dict):
+        raise _fail("schedule_args", "a mapping of schedule name to its arguments", value)
+    for key, args in value.items():
+        if key not in SCHEDULES:
+            raise ConfigError(f"Unknown schedule in `space.schedule_args`: {key!r}. "
+                              f"Known schedules: {', '.join(SCHEDULES)}.")
+        if not isinstance(args, dict):
+            raise _fail(f"schedule_args.{key}", "a mapping of argument names to values", args)
+    return copy.deepcopy(value)
+
+
+def _values(spec) -> list | None:
+    """The finite list of values of a spec, or None for a range."""
+    if isinstance(spec, dict):
+        return spec.get("choices")
+    return [spec]
+
+
+def resolve_space(overrides: dict[str, Any] | str | os.PathLike | None = None) -> dict[str, Any]:
+    """Returns the default space updated with `overrides`, checked.
+
+    Args:
+        overrides: A dict of specs (see the module docstring), the path of a
+            JSON or YAML file holding one, or `None` for the default space.
+            Each name given replaces the default spec of that name;
+            `schedule_args` is merged per schedule.
+
+    Returns:
+        The full, normalized space dict.
+
+    Raises:
+        ConfigError: for an unknown name, a min above its max, an unknown
+            optimizer or schedule, a negative rate, an empty choice list, or
+            a schedule without the arguments it needs.
+    """
+    if overrides is None:
+        overrides = {}
+    elif isinstance(overrides, (str, os.PathLike)):
+        from kerasopt import config as config_lib
+        overrides = config_lib.load_file(overrides)
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"Invalid value for `space`: expected a dict or a file path. Received: space={overrides!r}")
+    known = list(DEFAULT_SPACE)
+    unknown = [k for k in overrides if k not in DEFAULT_SPACE]
+    if unknown:
+        raise ConfigError(f"Unknown hyperparameter(s) in the search space: {', '.join(map(str, unknown))}. "
+                          f"Known: {', '.join(known)}.")
+    merged = copy.deepcopy(DEFAULT_SPACE)
+    for key, value in overrides.items():
+        if key == "schedule_args":
+            merged["schedule_args"].update(_check_schedule_args(value))
+        else:
+            merged[key] = value
+    space = {k: (_check_schedule_args(v) if k == "schedule_args" else _check_spec(k, v))
+             for k, v in merged.items()}
+    schedules = _values(space["schedule"]) or []
+    if "piecewise" in schedules and not {"boundaries", "values"} <= set(space["schedule_args"].get("piecewise", {})):
+        raise ConfigError("The 'piecewise' schedule needs `space.schedule_args.piecewise` with "
+                          "'boundaries' and 'values'.")
+    return space
+
+
+def declare(hp, space: dict[str, Any]) -> dict[str, Any]:
+    """Declares the hyperparameters of `space` on `hp` and returns the values of this trial.
+
+    Args:
+        hp: A `keras_tuner.HyperParameters`.
+        space: A space from `resolve_space`.
+
+    Returns:
+        A dict with `hidden_units` (list), `activation`, `dropout`,
+        `batch_norm`, `l1`, `l2`, `optimizer`, `learning_rate`, `momentum`
+        (`None` where it does not apply), `schedule`, `batch_size`, `epochs`.
+    """
+
+    def one(name: str, spec, parent: tuple[str, list] | None = None, hp_name: str | None = None):
+        hp_name = hp_name or name
+        if parent is not None:
+            with hp.conditional_scope(*parent):
+                return one(name, spec, None, hp_name)
+        if not isinstance(spec, dict):
+            return hp.Fixed(hp_name, spec)
+        if "choices" in spec:
+            choices = spec["choices"]
+            if len(choices) == 1:
+                return hp.Fixed(hp_name, choices[0])
+            if _KINDS[name] == "bool" and sorted(choices) == [False, True]:
+                return hp.Boolean(hp_name)
+            return hp.Choice(hp_name, choices, ordered=_KINDS[name] in ("int", "float"))
+        lo, hi = spec["min"], spec["max"]
+        sampling = spec.get("sampling", "linear")
+        if spec.get("zero"):
+            on = hp.Boolean(f"{hp_name}_on")
+            with hp.conditional_scope(f"{hp_name}_on", [True]):
+                value = one(name, {k: v for k, v in spec.items() if k != "zero"}, None, hp_name)
+            return value if on else 0.0
+        if lo == hi:
+            return hp.Fixed(hp_name, lo)
+        if _KINDS[name] == "int":
+            return hp.Int(hp_name, lo, hi, step=spec.get("step"), sampling=sampling)
+        return hp.Float(hp_name, lo, hi, step=spec.get("step"), sampling=sampling)
+
+    values: dict[str, Any] = {}
+    depth_spec = space["num_layers"]
+    depth = one("num_layers", depth_spec)
+    depth_values = _values(depth_spec) or list(range(depth_spec["min"], depth_spec["max"] + 1))
+    max_depth = max(depth_values)
+    units = []
+    for i in range(max_depth):
+        parents = [d for d in depth_values if d > i]
+        unit = one("units", space["units"], ("num_layers", parents), f"units_{i}")
+        if i < depth:
+            units.append(unit)
+    values["hidden_units"] = units
+    if max_depth:
+        deep = [d for d in depth_values if d > 0]
+        for name in ("activation", "dropout", "batch_norm"):
+            value = one(name, space[name], ("num_layers", deep))
+            values[name] = value if depth else DEFAULT_INACTIVE[name]
+    else:
+        values.update(DEFAULT_INACTIVE)
+    values["l1"] = one("l1", space["l1"])
+    values["l2"] = one("l2", space["l2"])
+    optimizer = one("optimizer", space["optimizer"])
+    values["optimizer"] = optimizer
+    values["learning_rate"] = one("learning_rate", space["learning_rate"])
+    opt_values = _values(space["optimizer"]) or []
+    with_momentum = [o for o in opt_values if o in MOMENTUM_OPTIMIZERS]
+    values["momentum"] = None
+    if with_momentum:
+        momentum = one("momentum", space["momentum"], ("optimizer", with_momentum))
+        values["momentum"] = momentum if optimizer in MOMENTUM_OPTIMIZERS else None
+    values["schedule"] = one("schedule", space["schedule"])
+    values["batch_size"] = one("batch_size", space["batch_size"])
+    values["epochs"] = one("epochs", space["epochs"])
+    return values
+
+
+# Values used when there is no hidden layer (the hyperparameters are then inactive).
+DEFAULT_INACTIVE = {"activation": "relu", "dropout": 0.0, "batch_norm": False}

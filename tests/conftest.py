@@ -1,0 +1,38 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pathlib  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared"
+PHONE_TRAIN = SHARED / "data" / "phone" / "train.csv"
+PHONE_UNLABELED = SHARED / "data" / "phone" / "unlabeled.csv"
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    """Seed every test, as KerasTuner's test suite does."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+
+
+@pytest.fixture
+def phone_csv(tmp_path):
+    """A small labelled CSV of phone-like rows (generated, not the shared file)."""
+    from kerasopt.data import make_phone_data
+
+    path = tmp_path / "phone.csv"
+    make_phone_data(200, seed=3).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def tiny_xy():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 3)).astype("float32")
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("int32")
+    return x, y

@@ -1,0 +1,141 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from kerasopt import data
+from kerasopt.errors import DataError
+
+from .conftest import PHONE_TRAIN
+
+
+def frame(**overrides):
+    base = {"a": [1.0, 2.0, 3.0, 4.0], "b": [5, 6, 7, 8], "price_range": [0, 1, 0, 1]}
+    base.update(overrides)
+    return pd.DataFrame(base)
+
+
+def test_to_arrays_returns_float32_features_and_int_labels():
+    x, y, columns = data.to_arrays(frame())
+    assert x.dtype == np.float32 and x.shape == (4, 2)
+    assert y.dtype == np.int32 and y.tolist() == [0, 1, 0, 1]
+    assert columns == ["a", "b"]
+
+
+def test_id_column_is_not_a_feature():
+    _, _, columns = data.to_arrays(frame(id=[10, 11, 12, 13]))
+    assert columns == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "bad, target, message",
+    [
+        (frame(), "price_rnage",
+         "Target column 'price_rnage' not found. Did you mean 'price_range'? Available columns: a, b, price_range."),
+        (frame(a=[1.0, "x", 3.0, 4.0]), "price_range",
+         "Column 'a' has a non-numeric value 'x' in data row 2 (file line 3). Fix or remove that row."),
+        (frame(b=[5, 6, np.nan, 8]), "price_range",
+         "Column 'b' has a missing (NaN) value in data row 3 (file line 4). Fill or remove rows with missing values."),
+        (frame(a=[1.0, np.inf, 3.0, 4.0]), "price_range", "Column 'a' has an infinite value in data row 2"),
+        (frame(price_range=[0, 1, 2, 4]), "price_range",
+         "Labels in 'price_range' must be the integers 0..K-1 with every class present. Found: 0, 1, 2, 4."),
+        (frame(price_range=[1, 2, 1, 2]), "price_range", "Found: 1, 2."),
+        (frame(price_range=[0.5, 1, 0, 1]), "price_range", "Found: 0, 0.5, 1."),
+        (frame(price_range=[-1, 0, 1, 0]), "price_range", "Found: -1, 0, 1."),
+        (frame(price_range=[0, 0, 0, 0]), "price_range", "holds a single class"),
+        (frame(price_range=[0, 1, None, 1]), "price_range", "missing or non-numeric label"),
+        (frame(price_range=[0, 1, "two", 1]), "price_range", "non-numeric label 'two' in data row 3"),
+        (pd.DataFrame({"price_range": [0, 1]}), "price_range", "No feature columns"),
+    ],
+)
+def test_to_arrays_rejects_bad_frames(bad, target, message):
+    with pytest.raises(DataError) as info:
+        data.to_arrays(bad, target)
+    assert message in str(info.value)
+
+
+def test_load_csv_errors(tmp_path):
+    with pytest.raises(DataError, match="Data file not found: .*missing.csv"):
+        data.load_csv(tmp_path / "missing.csv")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="Data file is empty"):
+        data.load_csv(tmp_path / "empty.csv")
+    (tmp_path / "header.csv").write_text("a,b,price_range\n")
+    with pytest.raises(DataError, match="has a header but no data rows"):
+        data.load_csv(tmp_path / "header.csv")
+    (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00\x81\x92")
+    with pytest.raises(DataError, match="not a readable CSV"):
+        data.load_csv(tmp_path / "binary.csv")
+    with pytest.raises(DataError, match="is a directory"):
+        data.load_csv(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "columns, message",
+    [
+        (["a", "c"], "Missing feature column(s): b."),
+        (["a", "bb", "b"], "Unexpected column(s): bb."),
+        (["b", "a"], "in a different order than the model expects. Expected: a, b; found: b, a."),
+        (["a"], "Missing feature column(s): b."),
+    ],
+)
+def test_feature_matrix_checks_columns(columns, message):
+    f = pd.DataFrame({c: [1.0, 2.0] for c in columns})
+    with pytest.raises(DataError) as info:
+        data.feature_matrix(f, ["a", "b"])
+    assert message in str(info.value)
+
+
+def test_misspelled_feature_column_gets_a_suggestion():
+    with pytest.raises(DataError, match="Did you mean 'ramm'"):
+        data.feature_matrix(pd.DataFrame({"ramm": [1.0]}), ["ram"])
+
+
+def test_split_sizes_and_stratification():
+    y = np.repeat([0, 1, 2, 3], 25)
+    x = np.arange(100, dtype="float32")[:, None]
+    s = data.split(x, y, validation_size=0.25, test_size=0.2, seed=0)
+    assert [len(s.y_train), len(s.y_val), len(s.y_test)] == [60, 20, 20]
+    for part in (s.y_train, s.y_val, s.y_test):
+        counts = np.bincount(part, minlength=4)
+        assert counts.max() - counts.min() <= 1
+    rows = np.concatenate([s.x_train, s.x_val, s.x_test]).ravel()
+    assert sorted(rows.tolist()) == list(range(100))  # a partition: nothing lost or repeated
+    again = data.split(x, y, validation_size=0.25, test_size=0.2, seed=0)
+    np.testing.assert_array_equal(s.x_train, again.x_train)
+
+
+def test_split_without_test_or_validation():
+    y = np.repeat([0, 1], 5)
+    s = data.split(np.zeros((10, 1)), y, validation_size=0.0, test_size=0.0)
+    assert len(s.y_train) == 10 and len(s.y_val) == 0 and len(s.y_test) == 0
+
+
+def test_split_with_too_few_rows():
+    y = np.array([0, 1, 2, 3, 0, 1])
+    with pytest.raises(DataError, match="Too few rows to split: 6 rows and 4 classes leave 3 rows for the train set"):
+        data.split(np.zeros((6, 1)), y, validation_size=0.2, test_size=0.2)
+
+
+def test_make_phone_data_is_deterministic_balanced_and_phone_shaped():
+    a = data.make_phone_data(400, seed=5)
+    pd.testing.assert_frame_equal(a, data.make_phone_data(400, seed=5))
+    assert not a.equals(data.make_phone_data(400, seed=6))
+    assert list(a.columns) == data.PHONE_FEATURES + [data.PHONE_TARGET]
+    assert a[data.PHONE_TARGET].value_counts().to_dict() == {0: 100, 1: 100, 2: 100, 3: 100}
+    binary = ["blue", "dual_sim", "four_g", "three_g", "touch_screen", "wifi"]
+    assert set(np.unique(a[binary].to_numpy())) == {0, 1}
+    assert a["ram"].between(256, 3998).all() and a["px_width"].between(500, 1998).all()
+    # the label follows ram most of all
+    assert a.corr()["price_range"].drop("price_range").idxmax() == "ram"
+
+
+@pytest.mark.skipif(not PHONE_TRAIN.exists(), reason="shared phone data not present")
+def test_generated_ranges_match_the_real_columns():
+    real = pd.read_csv(PHONE_TRAIN)
+    fake = data.make_phone_data(2000, seed=0)
+    assert list(real.columns) == list(fake.columns)
+    for column in data.PHONE_FEATURES:
+        lo, hi = real[column].min(), real[column].max()
+        span = hi - lo
+        assert fake[column].min() >= lo - 0.05 * span and fake[column].max() <= hi + 0.05 * span, column
+        assert (real[column].dtype.kind == "f") == (fake[column].dtype.kind == "f"), column
