@@ -84,6 +84,40 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--data", required=True, help="CSV with an optional id column and the feature columns")
     predict.add_argument("--out", required=True, help="output CSV")
     _add_common(predict)
+    # --- tune subcommand (owned by tuning) ---
+    tune = sub.add_parser("tune", help="search hyperparameters with KerasTuner and keep the best model",
+                          description="Search the hyperparameters of a Dense classifier with KerasTuner "
+                                      "and write trials.csv, trials.png, best_config.json and "
+                                      "best_model.keras into --out. Running the same command again "
+                                      "resumes an interrupted search.")
+    tune.add_argument("--data", help="labelled CSV (default: embedded phone-like data)")
+    tune.add_argument("--target", default="price_range", help="label column (default price_range)")
+    tune.add_argument("--tuner", default="bayesian", choices=["random", "grid", "bayesian", "hyperband"],
+                      help="search strategy (default bayesian)")
+    tune.add_argument("--max-trials", type=int, default=30, help="number of trials (default 30)")
+    tune.add_argument("--executions-per-trial", type=int, default=1, help="trainings per trial, averaged")
+    tune.add_argument("--objective", default="val_accuracy",
+                      help="val_accuracy (default), val_loss, accuracy or loss")
+    tune.add_argument("--cv", type=int, metavar="K", help="k-fold objective on the training rows")
+    tune.add_argument("--space", metavar="FILE", help="JSON or YAML overrides of the default search space")
+    tune.add_argument("--seed", type=int, default=0, help="seed of splits, oracle and training (default 0)")
+    tune.add_argument("--out", default=os.path.join("runs", "tune"), help="output directory (default runs/tune)")
+    tune.add_argument("--epochs", type=int, help="maximum epochs per trial (default: the space's, 150)")
+    tune.add_argument("--patience", type=int, default=15, help="early-stopping patience inside trials")
+    tune.add_argument("--validation-split", type=float, default=0.2, help="validation fraction without --cv")
+    tune.add_argument("--test-split", type=float, default=0.0,
+                      help="fraction of rows the search never sees; the best model is scored on them")
+    tune.add_argument("--workers", type=int, default=0, metavar="N",
+                      help="run a chief and N workers on 127.0.0.1")
+    tune.add_argument("--role", choices=["chief", "worker"], help="take part in a search across machines")
+    tune.add_argument("--oracle", metavar="HOST:PORT", help="address of the chief (with --role)")
+    tune.add_argument("--worker-id", help="unique worker id (with --role worker)")
+    tune.add_argument("--timeout", type=float, metavar="SECONDS", help="bound on a distributed run")
+    tune.add_argument("--baselines", action="store_true",
+                      help="also tune scikit-learn baselines on the same rows and print a comparison")
+    tune.add_argument("--quiet", action="store_true", help="no progress lines or summary")
+    _add_common(tune)
+    # --- end tune ---
     return parser
 
 
@@ -139,6 +173,27 @@ def _import_keras_quietly() -> None:
 
 
 COMMANDS = {"train": _train, "predict": _predict}
+# --- tune subcommand (owned by tuning) ---
+
+
+def _tune(args) -> int:
+    from kerasopt.tuning.search import tune
+
+    result = tune(args.data, args.target, tuner=args.tuner, max_trials=args.max_trials,
+                  executions_per_trial=args.executions_per_trial, objective=args.objective, cv=args.cv,
+                  space=args.space, seed=args.seed, out=args.out, epochs=args.epochs, patience=args.patience,
+                  validation_split=args.validation_split, test_split=args.test_split, overwrite=args.overwrite,
+                  workers=args.workers, role=args.role, oracle=args.oracle, worker_id=args.worker_id,
+                  timeout=args.timeout, baselines=args.baselines, verbose=0 if args.quiet else 1)
+    if args.role == "worker":
+        print(f"worker {args.worker_id}: search over; the chief writes the results to {args.out}")
+    else:
+        print(f"search written to {args.out} in {result.seconds:.1f} s")
+    return 0
+
+
+COMMANDS["tune"] = _tune
+# --- end tune ---
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -166,13 +166,13 @@ def to_arrays(frame: pd.DataFrame, target: str = PHONE_TARGET,
                         f"{labels.iloc[row]!r} in data row {row + 1} (file line {row + 2}).")
     values = numeric.to_numpy(dtype="float64")
     classes = np.unique(values)
+    if len(classes) < 2:
+        raise DataError(f"Target column {target!r} holds a single class ({classes[0]:g}); "
+                        "classification needs at least two.")
     if not np.all(classes == np.round(classes)) or classes.min() < 0 or classes.max() != len(classes) - 1:
         raise DataError(f"Labels in {target!r} must be the integers 0..K-1 with every class present. "
                         f"Found: {', '.join(format(c, 'g') for c in classes[:10])}"
                         f"{' ...' if len(classes) > 10 else ''}.")
-    if len(classes) < 2:
-        raise DataError(f"Target column {target!r} holds a single class ({classes[0]:g}); "
-                        "classification needs at least two.")
     return x, values.astype("int32"), [str(c) for c in features.columns]
 
 

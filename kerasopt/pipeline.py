@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from kerasopt import _io
+from kerasopt import _validation as check
 from kerasopt import config as config_lib
 from kerasopt import data as data_lib
 from kerasopt.errors import ConfigError, DataError, OutputExistsError
@@ -34,6 +35,17 @@ def _check_out_dir(out_dir: str, overwrite: bool) -> None:
     if present and not overwrite:
         raise OutputExistsError(f"Output directory {out_dir} already holds a run ({', '.join(present)}). "
                                 "Choose another --out, or pass --overwrite to replace it.")
+
+
+def _check_training_values(config: dict[str, Any]) -> None:
+    """Checks the training values that `train` would only check after data loading."""
+    for key in ("epochs", "batch_size"):
+        check.positive_int(key, config[key])
+    check.non_negative_int("patience", config["patience"])
+    if config["seed"] is not None:
+        check.non_negative_int("seed", config["seed"])
+    for key in ("validation_split", "test_split"):
+        check.unit_interval(key, config[key])
 
 
 def load_training_data(config: dict[str, Any]) -> tuple[pd.DataFrame, str]:
@@ -67,6 +79,7 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
             before anything is written.
     """
     config = config_lib.resolve(config)
+    _check_training_values(config)
     out_dir = os.fspath(out_dir)
     _check_out_dir(out_dir, overwrite)
     frame, source = load_training_data(config)
@@ -78,8 +91,7 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     from kerasopt import models, schedules, training
     from kerasopt.plotting import plot_history, save_figure
 
-    steps_per_epoch = math.ceil(len(splits.y_train) / config["batch_size"]) if isinstance(
-        config["batch_size"], int) and config["batch_size"] > 0 else 1
+    steps_per_epoch = math.ceil(len(splits.y_train) / config["batch_size"])
     learning_rate = schedules.get(config["schedule"], learning_rate=config["learning_rate"],
                                   steps_per_epoch=steps_per_epoch, **config["schedule_args"])
     optimizer = {"name": config["optimizer"], **config["optimizer_args"]} if isinstance(

@@ -198,7 +198,8 @@ def subsample(data: Images, n_train: int | None = None, n_test: int | None = Non
 
 def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: float = 255.0,
                       hidden_units=(500,), dropout: float = 0.0, batch_norm: bool = False,
-                      l2: float = 0.0, learning_rate=1e-3, seed: int | None = None):
+                      l2: float = 0.0, learning_rate=1e-3, kernel_initializer: str | dict = "he_normal",
+                      seed: int | None = None):
     """Builds the compiled classifier: `Rescaling(1/max_value)` then `kerasopt.build_model`.
 
     Args:
@@ -211,6 +212,7 @@ def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: flo
         batch_norm: Whether to add batch normalization to the hidden layers.
         l2: L2 strength on every kernel (Keras `L2`: adds `l2 * sum(w**2)`).
         learning_rate: Adam's learning rate, a float or a schedule.
+        kernel_initializer: Initializer of every Dense kernel.
         seed: Seed of the initializers and dropout.
 
     Returns:
@@ -224,6 +226,7 @@ def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: flo
     core = build_model(check.positive_int("n_pixels", n_pixels), num_classes=num_classes,
                        hidden_units=hidden_units, dropout=dropout, batch_norm=batch_norm, l2=l2,
                        normalize=False, optimizer="adam", learning_rate=learning_rate, seed=seed,
+                       kernel_initializer=kernel_initializer,
                        name="dense_classifier")
     inputs = keras.Input(shape=(n_pixels,), name="pixels")
     scaled = keras.layers.Rescaling(1.0 / max_value, name="rescaling")(inputs)
@@ -264,7 +267,8 @@ class MnistResult:
 
 def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: int = 100,
               learning_rate: float = 1e-3, dropout: float = 0.0, batch_norm: bool = False,
-              l2: float = 0.0, schedule: str | dict | None = None, seed: int = 0,
+              l2: float = 0.0, schedule: str | dict | None = None,
+              kernel_initializer: str | dict = "he_normal", seed: int = 0,
               verbose: int = 0) -> MnistResult:
     """Trains the dense MNIST classifier and returns its test accuracy.
 
@@ -284,6 +288,7 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
             `kerasopt.schedules.get` (e.g. `"cosine"`, `{"name": "step",
             "step_size": 5, "gamma": 0.5}`); `"cosine"` with no arguments
             decays over all `epochs`. `None` keeps the rate constant.
+        kernel_initializer: Initializer of every Dense kernel.
         seed: Seed of initialization, dropout and shuffling.
         verbose: Verbosity of `fit`.
 
@@ -311,7 +316,7 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
     num_classes = int(max(data.y_train.max(), data.y_test.max())) + 1
     model = build_mnist_model(data.x_train.shape[1], num_classes, data.max_value, hidden_units,
                               dropout=dropout, batch_norm=batch_norm, l2=l2, learning_rate=rate,
-                              seed=seed)
+                              kernel_initializer=kernel_initializer, seed=seed)
     start = time.perf_counter()
     result = train(model, data.x_train, data.y_train, validation_data=(data.x_test, data.y_test),
                    epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
@@ -322,7 +327,7 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
               "hidden_units": [int(u) for u in ([hidden_units] if isinstance(hidden_units, int) else hidden_units)],
               "epochs": epochs, "batch_size": batch_size, "learning_rate": float(learning_rate),
               "dropout": float(dropout), "batch_norm": bool(batch_norm), "l2": float(l2),
-              "schedule": schedule, "seed": seed}
+              "schedule": schedule, "kernel_initializer": kernel_initializer, "seed": seed}
     return MnistResult(test_accuracy=result.metrics["validation"]["accuracy"],
                        test_loss=result.metrics["validation"]["loss"],
                        train_accuracy=result.metrics["train"]["accuracy"], history=history,

@@ -113,7 +113,8 @@ def _data_loss(model, x, y) -> float:
 
 
 def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epochs: int = 100,
-                 batch_size: int = 5, learning_rate: float = 0.003, seed: int = 0) -> dict:
+                 batch_size: int = 5, learning_rate: float = 0.003, seed: int = 0,
+                 record_history: bool = True) -> dict:
     """Trains the book's linear model with a weight penalty of strength `lambd`.
 
     The model is `kerasopt.build_model(num_inputs, num_classes=None,
@@ -131,12 +132,17 @@ def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epoc
         batch_size: Minibatch size (the book: 5).
         learning_rate: Plain SGD learning rate (the book: 0.003).
         seed: Seed of the initial weights and the shuffling.
+        record_history: Whether to evaluate the test loss after every epoch
+            for `history` (slower); when False, `history` holds only the
+            running training loss of each epoch.
 
     Returns:
         A dict with `lambda`, `penalty`, `train_loss` and `test_loss` (the
         book's squared loss `/2`, without the penalty, after the last epoch),
         `w_norm` (`||w||_2`), `bias`, `weights` (the learned `w`) and
-        `history` (per-epoch `train_loss`, `test_loss`, same loss).
+        `history` (per-epoch `train_loss` and, with `record_history`,
+        `test_loss`: the same loss, the training one averaged over the
+        epoch's batches as Keras logs it).
     """
     from kerasopt.models import build_model
     from kerasopt.training import train
@@ -148,7 +154,8 @@ def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epoc
                         kernel_initializer=D2L_INITIALIZER, normalize=False, optimizer="sgd",
                         learning_rate=learning_rate, loss=half_squared_error,
                         metrics=[half_squared_error], seed=seed, name="linear_regression", **strength)
-    result = train(model, data.x_train, data.y_train, validation_data=(data.x_test, data.y_test),
+    validation = (data.x_test, data.y_test) if record_history else None
+    result = train(model, data.x_train, data.y_train, validation_data=validation,
                    epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
     logs = result.history.history
     kernel, bias = model.get_layer("output").get_weights()
@@ -162,7 +169,8 @@ def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epoc
         "bias": float(bias[0]),
         "weights": weights,
         "history": {"train_loss": [float(v) for v in logs["half_squared_error"]],
-                    "test_loss": [float(v) for v in logs["val_half_squared_error"]]},
+                    **({"test_loss": [float(v) for v in logs["val_half_squared_error"]]}
+                       if record_history else {})},
     }
 
 
@@ -192,7 +200,7 @@ def sweep(lambdas: Sequence[float] = tuple(range(11)), data: LinearData | None =
     data = make_data(seed=seed) if data is None else data
     rows = []
     for lambd in lambdas:
-        run = train_linear(data, lambd, epochs=epochs, seed=seed, **kwargs)
+        run = train_linear(data, lambd, epochs=epochs, seed=seed, record_history=False, **kwargs)
         rows.append({"lambda": run["lambda"], "keras_l2": run["lambda"] / 2,
                      "train_loss": run["train_loss"], "test_loss": run["test_loss"], "w_norm": run["w_norm"]})
     return pd.DataFrame(rows)
@@ -227,7 +235,8 @@ def compare_l1_l2(lambd: float = 3.0, data: LinearData | None = None, epochs: in
     data = make_data(seed=seed) if data is None else data
     rows, weights = [], {}
     for name, penalty, strength in (("none", "l2", 0.0), ("l2", "l2", lambd), ("l1", "l1", lambd)):
-        run = train_linear(data, strength, penalty=penalty, epochs=epochs, seed=seed, **kwargs)
+        run = train_linear(data, strength, penalty=penalty, epochs=epochs, seed=seed,
+                           record_history=False, **kwargs)
         w = run["weights"]
         weights[name] = w
         rows.append({"penalty": name, "keras_strength": strength / 2, "train_loss": run["train_loss"],

@@ -73,11 +73,20 @@ class SearchTuner(keras_tuner.Tuner):
         self.verbose = verbose
         self._folds_cache = None
         self._finished_here = 0
+        self._reloaded = False
         super().__init__(oracle, hypermodel, overwrite=False, **kwargs)
+        oracle_file = os.path.join(self.project_dir, "oracle.json")
+        if not self._reloaded and not self._is_worker() and os.path.exists(oracle_file):
+            # A project written under other tuner ids (the chief's and workers', or tuner0's when
+            # collecting a distributed run): reload the oracle state all the same.
+            self.oracle.reload()
+            repair_oracle(self.oracle)
+        self.oracle.verbose = 0  # kerasopt prints its own progress lines
 
     # -- resume ----------------------------------------------------------------------------------
     def reload(self):
         super().reload()
+        self._reloaded = True
         if not self._is_worker():
             repair_oracle(self.oracle)
 
@@ -136,9 +145,11 @@ class SearchTuner(keras_tuner.Tuner):
                     raise keras_tuner.errors.FatalError(
                         f"Invalid value for `objective`: {objective!r} is not a metric of this search. "
                         f"Available: {', '.join(sorted(history))}.")
-                values = history[objective]
-                runs.append({"execution": execution, "fold": fold, "best_epoch": result.best_epoch,
-                             "epochs_run": result.epochs_run, "score": values[result.best_epoch - 1],
+                values = np.asarray(history[objective], dtype="float64")
+                best = int(np.nanargmax(values) if self.oracle.objective.direction == "max"
+                           else np.nanargmin(values))
+                runs.append({"execution": execution, "fold": fold, "best_epoch": best + 1,
+                             "epochs_run": result.epochs_run, "score": float(values[best]),
                              "history": history})
         seconds = time.perf_counter() - start
         score = float(np.mean([r["score"] for r in runs]))

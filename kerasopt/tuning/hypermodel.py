@@ -53,7 +53,9 @@ class DenseHyperModel(keras_tuner.HyperModel):
         num_classes: Number of classes.
         features: Training features that adapt the `Normalization` layer;
             set `self.features` to the current fold's rows before `build`.
-        objective: The metric that early stopping monitors.
+        objective: The metric the search optimizes (early stopping monitors
+            the loss, which is smoother than accuracy; the trial's score is
+            the best value of `objective` over the epochs run).
         patience: Early-stopping patience in epochs.
         seed: Seed for initializers, dropout and shuffling.
         max_epochs: Overrides the `epochs` of the space when set (the
@@ -103,4 +105,4 @@ class DenseHyperModel(keras_tuner.HyperModel):
         kwargs.setdefault("seed", self.seed)
         return train(model, x, y, validation_data=validation_data, epochs=values["epochs"],
                      batch_size=values["batch_size"], early_stopping=True,
-                     monitor=self.objective if validation_data is not None else None, **kwargs)
+                     monitor="val_loss" if validation_data is not None else "loss", **kwargs)

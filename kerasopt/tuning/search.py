@@ -34,7 +34,7 @@ import pandas as pd
 from kerasopt import _io
 from kerasopt import _validation as check
 from kerasopt import data as data_lib
-from kerasopt.errors import ConfigError, OutputExistsError
+from kerasopt.errors import ConfigError, KerasoptError, OutputExistsError
 from kerasopt.tuning import space as space_lib
 
 __all__ = ["tune", "TuneResult", "TUNERS", "available_objectives"]
@@ -44,7 +44,7 @@ ROLES = ("chief", "worker")
 PROJECT = "search"
 # The outputs `overwrite=True` removes (nothing else in DIR is touched).
 _OWNED = ("search", "history", "logs", "search.json", "trials.csv", "trials.png", "best_config.json",
-          "best_model.keras")
+          "best_model.keras", "comparison.csv")
 # Test hook: "<tuner_id>:<trial_id>:<marker file>" makes that process exit abruptly after the
 # first epoch of that trial, once (the marker file records that it happened).
 FAULT_ENV = "KERASOPT_TUNING_FAULT"
@@ -62,6 +62,7 @@ class TuneResult:
         test_metrics: Metrics of the retrained best model on the held-out
             test rows (`test_split`), or `{}`.
         seconds: Wall time of the call.
+        comparison: With `baselines=True`, the comparison table.
     """
 
     out_dir: str
@@ -69,6 +70,7 @@ class TuneResult:
     best: dict[str, Any] = field(default_factory=dict)
     test_metrics: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    comparison: pd.DataFrame | None = None
 
 
 def available_objectives(validation: bool = True) -> list[str]:
@@ -220,6 +222,7 @@ def tune(
     oracle: str | None = None,
     worker_id: str | None = None,
     timeout: float | None = None,
+    baselines: bool = False,
     verbose: int = 1,
     _finalize: bool = True,
 ) -> TuneResult:
@@ -263,6 +266,9 @@ def tune(
         worker_id: Unique id of a worker (with `role="worker"`).
         timeout: Seconds after which a distributed run is stopped (its
             finished trials are kept; rerun to resume).
+        baselines: Also tune scikit-learn's LogisticRegression, SVC and
+            MLPClassifier by GridSearchCV on the same training rows, score
+            them on the same test rows, and write `comparison.csv`.
         verbose: 1 prints a progress line per trial and a summary table.
 
     Returns:
@@ -331,7 +337,11 @@ def tune(
                                   patience=patience, validation_split=validation_split,
                                   timeout=timeout, verbose=verbose)
         if not workers:
-            search_tuner.search(x_train, y_train, verbose=0)
+            try:
+                search_tuner.search(x_train, y_train, verbose=0)
+            except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
+                raise KerasoptError(f"The search stopped: {str(e).splitlines()[0]} See the trial messages "
+                                    f"above; finished trials are kept in {out}.") from e
     if role == "worker" or not _finalize:
         # A worker's oracle is a client of the chief's; the chief collects the results.
         return TuneResult(out, pd.DataFrame(), seconds=time.perf_counter() - start)
@@ -346,7 +356,30 @@ def tune(
     result = finalize(search_tuner, x_train, y_train, (splits.x_test, splits.y_test), columns=columns,
                       verbose=verbose)
     result.seconds = time.perf_counter() - start
+    if baselines:
+        result.comparison = _compare(result, x_train, y_train, splits.x_test, splits.y_test, cv=cv or 5,
+                                     seed=seed, verbose=verbose)
     return result
+
+
+def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, seed: int,
+             verbose: int) -> pd.DataFrame:
+    from kerasopt.tuning.baselines import run_baselines
+
+    table = run_baselines(x_train, y_train, x_test, y_test, cv=cv, seed=seed)
+    best = result.best
+    ours = {"model": "kerasopt tune", "best_params": best.get("hyperparameters", {}),
+            "cv_accuracy": best.get("score", float("nan")) if best.get("objective") == "val_accuracy"
+            else float("nan"),
+            "test_accuracy": result.test_metrics.get("accuracy", float("nan")), "seconds": result.seconds}
+    table = pd.concat([pd.DataFrame([ours]), table], ignore_index=True)
+    _io.write_with(os.path.join(result.out_dir, "comparison.csv"), lambda tmp: table.to_csv(tmp, index=False))
+    if verbose:
+        shown = table[["model", "cv_accuracy", "test_accuracy", "seconds"]].copy()
+        print("comparison on the same rows (cv_accuracy: the search objective for kerasopt, "
+              "GridSearchCV's mean CV accuracy for scikit-learn):")
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return table
 
 
 def make_tuner(tuner: str, space: dict[str, Any], x: np.ndarray, y: np.ndarray, *, num_classes: int,

@@ -53,7 +53,7 @@ DEFAULT_SPACE: dict[str, Any] = {
     "l1": {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True},
     "l2": {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True},
     "optimizer": {"choices": ["adam", "nadam", "rmsprop", "momentum"]},
-    "learning_rate": {"min": 1e-4, "max": 3e-2, "sampling": "log"},
+    "learning_rate": {"min": 3e-4, "max": 3e-2, "sampling": "log"},
     "momentum": {"min": 0.5, "max": 0.95},
     "schedule": {"choices": ["constant", "exponential", "cosine"]},
     "batch_size": {"choices": [16, 32, 64, 128]},

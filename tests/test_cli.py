@@ -1,0 +1,222 @@
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from kerasopt import data
+from kerasopt.cli import main
+from kerasopt.pipeline import RUN_FILES
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FAST = ["--epochs", "3", "--hidden-units", "8", "--batch-size", "16", "--seed", "0"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """One small training run shared by the tests that only read its outputs."""
+    root = tmp_path_factory.mktemp("cli")
+    csv = root / "phone.csv"
+    data.make_phone_data(200, seed=3).to_csv(csv, index=False)
+    out = root / "run"
+    assert main(["train", "--data", str(csv), "--out", str(out), *FAST]) == 0
+    return out, csv
+
+
+def test_train_writes_a_complete_run(run_dir):
+    out, csv = run_dir
+    assert sorted(os.listdir(out)) == sorted(RUN_FILES)  # no temporary or backup files left
+    config = json.loads((out / "config.json").read_text())
+    assert config["hidden_units"] == [8] and config["epochs"] == 3 and config["seed"] == 0
+    assert config["feature_columns"] == data.PHONE_FEATURES and config["num_classes"] == 4
+    assert config["rows"] == {"train": 128, "validation": 32, "test": 40}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) >= {"train", "validation", "test", "best_epoch", "epochs_run"}
+    history = pd.read_csv(out / "history.csv")
+    assert list(history["epoch"]) == list(range(1, metrics["epochs_run"] + 1))
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(history.columns)
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_saved_model_takes_raw_rows_and_reproduces_the_test_metric(run_dir):
+    out, csv = run_dir
+    x, y, _ = data.to_arrays(pd.read_csv(csv))
+    splits = data.split(x, y, 0.2, 0.2, seed=0)
+    model = keras.saving.load_model(out / "model.keras")
+    probabilities = model.predict(splits.x_test, verbose=0)  # raw, unscaled feature rows
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == splits.y_test))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert accuracy == pytest.approx(metrics["test"]["accuracy"])
+
+
+def test_predict_writes_id_and_class(run_dir, tmp_path):
+    out, _ = run_dir
+    rows = data.make_phone_data(30, seed=9).drop(columns="price_range")
+    rows.insert(0, "id", np.arange(101, 131))
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(out / "model.keras"), "--data", str(tmp_path / "new.csv"),
+                 "--out", str(pred)]) == 0
+    result = pd.read_csv(pred)
+    assert list(result.columns) == ["id", "price_range"]
+    assert result["id"].tolist() == list(range(101, 131))
+    model = keras.saving.load_model(out / "model.keras")
+    expected = model.predict(rows.drop(columns="id").to_numpy("float32"), verbose=0).argmax(axis=1)
+    assert result["price_range"].tolist() == expected.tolist()
+
+
+def test_config_file_with_flag_override(tmp_path, phone_csv):
+    (tmp_path / "config.yaml").write_text("hidden_units: [4]\nepochs: 2\nl2: 0.001\nschedule: step\n"
+                                          "schedule_args: {step_size: 1, gamma: 0.5}\n")
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(phone_csv), "--config", str(tmp_path / "config.yaml"),
+                 "--epochs", "3", "--out", str(out), "--seed", "1"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (config["hidden_units"], config["epochs"], config["l2"], config["seed"]) == ([4], 3, 0.001, 1)
+    history = pd.read_csv(out / "history.csv")
+    np.testing.assert_allclose(history["learning_rate"], [1e-3, 5e-4, 2.5e-4], rtol=1e-6)
+
+
+def test_existing_run_is_kept_unless_overwrite(run_dir, phone_csv, capsys):
+    out, _ = run_dir
+    before = {f: (out / f).read_bytes() for f in RUN_FILES}
+    assert main(["train", "--data", str(phone_csv), "--out", str(out), *FAST]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"kerasopt train: error: Output directory {out} already holds a run")
+    assert "--overwrite" in err
+    assert {f: (out / f).read_bytes() for f in RUN_FILES} == before
+
+
+def test_overwrite_replaces_a_run(tmp_path, phone_csv):
+    out = tmp_path / "run"
+    args = ["train", "--data", str(phone_csv), "--out", str(out), "--epochs", "1", "--hidden-units", "4"]
+    assert main(args) == 0
+    assert main([*args, "--overwrite", "--epochs", "2"]) == 0
+    assert json.loads((out / "config.json").read_text())["epochs"] == 2
+
+
+def csv_file(tmp_path, text, name="bad.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def phone_text(n=40, changes=None):
+    frame = data.make_phone_data(n, seed=1)
+    for (column, row), value in (changes or {}).items():
+        frame[column] = frame[column].astype(object)
+        frame.loc[row, column] = value
+    return frame.to_csv(index=False)
+
+
+BAD_TRAIN = [
+    (lambda t: ["--data", str(t / "nope.csv")], "Data file not found:"),
+    (lambda t: ["--data", csv_file(t, "")], "Data file is empty:"),
+    (lambda t: ["--data", csv_file(t, phone_text()), "--target", "price_rnage"],
+     "Target column 'price_rnage' not found. Did you mean 'price_range'?"),
+    (lambda t: ["--data", csv_file(t, phone_text(changes={("ram", 4): "lots"}))],
+     "Column 'ram' has a non-numeric value 'lots' in data row 5 (file line 6)."),
+    (lambda t: ["--data", csv_file(t, phone_text(changes={("fc", 2): ""}))], "Column 'fc' has a missing (NaN) value in data row 3"),
+    (lambda t: ["--data", csv_file(t, phone_text(changes={("fc", 2): "inf"}))], "Column 'fc' has an infinite value in data row 3"),
+    (lambda t: ["--data", csv_file(t, phone_text(changes={("price_range", 0): 7}))],
+     "Labels in 'price_range' must be the integers 0..K-1 with every class present. Found: 0, 1, 2, 3, 7."),
+    (lambda t: ["--data", csv_file(t, "a,price_range\n1,2\n2,2\n")], "holds a single class"),
+    (lambda t: ["--data", csv_file(t, phone_text(8))], "Too few rows to split"),
+    (lambda t: ["--dropout", "1.0"], "Invalid value for `dropout`: expected a number in [0, 1). Received: dropout=1.0"),
+    (lambda t: ["--learning-rate", "-0.1"], "Received: learning_rate=-0.1"),
+    (lambda t: ["--hidden-units", "16", "0"], "Invalid value for `hidden_units`: expected a positive integer. Received: hidden_units=0"),
+    (lambda t: ["--l2", "-1"], "Received: l2=-1.0"),
+    (lambda t: ["--epochs", "0"], "Received: epochs=0"),
+    (lambda t: ["--batch-size", "0"], "Received: batch_size=0"),
+    (lambda t: ["--optimizer", "adamm"], "Unknown optimizer: optimizer='adamm'."),
+    (lambda t: ["--schedule", "stepp"], "Unknown schedule: schedule='stepp'."),
+    (lambda t: ["--config", csv_file(t, "{epochs: [", "c.yaml")], "is not valid YAML"),
+    (lambda t: ["--config", csv_file(t, '{"epoch": 3}', "c.json")], "Unknown configuration key 'epoch'. Did you mean 'epochs'?"),
+    (lambda t: ["--config", str(t / "none.json")], "Config file not found"),
+]
+
+
+@pytest.mark.parametrize("make_args, message", BAD_TRAIN)
+def test_bad_train_input_is_one_line_and_writes_nothing(tmp_path, make_args, message, capsys):
+    out = tmp_path / "out"
+    args = make_args(tmp_path)
+    if "--data" not in args:
+        args = ["--data", csv_file(tmp_path, phone_text(60), "ok.csv"), *args]
+    assert main(["train", *args, "--out", str(out), "--epochs", args[args.index("--epochs") + 1]
+                 if "--epochs" in args else "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("kerasopt train: error: ")
+    assert message in err
+    assert not out.exists()
+
+
+def test_flag_syntax_error_is_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--epochs", "many"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err == ("kerasopt train: error: argument --epochs: invalid int value: 'many' "
+                   "(see kerasopt train --help)\n")
+
+
+def reorder(frame):
+    columns = list(frame.columns)
+    columns[1], columns[2] = columns[2], columns[1]
+    return frame[columns]
+
+
+BAD_PREDICT = [
+    (lambda f: f.drop(columns="ram"), "Missing feature column(s): ram."),
+    (lambda f: f.rename(columns={"ram": "rma"}), "Missing feature column(s): ram. Did you mean 'rma'?"),
+    (lambda f: f.assign(colour=1), "Unexpected column(s): colour."),
+    (reorder, "Feature columns are in a different order than the model expects."),
+    (lambda f: f.assign(ram="x"), "Column 'ram' has a non-numeric value 'x' in data row 1"),
+]
+
+
+@pytest.mark.parametrize("change, message", BAD_PREDICT)
+def test_bad_predict_input(run_dir, tmp_path, change, message, capsys):
+    out, _ = run_dir
+    rows = data.make_phone_data(10, seed=2).drop(columns="price_range")
+    rows.insert(0, "id", range(10))
+    change(rows).to_csv(tmp_path / "rows.csv", index=False)
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(out / "model.keras"), "--data", str(tmp_path / "rows.csv"),
+                 "--out", str(pred)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not pred.exists()
+
+
+def test_predict_refuses_bad_model_files_and_existing_output(run_dir, tmp_path, capsys):
+    out, csv = run_dir
+    garbage = tmp_path / "model.keras"
+    garbage.write_bytes(b"not a zip file")
+    for model, message in [(tmp_path / "missing.keras", "Model file not found"),
+                           (garbage, "Cannot load model file")]:
+        assert main(["predict", "--model", str(model), "--data", str(csv), "--out", str(tmp_path / "p.csv")]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err
+    existing = tmp_path / "existing.csv"
+    existing.write_text("keep me\n")
+    assert main(["predict", "--model", str(out / "model.keras"), "--data", str(csv), "--out", str(existing)]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert existing.read_text() == "keep me\n"
+
+
+def test_documented_command_fails_cleanly_in_a_fresh_process(tmp_path):
+    """The real entry point: one line on stderr, no traceback, no TensorFlow start-up chatter."""
+    env = {**os.environ, "PYTHONPATH": REPO}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "train_phone.py"), "--data",
+                           str(tmp_path / "missing.csv"), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr == f"kerasopt train: error: Data file not found: {tmp_path / 'missing.csv'}. " \
+                          "Pass the path of an existing CSV file.\n"
+    assert proc.stdout == ""
