@@ -54,6 +54,9 @@ def _add_model_flags(p: argparse.ArgumentParser) -> None:
     t.add_argument("--class-weight", choices=["balanced"], help="weight classes inversely to their frequency")
     t.add_argument("--validation-split", type=float, help="fraction of non-test rows for validation")
     t.add_argument("--test-split", type=float, help="fraction of rows held out for the test metrics")
+    t.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
+                   help="after early stopping, retrain on train + validation rows for the best epoch count "
+                        "(default on)")
     t.add_argument("--seed", type=int, help="seed that makes the run repeatable")
 
 
@@ -76,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", help="JSON or YAML file of options; flags override it")
     train.add_argument("--out", default=os.path.join("runs", "phone"), help="run directory (default runs/phone)")
     train.add_argument("--verbose", type=int, default=0, choices=[0, 1, 2], help="Keras fit verbosity")
+    train.add_argument("--cv", type=int, metavar="K",
+                       help="instead of one run, estimate accuracy by stratified K-fold cross-validation "
+                            "and write cv.json into --out")
     _add_model_flags(train)
     _add_common(train)
     predict = sub.add_parser("predict", help="predict the classes of a CSV with a saved model",
@@ -124,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 _CONFIG_FLAGS = ("data", "target", "hidden_units", "activation", "kernel_initializer", "l1", "l2", "dropout",
                  "batch_norm", "optimizer", "optimizer_args", "learning_rate", "schedule", "schedule_args",
                  "epochs", "batch_size", "patience", "reduce_lr_on_plateau", "class_weight",
-                 "validation_split", "test_split", "seed")
+                 "validation_split", "test_split", "refit", "seed")
 
 
 def _train(args) -> int:
@@ -136,12 +142,32 @@ def _train(args) -> int:
     if overrides["dropout"] is not None and len(overrides["dropout"]) == 1:
         overrides["dropout"] = overrides["dropout"][0]
     config = config_lib.resolve(file_config, **overrides)
+    if args.cv is not None:
+        return _cross_validate(config, args)
     summary = run_training(config, args.out, overwrite=args.overwrite, verbose=args.verbose)
-    print(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.1f} s "
-          f"(best epoch {summary['best_epoch']}); run written to {args.out}")
+    refit = (f", then refit on {summary['refit_rows']} train + validation rows for {summary['best_epoch']} epochs"
+             if summary["refit_rows"] else "")
+    print(f"trained {summary['epochs_run']} epochs (best epoch {summary['best_epoch']}){refit} in "
+          f"{summary['seconds']:.1f} s; run written to {args.out}")
     for split, values in summary["metrics"].items():
         shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
         print(f"  {split:<10} {shown}")
+    return 0
+
+
+def _cross_validate(config, args) -> int:
+    from kerasopt import _io
+    from kerasopt.errors import OutputExistsError
+    from kerasopt.pipeline import cross_validate
+
+    path = os.path.join(args.out, "cv.json")
+    if os.path.exists(path) and not args.overwrite:
+        raise OutputExistsError(f"{path} already exists. Choose another --out, or pass --overwrite to replace it.")
+    result = cross_validate(config, folds=args.cv)
+    _io.write_json(path, {"config": config, **result})
+    folds = ", ".join(f"{a:.4f}" for a in result["folds"])
+    print(f"{args.cv}-fold cross-validated accuracy {result['mean']:.4f} +- {result['std']:.4f} "
+          f"(folds: {folds}); written to {path}")
     return 0
 
 

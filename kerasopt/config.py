@@ -18,28 +18,32 @@ from kerasopt.errors import ConfigError
 
 __all__ = ["DEFAULTS", "load_file", "resolve"]
 
+# The defaults are the best of a 5-fold cross-validated comparison on the real phone data
+# (README, "Defaults and accuracy"): the label is close to linear in the standardized
+# features, and hidden layers overfit the 16 features that carry no signal.
 DEFAULTS: dict[str, Any] = {
     "data": None,               # CSV path; None: the embedded phone-like data
     "target": "price_range",
-    "hidden_units": [64],
+    "hidden_units": [],         # softmax regression on standardized inputs
     "activation": "relu",
     "kernel_initializer": "he_normal",
     "l1": 0.0,
-    "l2": 1e-4,
+    "l2": 0.0,
     "dropout": 0.0,
     "batch_norm": False,
     "optimizer": "adam",
     "optimizer_args": {},
-    "learning_rate": 1e-3,
+    "learning_rate": 0.1,
     "schedule": None,           # None/"constant", "step", "multistep", ...
     "schedule_args": {},
-    "epochs": 300,
-    "batch_size": 32,
-    "patience": 30,
+    "epochs": 600,
+    "batch_size": 64,
+    "patience": 50,
     "reduce_lr_on_plateau": False,
     "class_weight": None,
     "validation_split": 0.2,
     "test_split": 0.2,
+    "refit": True,              # retrain on train + validation rows for the best epoch count
     "seed": 0,
 }
 

@@ -22,7 +22,7 @@ from kerasopt import config as config_lib
 from kerasopt import data as data_lib
 from kerasopt.errors import ConfigError, DataError, OutputExistsError
 
-__all__ = ["run_training", "predict_file", "RUN_FILES"]
+__all__ = ["run_training", "predict_file", "cross_validate", "model_from_config", "RUN_FILES"]
 
 RUN_FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "curves.png")
 _BACKUP = ".backup"
@@ -55,13 +55,140 @@ def load_training_data(config: dict[str, Any]) -> tuple[pd.DataFrame, str]:
     return data_lib.load_csv(config["data"]), os.path.abspath(config["data"])
 
 
+def model_from_config(config: dict[str, Any], x_train: np.ndarray, num_classes: int):
+    """Builds the compiled model that a configuration describes.
+
+    Args:
+        config: A resolved configuration (see `kerasopt.config.resolve`).
+        x_train: Training features; they adapt the model's Normalization layer
+            and fix the steps per epoch of an epoch-based schedule.
+        num_classes: Number of classes.
+
+    Returns:
+        `(model, steps_per_epoch)`.
+    """
+    from kerasopt import models, schedules
+
+    steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
+    learning_rate = schedules.get(config["schedule"], learning_rate=config["learning_rate"],
+                                  steps_per_epoch=steps_per_epoch, **config["schedule_args"])
+    optimizer = config["optimizer"]
+    if isinstance(optimizer, str):
+        optimizer = {"name": optimizer, **config["optimizer_args"]}
+    model = models.build_model(
+        x_train, num_classes=num_classes, hidden_units=config["hidden_units"],
+        activation=config["activation"], kernel_initializer=config["kernel_initializer"],
+        l1=config["l1"], l2=config["l2"], dropout=config["dropout"], batch_norm=config["batch_norm"],
+        optimizer=optimizer, learning_rate=learning_rate, seed=config["seed"])
+    return model, steps_per_epoch
+
+
+def _fit(model, config: dict[str, Any], splits: data_lib.Splits, backup_dir: str | None = None,
+         verbose: int = 0, early_stopping: bool = True):
+    from kerasopt import training
+
+    return training.train(
+        model, splits.x_train, splits.y_train,
+        validation_data=(splits.x_val, splits.y_val) if len(splits.y_val) else None,
+        test_data=(splits.x_test, splits.y_test) if len(splits.y_test) else None,
+        epochs=config["epochs"], batch_size=config["batch_size"], patience=config["patience"],
+        early_stopping=early_stopping, reduce_lr_on_plateau=config["reduce_lr_on_plateau"],
+        class_weight=config["class_weight"], backup_dir=backup_dir, seed=config["seed"], verbose=verbose)
+
+
+def _fit_and_refit(config: dict[str, Any], splits: data_lib.Splits, num_classes: int,
+                   state_dir: str | None = None, verbose: int = 0) -> tuple[Any, dict[str, Any]]:
+    """Trains with early stopping on the validation rows, then (with `refit`) retrains a fresh
+    model on the training and validation rows together for the best epoch count.
+
+    The test rows take part in neither phase. With `state_dir`, each phase backs up its
+    training state there, and the outcome of the first phase is kept in a small JSON
+    file, so a killed run started again resumes where it stopped.
+
+    Returns:
+        `(model, record)`: the final model and a dict with the selection run's `history`
+        (per-epoch lists), `epochs` (absolute indices), `best_epoch`, `epochs_run`,
+        `validation` metrics, and the final model's `train` and `test` metrics, `seconds`
+        and `refit_rows`.
+    """
+    state_path = os.path.join(state_dir, "selection.json") if state_dir else None
+    backup = (lambda name: os.path.join(state_dir, name)) if state_dir else (lambda name: None)
+    record = None
+    if state_path and os.path.isfile(state_path):
+        with open(state_path, encoding="utf-8") as f:
+            record = json.load(f)
+    has_val = len(splits.y_val) > 0
+    if record is None or not config["refit"] or not has_val:
+        model, _ = model_from_config(config, splits.x_train, num_classes)
+        result = _fit(model, config, splits, backup_dir=backup("selection"), verbose=verbose)
+        record = {"history": result.history.history, "epochs": list(result.history.epoch),
+                  "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                  "validation": result.metrics.get("validation", {}), "train": result.metrics["train"],
+                  "test": result.metrics.get("test", {}), "seconds": result.seconds,
+                  "refit_rows": 0}
+        if not (config["refit"] and has_val):
+            return model, record
+        if state_path:
+            _io.write_json(state_path, record)
+    both = splits._replace(x_train=np.concatenate([splits.x_train, splits.x_val]),
+                           y_train=np.concatenate([splits.y_train, splits.y_val]),
+                           x_val=splits.x_val[:0], y_val=splits.y_val[:0])
+    refit_config = {**config, "epochs": record["best_epoch"]}
+    model, _ = model_from_config(refit_config, both.x_train, num_classes)
+    final = _fit(model, refit_config, both, backup_dir=backup("refit"), verbose=verbose, early_stopping=False)
+    record.update(train=final.metrics["train"], test=final.metrics.get("test", {}),
+                  seconds=record["seconds"] + final.seconds, refit_rows=len(both.y_train))
+    return model, record
+
+
+def cross_validate(config: dict[str, Any], folds: int = 5) -> dict[str, Any]:
+    """Estimates the accuracy of a configuration by stratified k-fold cross-validation.
+
+    Each fold runs the same procedure as `run_training` on the other folds
+    (early stopping on `validation_split` of them, then the refit when
+    configured; normalization adapted on the fold's training rows only) and
+    scores the held-out fold, which no part of training saw.
+
+    Args:
+        config: A configuration; `test_split` is ignored (the folds are the test sets).
+        folds: Number of folds (>= 2).
+
+    Returns:
+        `{"folds": [accuracy, ...], "mean": float, "std": float, "best_epochs": [...]}`.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    config = config_lib.resolve(config)
+    _check_training_values(config)
+    folds = check.positive_int("folds", folds)
+    if folds < 2:
+        raise ValueError(f"Invalid value for `folds`: expected an integer >= 2. Received: folds={folds}")
+    frame, _ = load_training_data(config)
+    x, y, _ = data_lib.to_arrays(frame, config["target"])
+    num_classes = int(y.max()) + 1
+    scores, best_epochs = [], []
+    for train_rows, test_rows in StratifiedKFold(folds, shuffle=True, random_state=config["seed"]).split(x, y):
+        inner = data_lib.split(x[train_rows], y[train_rows], config["validation_split"], 0.0, config["seed"])
+        splits = inner._replace(x_test=x[test_rows], y_test=y[test_rows])
+        _, record = _fit_and_refit(config, splits, num_classes)
+        scores.append(record["test"]["accuracy"])
+        best_epochs.append(record["best_epoch"])
+    return {"folds": scores, "mean": float(np.mean(scores)), "std": float(np.std(scores)),
+            "best_epochs": best_epochs}
+
+
 def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: bool = False,
                  verbose: int = 0) -> dict[str, Any]:
     """Trains a model as configured and writes the run directory.
 
-    Data errors and an existing run are reported before any training. The
-    state of an interrupted run is backed up every epoch in `out_dir/.backup`;
-    running the same command again resumes it.
+    Training runs in two phases: early stopping on the validation rows picks
+    the number of epochs (its curves go to `history.csv` and `curves.png`),
+    then, with `refit` (the default), a fresh model is trained on the
+    training and validation rows together for that many epochs and saved.
+    The test rows take part in neither phase, so the test metrics are an
+    honest estimate for the saved model. Data errors and an existing run are
+    reported before any training. Training state is backed up every epoch in
+    `out_dir/.backup`; running the same command again resumes a killed run.
 
     Args:
         config: A configuration (see `kerasopt.config.DEFAULTS`); missing keys
@@ -87,49 +214,35 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     num_classes = int(y.max()) + 1
     splits = data_lib.split(x, y, config["validation_split"], config["test_split"], config["seed"])
 
-    # Imports that load Keras come after the input checks.
-    from kerasopt import models, schedules, training
+    # Keras loads only after the input checks.
     from kerasopt.plotting import plot_history, save_figure
 
-    steps_per_epoch = math.ceil(len(splits.y_train) / config["batch_size"])
-    learning_rate = schedules.get(config["schedule"], learning_rate=config["learning_rate"],
-                                  steps_per_epoch=steps_per_epoch, **config["schedule_args"])
-    optimizer = {"name": config["optimizer"], **config["optimizer_args"]} if isinstance(
-        config["optimizer"], str) else config["optimizer"]
-    model = models.build_model(
-        splits.x_train, num_classes=num_classes, hidden_units=config["hidden_units"],
-        activation=config["activation"], kernel_initializer=config["kernel_initializer"],
-        l1=config["l1"], l2=config["l2"], dropout=config["dropout"], batch_norm=config["batch_norm"],
-        optimizer=optimizer, learning_rate=learning_rate, seed=config["seed"])
-
-    os.makedirs(out_dir, exist_ok=True)
-    has_val = len(splits.y_val) > 0
-    result = training.train(
-        model, splits.x_train, splits.y_train,
-        validation_data=(splits.x_val, splits.y_val) if has_val else None,
-        test_data=(splits.x_test, splits.y_test) if len(splits.y_test) else None,
-        epochs=config["epochs"], batch_size=config["batch_size"], patience=config["patience"],
-        reduce_lr_on_plateau=config["reduce_lr_on_plateau"], class_weight=config["class_weight"],
-        backup_dir=os.path.join(out_dir, _BACKUP), seed=config["seed"], verbose=verbose)
+    _, steps_per_epoch = model_from_config(config, splits.x_train, num_classes)  # checks hyperparameters
+    state_dir = os.path.join(out_dir, _BACKUP)
+    os.makedirs(state_dir, exist_ok=True)
+    model, record = _fit_and_refit(config, splits, num_classes, state_dir=state_dir, verbose=verbose)
 
     paths = {name: os.path.join(out_dir, name) for name in RUN_FILES}
     _io.write_with(paths["model.keras"], model.save)
     resolved = {**config, "feature_columns": columns, "num_classes": num_classes,
                 "steps_per_epoch": steps_per_epoch, "data_source": source,
                 "rows": {"train": len(splits.y_train), "validation": len(splits.y_val),
-                         "test": len(splits.y_test)}}
+                         "test": len(splits.y_test), "refit": record["refit_rows"]}}
     _io.write_json(paths["config.json"], resolved)
-    metrics = {**result.metrics, "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-               "seconds": round(result.seconds, 3)}
-    _io.write_json(paths["metrics.json"], metrics)
-    history = pd.DataFrame(result.history.history)
-    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    metrics = {split: record[split] for split in ("train", "validation", "test") if record[split]}
+    _io.write_json(paths["metrics.json"], {
+        **metrics, "best_epoch": record["best_epoch"], "epochs_run": record["epochs_run"],
+        "refit_rows": record["refit_rows"], "seconds": round(record["seconds"], 3),
+        "note": ("train and test: the saved model; validation: the early-stopping run that chose "
+                 "best_epoch" + (", before the refit on train + validation rows" if record["refit_rows"] else ""))})
+    history = pd.DataFrame(record["history"])
+    history.insert(0, "epoch", np.asarray(record["epochs"], dtype="int64") + 1)
     _io.write_with(paths["history.csv"], lambda tmp: history.to_csv(tmp, index=False))
-    save_figure(plot_history(result.history.history, title=f"kerasopt run: {os.path.basename(out_dir)}"),
+    save_figure(plot_history(record["history"], title=f"kerasopt run: {os.path.basename(out_dir)}"),
                 paths["curves.png"])
-    shutil.rmtree(os.path.join(out_dir, _BACKUP), ignore_errors=True)
-    return {"metrics": result.metrics, "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-            "seconds": result.seconds, "paths": paths}
+    shutil.rmtree(state_dir, ignore_errors=True)
+    return {"metrics": metrics, "best_epoch": record["best_epoch"], "epochs_run": record["epochs_run"],
+            "seconds": record["seconds"], "refit_rows": record["refit_rows"], "paths": paths}
 
 
 def _load_model(model_path: str):

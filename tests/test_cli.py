@@ -33,7 +33,7 @@ def test_train_writes_a_complete_run(run_dir):
     config = json.loads((out / "config.json").read_text())
     assert config["hidden_units"] == [8] and config["epochs"] == 3 and config["seed"] == 0
     assert config["feature_columns"] == data.PHONE_FEATURES and config["num_classes"] == 4
-    assert config["rows"] == {"train": 128, "validation": 32, "test": 40}
+    assert config["rows"] == {"train": 128, "validation": 32, "test": 40, "refit": 160}
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) >= {"train", "validation", "test", "best_epoch", "epochs_run"}
     history = pd.read_csv(out / "history.csv")
@@ -70,6 +70,37 @@ def test_predict_writes_id_and_class(run_dir, tmp_path):
     assert result["price_range"].tolist() == expected.tolist()
 
 
+def test_no_refit_saves_the_early_stopping_model(tmp_path, phone_csv):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(phone_csv), "--out", str(out), "--no-refit", *FAST]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["refit_rows"] == 0
+    assert json.loads((out / "config.json").read_text())["rows"]["refit"] == 0
+
+
+def test_killed_refit_resumes_without_repeating_the_selection_run(tmp_path, phone_csv, monkeypatch):
+    from kerasopt import pipeline
+
+    calls = []
+    real_fit = pipeline._fit
+
+    def fit_killed_once_in_refit(*args, early_stopping=True, **kwargs):
+        calls.append("selection" if early_stopping else "refit")
+        if calls == ["selection", "refit"]:
+            raise KeyboardInterrupt
+        return real_fit(*args, early_stopping=early_stopping, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_fit", fit_killed_once_in_refit)
+    out = tmp_path / "run"
+    args = ["train", "--data", str(phone_csv), "--out", str(out), *FAST]
+    assert main(args) == 130
+    assert (out / ".backup" / "selection.json").exists()
+    assert not any((out / f).exists() for f in RUN_FILES)
+    assert main(args) == 0  # no --overwrite needed: the directory holds no finished run
+    assert calls == ["selection", "refit", "refit"]
+    assert sorted(os.listdir(out)) == sorted(RUN_FILES)
+
+
 def test_config_file_with_flag_override(tmp_path, phone_csv):
     (tmp_path / "config.yaml").write_text("hidden_units: [4]\nepochs: 2\nl2: 0.001\nschedule: step\n"
                                           "schedule_args: {step_size: 1, gamma: 0.5}\n")
@@ -79,7 +110,7 @@ def test_config_file_with_flag_override(tmp_path, phone_csv):
     config = json.loads((out / "config.json").read_text())
     assert (config["hidden_units"], config["epochs"], config["l2"], config["seed"]) == ([4], 3, 0.001, 1)
     history = pd.read_csv(out / "history.csv")
-    np.testing.assert_allclose(history["learning_rate"], [1e-3, 5e-4, 2.5e-4], rtol=1e-6)
+    np.testing.assert_allclose(history["learning_rate"], [0.1, 0.05, 0.025], rtol=1e-6)  # default rate 0.1
 
 
 def test_existing_run_is_kept_unless_overwrite(run_dir, phone_csv, capsys):
@@ -220,3 +251,15 @@ def test_documented_command_fails_cleanly_in_a_fresh_process(tmp_path):
     assert proc.stderr == f"kerasopt train: error: Data file not found: {tmp_path / 'missing.csv'}. " \
                           "Pass the path of an existing CSV file.\n"
     assert proc.stdout == ""
+
+
+def test_cross_validation_writes_cv_json(tmp_path, phone_csv, capsys):
+    out = tmp_path / "cv"
+    assert main(["train", "--data", str(phone_csv), "--cv", "2", "--out", str(out), "--epochs", "1",
+                 "--hidden-units", "4"]) == 0
+    result = json.loads((out / "cv.json").read_text())
+    assert len(result["folds"]) == 2 and all(0 <= a <= 1 for a in result["folds"])
+    assert result["mean"] == pytest.approx(np.mean(result["folds"]))
+    assert "2-fold cross-validated accuracy" in capsys.readouterr().out
+    assert main(["train", "--data", str(phone_csv), "--cv", "2", "--out", str(out), "--epochs", "1"]) == 1
+    assert "cv.json already exists" in capsys.readouterr().err

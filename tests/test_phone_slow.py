@@ -1,0 +1,50 @@
+"""End-to-end checks on the real phone data (`python -m pytest -m slow`)."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from kerasopt import data
+from kerasopt.cli import main
+
+from .conftest import PHONE_TRAIN, PHONE_UNLABELED
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not PHONE_TRAIN.exists(), reason="shared phone data not present"),
+]
+
+
+def test_defaults_reach_96_percent_on_rows_never_seen(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(PHONE_TRAIN), "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] >= 0.96  # 320 held-out rows that training never saw
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(out / "model.keras"), "--data", str(PHONE_UNLABELED),
+                 "--out", str(pred)]) == 0
+    result = pd.read_csv(pred)
+    assert len(result) == 1000 and set(result["price_range"]) == {0, 1, 2, 3}
+
+
+def test_defaults_cross_validated(tmp_path):
+    out = tmp_path / "cv"
+    assert main(["train", "--data", str(PHONE_TRAIN), "--cv", "5", "--out", str(out)]) == 0
+    assert json.loads((out / "cv.json").read_text())["mean"] >= 0.96
+
+
+def test_course_recipe_sgd_on_raw_features_is_what_the_defaults_fix():
+    """The course's recipe: SGD on raw, unscaled features, no Normalization layer."""
+    import keras
+
+    from kerasopt import build_model, train
+
+    x, y, _ = data.to_arrays(pd.read_csv(PHONE_TRAIN))
+    s = data.split(x, y, 0.2, 0.2, seed=0)
+    model = build_model(x.shape[1], num_classes=4, hidden_units=(128, 256), optimizer="momentum",
+                        learning_rate=0.01, seed=0)  # int input: no normalization
+    result = train(model, s.x_train, s.y_train, validation_data=(s.x_val, s.y_val), test_data=(s.x_test, s.y_test),
+                   epochs=20, batch_size=8, early_stopping=False, seed=0)
+    assert result.metrics["test"]["accuracy"] <= 0.35  # chance level is 0.25
+    keras.backend.clear_session()
