@@ -30,6 +30,29 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
             os.remove(tmp)
 
 
+def check_out_dir(out_dir: str | os.PathLike, names, overwrite: bool = False) -> None:
+    """Refuses to replace earlier results: call it before any work that writes `names` into `out_dir`.
+
+    Args:
+        out_dir: The output directory (it need not exist yet).
+        names: File names the work will write there.
+        overwrite: Whether replacing them was asked for.
+
+    Raises:
+        OutputExistsError: if `out_dir` is a file, or holds one of `names` and
+            `overwrite` is False.
+    """
+    from kerasopt.errors import OutputExistsError
+
+    out_dir = os.fspath(out_dir)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise OutputExistsError(f"Output path {out_dir} is a file, not a directory. Choose another --out.")
+    present = [n for n in names if os.path.exists(os.path.join(out_dir, n))]
+    if present and not overwrite:
+        raise OutputExistsError(f"Output directory {out_dir} already holds {', '.join(present)}. "
+                                "Choose another --out, or pass --overwrite to replace it.")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -12,12 +12,13 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "ArgumentParser", "run_reporting_errors", "experiment_parser"]
 
 
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line."""
+class ArgumentParser(argparse.ArgumentParser):
+    """An `argparse.ArgumentParser` whose usage errors are one line (exit status 2)."""
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -68,8 +69,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser of the `kerasopt` command."""
-    parser = _Parser(prog="kerasopt", description="Build, train and tune regularized dense networks.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = ArgumentParser(prog="kerasopt", description="Build, train and tune regularized dense networks.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     train = sub.add_parser("train", help="train a model on a CSV and write a run directory",
                            description="Train a Dense network on a labelled CSV (default: embedded "
                                        "phone-like data) and write model.keras, config.json, "
@@ -198,6 +199,45 @@ def _import_keras_quietly() -> None:
         os.close(null)
 
 
+def run_reporting_errors(prog: str, body: Callable[[], int | None]) -> int:
+    """Runs `body()`; an expected failure becomes one line `<prog>: error: ...` and status 1.
+
+    Expected failures are kerasopt's own errors, `ValueError` (bad arguments) and `OSError`
+    (files). Keras is imported first with TensorFlow's start-up chatter silenced.
+
+    Args:
+        prog: Name shown before `error:`.
+        body: The command's work; returns its exit status (`None` means 0).
+
+    Returns:
+        The exit status.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        _import_keras_quietly()
+        status = body()
+        return 0 if status is None else status
+    except (ValueError, OSError) as e:  # KerasoptError is a ValueError
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; finished outputs are kept, and a rerun of the same command resumes "
+              "training from its last finished epoch.", file=sys.stderr)
+        return 130
+
+
+def experiment_parser(prog: str, doc: str, seed_help: str = "random seed (default 0)",
+                      out_required: bool = False) -> ArgumentParser:
+    """Returns the parser shared by the experiment scripts: `--out`, `--seed`, `--overwrite`."""
+    parser = ArgumentParser(prog=prog, description=doc.strip().splitlines()[0])
+    parser.add_argument("--out", required=out_required,
+                        help="folder for the outputs" + ("" if out_required else " (none are written without it)"))
+    parser.add_argument("--seed", type=int, default=0, help=seed_help)
+    parser.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
+    return parser
+
+
 COMMANDS = {"train": _train, "predict": _predict}
 # --- tune subcommand (owned by tuning) ---
 
@@ -238,19 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"KERAS_BACKEND={args.backend} before starting Python.", file=sys.stderr)
             return 1
         os.environ["KERAS_BACKEND"] = args.backend
-    from kerasopt.errors import KerasoptError
-
-    try:
-        _import_keras_quietly()
-        return COMMANDS[args.command](args)
-    except (KerasoptError, ValueError, OSError) as e:
-        message = " ".join(str(e).split()) or type(e).__name__
-        print(f"kerasopt {args.command}: error: {message}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"kerasopt {args.command}: interrupted; finished outputs are kept, and a rerun of the same "
-              "command resumes training from its last finished epoch.", file=sys.stderr)
-        return 130
+    return run_reporting_errors(f"kerasopt {args.command}", lambda: COMMANDS[args.command](args))
 
 
 if __name__ == "__main__":

@@ -28,15 +28,6 @@ RUN_FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "curve
 _BACKUP = ".backup"
 
 
-def _check_out_dir(out_dir: str, overwrite: bool) -> None:
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise OutputExistsError(f"Output path {out_dir} is a file, not a directory. Choose another --out.")
-    present = [f for f in RUN_FILES if os.path.exists(os.path.join(out_dir, f))]
-    if present and not overwrite:
-        raise OutputExistsError(f"Output directory {out_dir} already holds a run ({', '.join(present)}). "
-                                "Choose another --out, or pass --overwrite to replace it.")
-
-
 def _check_training_values(config: dict[str, Any]) -> None:
     """Checks the training values that `train` would only check after data loading."""
     for key in ("epochs", "batch_size"):
@@ -208,7 +199,7 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     config = config_lib.resolve(config)
     _check_training_values(config)
     out_dir = os.fspath(out_dir)
-    _check_out_dir(out_dir, overwrite)
+    _io.check_out_dir(out_dir, RUN_FILES, overwrite)
     frame, source = load_training_data(config)
     x, y, columns = data_lib.to_arrays(frame, config["target"])
     num_classes = int(y.max()) + 1

@@ -8,42 +8,34 @@ Usage:
     python scripts/backprop_example.py [--out docs/figures] [--learning-rate 0.5] [--overwrite]
 """
 
-import argparse
-import os
 import sys
 
+from kerasopt._io import check_out_dir
+from kerasopt.cli import experiment_parser, run_reporting_errors
 from kerasopt.experiments import backprop
-from kerasopt.plotting import save_figure
+from kerasopt.plotting import save_figures
 
 FIGURES = ("backprop_gradients.png",)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="backprop_example.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", help="folder for the figures (none are written without it)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="accepted like every script's; the worked example has no randomness")
+    parser = experiment_parser("backprop_example.py", __doc__,
+                               seed_help="accepted like every script's; the worked example has no randomness")
     parser.add_argument("--learning-rate", type=float, default=backprop.MAZUR["learning_rate"])
     parser.add_argument("--update-biases", action="store_true",
                         help="also update the biases (the article keeps them fixed)")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing figures")
     args = parser.parse_args(argv)
-    paths = [os.path.join(args.out, name) for name in FIGURES] if args.out else []
-    existing = [p for p in paths if os.path.exists(p)]
-    if existing and not args.overwrite:
-        print(f"{parser.prog}: error: {', '.join(existing)} exists; pass --overwrite to replace it",
-              file=sys.stderr)
-        return 1
-    try:
+
+    def run():
+        if args.out:
+            check_out_dir(args.out, FIGURES, args.overwrite)
         result = backprop.backprop_step(learning_rate=args.learning_rate, update_biases=args.update_biases)
-    except ValueError as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 1
-    print(backprop.format_table(result))
-    for path, figure in zip(paths, [backprop.plot_step(result)]):
-        save_figure(figure, path)
-        print(f"wrote {path}")
-    return 0
+        print(backprop.format_table(result))
+        if args.out:
+            for path in save_figures({"backprop_gradients.png": backprop.plot_step(result)}, args.out):
+                print(f"wrote {path}")
+
+    return run_reporting_errors(parser.prog, run)
 
 
 if __name__ == "__main__":

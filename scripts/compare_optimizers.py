@@ -10,49 +10,42 @@ Usage:
         [--samples 1500] [--learning-rate 0.01] [--optimizers sgd adam ...] [--overwrite]
 """
 
-import argparse
-import os
 import sys
 
+from kerasopt._io import check_out_dir
+from kerasopt.cli import experiment_parser, run_reporting_errors
 from kerasopt.experiments import optimizer_race
-from kerasopt.plotting import save_figure
+from kerasopt.plotting import save_figures
 
 FIGURES = ("optimizers_race.png",)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="compare_optimizers.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", help="folder for the figures (none are written without it)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of data, weights and batches (default 0)")
+    parser = experiment_parser("compare_optimizers.py", __doc__,
+                               seed_help="seed of data, weights and batches (default 0)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--samples", type=int, default=1500)
     parser.add_argument("--batch-size", type=int, default=20)
     parser.add_argument("--learning-rate", type=float, default=0.01)
     parser.add_argument("--optimizers", nargs="+", default=list(optimizer_race.DEFAULT_OPTIMIZERS))
-    parser.add_argument("--overwrite", action="store_true", help="replace existing figures")
     args = parser.parse_args(argv)
-    paths = [os.path.join(args.out, name) for name in FIGURES] if args.out else []
-    existing = [p for p in paths if os.path.exists(p)]
-    if existing and not args.overwrite:
-        print(f"{parser.prog}: error: {', '.join(existing)} exists; pass --overwrite to replace it",
-              file=sys.stderr)
-        return 1
-    try:
+
+    def run():
+        if args.out:
+            check_out_dir(args.out, FIGURES, args.overwrite)
         steps = optimizer_race.trajectories(args.optimizers, learning_rate=args.learning_rate)
         race = optimizer_race.optimizer_race(args.optimizers, learning_rate=args.learning_rate,
                                              epochs=args.epochs, batch_size=args.batch_size,
                                              n_samples=args.samples, seed=args.seed)
-    except ValueError as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 1
-    print(f"Two steps on f(w) = w^2/2 from w = 1 (learning rate {args.learning_rate:g}):")
-    print(optimizer_race.format_trajectory_table(steps))
-    print(f"\nFinal training loss after {args.epochs} epochs:")
-    print(optimizer_race.format_race_table(race))
-    for path, figure in zip(paths, [optimizer_race.plot_race(race)]):
-        save_figure(figure, path)
-        print(f"wrote {path}")
-    return 0
+        print(f"Two steps on f(w) = w^2/2 from w = 1 (learning rate {args.learning_rate:g}):")
+        print(optimizer_race.format_trajectory_table(steps))
+        print(f"\nFinal training loss after {args.epochs} epochs:")
+        print(optimizer_race.format_race_table(race))
+        if args.out:
+            for path in save_figures({"optimizers_race.png": optimizer_race.plot_race(race)}, args.out):
+                print(f"wrote {path}")
+
+    return run_reporting_errors(parser.prog, run)
 
 
 if __name__ == "__main__":

@@ -7,40 +7,32 @@ Usage:
     python scripts/ewa.py [--out docs/figures] [--seed 0] [--days 30] [--betas 0.5 0.9] [--overwrite]
 """
 
-import argparse
-import os
 import sys
 
+from kerasopt._io import check_out_dir
+from kerasopt.cli import experiment_parser, run_reporting_errors
 from kerasopt.experiments import ewa
-from kerasopt.plotting import save_figure
+from kerasopt.plotting import save_figures
 
 FIGURES = ("ewa.png",)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="ewa.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", help="folder for the figures (none are written without it)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the temperatures (default 0)")
+    parser = experiment_parser("ewa.py", __doc__, seed_help="seed of the temperatures (default 0)")
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--betas", type=float, nargs="+", default=[0.5, 0.9])
-    parser.add_argument("--overwrite", action="store_true", help="replace existing figures")
     args = parser.parse_args(argv)
-    paths = [os.path.join(args.out, name) for name in FIGURES] if args.out else []
-    existing = [p for p in paths if os.path.exists(p)]
-    if existing and not args.overwrite:
-        print(f"{parser.prog}: error: {', '.join(existing)} exists; pass --overwrite to replace it",
-              file=sys.stderr)
-        return 1
-    try:
+
+    def run():
+        if args.out:
+            check_out_dir(args.out, FIGURES, args.overwrite)
         result = ewa.ewa_experiment(days=args.days, betas=args.betas, seed=args.seed)
-    except ValueError as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 1
-    print(ewa.format_table(result))
-    for path, figure in zip(paths, [ewa.plot_ewa(result)]):
-        save_figure(figure, path)
-        print(f"wrote {path}")
-    return 0
+        print(ewa.format_table(result))
+        if args.out:
+            for path in save_figures({"ewa.png": ewa.plot_ewa(result)}, args.out):
+                print(f"wrote {path}")
+
+    return run_reporting_errors(parser.prog, run)
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ def test_existing_run_is_kept_unless_overwrite(run_dir, phone_csv, capsys):
     before = {f: (out / f).read_bytes() for f in RUN_FILES}
     assert main(["train", "--data", str(phone_csv), "--out", str(out), *FAST]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"kerasopt train: error: Output directory {out} already holds a run")
+    assert err.startswith(f"kerasopt train: error: Output directory {out} already holds model.keras, config.json")
     assert "--overwrite" in err
     assert {f: (out / f).read_bytes() for f in RUN_FILES} == before
 

@@ -343,6 +343,13 @@ def test_ewa_script_bad_seed_is_one_line(capsys):
     assert err == "ewa.py: error: Invalid value for `seed`: expected a non-negative integer. Received: seed=-1\n"
 
 
+def test_ewa_script_out_must_be_a_folder(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert load_script("ewa").main(["--out", str(tmp_path / "file")]) == 1
+    assert capsys.readouterr().err == (f"ewa.py: error: Output path {tmp_path / 'file'} is a file, not a "
+                                       "directory. Choose another --out.\n")
+
+
 def test_ewa_script_runs_as_documented(tmp_path):
     proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "ewa.py"), "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)

@@ -25,15 +25,18 @@ import pandas as pd
 
 from kerasopt import _validation as check
 
-__all__ = ["VARIANTS", "compare_regularizers", "load_phone", "plot_gap", "plot_regularization_curves"]
+__all__ = ["VARIANTS", "compare_regularizers", "load_phone", "plot_gap", "plot_regularization_curves",
+           "run_experiment"]
 
-#: The regularizers compared by default: `build_model` arguments per variant.
+#: The regularizers compared by default: `build_model` arguments per variant
+#: (dropout rate 0.5 after each hidden layer, batch norm before each hidden
+#: activation, L2 strength 1e-3 on every kernel).
 VARIANTS: dict[str, dict] = {
     "none": {},
-    "dropout 0.5": {"dropout": 0.5},
-    "batch norm": {"batch_norm": True},
-    "L2 1e-3": {"l2": 1e-3},
-    "dropout + batch norm": {"dropout": 0.5, "batch_norm": True},
+    "dropout": {"dropout": 0.5},
+    "batch_norm": {"batch_norm": True},
+    "l2": {"l2": 1e-3},
+    "dropout+batch_norm": {"dropout": 0.5, "batch_norm": True},
 }
 
 
@@ -57,7 +60,7 @@ def load_phone(path: str | os.PathLike | None = None, n_samples: int = 2000,
     return x, y
 
 
-def compare_regularizers(x: np.ndarray, y: np.ndarray, variants: Mapping[str, dict] | None = None,
+def compare_regularizers(x: np.ndarray, y: np.ndarray, variants: Mapping[str, dict] | list[str] | None = None,
                          hidden_units=(512, 512), epochs: int = 100, batch_size: int = 32,
                          validation_size: float = 0.5, learning_rate: float = 1e-3,
                          optimizer: str = "adam", seed: int = 0):
@@ -68,7 +71,8 @@ def compare_regularizers(x: np.ndarray, y: np.ndarray, variants: Mapping[str, di
             rows).
         y: Integer labels.
         variants: `{label: build_model arguments}`, e.g. `{"none": {},
-            "dropout": {"dropout": 0.5}}`; default `VARIANTS`.
+            "dropout": {"dropout": 0.5}}`, or a list of names of
+            `VARIANTS`; default all of `VARIANTS`.
         hidden_units: Hidden layer sizes of the (over-parameterised) network.
         epochs: Epochs per variant (no early stopping).
         batch_size: Mini-batch size.
@@ -83,7 +87,7 @@ def compare_regularizers(x: np.ndarray, y: np.ndarray, variants: Mapping[str, di
         `(table, histories)`: a `pandas.DataFrame` indexed by variant with
         `train_accuracy`, `val_accuracy`, `train_loss`, `val_loss`
         (cross-entropy without penalty), `accuracy_gap` (train - val),
-        `loss_gap` (val - train), `params` and `seconds`; and a dict
+        `loss_gap` (val - train), `params` (trainable) and `seconds`; and a dict
         `{variant: History.history}` of per-epoch curves.
 
     Example:
@@ -99,9 +103,16 @@ def compare_regularizers(x: np.ndarray, y: np.ndarray, variants: Mapping[str, di
     from kerasopt.models import build_model
     from kerasopt.training import train
 
+    if variants is not None and not isinstance(variants, Mapping):
+        unknown = [v for v in variants if v not in VARIANTS]
+        if unknown:
+            raise ValueError(f"Unknown variant(s): {', '.join(map(repr, unknown))}. Known variants: "
+                             f"{', '.join(VARIANTS)}. Received: variants={list(variants)!r}")
+        variants = {v: VARIANTS[v] for v in variants}
     variants = dict(VARIANTS if variants is None else variants)
     if not variants:
-        raise ValueError(f"Invalid value for `variants`: expected at least one variant. Received: variants={variants!r}")
+        raise ValueError("Invalid value for `variants`: expected at least one variant. "
+                         f"Received: variants={variants!r}")
     splits = data_lib.split(np.asarray(x, "float32"), np.asarray(y, "int32"),
                             validation_size=check.open_unit_interval("validation_size", validation_size),
                             test_size=0.0, seed=seed)
@@ -122,7 +133,8 @@ def compare_regularizers(x: np.ndarray, y: np.ndarray, variants: Mapping[str, di
                      "train_loss": tr["cross_entropy"], "val_loss": va["cross_entropy"],
                      "accuracy_gap": tr["accuracy"] - va["accuracy"],
                      "loss_gap": va["cross_entropy"] - tr["cross_entropy"],
-                     "params": int(model.count_params()), "seconds": round(seconds, 1)})
+                     "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+                     "seconds": round(seconds, 1)})
         histories[label] = {k: [float(v) for v in values] for k, values in result.history.history.items()}
     return pd.DataFrame(rows).set_index("variant"), histories
 
@@ -174,9 +186,60 @@ def plot_gap(table: pd.DataFrame, title: str | None = None):
     low = float(min(table["val_accuracy"].min(), table["train_accuracy"].min()))
     ax.set_ylim(max(0.0, low - 0.05), 1.0)
     ax.set_ylabel("accuracy")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(alpha=0.3, axis="y")
     if title:
         ax.set_title(title)
     figure.tight_layout()
     return figure
+
+
+OUTPUT_FILES = ("regularization.csv", "regularization_history.json", "regularization_curves.png",
+                "regularization_gap.png")
+
+
+def run_experiment(out_dir: str | os.PathLike | None = None, data_path: str | os.PathLike | None = None,
+                   n_samples: int = 2000, overwrite: bool = False, **kwargs) -> dict:
+    """Loads the phone data, runs `compare_regularizers` and writes its table and figures.
+
+    Args:
+        out_dir: Where to write `OUTPUT_FILES` (the table as CSV, the
+            per-epoch curves as JSON, two PNG figures) atomically; `None`
+            writes nothing.
+        data_path: A labelled phone CSV; `None` generates `n_samples` rows.
+        n_samples: Rows to generate when `data_path` is `None`.
+        overwrite: Whether to replace files of an earlier run in `out_dir`.
+        **kwargs: Passed to `compare_regularizers` (`variants`,
+            `hidden_units`, `epochs`, `validation_size`, `seed`, ...).
+
+    Returns:
+        A dict with `table`, `histories`, `data` (a description) and
+        `figures` (name -> Figure).
+
+    Raises:
+        OutputExistsError: if `out_dir` holds an earlier run and `overwrite`
+            is False (checked before any training).
+        DataError: if `data_path` cannot be read.
+    """
+    from kerasopt import _io
+    from kerasopt.plotting import save_figure
+
+    if out_dir is not None:
+        out_dir = os.fspath(out_dir)
+        _io.check_out_dir(out_dir, OUTPUT_FILES, overwrite)
+    x, y = load_phone(data_path, n_samples=n_samples, seed=kwargs.get("seed", 0))
+    source = os.path.abspath(data_path) if data_path is not None else f"make_phone_data({n_samples})"
+    table, histories = compare_regularizers(x, y, **kwargs)
+    hidden = kwargs.get("hidden_units", (512, 512))
+    shape = "-".join(str(u) for u in [x.shape[1], *hidden, int(np.max(y)) + 1])
+    figures = {
+        "regularization_curves.png": plot_regularization_curves(histories, title=f"{shape} network on {source}"),
+        "regularization_gap.png": plot_gap(table, title="Final train and validation accuracy"),
+    }
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+        _io.write_text(os.path.join(out_dir, "regularization.csv"), table.to_csv())
+        _io.write_json(os.path.join(out_dir, "regularization_history.json"), histories)
+        for name, figure in figures.items():
+            save_figure(figure, os.path.join(out_dir, name))
+    return {"table": table, "histories": histories, "data": source, "figures": figures}

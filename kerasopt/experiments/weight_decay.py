@@ -23,11 +23,14 @@ Losses and the penalty, exactly as in the book:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import keras
 import numpy as np
 import pandas as pd
+from keras import ops
 
 from kerasopt import _validation as check
 
@@ -39,6 +42,7 @@ __all__ = [
     "plot_curves",
     "plot_sweep",
     "plot_weight_histogram",
+    "run_experiment",
     "sweep",
     "train_linear",
 ]
@@ -100,16 +104,16 @@ def make_data(n_train: int = 20, n_test: int = 100, num_inputs: int = 200, w: fl
     return LinearData(x[:n_train], y[:n_train], x[n_train:], y[n_train:], true_w, float(b))
 
 
+@keras.saving.register_keras_serializable(package="kerasopt")
 def half_squared_error(y_true, y_pred):
     """The book's squared loss `(y_pred - y_true)**2 / 2` (mean over outputs); half of `"mse"`."""
-    from keras import ops
-
     return 0.5 * ops.mean(ops.square(ops.cast(y_true, y_pred.dtype) - y_pred), axis=-1)
 
 
-def _data_loss(model, x, y) -> float:
-    pred = np.asarray(model.predict(x, batch_size=1024, verbose=0), dtype="float64")
-    return float(0.5 * np.mean((pred - np.asarray(y, dtype="float64")) ** 2))
+def _data_loss(weights: np.ndarray, bias: float, x: np.ndarray, y: np.ndarray) -> float:
+    """The book's squared loss / 2 of the linear model, in float64 (no penalty)."""
+    pred = np.asarray(x, dtype="float64") @ weights + bias
+    return float(0.5 * np.mean((pred - np.asarray(y, dtype="float64").ravel()) ** 2))
 
 
 def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epochs: int = 100,
@@ -163,8 +167,8 @@ def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epoc
     return {
         "lambda": lambd,
         "penalty": penalty,
-        "train_loss": _data_loss(model, data.x_train, data.y_train),
-        "test_loss": _data_loss(model, data.x_test, data.y_test),
+        "train_loss": _data_loss(weights, float(bias[0]), data.x_train, data.y_train),
+        "test_loss": _data_loss(weights, float(bias[0]), data.x_test, data.y_test),
         "w_norm": float(np.linalg.norm(weights)),
         "bias": float(bias[0]),
         "weights": weights,
@@ -305,3 +309,59 @@ def plot_weight_histogram(weights: dict[str, np.ndarray], title: str | None = No
         figure.suptitle(title)
     figure.tight_layout()
     return figure
+
+
+OUTPUT_FILES = ("weight_decay_sweep.csv", "weight_decay_l1_l2.csv", "weight_decay_sweep.png",
+                "weight_decay_curves.png", "weight_decay_l1_l2.png")
+
+
+def run_experiment(out_dir: str | os.PathLike | None = None, lambdas: Sequence[float] = tuple(range(11)),
+                   curve_lambdas: Sequence[float] = (0.0, 3.0), compare_lambda: float = 3.0,
+                   epochs: int = 100, threshold: float = 1e-3, seed: int = 0,
+                   overwrite: bool = False) -> dict:
+    """Runs the whole section: the lambda sweep, training curves and L1 versus L2.
+
+    Args:
+        out_dir: Where to write `OUTPUT_FILES` (CSV tables and PNG figures),
+            atomically; `None` writes nothing.
+        lambdas: Lambdas of the sweep.
+        curve_lambdas: Lambdas whose per-epoch train/test curves are drawn.
+        compare_lambda: Lambda of the L1-versus-L2 comparison.
+        epochs: Epochs per model.
+        threshold: `|w|` below which a weight counts as near zero.
+        seed: Seed of data, weights and shuffling.
+        overwrite: Whether to replace files of an earlier run in `out_dir`.
+
+    Returns:
+        A dict with `sweep` and `l1_l2` (DataFrames), `runs` (the
+        `train_linear` results of `curve_lambdas`), `weights` (per penalty)
+        and `figures` (name -> Figure).
+
+    Raises:
+        OutputExistsError: if `out_dir` holds an earlier run and `overwrite`
+            is False (checked before any training).
+    """
+    from kerasopt import _io
+    from kerasopt.plotting import save_figure
+
+    if out_dir is not None:
+        out_dir = os.fspath(out_dir)
+        _io.check_out_dir(out_dir, OUTPUT_FILES, overwrite)
+    data = make_data(seed=seed)
+    table = sweep(lambdas, data=data, epochs=epochs, seed=seed)
+    runs = {f"lambda = {lam:g}": train_linear(data, lam, epochs=epochs, seed=seed) for lam in curve_lambdas}
+    l1_l2, weights = compare_l1_l2(compare_lambda, data=data, epochs=epochs, threshold=threshold,
+                                   seed=seed, return_weights=True)
+    figures = {
+        "weight_decay_sweep.png": plot_sweep(table, title="Weight decay: loss and ||w|| against lambda"),
+        "weight_decay_curves.png": plot_curves(runs, title="Train and test loss per epoch"),
+        "weight_decay_l1_l2.png": plot_weight_histogram(
+            weights, title=f"Learned weights (penalty strength lambda/2 = {compare_lambda / 2:g})"),
+    }
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+        _io.write_text(os.path.join(out_dir, "weight_decay_sweep.csv"), table.to_csv(index=False))
+        _io.write_text(os.path.join(out_dir, "weight_decay_l1_l2.csv"), l1_l2.to_csv())
+        for name, figure in figures.items():
+            save_figure(figure, os.path.join(out_dir, name))
+    return {"sweep": table, "l1_l2": l1_l2, "runs": runs, "weights": weights, "figures": figures}
