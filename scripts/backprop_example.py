@@ -5,7 +5,7 @@ decimals (published: E_total 0.298371109, w5 -> 0.35891648,
 w1 -> 0.149780716) and, with --out DIR, saves DIR/backprop_gradients.png.
 
 Usage:
-    python scripts/backprop_example.py [--out docs/figures] [--learning-rate 0.5] [--overwrite]
+    python scripts/backprop_example.py [--out notebooks/figures] [--learning-rate 0.5] [--overwrite]
 """
 
 import sys

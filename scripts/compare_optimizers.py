@@ -6,7 +6,7 @@ the first steps on f(w) = w^2/2 from w = 1, and, with --out DIR, saves
 DIR/optimizers_race.png.
 
 Usage:
-    python scripts/compare_optimizers.py [--out docs/figures] [--seed 0] [--epochs 10]
+    python scripts/compare_optimizers.py [--out notebooks/figures] [--seed 0] [--epochs 10]
         [--samples 1500] [--learning-rate 0.01] [--optimizers sgd adam ...] [--overwrite]
 """
 

@@ -4,7 +4,7 @@ Prints the averages with and without bias correction on some days and, with
 --out DIR, saves DIR/ewa.png.
 
 Usage:
-    python scripts/ewa.py [--out docs/figures] [--seed 0] [--days 30] [--betas 0.5 0.9] [--overwrite]
+    python scripts/ewa.py [--out notebooks/figures] [--seed 0] [--days 30] [--betas 0.5 0.9] [--overwrite]
 """
 
 import sys

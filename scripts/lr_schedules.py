@@ -4,7 +4,7 @@ Prints each schedule's learning rate at some epochs and, with --out DIR,
 saves DIR/lr_schedules.png.
 
 Usage:
-    python scripts/lr_schedules.py [--out docs/figures] [--epochs 200] [--learning-rate 0.1] [--overwrite]
+    python scripts/lr_schedules.py [--out notebooks/figures] [--epochs 200] [--learning-rate 0.1] [--overwrite]
 """
 
 import sys
