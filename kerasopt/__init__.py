@@ -22,13 +22,16 @@ _EXPORTS = {
     "TrainResult": "kerasopt.training",
     "run_training": "kerasopt.pipeline",
     "predict_file": "kerasopt.pipeline",
+    "cross_validate": "kerasopt.pipeline",
+    "tune": "kerasopt.tuning.search",
+    "TuneResult": "kerasopt.tuning.search",
     "KerasoptError": "kerasopt.errors",
     "DataError": "kerasopt.errors",
     "ConfigError": "kerasopt.errors",
     "OutputExistsError": "kerasopt.errors",
 }
 _SUBMODULES = ("callbacks", "config", "data", "errors", "models", "optimizers", "pipeline",
-               "plotting", "schedules", "training")
+               "plotting", "schedules", "training", "tuning", "experiments")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

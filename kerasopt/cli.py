@@ -199,7 +199,8 @@ def _import_keras_quietly() -> None:
         os.close(null)
 
 
-def run_reporting_errors(prog: str, body: Callable[[], int | None]) -> int:
+def run_reporting_errors(prog: str, body: Callable[[], int | None],
+                         resumes: str = "training from its last finished epoch") -> int:
     """Runs `body()`; an expected failure becomes one line `<prog>: error: ...` and status 1.
 
     Expected failures are kerasopt's own errors, `ValueError` (bad arguments) and `OSError`
@@ -208,6 +209,7 @@ def run_reporting_errors(prog: str, body: Callable[[], int | None]) -> int:
     Args:
         prog: Name shown before `error:`.
         body: The command's work; returns its exit status (`None` means 0).
+        resumes: What a rerun resumes, for the message after Ctrl-C.
 
     Returns:
         The exit status.
@@ -223,7 +225,7 @@ def run_reporting_errors(prog: str, body: Callable[[], int | None]) -> int:
         return 1
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; finished outputs are kept, and a rerun of the same command resumes "
-              "training from its last finished epoch.", file=sys.stderr)
+              f"{resumes}.", file=sys.stderr)
         return 130
 
 
@@ -278,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"KERAS_BACKEND={args.backend} before starting Python.", file=sys.stderr)
             return 1
         os.environ["KERAS_BACKEND"] = args.backend
-    return run_reporting_errors(f"kerasopt {args.command}", lambda: COMMANDS[args.command](args))
+    resumes = "the search (finished trials are kept)" if args.command == "tune" else \
+        "training from its last finished epoch"
+    return run_reporting_errors(f"kerasopt {args.command}", lambda: COMMANDS[args.command](args), resumes)
 
 
 if __name__ == "__main__":

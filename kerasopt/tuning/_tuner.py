@@ -2,7 +2,8 @@
 
 It differs from `keras_tuner.Tuner` in four places:
 - `run_trial` trains one model per fold (k-fold) or on one validation split,
-  per execution, and reports the mean best-epoch score, the best epoch, the
+  per execution, with early stopping on the validation loss, and reports the
+  mean objective at the kept (best-loss) epoch, the mean best epoch, the
   epochs run and the seconds; it writes the per-trial history.
 - `reload` repairs a resumed project: a trial whose `trial.json` says it
   finished is never queued again, and a trial left RUNNING by a killed
@@ -15,9 +16,7 @@ It differs from `keras_tuner.Tuner` in four places:
 from __future__ import annotations
 
 import gc
-import json
 import os
-import sys
 import time
 
 import keras
@@ -127,7 +126,7 @@ class SearchTuner(keras_tuner.Tuner):
         fault = os.environ.get("KERASOPT_TUNING_FAULT", "")
         if fault.count(":") >= 2:
             who, trial_id, marker = fault.split(":", 2)
-            if who == self.tuner_id and trial_id == trial.trial_id:
+            if who == self.tuner_id and trial_id in (trial.trial_id, "*"):
                 callbacks.append(_Crash(marker))
         self._log(f"start {trial.trial_id} {self.tuner_id}")
         start = time.perf_counter()
@@ -145,11 +144,11 @@ class SearchTuner(keras_tuner.Tuner):
                     raise keras_tuner.errors.FatalError(
                         f"Invalid value for `objective`: {objective!r} is not a metric of this search. "
                         f"Available: {', '.join(sorted(history))}.")
-                values = np.asarray(history[objective], dtype="float64")
-                best = int(np.nanargmax(values) if self.oracle.objective.direction == "max"
-                           else np.nanargmin(values))
-                runs.append({"execution": execution, "fold": fold, "best_epoch": best + 1,
-                             "epochs_run": result.epochs_run, "score": float(values[best]),
+                # The score is the objective at the epoch early stopping keeps (best validation
+                # loss): the model the trial would deliver, not the luckiest epoch of a noisy metric.
+                best = result.best_epoch
+                runs.append({"execution": execution, "fold": fold, "best_epoch": best,
+                             "epochs_run": result.epochs_run, "score": float(history[objective][best - 1]),
                              "history": history})
         seconds = time.perf_counter() - start
         score = float(np.mean([r["score"] for r in runs]))

@@ -128,7 +128,8 @@ def launch(spec: dict, *, workers: int, timeout: float | None = None, verbose: i
     Each process runs `kerasopt.tune(**spec, role=...)` and writes its log to
     `out/logs/<id>.log`. A worker that exits with an error is restarted with
     the same id (at most `max_restarts` times each). Every process is stopped
-    when this function returns or raises.
+    when this function returns or raises; `out/logs/exit_codes.json` records
+    how each one ended (`null`: it had to be stopped) and the restarts.
 
     Args:
         spec: The `tune` arguments (JSON-serializable; `data` a path or None).
@@ -233,8 +234,11 @@ def launch(spec: dict, *, workers: int, timeout: float | None = None, verbose: i
                                     "trials are kept, and running the same command again resumes it.")
         report_new_trials()
     finally:
-        for process in processes.values():
+        codes = {}
+        for tuner_id, process in processes.items():
+            codes[tuner_id] = process.poll()  # None: still running, so stopped here
             _stop(process)
+        _io.write_json(os.path.join(logs, "exit_codes.json"), {"codes": codes, "restarts": restarts})
 
 
 def _main(argv: list[str]) -> int:

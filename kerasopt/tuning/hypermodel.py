@@ -54,8 +54,8 @@ class DenseHyperModel(keras_tuner.HyperModel):
         features: Training features that adapt the `Normalization` layer;
             set `self.features` to the current fold's rows before `build`.
         objective: The metric the search optimizes (early stopping monitors
-            the loss, which is smoother than accuracy; the trial's score is
-            the best value of `objective` over the epochs run).
+            the validation loss, which is smoother than accuracy; the trial's
+            score is `objective` at the epoch early stopping keeps).
         patience: Early-stopping patience in epochs.
         seed: Seed for initializers, dropout and shuffling.
         max_epochs: Overrides the `epochs` of the space when set (the

@@ -33,7 +33,7 @@ def active_values(hp) -> dict[str, Any]:
     for name, value in hp.values.items():  # Hyperband's tuner/epochs etc. are not in the space
         if name.startswith("tuner/") and name not in ("tuner/trial_id",):
             out[name] = value
-    return out
+    return {k: v.item() if isinstance(v, np.generic) else v for k, v in out.items()}  # plain Python
 
 
 def trials_frame(oracle, objective: str) -> pd.DataFrame:
@@ -52,7 +52,9 @@ def trials_frame(oracle, objective: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=["trial_id", "status", *_RESULT_COLUMNS])
+    order = {h.name: i for i, h in enumerate(oracle.get_space().space)}  # declaration order
     hp_columns = [c for c in frame.columns if c not in ("trial_id", "status", *_RESULT_COLUMNS)]
+    hp_columns.sort(key=lambda c: order.get(c, len(order)))
     return frame[["trial_id", "status", *hp_columns, *_RESULT_COLUMNS]]
 
 

@@ -17,14 +17,12 @@ safe resumption and the outputs a user reads:
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import json
-import math
 import os
 import shutil
-import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,8 +43,8 @@ PROJECT = "search"
 # The outputs `overwrite=True` removes (nothing else in DIR is touched).
 _OWNED = ("search", "history", "logs", "search.json", "trials.csv", "trials.png", "best_config.json",
           "best_model.keras", "comparison.csv")
-# Test hook: "<tuner_id>:<trial_id>:<marker file>" makes that process exit abruptly after the
-# first epoch of that trial, once (the marker file records that it happened).
+# Test hook: "<tuner_id>:<trial_id or *>:<marker file>" makes that process exit abruptly after the
+# first epoch of that trial (* = its first trial), once (the marker file records that it happened).
 FAULT_ENV = "KERASOPT_TUNING_FAULT"
 
 
@@ -130,7 +128,8 @@ def _prepare_out_dir(out: str, fingerprint: dict, overwrite: bool, role: str | N
     elif os.path.exists(marker):
         with open(marker, encoding="utf-8") as f:
             earlier = json.load(f)
-        changed = [k for k in sorted(set(earlier) | set(fingerprint)) if earlier.get(k) != fingerprint.get(k)]
+        changed = [k for k in sorted(set(earlier) | set(fingerprint)) if earlier.get(k) != fingerprint.get(k)
+                   and not (k == "data" and role == "worker")]  # machines may mount the data elsewhere
         if changed:
             shown = "; ".join(f"{k}: {earlier.get(k)!r} -> {fingerprint.get(k)!r}" for k in changed[:3])
             raise OutputExistsError(f"Output directory {out} holds a different search ({shown}). Rerun the "
@@ -338,7 +337,10 @@ def tune(
                                   timeout=timeout, verbose=verbose)
         if not workers:
             try:
-                search_tuner.search(x_train, y_train, verbose=0)
+                with warnings.catch_warnings():
+                    # The Bayesian oracle's Gaussian process warns about length scales on small searches.
+                    warnings.filterwarnings("ignore", module="sklearn.gaussian_process")
+                    search_tuner.search(x_train, y_train, verbose=0)
             except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
                 raise KerasoptError(f"The search stopped: {str(e).splitlines()[0]} See the trial messages "
                                     f"above; finished trials are kept in {out}.") from e

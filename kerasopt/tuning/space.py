@@ -53,10 +53,10 @@ DEFAULT_SPACE: dict[str, Any] = {
     "l1": {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True},
     "l2": {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True},
     "optimizer": {"choices": ["adam", "nadam", "rmsprop", "momentum"]},
-    "learning_rate": {"min": 3e-4, "max": 3e-2, "sampling": "log"},
+    "learning_rate": {"min": 1e-3, "max": 1e-1, "sampling": "log"},
     "momentum": {"min": 0.5, "max": 0.95},
     "schedule": {"choices": ["constant", "exponential", "cosine"]},
-    "batch_size": {"choices": [16, 32, 64, 128]},
+    "batch_size": {"choices": [16, 32, 64]},
     "epochs": 150,
     "schedule_args": {
         "step": {"step_size": 30, "gamma": 0.5},

@@ -1,0 +1,192 @@
+"""`kerasopt.tune` end to end on tiny data: tuners, batch size, k-fold, resume, bad input, CLI."""
+
+import json
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from kerasopt.cli import main
+from kerasopt.data import make_phone_data
+from kerasopt.errors import ConfigError, OutputExistsError
+from kerasopt.tuning import search
+from kerasopt.tuning.hypermodel import DenseHyperModel
+from kerasopt.tuning.search import tune
+
+SMALL = {"num_layers": [0, 1], "units": 8, "dropout": 0.0, "batch_norm": False, "schedule": "constant",
+         "optimizer": ["adam", "momentum"], "batch_size": [16, 32]}
+
+
+@pytest.fixture
+def tiny_csv(tmp_path):
+    path = tmp_path / "tiny.csv"
+    make_phone_data(80, seed=5).to_csv(path, index=False)
+    return path
+
+
+def _log(out):
+    return (out / "logs" / "trials.log").read_text().split("\n")
+
+
+def _ends(out):
+    return [line.split()[1] for line in _log(out) if line.startswith("end ")]
+
+
+def test_random_search_writes_every_output(tiny_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    result = tune(tiny_csv, tuner="random", max_trials=2, epochs=2, space=SMALL, out=out, test_split=0.25)
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 2 and set(trials.status) == {"COMPLETED"}
+    assert {"num_layers", "optimizer", "learning_rate", "batch_size", "epochs", "score", "best_epoch",
+            "epochs_run", "seconds"} <= set(trials.columns)
+    assert trials.epochs_run.between(1, 2).all() and trials.best_epoch.between(1, 2).all()
+    for trial_id in trials.trial_id.astype(str):
+        record = json.loads((out / "history" / f"trial_{trial_id}.json").read_text())
+        assert len(record["runs"]) == 1 and len(record["runs"][0]["history"]["val_accuracy"]) >= 1
+    best = json.loads((out / "best_config.json").read_text())
+    assert best["score"] == pytest.approx(trials.score.max())
+    assert (out / "trials.png").stat().st_size > 0
+    # the retrained model takes raw feature rows and was scored on the 20 held-out rows
+    model = keras.saving.load_model(out / "best_model.keras")
+    frame = make_phone_data(80, seed=5)
+    probabilities = model.predict(frame.drop(columns="price_range").to_numpy("float32")[:3], verbose=0)
+    assert probabilities.shape == (3, 4) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    assert set(result.test_metrics) == {"accuracy", "loss"}
+    printed = capsys.readouterr().out
+    assert printed.count("trial ") >= 2 and "2 trial(s) completed" in printed
+
+
+@pytest.mark.parametrize("tuner", ["grid", "bayesian", "hyperband"])
+def test_other_tuners(tiny_csv, tmp_path, tuner):
+    out = tmp_path / tuner
+    result = tune(tiny_csv, tuner=tuner, max_trials=2, epochs=2, space=SMALL, out=out, verbose=0)
+    assert len(result.trials) == 2 and set(result.trials.status) == {"COMPLETED"}
+    assert _ends(out) == sorted(set(_ends(out)))  # every trial ran once
+    if tuner == "hyperband":
+        assert result.trials["tuner/epochs"].between(1, 2).all()
+
+
+def test_batch_size_is_a_hyperparameter(tiny_csv, tmp_path, monkeypatch):
+    from kerasopt import training
+
+    calls = []
+    real_train = training.train
+
+    def spy(model, x, y, **kwargs):
+        calls.append((len(x), kwargs["batch_size"], kwargs["epochs"]))
+        return real_train(model, x, y, **kwargs)
+
+    monkeypatch.setattr(training, "train", spy)
+    space = {**SMALL, "num_layers": 0, "optimizer": "adam", "batch_size": [4, 64]}
+    result = tune(tiny_csv, tuner="grid", max_trials=2, epochs=1, space=space, out=tmp_path / "b", verbose=0)
+    assert sorted(result.trials.batch_size) == [4, 64]
+    assert sorted(c[1] for c in calls[:2]) == [4, 64]  # fit used the trial's batch size
+    assert calls[-1] == (80, result.best["batch_size"], 1)  # retrained on all rows
+
+
+def test_cross_validation_objective(tiny_csv, tmp_path, monkeypatch):
+    adapted = []
+    real_build = DenseHyperModel.build
+
+    def spy(self, hp):
+        adapted.append(len(self.features))
+        return real_build(self, hp)
+
+    monkeypatch.setattr(DenseHyperModel, "build", spy)
+    out = tmp_path / "cv"
+    result = tune(tiny_csv, tuner="random", max_trials=1, epochs=2, cv=4, space=SMALL, out=out, verbose=0)
+    record = json.loads((out / "history" / "trial_0.json").read_text())
+    assert [r["fold"] for r in record["runs"]] == [0, 1, 2, 3]
+    assert record["val_accuracy"] == pytest.approx(np.mean([r["score"] for r in record["runs"]]))
+    for run in record["runs"]:  # each fold's score is the value at the kept (lowest val_loss) epoch
+        losses = run["history"]["val_loss"]
+        assert run["best_epoch"] == losses.index(min(losses)) + 1
+        assert run["score"] == run["history"]["val_accuracy"][run["best_epoch"] - 1]
+    assert result.trials.score[0] == pytest.approx(record["val_accuracy"])
+    # Normalization adapted on each fold's 60 training rows, then on all 80 to retrain
+    assert adapted[-5:] == [60, 60, 60, 60, 80]
+
+
+def test_resume_after_a_kill_keeps_finished_trials(tiny_csv, tmp_path, monkeypatch):
+    out = tmp_path / "resume"
+    kwargs = dict(tuner="random", max_trials=3, epochs=1, space=SMALL, out=out, verbose=0)
+    real_fit = DenseHyperModel.fit
+    calls = []
+
+    def dies_on_second_trial(self, *args, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # like Ctrl-C or a kill in the middle of trial 1
+        return real_fit(self, *args, **kw)
+
+    monkeypatch.setattr(DenseHyperModel, "fit", dies_on_second_trial)
+    with pytest.raises(KeyboardInterrupt):
+        tune(tiny_csv, **kwargs)
+    monkeypatch.setattr(DenseHyperModel, "fit", real_fit)
+    first = (out / "history" / "trial_0.json").read_text()
+    assert _ends(out) == ["0"]
+    result = tune(tiny_csv, **kwargs)
+    assert _ends(out) == ["0", "1", "2"]  # trial 0 not repeated; 1 rerun; 2 new
+    assert (out / "history" / "trial_0.json").read_text() == first
+    assert len(result.trials) == 3 and set(result.trials.status) == {"COMPLETED"}
+    # the same command once more changes nothing
+    tune(tiny_csv, **kwargs)
+    assert _ends(out) == ["0", "1", "2"]
+    # a different search in the same folder is refused; --overwrite starts over
+    with pytest.raises(OutputExistsError, match="holds a different search .tuner: 'random' -> 'grid'"):
+        tune(tiny_csv, **{**kwargs, "tuner": "grid"})
+    tune(tiny_csv, **{**kwargs, "max_trials": 1, "overwrite": True})
+    assert _ends(out) == ["0"]
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"objective": "val_f1"}, "Invalid value for `objective`: 'val_f1' is not a metric of this search. "
+                              "Available: val_accuracy, val_loss, accuracy, loss."),
+    ({"tuner": "annealing"}, "Invalid value for `tuner`: expected one of 'random', 'grid', 'bayesian', "
+                             "'hyperband'. Received: tuner='annealing'"),
+    ({"max_trials": 0}, "Invalid value for `max_trials`: expected a positive integer. Received: max_trials=0"),
+    ({"cv": 1}, "Invalid value for `cv`: expected an integer >= 2"),
+    ({"cv": 30}, "30 folds need at least 30 training rows of every class"),
+    ({"validation_split": 0.0}, "Invalid value for `validation_split`"),
+    ({"space": {"units": {"min": 64, "max": 16}}}, "min (64) is greater than max (16)"),
+    ({"space": {"optimizer": "adamax"}}, "Unknown optimizer in `space.optimizer`: 'adamax'"),
+    ({"role": "worker", "oracle": "127.0.0.1:9999"}, "needs a `worker_id`"),
+    ({"role": "chief", "oracle": "nohost"}, "Invalid value for `oracle`: expected HOST:PORT"),
+    ({"role": "chief", "oracle": "127.0.0.1:1", "workers": 2}, "Pass either `workers`"),
+    ({"target": "price"}, "Target column 'price' not found"),
+])
+def test_bad_input_is_rejected_before_any_trial(tiny_csv, tmp_path, kwargs, error):
+    out = tmp_path / "bad"
+    with pytest.raises(ValueError) as info:
+        tune(tiny_csv, **{"max_trials": 1, "epochs": 1, "out": out, **kwargs})
+    assert error in str(info.value)
+    assert not out.exists()
+
+
+def test_a_worker_may_not_overwrite(tiny_csv, tmp_path):
+    with pytest.raises(ConfigError, match="`overwrite` is for the chief only"):
+        tune(tiny_csv, role="worker", oracle="127.0.0.1:9", worker_id="w1", overwrite=True,
+             out=tmp_path / "shared")
+
+
+def test_cli_tune_and_its_errors(tiny_csv, tmp_path, capsys):
+    out = tmp_path / "cli"
+    argv = ["tune", "--data", str(tiny_csv), "--tuner", "random", "--max-trials", "1", "--epochs", "1",
+            "--out", str(out)]
+    space = tmp_path / "space.yaml"
+    space.write_text("num_layers: 0\nbatch_size: 16\noptimizer: adam\n")
+    assert main([*argv, "--space", str(space)]) == 0
+    assert "search written to" in capsys.readouterr().out
+    assert pd.read_csv(out / "trials.csv").batch_size.tolist() == [16]
+    assert main([*argv, "--objective", "val_f1"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["kerasopt tune: error: Invalid value for `objective`: 'val_f1' is not a metric of this "
+                   "search. Available: val_accuracy, val_loss, accuracy, loss."]
+    space.write_text("learning_rate: {min: 0.1, max: 0.01}\n")
+    assert main([*argv, "--space", str(space), "--out", str(tmp_path / "x")]) == 1
+    assert "min (0.1) is greater than max (0.01)" in capsys.readouterr().err
+
+
+def test_available_objectives():
+    assert search.available_objectives() == ["val_accuracy", "val_loss", "accuracy", "loss"]

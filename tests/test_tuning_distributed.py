@@ -1,0 +1,56 @@
+"""The distributed launcher on loopback: a chief and two workers, bounded in time, always cleaned up."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from kerasopt.data import make_phone_data
+from kerasopt.tuning.search import FAULT_ENV, tune
+
+SPACE = {"num_layers": 0, "optimizer": "adam", "schedule": "constant", "batch_size": [16, 32]}
+
+
+@pytest.fixture
+def tiny_csv(tmp_path):
+    path = tmp_path / "tiny.csv"
+    make_phone_data(80, seed=5).to_csv(path, index=False)
+    return path
+
+
+def _log(out):
+    return [line.split() for line in (out / "logs" / "trials.log").read_text().splitlines()]
+
+
+def test_two_workers_run_every_trial_once_and_the_chief_exits(tiny_csv, tmp_path, capsys):
+    out = tmp_path / "dist"
+    result = tune(tiny_csv, tuner="random", max_trials=3, epochs=1, space=SPACE, out=out, workers=2,
+                  timeout=240)
+    ends = sorted(line[1] for line in _log(out) if line[0] == "end")
+    assert ends == ["0", "1", "2"]
+    exits = json.loads((out / "logs" / "exit_codes.json").read_text())
+    assert exits["codes"] == {"chief": 0, "worker0": 0, "worker1": 0}
+    assert exits["restarts"] == {"worker0": 0, "worker1": 0}
+    # the results are collected as in a single-process run
+    assert len(result.trials) == 3 and set(result.trials.status) == {"COMPLETED"}
+    assert (out / "best_model.keras").exists() and (out / "trials.png").exists()
+    assert capsys.readouterr().out.count("] trial ") == 3  # a progress line per trial
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_trial_is_restarted_and_nothing_is_lost(tiny_csv, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "dist"
+    marker = tmp_path / "crashed"
+    monkeypatch.setenv(FAULT_ENV, f"worker0:*:{marker}")  # worker0 dies after epoch 1 of its first trial
+    result = tune(tiny_csv, tuner="random", max_trials=3, epochs=2, space=SPACE, out=out, workers=2,
+                  timeout=300)
+    assert marker.exists()
+    log = _log(out)
+    ends = sorted(line[1] for line in log if line[0] == "end")
+    assert ends == ["0", "1", "2"]  # every trial finished exactly once
+    crashed = next(line[1] for line in log if line[0] == "start" and line[2] == "worker0")
+    assert [line[2] for line in log if line[0] == "start" and line[1] == crashed] == ["worker0", "worker0"]
+    exits = json.loads((out / "logs" / "exit_codes.json").read_text())
+    assert exits["restarts"]["worker0"] == 1 and exits["codes"]["chief"] == 0
+    assert "restarting it with the same id" in capsys.readouterr().out
+    assert set(pd.read_csv(out / "trials.csv").status) == {"COMPLETED"} and len(result.trials) == 3

@@ -1,0 +1,165 @@
+"""Search-space overrides and checks, hyperparameter declaration, report helpers, oracle repair.
+
+No training here: these tests run in well under a second each.
+"""
+
+import json
+
+import keras_tuner
+import numpy as np
+import pandas as pd
+import pytest
+
+from kerasopt.errors import ConfigError
+from kerasopt.tuning import report
+from kerasopt.tuning._tuner import repair_oracle
+from kerasopt.tuning.space import DEFAULT_SPACE, OPTIMIZERS, SCHEDULES, declare, resolve_space
+
+
+def test_known_names_match_the_core_registries():
+    from kerasopt import optimizers, schedules
+
+    assert sorted(OPTIMIZERS) == sorted(optimizers.available())
+    assert list(SCHEDULES) == schedules.available()
+
+
+def test_default_space_resolves_unchanged():
+    space = resolve_space()
+    assert space["optimizer"] == {"choices": DEFAULT_SPACE["optimizer"]["choices"]}
+    assert space["l1"] == {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True}
+    assert space["num_layers"]["min"] == 0  # linear models are part of the search
+    assert resolve_space(space) == space  # a resolved space is its own override
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    ({"units": {"min": 64, "max": 16}}, "`space.units`: min (64) is greater than max (16)"),
+    ({"optimizer": ["adam", "adamax"]}, "Unknown optimizer in `space.optimizer`: 'adamax'"),
+    ({"schedule": "linear"}, "Unknown schedule in `space.schedule`: 'linear'"),
+    ({"learning_rate": {"min": -0.1, "max": 0.1}}, "expected a positive number. Received: learning_rate=-0.1"),
+    ({"learning_rate": 0}, "expected a positive number. Received: learning_rate=0.0"),
+    ({"l2": -1e-4}, "expected a non-negative number. Received: l2=-0.0001"),
+    ({"activation": []}, "expected a non-empty list of choices"),
+    ({"batch_size": {"choices": []}}, "expected a non-empty list of choices"),
+    ({"batch_size": [16, 0]}, "expected a positive integer. Received: batch_size=0"),
+    ({"dropout": {"min": 0.0, "max": 1.0}}, "expected a number in [0, 1)"),
+    ({"l1": {"min": 0.0, "max": 0.01, "sampling": "log"}}, "log sampling needs min > 0"),
+    ({"units": {"min": 8, "max": 64, "step": 0}}, "expected a positive 'step'"),
+    ({"activation": {"min": 1, "max": 2}}, "a range needs a numeric hyperparameter"),
+    ({"layers": 2}, "Unknown hyperparameter(s) in the search space: layers. Known: num_layers"),
+    ({"schedule": "piecewise"}, "The 'piecewise' schedule needs `space.schedule_args.piecewise`"),
+    ({"schedule_args": {"warp": {}}}, "Unknown schedule in `space.schedule_args`: 'warp'"),
+])
+def test_invalid_space_is_rejected(overrides, fragment):
+    with pytest.raises(ConfigError) as info:
+        resolve_space(overrides)
+    assert fragment in str(info.value)
+
+
+def test_full_message_of_a_range_error():
+    with pytest.raises(ConfigError) as info:
+        resolve_space({"units": {"min": 64, "max": 16}})
+    assert str(info.value) == ("Invalid value for `space.units`: min (64) is greater than max (16). "
+                               "Received: units={'min': 64, 'max': 16}")
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_overrides_from_a_file(tmp_path, suffix):
+    overrides = {"num_layers": 1, "optimizer": ["sgd", "adam"], "learning_rate": {"min": 0.01, "max": 0.1},
+                 "schedule_args": {"step": {"step_size": 5, "gamma": 0.1}}}
+    path = tmp_path / f"space{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(overrides))
+    else:
+        import yaml
+        path.write_text(yaml.safe_dump(overrides))
+    space = resolve_space(path)
+    assert space["num_layers"] == 1
+    assert space["optimizer"] == {"choices": ["sgd", "adam"]}
+    assert space["learning_rate"] == {"min": 0.01, "max": 0.1}
+    assert space["schedule_args"]["step"] == {"step_size": 5, "gamma": 0.1}
+    assert space["schedule_args"]["exponential"] == DEFAULT_SPACE["schedule_args"]["exponential"]
+    assert space["units"] == DEFAULT_SPACE["units"]
+
+
+def test_missing_space_file_is_one_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="Config file not found"):
+        resolve_space(tmp_path / "nope.yaml")
+
+
+def _declared(space_overrides, values=None):
+    hp = keras_tuner.HyperParameters()
+    space = resolve_space(space_overrides)
+    declare(hp, space)  # registers the space with default values
+    if values:
+        hp.values.update(values)
+        hp.ensure_active_values()  # what the oracle does for a trial
+    return hp, declare(hp, space)
+
+
+def test_units_are_conditional_on_depth():
+    hp, values = _declared({"num_layers": {"min": 0, "max": 2}}, {"num_layers": 1})
+    active = report.active_values(hp)
+    assert "units_0" in active and "units_1" not in active
+    assert values["hidden_units"] == [active["units_0"]]
+    hp, values = _declared({"num_layers": {"min": 0, "max": 2}}, {"num_layers": 0})
+    active = report.active_values(hp)
+    assert not any(k.startswith("units_") or k in ("activation", "dropout", "batch_norm") for k in active)
+    assert values["hidden_units"] == [] and values["dropout"] == 0.0
+
+
+def test_momentum_applies_only_to_momentum_optimizers():
+    hp, values = _declared({"optimizer": ["adam", "momentum"]}, {"optimizer": "adam"})
+    assert values["momentum"] is None and "momentum" not in report.active_values(hp)
+    hp, values = _declared({"optimizer": ["adam", "momentum"]}, {"optimizer": "momentum"})
+    assert values["momentum"] == report.active_values(hp)["momentum"]
+    hp, values = _declared({"optimizer": "adam"})
+    assert "momentum" not in hp.values
+
+
+def test_zero_or_log_scale_rate():
+    hp, values = _declared({}, {"l1_on": False})
+    assert values["l1"] == 0.0 and "l1" not in report.active_values(hp)
+    hp, values = _declared({}, {"l1_on": True, "l1": 3e-4})
+    assert values["l1"] == 3e-4
+
+
+def test_fixed_values_are_not_tuned():
+    hp, values = _declared({"num_layers": 1, "units": 32, "batch_size": 8, "epochs": 3, "optimizer": "sgd"})
+    assert values["hidden_units"] == [32] and values["batch_size"] == 8 and values["epochs"] == 3
+    fixed = {h.name for h in hp.space if isinstance(h, keras_tuner.engine.hyperparameters.Fixed)}
+    assert {"num_layers", "units_0", "batch_size", "epochs", "optimizer"} <= fixed
+
+
+def test_influence_is_the_explained_variance():
+    scores = np.array([0.1, 0.2, 0.3, 0.4, 0.5])
+    frame = pd.DataFrame({"trial_id": list("01234"), "status": "COMPLETED",
+                          "units": [8, 16, 24, 32, 40],  # linear in the score: r^2 = 1
+                          "optimizer": ["a", "a", "b", "b", "b"], "score": scores,
+                          "best_epoch": 1, "epochs_run": 1, "seconds": 1.0})
+    inf = report.influence(frame)
+    assert inf["units"] == pytest.approx(1.0)
+    # eta^2 = between-group / total sum of squares, from the group means 0.15 and 0.4
+    between = 2 * (0.15 - 0.3) ** 2 + 3 * (0.4 - 0.3) ** 2
+    assert inf["optimizer"] == pytest.approx(between / np.sum((scores - 0.3) ** 2))
+
+
+class _Trial:
+    def __init__(self, trial_id, status):
+        self.trial_id, self.status = trial_id, status
+
+
+class _Oracle:
+    def __init__(self, statuses, retry, ongoing):
+        self.trials = {k: _Trial(k, v) for k, v in statuses.items()}
+        self._retry_queue = list(retry)
+        self.ongoing_trials = {w: self.trials[t] for w, t in ongoing.items()}
+
+
+def test_repair_never_requeues_a_finished_trial():
+    # trial 1 finished but oracle.json still lists it as ongoing (saved before the pop);
+    # trial 2 was left RUNNING by a killed process and is in no queue.
+    oracle = _Oracle({"0": "COMPLETED", "1": "COMPLETED", "2": "RUNNING", "3": "INVALID"},
+                     retry=["1", "3"], ongoing={"worker0": "1"})
+    repair_oracle(oracle)
+    assert oracle._retry_queue == ["3", "2"]
+    assert oracle.ongoing_trials == {}
