@@ -61,6 +61,7 @@ def model_from_config(config: dict[str, Any], x_train: np.ndarray, num_classes: 
     from kerasopt import models, schedules
 
     steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
+    check.positive_float("learning_rate", config["learning_rate"])
     learning_rate = schedules.get(config["schedule"], learning_rate=config["learning_rate"],
                                   steps_per_epoch=steps_per_epoch, **config["schedule_args"])
     optimizer = config["optimizer"]

@@ -103,14 +103,14 @@ def test_killed_refit_resumes_without_repeating_the_selection_run(tmp_path, phon
 
 def test_config_file_with_flag_override(tmp_path, phone_csv):
     (tmp_path / "config.yaml").write_text("hidden_units: [4]\nepochs: 2\nl2: 0.001\nschedule: step\n"
-                                          "schedule_args: {step_size: 1, gamma: 0.5}\n")
+                                          "learning_rate: 0.2\nschedule_args: {step_size: 1, gamma: 0.5}\n")
     out = tmp_path / "run"
     assert main(["train", "--data", str(phone_csv), "--config", str(tmp_path / "config.yaml"),
                  "--epochs", "3", "--out", str(out), "--seed", "1"]) == 0
     config = json.loads((out / "config.json").read_text())
     assert (config["hidden_units"], config["epochs"], config["l2"], config["seed"]) == ([4], 3, 0.001, 1)
     history = pd.read_csv(out / "history.csv")
-    np.testing.assert_allclose(history["learning_rate"], [0.1, 0.05, 0.025], rtol=1e-6)  # default rate 0.1
+    np.testing.assert_allclose(history["learning_rate"], [0.2, 0.1, 0.05], rtol=1e-6)
 
 
 def test_existing_run_is_kept_unless_overwrite(run_dir, phone_csv, capsys):
