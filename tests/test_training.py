@@ -145,3 +145,28 @@ def test_rows_mismatch(tiny_xy):
     x, y = tiny_xy
     with pytest.raises(ValueError, match="different numbers of rows: 48 and 47"):
         train(model_for(x), x, y[:-1], epochs=1)
+
+
+def test_in_memory_dataset_gives_every_row_once_per_epoch():
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("in_memory_dataset feeds fit on the TensorFlow backend")
+    from kerasopt.training import in_memory_dataset
+
+    x = np.arange(10, dtype="float64").reshape(10, 1)
+    y = np.arange(10, dtype="int32")
+    dataset = in_memory_dataset(x, y, 4, seed=0)
+    orders = []
+    for _ in range(2):
+        batches = [(bx.numpy(), by.numpy()) for bx, by in dataset]
+        assert [len(by) for _, by in batches] == [4, 4, 2]
+        for bx, by in batches:
+            assert bx.dtype == np.float32 and by.dtype == np.int32
+            np.testing.assert_array_equal(bx[:, 0], by)  # features and targets stay paired
+        order = np.concatenate([by for _, by in batches])
+        assert sorted(order) == list(range(10))
+        orders.append(order.tolist())
+    assert orders[0] != orders[1]  # reshuffled every epoch
+    fixed = [by.numpy().tolist() for _, by in in_memory_dataset(x, y, 4, shuffle=False)]
+    assert fixed == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    repeated = [by.numpy() for _, by in in_memory_dataset(x, y, 4, seed=0, repeat=True).take(6)]
+    assert sorted(np.concatenate(repeated[:3])) == sorted(np.concatenate(repeated[3:])) == list(range(10))
