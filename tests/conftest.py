@@ -31,6 +31,16 @@ def phone_csv(tmp_path):
 
 
 @pytest.fixture
+def tiny_csv(tmp_path):
+    """80 phone-like rows, for the tuning tests."""
+    from kerasopt.data import make_phone_data
+
+    path = tmp_path / "tiny.csv"
+    make_phone_data(80, seed=5).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
 def tiny_xy():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(48, 3)).astype("float32")

@@ -18,13 +18,6 @@ SMALL = {"num_layers": [0, 1], "units": 8, "dropout": 0.0, "batch_norm": False, 
          "optimizer": ["adam", "momentum"], "batch_size": [16, 32]}
 
 
-@pytest.fixture
-def tiny_csv(tmp_path):
-    path = tmp_path / "tiny.csv"
-    make_phone_data(80, seed=5).to_csv(path, index=False)
-    return path
-
-
 def _log(out):
     return (out / "logs" / "trials.log").read_text().split("\n")
 

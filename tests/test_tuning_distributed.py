@@ -5,17 +5,9 @@ import json
 import pandas as pd
 import pytest
 
-from kerasopt.data import make_phone_data
 from kerasopt.tuning.search import FAULT_ENV, tune
 
 SPACE = {"num_layers": 0, "optimizer": "adam", "schedule": "constant", "batch_size": [16, 32]}
-
-
-@pytest.fixture
-def tiny_csv(tmp_path):
-    path = tmp_path / "tiny.csv"
-    make_phone_data(80, seed=5).to_csv(path, index=False)
-    return path
 
 
 def _log(out):
