@@ -209,9 +209,9 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     # Keras loads only after the input checks.
     from kerasopt.plotting import plot_history, save_figure
 
-    _, steps_per_epoch = model_from_config(config, splits.x_train, num_classes)  # checks hyperparameters
+    steps_per_epoch = math.ceil(len(splits.y_train) / config["batch_size"])
+    # Invalid hyperparameters raise while the first model is built, before anything is written.
     state_dir = os.path.join(out_dir, _BACKUP)
-    os.makedirs(state_dir, exist_ok=True)
     model, record = _fit_and_refit(config, splits, num_classes, state_dir=state_dir, verbose=verbose)
 
     paths = {name: os.path.join(out_dir, name) for name in RUN_FILES}
