@@ -105,13 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--executions-per-trial", type=int, default=1, help="trainings per trial, averaged")
     tune.add_argument("--objective", default="val_accuracy",
                       help="val_accuracy (default), val_loss, accuracy or loss")
-    tune.add_argument("--cv", type=int, metavar="K", help="k-fold objective on the training rows")
+    tune.add_argument("--cv", type=int, metavar="K", default=3,
+                      help="k-fold objective on the training rows (default 3); 0: one validation split")
     tune.add_argument("--space", metavar="FILE", help="JSON or YAML overrides of the default search space")
     tune.add_argument("--seed", type=int, default=0, help="seed of splits, oracle and training (default 0)")
     tune.add_argument("--out", default=os.path.join("runs", "tune"), help="output directory (default runs/tune)")
     tune.add_argument("--epochs", type=int, help="maximum epochs per trial (default: the space's, 150)")
     tune.add_argument("--patience", type=int, default=15, help="early-stopping patience inside trials")
-    tune.add_argument("--validation-split", type=float, default=0.2, help="validation fraction without --cv")
+    tune.add_argument("--validation-split", type=float, default=0.2, help="validation fraction with --cv 0")
     tune.add_argument("--test-split", type=float, default=0.0,
                       help="fraction of rows the search never sees; the best model is scored on them")
     tune.add_argument("--workers", type=int, default=0, metavar="N",
@@ -248,7 +249,8 @@ def _tune(args) -> int:
     from kerasopt.tuning.search import tune
 
     result = tune(args.data, args.target, tuner=args.tuner, max_trials=args.max_trials,
-                  executions_per_trial=args.executions_per_trial, objective=args.objective, cv=args.cv,
+                  executions_per_trial=args.executions_per_trial, objective=args.objective,
+                  cv=None if args.cv == 0 else args.cv,
                   space=args.space, seed=args.seed, out=args.out, epochs=args.epochs, patience=args.patience,
                   validation_split=args.validation_split, test_split=args.test_split, overwrite=args.overwrite,
                   workers=args.workers, role=args.role, oracle=args.oracle, worker_id=args.worker_id,

@@ -48,3 +48,12 @@ def test_course_recipe_sgd_on_raw_features_is_what_the_defaults_fix():
                    epochs=20, batch_size=8, early_stopping=False, seed=0)
     assert result.metrics["test"]["accuracy"] <= 0.35  # chance level is 0.25
     keras.backend.clear_session()
+
+
+def test_default_search_reaches_97_5_percent_on_rows_never_seen(tmp_path):
+    """Issue 3's goal: the default search (Bayesian, 30 trials, 3-fold objective), 320 rows held out."""
+    from kerasopt.tuning import tune
+
+    result = tune(PHONE_TRAIN, test_split=0.2, out=tmp_path / "tune", verbose=0)
+    assert len(result.trials) == 30 and set(result.trials.status) == {"COMPLETED"}
+    assert result.test_metrics["accuracy"] >= 0.975

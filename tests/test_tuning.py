@@ -27,7 +27,7 @@ def _ends(out):
 
 
 def test_random_search_writes_every_output(tiny_csv, tmp_path, capsys):
-    out = tmp_path / "run"
+    out = tmp_path / "run"  # the default objective: 3-fold cross-validation
     result = tune(tiny_csv, tuner="random", max_trials=2, epochs=2, space=SMALL, out=out, test_split=0.25)
     trials = pd.read_csv(out / "trials.csv")
     assert len(trials) == 2 and set(trials.status) == {"COMPLETED"}
@@ -36,7 +36,8 @@ def test_random_search_writes_every_output(tiny_csv, tmp_path, capsys):
     assert trials.epochs_run.between(1, 2).all() and trials.best_epoch.between(1, 2).all()
     for trial_id in trials.trial_id.astype(str):
         record = json.loads((out / "history" / f"trial_{trial_id}.json").read_text())
-        assert len(record["runs"]) == 1 and len(record["runs"][0]["history"]["val_accuracy"]) >= 1
+        assert [r["fold"] for r in record["runs"]] == [0, 1, 2]
+        assert all(len(r["history"]["val_accuracy"]) >= 1 for r in record["runs"])
     best = json.loads((out / "best_config.json").read_text())
     assert best["score"] == pytest.approx(trials.score.max())
     assert (out / "trials.png").stat().st_size > 0
@@ -53,7 +54,7 @@ def test_random_search_writes_every_output(tiny_csv, tmp_path, capsys):
 @pytest.mark.parametrize("tuner", ["grid", "bayesian", "hyperband"])
 def test_other_tuners(tiny_csv, tmp_path, tuner):
     out = tmp_path / tuner
-    result = tune(tiny_csv, tuner=tuner, max_trials=2, epochs=2, space=SMALL, out=out, verbose=0)
+    result = tune(tiny_csv, tuner=tuner, max_trials=2, epochs=2, space=SMALL, out=out, cv=None, verbose=0)
     assert len(result.trials) == 2 and set(result.trials.status) == {"COMPLETED"}
     assert _ends(out) == sorted(set(_ends(out)))  # every trial ran once
     if tuner == "hyperband":
@@ -72,7 +73,8 @@ def test_batch_size_is_a_hyperparameter(tiny_csv, tmp_path, monkeypatch):
 
     monkeypatch.setattr(training, "train", spy)
     space = {**SMALL, "num_layers": 0, "optimizer": "adam", "batch_size": [4, 64]}
-    result = tune(tiny_csv, tuner="grid", max_trials=2, epochs=1, space=space, out=tmp_path / "b", verbose=0)
+    result = tune(tiny_csv, tuner="grid", max_trials=2, epochs=1, space=space, out=tmp_path / "b", cv=None,
+                  verbose=0)
     assert sorted(result.trials.batch_size) == [4, 64]
     assert sorted(c[1] for c in calls[:2]) == [4, 64]  # fit used the trial's batch size
     assert calls[-1] == (80, result.best["batch_size"], 1)  # retrained on all rows
@@ -90,12 +92,17 @@ def test_cross_validation_objective(tiny_csv, tmp_path, monkeypatch):
     out = tmp_path / "cv"
     result = tune(tiny_csv, tuner="random", max_trials=1, epochs=2, cv=4, space=SMALL, out=out, verbose=0)
     record = json.loads((out / "history" / "trial_0.json").read_text())
-    assert [r["fold"] for r in record["runs"]] == [0, 1, 2, 3]
-    assert record["val_accuracy"] == pytest.approx(np.mean([r["score"] for r in record["runs"]]))
-    for run in record["runs"]:  # each fold's score is the value at the kept (lowest val_loss) epoch
+    runs = record["runs"]
+    assert [r["fold"] for r in runs] == [0, 1, 2, 3]
+    for run in runs:  # each fold stopped early at its own lowest validation loss
         losses = run["history"]["val_loss"]
         assert run["best_epoch"] == losses.index(min(losses)) + 1
-        assert run["score"] == run["history"]["val_accuracy"][run["best_epoch"] - 1]
+    # the trial's score: the folds' mean at the one epoch of lowest mean validation loss
+    length = min(len(r["history"]["val_loss"]) for r in runs)
+    mean_loss = [np.mean([r["history"]["val_loss"][e] for r in runs]) for e in range(length)]
+    epoch = int(np.argmin(mean_loss)) + 1
+    assert record["best_epoch"] == epoch
+    assert record["val_accuracy"] == pytest.approx(np.mean([r["history"]["val_accuracy"][epoch - 1] for r in runs]))
     assert result.trials.score[0] == pytest.approx(record["val_accuracy"])
     # Normalization adapted on each fold's 60 training rows, then on all 80 to retrain
     assert adapted[-5:] == [60, 60, 60, 60, 80]
@@ -103,7 +110,7 @@ def test_cross_validation_objective(tiny_csv, tmp_path, monkeypatch):
 
 def test_resume_after_a_kill_keeps_finished_trials(tiny_csv, tmp_path, monkeypatch):
     out = tmp_path / "resume"
-    kwargs = dict(tuner="random", max_trials=3, epochs=1, space=SMALL, out=out, verbose=0)
+    kwargs = dict(tuner="random", max_trials=3, epochs=1, space=SMALL, out=out, cv=None, verbose=0)
     real_fit = DenseHyperModel.fit
     calls = []
 
@@ -141,7 +148,7 @@ def test_resume_after_a_kill_keeps_finished_trials(tiny_csv, tmp_path, monkeypat
     ({"max_trials": 0}, "Invalid value for `max_trials`: expected a positive integer. Received: max_trials=0"),
     ({"cv": 1}, "Invalid value for `cv`: expected an integer >= 2"),
     ({"cv": 30}, "30 folds need at least 30 training rows of every class"),
-    ({"validation_split": 0.0}, "Invalid value for `validation_split`"),
+    ({"cv": None, "validation_split": 0.0}, "Invalid value for `validation_split`"),
     ({"space": {"units": {"min": 64, "max": 16}}}, "min (64) is greater than max (16)"),
     ({"space": {"optimizer": "adamax"}}, "Unknown optimizer in `space.optimizer`: 'adamax'"),
     ({"role": "worker", "oracle": "127.0.0.1:9999"}, "needs a `worker_id`"),
@@ -172,6 +179,15 @@ def test_cli_tune_and_its_errors(tiny_csv, tmp_path, capsys):
     assert main([*argv, "--space", str(space)]) == 0
     assert "search written to" in capsys.readouterr().out
     assert pd.read_csv(out / "trials.csv").batch_size.tolist() == [16]
+    assert len(json.loads((out / "history" / "trial_0.json").read_text())["runs"]) == 3  # --cv 3 by default
+    single = tmp_path / "single"
+    assert main([*argv, "--space", str(space), "--cv", "0", "--out", str(single)]) == 0
+    assert len(json.loads((single / "history" / "trial_0.json").read_text())["runs"]) == 1
+    capsys.readouterr()
+    assert main([*argv, "--cv", "1", "--out", str(tmp_path / "cv1")]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "kerasopt tune: error: Invalid value for `cv`: expected an integer >= 2 (folds), or None (--cv 0) for "
+        "a single validation split. Received: cv=1"]
     assert main([*argv, "--objective", "val_f1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["kerasopt tune: error: Invalid value for `objective`: 'val_f1' is not a metric of this "
@@ -183,3 +199,37 @@ def test_cli_tune_and_its_errors(tiny_csv, tmp_path, capsys):
 
 def test_available_objectives():
     assert search.available_objectives() == ["val_accuracy", "val_loss", "accuracy", "loss"]
+
+
+def test_baselines_are_grid_searched_with_scaling_inside_each_fold(tiny_xy):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from kerasopt.tuning.baselines import run_baselines
+
+    x, y = tiny_xy
+    x = x * np.array([1000.0, 1.0, 0.01], dtype="float32")  # unscaled columns
+    table = run_baselines(x[:40], y[:40], x[40:], y[40:], cv=3, seed=0, names=["LogisticRegression"])
+    assert list(table.columns) == ["model", "best_params", "cv_accuracy", "test_accuracy", "seconds"]
+    row = table.iloc[0]
+    # the reported CV score is the scaled pipeline's, refitted inside each fold, at the chosen C
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    expected = cross_val_score(make_pipeline(StandardScaler(), LogisticRegression(C=row.best_params["C"],
+                                                                                 max_iter=5000)),
+                               x[:40], y[:40], cv=folds).mean()
+    assert row.cv_accuracy == pytest.approx(expected)
+    with pytest.raises(ValueError, match="Unknown baseline.s.: XGB"):
+        run_baselines(x, y, x, y, names=["XGB"])
+
+
+def test_tune_with_baselines_writes_the_comparison(tiny_csv, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    result = tune(tiny_csv, tuner="random", max_trials=1, epochs=1, space=SMALL, out=out, test_split=0.25,
+                  baselines=True)
+    table = pd.read_csv(out / "comparison.csv")
+    assert table.model.tolist() == ["kerasopt tune", "LogisticRegression", "SVC", "MLPClassifier"]
+    assert table.test_accuracy.between(0, 1).all() and table.cv_accuracy.between(0, 1).all()
+    assert table.seconds[0] == pytest.approx(result.trials.seconds.sum())
+    assert result.comparison is not None and "comparison on the same rows" in capsys.readouterr().out

@@ -12,7 +12,7 @@ import pytest
 
 from kerasopt.errors import ConfigError
 from kerasopt.tuning import report
-from kerasopt.tuning._tuner import repair_oracle
+from kerasopt.tuning._tuner import common_epoch_score, repair_oracle
 from kerasopt.tuning.space import DEFAULT_SPACE, OPTIMIZERS, SCHEDULES, declare, resolve_space
 
 
@@ -25,8 +25,8 @@ def test_known_names_match_the_core_registries():
 
 def test_default_space_resolves_unchanged():
     space = resolve_space()
-    assert space["optimizer"] == {"choices": DEFAULT_SPACE["optimizer"]["choices"]}
-    assert space["l1"] == {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True}
+    assert space["optimizer"] == {"choices": DEFAULT_SPACE["optimizer"]["choices"], "default": "adam"}
+    assert space["l1"] == {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True, "default": 1e-2}
     assert space["num_layers"]["min"] == 0  # linear models are part of the search
     assert resolve_space(space) == space  # a resolved space is its own override
 
@@ -48,6 +48,11 @@ def test_default_space_resolves_unchanged():
     ({"layers": 2}, "Unknown hyperparameter(s) in the search space: layers. Known: num_layers"),
     ({"schedule": "piecewise"}, "The 'piecewise' schedule needs `space.schedule_args.piecewise`"),
     ({"schedule_args": {"warp": {}}}, "Unknown schedule in `space.schedule_args`: 'warp'"),
+    ({"units": {"min": 16, "max": 64, "default": 128}}, "the default 128 is outside [16, 64]"),
+    ({"l1": {"min": 1e-4, "max": 1e-2, "sampling": "log", "default": 0.0}}, "the default 0.0 is outside"),
+    ({"activation": {"choices": ["relu", "tanh"], "default": "elu"}}, "the default 'elu' is not one of"),
+    ({"optimizer": {"choices": ["adam"], "default": "adamax"}}, "Unknown optimizer in `space.optimizer`"),
+    ({"activation": {"choices": ["relu"], "first": "relu"}}, "a choice spec takes only 'choices' and"),
 ])
 def test_invalid_space_is_rejected(overrides, fragment):
     with pytest.raises(ConfigError) as info:
@@ -79,6 +84,51 @@ def test_overrides_from_a_file(tmp_path, suffix):
     assert space["schedule_args"]["step"] == {"step_size": 5, "gamma": 0.1}
     assert space["schedule_args"]["exponential"] == DEFAULT_SPACE["schedule_args"]["exponential"]
     assert space["units"] == DEFAULT_SPACE["units"]
+
+
+def test_default_space_starts_from_the_core_defaults():
+    from kerasopt.config import DEFAULTS
+    from kerasopt.tuning.oracles import default_values
+
+    hp = keras_tuner.HyperParameters()
+    values = declare(hp, resolve_space())
+    assert values["hidden_units"] == DEFAULTS["hidden_units"]
+    for name in ("activation", "dropout", "batch_norm", "l1", "l2", "optimizer", "learning_rate",
+                 "schedule", "batch_size"):
+        assert values[name] == DEFAULTS[name], name
+    assert resolve_space()["schedule_args"]["exponential"] == DEFAULTS["schedule_args"]
+    assert default_values(hp) == {"num_layers": 1, "units_0": 128, "activation": "elu", "dropout": 0.0,
+                                  "batch_norm": False, "l1_on": True, "l1": 0.01, "l2_on": False,
+                                  "optimizer": "adam", "learning_rate": 0.01, "schedule": "exponential",
+                                  "batch_size": 32, "epochs": 150}
+
+
+def test_zero_default_switches_the_rate_off_and_a_positive_one_on():
+    hp = keras_tuner.HyperParameters()
+    values = declare(hp, resolve_space({"l1": {"min": 1e-4, "max": 1e-2, "sampling": "log", "zero": True,
+                                               "default": 0}, "l2": {"min": 1e-4, "max": 1e-2, "sampling": "log",
+                                                                     "zero": True, "default": 1e-3}}))
+    assert values["l1"] == 0.0 and values["l2"] == 1e-3
+    assert hp.values["l1_on"] is False and hp.values["l2_on"] is True
+
+
+@pytest.mark.parametrize("oracle_name", ["DefaultsFirstRandomSearchOracle", "DefaultsFirstBayesianOracle"])
+def test_first_trial_runs_the_defaults_and_later_ones_sample(oracle_name, tmp_path):
+    from kerasopt.tuning import oracles
+
+    hp = keras_tuner.HyperParameters()
+    declare(hp, resolve_space())
+    oracle = getattr(oracles, oracle_name)(objective=keras_tuner.Objective("val_accuracy", "max"),
+                                           max_trials=3, seed=1)
+    oracle._set_project_dir(str(tmp_path), "p")
+    oracle.hyperparameters = hp.copy()
+    first = oracle.create_trial("tuner0")
+    assert first.hyperparameters.values == oracles.default_values(hp)
+    oracle.update_trial(first.trial_id, {"val_accuracy": 0.5})
+    first.status = "COMPLETED"
+    oracle.end_trial(first)
+    second = oracle.create_trial("tuner0")
+    assert second.hyperparameters.values != first.hyperparameters.values
 
 
 def test_missing_space_file_is_one_clear_error(tmp_path):
@@ -163,3 +213,16 @@ def test_repair_never_requeues_a_finished_trial():
     repair_oracle(oracle)
     assert oracle._retry_queue == ["3", "2"]
     assert oracle.ongoing_trials == {}
+
+
+def test_common_epoch_score_picks_one_epoch_for_all_folds():
+    # fold a is best at epoch 1 (loss .5), fold b at epoch 3 (loss .1); the mean loss curve
+    # [.6, .55, .4] is lowest at epoch 3, where accuracy is .7 and .9
+    runs = [{"history": {"val_loss": [0.5, 0.6, 0.7, 0.9], "val_accuracy": [0.95, 0.8, 0.7, 0.6]}},
+            {"history": {"val_loss": [0.7, 0.5, 0.1], "val_accuracy": [0.5, 0.6, 0.9]}}]
+    assert common_epoch_score(runs, "val_accuracy") == (3, pytest.approx(0.8))
+    # one training: its own best epoch
+    assert common_epoch_score(runs[:1], "val_accuracy") == (1, pytest.approx(0.95))
+    # without validation data the training loss chooses the epoch
+    assert common_epoch_score([{"history": {"loss": [0.3, 0.2, 0.25], "accuracy": [0.1, 0.2, 0.3]}}],
+                              "accuracy") == (2, pytest.approx(0.2))

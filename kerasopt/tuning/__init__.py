@@ -3,6 +3,7 @@
 The only part of kerasopt that imports `keras_tuner`. Modules:
 
 - `space`: the default search space, overrides from a dict or JSON/YAML, checks.
+- `oracles`: random and Bayesian oracles whose first trial runs the space's defaults.
 - `hypermodel`: `DenseHyperModel`, a `keras_tuner.HyperModel` over `build_model` and `train`.
 - `search`: `tune(...)`, the public entry point (tuners, k-fold objective, resume, outputs).
 - `distributed`: chief/worker launcher and a prompt, time-bounded chief server.

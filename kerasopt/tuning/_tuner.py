@@ -3,8 +3,8 @@
 It differs from `keras_tuner.Tuner` in four places:
 - `run_trial` trains one model per fold (k-fold) or on one validation split,
   per execution, with early stopping on the validation loss, and reports the
-  mean objective at the kept (best-loss) epoch, the mean best epoch, the
-  epochs run and the seconds; it writes the per-trial history.
+  mean objective at one epoch common to all trainings (`common_epoch_score`),
+  that epoch, the epochs run and the seconds; it writes the per-trial history.
 - `reload` repairs a resumed project: a trial whose `trial.json` says it
   finished is never queued again, and a trial left RUNNING by a killed
   process is queued to run again.
@@ -56,6 +56,32 @@ def repair_oracle(oracle) -> None:
             queue.append(trial_id)
     oracle._retry_queue = queue
     oracle.ongoing_trials = {k: t for k, t in oracle.ongoing_trials.items() if t.status not in _FINISHED}
+
+
+def common_epoch_score(runs: list[dict], objective: str) -> tuple[int, float]:
+    """Returns the epoch and score of a trial from its trainings (folds and executions).
+
+    One epoch count is chosen for all trainings: the minimum of their mean
+    validation-loss curve (over the epochs every training ran; early
+    stopping ends each one at least `patience` epochs after its own best).
+    The score is the mean objective at that epoch. This is the epoch count
+    the best configuration is retrained for, and choosing one epoch instead
+    of one per fold keeps a configuration with a noisy validation curve from
+    scoring on its luckiest epoch of each fold. With one training it is
+    simply the epoch of its lowest validation loss.
+
+    Args:
+        runs: Dicts with a `history` (metric name to per-epoch values).
+        objective: The metric to score.
+
+    Returns:
+        `(epoch, score)`, the epoch counted from 1.
+    """
+    monitor = "val_loss" if all("val_loss" in r["history"] for r in runs) else "loss"
+    length = min(len(r["history"][monitor]) for r in runs)
+    curve = np.mean([r["history"][monitor][:length] for r in runs], axis=0)
+    epoch = int(np.argmin(curve)) + 1
+    return epoch, float(np.mean([r["history"][objective][epoch - 1] for r in runs]))
 
 
 class SearchTuner(keras_tuner.Tuner):
@@ -152,16 +178,11 @@ class SearchTuner(keras_tuner.Tuner):
                     raise keras_tuner.errors.FatalError(
                         f"Invalid value for `objective`: {objective!r} is not a metric of this search. "
                         f"Available: {', '.join(sorted(history))}.")
-                # The score is the objective at the epoch early stopping keeps (best validation
-                # loss): the model the trial would deliver, not the luckiest epoch of a noisy metric.
-                best = result.best_epoch
-                runs.append({"execution": execution, "fold": fold, "best_epoch": best,
-                             "epochs_run": result.epochs_run, "score": float(history[objective][best - 1]),
-                             "history": history})
+                runs.append({"execution": execution, "fold": fold, "best_epoch": result.best_epoch,
+                             "epochs_run": result.epochs_run, "history": history})
         seconds = time.perf_counter() - start
-        score = float(np.mean([r["score"] for r in runs]))
-        metrics = {objective: score,
-                   "best_epoch": float(round(np.mean([r["best_epoch"] for r in runs]))),
+        epoch, score = common_epoch_score(runs, objective)
+        metrics = {objective: score, "best_epoch": float(epoch),
                    "epochs_run": float(round(np.mean([r["epochs_run"] for r in runs]))),
                    "seconds": float(seconds)}
         _io.write_json(os.path.join(self.out_dir, "history", f"trial_{trial.trial_id}.json"),

@@ -147,7 +147,7 @@ def _check_args(tuner, max_trials, executions_per_trial, objective, cv, seed, ep
     check.positive_int("max_trials", max_trials)
     check.positive_int("executions_per_trial", executions_per_trial)
     if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
-        raise ValueError(f"Invalid value for `cv`: expected an integer >= 2 (folds), or None for a single "
+        raise ValueError(f"Invalid value for `cv`: expected an integer >= 2 (folds), or None (--cv 0) for a single "
                          f"validation split. Received: cv={cv!r}")
     if cv is None:
         check.open_unit_interval("validation_split", validation_split)
@@ -207,7 +207,7 @@ def tune(
     max_trials: int = 30,
     executions_per_trial: int = 1,
     objective: str = "val_accuracy",
-    cv: int | None = None,
+    cv: int | None = 3,
     space: dict[str, Any] | str | os.PathLike | None = None,
     seed: int = 0,
     out: str | os.PathLike = os.path.join("runs", "tune"),
@@ -244,16 +244,19 @@ def tune(
             averaged.
         objective: Metric to optimize: one of `available_objectives()`.
             Direction (max for accuracy, min for loss) is inferred.
-        cv: Number of stratified folds for a k-fold objective on the
+        cv: Number of stratified folds of the k-fold objective on the
             training rows (each fold adapts its own scaling); `None` for one
-            stratified validation split of `validation_split`.
+            stratified validation split of `validation_split`, which is
+            faster but too noisy to rank configurations a point of accuracy
+            apart (see the README's "Quality and comparison").
         space: Overrides of the default space (dict or JSON/YAML path); see
             `kerasopt.tuning.space`.
         seed: Seed of splits, folds, the oracle and the training runs.
         out: Output directory.
         epochs: Maximum epochs of a trial (fixes the `epochs` of the space).
         patience: Early-stopping patience inside trials.
-        validation_split: Validation fraction of the training rows (no `cv`).
+        validation_split: Validation fraction of the training rows (with
+            `cv=None`).
         test_split: Fraction of rows held out from the search entirely; the
             retrained best model is evaluated on them.
         overwrite: Start over, deleting this search's outputs in `out`.
@@ -373,13 +376,15 @@ def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, s
     ours = {"model": "kerasopt tune", "best_params": best.get("hyperparameters", {}),
             "cv_accuracy": best.get("score", float("nan")) if best.get("objective") == "val_accuracy"
             else float("nan"),
-            "test_accuracy": result.test_metrics.get("accuracy", float("nan")), "seconds": result.seconds}
+            "test_accuracy": result.test_metrics.get("accuracy", float("nan")),
+            # training time of the trials, like GridSearchCV's time (also right for a reused search)
+            "seconds": float(result.trials["seconds"].sum()) if "seconds" in result.trials else result.seconds}
     table = pd.concat([pd.DataFrame([ours]), table], ignore_index=True)
     _io.write_with(os.path.join(result.out_dir, "comparison.csv"), lambda tmp: table.to_csv(tmp, index=False))
     if verbose:
         shown = table[["model", "cv_accuracy", "test_accuracy", "seconds"]].copy()
         print("comparison on the same rows (cv_accuracy: the search objective for kerasopt, "
-              "GridSearchCV's mean CV accuracy for scikit-learn):")
+              "GridSearchCV's mean CV accuracy for scikit-learn; seconds: time spent fitting):")
         print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return table
 
@@ -391,16 +396,17 @@ def make_tuner(tuner: str, space: dict[str, Any], x: np.ndarray, y: np.ndarray, 
     """Returns the KerasTuner tuner of a search (reloading its project folder when present)."""
     import keras_tuner
 
+    from kerasopt.tuning import oracles
     from kerasopt.tuning.hypermodel import DenseHyperModel
 
     kt_objective = keras_tuner.Objective(objective, _direction(objective))
     common = {"objective": kt_objective, "seed": seed, "max_consecutive_failed_trials": 3}
     if tuner == "random":
-        oracle = keras_tuner.oracles.RandomSearchOracle(max_trials=max_trials, **common)
+        oracle = oracles.DefaultsFirstRandomSearchOracle(max_trials=max_trials, **common)
     elif tuner == "grid":
         oracle = keras_tuner.oracles.GridSearchOracle(max_trials=max_trials, **common)
     elif tuner == "bayesian":
-        oracle = keras_tuner.oracles.BayesianOptimizationOracle(
+        oracle = oracles.DefaultsFirstBayesianOracle(
             max_trials=max_trials, num_initial_points=min(max_trials, max(3, max_trials // 3)), **common)
     else:
         epochs = space["epochs"] if not isinstance(space["epochs"], dict) else max(

@@ -9,6 +9,13 @@ A space is a dict from a hyperparameter name to a spec:
 | `{"min": a, "max": b}` (+ `"step"`, `"sampling"`)      | a range; `"sampling": "log"`     |
 | `{"min": a, "max": b, "sampling": "log", "zero": true}` | 0, or a log-scale value in range |
 
+A list or range spec may add `"default": value`: the value of the search's
+first trial (random and Bayesian searches start from the defaults, see
+`kerasopt.tuning.oracles`). The default space's defaults are kerasopt's own
+default classifier (`kerasopt.config.DEFAULTS`): one ELU layer of 128 units
+with L1 0.01, Adam at 0.01 with exponential decay, batch 32. Without a
+`"default"`, a range starts at its min and a list at its first choice.
+
 Names (see `DEFAULT_SPACE`): `num_layers`, `units` (one hyperparameter
 `units_<i>` per hidden layer, active only when `num_layers > i`),
 `activation`, `dropout`, `batch_norm`, `l1`, `l2`, `optimizer`,
@@ -44,19 +51,23 @@ OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamw", "momentum", "nadam", "nest
 SCHEDULES = ("constant", "step", "multistep", "exponential", "piecewise", "inverse_time", "cosine")
 MOMENTUM_OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop")
 
+# The defaults (the first trial) are kerasopt.config.DEFAULTS, the cross-validated default classifier.
+# The ranges leave out what only wasted trials on the phone data: tanh hidden layers and learning
+# rates above 0.03 (trials there diverged, or scored well in cross-validation and then worse on
+# held-out rows); both remain available through overrides.
 DEFAULT_SPACE: dict[str, Any] = {
-    "num_layers": {"min": 0, "max": 2},
-    "units": {"min": 16, "max": 128, "step": 16},
-    "activation": {"choices": ["relu", "tanh", "elu"]},
-    "dropout": {"min": 0.0, "max": 0.3, "step": 0.1},
-    "batch_norm": {"choices": [False, True]},
-    "l1": {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True},
-    "l2": {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True},
-    "optimizer": {"choices": ["adam", "nadam", "rmsprop", "momentum"]},
-    "learning_rate": {"min": 1e-3, "max": 1e-1, "sampling": "log"},
-    "momentum": {"min": 0.5, "max": 0.95},
-    "schedule": {"choices": ["constant", "exponential", "cosine"]},
-    "batch_size": {"choices": [16, 32, 64]},
+    "num_layers": {"min": 0, "max": 2, "default": 1},
+    "units": {"min": 16, "max": 128, "step": 16, "default": 128},
+    "activation": {"choices": ["relu", "elu"], "default": "elu"},
+    "dropout": {"min": 0.0, "max": 0.3, "step": 0.1, "default": 0.0},
+    "batch_norm": {"choices": [False, True], "default": False},
+    "l1": {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True, "default": 1e-2},
+    "l2": {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True, "default": 0.0},
+    "optimizer": {"choices": ["adam", "nadam", "rmsprop", "momentum"], "default": "adam"},
+    "learning_rate": {"min": 1e-3, "max": 3e-2, "sampling": "log", "default": 1e-2},
+    "momentum": {"min": 0.5, "max": 0.95, "default": 0.9},
+    "schedule": {"choices": ["constant", "exponential", "cosine"], "default": "exponential"},
+    "batch_size": {"choices": [16, 32, 64], "default": 32},
     "epochs": 150,
     "schedule_args": {
         "step": {"step_size": 30, "gamma": 0.5},
@@ -122,21 +133,28 @@ def _check_spec(name: str, spec) -> Any:
     if "value" in keys and keys == {"value"}:
         return _check_value(name, spec["value"])
     if "choices" in keys:
-        if keys != {"choices"}:
-            raise ConfigError(f"Invalid value for `space.{name}`: a choice spec takes only 'choices'. "
-                              f"Received: {name}={spec!r}")
+        if not keys <= {"choices", "default"}:
+            raise ConfigError(f"Invalid value for `space.{name}`: a choice spec takes only 'choices' and "
+                              f"'default'. Received: {name}={spec!r}")
         choices = spec["choices"]
         if not isinstance(choices, (list, tuple)) or not choices:
             raise _fail(name, "a non-empty list of choices", choices)
         values = [_check_value(name, v) for v in choices]
         if len(set(map(repr, values))) != len(values):
             raise _fail(name, "choices without repeats", choices)
-        return {"choices": values}
-    allowed = {"min", "max", "step", "sampling", "zero"}
+        out: dict[str, Any] = {"choices": values}
+        if "default" in spec:
+            default = _check_value(name, spec["default"])
+            if repr(default) not in map(repr, values):
+                raise ConfigError(f"Invalid value for `space.{name}`: the default {spec['default']!r} is not "
+                                  f"one of the choices {values!r}. Received: {name}={spec!r}")
+            out["default"] = default
+        return out
+    allowed = {"min", "max", "step", "sampling", "zero", "default"}
     if not {"min", "max"} <= keys or not keys <= allowed:
         raise ConfigError(f"Invalid value for `space.{name}`: expected a value, a list of choices, "
                           f"{{'choices': [...]}} or {{'min': ..., 'max': ...}} (optional 'step', "
-                          f"'sampling', 'zero'). Received: {name}={spec!r}")
+                          f"'sampling', 'zero', 'default'). Received: {name}={spec!r}")
     if _KINDS[name] not in ("int", "float"):
         raise _fail(name, "a value or a list of choices (a range needs a numeric hyperparameter)", spec)
     lo, hi = _check_value(name, spec["min"]), _check_value(name, spec["max"])
@@ -163,6 +181,13 @@ def _check_spec(name: str, spec) -> Any:
         if spec["zero"] is not True or _KINDS[name] != "float":
             raise _fail(name, "'zero': true only on a float range", spec["zero"])
         out["zero"] = True
+    if "default" in spec:
+        default = _check_value(name, spec["default"])
+        if not (lo <= default <= hi or (default == 0 and out.get("zero"))):
+            raise ConfigError(f"Invalid value for `space.{name}`: the default {spec['default']!r} is outside "
+                              f"[{lo!r}, {hi!r}]" + (" (or 0)" if out.get("zero") else "") +
+                              f". Received: {name}={spec!r}")
+        out["default"] = default
     return out
 
 
@@ -249,25 +274,29 @@ def declare(hp, space: dict[str, Any]) -> dict[str, Any]:
                 return one(name, spec, None, hp_name)
         if not isinstance(spec, dict):
             return hp.Fixed(hp_name, spec)
+        default = spec.get("default")
         if "choices" in spec:
             choices = spec["choices"]
             if len(choices) == 1:
                 return hp.Fixed(hp_name, choices[0])
             if _KINDS[name] == "bool" and sorted(choices) == [False, True]:
-                return hp.Boolean(hp_name)
-            return hp.Choice(hp_name, choices, ordered=_KINDS[name] in ("int", "float"))
+                return hp.Boolean(hp_name, default=bool(default))
+            return hp.Choice(hp_name, choices, ordered=_KINDS[name] in ("int", "float"), default=default)
         lo, hi = spec["min"], spec["max"]
         sampling = spec.get("sampling", "linear")
         if spec.get("zero"):
-            on = hp.Boolean(f"{hp_name}_on")
+            on = hp.Boolean(f"{hp_name}_on", default=default is None or default > 0)
+            inner = {k: v for k, v in spec.items() if k not in ("zero", "default")}
+            if default:
+                inner["default"] = default
             with hp.conditional_scope(f"{hp_name}_on", [True]):
-                value = one(name, {k: v for k, v in spec.items() if k != "zero"}, None, hp_name)
+                value = one(name, inner, None, hp_name)
             return value if on else 0.0
         if lo == hi:
             return hp.Fixed(hp_name, lo)
         if _KINDS[name] == "int":
-            return hp.Int(hp_name, lo, hi, step=spec.get("step"), sampling=sampling)
-        return hp.Float(hp_name, lo, hi, step=spec.get("step"), sampling=sampling)
+            return hp.Int(hp_name, lo, hi, step=spec.get("step"), sampling=sampling, default=default)
+        return hp.Float(hp_name, lo, hi, step=spec.get("step"), sampling=sampling, default=default)
 
     values: dict[str, Any] = {}
     depth_spec = space["num_layers"]
