@@ -123,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--timeout", type=float, metavar="SECONDS", help="bound on a distributed run")
     tune.add_argument("--baselines", action="store_true",
                       help="also tune scikit-learn baselines on the same rows and print a comparison")
+    tune.add_argument("--ensemble", type=int, default=5, metavar="N",
+                      help="best_model.keras averages N retrainings of the best configuration (default 5)")
     tune.add_argument("--quiet", action="store_true", help="no progress lines or summary")
     _add_common(tune)
     # --- end tune ---
@@ -254,7 +256,8 @@ def _tune(args) -> int:
                   space=args.space, seed=args.seed, out=args.out, epochs=args.epochs, patience=args.patience,
                   validation_split=args.validation_split, test_split=args.test_split, overwrite=args.overwrite,
                   workers=args.workers, role=args.role, oracle=args.oracle, worker_id=args.worker_id,
-                  timeout=args.timeout, baselines=args.baselines, verbose=0 if args.quiet else 1)
+                  timeout=args.timeout, baselines=args.baselines, ensemble=args.ensemble,
+                  verbose=0 if args.quiet else 1)
     if args.role == "worker":
         print(f"worker {args.worker_id}: search over; the chief writes the results to {args.out}")
     else:

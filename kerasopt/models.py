@@ -18,7 +18,7 @@ import numpy as np
 from kerasopt import _validation as check
 from kerasopt import optimizers as optimizers_lib
 
-__all__ = ["build_model", "make_regularizer"]
+__all__ = ["average_models", "build_model", "make_regularizer"]
 
 
 def make_regularizer(l1: float = 0.0, l2: float = 0.0) -> keras.regularizers.Regularizer | None:
@@ -209,4 +209,56 @@ def build_model(
         metrics = ["mae"] if num_classes is None else ["accuracy"]
     model.compile(optimizer=opt, loss=loss, metrics=metrics, jit_compile=jit_compile,
                   steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
+    return model
+
+
+def average_models(models: Sequence[keras.Model], loss: Any = None, metrics: Sequence[Any] | None = None,
+                   name: str = "ensemble") -> keras.Model:
+    """Returns one model whose output is the mean of the outputs of `models` on a shared input.
+
+    Averaging the class probabilities of networks trained alike from
+    different seeds removes most of the seed-to-seed spread of a single
+    network. The members are renamed `member_0`, `member_1`, ...; each keeps
+    its own layers, so models that start with an adapted `Normalization`
+    layer still take raw feature rows. One model is returned as it is.
+
+    Args:
+        models: Models with the same input and output shapes.
+        loss: Loss to compile the average with (default: the first member's).
+        metrics: Metrics to compile it with (default: `["accuracy"]`). An
+            `evaluate` loss includes every member's weight penalties.
+        name: Name of the returned model.
+
+    Returns:
+        A compiled `keras.Model` (for `predict` and `evaluate`; training it
+        trains all members at once).
+
+    Example:
+
+    >>> members = [build_model(x_train, num_classes=4, seed=s) for s in range(3)]  # doctest: +SKIP
+    >>> ensemble = average_models(members)  # doctest: +SKIP
+    """
+    models_arg = models
+    models = list(models) if isinstance(models, (list, tuple)) else []
+    if not models or not all(isinstance(m, keras.Model) for m in models):
+        raise ValueError(f"Invalid value for `models`: expected a non-empty list of keras.Model. "
+                         f"Received: models={models_arg!r}")
+    if len(models) == 1:
+        return models[0]
+    shapes = {(tuple(m.inputs[0].shape[1:]), tuple(m.outputs[0].shape[1:])) for m in models}
+    if len(shapes) != 1:
+        raise ValueError(f"Invalid value for `models`: every model needs the same input and output shapes. "
+                         f"Received (input, output) shapes: {sorted(shapes)}")
+    first = models[0].inputs[0]
+    x_in = keras.Input(shape=tuple(first.shape[1:]), dtype=first.dtype, name="features")
+    outputs = []
+    for i, member in enumerate(models):
+        member.name = f"member_{i}"
+        if getattr(member, "optimizer", None) is not None and not member.optimizer.built:
+            member.optimizer.build(member.trainable_variables)  # so that a saved copy loads without warnings
+        outputs.append(member(x_in))
+    model = keras.Model(x_in, keras.layers.Average(name="average")(outputs), name=name)
+    model.compile(loss=models[0].loss if loss is None else loss,
+                  metrics=["accuracy"] if metrics is None else list(metrics))
+    model.optimizer.build(model.trainable_variables)  # saved and loaded with all its variables
     return model

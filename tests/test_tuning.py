@@ -104,8 +104,8 @@ def test_cross_validation_objective(tiny_csv, tmp_path, monkeypatch):
     assert record["best_epoch"] == epoch
     assert record["val_accuracy"] == pytest.approx(np.mean([r["history"]["val_accuracy"][epoch - 1] for r in runs]))
     assert result.trials.score[0] == pytest.approx(record["val_accuracy"])
-    # Normalization adapted on each fold's 60 training rows, then on all 80 to retrain
-    assert adapted[-5:] == [60, 60, 60, 60, 80]
+    # Normalization adapted on each fold's 60 training rows, then on all 80 for each of the 5 retrainings
+    assert adapted[-9:] == [60, 60, 60, 60, 80, 80, 80, 80, 80]
 
 
 def test_resume_after_a_kill_keeps_finished_trials(tiny_csv, tmp_path, monkeypatch):
@@ -233,3 +233,21 @@ def test_tune_with_baselines_writes_the_comparison(tiny_csv, tmp_path, capsys):
     assert table.test_accuracy.between(0, 1).all() and table.cv_accuracy.between(0, 1).all()
     assert table.seconds[0] == pytest.approx(result.trials.seconds.sum())
     assert result.comparison is not None and "comparison on the same rows" in capsys.readouterr().out
+
+
+def test_best_model_averages_the_retrainings_and_a_new_size_only_retrains(tiny_csv, tmp_path):
+    out = tmp_path / "ens"
+    kwargs = dict(tuner="random", max_trials=1, epochs=2, space=SMALL, out=out, cv=None, verbose=0)
+    tune(tiny_csv, ensemble=2, **kwargs)
+    model = keras.saving.load_model(out / "best_model.keras")
+    assert [layer.name for layer in model.layers] == ["features", "member_0", "member_1", "average"]
+    x = make_phone_data(80, seed=5).drop(columns="price_range").to_numpy("float32")[:4]
+    members = [model.get_layer(f"member_{i}").predict(x, verbose=0) for i in range(2)]
+    assert np.allclose(model.predict(x, verbose=0), np.mean(members, axis=0), atol=1e-6)
+    assert not np.allclose(members[0], members[1])  # two seeds
+    assert json.loads((out / "best_config.json").read_text())["ensemble"] == 2
+    result = tune(tiny_csv, ensemble=1, **kwargs)  # the same search: no trial reruns, one network
+    assert _ends(out) == ["0"] and result.best["ensemble"] == 1
+    assert keras.saving.load_model(out / "best_model.keras").name != "ensemble"
+    with pytest.raises(ValueError, match="Received: ensemble=0"):
+        tune(tiny_csv, ensemble=0, **kwargs)
