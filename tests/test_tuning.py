@@ -185,9 +185,9 @@ def test_cli_tune_and_its_errors(tiny_csv, tmp_path, capsys):
     assert len(json.loads((single / "history" / "trial_0.json").read_text())["runs"]) == 1
     capsys.readouterr()
     assert main([*argv, "--cv", "1", "--out", str(tmp_path / "cv1")]) == 1
-    assert capsys.readouterr().err.strip().splitlines() == [
-        "kerasopt tune: error: Invalid value for `cv`: expected an integer >= 2 (folds), or None (--cv 0) for "
-        "a single validation split. Received: cv=1"]
+    expected = ("kerasopt tune: error: Invalid value for `cv`: expected an integer >= 2 (folds), or None (--cv 0) "
+                "for a single validation split. Received: cv=1")
+    assert capsys.readouterr().err.strip().splitlines() == [expected]
     assert main([*argv, "--objective", "val_f1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["kerasopt tune: error: Invalid value for `objective`: 'val_f1' is not a metric of this "
