@@ -5,6 +5,9 @@ Layer stack, per hidden layer: `Dense` (kernel regularizer) -> optional
 `Dense` layer with a softmax for classification or no activation for
 regression. When training features are given, an adapted `Normalization`
 layer comes first, so the model takes raw feature rows.
+
+`average_models` joins networks trained alike into one model that averages
+their outputs (the tuner's `best_model.keras`).
 """
 
 from __future__ import annotations

@@ -226,3 +226,34 @@ def test_common_epoch_score_picks_one_epoch_for_all_folds():
     # without validation data the training loss chooses the epoch
     assert common_epoch_score([{"history": {"loss": [0.3, 0.2, 0.25], "accuracy": [0.1, 0.2, 0.3]}}],
                               "accuracy") == (2, pytest.approx(0.2))
+
+
+def _two_trials(tmp_path, name):
+    from kerasopt.data import make_phone_data, to_arrays
+    from kerasopt.tuning.search import make_tuner
+
+    x, y, _ = to_arrays(make_phone_data(40, seed=5), "price_range")
+    tuner = make_tuner("bayesian", resolve_space(), x, y, num_classes=4, objective="val_accuracy", cv=None,
+                       max_trials=5, executions_per_trial=1, seed=0, out=str(tmp_path / name), patience=1,
+                       validation_split=0.2, verbose=0)
+    first = tuner.oracle.create_trial("a")
+    return tuner.oracle, first, tuner.oracle.create_trial("b")
+
+
+def test_seed_zero_makes_the_oracle_repeatable(tmp_path):
+    # KerasTuner draws a random seed for seed=0; kerasopt's seed 0 must still repeat the search
+    _, _, one = _two_trials(tmp_path, "one")
+    _, _, two = _two_trials(tmp_path, "two")
+    assert one.hyperparameters.values == two.hyperparameters.values
+
+
+def test_bayesian_proposal_already_tried_is_replaced(tmp_path, monkeypatch):
+    from kerasopt.tuning import oracles
+
+    oracle, first, _ = _two_trials(tmp_path, "dup")
+    tried = dict(first.hyperparameters.values)
+    monkeypatch.setattr(keras_tuner.oracles.BayesianOptimizationOracle, "populate_space",
+                        lambda self, trial_id: {"status": "RUNNING", "values": dict(tried)})
+    assert isinstance(oracle, oracles.DefaultsFirstBayesianOracle)
+    third = oracle.create_trial("c")
+    assert third.status == "RUNNING" and third.hyperparameters.values != tried

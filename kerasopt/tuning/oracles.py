@@ -57,7 +57,9 @@ class DefaultsFirstBayesianOracle(_DefaultsFirst, keras_tuner.oracles.BayesianOp
     """`keras_tuner.oracles.BayesianOptimizationOracle` whose first trial runs the defaults.
 
     The defaults trial counts as one of the `num_initial_points`. Proposals
-    are KerasTuner's; they are computed with scikit-learn's input checks off
+    are KerasTuner's, except that a proposal already tried is replaced by a
+    random sample (KerasTuner would run it again). They are computed with
+    scikit-learn's input checks off
     (`assume_finite`, `skip_parameter_validation`): the acquisition function
     calls the Gaussian process's `predict` tens of thousands of times per
     trial on arrays KerasTuner has already cleaned of NaN and inf, and the
@@ -68,4 +70,10 @@ class DefaultsFirstBayesianOracle(_DefaultsFirst, keras_tuner.oracles.BayesianOp
         import sklearn
 
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            return super().populate_space(trial_id)
+            response = super().populate_space(trial_id)
+        values = response.get("values")
+        if response["status"] == trial_module.TrialStatus.RUNNING and values and self._duplicate(values):
+            # KerasTuner's Gaussian process may propose a configuration already tried (often on a
+            # boundary of the space), and does not check: sample a new one instead of rerunning it.
+            return self._random_populate_space()
+        return response

@@ -410,7 +410,8 @@ def make_tuner(tuner: str, space: dict[str, Any], x: np.ndarray, y: np.ndarray, 
     from kerasopt.tuning.hypermodel import DenseHyperModel
 
     kt_objective = keras_tuner.Objective(objective, _direction(objective))
-    common = {"objective": kt_objective, "seed": seed, "max_consecutive_failed_trials": 3}
+    # KerasTuner takes seed 0 for "no seed" (it draws one at random), so the oracle gets seed + 1.
+    common = {"objective": kt_objective, "seed": seed + 1, "max_consecutive_failed_trials": 3}
     if tuner == "random":
         oracle = oracles.DefaultsFirstRandomSearchOracle(max_trials=max_trials, **common)
     elif tuner == "grid":
