@@ -503,17 +503,18 @@ def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensem
     keras.backend.clear_session()
     hypermodel = search_tuner.hypermodel
     hypermodel.features = np.asarray(x, dtype="float32")
+    hp = trial.hyperparameters.copy()
+    batch_size = int(hypermodel.values(hp)["batch_size"])
+    hp.values["tuner/epochs"] = epochs  # build the schedule for the retraining length
     members = []
-    for i in range(ensemble):
-        hp = trial.hyperparameters.copy()
-        values = dict(hypermodel.values(hp))
-        hp.values["tuner/epochs"] = epochs  # build the schedule for the retraining length
-        hypermodel.seed = search_tuner.seed + i
-        model = hypermodel.build(hp)
-        train(model, x, y, epochs=epochs, batch_size=int(values["batch_size"]), early_stopping=False,
-              seed=search_tuner.seed + i)
-        members.append(model)
-    hypermodel.seed = search_tuner.seed
+    try:
+        for seed in range(search_tuner.seed, search_tuner.seed + ensemble):
+            hypermodel.seed = seed  # the member's initializers and dropout
+            model = hypermodel.build(hp)
+            train(model, x, y, epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
+            members.append(model)
+    finally:
+        hypermodel.seed = search_tuner.seed
     model = average_models(members)
     _io.write_with(path, model.save)
     x_test, y_test = test_data
