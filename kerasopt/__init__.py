@@ -26,7 +26,9 @@ _EXPORTS = {
     "TrainResult": "kerasopt.training",
     "run_training": "kerasopt.pipeline",
     "predict_file": "kerasopt.pipeline",
-    "cross_validate": "kerasopt.pipeline",
+    "cross_validate_config": "kerasopt.pipeline",
+    "evaluate_file": "kerasopt.pipeline",
+    "Table": "kerasopt.pipeline",
     "tune": "kerasopt.tuning.search",
     "TuneResult": "kerasopt.tuning.search",
     "KerasoptError": "kerasopt.errors",
@@ -34,7 +36,7 @@ _EXPORTS = {
     "ConfigError": "kerasopt.errors",
     "OutputExistsError": "kerasopt.errors",
 }
-_SUBMODULES = ("callbacks", "config", "data", "errors", "models", "optimizers", "pipeline",
+_SUBMODULES = ("callbacks", "config", "data", "errors", "evaluation", "models", "optimizers", "pipeline",
                "plotting", "schedules", "tabular", "training", "tuning", "experiments")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])

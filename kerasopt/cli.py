@@ -32,6 +32,10 @@ def _json_arg(text: str):
     return value
 
 
+def _names_arg(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def _add_model_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model and optimizer (override --config)")
     g.add_argument("--hidden-units", type=int, nargs="*", metavar="N", help="units per hidden layer, e.g. 64 32")
@@ -76,7 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
                                        "phone-like data) and write model.keras, config.json, "
                                        "metrics.json, history.csv and curves.png into --out.")
     train.add_argument("--data", help="labelled CSV (default: embedded phone-like data)")
-    train.add_argument("--target", help="label column (default price_range)")
+    train.add_argument("--target", help="column to predict (required with --data; the embedded data's is price_range)")
+    train.add_argument("--task", choices=["classification", "regression"],
+                       help="default: detected from the target (text, booleans or at most 20 distinct integers: "
+                            "classification)")
+    train.add_argument("--categorical", type=_names_arg, metavar="A,B", help="columns to treat as categorical")
+    train.add_argument("--numeric", type=_names_arg, metavar="A,B",
+                       help="columns to treat as numeric (text cells become missing)")
+    train.add_argument("--drop", type=_names_arg, metavar="A,B", help="columns that are not features")
     train.add_argument("--config", help="JSON or YAML file of options; flags override it")
     train.add_argument("--out", default=os.path.join("runs", "phone"), help="run directory (default runs/phone)")
     train.add_argument("--verbose", type=int, default=0, choices=[0, 1, 2], help="Keras fit verbosity")
@@ -85,12 +96,24 @@ def build_parser() -> argparse.ArgumentParser:
                             "and write cv.json into --out")
     _add_model_flags(train)
     _add_common(train)
-    predict = sub.add_parser("predict", help="predict the classes of a CSV with a saved model",
-                             description="Write id,<target> predictions for the rows of a CSV.")
-    predict.add_argument("--model", required=True, help="model.keras of a training run")
-    predict.add_argument("--data", required=True, help="CSV with an optional id column and the feature columns")
+    predict = sub.add_parser("predict", help="predict the rows of a CSV with a saved model",
+                             description="Write the id column (when present), the prediction in the original "
+                                         "labels and one probability column per class for the rows of a CSV.")
+    predict.add_argument("--model", required=True, help="model.keras of a train or tune run")
+    predict.add_argument("--data", required=True, help="CSV with the feature columns (any order; an id column "
+                                                       "and other extra columns are allowed)")
     predict.add_argument("--out", required=True, help="output CSV")
+    predict.add_argument("--proba", action=argparse.BooleanOptionalAction, default=True,
+                         help="write one probability column per class (default: on; --no-proba omits them)")
     _add_common(predict)
+    evaluate = sub.add_parser("evaluate", help="score a saved model on a labelled CSV",
+                              description="Score a saved model on labelled rows: accuracy, balanced accuracy, "
+                                          "log loss, per-class precision/recall/F1 and a confusion matrix, or "
+                                          "RMSE, MAE, R^2 and a residual plot; written to --out and printed.")
+    evaluate.add_argument("--model", required=True, help="model.keras of a train or tune run")
+    evaluate.add_argument("--data", required=True, help="CSV with the feature columns and the target column")
+    evaluate.add_argument("--out", required=True, help="folder for evaluation.json and the figure")
+    _add_common(evaluate)
     # --- tune subcommand (owned by tuning) ---
     tune = sub.add_parser("tune", help="search hyperparameters with KerasTuner and keep the best model",
                           description="Search the hyperparameters of a Dense classifier with KerasTuner "
@@ -131,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_CONFIG_FLAGS = ("data", "target", "hidden_units", "activation", "kernel_initializer", "l1", "l2", "dropout",
+_CONFIG_FLAGS = ("data", "target", "task", "categorical", "numeric", "drop", "hidden_units", "activation", "kernel_initializer", "l1", "l2", "dropout",
                  "batch_norm", "optimizer", "optimizer_args", "learning_rate", "schedule", "schedule_args",
                  "epochs", "batch_size", "patience", "reduce_lr_on_plateau", "class_weight",
                  "validation_split", "test_split", "refit", "seed")
@@ -149,6 +172,8 @@ def _train(args) -> int:
     if args.cv is not None:
         return _cross_validate(config, args)
     summary = run_training(config, args.out, overwrite=args.overwrite, verbose=args.verbose)
+    for note in summary["notes"]:
+        print(f"note: {note}")
     refit = (f", then refit on {summary['refit_rows']} train + validation rows for {summary['best_epoch']} epochs"
              if summary["refit_rows"] else "")
     print(f"trained {summary['epochs_run']} epochs (best epoch {summary['best_epoch']}){refit} in "
@@ -156,21 +181,23 @@ def _train(args) -> int:
     for split, values in summary["metrics"].items():
         shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
         print(f"  {split:<10} {shown}")
+    if "balanced_accuracy" in summary["scores"]:
+        print(f"  {'test':<10} balanced_accuracy {summary['scores']['balanced_accuracy']:.4f}")
     return 0
 
 
 def _cross_validate(config, args) -> int:
     from kerasopt import _io
     from kerasopt.errors import OutputExistsError
-    from kerasopt.pipeline import cross_validate
+    from kerasopt.pipeline import cross_validate_config
 
     path = os.path.join(args.out, "cv.json")
     if os.path.exists(path) and not args.overwrite:
         raise OutputExistsError(f"{path} already exists. Choose another --out, or pass --overwrite to replace it.")
-    result = cross_validate(config, folds=args.cv)
+    result = cross_validate_config(config, folds=args.cv)
     _io.write_json(path, {"config": config, **result})
     folds = ", ".join(f"{a:.4f}" for a in result["folds"])
-    print(f"{args.cv}-fold cross-validated accuracy {result['mean']:.4f} +- {result['std']:.4f} "
+    print(f"{args.cv}-fold cross-validated {result['metric']} {result['mean']:.4f} +- {result['std']:.4f} "
           f"(folds: {folds}); written to {path}")
     return 0
 
@@ -178,8 +205,25 @@ def _cross_validate(config, args) -> int:
 def _predict(args) -> int:
     from kerasopt.pipeline import predict_file
 
-    result = predict_file(args.model, args.data, args.out, overwrite=args.overwrite)
+    notes: list[str] = []
+    result = predict_file(args.model, args.data, args.out, overwrite=args.overwrite, proba=args.proba,
+                          notes=notes)
+    for note in notes:
+        print(f"note: {note}")
     print(f"wrote {len(result)} predictions to {args.out}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from kerasopt.evaluation import format_scores
+    from kerasopt.pipeline import evaluate_file
+
+    notes: list[str] = []
+    scores = evaluate_file(args.model, args.data, args.out, overwrite=args.overwrite, notes=notes)
+    for note in notes:
+        print(f"note: {note}")
+    print(format_scores(scores))
+    print(f"report written to {args.out}")
     return 0
 
 
@@ -243,7 +287,7 @@ def experiment_parser(prog: str, doc: str, seed_help: str = "random seed (defaul
     return parser
 
 
-COMMANDS = {"train": _train, "predict": _predict}
+COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate}
 # --- tune subcommand (owned by tuning) ---
 
 

@@ -24,7 +24,11 @@ __all__ = ["DEFAULTS", "load_file", "resolve"]
 # and a refit on the training and validation rows.
 DEFAULTS: dict[str, Any] = {
     "data": None,               # CSV path; None: the embedded phone-like data
-    "target": "price_range",
+    "target": None,             # required with `data`; the embedded data's is price_range
+    "task": None,               # None: detected from the target; "classification" or "regression"
+    "categorical": [],          # columns to treat as categorical (e.g. integer codes)
+    "numeric": [],              # columns to treat as numeric (text cells become missing)
+    "drop": [],                 # columns that are not features (identifiers, leaks)
     "hidden_units": [128],
     "activation": "elu",
     "kernel_initializer": "he_normal",
@@ -88,7 +92,10 @@ def resolve(file_config: dict[str, Any] | None = None, **overrides) -> dict[str,
             value of the wrong type.
     """
     config = copy.deepcopy(DEFAULTS)
-    for source in (file_config or {}, {k: v for k, v in overrides.items() if v is not None}):
+    # `derived` holds what a run learned (columns, classes, rows) in its config.json; it is
+    # not configuration, so a config.json fed back with --config reproduces the run.
+    file_config = {k: v for k, v in (file_config or {}).items() if k != "derived"}
+    for source in (file_config, {k: v for k, v in overrides.items() if v is not None}):
         source = {str(k).replace("-", "_"): v for k, v in source.items()}
         if "schedule" in source and "schedule_args" not in source:
             config["schedule_args"] = {}  # the default's arguments belong to the default schedule
