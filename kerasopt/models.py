@@ -297,16 +297,38 @@ def average_models(models: Sequence[keras.Model], loss: Any = None, metrics: Seq
     if len(shapes) != 1:
         raise ValueError(f"Invalid value for `models`: every model needs the same input and output shapes. "
                          f"Received (input, output) shapes: {sorted(shapes)}")
-    first = models[0].inputs[0]
-    x_in = keras.Input(shape=tuple(first.shape[1:]), dtype=first.dtype, name="features")
+    schema = getattr(models[0], "schema", None)
+    if schema is not None:
+        # Members of a table share the schema of the rows they trained on: one input per column.
+        from kerasopt import tabular
+
+        if any(getattr(m, "schema", None) is None or m.schema.get_config() != schema.get_config() for m in models):
+            raise ValueError("Invalid value for `models`: tabular members must share one schema (train them "
+                             f"on the same rows). Received: models={models_arg!r}")
+        x_in = {c.key: keras.Input(shape=(1,), dtype="string" if c.kind == "categorical" else "float32",
+                                   name=c.key) for c in schema.features}
+    else:
+        first = models[0].inputs[0]
+        x_in = keras.Input(shape=tuple(first.shape[1:]), dtype=first.dtype, name="features")
     outputs = []
     for i, member in enumerate(models):
         member.name = f"member_{i}"
         if getattr(member, "optimizer", None) is not None and not member.optimizer.built:
             member.optimizer.build(member.trainable_variables)  # so that a saved copy loads without warnings
         outputs.append(member(x_in))
-    model = keras.Model(x_in, keras.layers.Average(name="average")(outputs), name=name)
-    model.compile(loss=models[0].loss if loss is None else loss,
-                  metrics=["accuracy"] if metrics is None else list(metrics))
+    average = keras.layers.Average(name="average")(outputs)
+    loss_weights, default_metrics = None, ["accuracy"]
+    if schema is not None:
+        target = models[0].target
+        model = tabular.TabularModel(x_in, average, name=name, schema=schema, target=target)
+        if target is not None and target.task == "regression":
+            loss_weights, default_metrics = tabular.regression_compile_defaults(target)
+        elif target is not None:
+            default_metrics = tabular.classification_metrics(target.num_classes)
+    else:
+        model = keras.Model(x_in, average, name=name)
+    model.compile(loss=models[0].loss if loss is None else loss, loss_weights=loss_weights,
+                  metrics=default_metrics if metrics is None else list(metrics))
     model.optimizer.build(model.trainable_variables)  # saved and loaded with all its variables
     return model
+

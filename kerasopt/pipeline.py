@@ -31,6 +31,8 @@ __all__ = [
     "cross_validate_config",
     "evaluate_file",
     "load_table",
+    "table_from_frame",
+    "target_name",
     "model_from_config",
     "predict_file",
     "run_training",
@@ -87,25 +89,63 @@ class Table:
         return self.target.task == "classification"
 
 
+def target_name(target: str | None, data, frame: pd.DataFrame) -> str:
+    """The column to predict: `target`, or the embedded data's `price_range` when `data` is None.
+
+    Raises:
+        ConfigError: when a user's data comes without a target.
+    """
+    if target is not None:
+        return target
+    if data is None:
+        return data_lib.PHONE_TARGET
+    raise ConfigError(f"Name the column to predict with --target (`target` in a config file). "
+                      f"Columns: {', '.join(str(c) for c in frame.columns)}.")
+
+
 def _target_name(config: dict[str, Any], frame: pd.DataFrame) -> str:
+    return target_name(config.get("target"), config["data"], frame)
+
+
+def table_from_frame(frame: pd.DataFrame, target: str, *, task: str | None = None, categorical=(),
+                     numeric=(), drop=(), source: str = "a DataFrame") -> Table:
+    """Splits a labelled frame into a `Table` and checks its labels and columns.
+
+    Args:
+        frame: The labelled rows, raw.
+        target: The column to predict.
+        task: `"classification"`, `"regression"` or `None` (detected).
+        categorical, numeric, drop: Column overrides (see
+            `kerasopt.tabular.infer_schema`).
+        source: Where the rows came from.
+
+    Returns:
+        A `Table`.
+
+    Raises:
+        DataError: for a missing target column, bad labels or unusable columns.
+    """
+    from kerasopt import tabular
+
     columns = [str(c) for c in frame.columns]
-    target = config.get("target")
-    if target is None:
-        if config["data"] is None:
-            return data_lib.PHONE_TARGET
-        raise ConfigError(f"Name the column to predict with --target (`target` in a config file). "
-                          f"Columns: {', '.join(columns)}.")
     if target not in columns:
         raise DataError(f"Target column {target!r} not found.{data_lib._suggest(target, columns)} "
                         f"Available columns: {', '.join(columns)}. Choose one with --target.")
-    return target
+    labels = frame[target]
+    _, info = tabular.encode_target(labels, task=task)
+    features = frame.drop(columns=[target])
+    if features.shape[1] == 0:
+        raise DataError("No feature columns: the data needs at least one column besides the target.")
+    whole = tabular.infer_schema(features, categorical=categorical or (), numeric=numeric or (), drop=drop or ())
+    return Table(features, labels, info, source, drop=list(whole.dropped), notes=list(whole.notes))
 
 
 def load_table(config: dict[str, Any]) -> Table:
     """Loads and checks the labelled rows of a configuration.
 
     Args:
-        config: A resolved configuration (`data`, `target`, `task`).
+        config: A resolved configuration (`data`, `target`, `task`,
+            `categorical`, `numeric`, `drop`).
 
     Returns:
         A `Table`.
@@ -114,18 +154,10 @@ def load_table(config: dict[str, Any]) -> Table:
         DataError, ConfigError: for a missing file or target column, or bad
             labels (see `kerasopt.tabular.encode_target`).
     """
-    from kerasopt import tabular
-
     frame, source = load_training_data(config)
-    target = _target_name(config, frame)
-    labels = frame[target]
-    _, info = tabular.encode_target(labels, task=config.get("task"))
-    features = frame.drop(columns=[target])
-    if features.shape[1] == 0:
-        raise DataError("No feature columns: the data needs at least one column besides the target.")
-    whole = tabular.infer_schema(features, categorical=config.get("categorical") or (),
-                                 numeric=config.get("numeric") or (), drop=config.get("drop") or ())
-    return Table(features, labels, info, source, drop=list(whole.dropped), notes=list(whole.notes))
+    return table_from_frame(frame, _target_name(config, frame), task=config.get("task"),
+                            categorical=config.get("categorical"), numeric=config.get("numeric"),
+                            drop=config.get("drop"), source=source)
 
 
 def _schema(config: dict[str, Any], features: pd.DataFrame, drop=()):
