@@ -57,6 +57,8 @@ from typing import Any
 
 import numpy as np
 
+from kerasopt.errors import ArgumentError
+
 __all__ = [
     "VARIANTS",
     "WORKLOADS",
@@ -183,7 +185,7 @@ def dense_train_flops(layer_sizes: tuple[int, ...] | list[int], samples: int) ->
     """
     sizes = [int(s) for s in layer_sizes]
     if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError("Invalid value for `layer_sizes`: expected at least two positive widths. "
+        raise ArgumentError("Invalid value for `layer_sizes`: expected at least two positive widths. "
                          f"Received: layer_sizes={layer_sizes!r}")
     products = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
     per_sample = 2 * (2 * sum(products) + sum(products[1:]))
@@ -317,7 +319,7 @@ def _run_kerasopt(w: Workload, d: dict, seed: int) -> tuple[float, float]:
         frame = pd.DataFrame(d["x_train"], columns=[f"f{i}" for i in range(d["x_train"].shape[1])])
         frame["label"] = d["y_train"]
         if len(set(w.hidden_units)) != 1:
-            raise ValueError(f"A tuning workload needs equal hidden units; got {w.hidden_units}.")
+            raise ArgumentError(f"A tuning workload needs equal hidden units; got {w.hidden_units}.")
         space = {"num_layers": len(w.hidden_units), "units": w.hidden_units[0], "activation": "relu",
                  "dropout": 0.0, "batch_norm": False, "l1": 0.0, "l2": 0.0, "optimizer": w.optimizer,
                  "learning_rate": list(TUNING_LEARNING_RATES[:max(w.trials, 2)]), "schedule": "constant",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from kerasopt.errors import ArgumentError
+
 __all__ = ["LearningRateLogger", "MonitorCheck"]
 
 
@@ -55,7 +57,7 @@ class MonitorCheck(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch == 0 and logs is not None and self.monitor not in logs:
-            raise ValueError(
+            raise ArgumentError(
                 f"Invalid value for `monitor`: {self.monitor!r} is not a logged metric. "
                 f"Available metrics: {', '.join(sorted(logs))}."
             )

@@ -20,6 +20,7 @@ import numpy as np
 
 from kerasopt import _validation as check
 from kerasopt import optimizers as optimizers_lib
+from kerasopt.errors import ArgumentError
 
 __all__ = ["average_models", "build_model", "make_regularizer"]
 
@@ -49,13 +50,13 @@ def _keras_lookup(name: str, getter, value):
     try:
         return getter(value)
     except (ValueError, TypeError):
-        raise ValueError(f"Invalid value for `{name}`: could not interpret it. Received: {name}={value!r}") from None
+        raise ArgumentError(f"Invalid value for `{name}`: could not interpret it. Received: {name}={value!r}") from None
 
 
 def _per_layer_flags(name: str, value, count: int) -> list[bool]:
     def flag(n, v):
         if not isinstance(v, (bool, np.bool_)):
-            raise ValueError(f"Invalid value for `{n}`: expected True or False. Received: {n}={v!r}")
+            raise ArgumentError(f"Invalid value for `{n}`: expected True or False. Received: {n}={v!r}")
         return bool(v)
     return check.per_layer(name, value, count, flag)
 
@@ -139,12 +140,12 @@ def build_model(
     else:
         features = np.asarray(inputs, dtype="float32")
         if features.ndim != 2 or features.shape[0] < 1 or features.shape[1] < 1:
-            raise ValueError("Invalid value for `inputs`: expected a positive integer or a 2-D array "
+            raise ArgumentError("Invalid value for `inputs`: expected a positive integer or a 2-D array "
                              f"of training features. Received: inputs with shape {features.shape}")
         n_inputs = features.shape[1]
     if num_classes is not None:
         if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
-            raise ValueError("Invalid value for `num_classes`: expected an integer >= 2, or None for "
+            raise ArgumentError("Invalid value for `num_classes`: expected an integer >= 2, or None for "
                              f"regression. Received: num_classes={num_classes!r}")
     units = [hidden_units] if isinstance(hidden_units, (int, np.integer)) else list(hidden_units)
     units = [check.positive_int("hidden_units", u) for u in units]
@@ -156,7 +157,7 @@ def build_model(
     norms = _per_layer_flags("batch_norm", batch_norm, len(units))
     if kernel_regularizer is not None:
         if np.any(np.asarray(l1, dtype=object) != 0) or np.any(np.asarray(l2, dtype=object) != 0):
-            raise ValueError("Pass either `kernel_regularizer` or `l1`/`l2`, not both. "
+            raise ArgumentError("Pass either `kernel_regularizer` or `l1`/`l2`, not both. "
                              f"Received: kernel_regularizer={kernel_regularizer!r}, l1={l1!r}, l2={l2!r}")
         regs = [_keras_lookup("kernel_regularizer", keras.regularizers.get, r)
                 for r in check.per_layer("kernel_regularizer", kernel_regularizer, n_dense, lambda n, v: v)]
@@ -198,7 +199,7 @@ def build_model(
 
     if isinstance(optimizer, keras.optimizers.Optimizer):
         if learning_rate is not None:
-            raise ValueError("Pass `learning_rate` to the optimizer instance itself, not to build_model. "
+            raise ArgumentError("Pass `learning_rate` to the optimizer instance itself, not to build_model. "
                              f"Received: learning_rate={learning_rate!r}")
         opt = optimizer
     else:
@@ -244,13 +245,13 @@ def average_models(models: Sequence[keras.Model], loss: Any = None, metrics: Seq
     models_arg = models
     models = list(models) if isinstance(models, (list, tuple)) else []
     if not models or not all(isinstance(m, keras.Model) for m in models):
-        raise ValueError(f"Invalid value for `models`: expected a non-empty list of keras.Model. "
+        raise ArgumentError(f"Invalid value for `models`: expected a non-empty list of keras.Model. "
                          f"Received: models={models_arg!r}")
     if len(models) == 1:
         return models[0]
     shapes = {(tuple(m.inputs[0].shape[1:]), tuple(m.outputs[0].shape[1:])) for m in models}
     if len(shapes) != 1:
-        raise ValueError(f"Invalid value for `models`: every model needs the same input and output shapes. "
+        raise ArgumentError(f"Invalid value for `models`: every model needs the same input and output shapes. "
                          f"Received (input, output) shapes: {sorted(shapes)}")
     first = models[0].inputs[0]
     x_in = keras.Input(shape=tuple(first.shape[1:]), dtype=first.dtype, name="features")

@@ -20,9 +20,10 @@ from kerasopt import _io
 from kerasopt import _validation as check
 from kerasopt import config as config_lib
 from kerasopt import data as data_lib
-from kerasopt.errors import ConfigError, DataError, OutputExistsError
+from kerasopt import spec
+from kerasopt.errors import ArgumentError, ConfigError, DataError, OutputExistsError
 
-__all__ = ["run_training", "predict_file", "cross_validate", "model_from_config", "RUN_FILES"]
+__all__ = ["run_training", "predict_file", "cross_validate", "model_from_config", "target_column", "RUN_FILES"]
 
 RUN_FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "curves.png")
 _BACKUP = ".backup"
@@ -46,6 +47,27 @@ def load_training_data(config: dict[str, Any]) -> tuple[pd.DataFrame, str]:
     return data_lib.load_csv(config["data"]), os.path.abspath(config["data"])
 
 
+def target_column(target: str | None, data, frame: pd.DataFrame) -> str:
+    """Returns the label column of a run: `target`, or the demo data's when `data` is `None`.
+
+    Args:
+        target: The `target` option (`None` when not given).
+        data: The `data` option: a path, a DataFrame, or `None` for the
+            embedded demo data.
+        frame: The loaded data, whose columns a missing `target` lists.
+
+    Raises:
+        ConfigError: when a user's data comes without `target`, naming its columns.
+    """
+    if target is not None:
+        return target
+    if data is None:
+        return spec.DEMO_TARGET
+    source = os.fspath(data) if isinstance(data, (str, os.PathLike)) else "the data"
+    raise ConfigError(f"Name the label column of {source} with --target (config key `target`). "
+                      f"Available columns: {', '.join(map(str, frame.columns))}.")
+
+
 def model_from_config(config: dict[str, Any], x_train: np.ndarray, num_classes: int):
     """Builds the compiled model that a configuration describes.
 
@@ -55,6 +77,10 @@ def model_from_config(config: dict[str, Any], x_train: np.ndarray, num_classes: 
             and fix the steps per epoch of an epoch-based schedule.
         num_classes: Number of classes.
 
+    The schedule is the configuration's `schedule` with `schedule_args`; a
+    schedule's length in epochs (`cosine`'s `decay_epochs`) defaults to the
+    configuration's `epochs`.
+
     Returns:
         `(model, steps_per_epoch)`.
     """
@@ -63,7 +89,8 @@ def model_from_config(config: dict[str, Any], x_train: np.ndarray, num_classes: 
     steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
     check.positive_float("learning_rate", config["learning_rate"])
     learning_rate = schedules.get(config["schedule"], learning_rate=config["learning_rate"],
-                                  steps_per_epoch=steps_per_epoch, **config["schedule_args"])
+                                  steps_per_epoch=steps_per_epoch, epochs=config["epochs"],
+                                  **config["schedule_args"])
     optimizer = config["optimizer"]
     if isinstance(optimizer, str):
         optimizer = {"name": optimizer, **config["optimizer_args"]}
@@ -154,9 +181,9 @@ def cross_validate(config: dict[str, Any], folds: int = 5) -> dict[str, Any]:
     _check_training_values(config)
     folds = check.positive_int("folds", folds)
     if folds < 2:
-        raise ValueError(f"Invalid value for `folds`: expected an integer >= 2. Received: folds={folds}")
+        raise ArgumentError(f"Invalid value for `folds`: expected an integer >= 2. Received: folds={folds}")
     frame, _ = load_training_data(config)
-    x, y, _ = data_lib.to_arrays(frame, config["target"])
+    x, y, _ = data_lib.to_arrays(frame, target_column(config["target"], config["data"], frame))
     num_classes = int(y.max()) + 1
     scores, best_epochs = [], []
     for train_rows, test_rows in StratifiedKFold(folds, shuffle=True, random_state=config["seed"]).split(x, y):
@@ -202,6 +229,7 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     out_dir = os.fspath(out_dir)
     _io.check_out_dir(out_dir, RUN_FILES, overwrite)
     frame, source = load_training_data(config)
+    config = {**config, "target": target_column(config["target"], config["data"], frame)}  # config.json names the label column
     x, y, columns = data_lib.to_arrays(frame, config["target"])
     num_classes = int(y.max()) + 1
     splits = data_lib.split(x, y, config["validation_split"], config["test_split"], config["seed"])
@@ -216,6 +244,7 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
 
     paths = {name: os.path.join(out_dir, name) for name in RUN_FILES}
     _io.write_with(paths["model.keras"], model.save)
+    # Facts about the data and the run go under the keys of spec.DERIVED, which `config.resolve` ignores.
     resolved = {**config, "feature_columns": columns, "num_classes": num_classes,
                 "steps_per_epoch": steps_per_epoch, "data_source": source,
                 "rows": {"train": len(splits.y_train), "validation": len(splits.y_val),

@@ -18,6 +18,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from kerasopt import _validation as check
 from kerasopt.callbacks import LearningRateLogger, MonitorCheck
+from kerasopt.errors import ArgumentError
 
 __all__ = ["TrainResult", "train", "auto_steps_per_execution", "in_memory_dataset"]
 
@@ -116,7 +117,7 @@ def _class_weights(class_weight, y) -> dict | None:
         classes = np.unique(y)
         weights = compute_class_weight("balanced", classes=classes, y=np.asarray(y).ravel())
         return {int(c): float(w) for c, w in zip(classes, weights)}
-    raise ValueError("Invalid value for `class_weight`: expected None, 'balanced' or a dict "
+    raise ArgumentError("Invalid value for `class_weight`: expected None, 'balanced' or a dict "
                      f"{{class: weight}}. Received: class_weight={class_weight!r}")
 
 
@@ -203,7 +204,7 @@ def train(
     min_delta = check.non_negative_float("min_delta", min_delta)
     validation_split = check.unit_interval("validation_split", validation_split)
     if validation_data is not None and validation_split:
-        raise ValueError("Pass either `validation_data` or `validation_split`, not both. "
+        raise ArgumentError("Pass either `validation_data` or `validation_split`, not both. "
                          f"Received: validation_split={validation_split!r}")
     if seed is not None:
         seed = check.non_negative_int("seed", seed)
@@ -211,7 +212,7 @@ def train(
     x = np.asarray(x)
     y = np.asarray(y)
     if len(x) != len(y):
-        raise ValueError(f"`x` and `y` have different numbers of rows: {len(x)} and {len(y)}.")
+        raise ArgumentError(f"`x` and `y` have different numbers of rows: {len(x)} and {len(y)}.")
     if validation_split:
         stratify = y if np.issubdtype(y.dtype, np.integer) else None
         x, x_val, y, y_val = train_test_split(x, y, test_size=validation_split, stratify=stratify,
@@ -235,7 +236,7 @@ def train(
         cbs.append(stopper)
     if reduce_lr_on_plateau:
         if isinstance(model.optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-            raise ValueError("`reduce_lr_on_plateau` needs a float learning rate; the optimizer has a "
+            raise ArgumentError("`reduce_lr_on_plateau` needs a float learning rate; the optimizer has a "
                              "schedule. Use one or the other.")
         options = {"factor": 0.5, "patience": max(1, patience // 2)}
         if isinstance(reduce_lr_on_plateau, dict):

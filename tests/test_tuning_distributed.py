@@ -16,7 +16,7 @@ def _log(out):
 
 def test_two_workers_run_every_trial_once_and_the_chief_exits(tiny_csv, tmp_path, capsys):
     out = tmp_path / "dist"
-    result = tune(tiny_csv, tuner="random", max_trials=3, epochs=1, space=SPACE, out=out, workers=2,
+    result = tune(tiny_csv, target="price_range", tuner="random", max_trials=3, epochs=1, space=SPACE, out=out, workers=2,
                   timeout=240)
     ends = sorted(line[1] for line in _log(out) if line[0] == "end")
     assert ends == ["0", "1", "2"]
@@ -34,7 +34,7 @@ def test_a_worker_killed_mid_trial_is_restarted_and_nothing_is_lost(tiny_csv, tm
     out = tmp_path / "dist"
     marker = tmp_path / "crashed"
     monkeypatch.setenv(FAULT_ENV, f"worker0:*:{marker}")  # worker0 dies after epoch 1 of its first trial
-    result = tune(tiny_csv, tuner="random", max_trials=3, epochs=2, space=SPACE, out=out, workers=2,
+    result = tune(tiny_csv, target="price_range", tuner="random", max_trials=3, epochs=2, space=SPACE, out=out, workers=2,
                   timeout=300)
     assert marker.exists()
     log = _log(out)
