@@ -20,6 +20,7 @@ import numpy as np
 
 from kerasopt import _validation as check
 from kerasopt import optimizers as optimizers_lib
+from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
 
 __all__ = ["average_models", "build_model", "make_regularizer"]
@@ -64,16 +65,16 @@ def _per_layer_flags(name: str, value, count: int) -> list[bool]:
 def build_model(
     inputs: int | np.ndarray,
     num_classes: int | None = 2,
-    hidden_units: int | Sequence[int] = (64,),
-    activation: str = "relu",
-    kernel_initializer: str | dict = "he_normal",
-    l1: float | Sequence[float] = 0.0,
-    l2: float | Sequence[float] = 0.0,
+    hidden_units: int | Sequence[int] = tuple(DEFAULTS["hidden_units"]),
+    activation: str = DEFAULTS["activation"],
+    kernel_initializer: str | dict = DEFAULTS["kernel_initializer"],
+    l1: float | Sequence[float] = DEFAULTS["l1"],
+    l2: float | Sequence[float] = DEFAULTS["l2"],
     kernel_regularizer=None,
-    dropout: float | Sequence[float] = 0.0,
-    batch_norm: bool | Sequence[bool] = False,
+    dropout: float | Sequence[float] = DEFAULTS["dropout"],
+    batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"],
     normalize: bool = True,
-    optimizer: str | dict | keras.optimizers.Optimizer = "adam",
+    optimizer: str | dict | keras.optimizers.Optimizer = DEFAULTS["optimizer"],
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | None = None,
     loss: Any = None,
     metrics: list | None = None,
@@ -83,6 +84,16 @@ def build_model(
     name: str = "kerasopt_dense",
 ) -> keras.Model:
     """Builds and compiles a regularized Dense network.
+
+    The defaults are kerasopt's cross-validated defaults (`kerasopt.spec`,
+    `kerasopt.config.DEFAULTS`): one hidden layer of 128 ELU units, L1 0.01
+    on every kernel, Adam at a learning rate of 0.01. The run-level
+    learning-rate schedule (exponential decay, 0.98 per epoch) is not applied
+    here, because it counts epochs and needs the run's steps per epoch: pass
+    `learning_rate=kerasopt.schedules.get(DEFAULTS["schedule"],
+    learning_rate=DEFAULTS["learning_rate"], steps_per_epoch=...,
+    **DEFAULTS["schedule_args"])`, or build from a whole configuration with
+    `kerasopt.pipeline.model_from_config`, which does it.
 
     Args:
         inputs: The number of input features, or the training features
@@ -109,8 +120,10 @@ def build_model(
             `inputs` are training features.
         optimizer: Optimizer name, dict or instance (see
             `kerasopt.optimizers.get`).
-        learning_rate: A float or a `LearningRateSchedule`; `None` keeps the
-            optimizer's own default.
+        learning_rate: A float or a `LearningRateSchedule`. `None`: the
+            default learning rate (`DEFAULTS["learning_rate"]`, 0.01) for an
+            optimizer given by name or dict (a dict's own `learning_rate`
+            wins); an optimizer instance keeps its own.
         loss: Loss; defaults to sparse categorical cross-entropy for
             classification and mean squared error for regression.
         metrics: Metrics; default `["accuracy"]` for classification and
@@ -125,8 +138,8 @@ def build_model(
         A compiled `keras.Model`.
 
     Raises:
-        ValueError: naming the argument and echoing the value, for any
-            invalid argument.
+        ArgumentError: (a `ValueError`) naming the argument and echoing the
+            value, for any invalid argument.
 
     Example:
 
@@ -203,6 +216,9 @@ def build_model(
                              f"Received: learning_rate={learning_rate!r}")
         opt = optimizer
     else:
+        if learning_rate is None:
+            own = isinstance(optimizer, dict) and ("learning_rate" in optimizer or "class_name" in optimizer)
+            learning_rate = None if own else DEFAULTS["learning_rate"]
         if learning_rate is not None and not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
             learning_rate = check.positive_float("learning_rate", learning_rate)
         kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}

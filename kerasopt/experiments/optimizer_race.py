@@ -161,8 +161,8 @@ def optimizer_race(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
     x, y = cubic_data(n_samples, seed=seed)
 
     def build(name: str) -> keras.Model:
-        return build_model(1, num_classes=None, hidden_units=(hidden_units,), optimizer=name,
-                           learning_rate=rates[name], seed=seed, jit_compile=False)
+        return build_model(1, num_classes=None, hidden_units=(hidden_units,), activation="relu", l1=0.0,
+                           optimizer=name, learning_rate=rates[name], seed=seed, jit_compile=False)
 
     initial = build(names[0]).get_weights()
     losses, initial_loss, final_loss = {}, {}, {}

@@ -124,7 +124,7 @@ def compare_regularizers(x: np.ndarray, y: np.ndarray, variants: Mapping[str, di
         model = build_model(splits.x_train, num_classes=num_classes, hidden_units=hidden_units,
                             optimizer=optimizer, learning_rate=learning_rate, seed=seed,
                             metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")],
-                            **dict(options))
+                            **{"activation": "relu", "l1": 0.0, **dict(options)})
         start = time.perf_counter()
         result = train(model, splits.x_train, splits.y_train, validation_data=(splits.x_val, splits.y_val),
                        epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
