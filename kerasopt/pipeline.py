@@ -103,26 +103,33 @@ def model_from_config(config: dict[str, Any], x_train: np.ndarray, num_classes: 
 
 
 def _fit(model, config: dict[str, Any], splits: data_lib.Splits, backup_dir: str | None = None,
-         verbose: int = 0, early_stopping: bool = True):
+         verbose: int = 0, early_stopping: bool = True, progress: str | None = None):
     from kerasopt import training
+    from kerasopt.callbacks import ProgressLine
 
+    phase = "early-stopping run" if early_stopping else "refit"
+    callbacks = [ProgressLine(progress + phase, config["epochs"], bounded=early_stopping)] \
+        if progress is not None else []
     return training.train(
         model, splits.x_train, splits.y_train,
         validation_data=(splits.x_val, splits.y_val) if len(splits.y_val) else None,
         test_data=(splits.x_test, splits.y_test) if len(splits.y_test) else None,
         epochs=config["epochs"], batch_size=config["batch_size"], patience=config["patience"],
         early_stopping=early_stopping, reduce_lr_on_plateau=config["reduce_lr_on_plateau"],
-        class_weight=config["class_weight"], backup_dir=backup_dir, seed=config["seed"], verbose=verbose)
+        class_weight=config["class_weight"], backup_dir=backup_dir, seed=config["seed"], verbose=verbose,
+        callbacks=callbacks)
 
 
 def _fit_and_refit(config: dict[str, Any], splits: data_lib.Splits, num_classes: int,
-                   state_dir: str | None = None, verbose: int = 0) -> tuple[Any, dict[str, Any]]:
+                   state_dir: str | None = None, verbose: int = 0,
+                   progress: str | None = None) -> tuple[Any, dict[str, Any]]:
     """Trains with early stopping on the validation rows, then (with `refit`) retrains a fresh
     model on the training and validation rows together for the best epoch count.
 
     The test rows take part in neither phase. With `state_dir`, each phase backs up its
     training state there, and the outcome of the first phase is kept in a small JSON
-    file, so a killed run started again resumes where it stopped.
+    file, so a killed run started again resumes where it stopped. With `progress` (a prefix,
+    `""` for none), each phase shows a `ProgressLine` on a terminal.
 
     Returns:
         `(model, record)`: the final model and a dict with the selection run's `history`
@@ -139,7 +146,7 @@ def _fit_and_refit(config: dict[str, Any], splits: data_lib.Splits, num_classes:
     has_val = len(splits.y_val) > 0
     if record is None or not config["refit"] or not has_val:
         model, _ = model_from_config(config, splits.x_train, num_classes)
-        result = _fit(model, config, splits, backup_dir=backup("selection"), verbose=verbose)
+        result = _fit(model, config, splits, backup_dir=backup("selection"), verbose=verbose, progress=progress)
         record = {"history": result.history.history, "epochs": list(result.history.epoch),
                   "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
                   "validation": result.metrics.get("validation", {}), "train": result.metrics["train"],
@@ -154,13 +161,14 @@ def _fit_and_refit(config: dict[str, Any], splits: data_lib.Splits, num_classes:
                            x_val=splits.x_val[:0], y_val=splits.y_val[:0])
     refit_config = {**config, "epochs": record["best_epoch"]}
     model, _ = model_from_config(refit_config, both.x_train, num_classes)
-    final = _fit(model, refit_config, both, backup_dir=backup("refit"), verbose=verbose, early_stopping=False)
+    final = _fit(model, refit_config, both, backup_dir=backup("refit"), verbose=verbose, early_stopping=False,
+                 progress=progress)
     record.update(train=final.metrics["train"], test=final.metrics.get("test", {}),
                   seconds=record["seconds"] + final.seconds, refit_rows=len(both.y_train))
     return model, record
 
 
-def cross_validate(config: dict[str, Any], folds: int = 5) -> dict[str, Any]:
+def cross_validate(config: dict[str, Any], folds: int = 5, progress: bool = True) -> dict[str, Any]:
     """Estimates the accuracy of a configuration by stratified k-fold cross-validation.
 
     Each fold runs the same procedure as `run_training` on the other folds
@@ -171,6 +179,8 @@ def cross_validate(config: dict[str, Any], folds: int = 5) -> dict[str, Any]:
     Args:
         config: A configuration; `test_split` is ignored (the folds are the test sets).
         folds: Number of folds (>= 2).
+        progress: Whether to show a progress line per fold and phase when
+            stderr is a terminal (`kerasopt.callbacks.ProgressLine`).
 
     Returns:
         `{"folds": [accuracy, ...], "mean": float, "std": float, "best_epochs": [...]}`.
@@ -186,10 +196,12 @@ def cross_validate(config: dict[str, Any], folds: int = 5) -> dict[str, Any]:
     x, y, _ = data_lib.to_arrays(frame, target_column(config["target"], config["data"], frame))
     num_classes = int(y.max()) + 1
     scores, best_epochs = [], []
-    for train_rows, test_rows in StratifiedKFold(folds, shuffle=True, random_state=config["seed"]).split(x, y):
+    kfold = StratifiedKFold(folds, shuffle=True, random_state=config["seed"])
+    for fold, (train_rows, test_rows) in enumerate(kfold.split(x, y)):
         inner = data_lib.split(x[train_rows], y[train_rows], config["validation_split"], 0.0, config["seed"])
         splits = inner._replace(x_test=x[test_rows], y_test=y[test_rows])
-        _, record = _fit_and_refit(config, splits, num_classes)
+        _, record = _fit_and_refit(config, splits, num_classes,
+                                   progress=f"fold {fold + 1}/{folds}, " if progress else None)
         scores.append(record["test"]["accuracy"])
         best_epochs.append(record["best_epoch"])
     return {"folds": scores, "mean": float(np.mean(scores)), "std": float(np.std(scores)),
@@ -197,7 +209,7 @@ def cross_validate(config: dict[str, Any], folds: int = 5) -> dict[str, Any]:
 
 
 def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: bool = False,
-                 verbose: int = 0) -> dict[str, Any]:
+                 verbose: int = 0, progress: bool = True) -> dict[str, Any]:
     """Trains a model as configured and writes the run directory.
 
     Training runs in two phases: early stopping on the validation rows picks
@@ -215,6 +227,9 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
         out_dir: Directory for the outputs.
         overwrite: Whether to replace the outputs of an earlier run.
         verbose: Verbosity of `fit`.
+        progress: Whether to show one updating progress line per phase when
+            stderr is a terminal (`kerasopt.callbacks.ProgressLine`); nothing
+            is shown in logs or pipes either way.
 
     Returns:
         A summary dict: the metrics per split, best epoch, epochs run, seconds
@@ -240,7 +255,8 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     steps_per_epoch = math.ceil(len(splits.y_train) / config["batch_size"])
     # Invalid hyperparameters raise while the first model is built, before anything is written.
     state_dir = os.path.join(out_dir, _BACKUP)
-    model, record = _fit_and_refit(config, splits, num_classes, state_dir=state_dir, verbose=verbose)
+    model, record = _fit_and_refit(config, splits, num_classes, state_dir=state_dir, verbose=verbose,
+                                   progress="" if progress else None)
 
     paths = {name: os.path.join(out_dir, name) for name in RUN_FILES}
     _io.write_with(paths["model.keras"], model.save)

@@ -13,7 +13,7 @@ from kerasopt.cli import main
 from kerasopt.pipeline import RUN_FILES
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FAST = ["--epochs", "3", "--hidden-units", "8", "--batch-size", "16", "--seed", "0"]
+FAST = ["--target", "price_range", "--epochs", "3", "--hidden-units", "8", "--batch-size", "16", "--seed", "0"]
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +105,8 @@ def test_config_file_with_flag_override(tmp_path, phone_csv):
     (tmp_path / "config.yaml").write_text("hidden_units: [4]\nepochs: 2\nl2: 0.001\nschedule: step\n"
                                           "learning_rate: 0.2\nschedule_args: {step_size: 1, gamma: 0.5}\n")
     out = tmp_path / "run"
-    assert main(["train", "--data", str(phone_csv), "--config", str(tmp_path / "config.yaml"),
-                 "--epochs", "3", "--out", str(out), "--seed", "1"]) == 0
+    assert main(["train", "--data", str(phone_csv), "--target", "price_range", "--config",
+                 str(tmp_path / "config.yaml"), "--epochs", "3", "--out", str(out), "--seed", "1"]) == 0
     config = json.loads((out / "config.json").read_text())
     assert (config["hidden_units"], config["epochs"], config["l2"], config["seed"]) == ([4], 3, 0.001, 1)
     history = pd.read_csv(out / "history.csv")
@@ -125,7 +125,8 @@ def test_existing_run_is_kept_unless_overwrite(run_dir, phone_csv, capsys):
 
 def test_overwrite_replaces_a_run(tmp_path, phone_csv):
     out = tmp_path / "run"
-    args = ["train", "--data", str(phone_csv), "--out", str(out), "--epochs", "1", "--hidden-units", "4"]
+    args = ["train", "--data", str(phone_csv), "--target", "price_range", "--out", str(out), "--epochs", "1",
+            "--hidden-units", "4"]
     assert main(args) == 0
     assert main([*args, "--overwrite", "--epochs", "2"]) == 0
     assert json.loads((out / "config.json").read_text())["epochs"] == 2
@@ -178,6 +179,8 @@ def test_bad_train_input_is_one_line_and_writes_nothing(tmp_path, make_args, mes
     args = make_args(tmp_path)
     if "--data" not in args:
         args = ["--data", csv_file(tmp_path, phone_text(60), "ok.csv"), *args]
+    if "--target" not in args:
+        args = [*args, "--target", "price_range"]
     assert main(["train", *args, "--out", str(out), "--epochs", args[args.index("--epochs") + 1]
                  if "--epochs" in args else "1"]) == 1
     err = capsys.readouterr().err
@@ -255,11 +258,12 @@ def test_documented_command_fails_cleanly_in_a_fresh_process(tmp_path):
 
 def test_cross_validation_writes_cv_json(tmp_path, phone_csv, capsys):
     out = tmp_path / "cv"
-    assert main(["train", "--data", str(phone_csv), "--cv", "2", "--out", str(out), "--epochs", "1",
-                 "--hidden-units", "4"]) == 0
+    assert main(["train", "--data", str(phone_csv), "--target", "price_range", "--cv", "2", "--out", str(out),
+                 "--epochs", "1", "--hidden-units", "4"]) == 0
     result = json.loads((out / "cv.json").read_text())
     assert len(result["folds"]) == 2 and all(0 <= a <= 1 for a in result["folds"])
     assert result["mean"] == pytest.approx(np.mean(result["folds"]))
     assert "2-fold cross-validated accuracy" in capsys.readouterr().out
-    assert main(["train", "--data", str(phone_csv), "--cv", "2", "--out", str(out), "--epochs", "1"]) == 1
+    assert main(["train", "--data", str(phone_csv), "--target", "price_range", "--cv", "2", "--out", str(out),
+                 "--epochs", "1"]) == 1
     assert "cv.json already exists" in capsys.readouterr().err
