@@ -111,7 +111,8 @@ def build_model(
             with one value per Dense layer (hidden layers, then the output).
         l2: L2 penalty strength, same shape rules as `l1`.
         kernel_regularizer: Instead of `l1`/`l2`, a Keras regularizer (name,
-            dict or instance), or a list with one per Dense layer.
+            dict or instance), or a list with one per Dense layer; `l1` and
+            `l2` must then keep their defaults, which it replaces.
         dropout: Dropout rate in [0, 1) after each hidden layer, or one per
             hidden layer.
         batch_norm: Whether to put `BatchNormalization` between each hidden
@@ -169,7 +170,9 @@ def build_model(
     dropouts = check.per_layer("dropout", dropout, len(units), check.unit_interval)
     norms = _per_layer_flags("batch_norm", batch_norm, len(units))
     if kernel_regularizer is not None:
-        if np.any(np.asarray(l1, dtype=object) != 0) or np.any(np.asarray(l2, dtype=object) != 0):
+        # l1 and l2 at their defaults give way to kernel_regularizer
+        if not (np.all(np.asarray(l1, dtype=object) == DEFAULTS["l1"])
+                and np.all(np.asarray(l2, dtype=object) == DEFAULTS["l2"])):
             raise ArgumentError("Pass either `kernel_regularizer` or `l1`/`l2`, not both. "
                              f"Received: kernel_regularizer={kernel_regularizer!r}, l1={l1!r}, l2={l2!r}")
         regs = [_keras_lookup("kernel_regularizer", keras.regularizers.get, r)

@@ -44,9 +44,6 @@ PROJECT = "search"
 # The outputs `overwrite=True` removes (nothing else in DIR is touched).
 _OWNED = ("search", "history", "logs", "search.json", "trials.csv", "trials.png", "best_config.json",
           "best_model.keras", "comparison.csv")
-# Test hook: "<tuner_id>:<trial_id or *>:<marker file>" makes that process exit abruptly after the
-# first epoch of that trial (* = its first trial), once (the marker file records that it happened).
-FAULT_ENV = "KERASOPT_TUNING_FAULT"
 
 
 @dataclass
