@@ -1,5 +1,7 @@
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -9,7 +11,8 @@ import pandas as pd
 import pytest
 
 from kerasopt import data
-from kerasopt.cli import main
+from kerasopt.cli import main, run_reporting_errors
+from kerasopt.errors import ArgumentError, DataError
 from kerasopt.pipeline import RUN_FILES
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -267,3 +270,138 @@ def test_cross_validation_writes_cv_json(tmp_path, phone_csv, capsys):
     assert main(["train", "--data", str(phone_csv), "--target", "price_range", "--cv", "2", "--out", str(out),
                  "--epochs", "1"]) == 1
     assert "cv.json already exists" in capsys.readouterr().err
+
+
+# -- the spec-derived command line -------------------------------------------------------------
+
+def _subparser(name):
+    from kerasopt.cli import build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[name]
+
+
+def test_every_train_flag_is_generated_from_the_spec_and_its_help_shows_the_true_default():
+    from kerasopt import config, spec
+    from kerasopt.cli import build_parser, spec_overrides
+
+    train = _subparser("train")
+    by_flag = {option: action for action in train._actions for option in action.option_strings}
+    generated = [f for f in spec.FIELDS if f.cli is not None]
+    assert {f.name for f in generated} == set(config.DEFAULTS)  # every config key is a flag
+    for f in generated:
+        shown = re.search(r"\(default: (.*)\)$", " ".join(by_flag[f.flag].help.split())).group(1)
+        # the shown default, typed after the flag, gives the default value
+        if shown == "none":
+            argv = []
+        elif f.cli == "bool":
+            argv = [f.flag if shown == "on" else f.flag.replace("--", "--no-", 1)]
+        elif f.cli == "nargs":
+            argv = [f.flag, *shown.split()]
+        else:
+            argv = [f.flag, shown]
+        args = build_parser().parse_args(["train", *argv])
+        assert config.resolve(None, **spec_overrides(args))[f.name] == config.DEFAULTS[f.name], f.name
+    assert "activation of the hidden layers (any Keras name) (default: elu)" in " ".join(
+        by_flag["--activation"].help.split())
+
+
+def test_every_help_line_of_every_command_shows_a_default():
+    for name in ("train", "predict", "tune"):
+        for action in _subparser(name)._actions:
+            if action.option_strings and not action.required and action.dest not in ("help", "version"):
+                assert "(default" in action.help, (name, action.option_strings)
+
+
+def test_version(capsys):
+    import kerasopt
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"kerasopt {kerasopt.__version__}\n"
+
+
+def test_comma_lists_and_task_reach_the_config():
+    from kerasopt import config
+    from kerasopt.cli import build_parser, spec_overrides
+
+    args = build_parser().parse_args(["train", "--categorical", "a, b", "--numeric", "c", "--drop", "d,e",
+                                      "--task", "regression", "--dropout", "0.1"])
+    resolved = config.resolve(None, **spec_overrides(args))
+    assert (resolved["categorical"], resolved["numeric"], resolved["drop"]) == (["a", "b"], ["c"], ["d", "e"])
+    assert resolved["task"] == "regression" and resolved["dropout"] == 0.1
+
+
+def test_default_out_follows_the_data_file():
+    from kerasopt.cli import default_out
+
+    assert default_out({"data": None}) == os.path.join("runs", "phone")
+    assert default_out({"data": os.path.join("data", "loans.2024.csv")}) == os.path.join("runs", "loans.2024")
+
+
+def test_a_user_file_needs_target_and_the_error_names_its_columns(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    path = csv_file(tmp_path, "size,colour,label\n1,red,0\n2,blue,1\n", "shop.csv")
+    assert main(["train", "--data", path, "--epochs", "1"]) == 1
+    assert capsys.readouterr().err == (f"kerasopt train: error: Name the label column of {path} with --target "
+                                       "(config key `target`). Available columns: size, colour, label.\n")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_run_config_json_resolves_to_the_run_configuration(run_dir):
+    from kerasopt import config, spec
+    from kerasopt.cli import build_parser, spec_overrides
+
+    out, csv = run_dir
+    written = json.loads((out / "config.json").read_text())
+    assert set(written) - set(config.DEFAULTS) <= set(spec.DERIVED)  # the run's facts are ignorable keys
+    # the configuration the run used: its flags (FAST) over the defaults
+    args = build_parser().parse_args(["train", "--data", str(csv), "--out", str(out), *FAST])
+    used = config.resolve(None, **spec_overrides(args))
+    assert config.resolve(config.load_file(out / "config.json")) == used
+
+
+def test_config_json_fed_back_reproduces_the_run(tmp_path, phone_csv):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["train", "--data", str(phone_csv), "--out", str(first), "--no-refit", *FAST]) == 0
+    assert main(["train", "--config", str(first / "config.json"), "--out", str(second)]) == 0
+    assert (second / "history.csv").read_text() == (first / "history.csv").read_text()
+    assert json.loads((second / "config.json").read_text()) == json.loads((first / "config.json").read_text())
+
+
+def test_cosine_schedule_needs_no_arguments(tmp_path, phone_csv):
+    out = tmp_path / "cosine"
+    assert main(["train", "--data", str(phone_csv), "--out", str(out), "--schedule", "cosine", "--no-refit",
+                 "--patience", "5", *FAST]) == 0
+    # decay over the run's 3 epochs: lr(e) = 0.01 * (1 + cos(pi * e / 3)) / 2
+    expected = [0.01 * (1 + np.cos(np.pi * e / 3)) / 2 for e in range(3)]
+    np.testing.assert_allclose(pd.read_csv(out / "history.csv")["learning_rate"], expected, rtol=1e-6)
+
+
+# -- which failures are one line --------------------------------------------------------------
+
+def _raising(error):
+    def body():
+        raise error
+    return body
+
+
+@pytest.mark.parametrize("error, line", [
+    (ArgumentError("Invalid value for `x`: expected 1. Received: x=2"),
+     "Invalid value for `x`: expected 1. Received: x=2"),
+    (DataError("Data file is empty:\n  a.csv"), "Data file is empty: a.csv"),
+    (FileNotFoundError(2, "No such file or directory", "in.csv"), "No such file or directory: in.csv"),
+    (PermissionError(13, "Permission denied", "/root/out"), "Permission denied: /root/out"),
+])
+def test_user_errors_are_one_line_and_status_1(error, line, capsys):
+    assert run_reporting_errors("kerasopt train", _raising(error)) == 1
+    assert capsys.readouterr().err == f"kerasopt train: error: {line}\n"
+
+
+@pytest.mark.parametrize("error", [ValueError("a bug"), KeyError("k"), TypeError("t"), OSError("no file named")])
+def test_other_exceptions_are_bugs_and_keep_their_traceback(error, capsys):
+    with pytest.raises(type(error)):
+        run_reporting_errors("kerasopt train", _raising(error))
+    assert capsys.readouterr().err == ""
