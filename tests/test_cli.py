@@ -363,21 +363,17 @@ def test_run_config_json_resolves_to_the_run_configuration(run_dir):
     assert config.resolve(config.load_file(out / "config.json")) == used
 
 
-def test_config_json_fed_back_reproduces_the_run(tmp_path, phone_csv):
-    first, second = tmp_path / "first", tmp_path / "second"
-    assert main(["train", "--data", str(phone_csv), "--out", str(first), "--no-refit", *FAST]) == 0
-    assert main(["train", "--config", str(first / "config.json"), "--out", str(second)]) == 0
-    assert (second / "history.csv").read_text() == (first / "history.csv").read_text()
-    assert json.loads((second / "config.json").read_text()) == json.loads((first / "config.json").read_text())
-
-
-def test_cosine_schedule_needs_no_arguments(tmp_path, phone_csv):
-    out = tmp_path / "cosine"
-    assert main(["train", "--data", str(phone_csv), "--out", str(out), "--schedule", "cosine", "--no-refit",
+def test_cosine_needs_no_arguments_and_config_json_fed_back_reproduces_the_run(tmp_path, phone_csv, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first, second = tmp_path / "first", tmp_path / "runs" / "phone"  # the default --out: runs/<data file name>
+    assert main(["train", "--data", str(phone_csv), "--out", str(first), "--schedule", "cosine", "--no-refit",
                  "--patience", "5", *FAST]) == 0
     # decay over the run's 3 epochs: lr(e) = 0.01 * (1 + cos(pi * e / 3)) / 2
     expected = [0.01 * (1 + np.cos(np.pi * e / 3)) / 2 for e in range(3)]
-    np.testing.assert_allclose(pd.read_csv(out / "history.csv")["learning_rate"], expected, rtol=1e-6)
+    np.testing.assert_allclose(pd.read_csv(first / "history.csv")["learning_rate"], expected, rtol=1e-6)
+    assert main(["train", "--config", str(first / "config.json")]) == 0
+    assert (second / "history.csv").read_text() == (first / "history.csv").read_text()
+    assert json.loads((second / "config.json").read_text()) == json.loads((first / "config.json").read_text())
 
 
 # -- which failures are one line --------------------------------------------------------------
