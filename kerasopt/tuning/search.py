@@ -32,6 +32,7 @@ import pandas as pd
 from kerasopt import _io
 from kerasopt import _validation as check
 from kerasopt import data as data_lib
+from kerasopt import spec as spec_lib
 from kerasopt.errors import ArgumentError, ConfigError, KerasoptError, OutputExistsError
 from kerasopt.pipeline import target_column
 from kerasopt.tuning import space as space_lib
@@ -207,11 +208,11 @@ def tune(
     objective: str = "val_accuracy",
     cv: int | None = 3,
     space: dict[str, Any] | str | os.PathLike | None = None,
-    seed: int = 0,
+    seed: int = spec_lib.FIELD["seed"].default,
     out: str | os.PathLike = os.path.join("runs", "tune"),
     epochs: int | None = None,
     patience: int = 15,
-    validation_split: float = 0.2,
+    validation_split: float = spec_lib.FIELD["validation_split"].default,
     test_split: float = 0.0,
     overwrite: bool = False,
     workers: int = 0,
