@@ -32,12 +32,13 @@ _EXPORTS = {
     "tune": "kerasopt.tuning.search",
     "TuneResult": "kerasopt.tuning.search",
     "KerasoptError": "kerasopt.errors",
+    "ArgumentError": "kerasopt.errors",
     "DataError": "kerasopt.errors",
     "ConfigError": "kerasopt.errors",
     "OutputExistsError": "kerasopt.errors",
 }
 _SUBMODULES = ("callbacks", "config", "data", "errors", "evaluation", "models", "optimizers", "pipeline",
-               "plotting", "schedules", "tabular", "training", "tuning", "experiments")
+               "plotting", "schedules", "spec", "tabular", "training", "tuning", "experiments")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

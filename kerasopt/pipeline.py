@@ -23,7 +23,8 @@ from kerasopt import _io
 from kerasopt import _validation as check
 from kerasopt import config as config_lib
 from kerasopt import data as data_lib
-from kerasopt.errors import ConfigError, DataError, OutputExistsError
+from kerasopt import spec
+from kerasopt.errors import ArgumentError, ConfigError, DataError, OutputExistsError
 
 __all__ = [
     "RUN_FILES",
@@ -32,7 +33,7 @@ __all__ = [
     "evaluate_file",
     "load_table",
     "table_from_frame",
-    "target_name",
+    "target_column",
     "model_from_config",
     "predict_file",
     "run_training",
@@ -89,22 +90,25 @@ class Table:
         return self.target.task == "classification"
 
 
-def target_name(target: str | None, data, frame: pd.DataFrame) -> str:
-    """The column to predict: `target`, or the embedded data's `price_range` when `data` is None.
+def target_column(target: str | None, data, frame: pd.DataFrame) -> str:
+    """Returns the label column of a run: `target`, or the demo data's when `data` is `None`.
+
+    Args:
+        target: The `target` option (`None` when not given).
+        data: The `data` option: a path, a DataFrame, or `None` for the
+            embedded demo data.
+        frame: The loaded data, whose columns a missing `target` lists.
 
     Raises:
-        ConfigError: when a user's data comes without a target.
+        ConfigError: when a user's data comes without `target`, naming its columns.
     """
     if target is not None:
         return target
     if data is None:
-        return data_lib.PHONE_TARGET
-    raise ConfigError(f"Name the column to predict with --target (`target` in a config file). "
-                      f"Columns: {', '.join(str(c) for c in frame.columns)}.")
-
-
-def _target_name(config: dict[str, Any], frame: pd.DataFrame) -> str:
-    return target_name(config.get("target"), config["data"], frame)
+        return spec.DEMO_TARGET
+    source = os.fspath(data) if isinstance(data, (str, os.PathLike)) else "the data"
+    raise ConfigError(f"Name the label column of {source} with --target (config key `target`). "
+                      f"Available columns: {', '.join(map(str, frame.columns))}.")
 
 
 def table_from_frame(frame: pd.DataFrame, target: str, *, task: str | None = None, categorical=(),
@@ -155,7 +159,7 @@ def load_table(config: dict[str, Any]) -> Table:
             labels (see `kerasopt.tabular.encode_target`).
     """
     frame, source = load_training_data(config)
-    return table_from_frame(frame, _target_name(config, frame), task=config.get("task"),
+    return table_from_frame(frame, target_column(config.get("target"), config["data"], frame), task=config.get("task"),
                             categorical=config.get("categorical"), numeric=config.get("numeric"),
                             drop=config.get("drop"), source=source)
 
@@ -191,6 +195,10 @@ def model_from_config(config: dict[str, Any], x_train, target, drop=()):
         drop: For a DataFrame, the columns to leave out (default: the
             configuration's `drop`).
 
+    The schedule is the configuration's `schedule` with `schedule_args`; a
+    schedule's length in epochs (`cosine`'s `decay_epochs`) defaults to the
+    configuration's `epochs`.
+
     Returns:
         `(model, steps_per_epoch)`.
     """
@@ -199,7 +207,8 @@ def model_from_config(config: dict[str, Any], x_train, target, drop=()):
     steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
     check.positive_float("learning_rate", config["learning_rate"])
     learning_rate = schedules.get(config["schedule"], learning_rate=config["learning_rate"],
-                                  steps_per_epoch=steps_per_epoch, **config["schedule_args"])
+                                  steps_per_epoch=steps_per_epoch, epochs=config["epochs"],
+                                  **config["schedule_args"])
     optimizer = config["optimizer"]
     if isinstance(optimizer, str):
         optimizer = {"name": optimizer, **config["optimizer_args"]}
@@ -216,14 +225,19 @@ def model_from_config(config: dict[str, Any], x_train, target, drop=()):
 
 
 def _fit(model, config: dict[str, Any], data: dict[str, tuple], backup_dir: str | None = None,
-         verbose: int = 0, early_stopping: bool = True):
+         verbose: int = 0, early_stopping: bool = True, progress: str | None = None):
     from kerasopt import training
+    from kerasopt.callbacks import ProgressLine
 
+    phase = "early-stopping run" if early_stopping else "refit"
+    callbacks = [ProgressLine(progress + phase, config["epochs"], bounded=early_stopping)] \
+        if progress is not None else []
     return training.train(
         model, *data["train"], validation_data=data.get("validation"), test_data=data.get("test"),
         epochs=config["epochs"], batch_size=config["batch_size"], patience=config["patience"],
         early_stopping=early_stopping, reduce_lr_on_plateau=config["reduce_lr_on_plateau"],
-        class_weight=config["class_weight"], backup_dir=backup_dir, seed=config["seed"], verbose=verbose)
+        class_weight=config["class_weight"], backup_dir=backup_dir, seed=config["seed"], verbose=verbose,
+        callbacks=callbacks)
 
 
 def _parts(table: Table, target, rows: dict[str, np.ndarray]) -> dict[str, tuple]:
@@ -233,14 +247,16 @@ def _parts(table: Table, target, rows: dict[str, np.ndarray]) -> dict[str, tuple
 
 
 def _fit_and_refit(config: dict[str, Any], table: Table, rows: dict[str, np.ndarray],
-                   state_dir: str | None = None, verbose: int = 0) -> tuple[Any, dict[str, Any]]:
+                   state_dir: str | None = None, verbose: int = 0,
+                   progress: str | None = None) -> tuple[Any, dict[str, Any]]:
     """Trains with early stopping on the validation rows, then (with `refit`) retrains a fresh
     model on the training and validation rows together for the best epoch count.
 
     Each phase learns its column statistics (schema) and a regression target's scale from
     its own training rows. The test rows take part in neither phase. With `state_dir`, each
     phase backs up its training state there, and the outcome of the first phase is kept in
-    a small JSON file, so a killed run started again resumes where it stopped.
+    a small JSON file, so a killed run started again resumes where it stopped. With `progress`
+    (a prefix, `""` for none), each phase shows a `ProgressLine` on a terminal.
 
     Args:
         config: A resolved configuration.
@@ -248,6 +264,7 @@ def _fit_and_refit(config: dict[str, Any], table: Table, rows: dict[str, np.ndar
         rows: Row indices `{"train", "validation", "test"}` (validation and test may be empty).
         state_dir: Folder for the resumable state, or `None`.
         verbose: Verbosity of `fit`.
+        progress: Prefix of the progress lines, or `None` for none.
 
     Returns:
         `(model, record)`: the final model and a dict with the selection run's `history`
@@ -266,7 +283,7 @@ def _fit_and_refit(config: dict[str, Any], table: Table, rows: dict[str, np.ndar
         target = _target_for(table, rows["train"])
         data = _parts(table, target, rows)
         model, _ = model_from_config(config, data["train"][0], target, table.drop)
-        result = _fit(model, config, data, backup_dir=backup("selection"), verbose=verbose)
+        result = _fit(model, config, data, backup_dir=backup("selection"), verbose=verbose, progress=progress)
         record = {"history": result.history.history, "epochs": list(result.history.epoch),
                   "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
                   "validation": result.metrics.get("validation", {}), "train": result.metrics["train"],
@@ -281,7 +298,8 @@ def _fit_and_refit(config: dict[str, Any], table: Table, rows: dict[str, np.ndar
     data = _parts(table, target, {"train": both, "test": rows["test"]})
     refit_config = {**config, "epochs": record["best_epoch"]}
     model, _ = model_from_config(refit_config, data["train"][0], target, table.drop)
-    final = _fit(model, refit_config, data, backup_dir=backup("refit"), verbose=verbose, early_stopping=False)
+    final = _fit(model, refit_config, data, backup_dir=backup("refit"), verbose=verbose, early_stopping=False,
+                 progress=progress)
     record.update(train=final.metrics["train"], test=final.metrics.get("test", {}),
                   seconds=record["seconds"] + final.seconds, refit_rows=len(both))
     return model, record
@@ -306,7 +324,7 @@ def _scores(model, table: Table, rows: np.ndarray) -> dict[str, Any]:
     return evaluation.regression_scores(truth, model.predict_labels(features))
 
 
-def cross_validate_config(config: dict[str, Any], folds: int = 5) -> dict[str, Any]:
+def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool = True) -> dict[str, Any]:
     """Estimates how well a configuration does by k-fold cross-validation.
 
     Each fold runs the same procedure as `run_training` on the other folds
@@ -318,6 +336,8 @@ def cross_validate_config(config: dict[str, Any], folds: int = 5) -> dict[str, A
     Args:
         config: A configuration; `test_split` is ignored (the folds are the test sets).
         folds: Number of folds (>= 2).
+        progress: Whether to show a progress line per fold and phase when
+            standard error is a terminal.
 
     Returns:
         `{"metric": "accuracy" | "r2", "folds": [score, ...], "mean": float, "std": float,
@@ -329,18 +349,19 @@ def cross_validate_config(config: dict[str, Any], folds: int = 5) -> dict[str, A
     _check_training_values(config)
     folds = check.positive_int("folds", folds)
     if folds < 2:
-        raise ValueError(f"Invalid value for `folds`: expected an integer >= 2. Received: folds={folds}")
+        raise ArgumentError(f"Invalid value for `folds`: expected an integer >= 2. Received: folds={folds}")
     table = load_table(config)
     splitter = (StratifiedKFold if table.classification else KFold)(folds, shuffle=True,
                                                                      random_state=config["seed"])
     metric = "accuracy" if table.classification else "r2"
     labels = table.labels.to_numpy()
     scores, best_epochs = [], []
-    for train_rows, test_rows in splitter.split(np.zeros(len(labels)), labels if table.classification else None):
+    for fold, (train_rows, test_rows) in enumerate(splitter.split(np.zeros(len(labels)), labels if table.classification else None)):
         inner, val, _ = data_lib.split_rows(labels[train_rows], config["validation_split"], 0.0, config["seed"],
                                             stratify=table.classification)
         rows = {"train": train_rows[inner], "validation": train_rows[val], "test": test_rows}
-        model, record = _fit_and_refit(config, table, rows)
+        model, record = _fit_and_refit(config, table, rows,
+                                       progress=f"fold {fold + 1}/{folds}, " if progress else None)
         scores.append(_scores(model, table, test_rows)[metric])
         best_epochs.append(record["best_epoch"])
     return {"metric": metric, "folds": scores, "mean": float(np.mean(scores)), "std": float(np.std(scores)),
@@ -348,7 +369,7 @@ def cross_validate_config(config: dict[str, Any], folds: int = 5) -> dict[str, A
 
 
 def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: bool = False,
-                 verbose: int = 0) -> dict[str, Any]:
+                 verbose: int = 0, progress: bool = True) -> dict[str, Any]:
     """Trains a model as configured and writes the run directory.
 
     Training runs in two phases: early stopping on the validation rows picks
@@ -366,6 +387,8 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
         out_dir: Directory for the outputs.
         overwrite: Whether to replace the outputs of an earlier run.
         verbose: Verbosity of `fit`.
+        progress: Whether to show one updating progress line per phase when
+            standard error is a terminal.
 
     Returns:
         A summary dict: the metrics per split, `scores` of the test rows in
@@ -389,13 +412,14 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     steps_per_epoch = math.ceil(len(rows["train"]) / config["batch_size"])
     # Invalid hyperparameters raise while the first model is built, before anything is written.
     state_dir = os.path.join(out_dir, _BACKUP)
-    model, record = _fit_and_refit(config, table, rows, state_dir=state_dir, verbose=verbose)
+    model, record = _fit_and_refit(config, table, rows, state_dir=state_dir, verbose=verbose,
+                                   progress="" if progress else None)
     scores = _scores(model, table, rows["test"]) if len(rows["test"]) else {}
 
     paths = {name: os.path.join(out_dir, name) for name in RUN_FILES}
     _io.write_with(paths["model.keras"], model.save)
-    resolved = {**config, "target": model.target.name, "task": model.target.task,
-                "derived": {"feature_columns": [str(c) for c in table.features.columns],
+    resolved = {**config, "target": model.target.name,
+                "derived": {"task": model.target.task, "feature_columns": [str(c) for c in table.features.columns],
                             "used_columns": model.schema.names, "dropped_columns": model.schema.dropped,
                             "notes": table.notes, "classes": model.classes,
                             "steps_per_epoch": steps_per_epoch, "data_source": table.source,

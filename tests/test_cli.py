@@ -1,5 +1,7 @@
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -9,7 +11,8 @@ import pandas as pd
 import pytest
 
 from kerasopt import data
-from kerasopt.cli import main
+from kerasopt.cli import main, run_reporting_errors
+from kerasopt.errors import ArgumentError, DataError
 from kerasopt.pipeline import RUN_FILES
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -107,8 +110,8 @@ def test_config_file_with_flag_override(tmp_path, phone_csv):
     (tmp_path / "config.yaml").write_text("hidden_units: [4]\nepochs: 2\nl2: 0.001\nschedule: step\n"
                                           "learning_rate: 0.2\nschedule_args: {step_size: 1, gamma: 0.5}\n")
     out = tmp_path / "run"
-    assert main(["train", "--data", str(phone_csv), "--config", str(tmp_path / "config.yaml"),
-                 "--epochs", "3", "--out", str(out), "--seed", "1", "--target", "price_range"]) == 0
+    assert main(["train", "--data", str(phone_csv), "--target", "price_range", "--config",
+                 str(tmp_path / "config.yaml"), "--epochs", "3", "--out", str(out), "--seed", "1"]) == 0
     config = json.loads((out / "config.json").read_text())
     assert (config["hidden_units"], config["epochs"], config["l2"], config["seed"]) == ([4], 3, 0.001, 1)
     history = pd.read_csv(out / "history.csv")
@@ -127,8 +130,8 @@ def test_existing_run_is_kept_unless_overwrite(run_dir, phone_csv, capsys):
 
 def test_overwrite_replaces_a_run(tmp_path, phone_csv):
     out = tmp_path / "run"
-    args = ["train", "--data", str(phone_csv), "--out", str(out), "--epochs", "1", "--hidden-units", "4",
-            "--target", "price_range"]
+    args = ["train", "--data", str(phone_csv), "--target", "price_range", "--out", str(out), "--epochs", "1",
+            "--hidden-units", "4"]
     assert main(args) == 0
     assert main([*args, "--overwrite", "--epochs", "2"]) == 0
     assert json.loads((out / "config.json").read_text())["epochs"] == 2
@@ -162,8 +165,6 @@ BAD_TRAIN = [
      "Target column 'price_range' has a missing value in data row 4 (file line 5)."),
     (lambda t: ["--data", csv_file(t, phone_text(changes={("price_range", 3): ""})), "--task", "regression"],
      "Target column 'price_range' has a missing value in data row 4 (file line 5)."),
-    (lambda t: ["--data", csv_file(t, phone_text()), "--target", None],
-     "Name the column to predict with --target (`target` in a config file). Columns: battery_power, blue,"),
     (lambda t: ["--data", csv_file(t, phone_text()), "--categorical", "colour"],
      "Unknown column(s) in `categorical`: colour. Available columns: battery_power,"),
     (lambda t: ["--data", csv_file(t, "a,price_range\n1,2\n2,2\n")], "holds a single class"),
@@ -271,15 +272,146 @@ def test_documented_command_fails_cleanly_in_a_fresh_process(tmp_path):
 
 def test_cross_validation_writes_cv_json(tmp_path, phone_csv, capsys):
     out = tmp_path / "cv"
-    assert main(["train", "--data", str(phone_csv), "--cv", "2", "--out", str(out), "--epochs", "1",
-                 "--hidden-units", "4", "--target", "price_range"]) == 0
+    assert main(["train", "--data", str(phone_csv), "--target", "price_range", "--cv", "2", "--out", str(out),
+                 "--epochs", "1", "--hidden-units", "4"]) == 0
     result = json.loads((out / "cv.json").read_text())
     assert len(result["folds"]) == 2 and all(0 <= a <= 1 for a in result["folds"])
     assert result["mean"] == pytest.approx(np.mean(result["folds"]))
     assert "2-fold cross-validated accuracy" in capsys.readouterr().out
-    assert main(["train", "--data", str(phone_csv), "--cv", "2", "--out", str(out), "--epochs", "1",
-                 "--target", "price_range"]) == 1
+    assert main(["train", "--data", str(phone_csv), "--target", "price_range", "--cv", "2", "--out", str(out),
+                 "--epochs", "1"]) == 1
     assert "cv.json already exists" in capsys.readouterr().err
+
+
+# -- the spec-derived command line -------------------------------------------------------------
+
+def _subparser(name):
+    from kerasopt.cli import build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[name]
+
+
+def test_every_train_flag_is_generated_from_the_spec_and_its_help_shows_the_true_default():
+    from kerasopt import config, spec
+    from kerasopt.cli import build_parser, spec_overrides
+
+    train = _subparser("train")
+    by_flag = {option: action for action in train._actions for option in action.option_strings}
+    generated = [f for f in spec.FIELDS if f.cli is not None]
+    assert {f.name for f in generated} == set(config.DEFAULTS)  # every config key is a flag
+    for f in generated:
+        shown = re.search(r"\(default: (.*)\)$", " ".join(by_flag[f.flag].help.split())).group(1)
+        # the shown default, typed after the flag, gives the default value
+        if shown == "none":
+            argv = []
+        elif f.cli == "bool":
+            argv = [f.flag if shown == "on" else f.flag.replace("--", "--no-", 1)]
+        elif f.cli == "nargs":
+            argv = [f.flag, *shown.split()]
+        else:
+            argv = [f.flag, shown]
+        args = build_parser().parse_args(["train", *argv])
+        assert config.resolve(None, **spec_overrides(args))[f.name] == config.DEFAULTS[f.name], f.name
+    assert "activation of the hidden layers (any Keras name) (default: elu)" in " ".join(
+        by_flag["--activation"].help.split())
+
+
+def test_every_help_line_of_every_command_shows_a_default():
+    for name in ("train", "predict", "tune"):
+        for action in _subparser(name)._actions:
+            if action.option_strings and not action.required and action.dest not in ("help", "version"):
+                assert "(default" in action.help, (name, action.option_strings)
+
+
+def test_version(capsys):
+    import kerasopt
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"kerasopt {kerasopt.__version__}\n"
+
+
+def test_comma_lists_and_task_reach_the_config():
+    from kerasopt import config
+    from kerasopt.cli import build_parser, spec_overrides
+
+    args = build_parser().parse_args(["train", "--categorical", "a, b", "--numeric", "c", "--drop", "d,e",
+                                      "--task", "regression", "--dropout", "0.1"])
+    resolved = config.resolve(None, **spec_overrides(args))
+    assert (resolved["categorical"], resolved["numeric"], resolved["drop"]) == (["a", "b"], ["c"], ["d", "e"])
+    assert resolved["task"] == "regression" and resolved["dropout"] == 0.1
+
+
+def test_default_out_follows_the_data_file():
+    from kerasopt.cli import default_out
+
+    assert default_out({"data": None}) == os.path.join("runs", "phone")
+    assert default_out({"data": os.path.join("data", "loans.2024.csv")}) == os.path.join("runs", "loans.2024")
+
+
+def test_a_user_file_needs_target_and_the_error_names_its_columns(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    path = csv_file(tmp_path, "size,colour,label\n1,red,0\n2,blue,1\n", "shop.csv")
+    assert main(["train", "--data", path, "--epochs", "1"]) == 1
+    assert capsys.readouterr().err == (f"kerasopt train: error: Name the label column of {path} with --target "
+                                       "(config key `target`). Available columns: size, colour, label.\n")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_run_config_json_resolves_to_the_run_configuration(run_dir):
+    from kerasopt import config, spec
+    from kerasopt.cli import build_parser, spec_overrides
+
+    out, csv = run_dir
+    written = json.loads((out / "config.json").read_text())
+    assert set(written) - set(config.DEFAULTS) <= set(spec.DERIVED)  # the run's facts are ignorable keys
+    # the configuration the run used: its flags (FAST) over the defaults
+    args = build_parser().parse_args(["train", "--data", str(csv), "--out", str(out), *FAST])
+    used = config.resolve(None, **spec_overrides(args))
+    assert config.resolve(config.load_file(out / "config.json")) == used
+
+
+def test_cosine_needs_no_arguments_and_config_json_fed_back_reproduces_the_run(tmp_path, phone_csv, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first, second = tmp_path / "first", tmp_path / "runs" / "phone"  # the default --out: runs/<data file name>
+    assert main(["train", "--data", str(phone_csv), "--out", str(first), "--schedule", "cosine", "--no-refit",
+                 "--patience", "5", *FAST]) == 0
+    # decay over the run's 3 epochs: lr(e) = 0.01 * (1 + cos(pi * e / 3)) / 2
+    expected = [0.01 * (1 + np.cos(np.pi * e / 3)) / 2 for e in range(3)]
+    np.testing.assert_allclose(pd.read_csv(first / "history.csv")["learning_rate"], expected, rtol=1e-6)
+    assert main(["train", "--config", str(first / "config.json")]) == 0
+    assert (second / "history.csv").read_text() == (first / "history.csv").read_text()
+    assert json.loads((second / "config.json").read_text()) == json.loads((first / "config.json").read_text())
+
+
+# -- which failures are one line --------------------------------------------------------------
+
+def _raising(error):
+    def body():
+        raise error
+    return body
+
+
+@pytest.mark.parametrize("error, line", [
+    (ArgumentError("Invalid value for `x`: expected 1. Received: x=2"),
+     "Invalid value for `x`: expected 1. Received: x=2"),
+    (DataError("Data file is empty:\n  a.csv"), "Data file is empty: a.csv"),
+    (FileNotFoundError(2, "No such file or directory", "in.csv"), "No such file or directory: in.csv"),
+    (PermissionError(13, "Permission denied", "/root/out"), "Permission denied: /root/out"),
+])
+def test_user_errors_are_one_line_and_status_1(error, line, capsys):
+    assert run_reporting_errors("kerasopt train", _raising(error)) == 1
+    assert capsys.readouterr().err == f"kerasopt train: error: {line}\n"
+
+
+@pytest.mark.parametrize("error", [ValueError("a bug"), KeyError("k"), TypeError("t"), OSError("no file named")])
+def test_other_exceptions_are_bugs_and_keep_their_traceback(error, capsys):
+    with pytest.raises(type(error)):
+        run_reporting_errors("kerasopt train", _raising(error))
+    assert capsys.readouterr().err == ""
 
 
 def test_predict_matches_columns_by_name_and_ignores_extra_ones(run_dir, tmp_path, capsys):
@@ -323,7 +455,7 @@ def test_a_users_table_trains_predicts_and_evaluates_in_its_labels(table_csv, tm
     assert "note: Dropped column 'id': consecutive integers 1..120, one per row (an identifier)." in printed
     assert "note: Dropped column 'empty': all cells are missing." in printed
     config = json.loads((out / "config.json").read_text())
-    assert config["task"] == "classification" and config["derived"]["classes"] == ["apple", "pear"]
+    assert config["derived"]["task"] == "classification" and config["derived"]["classes"] == ["apple", "pear"]
     assert config["derived"]["used_columns"] == ["size", "colour"]
 
     new = frame.drop(columns="fruit").head(6).assign(colour=["purple", None, "red", "green", "blue", "red"])
@@ -355,7 +487,7 @@ def test_a_continuous_target_is_a_regression(table_csv, tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "weights.csv"), "--target", "weight", "--out", str(out),
                  "--epochs", "2", "--hidden-units", "4"]) == 0
     config = json.loads((out / "config.json").read_text())
-    assert config["task"] == "regression" and config["derived"]["classes"] is None
+    assert config["derived"]["task"] == "regression" and config["derived"]["classes"] is None
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"rmse", "mae", "r2"} <= set(metrics["test"]) and {"rmse", "mae", "r2"} <= set(metrics["test_scores"])
     report = tmp_path / "report"
