@@ -168,18 +168,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(evaluate)
     # --- tune subcommand (owned by tuning) ---
     tune = sub.add_parser("tune", help="search hyperparameters with KerasTuner and keep the best model",
-                          description="Search the hyperparameters of a Dense classifier with KerasTuner "
+                          description="Search the hyperparameters of a Dense network for a table with KerasTuner "
                                       "and write trials.csv, trials.png, best_config.json and "
                                       "best_model.keras into --out. Running the same command again "
                                       "resumes an interrupted search.")
     tune.add_argument("--data", metavar="CSV", help=_help(spec.FIELD["data"].help))
     tune.add_argument("--target", metavar="COLUMN", help=_help(spec.FIELD["target"].help))
+    for name in ("task", "categorical", "numeric", "drop"):
+        field = spec.FIELD[name]
+        choices = f"; one of {', '.join(field.choices)}" if field.choices else ""
+        tune.add_argument(field.flag, type=_comma_list if field.cli == "comma" else field.type,
+                          choices=field.choices, metavar=field.metavar, help=_help(f"{field.help}{choices}"))
     tune.add_argument("--tuner", default="bayesian", choices=["random", "grid", "bayesian", "hyperband"],
                       help="search strategy (default bayesian)")
     tune.add_argument("--max-trials", type=int, default=30, help="number of trials (default 30)")
     tune.add_argument("--executions-per-trial", type=int, default=1, help="trainings per trial, averaged")
-    tune.add_argument("--objective", default="val_accuracy",
-                      help="val_accuracy (default), val_loss, accuracy or loss")
+    tune.add_argument("--objective", help="val_accuracy, val_loss, accuracy or loss (default: val_accuracy for "
+                                          "classification, val_loss for regression)")
     tune.add_argument("--cv", type=int, metavar="K", default=3,
                       help="k-fold objective on the training rows (default 3); 0: one validation split")
     tune.add_argument("--space", metavar="FILE", help="JSON or YAML overrides of the default search space")
@@ -354,7 +359,8 @@ COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate}
 def _tune(args) -> int:
     from kerasopt.tuning.search import tune
 
-    result = tune(args.data, args.target, tuner=args.tuner, max_trials=args.max_trials,
+    result = tune(args.data, args.target, task=args.task, categorical=args.categorical or (),
+                  numeric=args.numeric or (), drop=args.drop or (), tuner=args.tuner, max_trials=args.max_trials,
                   executions_per_trial=args.executions_per_trial, objective=args.objective,
                   cv=None if args.cv == 0 else args.cv,
                   space=args.space, seed=args.seed, out=args.out, epochs=args.epochs, patience=args.patience,

@@ -13,6 +13,7 @@ import difflib
 import io
 import math
 import os
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -20,7 +21,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from kerasopt import _validation as check
-from kerasopt.errors import DataError
+from kerasopt.errors import ArgumentError, DataError
 
 __all__ = [
     "PHONE_FEATURES",
@@ -43,6 +44,8 @@ PHONE_FEATURES = [
 
 
 _DELIMITERS = ",;\t"
+_COMMA_NUMBER = re.compile(r"[-+]?\d+,\d+")
+_POINT_NUMBER = re.compile(r"[-+]?\d*\.\d+(?:[eE][-+]?\d+)?")
 
 
 class Splits(NamedTuple):
@@ -68,12 +71,22 @@ def _sniff_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
+def _decimal_comma(text: str, delimiter: str) -> bool:
+    """Whether a semicolon file writes its decimals with a comma (`1,5`), as spreadsheets do in
+    locales where the comma is the decimal mark: some cell is `digits,digits` and none `digits.digits`."""
+    if delimiter != ";":
+        return False
+    sample = "\n".join(text.splitlines()[1:200])
+    cells = [c.strip().strip('"') for c in re.split(r"[;\n]", sample)]
+    return any(_COMMA_NUMBER.fullmatch(c) for c in cells) and not any(_POINT_NUMBER.fullmatch(c) for c in cells)
+
+
 def load_csv(path: str | os.PathLike) -> pd.DataFrame:
     """Reads a CSV file into a DataFrame with clear errors.
 
     The delimiter (comma, semicolon or tab) is sniffed from the first lines;
-    a semicolon file reads `1,5` as 1.5 (the spreadsheet convention where the
-    decimal mark is a comma). The text is UTF-8, with or without a
+    a semicolon file whose numbers are written `1,5` (and none `1.5`) reads
+    them as 1.5, the spreadsheet convention where the decimal mark is a comma. The text is UTF-8, with or without a
     byte-order mark.
 
     Args:
@@ -108,9 +121,8 @@ def load_csv(path: str | os.PathLike) -> pd.DataFrame:
         raise DataError(f"Data file {path} has duplicate column names: {', '.join(map(repr, repeated))}. "
                         "Give every column its own name.")
     try:
-        # Semicolon files are what spreadsheets write where the decimal mark is a comma.
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=True,
-                            decimal="," if delimiter == ";" else ".")
+                            decimal="," if _decimal_comma(text, delimiter) else ".")
     except pd.errors.EmptyDataError:
         raise DataError(f"Data file is empty: {path}. It needs a header row and data rows.") from None
     except pd.errors.ParserError as e:
@@ -316,7 +328,7 @@ def make_phone_data(n_samples: int = 2000, seed: int = 0, noise: float = 0.1) ->
     """
     n = check.positive_int("n_samples", n_samples)
     if n < 4:
-        raise ValueError(f"Invalid value for `n_samples`: expected at least 4 rows. Received: n_samples={n_samples!r}")
+        raise ArgumentError(f"Invalid value for `n_samples`: expected at least 4 rows. Received: n_samples={n_samples!r}")
     noise = check.non_negative_float("noise", noise)
     rng = np.random.default_rng(seed)
     ints = lambda lo, hi: rng.integers(lo, hi + 1, n)  # noqa: E731

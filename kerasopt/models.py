@@ -165,12 +165,12 @@ def build_model(
         schema = inputs if isinstance(inputs, tabular.Schema) else tabular.infer_schema(inputs)
         if target is not None:
             if not isinstance(target, tabular.TargetInfo):
-                raise ValueError("Invalid value for `target`: expected a kerasopt.tabular.TargetInfo or None. "
+                raise ArgumentError("Invalid value for `target`: expected a kerasopt.tabular.TargetInfo or None. "
                                  f"Received: target={target!r}")
             num_classes = target.num_classes
         n_inputs = len(schema.features)
     elif target is not None:
-        raise ValueError("`target` applies to tables (a DataFrame or Schema as `inputs`). "
+        raise ArgumentError("`target` applies to tables (a DataFrame or Schema as `inputs`). "
                          f"Received: target={target!r}")
     elif isinstance(inputs, (int, np.integer)) and not isinstance(inputs, bool):
         n_inputs = check.positive_int("inputs", inputs)
@@ -323,7 +323,7 @@ def average_models(models: Sequence[keras.Model], loss: Any = None, metrics: Seq
         from kerasopt import tabular
 
         if any(getattr(m, "schema", None) is None or m.schema.get_config() != schema.get_config() for m in models):
-            raise ValueError("Invalid value for `models`: tabular members must share one schema (train them "
+            raise ArgumentError("Invalid value for `models`: tabular members must share one schema (train them "
                              f"on the same rows). Received: models={models_arg!r}")
         x_in = {c.key: keras.Input(shape=(1,), dtype="string" if c.kind == "categorical" else "float32",
                                    name=c.key) for c in schema.features}

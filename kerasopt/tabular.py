@@ -40,11 +40,12 @@ import keras
 import numpy as np
 import pandas as pd
 
-from kerasopt.errors import DataError
+from kerasopt.errors import ArgumentError, DataError
 
 __all__ = [
     "MISSING",
     "ONE_HOT_MAX",
+    "MIN_CATEGORY_COUNT",
     "CLASSIFICATION_MAX_INTEGERS",
     "Column",
     "Schema",
@@ -69,6 +70,11 @@ ONE_HOT_MAX = 16
 """A categorical column with at most this many categories (the missing category included) is
 one-hot encoded (plus one out-of-vocabulary slot); one with more gets an `Embedding` of
 `embedding_dim(n)` dimensions, which keeps the first Dense layer small for many categories."""
+
+MIN_CATEGORY_COUNT = 2
+"""A category seen fewer times than this in the training rows joins the out-of-vocabulary bucket
+with the categories first seen after training: a value seen once (a car's model name, a free-text
+note) teaches the network nothing that carries over to new rows, but gives it a column to memorize."""
 
 CLASSIFICATION_MAX_INTEGERS = 20
 """`detect_task` calls an integer target with at most this many distinct values classification."""
@@ -387,10 +393,12 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
                               zip(column.to_numpy(dtype=object), missing)], dtype=object)
             reason = _no_signal(cells[~missing], missing, text=True)
             if reason is None:
-                counts = pd.Series(cells).value_counts(sort=False)
-                order = sorted(counts.index, key=lambda c: (-counts[c], c))
-                features.append(Column(name, "categorical", _input_key(name, taken),
-                                       has_gaps=bool(missing.any()), vocabulary=[str(c) for c in order]))
+                vocabulary = _vocabulary(cells)
+                if vocabulary:
+                    features.append(Column(name, "categorical", _input_key(name, taken),
+                                           has_gaps=bool(missing.any()), vocabulary=vocabulary))
+                else:
+                    reason = f"every category occurs fewer than {MIN_CATEGORY_COUNT} times"
         elif text.any() and name not in numeric and numbers.any():
             row = int(np.flatnonzero(text)[0])
             raise DataError(f"Column {name!r} mixes numbers and text, e.g. {column.iloc[row]!r} in "
@@ -401,10 +409,12 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
             cells = np.array([MISSING if m else _canonical(v) for v, m in zip(frame_cells, missing)], dtype=object)
             reason = _no_signal(cells[~missing], missing, text=True)
             if reason is None:
-                counts = pd.Series(cells).value_counts(sort=False)
-                order = sorted(counts.index, key=lambda c: (-counts[c], c))
-                features.append(Column(name, "categorical", _input_key(name, taken),
-                                       has_gaps=bool(missing.any()), vocabulary=[str(c) for c in order]))
+                vocabulary = _vocabulary(cells)
+                if vocabulary:
+                    features.append(Column(name, "categorical", _input_key(name, taken),
+                                           has_gaps=bool(missing.any()), vocabulary=vocabulary))
+                else:
+                    reason = f"every category occurs fewer than {MIN_CATEGORY_COUNT} times"
         else:
             gaps = ~np.isfinite(values)  # declared numeric: text cells count as gaps
             present = values[~gaps]
@@ -425,6 +435,13 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
         raise DataError("No usable feature column: every column was dropped "
                         f"({'; '.join(n.rstrip('.') for n in notes) or 'all declared in drop'}).")
     return Schema(input_names=names, features=features, dropped=dropped, notes=notes)
+
+
+def _vocabulary(cells: np.ndarray) -> list[str]:
+    """Categories seen at least `MIN_CATEGORY_COUNT` times, most frequent first."""
+    counts = pd.Series(cells).value_counts(sort=False)
+    kept = [c for c in counts.index if counts[c] >= MIN_CATEGORY_COUNT]
+    return [str(c) for c in sorted(kept, key=lambda c: (-counts[c], c))]
 
 
 def _no_signal(present: np.ndarray, gaps: np.ndarray, text: bool) -> str | None:
@@ -625,7 +642,7 @@ def encode_target(y, task: str | None = None) -> tuple[np.ndarray, TargetInfo]:
         ValueError: for an invalid `task`.
     """
     if task is not None and task not in TASKS:
-        raise ValueError(f"Invalid value for `task`: expected 'classification', 'regression' or None. "
+        raise ArgumentError(f"Invalid value for `task`: expected 'classification', 'regression' or None. "
                          f"Received: task={task!r}")
     series = _as_series(y, "target")
     if len(series) == 0:
@@ -858,7 +875,7 @@ class TabularModel(keras.Model):
     def predict_proba(self, x, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities, one column per class in the order of `classes`."""
         if self.classes is None:
-            raise ValueError("predict_proba needs a classifier; this model is a regression model.")
+            raise ArgumentError("predict_proba needs a classifier; this model is a regression model.")
         return np.asarray(self.predict(x, batch_size=batch_size, verbose=0))
 
     def predict_labels(self, x, batch_size: int = 1024) -> np.ndarray:

@@ -144,6 +144,7 @@ def test_generated_ranges_match_the_real_columns():
 @pytest.mark.parametrize("name, content, columns, first_row", [
     ("comma", "a,b,y\n1.5,x,0\n", ["a", "b", "y"], [1.5, "x", 0]),
     ("semicolon, decimal comma", "a;b;y\n1,5;x;0\n", ["a", "b", "y"], [1.5, "x", 0]),
+    ("semicolon, decimal point", "a;b;y\n1.5;x,z;0\n", ["a", "b", "y"], [1.5, "x,z", 0]),
     ("tab", "a\tb\ty\n1.5\tx y\t0\n", ["a", "b", "y"], [1.5, "x y", 0]),
     ("utf-8 with BOM", "\ufeffa,b,y\n1.5,é,0\n", ["a", "b", "y"], [1.5, "é", 0]),
     ("quoted delimiters", 'a,b,y\n"x;1",2,0\n"z;3",4,1\n', ["a", "b", "y"], ["x;1", 2, 0]),

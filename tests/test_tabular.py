@@ -52,8 +52,11 @@ def test_kinds_statistics_and_vocabulary():
     size = schema.features[0]
     present = np.array([1, 3, 4, 2, 6, 5, 3.0])
     assert size.mean == pytest.approx(present.mean()) and size.std == pytest.approx(present.std())
-    # most frequent first, ties alphabetical; the gap is its own category
-    assert schema.features[1].vocabulary == ["red", "blue", MISSING, "green"]
+    # most frequent first; green and the gap, seen once, join the out-of-vocabulary bucket
+    assert schema.features[1].vocabulary == ["red", "blue"]
+    twice = frame().assign(color=["red", "blue", None, "red", "green", "blue", None, "green"])
+    # ties alphabetical; the gap is its own category
+    assert infer_schema(twice).features[1].vocabulary == [MISSING, "blue", "green", "red"]
     assert schema.notes == [] and schema.dropped == []
 
 
@@ -130,12 +133,15 @@ def test_gap_is_imputed_with_the_training_mean_and_standardized_to_zero():
 
 def test_one_hot_width_counts_categories_gap_and_unseen_bucket():
     model = build_model(frame(), num_classes=2, hidden_units=())
-    # red, blue, [missing], green + one out-of-vocabulary slot
-    assert model.get_layer("tabular_lookup_0").output.shape == (None, 5)
-    no_gaps = frame().assign(color=["red", "blue", "blue", "red", "green", "blue", "red", "red"])
+    # red, blue + one out-of-vocabulary slot (which also takes green and the gap, each seen once)
+    assert model.get_layer("tabular_lookup_0").output.shape == (None, 3)
+    twice = frame().assign(color=["red", "blue", None, "red", "green", "blue", None, "green"])
+    # [missing], blue, green, red + the out-of-vocabulary slot
+    assert build_model(twice, num_classes=2).get_layer("tabular_lookup_0").output.shape == (None, 5)
+    no_gaps = frame().assign(color=["red", "blue", "blue", "red", "green", "blue", "red", "green"])
     assert build_model(no_gaps, num_classes=2).get_layer("tabular_lookup_0").output.shape == (None, 4)
     # numeric block: size, fresh, flag standardized + one indicator (size had gaps)
-    assert model.get_layer("tabular_features").output.shape == (None, 3 + 1 + 5)
+    assert model.get_layer("tabular_features").output.shape == (None, 3 + 1 + 3)
 
 
 def test_many_categories_get_an_embedding():
@@ -174,7 +180,7 @@ def test_unseen_category_goes_to_the_out_of_vocabulary_bucket():
     out = model.predict(rows, verbose=0)
     np.testing.assert_array_equal(out[0], out[1])
     lookup = sub_model(model, "tabular_lookup_0").predict(model.convert_inputs(rows), verbose=0)
-    np.testing.assert_array_equal(lookup, [[1, 0, 0, 0, 0]] * 2)  # index 0: the OOV bucket
+    np.testing.assert_array_equal(lookup, [[1, 0, 0]] * 2)  # index 0: the OOV bucket
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,3 +334,10 @@ def test_saved_model_predicts_identically_in_a_fresh_process(tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "got.npy"), expected)
     assert child["type"] == "TabularModel" and child["classes"] == ["raw", "ripe"]
     assert child["labels"] == np.array(["raw", "ripe"])[expected.argmax(1)].tolist()
+
+
+def test_a_text_column_of_one_off_values_is_dropped_with_a_note():
+    data = pd.DataFrame({"note": ["a", "b", None, "c"], "x": [1.0, 2.0, 3.0, 4.5]})
+    schema = infer_schema(data)
+    assert schema.names == ["x"]
+    assert schema.notes == ["Dropped column 'note': every category occurs fewer than 2 times."]

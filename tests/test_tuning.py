@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kerasopt import data as data_lib
+
 from kerasopt.cli import main
 from kerasopt.data import make_phone_data
 from kerasopt.errors import ConfigError, OutputExistsError
@@ -244,9 +246,11 @@ def test_best_model_averages_the_retrainings_and_a_new_size_only_retrains(tiny_c
     kwargs = dict(tuner="random", max_trials=1, epochs=2, space=SMALL, out=out, cv=None, verbose=0)
     tune(tiny_csv, target="price_range", ensemble=2, **kwargs)
     model = keras.saving.load_model(out / "best_model.keras")
-    assert [layer.name for layer in model.layers] == ["features", "member_0", "member_1", "average"]
-    x = make_phone_data(80, seed=5).drop(columns="price_range").to_numpy("float32")[:4]
-    members = [model.get_layer(f"member_{i}").predict(x, verbose=0) for i in range(2)]
+    names = [layer.name for layer in model.layers]
+    assert names[-3:] == ["member_0", "member_1", "average"] and names[:-3] == data_lib.PHONE_FEATURES  # inputs
+    assert model.classes == [0, 1, 2, 3]
+    x = make_phone_data(80, seed=5).drop(columns="price_range")[:4]
+    members = [model.get_layer(f"member_{i}").predict(model.convert_inputs(x), verbose=0) for i in range(2)]
     assert np.allclose(model.predict(x, verbose=0), np.mean(members, axis=0), atol=1e-6)
     assert not np.allclose(members[0], members[1])  # two seeds
     assert json.loads((out / "best_config.json").read_text())["ensemble"] == 2

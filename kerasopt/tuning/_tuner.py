@@ -22,8 +22,9 @@ import time
 import keras
 import keras_tuner
 import numpy as np
+import pandas as pd
 from keras_tuner.src.distribute import utils as dist_utils
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from kerasopt import _io
 from kerasopt.tuning import report
@@ -68,6 +69,11 @@ def common_epoch_score(runs: list[dict], objective: str) -> tuple[int, float]:
     curve = np.mean([r["history"][monitor][:length] for r in runs], axis=0)
     epoch = int(np.argmin(curve)) + 1
     return epoch, float(np.mean([r["history"][objective][epoch - 1] for r in runs]))
+
+
+def _rows(x, index: np.ndarray):
+    """The rows `index` of an array or a DataFrame (renumbered from 0)."""
+    return x.iloc[index].reset_index(drop=True) if isinstance(x, pd.DataFrame) else x[index]
 
 
 class SearchTuner(keras_tuner.Tuner):
@@ -124,12 +130,14 @@ class SearchTuner(keras_tuner.Tuner):
     def _folds(self, y):
         if self._folds_cache is None:
             index = np.arange(len(y))
+            stratify = self.hypermodel.classification
             if self.cv:
-                kfold = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.seed)
-                self._folds_cache = list(kfold.split(index, y))
+                kfold = (StratifiedKFold if stratify else KFold)(n_splits=self.cv, shuffle=True,
+                                                                  random_state=self.seed)
+                self._folds_cache = list(kfold.split(index, y if stratify else None))
             else:
-                train, val = train_test_split(index, test_size=self.validation_split, stratify=y,
-                                              random_state=self.seed)
+                train, val = train_test_split(index, test_size=self.validation_split,
+                                              stratify=y if stratify else None, random_state=self.seed)
                 self._folds_cache = [(np.sort(train), np.sort(val))]
         return self._folds_cache
 
@@ -149,9 +157,9 @@ class SearchTuner(keras_tuner.Tuner):
             for fold, (tr, va) in enumerate(self._folds(y)):
                 keras.backend.clear_session()
                 gc.collect()
-                self.hypermodel.features = x[tr]
+                self.hypermodel.features = _rows(x, tr)
                 model = self.hypermodel.build(hp)
-                result = self.hypermodel.fit(hp, model, x[tr], y[tr], validation_data=(x[va], y[va]),
+                result = self.hypermodel.fit(hp, model, _rows(x, tr), y[tr], validation_data=(_rows(x, va), y[va]),
                                              seed=self.seed + execution)
                 history = {k: [float(v) for v in vs] for k, vs in result.history.history.items()}
                 if objective not in history:

@@ -14,6 +14,7 @@ from typing import Any
 
 import keras_tuner
 import numpy as np
+import pandas as pd
 
 from kerasopt import spec
 from kerasopt.tuning import space as space_lib
@@ -51,37 +52,50 @@ def model_kwargs(values: dict[str, Any], space: dict[str, Any], n_rows: int) -> 
 
 
 class DenseHyperModel(keras_tuner.HyperModel):
-    """A HyperModel that builds `kerasopt` Dense classifiers.
+    """A HyperModel that builds `kerasopt` Dense networks.
 
     Args:
         space: A space from `kerasopt.tuning.space.resolve_space`.
-        num_classes: Number of classes.
-        features: Training features that adapt the `Normalization` layer;
-            set `self.features` to the current fold's rows before `build`.
+        num_classes: Number of classes of an array-input classifier (`None`
+            for regression); ignored when `target` is given.
+        features: Training rows: a DataFrame of raw columns (each build then
+            types them and learns their statistics, and the model is a
+            `kerasopt.tabular.TabularModel`), or a numeric array that adapts
+            the `Normalization` layer. The tuner sets `self.features` to the
+            current fold's rows before `build`.
+        target: The `kerasopt.tabular.TargetInfo` of a table's target.
+        columns: Column overrides for tables: `{"categorical": [...],
+            "numeric": [...], "drop": [...]}`.
         objective: The metric the search optimizes (early stopping monitors
             the validation loss, which is smoother than accuracy; the trial's
             score is `objective` at the epoch early stopping keeps).
         patience: Early-stopping patience in epochs.
         seed: Seed for initializers, dropout and shuffling.
-        max_epochs: Overrides the `epochs` of the space when set (the
-            Hyperband budget of a trial).
 
     Example:
 
     >>> import keras_tuner
-    >>> hm = DenseHyperModel(resolve_space(), num_classes=4, features=x)  # doctest: +SKIP
+    >>> hm = DenseHyperModel(resolve_space(), features=frame, target=target)  # doctest: +SKIP
     >>> model = hm.build(keras_tuner.HyperParameters())  # doctest: +SKIP
     """
 
-    def __init__(self, space: dict[str, Any], num_classes: int, features: np.ndarray,
-                 objective: str = "val_accuracy", patience: int = 10, seed: int | None = None):
+    def __init__(self, space: dict[str, Any], num_classes: int | None = None, features=None, *, target=None,
+                 columns: dict[str, list[str]] | None = None, objective: str = "val_accuracy",
+                 patience: int = 10, seed: int | None = None):
         super().__init__(name="kerasopt_dense", tunable=True)
         self.space = space
-        self.num_classes = num_classes
-        self.features = np.asarray(features, dtype="float32")
+        self.target = target
+        self.num_classes = target.num_classes if target is not None else num_classes
+        self.features = features
+        self.columns = dict(columns or {})
         self.objective = objective
         self.patience = patience
         self.seed = seed
+
+    @property
+    def classification(self) -> bool:
+        """Whether the network is a classifier (stratified folds, accuracy objectives)."""
+        return self.num_classes is not None
 
     def values(self, hp) -> dict[str, Any]:
         """Declares the space on `hp` and returns this trial's values."""
@@ -94,8 +108,14 @@ class DenseHyperModel(keras_tuner.HyperModel):
         from kerasopt.models import build_model
 
         values = self.values(hp)
-        return build_model(self.features, num_classes=self.num_classes, seed=self.seed,
-                           **model_kwargs(values, self.space, len(self.features)))
+        kwargs = model_kwargs(values, self.space, len(self.features))
+        if isinstance(self.features, pd.DataFrame):
+            from kerasopt.tabular import infer_schema
+
+            schema = infer_schema(self.features, **self.columns)
+            return build_model(schema, target=self.target, seed=self.seed, **kwargs)
+        return build_model(np.asarray(self.features, dtype="float32"), num_classes=self.num_classes,
+                           seed=self.seed, **kwargs)
 
     def fit(self, hp, model, x, y, validation_data=None, **kwargs):
         """Trains `model` with `kerasopt.train`; batch size and epochs come from `hp`.

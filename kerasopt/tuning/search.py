@@ -34,7 +34,7 @@ from kerasopt import _validation as check
 from kerasopt import data as data_lib
 from kerasopt import spec as spec_lib
 from kerasopt.errors import ArgumentError, ConfigError, KerasoptError, OutputExistsError
-from kerasopt.pipeline import target_column
+from kerasopt.pipeline import table_from_frame, target_column
 from kerasopt.tuning import space as space_lib
 
 __all__ = ["tune", "TuneResult", "TUNERS", "available_objectives"]
@@ -172,7 +172,7 @@ def _check_args(tuner, max_trials, executions_per_trial, objective, cv, seed, ep
         if worker_id is not None and ("chief" in str(worker_id) or not str(worker_id).strip()):
             raise ArgumentError(f"Invalid value for `worker_id`: expected a non-empty id without 'chief'. "
                              f"Received: worker_id={worker_id!r}")
-    if objective not in available_objectives():
+    if objective is not None and objective not in available_objectives():
         raise ArgumentError(f"Invalid value for `objective`: {objective!r} is not a metric of this search. "
                          f"Available: {', '.join(available_objectives())}.")
 
@@ -202,10 +202,14 @@ def tune(
     data: str | os.PathLike | pd.DataFrame | None = None,
     target: str | None = None,
     *,
+    task: str | None = None,
+    categorical=(),
+    numeric=(),
+    drop=(),
     tuner: str = "bayesian",
     max_trials: int = 30,
     executions_per_trial: int = 1,
-    objective: str = "val_accuracy",
+    objective: str | None = None,
     cv: int | None = 3,
     space: dict[str, Any] | str | os.PathLike | None = None,
     seed: int = spec_lib.FIELD["seed"].default,
@@ -225,7 +229,7 @@ def tune(
     verbose: int = 1,
     _finalize: bool = True,
 ) -> TuneResult:
-    """Searches hyperparameters of a `kerasopt` classifier with KerasTuner.
+    """Searches hyperparameters of a `kerasopt` network for a table with KerasTuner.
 
     Every input (data, space, objective, flags) is checked before the first
     trial. Calling `tune` again with the same arguments and `out` resumes an
@@ -235,8 +239,12 @@ def tune(
     Args:
         data: Labelled CSV path, a DataFrame, or `None` for the embedded
             phone-like data.
-        target: Label column (integers 0..K-1); required with `data`, the
-            embedded demo data's is `price_range`.
+        target: The column to predict (any labels, or a continuous target);
+            required with `data`, the embedded demo data's is `price_range`.
+        task: `"classification"`, `"regression"` or `None` (detected; see
+            `kerasopt.tabular.detect_task`).
+        categorical, numeric, drop: Column overrides (see
+            `kerasopt.tabular.infer_schema`).
         tuner: `"random"`, `"grid"`, `"bayesian"` or `"hyperband"` (whose
             budget per trial is set by Hyperband, at most `epochs`; trials
             train from scratch). Random and Bayesian searches run the
@@ -244,9 +252,10 @@ def tune(
         max_trials: Number of trials (an upper bound for grid and hyperband).
         executions_per_trial: Trainings per trial (and fold); scores are
             averaged.
-        objective: Metric to optimize: one of `available_objectives()`.
-            Direction (max for accuracy, min for loss) is inferred.
-        cv: Number of stratified folds of the k-fold objective on the
+        objective: Metric to optimize: one of `available_objectives()`;
+            default `"val_accuracy"` for classification and `"val_loss"` for
+            regression. Direction (max for accuracy, min for loss) is inferred.
+        cv: Number of folds (stratified for classification) of the k-fold objective on the
             training rows (each fold adapts its own scaling); `None` for one
             stratified validation split of `validation_split`, which is
             faster but too noisy to rank configurations a point of accuracy
@@ -307,17 +316,36 @@ def tune(
         resolved["epochs"] = int(epochs)
     frame = _load(data, target)
     target = target_column(target, data, frame)
-    x, y, columns = data_lib.to_arrays(frame, target)
-    num_classes = int(y.max()) + 1
-    splits = data_lib.split(x, y, validation_size=0.0, test_size=test_split, seed=seed)
-    x_train, y_train = splits.x_train, splits.y_train
-    if cv is not None:
+    table = table_from_frame(frame, target, task=task, categorical=categorical, numeric=numeric, drop=drop,
+                             source=_data_id(data))
+    classification = table.classification
+    if objective is None:
+        objective = "val_accuracy" if classification else "val_loss"
+    elif not classification and objective.removeprefix("val_") == "accuracy":
+        raise ArgumentError(f"Invalid value for `objective`: {objective!r} needs a classification target; "
+                            f"{target!r} is a regression target (use val_loss). Received: objective={objective!r}")
+    if baselines and not classification:
+        raise ArgumentError("`baselines` compares classifiers; the target is a regression target. "
+                            "Received: baselines=True")
+    columns = {"categorical": list(categorical or ()), "numeric": list(numeric or ()), "drop": table.drop}
+    train_rows, _, test_rows = data_lib.split_rows(table.labels.to_numpy(), 0.0, test_split, seed,
+                                                   stratify=classification)
+    from kerasopt import tabular
+
+    target_info = table.target if classification else \
+        tabular.encode_target(table.labels.iloc[train_rows], task="regression")[1]
+    x_train = table.features.iloc[train_rows].reset_index(drop=True)
+    y_train = target_info.encode(table.labels.iloc[train_rows])
+    x_test = table.features.iloc[test_rows].reset_index(drop=True)
+    y_test = target_info.encode(table.labels.iloc[test_rows])
+    if cv is not None and classification:
         smallest = int(np.bincount(y_train).min())
         if smallest < cv:
             raise ConfigError(f"Invalid value for `cv`: {cv} folds need at least {cv} training rows of every "
                               f"class; the smallest class has {smallest}. Received: cv={cv}")
     out = os.fspath(out)
-    options = {"tuner": tuner, "objective": objective, "cv": cv, "seed": seed, "patience": patience,
+    options = {"task": table.target.task, **columns, "tuner": tuner, "objective": objective, "cv": cv,
+               "seed": seed, "patience": patience,
                "validation_split": None if cv else validation_split, "test_split": test_split,
                "executions_per_trial": executions_per_trial, "space": resolved}
     fingerprint = _fingerprint(_data_id(data), target, options)
@@ -326,7 +354,9 @@ def tune(
         from kerasopt.tuning import distributed
 
         _prepare_out_dir(out, fingerprint, overwrite, None)
-        spec = {"data": _data_id(data) if data is not None else None, "target": target, "tuner": tuner,
+        spec = {"data": _data_id(data) if data is not None else None, "target": target, "task": task,
+                "categorical": list(categorical or ()), "numeric": list(numeric or ()), "drop": list(drop or ()),
+                "tuner": tuner,
                 "max_trials": max_trials, "executions_per_trial": executions_per_trial,
                 "objective": objective, "cv": cv, "space": resolved, "seed": seed, "out": out,
                 "patience": patience, "validation_split": validation_split, "test_split": test_split,
@@ -344,7 +374,7 @@ def tune(
         role_env = {k: None for k in _DIST_ENV}
 
     with _environment(role_env):
-        search_tuner = make_tuner(tuner, resolved, x_train, y_train, num_classes=num_classes,
+        search_tuner = make_tuner(tuner, resolved, x_train, y_train, target=target_info, columns=columns,
                                   objective=objective, cv=cv, max_trials=max_trials,
                                   executions_per_trial=executions_per_trial, seed=seed, out=out,
                                   patience=patience, validation_split=validation_split,
@@ -364,16 +394,16 @@ def tune(
     if role == "chief":
         # Reload the oracle as a plain, local one to collect the results.
         with _environment({k: None for k in _DIST_ENV}):
-            search_tuner = make_tuner(tuner, resolved, x_train, y_train, num_classes=num_classes,
+            search_tuner = make_tuner(tuner, resolved, x_train, y_train, target=target_info, columns=columns,
                                       objective=objective, cv=cv, max_trials=max_trials,
                                       executions_per_trial=executions_per_trial, seed=seed, out=out,
                                       patience=patience, validation_split=validation_split,
                                       timeout=timeout, verbose=verbose)
-    result = finalize(search_tuner, x_train, y_train, (splits.x_test, splits.y_test), columns=columns,
+    result = finalize(search_tuner, x_train, y_train, (x_test, y_test), columns=list(table.features.columns),
                       ensemble=ensemble, verbose=verbose)
     result.seconds = time.perf_counter() - start
     if baselines:
-        result.comparison = _compare(result, x_train, y_train, splits.x_test, splits.y_test, cv=cv or 5,
+        result.comparison = _compare(result, x_train, y_train, x_test, y_test, cv=cv or 5,
                                      seed=seed, verbose=verbose)
     return result
 
@@ -400,7 +430,7 @@ def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, s
     return table
 
 
-def make_tuner(tuner: str, space: dict[str, Any], x: np.ndarray, y: np.ndarray, *, num_classes: int,
+def make_tuner(tuner: str, space: dict[str, Any], x, y: np.ndarray, *, target, columns: dict | None = None,
                objective: str, cv: int | None, max_trials: int, executions_per_trial: int, seed: int,
                out: str, patience: int, validation_split: float, timeout: float | None = None,
                verbose: int = 1):
@@ -426,7 +456,7 @@ def make_tuner(tuner: str, space: dict[str, Any], x: np.ndarray, y: np.ndarray, 
         oracle = keras_tuner.oracles.HyperbandOracle(max_epochs=int(epochs), factor=3,
                                                      hyperband_iterations=1, **common)
         oracle.max_trials = max_trials  # the budget caps Hyperband's own trial count
-    hypermodel = DenseHyperModel(space, num_classes=num_classes, features=x, objective=objective,
+    hypermodel = DenseHyperModel(space, target=target, features=x, columns=columns, objective=objective,
                                  patience=patience, seed=seed)
     from kerasopt.tuning._tuner import SearchTuner
 
@@ -435,7 +465,7 @@ def make_tuner(tuner: str, space: dict[str, Any], x: np.ndarray, y: np.ndarray, 
                        verbose=verbose, directory=out, project_name=PROJECT)
 
 
-def finalize(search_tuner, x_train: np.ndarray, y_train: np.ndarray, test_data, *, columns: list[str],
+def finalize(search_tuner, x_train, y_train: np.ndarray, test_data, *, columns: list[str],
              ensemble: int = 1, verbose: int = 1) -> TuneResult:
     """Writes trials.csv, trials.png, best_config.json and best_model.keras of a finished search."""
     from kerasopt.tuning import report
@@ -496,6 +526,7 @@ def _best_config(search_tuner, trial, columns: list[str]) -> dict[str, Any]:
 
 
 def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensemble: int = 1) -> dict[str, float]:
+    """Trains `ensemble` networks of the trial's configuration on all search rows, saves their average."""
     import keras
 
     from kerasopt.models import average_models
@@ -503,7 +534,7 @@ def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensem
 
     keras.backend.clear_session()
     hypermodel = search_tuner.hypermodel
-    hypermodel.features = np.asarray(x, dtype="float32")
+    hypermodel.features = x
     hp = trial.hyperparameters.copy()
     batch_size = int(hypermodel.values(hp)["batch_size"])
     hp.values["tuner/epochs"] = epochs  # build the schedule for the retraining length
