@@ -384,8 +384,9 @@ def markdown(results: list[dict], settings: dict, models) -> str:
     lines = [f"Cross-validated over {settings['seeds']} seed(s) x {settings['folds']} folds "
              f"(stratified K-fold for classification, K-fold for regression; the same folds "
              "for every model); mean ± std over the seeds x folds test folds. "
-             + (f"Tables over {settings['max_rows']} rows subsampled to {settings['max_rows']} (seed 0). "
-                if settings["max_rows"] else "")
+             + (f"Tables over {settings['max_rows']} rows are subsampled to {settings['max_rows']} (seed 0; "
+                f"\"rows used\" below). " if any(r["info"]["used_rows"] < r["info"]["rows"] - r["info"]["target_missing"]
+                                              for r in results) else "")
              + "Rows with no target dropped.", ""]
     if settings.get("command"):
         lines += [f"Command: `{settings['command']}`", ""]
@@ -501,9 +502,10 @@ def main(argv: list[str] | None = None) -> int:
                 "command": " ".join(["python scripts/real_data.py", *(argv if argv is not None else sys.argv[1:])])}
     status, results = _Status(), []
     try:
-        for name in tables:
+        for i, name in enumerate(tables):
             results.append(evaluate_table(TABLES[name], models, seeds=args.seeds, folds=args.folds,
-                                          max_rows=settings["max_rows"], progress=status))
+                                          max_rows=settings["max_rows"],
+                                          progress=lambda line: status(f"[{i + 1}/{len(tables)}] {line}")))
     finally:
         status.done()
     text = markdown(results, settings, models)
