@@ -381,46 +381,50 @@ def _model_cell(result, name, metric):
 
 def markdown(results: list[dict], settings: dict, models) -> str:
     """The report: the tables used, then the primary and the secondary metric per table and model."""
-    lines = [f"Cross-validated over {settings['seeds']} seed(s) x {settings['folds']} folds "
-             f"(stratified K-fold for classification, K-fold for regression; the same folds "
-             "for every model); mean ± std over the seeds x folds test folds. "
-             + (f"Tables over {settings['max_rows']} rows are subsampled to {settings['max_rows']} (seed 0; "
-                f"\"rows used\" below). " if any(r["info"]["used_rows"] < r["info"]["rows"] - r["info"]["target_missing"]
-                                              for r in results) else "")
-             + "Rows with no target dropped.", ""]
+    subsampled = any(r["info"]["used_rows"] < r["info"]["rows"] - r["info"]["target_missing"] for r in results)
+    lines = [f"Cross-validated over {settings['seeds']} seed(s) x {settings['folds']} folds (stratified K-fold "
+             "for classification, K-fold for regression; the same folds for every model); mean ± std over the "
+             "seeds x folds test folds. Rows with no target dropped."
+             + (f" Tables over {settings['max_rows']} rows subsampled to {settings['max_rows']} (seed 0)."
+                if subsampled else ""), ""]
     if settings.get("command"):
         lines += [f"Command: `{settings['command']}`", ""]
-    lines += ["| table | package: loader | rows used (of) | features: numeric + other | missing cells | target | task |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += ["| table | package: loader | rows used (of) | features: numeric + other | missing cells | target "
+              "| task |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for res in results:
         t, i = TABLES[res["table"]], res["info"]
         task = t.task if t.task == REGRESSION else f"{i['classes']} classes"
         lines.append(f"| {t.name} | {t.package}: `{t.loader}` | {i['used_rows']} ({i['rows']}) | "
                      f"{i['numeric']} + {i['other']} | {i['missing_cells']} | {t.target} | {task} |")
-    for title, pick in [("Primary metric (accuracy / R^2; higher is better)", PRIMARY),
-                        ("Secondary metric (balanced accuracy / RMSE) and seconds per fit (fit + predict; baselines on one "
-                         "thread)",
-                         SECONDARY)]:
-        head = ["table", "metric", *[MODEL_HEADS[m] for m in models]]
-        if pick is PRIMARY:
-            head += ["kerasopt - best baseline", "within target"]
-        else:
-            head += [f"s/fit {m}" for m in models]
-        lines += ["", f"**{title}**", "", "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-        for res in results:
-            metric = pick[res["task"]]
-            row = [res["table"], METRIC_NAMES[metric], *[_model_cell(res, m, metric) for m in models]]
-            if pick is PRIMARY:
-                g, ok = gap(res), within_target(res)
-                row += ["n/a" if g is None else f"{g:+.3f}",
-                        "n/a" if ok is None else ("yes" if ok else
-                                                  f"no (> {TOLERANCE[res['task']]:.2f} below)")]
-            else:
-                for m in models:
-                    r = res["models"].get(m, {})
-                    n = len(next(iter(r["scores"].values()))) if "scores" in r else 0
-                    row.append(f"{r['seconds'] / n:.2f}" if n else "n/a")
-            lines.append("| " + " | ".join(row) + " |")
+
+    def table(title, head, rows):
+        lines.extend(["", f"**{title}**", "", "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)])
+        lines.extend("| " + " | ".join(row) + " |" for row in rows)
+
+    heads = [MODEL_HEADS[m] for m in models]
+    compare = "kerasopt" in models
+    rows = []
+    for res in results:
+        metric = PRIMARY[res["task"]]
+        row = [res["table"], METRIC_NAMES[metric], *[_model_cell(res, m, metric) for m in models]]
+        if compare:
+            g, ok = gap(res), within_target(res)
+            row += ["n/a" if g is None else f"{g:+.3f}",
+                    "n/a" if ok is None else "yes" if ok else f"no (over {TOLERANCE[res['task']]:.2f} below)"]
+        rows.append(row)
+    table("Primary metric (accuracy / R^2; higher is better)",
+          ["table", "metric", *heads, *(["kerasopt - best baseline", "within target"] if compare else [])], rows)
+    rows = []
+    for res in results:
+        metric = SECONDARY[res["task"]]
+        row = [res["table"], METRIC_NAMES[metric], *[_model_cell(res, m, metric) for m in models]]
+        for m in models:
+            r = res["models"].get(m, {})
+            row.append(f"{r['seconds'] / len(r['scores'][metric]):.2f}" if "scores" in r else "n/a")
+        rows.append(row)
+    table("Secondary metric (balanced accuracy / RMSE; RMSE in the target's units, lower is better) and seconds "
+          "per fit (fit + predict; baselines on one thread)",
+          ["table", "metric", *heads, *[f"s/fit {m}" for m in models]], rows)
     return "\n".join(lines) + "\n"
 
 

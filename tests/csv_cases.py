@@ -84,6 +84,8 @@ def _regression_target(i):
     return f"{((i * 7) % 20) * 1.5 + 0.25:.2f}"
 
 
+FRENCH = {"red": "rouge", "green": "vert", "blue": "bleu clair"}
+
 CASES = [
     CsvCase("comma", _text(_rows()), "label", "classification", "ok",
             "The control: a plain comma-separated UTF-8 file trains."),
@@ -95,11 +97,11 @@ CASES = [
             "A UTF-8 byte-order mark is dropped: the first column is named 'size', not '\\ufeffsize'."),
     CsvCase("crlf", _text(_rows(), newline="\r\n"), "label", "classification", "ok",
             "Windows line endings read as the plain file (no '\\r' in the last column's values)."),
-    CsvCase("utf8_accents", _text(_rows(cell=lambda i, c, v: {"red": "rouge", "green": "vert", "blue": "bleu clair"}
-                                        .get(v, v) if c == "colour" else v, label=lambda i: ("oui", "non", "peut-être")
-                                        [i % 3])),
+    CsvCase("utf8_accents", _text(_rows(cell=lambda i, c, v: FRENCH.get(v, v) if c == "colour" else v,
+                                        label=lambda i: ("oui", "non", "peut-être")[i % 3])),
             "label", "classification", "ok",
-            "Valid UTF-8 text with accents (labels 'oui', 'non', 'peut-être') round-trips into predictions unchanged."),
+            "Valid UTF-8 text with accents (labels 'oui', 'non', 'peut-être') round-trips into predictions "
+            "unchanged."),
     CsvCase("latin1_bytes", _text(_rows()).replace(b"green", b"caf\xe9"), "label", "classification", "error",
             "Bytes that do not decode as UTF-8 (latin-1 'café'): one line naming the file, the line number and "
             "the byte, and that the file is not UTF-8; no traceback.", message="UTF-8"),
@@ -125,8 +127,8 @@ CASES = [
     CsvCase("unseen_category_at_predict", _text(_rows()), "label", "classification", "ok",
             "At predict time a colour never seen in training ('purple') goes to the out-of-vocabulary bucket: "
             "every row gets a prediction, no error.", stage="predict",
-            predict=_text([line for line in _rows(n=6, header=("size", "count", "colour"),
-                                                  cell=lambda i, c, v: "purple" if (c == "colour" and i == 2) else v)])),
+            predict=_text(_rows(n=6, header=("size", "count", "colour"),
+                                cell=lambda i, c, v: "purple" if (c == "colour" and i == 2) else v))),
     CsvCase("regression_target_gaps", _text(_rows(header=("size", "count", "colour", "price"),
                                                   cell=lambda i, c, v: ("" if i in (3, 17) else _regression_target(i))
                                                   if c == "price" else v)),

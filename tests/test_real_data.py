@@ -107,7 +107,8 @@ def test_folds_are_shared_stratified_and_seeded():
 
 def _result(task, linear, hgb, mine):
     metric = rd.PRIMARY[task]
-    models = {"linear": {"scores": {metric: linear}, "seconds": 1.0}, "hgb": {"scores": {metric: hgb}, "seconds": 1.0}}
+    models = {"linear": {"scores": {metric: linear}, "seconds": 1.0},
+              "hgb": {"scores": {metric: hgb}, "seconds": 1.0}}
     if mine is not None:
         models["kerasopt"] = mine
     best = "linear" if np.mean(linear) >= np.mean(hgb) else "hgb"
@@ -161,7 +162,8 @@ def test_kerasopt_column_reads_na_without_the_estimators(monkeypatch):
     res = rd.evaluate_table(_tiny_table(rd.CLASSIFICATION), ["linear", "kerasopt"], seeds=1, folds=2)
     assert res["models"]["kerasopt"] == {"unavailable": True}
     assert rd.gap(res) is None and rd.within_target(res) is None
-    text = rd.markdown([{**res, "table": "penguins"}], {"seeds": 1, "folds": 2, "max_rows": None}, ["linear", "kerasopt"])
+    text = rd.markdown([{**res, "table": "penguins"}], {"seeds": 1, "folds": 2, "max_rows": None},
+                       ["linear", "kerasopt"])
     assert "| penguins | accuracy |" in text and "| n/a | n/a | n/a |" in text
 
 
