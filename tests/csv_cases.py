@@ -90,7 +90,13 @@ CASES = [
     CsvCase("comma", _text(_rows()), "label", "classification", "ok",
             "The control: a plain comma-separated UTF-8 file trains."),
     CsvCase("semicolon", _text(_rows(sep=";")), "label", "classification", "ok",
-            "Delimiter sniffed: a semicolon-separated file reads as the comma one (same columns, same rows)."),
+            "Delimiter sniffed: a semicolon-separated file with decimal points reads as the comma one (same "
+            "columns, same values: 'size' is numbers, not text)."),
+    CsvCase("semicolon_decimal_comma", _text(_rows(sep=";", cell=lambda i, c, v: v.replace(".", ",")
+                                                   if c == "size" else v)),
+            "label", "classification", "ok",
+            "Semicolon file with decimal commas (what spreadsheets write where the decimal mark is a comma): "
+            "'size' reads as the numbers of the comma file (0,5 is 0.5), not as text."),
     CsvCase("tab", _text(_rows(sep="\t")), "label", "classification", "ok",
             "Delimiter sniffed: a tab-separated file reads as the comma one."),
     CsvCase("utf8_bom", b"\xef\xbb\xbf" + _text(_rows()), "label", "classification", "ok",

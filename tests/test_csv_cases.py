@@ -38,6 +38,13 @@ def test_other_delimiters_sniffed_and_same_as_comma(name, sep):
     assert _frame(BY_NAME[name].train).shape[1] == 1  # read as commas, it is one column
 
 
+def test_decimal_commas():
+    case = BY_NAME["semicolon_decimal_comma"]
+    assert b"0,5;" in case.train and b"0.5" not in case.train
+    pd.testing.assert_frame_equal(pd.read_csv(io.BytesIO(case.train), sep=";", decimal=","),
+                                  _frame(BY_NAME["comma"].train))
+
+
 def test_bom_and_crlf_differ_only_in_bytes():
     bom = BY_NAME["utf8_bom"].train
     assert bom.startswith(b"\xef\xbb\xbf") and bom[3:] == BY_NAME["comma"].train
