@@ -7,7 +7,10 @@ main command runs on a machine that has no data file.
 
 from __future__ import annotations
 
+import collections
+import csv
 import difflib
+import io
 import math
 import os
 from typing import NamedTuple
@@ -38,6 +41,9 @@ PHONE_FEATURES = [
 ]
 
 
+_DELIMITERS = ",;\t"
+
+
 class Splits(NamedTuple):
     """Arrays of a stratified train / validation / test split (empty when unused)."""
 
@@ -49,28 +55,64 @@ class Splits(NamedTuple):
     y_test: np.ndarray
 
 
+def _sniff_delimiter(text: str) -> str:
+    """Returns the delimiter of a CSV text: comma, semicolon or tab (comma when unsure)."""
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        header = sample.split("\n", 1)[0]
+        counts = {d: header.count(d) for d in _DELIMITERS}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
 def load_csv(path: str | os.PathLike) -> pd.DataFrame:
     """Reads a CSV file into a DataFrame with clear errors.
 
+    The delimiter (comma, semicolon or tab) is sniffed from the first lines;
+    a semicolon file reads `1,5` as 1.5 (the spreadsheet convention where the
+    decimal mark is a comma). The text is UTF-8, with or without a
+    byte-order mark.
+
     Args:
-        path: Path of a comma-separated file with a header row.
+        path: Path of a delimited text file with a header row.
 
     Returns:
         The `pandas.DataFrame`.
 
     Raises:
-        DataError: if the file is missing, unreadable, empty or has no rows.
+        DataError: if the file is missing, unreadable, not UTF-8, empty, has
+            no rows or repeats a column name.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise DataError(f"Data file not found: {path}. Pass the path of an existing CSV file.")
     if os.path.isdir(path):
         raise DataError(f"Data path is a directory, not a CSV file: {path}.")
+    with open(path, "rb") as f:
+        raw = f.read()
     try:
-        frame = pd.read_csv(path)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise DataError(f"Data file {path} is not a readable CSV file: byte 0x{raw[e.start]:02x} on line {line} "
+                        "is not UTF-8 text. Save the file as UTF-8 (with or without BOM).") from None
+    if not text.strip():
+        raise DataError(f"Data file is empty: {path}. It needs a header row and data rows.")
+    delimiter = _sniff_delimiter(text)
+    header = [c.strip() for c in next(csv.reader(io.StringIO(text), delimiter=delimiter))]
+    repeated = [c for c, n in collections.Counter(header).items() if n > 1]
+    if repeated:
+        raise DataError(f"Data file {path} has duplicate column names: {', '.join(map(repr, repeated))}. "
+                        "Give every column its own name.")
+    try:
+        # Semicolon files are what spreadsheets write where the decimal mark is a comma.
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=True,
+                            decimal="," if delimiter == ";" else ".")
     except pd.errors.EmptyDataError:
         raise DataError(f"Data file is empty: {path}. It needs a header row and data rows.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+    except pd.errors.ParserError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"Data file {path} is not a readable CSV file: {first}") from None
     if frame.empty:

@@ -80,6 +80,7 @@ def build_model(
     jit_compile: bool | str = "auto",
     steps_per_execution: int = 1,
     name: str = "kerasopt_dense",
+    target=None,
 ) -> keras.Model:
     """Builds and compiles a regularized Dense network.
 
@@ -87,6 +88,11 @@ def build_model(
         inputs: The number of input features, or the training features
             (array of shape `(rows, features)`), which also adapt a leading
             `Normalization` layer so that the model takes raw feature rows.
+            Or a table: training rows as a `pandas.DataFrame` (or dict of
+            named columns) of mixed kinds with gaps, or a
+            `kerasopt.tabular.Schema`; the model is then a
+            `kerasopt.tabular.TabularModel` that types, imputes and encodes
+            its named columns itself (`normalize` does not apply).
         num_classes: Number of classes (>= 2) for a softmax classifier that
             outputs probabilities; `None` for regression with one linear
             output.
@@ -119,6 +125,10 @@ def build_model(
             model supports it).
         steps_per_execution: Passed to `Model.compile`.
         name: Model name.
+        target: For a table, the `kerasopt.tabular.TargetInfo` from
+            `encode_target`: the model then keeps the class labels, or, for
+            regression, restores the standardized output to the target's
+            scale. `None` keeps `num_classes`.
 
     Returns:
         A compiled `keras.Model`.
@@ -133,8 +143,21 @@ def build_model(
     >>> model.output_shape
     (None, 4)
     """
-    features = None
-    if isinstance(inputs, (int, np.integer)) and not isinstance(inputs, bool):
+    features = schema = None
+    if _is_table(inputs):
+        from kerasopt import tabular
+
+        schema = inputs if isinstance(inputs, tabular.Schema) else tabular.infer_schema(inputs)
+        if target is not None:
+            if not isinstance(target, tabular.TargetInfo):
+                raise ValueError("Invalid value for `target`: expected a kerasopt.tabular.TargetInfo or None. "
+                                 f"Received: target={target!r}")
+            num_classes = target.num_classes
+        n_inputs = len(schema.features)
+    elif target is not None:
+        raise ValueError("`target` applies to tables (a DataFrame or Schema as `inputs`). "
+                         f"Received: target={target!r}")
+    elif isinstance(inputs, (int, np.integer)) and not isinstance(inputs, bool):
         n_inputs = check.positive_int("inputs", inputs)
     else:
         features = np.asarray(inputs, dtype="float32")
@@ -176,8 +199,11 @@ def build_model(
         return init
 
     layers = keras.layers
-    x_in = keras.Input(shape=(n_inputs,), name="features")
-    x = x_in
+    if schema is not None:
+        x_in, x = tabular.build_preprocessing(schema, seed=seed)
+    else:
+        x_in = keras.Input(shape=(n_inputs,), name="features")
+        x = x_in
     if features is not None and normalize:
         norm = layers.Normalization(name="normalization")
         norm.adapt(features)
@@ -194,7 +220,18 @@ def build_model(
     outputs = layers.Dense(out_units, activation=None if num_classes is None else "softmax",
                            kernel_initializer=initializer(len(units)), kernel_regularizer=regs[-1],
                            name="output")(x)
-    model = keras.Model(x_in, outputs, name=name)
+    loss_weights = None
+    if schema is not None:
+        if num_classes is None and target is not None:
+            outputs = tabular.restore_target(outputs, target)
+        if num_classes is None:
+            loss_weights, default_metrics = tabular.regression_compile_defaults(target)
+        else:
+            default_metrics = tabular.classification_metrics(int(num_classes))
+        metrics = default_metrics if metrics is None else metrics
+        model = tabular.TabularModel(x_in, outputs, name=name, schema=schema, target=target)
+    else:
+        model = keras.Model(x_in, outputs, name=name)
 
     if isinstance(optimizer, keras.optimizers.Optimizer):
         if learning_rate is not None:
@@ -210,9 +247,17 @@ def build_model(
         loss = "mse" if num_classes is None else "sparse_categorical_crossentropy"
     if metrics is None:
         metrics = ["mae"] if num_classes is None else ["accuracy"]
-    model.compile(optimizer=opt, loss=loss, metrics=metrics, jit_compile=jit_compile,
+    model.compile(optimizer=opt, loss=loss, loss_weights=loss_weights, metrics=metrics, jit_compile=jit_compile,
                   steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
     return model
+
+
+def _is_table(inputs) -> bool:
+    if isinstance(inputs, (int, np.integer, np.ndarray, list, tuple)):
+        return False
+    from kerasopt import tabular
+
+    return tabular.is_tabular_input(inputs)
 
 
 def average_models(models: Sequence[keras.Model], loss: Any = None, metrics: Sequence[Any] | None = None,

@@ -61,10 +61,29 @@ def auto_steps_per_execution(steps_per_epoch: int) -> int:
 
 
 def _fast_input(x, y, validation_data) -> bool:
-    """Whether `train` feeds `fit` through `in_memory_dataset` (TensorFlow, plain NumPy arrays)."""
+    """Whether `train` feeds `fit` through `in_memory_dataset` (TensorFlow, plain NumPy arrays,
+    or dicts of 1-D NumPy arrays as a `TabularModel` takes them, strings included)."""
     arrays = [x, y] + ([] if validation_data is None else list(validation_data))
-    return (keras.backend.backend() == "tensorflow" and len(arrays) in (2, 4)
-            and all(isinstance(a, np.ndarray) and a.dtype != object for a in arrays))
+
+    def plain(a):
+        if isinstance(a, dict):
+            return bool(a) and all(isinstance(v, np.ndarray) and v.ndim == 1 for v in a.values())
+        return isinstance(a, np.ndarray) and a.dtype != object
+
+    return keras.backend.backend() == "tensorflow" and len(arrays) in (2, 4) and all(plain(a) for a in arrays)
+
+
+def _rows(x) -> int:
+    """Number of rows of an array or of a dict of columns."""
+    if isinstance(x, dict):
+        return len(next(iter(x.values()))) if x else 0
+    return len(x)
+
+
+def _take(x, rows):
+    if isinstance(x, dict):
+        return {k: v[rows] for k, v in x.items()}
+    return x[rows]
 
 
 def in_memory_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool = True,
@@ -80,7 +99,8 @@ def in_memory_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle:
     the same up to that order.
 
     Args:
-        x: Features, shape `(rows, ...)`.
+        x: Features, shape `(rows, ...)`, or a dict of such arrays (the
+            named columns of a `TabularModel`; string columns gather too).
         y: Targets, one per row.
         batch_size: Rows per batch (the last batch may be smaller).
         shuffle: Whether to reshuffle the rows every epoch.
@@ -96,14 +116,20 @@ def in_memory_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle:
     import tensorflow as tf
 
     # Keras's own adapter casts float arrays to `floatx`; do the same.
-    x, y = (np.asarray(a, keras.config.floatx()) if np.issubdtype(np.asarray(a).dtype, np.floating) else a
-            for a in (x, y))
-    x = tf.convert_to_tensor(x)
-    y = tf.convert_to_tensor(y)
-    indices = tf.data.Dataset.range(int(x.shape[0]))
+    def tensor(a):
+        # Keras's own adapter casts float arrays to `floatx`; do the same. Strings become tf.string.
+        a = np.asarray(a)
+        if np.issubdtype(a.dtype, np.floating):
+            a = a.astype(keras.config.floatx())
+        return tf.convert_to_tensor(a)
+
+    x, y = tf.nest.map_structure(tensor, x), tensor(y)
+    rows = int(y.shape[0])
+    indices = tf.data.Dataset.range(rows)
     if shuffle:
-        indices = indices.shuffle(int(x.shape[0]), seed=seed, reshuffle_each_iteration=True)
-    batches = indices.batch(batch_size).map(lambda i: (tf.gather(x, i), tf.gather(y, i)))
+        indices = indices.shuffle(rows, seed=seed, reshuffle_each_iteration=True)
+    batches = indices.batch(batch_size).map(
+        lambda i: (tf.nest.map_structure(lambda a: tf.gather(a, i), x), tf.gather(y, i)))
     if repeat:
         batches = batches.repeat()
     return batches.prefetch(tf.data.AUTOTUNE)
@@ -149,8 +175,11 @@ def train(
 
     Args:
         model: A compiled `keras.Model`, e.g. from `kerasopt.build_model`.
-        x: Training features.
-        y: Training targets.
+        x: Training features: an array, or for a
+            `kerasopt.tabular.TabularModel` raw rows (a DataFrame or dict of
+            named columns, strings and gaps included).
+        y: Training targets (for a `TabularModel`, encoded with
+            `TargetInfo.encode`).
         validation_data: `(x_val, y_val)` for validation.
         validation_split: Instead of `validation_data`, the fraction of
             `(x, y)` to hold out, shuffled and (for integer labels)
@@ -208,21 +237,29 @@ def train(
     if seed is not None:
         seed = check.non_negative_int("seed", seed)
         keras.utils.set_random_seed(seed)
-    x = np.asarray(x)
+    # A TabularModel converts raw rows (a DataFrame, a dict of named columns) to its inputs.
+    convert = getattr(model, "convert_inputs", None) or (lambda a: a)
+    x = convert(x)
+    x = x if isinstance(x, dict) else np.asarray(x)
     y = np.asarray(y)
-    if len(x) != len(y):
-        raise ValueError(f"`x` and `y` have different numbers of rows: {len(x)} and {len(y)}.")
+    if validation_data is not None:
+        validation_data = (convert(validation_data[0]), np.asarray(validation_data[1]))
+    if test_data is not None:
+        test_data = (convert(test_data[0]), np.asarray(test_data[1]))
+    if _rows(x) != len(y):
+        raise ValueError(f"`x` and `y` have different numbers of rows: {_rows(x)} and {len(y)}.")
     if validation_split:
         stratify = y if np.issubdtype(y.dtype, np.integer) else None
-        x, x_val, y, y_val = train_test_split(x, y, test_size=validation_split, stratify=stratify,
-                                              random_state=seed)
-        validation_data = (x_val, y_val)
+        train_rows, val_rows = train_test_split(np.arange(len(y)), test_size=validation_split,
+                                                stratify=stratify, random_state=seed)
+        validation_data = (_take(x, val_rows), y[val_rows])
+        x, y = _take(x, train_rows), y[train_rows]
     has_val = validation_data is not None
     monitor = monitor or ("val_loss" if has_val else "loss")
 
     if steps_per_execution == "auto":
         if getattr(model, "steps_per_execution", 1) == 1 and getattr(model, "train_function", None) is None:
-            model.steps_per_execution = auto_steps_per_execution(math.ceil(len(x) / batch_size))
+            model.steps_per_execution = auto_steps_per_execution(math.ceil(len(y) / batch_size))
     else:
         model.steps_per_execution = check.positive_int("steps_per_execution", steps_per_execution)
         model.train_function = None
@@ -256,7 +293,7 @@ def train(
     if _fast_input(x, y, validation_data):
         # The dataset shuffles itself; `shuffle=False` only tells `fit` not to expect to.
         fit_data = {"x": in_memory_dataset(x, y, batch_size, shuffle=True, seed=seed, repeat=True),
-                    "steps_per_epoch": math.ceil(len(x) / batch_size), "shuffle": False,
+                    "steps_per_epoch": math.ceil(len(y) / batch_size), "shuffle": False,
                     "validation_data": None if validation_data is None else
                     in_memory_dataset(*validation_data, batch_size, shuffle=False)}
     start = time.perf_counter()
@@ -296,7 +333,11 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int =
     `train` gives `fit`, so the test function traced for validation is
     reused instead of traced again.
     """
-    if len(x) == 0:
+    convert = getattr(model, "convert_inputs", None)
+    if convert is not None:
+        x = convert(x)
+    y = np.asarray(y)
+    if len(y) == 0:
         return {}
     if _fast_input(x, y, None):
         data = {"x": in_memory_dataset(x, y, batch_size, shuffle=False)}

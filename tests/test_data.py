@@ -139,3 +139,35 @@ def test_generated_ranges_match_the_real_columns():
         span = hi - lo
         assert fake[column].min() >= lo - 0.05 * span and fake[column].max() <= hi + 0.05 * span, column
         assert (real[column].dtype.kind == "f") == (fake[column].dtype.kind == "f"), column
+
+
+@pytest.mark.parametrize("name, content, columns, first_row", [
+    ("comma", "a,b,y\n1.5,x,0\n", ["a", "b", "y"], [1.5, "x", 0]),
+    ("semicolon, decimal comma", "a;b;y\n1,5;x;0\n", ["a", "b", "y"], [1.5, "x", 0]),
+    ("tab", "a\tb\ty\n1.5\tx y\t0\n", ["a", "b", "y"], [1.5, "x y", 0]),
+    ("utf-8 with BOM", "\ufeffa,b,y\n1.5,é,0\n", ["a", "b", "y"], [1.5, "é", 0]),
+    ("quoted delimiters", 'a,b,y\n"x;1",2,0\n"z;3",4,1\n', ["a", "b", "y"], ["x;1", 2, 0]),
+    ("one column", "a\n1\n2\n", ["a"], [1]),
+])
+def test_load_csv_dialects(tmp_path, name, content, columns, first_row):
+    path = tmp_path / "data.csv"
+    path.write_text(content, encoding="utf-8")
+    frame = data.load_csv(path)
+    assert list(frame.columns) == columns
+    assert frame.iloc[0].tolist() == first_row
+
+
+def test_load_csv_names_bytes_that_do_not_decode(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("a,b\n1,caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(DataError) as info:
+        data.load_csv(path)
+    assert str(info.value) == (f"Data file {path} is not a readable CSV file: byte 0xe9 on line 2 is not UTF-8 "
+                               "text. Save the file as UTF-8 (with or without BOM).")
+
+
+def test_load_csv_refuses_duplicate_column_names(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("a,b,a,b,c\n1,2,3,4,5\n")
+    with pytest.raises(DataError, match="duplicate column names: 'a', 'b'. Give every column its own name."):
+        data.load_csv(path)

@@ -1,0 +1,888 @@
+"""Tabular columns and targets inside the model.
+
+`infer_schema` types each feature column of the training rows (numeric,
+boolean or categorical), drops the columns that carry no signal with a note,
+and keeps the training statistics. `build_preprocessing` turns a `Schema` into
+Keras inputs (one per column, keyed by the column name) and the encoded
+feature tensor, so a saved model takes raw rows: numbers, strings and gaps.
+`encode_target` turns labels of any kind (strings, booleans, integers in any
+range, integral floats) or a continuous target into what the network trains
+on, and `TargetInfo` turns its outputs back. `TabularModel` is the Functional
+model that carries both, so `model.keras` alone predicts in the original
+labels.
+
+Why the lookup layers and not `keras.utils.FeatureSpace`: FeatureSpace adapts
+on a `tf.data` pipeline and is meant to run there, has no imputation of
+numeric gaps (a NaN passes `Normalization` as NaN), no missing-value
+indicator, and only one-hot or integer outputs for categories (no embedding
+for many categories). The rules here need all three, and each piece is a
+plain Keras layer with its statistics in its config: `Impute`,
+`MissingIndicator`, `Normalization(mean=, variance=)`, `StringLookup` with an
+out-of-vocabulary bucket, and one-hot or `Embedding`.
+
+Example:
+
+>>> frame = pd.DataFrame({"size": [1.0, None, 3.0, 4.0], "color": ["red", "blue", None, "red"]})
+>>> schema = infer_schema(frame)
+>>> [(c.name, c.kind) for c in schema.features]
+[('size', 'numeric'), ('color', 'categorical')]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from kerasopt.errors import DataError
+
+__all__ = [
+    "MISSING",
+    "ONE_HOT_MAX",
+    "CLASSIFICATION_MAX_INTEGERS",
+    "Column",
+    "Schema",
+    "TargetInfo",
+    "TabularModel",
+    "Impute",
+    "MissingIndicator",
+    "SoftmaxAUC",
+    "infer_schema",
+    "detect_task",
+    "encode_target",
+    "build_preprocessing",
+    "embedding_dim",
+]
+
+MISSING = "[missing]"
+"""The category that a missing categorical cell becomes (its own category when training had gaps)."""
+
+_OOV = "[unseen]"  # StringLookup's out-of-vocabulary token: categories first seen after training
+
+ONE_HOT_MAX = 16
+"""A categorical column with at most this many categories (the missing category included) is
+one-hot encoded (plus one out-of-vocabulary slot); one with more gets an `Embedding` of
+`embedding_dim(n)` dimensions, which keeps the first Dense layer small for many categories."""
+
+CLASSIFICATION_MAX_INTEGERS = 20
+"""`detect_task` calls an integer target with at most this many distinct values classification."""
+
+KINDS = ("numeric", "boolean", "categorical")
+TASKS = ("classification", "regression")
+
+
+def embedding_dim(n_categories: int) -> int:
+    """Embedding size for a column of `n_categories`: `min(16, round(1.6 * n ** 0.56))`.
+
+    The rule of thumb of fast.ai's tabular models, capped at 16 for small networks.
+    """
+    return int(min(16, max(2, round(1.6 * n_categories ** 0.56))))
+
+
+# ---------------------------------------------------------------------------------------------
+# Cell helpers
+
+
+def _row_hint(row: int) -> str:
+    """`row` is 0-based; data rows count from 1 and the file has a header line."""
+    return f"data row {row + 1} (file line {row + 2})"
+
+
+def _canonical(value) -> str:
+    """The category string of a cell: 3, 3.0, np.int64(3) and '3' all give '3'."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return str(int(number)) if number.is_integer() else repr(number)
+    return str(value)
+
+
+def _as_series(values, name: str) -> pd.Series:
+    if isinstance(values, pd.Series):
+        return values.reset_index(drop=True)
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise DataError(f"Column {name!r} must be one-dimensional; received shape {array.shape}.")
+    return pd.Series(array, dtype=object if array.dtype.kind in "OUS" else None)
+
+
+def _split_cells(column: pd.Series):
+    """Returns `(missing, numbers, text)`: masks of missing cells, numeric cells, text cells,
+    and the float values (NaN where not a number)."""
+    missing = column.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(column):
+        values = column.to_numpy(dtype="float64")
+        return missing, ~missing, np.zeros_like(missing), values
+    if pd.api.types.is_numeric_dtype(column):
+        values = column.to_numpy(dtype="float64", na_value=np.nan)
+        return missing, ~missing, np.zeros_like(missing), values
+    objects = column.to_numpy(dtype=object)
+    is_bool = np.array([isinstance(v, (bool, np.bool_)) for v in objects], dtype=bool)
+    values = pd.to_numeric(pd.Series(np.where(is_bool, objects.astype(str), objects)), errors="coerce")
+    values = values.to_numpy(dtype="float64", na_value=np.nan)
+    values = np.where(is_bool, objects == True, values).astype("float64")  # noqa: E712
+    numbers = ~missing & (~np.isnan(values) | is_bool)
+    text = ~missing & ~numbers
+    return missing, numbers, text, values
+
+
+def _is_bool_column(column: pd.Series, numbers: np.ndarray, values: np.ndarray) -> bool:
+    if pd.api.types.is_bool_dtype(column):
+        return True
+    present = values[numbers]
+    return present.size > 0 and bool(np.isin(present, (0.0, 1.0)).all())
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema
+
+
+@dataclass
+class Column:
+    """One feature column of a `Schema`.
+
+    Attributes:
+        name: The column name in the data.
+        kind: `"numeric"`, `"boolean"` or `"categorical"`.
+        key: The name of the model input that takes the column (the column
+            name, unless that name is not a valid or free layer name).
+        has_gaps: Whether the training rows had missing cells.
+        mean: Training mean of a numeric or boolean column (the imputed value).
+        std: Training standard deviation (1 when constant apart from gaps).
+        vocabulary: Categories of a categorical column, most frequent first,
+            with `MISSING` when training had gaps.
+        coerce: Whether text cells of a numeric column are read as missing
+            (declared numeric) instead of being an error.
+    """
+
+    name: str
+    kind: str
+    key: str
+    has_gaps: bool = False
+    mean: float | None = None
+    std: float | None = None
+    vocabulary: list[str] | None = None
+    coerce: bool = False
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "key": self.key, "has_gaps": self.has_gaps,
+                "mean": self.mean, "std": self.std, "vocabulary": self.vocabulary, "coerce": self.coerce}
+
+
+@dataclass
+class Schema:
+    """The typed feature columns of a table, learned from training rows by `infer_schema`.
+
+    Attributes:
+        input_names: Every column of the training frame, in order (dropped
+            ones included), which is also the column order of a positional
+            2-D array given to `to_inputs`.
+        features: The kept columns (`Column`), in order.
+        dropped: Names of the dropped columns.
+        notes: One line per dropped column, saying why.
+    """
+
+    input_names: list[str]
+    features: list[Column]
+    dropped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the kept feature columns, in order."""
+        return [c.name for c in self.features]
+
+    def get_config(self) -> dict[str, Any]:
+        """Returns a JSON-serializable dict; `Schema.from_config` rebuilds the schema."""
+        return {"input_names": list(self.input_names), "features": [c.get_config() for c in self.features],
+                "dropped": list(self.dropped), "notes": list(self.notes)}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Schema:
+        return cls(input_names=list(config["input_names"]),
+                   features=[Column(**c) for c in config["features"]],
+                   dropped=list(config.get("dropped", [])), notes=list(config.get("notes", [])))
+
+    def to_inputs(self, x, notes: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Converts raw rows to the model's inputs.
+
+        Columns are matched by name, in any order; columns the schema does not
+        use are ignored (with a note appended to `notes`). A 2-D array is read
+        positionally and must have exactly `len(input_names)` columns.
+
+        Args:
+            x: A `pandas.DataFrame`, a dict of named columns (lists, arrays,
+                Series), or a 2-D array.
+            notes: Optional list that receives a line about ignored columns.
+
+        Returns:
+            A dict `{column key: 1-D array}`: float32 for numeric and boolean
+            columns (NaN kept: the model imputes it), Python strings (an
+            object array, which Keras's array adapter takes) for categorical
+            columns (missing cells as `MISSING`).
+
+        Raises:
+            DataError: for missing columns, a wrong column count, or cells
+                that do not fit the column's kind.
+        """
+        columns = self._columns(x)
+        out: dict[str, np.ndarray] = {}
+        for col in self.features:
+            out[col.key] = _encode_cells(col, columns[col.name])
+        extra = [name for name in columns if name not in self.names and name not in self.dropped]
+        if extra and notes is not None:
+            notes.append(f"Ignored column(s) the model does not use: {', '.join(map(str, extra))}.")
+        return out
+
+    def _columns(self, x) -> dict[str, Any]:
+        if isinstance(x, pd.DataFrame):
+            columns = {str(name): x.iloc[:, i] for i, name in enumerate(x.columns)}
+        elif isinstance(x, Mapping):
+            columns = {str(k): v for k, v in x.items()}
+            by_key = {c.key: c.name for c in self.features}
+            columns = {by_key.get(k, k) if k not in self.names else k: v for k, v in columns.items()}
+        else:
+            array = np.asarray(x)
+            if array.ndim != 2:
+                raise DataError("Expected a DataFrame, a dict of named columns or a 2-D array; received an "
+                                f"array of shape {array.shape}.")
+            if array.shape[1] != len(self.input_names):
+                raise DataError(f"Expected {len(self.input_names)} columns ({', '.join(self.input_names)}); "
+                                f"received an array with {array.shape[1]}.")
+            columns = {name: array[:, i] for i, name in enumerate(self.input_names)}
+        missing = [name for name in self.names if name not in columns]
+        if missing:
+            raise DataError(f"Missing feature column(s): {', '.join(missing)}. "
+                            f"The model needs: {', '.join(self.names)}.")
+        lengths = {len(columns[name]) for name in self.names}
+        if len(lengths) > 1:
+            raise DataError(f"Feature columns have different lengths: {sorted(lengths)}.")
+        return columns
+
+
+def _encode_cells(col: Column, values) -> np.ndarray:
+    series = _as_series(values, col.name)
+    if col.kind == "categorical":
+        cells = series.to_numpy(dtype=object)
+        if all(isinstance(v, str) for v in cells):
+            return cells
+        missing = series.isna().to_numpy()
+        return np.array([MISSING if m else _canonical(v) for v, m in zip(cells, missing)], dtype=object)
+    if series.dtype.kind == "f":
+        return series.to_numpy(dtype="float32")
+    missing, numbers, text, values = _split_cells(series)
+    if text.any():
+        if col.kind == "boolean":
+            lowered = series[text].astype(str).str.strip().str.lower()
+            mapping = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0}
+            mapped = lowered.map(mapping).to_numpy(dtype="float64")
+            values[text] = mapped
+            text = text.copy()
+            text[text] = np.isnan(mapped)
+        if text.any() and not col.coerce:
+            row = int(np.flatnonzero(text)[0])
+            raise DataError(f"Column {col.name!r} is {col.kind} but has the text value "
+                            f"{series.iloc[row]!r} in {_row_hint(row)}. Fix that cell, or leave it empty.")
+    return values.astype("float32")
+
+
+def _check_names(argument: str, names: Sequence[str], available: list[str]) -> list[str]:
+    if isinstance(names, str):
+        names = [names]
+    names = [str(n) for n in names]
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise DataError(f"Unknown column(s) in `{argument}`: {', '.join(unknown)}. "
+                        f"Available columns: {', '.join(available)}.")
+    return names
+
+
+_RESERVED = re.compile(r"^(dense|batch_norm|activation|dropout)_\d+$|^output$|^features$|^tabular_")
+
+
+def _input_key(name: str, taken: set[str]) -> str:
+    key = re.sub(r"[/:]", "_", name) or "column"
+    while key in taken or _RESERVED.match(key):
+        key = f"{key}_input"
+    taken.add(key)
+    return key
+
+
+def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[str] = (),
+                 drop: Sequence[str] = ()) -> Schema:
+    """Types the feature columns of training rows and learns their statistics.
+
+    Rules, per column (after `drop`):
+
+    - Declared `categorical`: categorical; numbers become their canonical
+      string (3 and 3.0 are the category `'3'`).
+    - Declared `numeric`: numeric; text cells are read as missing.
+    - Otherwise: a column of booleans, or of numbers that are all 0 or 1, is
+      `boolean` (a 0/1 number); other numbers are `numeric` (integer codes
+      are categorical only when declared); text is `categorical`. A column
+      mixing numbers and text (`'12'`, `'15'`, `'?'`) is an error: declare it.
+    - Dropped with a one-line note in `Schema.notes`: a column whose cells
+      are all missing; a constant (one value, no gaps); an identifier, unique
+      per row: all-distinct text, or integers forming one consecutive run
+      (like 0..n-1 or 1..n).
+
+    Numeric and boolean columns keep their training mean (the value that
+    fills a gap) and standard deviation, and whether they had gaps (only
+    then the model gets a missing-indicator input for them). Categorical
+    columns keep their categories, most frequent first; a gap is the
+    category `MISSING` when training had gaps.
+
+    Args:
+        frame: Training feature rows: a `pandas.DataFrame`, a dict of named
+            columns, or a 2-D array (columns named `x0`, `x1`, ...). The
+            target column must not be among them.
+        categorical: Column names to treat as categorical.
+        numeric: Column names to treat as numeric.
+        drop: Column names to leave out.
+
+    Returns:
+        A `Schema`.
+
+    Raises:
+        DataError: for an unknown name in `categorical`, `numeric` or `drop`,
+            a name in two of them, a column mixing numbers and text, no rows,
+            or no usable column left.
+    """
+    frame = _as_frame(frame)
+    names = [str(c) for c in frame.columns]
+    if len(set(names)) != len(names):
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        raise DataError(f"Duplicate column name(s): {', '.join(duplicates)}. Rename them.")
+    if len(frame) == 0:
+        raise DataError("No training rows: the data needs at least one row.")
+    categorical = _check_names("categorical", categorical, names)
+    numeric = _check_names("numeric", numeric, names)
+    drop = _check_names("drop", drop, names)
+    both = sorted((set(categorical) & set(numeric)) | (set(drop) & (set(categorical) | set(numeric))))
+    if both:
+        raise DataError(f"Column(s) declared twice among categorical, numeric and drop: {', '.join(both)}.")
+    features, dropped, notes, taken = [], list(drop), [], set()
+    for i, name in enumerate(names):
+        if name in drop:
+            continue
+        column = frame.iloc[:, i].reset_index(drop=True)
+        reason = None
+        missing, numbers, text, values = _split_cells(column)
+        if missing.all():
+            reason = "all cells are missing"
+        elif name in categorical:
+            cells = np.array([MISSING if m else _canonical(v) for v, m in
+                              zip(column.to_numpy(dtype=object), missing)], dtype=object)
+            reason = _no_signal(cells[~missing], missing, text=True)
+            if reason is None:
+                counts = pd.Series(cells).value_counts(sort=False)
+                order = sorted(counts.index, key=lambda c: (-counts[c], c))
+                features.append(Column(name, "categorical", _input_key(name, taken),
+                                       has_gaps=bool(missing.any()), vocabulary=[str(c) for c in order]))
+        elif text.any() and name not in numeric and numbers.any():
+            row = int(np.flatnonzero(text)[0])
+            raise DataError(f"Column {name!r} mixes numbers and text, e.g. {column.iloc[row]!r} in "
+                            f"{_row_hint(row)}. Declare it categorical, or numeric to read its text "
+                            "cells as missing.")
+        elif text.any() and name not in numeric:
+            frame_cells = column.to_numpy(dtype=object)
+            cells = np.array([MISSING if m else _canonical(v) for v, m in zip(frame_cells, missing)], dtype=object)
+            reason = _no_signal(cells[~missing], missing, text=True)
+            if reason is None:
+                counts = pd.Series(cells).value_counts(sort=False)
+                order = sorted(counts.index, key=lambda c: (-counts[c], c))
+                features.append(Column(name, "categorical", _input_key(name, taken),
+                                       has_gaps=bool(missing.any()), vocabulary=[str(c) for c in order]))
+        else:
+            gaps = ~np.isfinite(values)  # declared numeric: text cells count as gaps
+            present = values[~gaps]
+            if present.size == 0:
+                reason = "all cells are missing"
+            else:
+                reason = _no_signal(present, gaps, text=False)
+            if reason is None:
+                kind = "boolean" if name not in numeric and _is_bool_column(column, ~gaps, values) else "numeric"
+                std = float(present.std())
+                features.append(Column(name, kind, _input_key(name, taken), has_gaps=bool(gaps.any()),
+                                       mean=float(present.mean()), std=std if std > 0 else 1.0,
+                                       coerce=name in numeric))
+        if reason is not None:
+            dropped.append(name)
+            notes.append(f"Dropped column {name!r}: {reason}.")
+    if not features:
+        raise DataError("No usable feature column: every column was dropped "
+                        f"({'; '.join(notes) or 'all declared in drop'}).")
+    return Schema(input_names=names, features=features, dropped=dropped, notes=notes)
+
+
+def _no_signal(present: np.ndarray, gaps: np.ndarray, text: bool) -> str | None:
+    distinct = pd.unique(present)
+    if len(distinct) == 1 and not gaps.any():
+        value = repr(distinct[0]) if text else _canonical(distinct[0])
+        return f"constant ({value})"
+    n = len(gaps)
+    if n >= 3 and not gaps.any() and len(distinct) == n:
+        if text:
+            return "a different value in every row (an identifier)"
+        if np.all(present == np.round(present)):
+            ordered = np.sort(present)
+            if np.all(np.diff(ordered) == 1):
+                return (f"consecutive integers {_canonical(ordered[0])}..{_canonical(ordered[-1])}, "
+                        "one per row (an identifier)")
+    return None
+
+
+def _as_frame(frame) -> pd.DataFrame:
+    if isinstance(frame, pd.DataFrame):
+        return frame
+    if isinstance(frame, Mapping):
+        return pd.DataFrame({str(k): _as_series(v, str(k)) for k, v in frame.items()})
+    array = np.asarray(frame)
+    if array.ndim != 2:
+        raise DataError("Expected a DataFrame, a dict of named columns or a 2-D array; received an array of "
+                        f"shape {array.shape}.")
+    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets
+
+
+def _target_name(y) -> str:
+    name = getattr(y, "name", None)
+    return f"Target column {str(name)!r}" if name is not None else "The target"
+
+
+def detect_task(y) -> str:
+    """Returns `"classification"` or `"regression"` for a target.
+
+    Rule: text, booleans and categories are classification; numbers are
+    classification when they are all integral (1, 2.0, -1) with at most
+    `CLASSIFICATION_MAX_INTEGERS` (20) distinct values, and regression
+    otherwise (a non-integral value, or many distinct integers). Missing
+    cells are ignored. Pass `task=` to `encode_target` to override.
+
+    Args:
+        y: The target values (list, array or Series).
+
+    Returns:
+        `"classification"` or `"regression"`.
+    """
+    series = _as_series(y, "target")
+    missing, numbers, text, values = _split_cells(series)
+    if pd.api.types.is_bool_dtype(series) or text.any() or isinstance(series.dtype, pd.CategoricalDtype):
+        return "classification"
+    objects = series.to_numpy(dtype=object)[~missing]
+    if any(isinstance(v, (bool, np.bool_, str)) for v in objects):
+        return "classification"
+    present = values[~missing]
+    if present.size and np.all(np.isfinite(present)) and np.all(present == np.round(present)) \
+            and len(np.unique(present)) <= CLASSIFICATION_MAX_INTEGERS:
+        return "classification"
+    return "regression"
+
+
+@dataclass
+class TargetInfo:
+    """How a target is encoded for the network, and decoded back.
+
+    Attributes:
+        task: `"classification"` or `"regression"`.
+        classes: The class labels in their original values (str, int, float
+            or bool), in the order of the model's outputs; `None` for
+            regression.
+        mean: Training mean of a regression target (the model adds it back).
+        std: Training standard deviation of a regression target.
+        name: The target column's name, when known.
+    """
+
+    task: str
+    classes: list | None = None
+    mean: float | None = None
+    std: float | None = None
+    name: str | None = None
+
+    @property
+    def num_classes(self) -> int | None:
+        return None if self.classes is None else len(self.classes)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"task": self.task, "classes": None if self.classes is None else list(self.classes),
+                "mean": self.mean, "std": self.std, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> TargetInfo:
+        return cls(**config)
+
+    def encode(self, y) -> np.ndarray:
+        """Encodes targets as the network trains on them (class indices or float32 values).
+
+        Raises:
+            DataError: for a missing target cell or a label not among `classes`.
+        """
+        series = _as_series(y, "target")
+        missing = series.isna().to_numpy()
+        if missing.any():
+            row = int(np.flatnonzero(missing)[0])
+            raise DataError(f"{_target_name(y)} has a missing value in {_row_hint(row)}. Remove the rows "
+                            "without a target, or fill them.")
+        if self.task == "regression":
+            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            if np.isnan(values).any():
+                row = int(np.flatnonzero(np.isnan(values))[0])
+                raise DataError(f"{_target_name(y)} has the non-numeric value {series.iloc[row]!r} in "
+                                f"{_row_hint(row)}; a regression target needs numbers.")
+            return values.astype("float32")
+        index = {_label_key(c): i for i, c in enumerate(self.classes)}
+        keys = [_label_key(v) for v in series.to_numpy(dtype=object)]
+        unknown = [k for k in keys if k not in index]
+        if unknown:
+            raise DataError(f"{_target_name(y)} has the label {unknown[0][1]!r}, which is not one of the "
+                            f"classes {self.classes}.")
+        return np.array([index[k] for k in keys], dtype="int32")
+
+    def decode(self, outputs) -> np.ndarray:
+        """Turns model outputs into original labels (argmax of probabilities) or values."""
+        outputs = np.asarray(outputs)
+        if self.task == "regression":
+            return outputs.reshape(len(outputs), -1)[:, 0]
+        labels = np.empty(len(self.classes), dtype=object)
+        labels[:] = self.classes
+        result = labels[outputs.argmax(axis=-1)]
+        kinds = {type(c) for c in self.classes}
+        if kinds <= {int}:
+            return result.astype("int64")
+        if kinds <= {float}:
+            return result.astype("float64")
+        if kinds <= {bool}:
+            return result.astype(bool)
+        if kinds <= {str}:
+            return result.astype(str)
+        return result
+
+
+def _label_key(value):
+    """A hashable key under which 1, 1.0, np.int64(1) and True... stay apart by kind but match by value."""
+    if isinstance(value, (bool, np.bool_)):
+        return ("bool", bool(value))
+    if isinstance(value, (int, np.integer, float, np.floating)):
+        number = float(value)
+        return ("number", int(number) if number.is_integer() else number)
+    return ("text", str(value))
+
+
+def _python_label(value):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    return str(value)
+
+
+def encode_target(y, task: str | None = None) -> tuple[np.ndarray, TargetInfo]:
+    """Encodes a target column for the network.
+
+    Classification: the classes are the distinct labels, sorted (numbers by
+    value, text alphabetically, False before True); integral floats become
+    ints (`1.0` -> `1`). The encoded target is the class index (int32).
+    Regression: the encoded target is the value itself (float32); the
+    model standardizes it internally with the mean and standard deviation
+    kept here.
+
+    Rows with a missing target are refused, not dropped: a label the user
+    thinks is there but is not is a data error they want to hear about, and
+    dropping rows silently would make row counts and splits differ from the
+    file. Remove or fill them first.
+
+    Args:
+        y: Target values (list, array or `pandas.Series`; a Series's name
+            is kept as the target's name).
+        task: `"classification"`, `"regression"`, or `None` to use
+            `detect_task`.
+
+    Returns:
+        `(y_encoded, TargetInfo)`.
+
+    Raises:
+        DataError: for a missing target cell (naming its row), fewer than
+            two classes, a class with a single row, or text in a
+            regression target.
+        ValueError: for an invalid `task`.
+    """
+    if task is not None and task not in TASKS:
+        raise ValueError(f"Invalid value for `task`: expected 'classification', 'regression' or None. "
+                         f"Received: task={task!r}")
+    series = _as_series(y, "target")
+    if len(series) == 0:
+        raise DataError(f"{_target_name(y)} has no rows.")
+    missing = series.isna().to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise DataError(f"{_target_name(y)} has a missing value in {_row_hint(row)}. Remove the rows "
+                        "without a target, or fill them.")
+    task = task or detect_task(series)
+    name = None if getattr(y, "name", None) is None else str(y.name)
+    if task == "regression":
+        info = TargetInfo("regression", name=name)
+        values = info.encode(y)
+        std = float(values.astype("float64").std())
+        info.mean, info.std = float(values.astype("float64").mean()), std if std > 0 else 1.0
+        return values, info
+    keys = pd.Series([_label_key(v) for v in series.to_numpy(dtype=object)])
+    counts = keys.value_counts()
+    kinds = {k[0] for k in counts.index}
+    if len(kinds) > 1:  # mixed kinds: compare as text
+        labels = sorted({_canonical(_python_label(v)) for v in series.to_numpy(dtype=object)})
+        series = pd.Series([_canonical(_python_label(v)) for v in series.to_numpy(dtype=object)], name=name)
+        keys = pd.Series([_label_key(v) for v in series])
+        counts = keys.value_counts()
+    else:
+        labels = sorted({_python_label(k[1]) for k in counts.index})
+    if len(labels) < 2:
+        raise DataError(f"{_target_name(y)} holds a single class ({labels[0]!r}); classification needs "
+                        "at least two.")
+    single = [k[1] for k, n in counts.items() if n == 1]
+    if single:
+        raise DataError(f"{_target_name(y)} has a single row of class {sorted(single, key=str)[0]!r}; every class "
+                        "needs at least two rows. Remove that row or merge the class with another.")
+    info = TargetInfo("classification", classes=labels, name=name)
+    return info.encode(series), info
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class Impute(keras.layers.Layer):
+    """Replaces missing (NaN or infinite) values, column by column, with fixed values.
+
+    Args:
+        values: One fill value per column of the last axis (e.g. training means).
+    """
+
+    def __init__(self, values, **kwargs):
+        super().__init__(**kwargs)
+        self.values = [float(v) for v in values]
+
+    def call(self, inputs):
+        inputs = keras.ops.cast(inputs, self.compute_dtype)
+        fill = keras.ops.convert_to_tensor(self.values, dtype=inputs.dtype)
+        return keras.ops.where(keras.ops.isfinite(inputs), inputs, fill)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "values": list(self.values)}
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class MissingIndicator(keras.layers.Layer):
+    """Returns 1.0 where a value is missing (NaN or infinite), for selected columns.
+
+    Args:
+        columns: Indices on the last axis of the columns to report.
+    """
+
+    def __init__(self, columns, **kwargs):
+        super().__init__(**kwargs)
+        self.columns = [int(c) for c in columns]
+
+    def call(self, inputs):
+        picked = keras.ops.take(inputs, self.columns, axis=-1)
+        return keras.ops.cast(keras.ops.logical_not(keras.ops.isfinite(picked)), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], len(self.columns))
+
+    def get_config(self):
+        return {**super().get_config(), "columns": list(self.columns)}
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class SoftmaxAUC(keras.metrics.AUC):
+    """ROC AUC of a two-class softmax output against integer labels 0/1.
+
+    `keras.metrics.AUC` wants one probability per row; this passes it the
+    second column (the probability of class 1).
+    """
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = keras.ops.reshape(y_true, (-1, 1))
+        return super().update_state(y_true, y_pred[:, 1:2], sample_weight=sample_weight)
+
+
+def build_preprocessing(schema: Schema, seed: int | None = None):
+    """Returns the Keras inputs of a schema and the encoded feature tensor.
+
+    Numeric and boolean columns are concatenated, imputed with their
+    training mean (`Impute`), standardized (`Normalization` with the
+    training mean and variance), and followed by a 0/1 missing indicator
+    (`MissingIndicator`) for each column that had gaps in training. Each
+    categorical column goes through a `StringLookup` with one
+    out-of-vocabulary bucket (a category first seen after training), then
+    one-hot (at most `ONE_HOT_MAX` categories) or an `Embedding` of
+    `embedding_dim(n)` dimensions.
+
+    Args:
+        schema: A `Schema` from `infer_schema`.
+        seed: Seed of the embedding initializers.
+
+    Returns:
+        `(inputs, encoded)`: a dict `{column key: keras.Input}` and the
+        float tensor of shape `(batch, width)`.
+    """
+    layers = keras.layers
+    inputs, parts = {}, []
+    numbers = [c for c in schema.features if c.kind in ("numeric", "boolean")]
+    for col in schema.features:
+        dtype = "string" if col.kind == "categorical" else "float32"
+        inputs[col.key] = keras.Input(shape=(1,), dtype=dtype, name=col.key)
+    if numbers:
+        stacked = [inputs[c.key] for c in numbers]
+        x = stacked[0] if len(stacked) == 1 else layers.Concatenate(name="tabular_numeric")(stacked)
+        filled = Impute([c.mean for c in numbers], name="tabular_impute")(x)
+        parts.append(layers.Normalization(mean=[c.mean for c in numbers], variance=[c.std ** 2 for c in numbers],
+                                          name="tabular_standardize")(filled))
+        gaps = [i for i, c in enumerate(numbers) if c.has_gaps]
+        if gaps:
+            parts.append(MissingIndicator(gaps, name="tabular_missing")(x))
+    for j, col in enumerate(c for c in schema.features if c.kind == "categorical"):
+        n = len(col.vocabulary)
+        if n <= ONE_HOT_MAX:
+            parts.append(layers.StringLookup(vocabulary=col.vocabulary, num_oov_indices=1, oov_token=_OOV,
+                                             output_mode="one_hot", name=f"tabular_lookup_{j}")(inputs[col.key]))
+        else:
+            index = layers.StringLookup(vocabulary=col.vocabulary, num_oov_indices=1, oov_token=_OOV,
+                                        name=f"tabular_lookup_{j}")(inputs[col.key])
+            init = keras.initializers.RandomUniform(-0.05, 0.05, seed=None if seed is None else seed + 2000 + j)
+            vectors = layers.Embedding(n + 1, embedding_dim(n), embeddings_initializer=init,
+                                       name=f"tabular_embedding_{j}")(index)
+            parts.append(layers.Flatten(name=f"tabular_flatten_{j}")(vectors))
+    encoded = parts[0] if len(parts) == 1 else layers.Concatenate(name="tabular_features")(parts)
+    return inputs, encoded
+
+
+def restore_target(outputs, target: TargetInfo):
+    """Maps a standardized regression output back to the target's scale (`Rescaling(std, offset=mean)`)."""
+    return keras.layers.Rescaling(target.std, offset=target.mean, name="tabular_restore_target")(outputs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Model
+
+
+def _needs_conversion(x) -> bool:
+    if isinstance(x, pd.DataFrame):
+        return True
+    if isinstance(x, np.ndarray):
+        return x.ndim == 2
+    if isinstance(x, Mapping):
+        return any(isinstance(v, (pd.Series, list, tuple, np.ndarray)) for v in x.values())
+    return False
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class TabularModel(keras.Model):
+    """A Functional model over named table columns that carries its `Schema` and `TargetInfo`.
+
+    Its inputs are keyed by the column names. `predict`, `evaluate`, `fit`
+    and calling the model accept a `pandas.DataFrame`, a dict of named
+    columns (strings, NaN) or a 2-D array in the schema's column order, and
+    convert them with `schema.to_inputs`. The schema and the target info
+    are part of the model's config, so a saved `.keras` file loads with
+    both (`keras.saving.load_model`) and still speaks the original labels.
+    Targets given to `fit` and `evaluate` must already be encoded
+    (`target.encode`).
+
+    Built by `kerasopt.build_model` from a DataFrame or a `Schema`.
+
+    Attributes:
+        schema: The `Schema` of the inputs.
+        target: The `TargetInfo` of the output.
+        classes: The class labels (original values), or `None` for regression.
+    """
+
+    def __init__(self, *args, schema=None, target=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.schema = schema if isinstance(schema, Schema) or schema is None else Schema.from_config(schema)
+        self.target = target if isinstance(target, TargetInfo) or target is None else TargetInfo.from_config(target)
+
+    @property
+    def classes(self) -> list | None:
+        return None if self.target is None else self.target.classes
+
+    def get_config(self):
+        config = super().get_config()
+        config["schema"] = None if self.schema is None else self.schema.get_config()
+        config["target"] = None if self.target is None else self.target.get_config()
+        return config
+
+    def convert_inputs(self, x, notes: list[str] | None = None):
+        """Returns `schema.to_inputs(x)` for raw rows; datasets and tensors pass unchanged."""
+        if self.schema is not None and _needs_conversion(x):
+            return self.schema.to_inputs(x, notes=notes)
+        return x
+
+    def __call__(self, inputs, *args, **kwargs):
+        return super().__call__(self.convert_inputs(inputs), *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        return super().predict(self.convert_inputs(x), *args, **kwargs)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        return super().evaluate(self.convert_inputs(x), *args, **kwargs)
+
+    def fit(self, x=None, *args, **kwargs):
+        validation = kwargs.get("validation_data")
+        if isinstance(validation, tuple) and validation:
+            kwargs["validation_data"] = (self.convert_inputs(validation[0]), *validation[1:])
+        return super().fit(self.convert_inputs(x), *args, **kwargs)
+
+    def predict_proba(self, x, batch_size: int = 1024) -> np.ndarray:
+        """Class probabilities, one column per class in the order of `classes`."""
+        if self.classes is None:
+            raise ValueError("predict_proba needs a classifier; this model is a regression model.")
+        return np.asarray(self.predict(x, batch_size=batch_size, verbose=0))
+
+    def predict_labels(self, x, batch_size: int = 1024) -> np.ndarray:
+        """Predicted labels in their original values, or restored values for regression."""
+        outputs = np.asarray(self.predict(x, batch_size=batch_size, verbose=0))
+        if self.target is None:
+            return outputs.argmax(axis=-1) if outputs.shape[-1] > 1 else outputs[:, 0]
+        return self.target.decode(outputs)
+
+
+def is_tabular_input(inputs) -> bool:
+    """Whether `build_model` should build a `TabularModel` for `inputs` (a DataFrame, dict or Schema)."""
+    return isinstance(inputs, (pd.DataFrame, Schema, Mapping))
+
+
+def regression_compile_defaults(target: TargetInfo | None):
+    """Loss weight and metrics of a regression model whose output is on the target's scale.
+
+    The squared error is divided by the target's training variance, so the
+    loss is that of a standardized target and the weight penalties keep the
+    strength they have on any other table.
+    """
+    var = 1.0 if target is None or not target.std else float(target.std) ** 2
+    metrics = [keras.metrics.RootMeanSquaredError(name="rmse"), keras.metrics.MeanAbsoluteError(name="mae"),
+               keras.metrics.R2Score(name="r2")]
+    return 1.0 / var, metrics
+
+
+def classification_metrics(num_classes: int) -> list:
+    """`accuracy`, plus `auc` (`SoftmaxAUC`) for two classes."""
+    return ["accuracy", SoftmaxAUC(name="auc")] if num_classes == 2 else ["accuracy"]

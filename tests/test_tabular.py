@@ -1,0 +1,331 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from kerasopt import build_model, train
+from kerasopt.errors import DataError
+from kerasopt.tabular import (
+    MISSING,
+    ONE_HOT_MAX,
+    Impute,
+    MissingIndicator,
+    Schema,
+    TabularModel,
+    TargetInfo,
+    detect_task,
+    embedding_dim,
+    encode_target,
+    infer_schema,
+)
+
+
+def frame(n=8):
+    """Mixed kinds: a numeric column with a gap, text with a gap, a boolean, a 0/1 integer."""
+    return pd.DataFrame({
+        "size": [1.0, np.nan, 3.0, 4.0, 2.0, 6.0, 5.0, 3.0][:n],
+        "color": ["red", "blue", None, "red", "green", "blue", "red", "red"][:n],
+        "fresh": [True, False, True, True, False, True, False, True][:n],
+        "flag": [0, 1, 1, 0, 0, 1, 0, 1][:n],
+    })
+
+
+def sub_model(model, layer):
+    return keras.Model(model.inputs, model.get_layer(layer).output)
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema
+
+
+def test_kinds_statistics_and_vocabulary():
+    schema = infer_schema(frame())
+    assert [(c.name, c.kind, c.has_gaps) for c in schema.features] == [
+        ("size", "numeric", True), ("color", "categorical", True),
+        ("fresh", "boolean", False), ("flag", "boolean", False)]
+    size = schema.features[0]
+    present = np.array([1, 3, 4, 2, 6, 5, 3.0])
+    assert size.mean == pytest.approx(present.mean()) and size.std == pytest.approx(present.std())
+    # most frequent first, ties alphabetical; the gap is its own category
+    assert schema.features[1].vocabulary == ["red", "blue", MISSING, "green"]
+    assert schema.notes == [] and schema.dropped == []
+
+
+@pytest.mark.parametrize("values, reason", [
+    ([np.nan] * 4, "all cells are missing"),
+    ([7, 7, 7, 7], "constant (7)"),
+    (["a", "a", "a", "a"], "constant ('a')"),
+    ([3, 1, 2, 4], "consecutive integers 1..4, one per row (an identifier)"),
+    (["u1", "u2", "u3", "u4"], "a different value in every row (an identifier)"),
+])
+def test_columns_without_signal_are_dropped_with_a_note(values, reason):
+    data = pd.DataFrame({"keep": [1.5, 2.5, 1.5, 0.5], "bad": values})
+    schema = infer_schema(data)
+    assert schema.names == ["keep"] and schema.dropped == ["bad"]
+    assert schema.notes == [f"Dropped column 'bad': {reason}."]
+
+
+def test_constant_with_gaps_is_kept_because_the_gaps_carry_signal():
+    schema = infer_schema(pd.DataFrame({"x": [1.0, np.nan, 1.0, 1.0], "y": [0.5, 1.5, 2.5, 0.5]}))
+    assert schema.names == ["x", "y"] and schema.features[0].std == 1.0
+
+
+def test_overrides_categorical_numeric_and_drop():
+    data = pd.DataFrame({"code": [3, 3.0, 5, 5], "n": ["12", "15", "?", "12"], "z": [1.5, 2.5, 3.5, 1.5]})
+    schema = infer_schema(data, categorical=["code"], numeric=["n"], drop=["z"])
+    code, n = schema.features
+    assert (code.kind, code.vocabulary) == ("categorical", ["3", "5"])
+    assert (n.kind, n.has_gaps, n.mean) == ("numeric", True, 13.0)
+    assert schema.dropped == ["z"] and schema.notes == []
+    inputs = schema.to_inputs(pd.DataFrame({"code": [3.0, 7], "n": ["oops", 2], "z": [0, 0]}))
+    assert list(inputs["code"]) == ["3", "7"]
+    np.testing.assert_array_equal(inputs["n"], np.array([np.nan, 2.0], "float32"))
+
+
+def test_schema_config_is_json_round_trip():
+    schema = infer_schema(frame())
+    config = json.loads(json.dumps(schema.get_config()))
+    assert Schema.from_config(config) == schema
+
+
+def test_to_inputs_matches_names_in_any_order_and_notes_extra_columns():
+    schema = infer_schema(frame())
+    data = frame()[["flag", "color", "fresh", "size"]].assign(extra=1)
+    notes = []
+    inputs = schema.to_inputs(data, notes=notes)
+    assert list(inputs) == ["size", "color", "fresh", "flag"]
+    assert inputs["size"].dtype == np.float32 and np.isnan(inputs["size"][1])
+    assert inputs["color"][2] == MISSING and inputs["fresh"].tolist() == [1, 0, 1, 1, 0, 1, 0, 1]
+    assert notes == ["Ignored column(s) the model does not use: extra."]
+    positional = schema.to_inputs(frame().to_numpy(dtype=object))
+    for key in inputs:
+        np.testing.assert_array_equal(positional[key], inputs[key])
+    with pytest.raises(DataError, match=r"^Missing feature column\(s\): color, flag\. The model needs: size, "
+                                        r"color, fresh, flag\.$"):
+        schema.to_inputs(frame()[["size", "fresh"]])
+    with pytest.raises(DataError, match="Expected 4 columns"):
+        schema.to_inputs(np.zeros((2, 3)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Preprocessing inside the model
+
+
+def test_gap_is_imputed_with_the_training_mean_and_standardized_to_zero():
+    data = frame()
+    model = build_model(data, num_classes=2, hidden_units=(), seed=0)
+    mean = np.nanmean(data["size"].to_numpy())
+    row = data.iloc[[1]]  # its size is missing
+    imputed = sub_model(model, "tabular_impute").predict(model.convert_inputs(row), verbose=0)
+    assert imputed[0, 0] == np.float32(mean)
+    standardized = sub_model(model, "tabular_standardize").predict(model.convert_inputs(row), verbose=0)
+    assert standardized[0, 0] == 0.0
+
+
+def test_one_hot_width_counts_categories_gap_and_unseen_bucket():
+    model = build_model(frame(), num_classes=2, hidden_units=())
+    # red, blue, [missing], green + one out-of-vocabulary slot
+    assert model.get_layer("tabular_lookup_0").output.shape == (None, 5)
+    no_gaps = frame().assign(color=["red", "blue", "blue", "red", "green", "blue", "red", "red"])
+    assert build_model(no_gaps, num_classes=2).get_layer("tabular_lookup_0").output.shape == (None, 4)
+    # numeric block: size, fresh, flag standardized + one indicator (size had gaps)
+    assert model.get_layer("tabular_features").output.shape == (None, 3 + 1 + 5)
+
+
+def test_many_categories_get_an_embedding():
+    n = ONE_HOT_MAX + 4
+    data = pd.DataFrame({"city": [f"c{i % n}" for i in range(2 * n)], "x": np.arange(2 * n) % 3})
+    model = build_model(data, num_classes=2, hidden_units=())
+    embedding = model.get_layer("tabular_embedding_0")
+    assert (embedding.input_dim, embedding.output_dim) == (n + 1, embedding_dim(n))
+    assert embedding_dim(20) == 9
+
+
+def test_missing_indicator_only_for_columns_with_training_gaps():
+    data = frame().assign(other=[np.nan, 1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 2.0])
+    model = build_model(data, num_classes=2, hidden_units=())
+    indicator = model.get_layer("tabular_missing")
+    assert indicator.columns == [0, 3]  # size and other, in the numeric block size, fresh, flag, other
+    full = frame().assign(size=np.arange(8.0) % 5)
+    names = [layer.name for layer in build_model(full, num_classes=2).layers]
+    assert "tabular_missing" not in names
+    # a gap first seen at predict time is imputed, without an indicator
+    gap = full.iloc[:2].assign(size=[np.nan, np.nan])
+    assert np.isfinite(build_model(full, num_classes=2).predict(gap, verbose=0)).all()
+
+
+def test_layers_compute_exactly():
+    x = np.array([[1.0, np.nan], [np.inf, 4.0]], "float32")
+    np.testing.assert_array_equal(Impute([7.0, 8.0])(x), [[1.0, 8.0], [7.0, 4.0]])
+    np.testing.assert_array_equal(MissingIndicator([1])(x), [[1.0], [0.0]])
+    for layer in (Impute([7.0, 8.0]), MissingIndicator([1])):
+        assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_unseen_category_goes_to_the_out_of_vocabulary_bucket():
+    model = build_model(frame(), num_classes=2, hidden_units=(4,), seed=0)
+    rows = pd.concat([frame().iloc[[0]]] * 2, ignore_index=True).assign(color=["purple", "never seen"])
+    out = model.predict(rows, verbose=0)
+    np.testing.assert_array_equal(out[0], out[1])
+    lookup = sub_model(model, "tabular_lookup_0").predict(model.convert_inputs(rows), verbose=0)
+    np.testing.assert_array_equal(lookup, [[1, 0, 0, 0, 0]] * 2)  # index 0: the OOV bucket
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets
+
+
+@pytest.mark.parametrize("y, task", [
+    (["a", "b", "a"], "classification"),
+    ([True, False, True], "classification"),
+    ([1, 2, 3, 2], "classification"),
+    ([-1.0, 1.0, 1.0], "classification"),
+    (list(range(20)), "classification"),
+    (list(range(21)), "regression"),
+    ([0.5, 1.0, 2.0], "regression"),
+    ([1.0, np.nan, 2.0], "classification"),
+    (pd.Series(["x", "y"], dtype="category"), "classification"),
+])
+def test_detect_task(y, task):
+    assert detect_task(y) == task
+
+
+@pytest.mark.parametrize("labels, classes", [
+    (["cat", "dog", "cat", "emu", "dog", "emu"], ["cat", "dog", "emu"]),
+    ([3, 1, 2, 1, 2, 3], [1, 2, 3]),
+    ([-1, 1, 1, -1], [-1, 1]),
+    ([True, False, False, True], [False, True]),
+    ([2.0, 5.0, 5.0, 2.0], [2, 5]),
+    (np.array([7, 9, 9, 7], dtype="int64"), [7, 9]),
+])
+def test_label_round_trip(labels, classes):
+    encoded, info = encode_target(labels)
+    assert info.task == "classification" and info.classes == classes
+    assert [type(c) for c in info.classes] == [type(c) for c in classes]
+    info = TargetInfo.from_config(json.loads(json.dumps(info.get_config())))
+    assert encoded.dtype == np.int32
+    decoded = info.decode(np.eye(len(classes))[encoded])
+    assert decoded.tolist() == [c.item() if hasattr(c, "item") else c for c in labels]
+
+
+def test_regression_target_is_kept_as_values_with_its_statistics():
+    y = pd.Series([1.0, 2.5, 4.0, 0.5], name="price")
+    encoded, info = encode_target(y)
+    assert (info.task, info.name, info.classes) == ("regression", "price", None)
+    assert info.mean == pytest.approx(2.0) and info.std == pytest.approx(np.std(y))
+    np.testing.assert_array_equal(encoded, y.to_numpy("float32"))
+
+
+def test_regression_output_is_restored_to_the_target_scale():
+    data = frame()
+    y = np.array([10.0, 12.0, 14.0, 11.0, 13.0, 15.0, 9.0, 12.0])
+    encoded, info = encode_target(y, task="regression")
+    model = build_model(data, target=info, hidden_units=(), seed=0)
+    out = model.get_layer("output")
+    out.set_weights([np.zeros_like(w) for w in out.get_weights()])
+    np.testing.assert_allclose(model.predict_labels(data), np.full(8, y.mean()), rtol=1e-6)
+    # the loss is the squared error divided by the training variance
+    out.set_weights([np.zeros_like(out.get_weights()[0]), np.ones(1, "float32")])
+    prediction = model.predict(data, verbose=0)[:, 0]
+    expected = np.mean((prediction - y) ** 2) / y.var()
+    result = model.evaluate(data, encoded, verbose=0, return_dict=True)
+    assert result["loss"] == pytest.approx(expected, rel=1e-5)
+    assert result["rmse"] == pytest.approx(np.sqrt(np.mean((prediction - y) ** 2)), rel=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input: one clear line each
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: infer_schema(pd.DataFrame({"n": ["12", "15", "?"], "x": [1.0, 2.0, 1.0]})),
+     "Column 'n' mixes numbers and text, e.g. '?' in data row 3 (file line 4). Declare it categorical, "
+     "or numeric to read its text cells as missing."),
+    (lambda: infer_schema(pd.DataFrame({"a": [1.0, 2.0]}), categorical=["b", "c"]),
+     "Unknown column(s) in `categorical`: b, c. Available columns: a."),
+    (lambda: infer_schema(pd.DataFrame({"a": [1.0, 2.0]}), drop=["a"]),
+     "No usable feature column: every column was dropped (all declared in drop)."),
+    (lambda: encode_target(pd.Series(["a", "a", "b", "b", "c"], name="kind")),
+     "Target column 'kind' has a single row of class 'c'; every class needs at least two rows. "
+     "Remove that row or merge the class with another."),
+    (lambda: encode_target(pd.Series([1.0, 2.0, np.nan], name="y")),
+     "Target column 'y' has a missing value in data row 3 (file line 4). Remove the rows without a "
+     "target, or fill them."),
+    (lambda: encode_target(["a", "a"]),
+     "The target holds a single class ('a'); classification needs at least two."),
+    (lambda: encode_target([1.0, 2.0], task="ordinal"), None),
+])
+def test_bad_input_gets_one_line(call, message):
+    with pytest.raises(ValueError) as info:
+        call()
+    if message is None:
+        assert str(info.value) == ("Invalid value for `task`: expected 'classification', 'regression' or "
+                                   "None. Received: task='ordinal'")
+    else:
+        assert isinstance(info.value, DataError) and str(info.value) == message
+
+
+def test_text_in_a_numeric_column_at_predict_time_names_the_cell():
+    schema = infer_schema(frame())
+    with pytest.raises(DataError, match=r"^Column 'size' is numeric but has the text value 'big' in data row 2 "):
+        schema.to_inputs(frame().assign(size=[1, "big", 2, 3, 4, 5, 6, 7]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Model and training
+
+
+def test_tabular_model_predicts_labels_from_raw_rows_and_trains_through_train():
+    data = pd.concat([frame()] * 4, ignore_index=True)
+    labels = pd.Series(np.where(data["flag"] == 1, "yes", "no"), name="answer")
+    y, info = encode_target(labels)
+    model = build_model(data, target=info, hidden_units=(4,), seed=0)
+    assert isinstance(model, TabularModel) and model.classes == ["no", "yes"]
+    assert sorted(model.input) == ["color", "flag", "fresh", "size"]
+    result = train(model, data, y, validation_split=0.25, test_data=(data, y), epochs=2, seed=0)
+    assert set(result.metrics["validation"]) == {"loss", "accuracy", "auc"}
+    probabilities = model.predict_proba(data)
+    assert probabilities.shape == (32, 2)
+    labels_out = model.predict_labels(data.to_dict("list"))
+    np.testing.assert_array_equal(labels_out, np.array(["no", "yes"])[probabilities.argmax(1)])
+
+
+def test_array_and_int_inputs_still_build_plain_models():
+    for inputs in (3, np.ones((4, 3), "float32")):
+        model = build_model(inputs, num_classes=2)
+        assert not isinstance(model, TabularModel) and model.input_shape == (None, 3)
+    with pytest.raises(ValueError, match="`target` applies to tables"):
+        build_model(3, target=TargetInfo("regression", mean=0.0, std=1.0))
+
+
+def test_saved_model_predicts_identically_in_a_fresh_process(tmp_path):
+    data = pd.concat([frame()] * 3, ignore_index=True)
+    y, info = encode_target(pd.Series(np.where(data["fresh"], "ripe", "raw"), name="state"))
+    model = build_model(data, target=info, hidden_units=(4,), seed=0)
+    rows = data.assign(color=["red", None, "purple"] * 8)  # a gap and a category never seen
+    model.save(tmp_path / "m.keras")
+    rows.to_pickle(tmp_path / "rows.pkl")
+    np.save(tmp_path / "expected.npy", model.predict(rows, verbose=0))
+    script = textwrap.dedent(f"""
+        import json, numpy as np, pandas as pd
+        import kerasopt, keras
+        import kerasopt.tabular  # until the package registers on import
+        model = keras.saving.load_model({str(tmp_path / "m.keras")!r})
+        rows = pd.read_pickle({str(tmp_path / "rows.pkl")!r})
+        np.save({str(tmp_path / "got.npy")!r}, model.predict(rows, verbose=0))
+        print(json.dumps({{"type": type(model).__name__, "classes": model.classes,
+                          "labels": model.predict_labels(rows).tolist()}}))
+    """)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    child = json.loads(out.stdout.strip().splitlines()[-1])
+    expected = np.load(tmp_path / "expected.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "got.npy"), expected)
+    assert child["type"] == "TabularModel" and child["classes"] == ["raw", "ripe"]
+    assert child["labels"] == np.array(["raw", "ripe"])[expected.argmax(1)].tolist()
