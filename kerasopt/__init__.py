@@ -26,16 +26,19 @@ _EXPORTS = {
     "TrainResult": "kerasopt.training",
     "run_training": "kerasopt.pipeline",
     "predict_file": "kerasopt.pipeline",
-    "cross_validate": "kerasopt.pipeline",
+    "cross_validate_config": "kerasopt.pipeline",
+    "evaluate_file": "kerasopt.pipeline",
+    "Table": "kerasopt.pipeline",
     "tune": "kerasopt.tuning.search",
     "TuneResult": "kerasopt.tuning.search",
     "KerasoptError": "kerasopt.errors",
+    "ArgumentError": "kerasopt.errors",
     "DataError": "kerasopt.errors",
     "ConfigError": "kerasopt.errors",
     "OutputExistsError": "kerasopt.errors",
 }
-_SUBMODULES = ("callbacks", "config", "data", "errors", "models", "optimizers", "pipeline",
-               "plotting", "schedules", "tabular", "training", "tuning", "experiments")
+_SUBMODULES = ("callbacks", "config", "data", "errors", "evaluation", "models", "optimizers", "pipeline",
+               "plotting", "schedules", "spec", "tabular", "training", "tuning", "experiments")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -58,7 +61,7 @@ def __dir__():
 # Modules that define Keras-serializable objects (registered under the package name "kerasopt").
 # Keras resolves a saved "kerasopt>..." class only from its registry, and it imports no
 # module outside Keras itself, so these modules must have run before a model is loaded.
-_SERIALIZABLE_MODULES = ("kerasopt.schedules",)
+_SERIALIZABLE_MODULES = ("kerasopt.schedules", "kerasopt.tabular")
 
 
 def _register_serializables() -> None:

@@ -1,7 +1,7 @@
 """Argument checks shared by the public factories.
 
-Every check raises `ValueError` whose message names the argument and echoes the
-value, in the style of Keras: "Invalid value for `units`: expected a positive
+Every check raises `kerasopt.errors.ArgumentError` (a `ValueError`) whose
+message names the argument and echoes the value, in the style of Keras: "Invalid value for `units`: expected a positive
 integer. Received: units=0".
 """
 
@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 import numbers
 
+from kerasopt.errors import ArgumentError
 
-def _fail(name: str, expected: str, value) -> ValueError:
-    return ValueError(
+
+def _fail(name: str, expected: str, value) -> ArgumentError:
+    return ArgumentError(
         f"Invalid value for `{name}`: expected {expected}. Received: {name}={value!r}"
     )
 
@@ -22,14 +24,14 @@ def _is_real(value) -> bool:
 
 
 def positive_int(name: str, value) -> int:
-    """Returns `value` if it is an integer >= 1, else raises `ValueError`."""
+    """Returns `value` if it is an integer >= 1, else raises `ArgumentError`."""
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
         raise _fail(name, "a positive integer", value)
     return int(value)
 
 
 def non_negative_int(name: str, value) -> int:
-    """Returns `value` if it is an integer >= 0, else raises `ValueError`."""
+    """Returns `value` if it is an integer >= 0, else raises `ArgumentError`."""
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
         raise _fail(name, "a non-negative integer", value)
     return int(value)
@@ -79,7 +81,7 @@ def per_layer(name: str, value, count: int, check) -> list:
     """
     if isinstance(value, (list, tuple)):
         if len(value) != count:
-            raise ValueError(
+            raise ArgumentError(
                 f"Invalid value for `{name}`: expected one value per layer "
                 f"({count} values) or a single value. Received: {name}={list(value)!r}"
             )

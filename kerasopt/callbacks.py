@@ -1,11 +1,17 @@
-"""Callbacks that `kerasopt.train` adds to `fit`."""
+"""Callbacks that `kerasopt.train` and the training pipeline add to `fit`."""
 
 from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
 
 import keras
 import numpy as np
 
-__all__ = ["LearningRateLogger", "MonitorCheck"]
+from kerasopt.errors import ArgumentError
+
+__all__ = ["LearningRateLogger", "MonitorCheck", "ProgressLine"]
 
 
 @keras.saving.register_keras_serializable(package="kerasopt")
@@ -55,13 +61,118 @@ class MonitorCheck(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch == 0 and logs is not None and self.monitor not in logs:
-            raise ValueError(
+            raise ArgumentError(
                 f"Invalid value for `monitor`: {self.monitor!r} is not a logged metric. "
                 f"Available metrics: {', '.join(sorted(logs))}."
             )
 
     def get_config(self):
         return {"monitor": self.monitor}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class ProgressLine(keras.callbacks.Callback):
+    """Shows one updating line per training phase on a terminal, nothing elsewhere.
+
+    At the end of each epoch the line is rewritten in place (`\\r`):
+    `early-stopping run: epoch 12/300, val_accuracy 0.9125, at most 1:05 left`.
+    When the phase ends the line is finished with a newline. Nothing is
+    written when `stream` is not a terminal (a log file, a pipe, a captured
+    test), so logs stay clean. The time left is the mean time of the epochs
+    run so far times the epochs still to run; with early stopping that is a
+    bound (`bounded=True` says "at most").
+
+    Args:
+        phase: Name of the phase, shown first (e.g. `"refit"`).
+        epochs: Number of epochs of the phase (the `epochs` of `fit`).
+        monitor: Metric to show; `None` picks the first logged of
+            `val_accuracy`, `val_loss`, `accuracy`, `loss`, or any other
+            logged metric.
+        bounded: Whether the phase may end sooner (early stopping).
+        stream: Where to write; default `sys.stderr` at the time of writing.
+
+    Example:
+
+    >>> callback = ProgressLine("refit", epochs=40)  # doctest: +SKIP
+    >>> model.fit(x, y, epochs=40, callbacks=[callback], verbose=0)  # doctest: +SKIP
+    """
+
+    _PREFERRED = ("val_accuracy", "val_loss", "accuracy", "loss")
+
+    def __init__(self, phase: str, epochs: int, monitor: str | None = None, bounded: bool = False,
+                 stream: TextIO | None = None):
+        super().__init__()
+        self.phase = phase
+        self.epochs = int(epochs)
+        self.monitor = monitor
+        self.bounded = bounded
+        self.stream = stream
+        self._start = None
+        self._done = 0
+        self._width = 0
+
+    def _out(self) -> TextIO:
+        return self.stream if self.stream is not None else sys.stderr
+
+    def _active(self) -> bool:
+        isatty = getattr(self._out(), "isatty", None)
+        try:
+            return bool(isatty and isatty())
+        except ValueError:  # a closed stream
+            return False
+
+    def _metric(self, logs: dict) -> str:
+        if self.monitor is not None:
+            name = self.monitor if self.monitor in logs else None
+        else:
+            name = next((m for m in self._PREFERRED if m in logs), None)
+            name = name or next((m for m in sorted(logs) if m != "learning_rate"), None)
+        return "" if name is None else f", {name} {float(logs[name]):.4f}"
+
+    def line(self, epoch: int, logs: dict | None, seconds: float, done: int) -> str:
+        """Returns the text shown after `done` epochs of this call, the last one `epoch` (0-based)."""
+        k = epoch + 1
+        left = seconds / max(done, 1) * max(self.epochs - k, 0)
+        remaining = f"{'at most ' if self.bounded else ''}{_duration(left)} left" if k < self.epochs else \
+            f"done in {_duration(seconds)}"
+        return f"{self.phase}: epoch {k}/{self.epochs}{self._metric(logs or {})}, {remaining}"
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self._done = 0
+        self._width = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._start is None:
+            self.on_train_begin()
+        self._done += 1
+        if not self._active():
+            return
+        text = self.line(epoch, logs, time.perf_counter() - self._start, self._done)
+        out = self._out()
+        out.write("\r" + text.ljust(self._width))
+        out.flush()
+        self._width = len(text)
+
+    def on_train_end(self, logs=None):
+        if self._width and self._active():
+            out = self._out()
+            out.write("\n")
+            out.flush()
+        self._width = 0
+
+    def get_config(self):
+        return {"phase": self.phase, "epochs": self.epochs, "monitor": self.monitor, "bounded": self.bounded}
 
     @classmethod
     def from_config(cls, config):

@@ -1,8 +1,10 @@
 """The `kerasopt` command line: `kerasopt train`, `kerasopt predict`.
 
-Every expected failure (bad data, bad flags, an existing run) prints one line
-`kerasopt: error: ...` to stderr and exits with status 1 (2 for flag syntax),
-never a traceback. Keras is imported only once the inputs have been checked
+Every expected failure (bad data, bad flags, an existing run, a file that
+cannot be read or written) prints one line `kerasopt: error: ...` to stderr
+and exits with status 1 (2 for flag syntax), never a traceback; any other
+exception is a bug and keeps its traceback. The flags of `kerasopt train` are
+generated from `kerasopt.spec`, and every `--help` shows each default. Keras is imported only once the inputs have been checked
 and the backend (`--backend`) is set.
 """
 
@@ -14,7 +16,10 @@ import os
 import sys
 from collections.abc import Callable
 
-__all__ = ["main", "build_parser", "ArgumentParser", "run_reporting_errors", "experiment_parser"]
+from kerasopt.errors import KerasoptError
+
+__all__ = ["main", "build_parser", "ArgumentParser", "run_reporting_errors", "experiment_parser", "add_spec_flags",
+           "spec_overrides", "default_out"]
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -32,73 +37,143 @@ def _json_arg(text: str):
     return value
 
 
-def _add_model_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("model and optimizer (override --config)")
-    g.add_argument("--hidden-units", type=int, nargs="*", metavar="N", help="units per hidden layer, e.g. 64 32")
-    g.add_argument("--activation", help="hidden activation (default relu)")
-    g.add_argument("--kernel-initializer", help="Keras initializer name (default he_normal)")
-    g.add_argument("--l1", type=float, help="L1 strength for every Dense kernel")
-    g.add_argument("--l2", type=float, help="L2 strength for every Dense kernel")
-    g.add_argument("--dropout", type=float, nargs="+", metavar="RATE", help="dropout rate(s) after hidden layers")
-    g.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None,
-                   help="batch normalization between Dense and activation")
-    g.add_argument("--optimizer", help="sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, nadam, adadelta")
-    g.add_argument("--optimizer-args", type=_json_arg, metavar="JSON", help='e.g. \'{"beta_2": 0.99}\'')
-    g.add_argument("--learning-rate", type=float, help="initial learning rate")
-    g.add_argument("--schedule", help="constant, step, multistep, exponential, piecewise, inverse_time, cosine")
-    g.add_argument("--schedule-args", type=_json_arg, metavar="JSON", help='e.g. \'{"step_size": 50, "gamma": 0.5}\'')
-    t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--patience", type=int, help="early-stopping patience in epochs")
-    t.add_argument("--reduce-lr-on-plateau", action=argparse.BooleanOptionalAction, default=None)
-    t.add_argument("--class-weight", choices=["balanced"], help="weight classes inversely to their frequency")
-    t.add_argument("--validation-split", type=float, help="fraction of non-test rows for validation")
-    t.add_argument("--test-split", type=float, help="fraction of rows held out for the test metrics")
-    t.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
-                   help="after early stopping, retrain on train + validation rows for the best epoch count "
-                        "(default on)")
-    t.add_argument("--seed", type=int, help="seed that makes the run repeatable")
+def _comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _help(text: str) -> str:
+    return text.replace("%", "%%")
+
+
+def add_spec_flags(p: argparse.ArgumentParser) -> None:
+    """Adds one flag per option of `kerasopt.spec.FIELDS`, grouped, each help showing the true default.
+
+    Every flag defaults to `None` ("not given"), so that `config.resolve` can
+    layer defaults < `--config` file < flags.
+    """
+    from kerasopt import spec
+
+    titles = {"data": "data", "columns": "columns (override the inferred kind of a column)",
+              "model": "model (overrides --config)", "optimizer": "optimizer and learning-rate schedule",
+              "training": "training"}
+    for group in spec.GROUPS:
+        g = p.add_argument_group(titles[group])
+        for f in spec.fields(group):
+            if f.cli is None:
+                continue
+            choices = f"; one of {', '.join(map(str, f.choices))}" if f.choices else ""
+            text = _help(f"{f.help}{choices} (default: {spec.format_default(f)})")
+            if f.cli == "bool":
+                g.add_argument(f.flag, action=argparse.BooleanOptionalAction, default=None, help=text)
+            elif f.cli == "json":
+                g.add_argument(f.flag, type=_json_arg, metavar=f.metavar or "JSON", help=text)
+            elif f.cli == "comma":
+                g.add_argument(f.flag, type=_comma_list, metavar=f.metavar, help=text)
+            elif f.cli == "nargs":
+                g.add_argument(f.flag, type=f.type, nargs=f.nargs, metavar=f.metavar, help=text)
+            else:
+                g.add_argument(f.flag, type=f.type, metavar=f.metavar, help=text)
+
+
+def spec_overrides(args: argparse.Namespace) -> dict:
+    """Returns the options given as flags (those not given are `None`), for `config.resolve`."""
+    from kerasopt import spec
+
+    overrides = {f.name: getattr(args, f.name, None) for f in spec.FIELDS if f.cli is not None}
+    if overrides.get("dropout") is not None and len(overrides["dropout"]) == 1:
+        overrides["dropout"] = overrides["dropout"][0]
+    return overrides
+
+
+def default_out(config: dict) -> str:
+    """Returns the default run directory: `runs/<data file name without extension>`, `runs/phone` for the demo."""
+    if config.get("data") is None:
+        return os.path.join("runs", "phone")
+    stem = os.path.splitext(os.path.basename(os.path.normpath(os.fspath(config["data"]))))[0]
+    return os.path.join("runs", stem or "run")
+
+
+def _show_defaults(parser: argparse.ArgumentParser) -> None:
+    """Appends the default to every help line of `parser` (and its subcommands) that lacks one."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _show_defaults(sub)
+            continue
+        if action.help in (None, argparse.SUPPRESS) or action.required or not action.option_strings:
+            continue
+        if isinstance(action, (argparse._HelpAction, argparse._VersionAction)) or "(default" in action.help:
+            continue
+        if isinstance(action, argparse._StoreTrueAction):
+            action.help += " (default: off)"
+        elif action.default is None:
+            action.help += " (default: none)"
+        else:
+            action.help += " (default: %(default)s)"
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=["tensorflow", "jax"],
-                   help="Keras backend (default: $KERAS_BACKEND or tensorflow)")
+                   help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
     p.add_argument("--overwrite", action="store_true", help="replace earlier results at the output path")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Returns the argument parser of the `kerasopt` command."""
+    """Returns the argument parser of the `kerasopt` command.
+
+    The options of `kerasopt train` are generated from `kerasopt.spec.FIELDS`;
+    every help line shows its default.
+    """
+    from kerasopt import spec
+
+    from kerasopt import __version__
+
     parser = ArgumentParser(prog="kerasopt", description="Build, train and tune regularized dense networks.")
+    parser.add_argument("--version", action="version", version=f"kerasopt {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     train = sub.add_parser("train", help="train a model on a CSV and write a run directory",
                            description="Train a Dense network on a labelled CSV (default: embedded "
                                        "phone-like data) and write model.keras, config.json, "
                                        "metrics.json, history.csv and curves.png into --out.")
-    train.add_argument("--data", help="labelled CSV (default: embedded phone-like data)")
-    train.add_argument("--target", help="label column (default price_range)")
-    train.add_argument("--config", help="JSON or YAML file of options; flags override it")
-    train.add_argument("--out", default=os.path.join("runs", "phone"), help="run directory (default runs/phone)")
-    train.add_argument("--verbose", type=int, default=0, choices=[0, 1, 2], help="Keras fit verbosity")
+    train.add_argument("--config", metavar="FILE",
+                       help="JSON or YAML file of options (a run's config.json reproduces the run); flags "
+                            "override it")
+    train.add_argument("--out", help="run directory (default: runs/<name of the --data file>, runs/phone "
+                                     "for the demo data)")
     train.add_argument("--cv", type=int, metavar="K",
                        help="instead of one run, estimate accuracy by stratified K-fold cross-validation "
                             "and write cv.json into --out")
-    _add_model_flags(train)
+    train.add_argument("--quiet", action="store_true",
+                       help="no progress line (it is shown only when stderr is a terminal)")
+    train.add_argument("--verbose", type=int, default=0, choices=[0, 1, 2], help="Keras fit verbosity")
+    add_spec_flags(train)
     _add_common(train)
-    predict = sub.add_parser("predict", help="predict the classes of a CSV with a saved model",
-                             description="Write id,<target> predictions for the rows of a CSV.")
-    predict.add_argument("--model", required=True, help="model.keras of a training run")
-    predict.add_argument("--data", required=True, help="CSV with an optional id column and the feature columns")
+    predict = sub.add_parser("predict", help="predict the rows of a CSV with a saved model",
+                             description="Write the id column (when present), the prediction in the original "
+                                         "labels and one probability column per class for the rows of a CSV.")
+    predict.add_argument("--model", required=True, help="model.keras of a train or tune run")
+    predict.add_argument("--data", required=True, help="CSV with the feature columns (any order; an id column "
+                                                       "and other extra columns are allowed)")
     predict.add_argument("--out", required=True, help="output CSV")
+    predict.add_argument("--proba", action=argparse.BooleanOptionalAction, default=True,
+                         help="write one probability column per class (default: on; --no-proba omits them)")
     _add_common(predict)
+    evaluate = sub.add_parser("evaluate", help="score a saved model on a labelled CSV",
+                              description="Score a saved model on labelled rows: accuracy, balanced accuracy, "
+                                          "log loss, per-class precision/recall/F1 and a confusion matrix, or "
+                                          "RMSE, MAE, R^2 and a residual plot; written to --out and printed.")
+    evaluate.add_argument("--model", required=True, help="model.keras of a train or tune run")
+    evaluate.add_argument("--data", required=True, help="CSV with the feature columns and the target column")
+    evaluate.add_argument("--out", required=True, help="folder for evaluation.json and the figure")
+    _add_common(evaluate)
     # --- tune subcommand (owned by tuning) ---
     tune = sub.add_parser("tune", help="search hyperparameters with KerasTuner and keep the best model",
                           description="Search the hyperparameters of a Dense classifier with KerasTuner "
                                       "and write trials.csv, trials.png, best_config.json and "
                                       "best_model.keras into --out. Running the same command again "
                                       "resumes an interrupted search.")
-    tune.add_argument("--data", help="labelled CSV (default: embedded phone-like data)")
-    tune.add_argument("--target", default="price_range", help="label column (default price_range)")
+    tune.add_argument("--data", metavar="CSV", help=_help(spec.FIELD["data"].help))
+    tune.add_argument("--target", metavar="COLUMN", help=_help(spec.FIELD["target"].help))
     tune.add_argument("--tuner", default="bayesian", choices=["random", "grid", "bayesian", "hyperband"],
                       help="search strategy (default bayesian)")
     tune.add_argument("--max-trials", type=int, default=30, help="number of trials (default 30)")
@@ -108,11 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--cv", type=int, metavar="K", default=3,
                       help="k-fold objective on the training rows (default 3); 0: one validation split")
     tune.add_argument("--space", metavar="FILE", help="JSON or YAML overrides of the default search space")
-    tune.add_argument("--seed", type=int, default=0, help="seed of splits, oracle and training (default 0)")
+    tune.add_argument("--seed", type=int, default=spec.FIELD["seed"].default,
+                      help="seed of splits, oracle and training")
     tune.add_argument("--out", default=os.path.join("runs", "tune"), help="output directory (default runs/tune)")
-    tune.add_argument("--epochs", type=int, help="maximum epochs per trial (default: the space's, 150)")
+    tune.add_argument("--epochs", type=int, help=f"maximum epochs per trial (default: the space's, "
+                                                  f"{spec.FIELD['epochs'].search['epochs']})")
     tune.add_argument("--patience", type=int, default=15, help="early-stopping patience inside trials")
-    tune.add_argument("--validation-split", type=float, default=0.2, help="validation fraction with --cv 0")
+    tune.add_argument("--validation-split", type=float, default=spec.FIELD["validation_split"].default,
+                      help="validation fraction with --cv 0")
     tune.add_argument("--test-split", type=float, default=0.0,
                       help="fraction of rows the search never sees; the best model is scored on them")
     tune.add_argument("--workers", type=int, default=0, metavar="N",
@@ -120,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--role", choices=["chief", "worker"], help="take part in a search across machines")
     tune.add_argument("--oracle", metavar="HOST:PORT", help="address of the chief (with --role)")
     tune.add_argument("--worker-id", help="unique worker id (with --role worker)")
-    tune.add_argument("--timeout", type=float, metavar="SECONDS", help="bound on a distributed run")
+    tune.add_argument("--timeout", type=float, metavar="SECONDS", help="bound on a distributed run (default: 6 hours)")
     tune.add_argument("--baselines", action="store_true",
                       help="also tune scikit-learn baselines on the same rows and print a comparison")
     tune.add_argument("--ensemble", type=int, default=5, metavar="N",
@@ -128,13 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--quiet", action="store_true", help="no progress lines or summary")
     _add_common(tune)
     # --- end tune ---
+    _show_defaults(parser)
     return parser
-
-
-_CONFIG_FLAGS = ("data", "target", "hidden_units", "activation", "kernel_initializer", "l1", "l2", "dropout",
-                 "batch_norm", "optimizer", "optimizer_args", "learning_rate", "schedule", "schedule_args",
-                 "epochs", "batch_size", "patience", "reduce_lr_on_plateau", "class_weight",
-                 "validation_split", "test_split", "refit", "seed")
 
 
 def _train(args) -> int:
@@ -142,13 +215,15 @@ def _train(args) -> int:
     from kerasopt.pipeline import run_training
 
     file_config = config_lib.load_file(args.config) if args.config else None
-    overrides = {k: getattr(args, k) for k in _CONFIG_FLAGS}
-    if overrides["dropout"] is not None and len(overrides["dropout"]) == 1:
-        overrides["dropout"] = overrides["dropout"][0]
-    config = config_lib.resolve(file_config, **overrides)
+    config = config_lib.resolve(file_config, **spec_overrides(args))
+    if args.out is None:
+        args.out = default_out(config)
     if args.cv is not None:
         return _cross_validate(config, args)
-    summary = run_training(config, args.out, overwrite=args.overwrite, verbose=args.verbose)
+    summary = run_training(config, args.out, overwrite=args.overwrite, verbose=args.verbose,
+                           progress=not args.quiet)
+    for note in summary["notes"]:
+        print(f"note: {note}")
     refit = (f", then refit on {summary['refit_rows']} train + validation rows for {summary['best_epoch']} epochs"
              if summary["refit_rows"] else "")
     print(f"trained {summary['epochs_run']} epochs (best epoch {summary['best_epoch']}){refit} in "
@@ -156,21 +231,23 @@ def _train(args) -> int:
     for split, values in summary["metrics"].items():
         shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
         print(f"  {split:<10} {shown}")
+    if "balanced_accuracy" in summary["scores"]:
+        print(f"  {'test':<10} balanced_accuracy {summary['scores']['balanced_accuracy']:.4f}")
     return 0
 
 
 def _cross_validate(config, args) -> int:
     from kerasopt import _io
     from kerasopt.errors import OutputExistsError
-    from kerasopt.pipeline import cross_validate
+    from kerasopt.pipeline import cross_validate_config
 
     path = os.path.join(args.out, "cv.json")
     if os.path.exists(path) and not args.overwrite:
         raise OutputExistsError(f"{path} already exists. Choose another --out, or pass --overwrite to replace it.")
-    result = cross_validate(config, folds=args.cv)
+    result = cross_validate_config(config, folds=args.cv, progress=not args.quiet)
     _io.write_json(path, {"config": config, **result})
     folds = ", ".join(f"{a:.4f}" for a in result["folds"])
-    print(f"{args.cv}-fold cross-validated accuracy {result['mean']:.4f} +- {result['std']:.4f} "
+    print(f"{args.cv}-fold cross-validated {result['metric']} {result['mean']:.4f} +- {result['std']:.4f} "
           f"(folds: {folds}); written to {path}")
     return 0
 
@@ -178,8 +255,25 @@ def _cross_validate(config, args) -> int:
 def _predict(args) -> int:
     from kerasopt.pipeline import predict_file
 
-    result = predict_file(args.model, args.data, args.out, overwrite=args.overwrite)
+    notes: list[str] = []
+    result = predict_file(args.model, args.data, args.out, overwrite=args.overwrite, proba=args.proba,
+                          notes=notes)
+    for note in notes:
+        print(f"note: {note}")
     print(f"wrote {len(result)} predictions to {args.out}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from kerasopt.evaluation import format_scores
+    from kerasopt.pipeline import evaluate_file
+
+    notes: list[str] = []
+    scores = evaluate_file(args.model, args.data, args.out, overwrite=args.overwrite, notes=notes)
+    for note in notes:
+        print(f"note: {note}")
+    print(format_scores(scores))
+    print(f"report written to {args.out}")
     return 0
 
 
@@ -202,12 +296,21 @@ def _import_keras_quietly() -> None:
         os.close(null)
 
 
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, OSError) and not isinstance(error, KerasoptError) and error.strerror:
+        files = " -> ".join(os.fspath(f) for f in (error.filename, error.filename2) if f is not None)
+        return f"{error.strerror}: {files}"
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def run_reporting_errors(prog: str, body: Callable[[], int | None],
                          resumes: str = "training from its last finished epoch") -> int:
     """Runs `body()`; an expected failure becomes one line `<prog>: error: ...` and status 1.
 
-    Expected failures are kerasopt's own errors, `ValueError` (bad arguments) and `OSError`
-    (files). Keras is imported first with TensorFlow's start-up chatter silenced.
+    Expected failures are kerasopt's own errors (`kerasopt.errors.KerasoptError`) and file
+    errors (an `OSError` that names a file: missing, unreadable, permission denied). Any other
+    exception is a bug and propagates with its traceback. Keras is imported first with
+    TensorFlow's start-up chatter silenced.
 
     Args:
         prog: Name shown before `error:`.
@@ -222,9 +325,10 @@ def run_reporting_errors(prog: str, body: Callable[[], int | None],
         _import_keras_quietly()
         status = body()
         return 0 if status is None else status
-    except (ValueError, OSError) as e:  # KerasoptError is a ValueError
-        message = " ".join(str(e).split()) or type(e).__name__
-        print(f"{prog}: error: {message}", file=sys.stderr)
+    except (KerasoptError, OSError) as e:
+        if isinstance(e, OSError) and not isinstance(e, KerasoptError) and e.filename is None:
+            raise  # not about a file the user named: a bug
+        print(f"{prog}: error: {_one_line(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; finished outputs are kept, and a rerun of the same command resumes "
@@ -243,7 +347,7 @@ def experiment_parser(prog: str, doc: str, seed_help: str = "random seed (defaul
     return parser
 
 
-COMMANDS = {"train": _train, "predict": _predict}
+COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate}
 # --- tune subcommand (owned by tuning) ---
 
 

@@ -1,9 +1,12 @@
 """Run configuration of the training pipeline: defaults, files, overrides.
 
-A configuration is a flat dict. `resolve` layers defaults, a JSON or YAML
-file and explicit overrides (command-line flags), checks every key and value,
-and returns the full resolved dict that `run_training` uses and writes to
-`config.json`.
+A configuration is a flat dict whose keys are the options of
+`kerasopt.spec.FIELDS`. `resolve` layers defaults, a JSON or YAML file and
+explicit overrides (command-line flags), checks every key and value, and
+returns the full resolved dict that `run_training` uses and writes to
+`config.json`. The facts a run adds to its `config.json` (`spec.DERIVED`:
+feature columns, number of classes, rows, ...) are ignored, so that file fed
+back with `--config` reproduces the run.
 """
 
 from __future__ import annotations
@@ -14,39 +17,16 @@ import json
 import os
 from typing import Any
 
-from kerasopt.errors import ConfigError
+from kerasopt import spec
+from kerasopt.errors import ArgumentError, ConfigError
 
 __all__ = ["DEFAULTS", "load_file", "resolve"]
 
-# The defaults come from a 5-fold cross-validated comparison on the real phone data (README,
-# "Defaults and accuracy"): standardized inputs, one ELU layer whose strong L1 penalty silences
-# the features that carry no signal, Adam with an exponential decay per epoch, early stopping,
-# and a refit on the training and validation rows.
-DEFAULTS: dict[str, Any] = {
-    "data": None,               # CSV path; None: the embedded phone-like data
-    "target": "price_range",
-    "hidden_units": [128],
-    "activation": "elu",
-    "kernel_initializer": "he_normal",
-    "l1": 0.01,
-    "l2": 0.0,
-    "dropout": 0.0,
-    "batch_norm": False,
-    "optimizer": "adam",
-    "optimizer_args": {},
-    "learning_rate": 0.01,
-    "schedule": "exponential",  # None/"constant", "step", "multistep", ...
-    "schedule_args": {"gamma": 0.98},
-    "epochs": 300,
-    "batch_size": 32,
-    "patience": 50,
-    "reduce_lr_on_plateau": False,
-    "class_weight": None,
-    "validation_split": 0.2,
-    "test_split": 0.2,
-    "refit": True,              # retrain on train + validation rows for the best epoch count
-    "seed": 0,
-}
+#: Every option's default, from `kerasopt.spec.FIELDS`: the cross-validated defaults (README,
+#: "Defaults and accuracy"): standardized inputs, one ELU layer whose strong L1 penalty silences
+#: the features that carry no signal, Adam with an exponential decay per epoch, early stopping,
+#: and a refit on the training and validation rows.
+DEFAULTS: dict[str, Any] = spec.defaults()
 
 
 def load_file(path: str | os.PathLike) -> dict[str, Any]:
@@ -82,14 +62,27 @@ def resolve(file_config: dict[str, Any] | None = None, **overrides) -> dict[str,
     """Returns the full configuration: defaults < file values < overrides.
 
     Overrides whose value is `None` are ignored (a flag that was not given).
+    Keys may use dashes (`hidden-units`). The keys of `spec.DERIVED`, which a
+    run writes to its `config.json`, are ignored. Giving `schedule` without
+    `schedule_args` drops the default schedule's arguments.
+
+    Args:
+        file_config: Values from a configuration file (or a dict).
+        **overrides: Values that win over the file's (command-line flags).
+
+    Returns:
+        A new dict with every key of `DEFAULTS`, each value checked and
+        normalized (`hidden_units` a list, column lists lists).
 
     Raises:
-        ConfigError: for an unknown key (with the closest known key) or a
-            value of the wrong type.
+        ConfigError: for an unknown key (with the closest known key).
+        ArgumentError: for an invalid value, naming the key and echoing the
+            value (`ConfigError` for a mapping option that is not a mapping).
     """
     config = copy.deepcopy(DEFAULTS)
     for source in (file_config or {}, {k: v for k, v in overrides.items() if v is not None}):
         source = {str(k).replace("-", "_"): v for k, v in source.items()}
+        source = {k: v for k, v in source.items() if k not in spec.DERIVED}
         if "schedule" in source and "schedule_args" not in source:
             config["schedule_args"] = {}  # the default's arguments belong to the default schedule
         for key, value in source.items():
@@ -99,10 +92,11 @@ def resolve(file_config: dict[str, Any] | None = None, **overrides) -> dict[str,
                 raise ConfigError(f"Unknown configuration key {key!r}.{hint} "
                                   f"Known keys: {', '.join(DEFAULTS)}.")
             config[key] = value
-    if isinstance(config["hidden_units"], int):
-        config["hidden_units"] = [config["hidden_units"]]
-    for key in ("optimizer_args", "schedule_args"):
-        if not isinstance(config[key], dict):
-            raise ConfigError(f"Invalid value for `{key}`: expected a mapping of argument names to "
-                              f"values. Received: {key}={config[key]!r}")
+    for key, value in config.items():
+        try:
+            config[key] = spec.check_value(key, value)
+        except ArgumentError as e:
+            if spec.FIELD[key].type is dict:
+                raise ConfigError(str(e)) from None
+            raise
     return config

@@ -31,6 +31,7 @@ __all__ = [
     "to_arrays",
     "feature_matrix",
     "split",
+    "split_rows",
 ]
 
 PHONE_TARGET = "price_range"
@@ -218,12 +219,60 @@ def to_arrays(frame: pd.DataFrame, target: str = PHONE_TARGET,
     return x, values.astype("int32"), [str(c) for c in features.columns]
 
 
-def split(x: np.ndarray, y: np.ndarray, validation_size: float = 0.2, test_size: float = 0.2,
-          seed: int | None = 0) -> Splits:
-    """Stratified split into train, validation and test sets.
+def split_rows(y, validation_size: float = 0.2, test_size: float = 0.2, seed: int | None = 0,
+               stratify: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row indices of a train / validation / test split, stratified by class when asked.
 
     `test_size` is a fraction of all rows; `validation_size` a fraction of the
     rows left after the test set is taken out. Either may be 0.
+
+    Args:
+        y: One target per row (class labels when `stratify`).
+        validation_size: Fraction in [0, 1) of the non-test rows held out for
+            validation.
+        test_size: Fraction in [0, 1) of all rows held out for testing.
+        seed: Random seed of the shuffle.
+        stratify: Whether each part keeps the class proportions of `y`
+            (classification); `False` for a continuous target.
+
+    Returns:
+        `(train, validation, test)` arrays of row indices (empty when unused).
+
+    Raises:
+        DataError: if a part would hold fewer rows than there are classes
+            (or no row, without stratification).
+    """
+    validation_size = check.unit_interval("validation_size", validation_size)
+    test_size = check.unit_interval("test_size", test_size)
+    y = np.asarray(y)
+    n = len(y)
+    k = len(pd.unique(y)) if stratify else 1
+    n_test = math.ceil(n * test_size) if test_size else 0
+    n_val = math.ceil((n - n_test) * validation_size) if validation_size else 0
+    sizes = {"train": n - n_test - n_val, "validation": n_val, "test": n_test}
+    for name, size in sizes.items():
+        if (size or name == "train") and size < k:
+            needs = "at least one row per class" if stratify else "at least one row"
+            raise DataError(f"Too few rows to split: {n} rows{f' and {k} classes' if stratify else ''} leave "
+                            f"{size} rows for the {name} set, which needs {needs}. "
+                            "Add rows or lower --validation-split / --test-split.")
+    empty = np.arange(0)
+
+    def take(rows, size):
+        if not size:
+            return rows, empty
+        kept, held = train_test_split(rows, test_size=size, stratify=y[rows] if stratify else None,
+                                      random_state=seed)
+        return kept, held
+
+    rest, test = take(np.arange(n), n_test)
+    train, val = take(rest, n_val)
+    return train, val, test
+
+
+def split(x: np.ndarray, y: np.ndarray, validation_size: float = 0.2, test_size: float = 0.2,
+          seed: int | None = 0) -> Splits:
+    """Stratified split of arrays into train, validation and test sets (see `split_rows`).
 
     Args:
         x: Features.
@@ -239,28 +288,8 @@ def split(x: np.ndarray, y: np.ndarray, validation_size: float = 0.2, test_size:
     Raises:
         DataError: if a split would hold fewer rows than there are classes.
     """
-    validation_size = check.unit_interval("validation_size", validation_size)
-    test_size = check.unit_interval("test_size", test_size)
-    n, k = len(y), len(np.unique(y))
-    n_test = math.ceil(n * test_size) if test_size else 0
-    n_val = math.ceil((n - n_test) * validation_size) if validation_size else 0
-    sizes = {"train": n - n_test - n_val, "validation": n_val, "test": n_test}
-    for name, size in sizes.items():
-        if (size or name == "train") and size < k:
-            raise DataError(f"Too few rows to split: {n} rows and {k} classes leave {size} rows for "
-                            f"the {name} set, which needs at least one row per class. "
-                            "Add rows or lower --validation-split / --test-split.")
-    empty_x, empty_y = x[:0], y[:0]
-
-    def take(xs, ys, size):
-        if not size:
-            return xs, ys, empty_x, empty_y
-        a, b, c, d = train_test_split(xs, ys, test_size=size, stratify=ys, random_state=seed)
-        return a, c, b, d
-
-    x_rest, y_rest, x_test, y_test = take(x, y, n_test)
-    x_train, y_train, x_val, y_val = take(x_rest, y_rest, n_val)
-    return Splits(x_train, y_train, x_val, y_val, x_test, y_test)
+    train, val, test = split_rows(y, validation_size, test_size, seed)
+    return Splits(x[train], y[train], x[val], y[val], x[test], y[test])
 
 
 def make_phone_data(n_samples: int = 2000, seed: int = 0, noise: float = 0.1) -> pd.DataFrame:

@@ -60,6 +60,7 @@ def classification_scores(y_true: Sequence, y_pred: Sequence, proba: np.ndarray 
     }
     if proba is not None:
         proba = np.asarray(proba, dtype="float64")
+        proba = proba / proba.sum(axis=1, keepdims=True)  # float32 softmax sums to 1 only within 1e-7
         scores["log_loss"] = float(sk.log_loss(y_true, proba, labels=classes))
         if len(classes) == 2 and len(set(y_true.tolist())) == 2:
             scores["roc_auc"] = float(sk.roc_auc_score(y_true == classes[1], proba[:, 1]))

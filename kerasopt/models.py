@@ -20,6 +20,8 @@ import numpy as np
 
 from kerasopt import _validation as check
 from kerasopt import optimizers as optimizers_lib
+from kerasopt.config import DEFAULTS
+from kerasopt.errors import ArgumentError
 
 __all__ = ["average_models", "build_model", "make_regularizer"]
 
@@ -49,13 +51,13 @@ def _keras_lookup(name: str, getter, value):
     try:
         return getter(value)
     except (ValueError, TypeError):
-        raise ValueError(f"Invalid value for `{name}`: could not interpret it. Received: {name}={value!r}") from None
+        raise ArgumentError(f"Invalid value for `{name}`: could not interpret it. Received: {name}={value!r}") from None
 
 
 def _per_layer_flags(name: str, value, count: int) -> list[bool]:
     def flag(n, v):
         if not isinstance(v, (bool, np.bool_)):
-            raise ValueError(f"Invalid value for `{n}`: expected True or False. Received: {n}={v!r}")
+            raise ArgumentError(f"Invalid value for `{n}`: expected True or False. Received: {n}={v!r}")
         return bool(v)
     return check.per_layer(name, value, count, flag)
 
@@ -63,16 +65,16 @@ def _per_layer_flags(name: str, value, count: int) -> list[bool]:
 def build_model(
     inputs: int | np.ndarray,
     num_classes: int | None = 2,
-    hidden_units: int | Sequence[int] = (64,),
-    activation: str = "relu",
-    kernel_initializer: str | dict = "he_normal",
-    l1: float | Sequence[float] = 0.0,
-    l2: float | Sequence[float] = 0.0,
+    hidden_units: int | Sequence[int] = tuple(DEFAULTS["hidden_units"]),
+    activation: str = DEFAULTS["activation"],
+    kernel_initializer: str | dict = DEFAULTS["kernel_initializer"],
+    l1: float | Sequence[float] = DEFAULTS["l1"],
+    l2: float | Sequence[float] = DEFAULTS["l2"],
     kernel_regularizer=None,
-    dropout: float | Sequence[float] = 0.0,
-    batch_norm: bool | Sequence[bool] = False,
+    dropout: float | Sequence[float] = DEFAULTS["dropout"],
+    batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"],
     normalize: bool = True,
-    optimizer: str | dict | keras.optimizers.Optimizer = "adam",
+    optimizer: str | dict | keras.optimizers.Optimizer = DEFAULTS["optimizer"],
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | None = None,
     loss: Any = None,
     metrics: list | None = None,
@@ -83,6 +85,16 @@ def build_model(
     target=None,
 ) -> keras.Model:
     """Builds and compiles a regularized Dense network.
+
+    The defaults are kerasopt's cross-validated defaults (`kerasopt.spec`,
+    `kerasopt.config.DEFAULTS`): one hidden layer of 128 ELU units, L1 0.01
+    on every kernel, Adam at a learning rate of 0.01. The run-level
+    learning-rate schedule (exponential decay, 0.98 per epoch) is not applied
+    here, because it counts epochs and needs the run's steps per epoch: pass
+    `learning_rate=kerasopt.schedules.get(DEFAULTS["schedule"],
+    learning_rate=DEFAULTS["learning_rate"], steps_per_epoch=...,
+    **DEFAULTS["schedule_args"])`, or build from a whole configuration with
+    `kerasopt.pipeline.model_from_config`, which does it.
 
     Args:
         inputs: The number of input features, or the training features
@@ -105,7 +117,8 @@ def build_model(
             with one value per Dense layer (hidden layers, then the output).
         l2: L2 penalty strength, same shape rules as `l1`.
         kernel_regularizer: Instead of `l1`/`l2`, a Keras regularizer (name,
-            dict or instance), or a list with one per Dense layer.
+            dict or instance), or a list with one per Dense layer; `l1` and
+            `l2` must then keep their defaults, which it replaces.
         dropout: Dropout rate in [0, 1) after each hidden layer, or one per
             hidden layer.
         batch_norm: Whether to put `BatchNormalization` between each hidden
@@ -114,8 +127,10 @@ def build_model(
             `inputs` are training features.
         optimizer: Optimizer name, dict or instance (see
             `kerasopt.optimizers.get`).
-        learning_rate: A float or a `LearningRateSchedule`; `None` keeps the
-            optimizer's own default.
+        learning_rate: A float or a `LearningRateSchedule`. `None`: the
+            default learning rate (`DEFAULTS["learning_rate"]`, 0.01) for an
+            optimizer given by name or dict (a dict's own `learning_rate`
+            wins); an optimizer instance keeps its own.
         loss: Loss; defaults to sparse categorical cross-entropy for
             classification and mean squared error for regression.
         metrics: Metrics; default `["accuracy"]` for classification and
@@ -134,8 +149,8 @@ def build_model(
         A compiled `keras.Model`.
 
     Raises:
-        ValueError: naming the argument and echoing the value, for any
-            invalid argument.
+        ArgumentError: (a `ValueError`) naming the argument and echoing the
+            value, for any invalid argument.
 
     Example:
 
@@ -162,12 +177,12 @@ def build_model(
     else:
         features = np.asarray(inputs, dtype="float32")
         if features.ndim != 2 or features.shape[0] < 1 or features.shape[1] < 1:
-            raise ValueError("Invalid value for `inputs`: expected a positive integer or a 2-D array "
+            raise ArgumentError("Invalid value for `inputs`: expected a positive integer or a 2-D array "
                              f"of training features. Received: inputs with shape {features.shape}")
         n_inputs = features.shape[1]
     if num_classes is not None:
         if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
-            raise ValueError("Invalid value for `num_classes`: expected an integer >= 2, or None for "
+            raise ArgumentError("Invalid value for `num_classes`: expected an integer >= 2, or None for "
                              f"regression. Received: num_classes={num_classes!r}")
     units = [hidden_units] if isinstance(hidden_units, (int, np.integer)) else list(hidden_units)
     units = [check.positive_int("hidden_units", u) for u in units]
@@ -178,8 +193,10 @@ def build_model(
     dropouts = check.per_layer("dropout", dropout, len(units), check.unit_interval)
     norms = _per_layer_flags("batch_norm", batch_norm, len(units))
     if kernel_regularizer is not None:
-        if np.any(np.asarray(l1, dtype=object) != 0) or np.any(np.asarray(l2, dtype=object) != 0):
-            raise ValueError("Pass either `kernel_regularizer` or `l1`/`l2`, not both. "
+        # l1 and l2 at their defaults give way to kernel_regularizer
+        if not (np.all(np.asarray(l1, dtype=object) == DEFAULTS["l1"])
+                and np.all(np.asarray(l2, dtype=object) == DEFAULTS["l2"])):
+            raise ArgumentError("Pass either `kernel_regularizer` or `l1`/`l2`, not both. "
                              f"Received: kernel_regularizer={kernel_regularizer!r}, l1={l1!r}, l2={l2!r}")
         regs = [_keras_lookup("kernel_regularizer", keras.regularizers.get, r)
                 for r in check.per_layer("kernel_regularizer", kernel_regularizer, n_dense, lambda n, v: v)]
@@ -235,10 +252,13 @@ def build_model(
 
     if isinstance(optimizer, keras.optimizers.Optimizer):
         if learning_rate is not None:
-            raise ValueError("Pass `learning_rate` to the optimizer instance itself, not to build_model. "
+            raise ArgumentError("Pass `learning_rate` to the optimizer instance itself, not to build_model. "
                              f"Received: learning_rate={learning_rate!r}")
         opt = optimizer
     else:
+        if learning_rate is None:
+            own = isinstance(optimizer, dict) and ("learning_rate" in optimizer or "class_name" in optimizer)
+            learning_rate = None if own else DEFAULTS["learning_rate"]
         if learning_rate is not None and not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
             learning_rate = check.positive_float("learning_rate", learning_rate)
         kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
@@ -289,24 +309,46 @@ def average_models(models: Sequence[keras.Model], loss: Any = None, metrics: Seq
     models_arg = models
     models = list(models) if isinstance(models, (list, tuple)) else []
     if not models or not all(isinstance(m, keras.Model) for m in models):
-        raise ValueError(f"Invalid value for `models`: expected a non-empty list of keras.Model. "
+        raise ArgumentError(f"Invalid value for `models`: expected a non-empty list of keras.Model. "
                          f"Received: models={models_arg!r}")
     if len(models) == 1:
         return models[0]
     shapes = {(tuple(m.inputs[0].shape[1:]), tuple(m.outputs[0].shape[1:])) for m in models}
     if len(shapes) != 1:
-        raise ValueError(f"Invalid value for `models`: every model needs the same input and output shapes. "
+        raise ArgumentError(f"Invalid value for `models`: every model needs the same input and output shapes. "
                          f"Received (input, output) shapes: {sorted(shapes)}")
-    first = models[0].inputs[0]
-    x_in = keras.Input(shape=tuple(first.shape[1:]), dtype=first.dtype, name="features")
+    schema = getattr(models[0], "schema", None)
+    if schema is not None:
+        # Members of a table share the schema of the rows they trained on: one input per column.
+        from kerasopt import tabular
+
+        if any(getattr(m, "schema", None) is None or m.schema.get_config() != schema.get_config() for m in models):
+            raise ValueError("Invalid value for `models`: tabular members must share one schema (train them "
+                             f"on the same rows). Received: models={models_arg!r}")
+        x_in = {c.key: keras.Input(shape=(1,), dtype="string" if c.kind == "categorical" else "float32",
+                                   name=c.key) for c in schema.features}
+    else:
+        first = models[0].inputs[0]
+        x_in = keras.Input(shape=tuple(first.shape[1:]), dtype=first.dtype, name="features")
     outputs = []
     for i, member in enumerate(models):
         member.name = f"member_{i}"
         if getattr(member, "optimizer", None) is not None and not member.optimizer.built:
             member.optimizer.build(member.trainable_variables)  # so that a saved copy loads without warnings
         outputs.append(member(x_in))
-    model = keras.Model(x_in, keras.layers.Average(name="average")(outputs), name=name)
-    model.compile(loss=models[0].loss if loss is None else loss,
-                  metrics=["accuracy"] if metrics is None else list(metrics))
+    average = keras.layers.Average(name="average")(outputs)
+    loss_weights, default_metrics = None, ["accuracy"]
+    if schema is not None:
+        target = models[0].target
+        model = tabular.TabularModel(x_in, average, name=name, schema=schema, target=target)
+        if target is not None and target.task == "regression":
+            loss_weights, default_metrics = tabular.regression_compile_defaults(target)
+        elif target is not None:
+            default_metrics = tabular.classification_metrics(target.num_classes)
+    else:
+        model = keras.Model(x_in, average, name=name)
+    model.compile(loss=models[0].loss if loss is None else loss, loss_weights=loss_weights,
+                  metrics=default_metrics if metrics is None else list(metrics))
     model.optimizer.build(model.trainable_variables)  # saved and loaded with all its variables
     return model
+

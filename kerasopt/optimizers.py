@@ -14,6 +14,8 @@ from typing import Any
 
 import keras
 
+from kerasopt.errors import ArgumentError
+
 __all__ = ["get", "available"]
 
 # name -> (Keras class, preset keyword arguments)
@@ -63,7 +65,7 @@ def get(identifier: str | dict | keras.optimizers.Optimizer = "adam", **kwargs) 
     """
     if isinstance(identifier, keras.optimizers.Optimizer):
         if kwargs:
-            raise ValueError(
+            raise ArgumentError(
                 "Keyword arguments cannot be combined with an optimizer instance; "
                 f"configure the instance instead. Received: {sorted(kwargs)}"
             )
@@ -76,7 +78,7 @@ def get(identifier: str | dict | keras.optimizers.Optimizer = "adam", **kwargs) 
             config = dict(identifier)
             name = str(config.pop("name"))
         else:
-            raise ValueError(
+            raise ArgumentError(
                 "An optimizer dict needs a 'name' (or Keras's 'class_name') key. "
                 f"Received: optimizer={identifier!r}"
             )
@@ -85,7 +87,7 @@ def get(identifier: str | dict | keras.optimizers.Optimizer = "adam", **kwargs) 
     if isinstance(identifier, str):
         key = identifier.lower()
         if key not in _OPTIMIZERS:
-            raise ValueError(
+            raise ArgumentError(
                 f"Unknown optimizer: optimizer={identifier!r}. "
                 f"Known optimizers: {', '.join(available())}."
             )
@@ -94,5 +96,5 @@ def get(identifier: str | dict | keras.optimizers.Optimizer = "adam", **kwargs) 
         try:
             return cls(**config)
         except (TypeError, ValueError) as e:  # unknown or invalid keyword argument
-            raise ValueError(f"Invalid arguments for optimizer {identifier!r}: {e}") from None
-    raise ValueError(f"Could not interpret optimizer identifier: optimizer={identifier!r}")
+            raise ArgumentError(f"Invalid arguments for optimizer {identifier!r}: {e}") from None
+    raise ArgumentError(f"Could not interpret optimizer identifier: optimizer={identifier!r}")

@@ -1,8 +1,10 @@
-"""The tabular training pipeline behind `kerasopt train` and `kerasopt predict`.
+"""The tabular training pipeline behind `kerasopt train`, `predict` and `evaluate`.
 
 `run_training` goes from a configuration to a run directory holding
-`model.keras`, `config.json`, `metrics.json`, `history.csv` and `curves.png`;
-`predict_file` applies a saved model to a CSV of raw feature rows.
+`model.keras`, `config.json`, `metrics.json`, `history.csv` and `curves.png`.
+The model is a `kerasopt.tabular.TabularModel`: it types, imputes and encodes
+the table's columns itself and knows its labels, so `predict_file` and
+`evaluate_file` need nothing but `model.keras` and a CSV of raw rows.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import math
 import os
 import shutil
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,9 +23,21 @@ from kerasopt import _io
 from kerasopt import _validation as check
 from kerasopt import config as config_lib
 from kerasopt import data as data_lib
-from kerasopt.errors import ConfigError, DataError, OutputExistsError
+from kerasopt import spec
+from kerasopt.errors import ArgumentError, ConfigError, DataError, OutputExistsError
 
-__all__ = ["run_training", "predict_file", "cross_validate", "model_from_config", "RUN_FILES"]
+__all__ = [
+    "RUN_FILES",
+    "Table",
+    "cross_validate_config",
+    "evaluate_file",
+    "load_table",
+    "table_from_frame",
+    "target_column",
+    "model_from_config",
+    "predict_file",
+    "run_training",
+]
 
 RUN_FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "curves.png")
 _BACKUP = ".backup"
@@ -46,14 +61,143 @@ def load_training_data(config: dict[str, Any]) -> tuple[pd.DataFrame, str]:
     return data_lib.load_csv(config["data"]), os.path.abspath(config["data"])
 
 
-def model_from_config(config: dict[str, Any], x_train: np.ndarray, num_classes: int):
+@dataclass
+class Table:
+    """A labelled table as the pipeline trains on it.
+
+    Attributes:
+        features: The feature columns, raw (every column but the target).
+        labels: The target column, raw.
+        target: The `kerasopt.tabular.TargetInfo` (task, classes; for
+            regression the statistics of all rows, refined per training set).
+        source: Where the rows came from, for `config.json`.
+        drop: Columns left out of every model: those declared in `drop` and
+            those that carry no signal in the whole table (identifiers,
+            constants, all missing), which a subset of rows can hide (the
+            shuffled training ids 1..n are no longer one consecutive run).
+        notes: One line per column dropped for carrying no signal.
+    """
+
+    features: pd.DataFrame
+    labels: pd.Series
+    target: Any
+    source: str
+    drop: list[str]
+    notes: list[str]
+
+    @property
+    def classification(self) -> bool:
+        return self.target.task == "classification"
+
+
+def target_column(target: str | None, data, frame: pd.DataFrame) -> str:
+    """Returns the label column of a run: `target`, or the demo data's when `data` is `None`.
+
+    Args:
+        target: The `target` option (`None` when not given).
+        data: The `data` option: a path, a DataFrame, or `None` for the
+            embedded demo data.
+        frame: The loaded data, whose columns a missing `target` lists.
+
+    Raises:
+        ConfigError: when a user's data comes without `target`, naming its columns.
+    """
+    if target is not None:
+        return target
+    if data is None:
+        return spec.DEMO_TARGET
+    source = os.fspath(data) if isinstance(data, (str, os.PathLike)) else "the data"
+    raise ConfigError(f"Name the label column of {source} with --target (config key `target`). "
+                      f"Available columns: {', '.join(map(str, frame.columns))}.")
+
+
+def table_from_frame(frame: pd.DataFrame, target: str, *, task: str | None = None, categorical=(),
+                     numeric=(), drop=(), source: str = "a DataFrame") -> Table:
+    """Splits a labelled frame into a `Table` and checks its labels and columns.
+
+    Args:
+        frame: The labelled rows, raw.
+        target: The column to predict.
+        task: `"classification"`, `"regression"` or `None` (detected).
+        categorical, numeric, drop: Column overrides (see
+            `kerasopt.tabular.infer_schema`).
+        source: Where the rows came from.
+
+    Returns:
+        A `Table`.
+
+    Raises:
+        DataError: for a missing target column, bad labels or unusable columns.
+    """
+    from kerasopt import tabular
+
+    columns = [str(c) for c in frame.columns]
+    if target not in columns:
+        raise DataError(f"Target column {target!r} not found.{data_lib._suggest(target, columns)} "
+                        f"Available columns: {', '.join(columns)}. Choose one with --target.")
+    labels = frame[target]
+    _, info = tabular.encode_target(labels, task=task)
+    features = frame.drop(columns=[target])
+    if features.shape[1] == 0:
+        raise DataError("No feature columns: the data needs at least one column besides the target.")
+    whole = tabular.infer_schema(features, categorical=categorical or (), numeric=numeric or (), drop=drop or ())
+    return Table(features, labels, info, source, drop=list(whole.dropped), notes=list(whole.notes))
+
+
+def load_table(config: dict[str, Any]) -> Table:
+    """Loads and checks the labelled rows of a configuration.
+
+    Args:
+        config: A resolved configuration (`data`, `target`, `task`,
+            `categorical`, `numeric`, `drop`).
+
+    Returns:
+        A `Table`.
+
+    Raises:
+        DataError, ConfigError: for a missing file or target column, or bad
+            labels (see `kerasopt.tabular.encode_target`).
+    """
+    frame, source = load_training_data(config)
+    return table_from_frame(frame, target_column(config.get("target"), config["data"], frame), task=config.get("task"),
+                            categorical=config.get("categorical"), numeric=config.get("numeric"),
+                            drop=config.get("drop"), source=source)
+
+
+def _schema(config: dict[str, Any], features: pd.DataFrame, drop=()):
+    from kerasopt import tabular
+
+    drop = list(drop or config.get("drop") or ())
+    return tabular.infer_schema(features, categorical=[c for c in config.get("categorical") or () if c not in drop],
+                                numeric=[c for c in config.get("numeric") or () if c not in drop], drop=drop)
+
+
+def _target_for(table: Table, rows: np.ndarray):
+    """The table's target info, with a regression target's statistics from `rows` only."""
+    from kerasopt import tabular
+
+    if table.classification:
+        return table.target
+    return tabular.encode_target(table.labels.iloc[rows], task="regression")[1]
+
+
+def model_from_config(config: dict[str, Any], x_train, target, drop=()):
     """Builds the compiled model that a configuration describes.
 
     Args:
         config: A resolved configuration (see `kerasopt.config.resolve`).
-        x_train: Training features; they adapt the model's Normalization layer
-            and fix the steps per epoch of an epoch-based schedule.
-        num_classes: Number of classes.
+        x_train: Training rows: a DataFrame of raw columns (the model is a
+            `TabularModel`) or a numeric array. They fix the model's
+            column statistics and the steps per epoch of an epoch-based
+            schedule.
+        target: A `kerasopt.tabular.TargetInfo`, or the number of classes
+            (`None` for regression) for an array.
+        drop: For a DataFrame, the columns to leave out (default: the
+            configuration's `drop`).
+
+    The schedule is the configuration's `schedule` with `schedule_args`; a
+    schedule's length in epochs (`cosine`'s `decay_epochs`) defaults to the
+    configuration's `epochs`.
 
     Returns:
         `(model, steps_per_epoch)`.
@@ -63,44 +207,69 @@ def model_from_config(config: dict[str, Any], x_train: np.ndarray, num_classes: 
     steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
     check.positive_float("learning_rate", config["learning_rate"])
     learning_rate = schedules.get(config["schedule"], learning_rate=config["learning_rate"],
-                                  steps_per_epoch=steps_per_epoch, **config["schedule_args"])
+                                  steps_per_epoch=steps_per_epoch, epochs=config["epochs"],
+                                  **config["schedule_args"])
     optimizer = config["optimizer"]
     if isinstance(optimizer, str):
         optimizer = {"name": optimizer, **config["optimizer_args"]}
+    if isinstance(x_train, pd.DataFrame):
+        inputs, kwargs = _schema(config, x_train, drop), {"target": target}
+    else:
+        inputs, kwargs = x_train, {"num_classes": target}
     model = models.build_model(
-        x_train, num_classes=num_classes, hidden_units=config["hidden_units"],
+        inputs, hidden_units=config["hidden_units"],
         activation=config["activation"], kernel_initializer=config["kernel_initializer"],
         l1=config["l1"], l2=config["l2"], dropout=config["dropout"], batch_norm=config["batch_norm"],
-        optimizer=optimizer, learning_rate=learning_rate, seed=config["seed"])
+        optimizer=optimizer, learning_rate=learning_rate, seed=config["seed"], **kwargs)
     return model, steps_per_epoch
 
 
-def _fit(model, config: dict[str, Any], splits: data_lib.Splits, backup_dir: str | None = None,
-         verbose: int = 0, early_stopping: bool = True):
+def _fit(model, config: dict[str, Any], data: dict[str, tuple], backup_dir: str | None = None,
+         verbose: int = 0, early_stopping: bool = True, progress: str | None = None):
     from kerasopt import training
+    from kerasopt.callbacks import ProgressLine
 
+    phase = "early-stopping run" if early_stopping else "refit"
+    callbacks = [ProgressLine(progress + phase, config["epochs"], bounded=early_stopping)] \
+        if progress is not None else []
     return training.train(
-        model, splits.x_train, splits.y_train,
-        validation_data=(splits.x_val, splits.y_val) if len(splits.y_val) else None,
-        test_data=(splits.x_test, splits.y_test) if len(splits.y_test) else None,
+        model, *data["train"], validation_data=data.get("validation"), test_data=data.get("test"),
         epochs=config["epochs"], batch_size=config["batch_size"], patience=config["patience"],
         early_stopping=early_stopping, reduce_lr_on_plateau=config["reduce_lr_on_plateau"],
-        class_weight=config["class_weight"], backup_dir=backup_dir, seed=config["seed"], verbose=verbose)
+        class_weight=config["class_weight"], backup_dir=backup_dir, seed=config["seed"], verbose=verbose,
+        callbacks=callbacks)
 
 
-def _fit_and_refit(config: dict[str, Any], splits: data_lib.Splits, num_classes: int,
-                   state_dir: str | None = None, verbose: int = 0) -> tuple[Any, dict[str, Any]]:
+def _parts(table: Table, target, rows: dict[str, np.ndarray]) -> dict[str, tuple]:
+    """`{part: (raw feature rows, encoded targets)}` for the non-empty parts of `rows`."""
+    return {part: (table.features.iloc[r].reset_index(drop=True), target.encode(table.labels.iloc[r]))
+            for part, r in rows.items() if len(r)}
+
+
+def _fit_and_refit(config: dict[str, Any], table: Table, rows: dict[str, np.ndarray],
+                   state_dir: str | None = None, verbose: int = 0,
+                   progress: str | None = None) -> tuple[Any, dict[str, Any]]:
     """Trains with early stopping on the validation rows, then (with `refit`) retrains a fresh
     model on the training and validation rows together for the best epoch count.
 
-    The test rows take part in neither phase. With `state_dir`, each phase backs up its
-    training state there, and the outcome of the first phase is kept in a small JSON
-    file, so a killed run started again resumes where it stopped.
+    Each phase learns its column statistics (schema) and a regression target's scale from
+    its own training rows. The test rows take part in neither phase. With `state_dir`, each
+    phase backs up its training state there, and the outcome of the first phase is kept in
+    a small JSON file, so a killed run started again resumes where it stopped. With `progress`
+    (a prefix, `""` for none), each phase shows a `ProgressLine` on a terminal.
+
+    Args:
+        config: A resolved configuration.
+        table: The labelled rows.
+        rows: Row indices `{"train", "validation", "test"}` (validation and test may be empty).
+        state_dir: Folder for the resumable state, or `None`.
+        verbose: Verbosity of `fit`.
+        progress: Prefix of the progress lines, or `None` for none.
 
     Returns:
         `(model, record)`: the final model and a dict with the selection run's `history`
         (per-epoch lists), `epochs` (absolute indices), `best_epoch`, `epochs_run`,
-        `validation` metrics, and the final model's `train` and `test` metrics, `seconds`
+        `validation` metrics, and the final model's `train` and `test` metrics, `seconds`,
         and `refit_rows`.
     """
     state_path = os.path.join(state_dir, "selection.json") if state_dir else None
@@ -109,10 +278,12 @@ def _fit_and_refit(config: dict[str, Any], splits: data_lib.Splits, num_classes:
     if state_path and os.path.isfile(state_path):
         with open(state_path, encoding="utf-8") as f:
             record = json.load(f)
-    has_val = len(splits.y_val) > 0
+    has_val = len(rows["validation"]) > 0
     if record is None or not config["refit"] or not has_val:
-        model, _ = model_from_config(config, splits.x_train, num_classes)
-        result = _fit(model, config, splits, backup_dir=backup("selection"), verbose=verbose)
+        target = _target_for(table, rows["train"])
+        data = _parts(table, target, rows)
+        model, _ = model_from_config(config, data["train"][0], target, table.drop)
+        result = _fit(model, config, data, backup_dir=backup("selection"), verbose=verbose, progress=progress)
         record = {"history": result.history.history, "epochs": list(result.history.epoch),
                   "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
                   "validation": result.metrics.get("validation", {}), "train": result.metrics["train"],
@@ -122,55 +293,83 @@ def _fit_and_refit(config: dict[str, Any], splits: data_lib.Splits, num_classes:
             return model, record
         if state_path:
             _io.write_json(state_path, record)
-    both = splits._replace(x_train=np.concatenate([splits.x_train, splits.x_val]),
-                           y_train=np.concatenate([splits.y_train, splits.y_val]),
-                           x_val=splits.x_val[:0], y_val=splits.y_val[:0])
+    both = np.concatenate([rows["train"], rows["validation"]])
+    target = _target_for(table, both)
+    data = _parts(table, target, {"train": both, "test": rows["test"]})
     refit_config = {**config, "epochs": record["best_epoch"]}
-    model, _ = model_from_config(refit_config, both.x_train, num_classes)
-    final = _fit(model, refit_config, both, backup_dir=backup("refit"), verbose=verbose, early_stopping=False)
+    model, _ = model_from_config(refit_config, data["train"][0], target, table.drop)
+    final = _fit(model, refit_config, data, backup_dir=backup("refit"), verbose=verbose, early_stopping=False,
+                 progress=progress)
     record.update(train=final.metrics["train"], test=final.metrics.get("test", {}),
-                  seconds=record["seconds"] + final.seconds, refit_rows=len(both.y_train))
+                  seconds=record["seconds"] + final.seconds, refit_rows=len(both))
     return model, record
 
 
-def cross_validate(config: dict[str, Any], folds: int = 5) -> dict[str, Any]:
-    """Estimates the accuracy of a configuration by stratified k-fold cross-validation.
+def _split(config: dict[str, Any], table: Table, test_split: float | None = None) -> dict[str, np.ndarray]:
+    train, val, test = data_lib.split_rows(
+        table.labels.to_numpy(), config["validation_split"],
+        config["test_split"] if test_split is None else test_split, config["seed"],
+        stratify=table.classification)
+    return {"train": train, "validation": val, "test": test}
+
+
+def _scores(model, table: Table, rows: np.ndarray) -> dict[str, Any]:
+    """Scores of `model` on `rows` in the original labels (see `kerasopt.evaluation`)."""
+    from kerasopt import evaluation
+
+    features, truth = table.features.iloc[rows], table.labels.iloc[rows].to_numpy()
+    if table.classification:
+        proba = model.predict_proba(features)
+        return evaluation.classification_scores(truth, model.target.decode(proba), proba, model.classes)
+    return evaluation.regression_scores(truth, model.predict_labels(features))
+
+
+def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool = True) -> dict[str, Any]:
+    """Estimates how well a configuration does by k-fold cross-validation.
 
     Each fold runs the same procedure as `run_training` on the other folds
     (early stopping on `validation_split` of them, then the refit when
-    configured; normalization adapted on the fold's training rows only) and
-    scores the held-out fold, which no part of training saw.
+    configured; column statistics learned on the fold's training rows only)
+    and scores the held-out fold, which no part of training saw. Folds are
+    stratified for classification.
 
     Args:
         config: A configuration; `test_split` is ignored (the folds are the test sets).
         folds: Number of folds (>= 2).
+        progress: Whether to show a progress line per fold and phase when
+            standard error is a terminal.
 
     Returns:
-        `{"folds": [accuracy, ...], "mean": float, "std": float, "best_epochs": [...]}`.
+        `{"metric": "accuracy" | "r2", "folds": [score, ...], "mean": float, "std": float,
+        "best_epochs": [...]}`.
     """
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     config = config_lib.resolve(config)
     _check_training_values(config)
     folds = check.positive_int("folds", folds)
     if folds < 2:
-        raise ValueError(f"Invalid value for `folds`: expected an integer >= 2. Received: folds={folds}")
-    frame, _ = load_training_data(config)
-    x, y, _ = data_lib.to_arrays(frame, config["target"])
-    num_classes = int(y.max()) + 1
+        raise ArgumentError(f"Invalid value for `folds`: expected an integer >= 2. Received: folds={folds}")
+    table = load_table(config)
+    splitter = (StratifiedKFold if table.classification else KFold)(folds, shuffle=True,
+                                                                     random_state=config["seed"])
+    metric = "accuracy" if table.classification else "r2"
+    labels = table.labels.to_numpy()
     scores, best_epochs = [], []
-    for train_rows, test_rows in StratifiedKFold(folds, shuffle=True, random_state=config["seed"]).split(x, y):
-        inner = data_lib.split(x[train_rows], y[train_rows], config["validation_split"], 0.0, config["seed"])
-        splits = inner._replace(x_test=x[test_rows], y_test=y[test_rows])
-        _, record = _fit_and_refit(config, splits, num_classes)
-        scores.append(record["test"]["accuracy"])
+    for fold, (train_rows, test_rows) in enumerate(splitter.split(np.zeros(len(labels)), labels if table.classification else None)):
+        inner, val, _ = data_lib.split_rows(labels[train_rows], config["validation_split"], 0.0, config["seed"],
+                                            stratify=table.classification)
+        rows = {"train": train_rows[inner], "validation": train_rows[val], "test": test_rows}
+        model, record = _fit_and_refit(config, table, rows,
+                                       progress=f"fold {fold + 1}/{folds}, " if progress else None)
+        scores.append(_scores(model, table, test_rows)[metric])
         best_epochs.append(record["best_epoch"])
-    return {"folds": scores, "mean": float(np.mean(scores)), "std": float(np.std(scores)),
+    return {"metric": metric, "folds": scores, "mean": float(np.mean(scores)), "std": float(np.std(scores)),
             "best_epochs": best_epochs}
 
 
 def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: bool = False,
-                 verbose: int = 0) -> dict[str, Any]:
+                 verbose: int = 0, progress: bool = True) -> dict[str, Any]:
     """Trains a model as configured and writes the run directory.
 
     Training runs in two phases: early stopping on the validation rows picks
@@ -188,10 +387,13 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
         out_dir: Directory for the outputs.
         overwrite: Whether to replace the outputs of an earlier run.
         verbose: Verbosity of `fit`.
+        progress: Whether to show one updating progress line per phase when
+            standard error is a terminal.
 
     Returns:
-        A summary dict: the metrics per split, best epoch, epochs run, seconds
-        and the output paths.
+        A summary dict: the metrics per split, `scores` of the test rows in
+        the original labels, best epoch, epochs run, seconds, `notes` on
+        dropped columns and the output paths.
 
     Raises:
         DataError, ConfigError, OutputExistsError, ValueError: for bad input,
@@ -201,40 +403,45 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     _check_training_values(config)
     out_dir = os.fspath(out_dir)
     _io.check_out_dir(out_dir, RUN_FILES, overwrite)
-    frame, source = load_training_data(config)
-    x, y, columns = data_lib.to_arrays(frame, config["target"])
-    num_classes = int(y.max()) + 1
-    splits = data_lib.split(x, y, config["validation_split"], config["test_split"], config["seed"])
+    table = load_table(config)
+    rows = _split(config, table)
 
     # Keras loads only after the input checks.
     from kerasopt.plotting import plot_history, save_figure
 
-    steps_per_epoch = math.ceil(len(splits.y_train) / config["batch_size"])
+    steps_per_epoch = math.ceil(len(rows["train"]) / config["batch_size"])
     # Invalid hyperparameters raise while the first model is built, before anything is written.
     state_dir = os.path.join(out_dir, _BACKUP)
-    model, record = _fit_and_refit(config, splits, num_classes, state_dir=state_dir, verbose=verbose)
+    model, record = _fit_and_refit(config, table, rows, state_dir=state_dir, verbose=verbose,
+                                   progress="" if progress else None)
+    scores = _scores(model, table, rows["test"]) if len(rows["test"]) else {}
 
     paths = {name: os.path.join(out_dir, name) for name in RUN_FILES}
     _io.write_with(paths["model.keras"], model.save)
-    resolved = {**config, "feature_columns": columns, "num_classes": num_classes,
-                "steps_per_epoch": steps_per_epoch, "data_source": source,
-                "rows": {"train": len(splits.y_train), "validation": len(splits.y_val),
-                         "test": len(splits.y_test), "refit": record["refit_rows"]}}
+    resolved = {**config, "target": model.target.name,
+                "derived": {"task": model.target.task, "feature_columns": [str(c) for c in table.features.columns],
+                            "used_columns": model.schema.names, "dropped_columns": model.schema.dropped,
+                            "notes": table.notes, "classes": model.classes,
+                            "steps_per_epoch": steps_per_epoch, "data_source": table.source,
+                            "rows": {"train": len(rows["train"]), "validation": len(rows["validation"]),
+                                     "test": len(rows["test"]), "refit": record["refit_rows"]}}}
     _io.write_json(paths["config.json"], resolved)
     metrics = {split: record[split] for split in ("train", "validation", "test") if record[split]}
     _io.write_json(paths["metrics.json"], {
-        **metrics, "best_epoch": record["best_epoch"], "epochs_run": record["epochs_run"],
+        **metrics, "test_scores": scores, "best_epoch": record["best_epoch"], "epochs_run": record["epochs_run"],
         "refit_rows": record["refit_rows"], "seconds": round(record["seconds"], 3),
         "note": ("train and test: the saved model; validation: the early-stopping run that chose "
-                 "best_epoch" + (", before the refit on train + validation rows" if record["refit_rows"] else ""))})
+                 "best_epoch" + (", before the refit on train + validation rows" if record["refit_rows"] else "")
+                 + "; test_scores: the saved model on the test rows, in the original labels")})
     history = pd.DataFrame(record["history"])
     history.insert(0, "epoch", np.asarray(record["epochs"], dtype="int64") + 1)
     _io.write_with(paths["history.csv"], lambda tmp: history.to_csv(tmp, index=False))
     save_figure(plot_history(record["history"], title=f"kerasopt run: {os.path.basename(out_dir)}"),
                 paths["curves.png"])
     shutil.rmtree(state_dir, ignore_errors=True)
-    return {"metrics": metrics, "best_epoch": record["best_epoch"], "epochs_run": record["epochs_run"],
-            "seconds": record["seconds"], "refit_rows": record["refit_rows"], "paths": paths}
+    return {"metrics": metrics, "scores": scores, "best_epoch": record["best_epoch"],
+            "epochs_run": record["epochs_run"], "seconds": record["seconds"], "refit_rows": record["refit_rows"],
+            "notes": table.notes, "task": model.target.task, "paths": paths}
 
 
 def _load_model(model_path: str):
@@ -242,57 +449,129 @@ def _load_model(model_path: str):
         raise DataError(f"Model file not found: {model_path}. Pass the model.keras of a training run.")
     import keras
 
-    from kerasopt import callbacks, schedules  # noqa: F401  (registers custom objects)
     try:
         return keras.saving.load_model(model_path)
     except Exception as e:  # Keras raises many types for a corrupt or foreign file
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"Cannot load model file {model_path}: {reason}. "
-                        "Pass a .keras file written by `kerasopt train`.") from None
+                        "Pass a .keras file written by `kerasopt train` or `kerasopt tune`.") from None
+
+
+def _load_tabular_model(model_path: str):
+    from kerasopt import tabular
+
+    model = _load_model(model_path)
+    if not isinstance(model, tabular.TabularModel) or model.schema is None or model.target is None:
+        raise DataError(f"Model file {model_path} holds a {type(model).__name__} without a table schema; "
+                        "`predict` and `evaluate` take models written by `kerasopt train` or `kerasopt tune`.")
+    return model
+
+
+def _refuse_existing(path: str, overwrite: bool) -> None:
+    if os.path.exists(path) and not overwrite:
+        raise OutputExistsError(f"Output file {path} already exists. Choose another --out, "
+                                "or pass --overwrite to replace it.")
+
+
+def _id_column(frame: pd.DataFrame, model, id_column: str) -> str | None:
+    return id_column if id_column in frame.columns and id_column not in model.schema.names else None
 
 
 def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike, out_path: str | os.PathLike,
-                 overwrite: bool = False, id_column: str = "id") -> pd.DataFrame:
-    """Predicts the class of every row of a CSV and writes `id,<target>`.
+                 overwrite: bool = False, id_column: str = "id", proba: bool = True,
+                 notes: list[str] | None = None) -> pd.DataFrame:
+    """Predicts every row of a CSV with a saved model and writes the predictions.
 
-    The CSV holds an optional `id` column and the raw feature columns. When
-    the model sits beside the `config.json` of its run, the columns must be
-    exactly the trained ones, in the same order; otherwise their number must
-    match the model's input.
+    The model carries its input schema: columns are matched by name (any
+    order); a missing column is an error that names it; columns the model
+    does not use are ignored (with a line in `notes`). Strings, gaps and
+    categories never seen in training are fine.
 
     Args:
-        model_path: A `model.keras` written by `run_training`.
+        model_path: A `model.keras` written by `kerasopt train` or `tune`.
         data_path: CSV of rows to predict.
-        out_path: Output CSV; not replaced unless `overwrite`.
+        out_path: Output CSV: the `id_column` when the file has one, the
+            prediction in the original labels under the target's name, and
+            for a classifier one probability column per class
+            (`proba_<label>`); not replaced unless `overwrite`.
         overwrite: Whether to replace an existing `out_path`.
-        id_column: Name of the identifier column (row numbers from 1 when absent).
+        id_column: Name of the identifier column copied to the output.
+        proba: Whether to write the class probabilities.
+        notes: Optional list that receives lines about ignored columns.
 
     Returns:
         The predictions as a DataFrame (also written to `out_path`).
     """
     model_path, out_path = os.fspath(model_path), os.fspath(out_path)
-    if os.path.exists(out_path) and not overwrite:
-        raise OutputExistsError(f"Output file {out_path} already exists. Choose another --out, "
-                                "or pass --overwrite to replace it.")
+    _refuse_existing(out_path, overwrite)
     frame = data_lib.load_csv(data_path)
-    config_path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")
-    columns, target = None, "price_range"
-    if os.path.isfile(config_path):
-        try:
-            with open(config_path, encoding="utf-8") as f:
-                saved = json.load(f)
-            columns, target = saved.get("feature_columns"), saved.get("target", target)
-        except (OSError, ValueError):
-            raise ConfigError(f"The run's config file {config_path} is unreadable; restore it or move "
-                              "the model out of that folder.") from None
-    ids = frame[id_column].to_numpy() if id_column in frame.columns else np.arange(1, len(frame) + 1)
-    features = frame.drop(columns=[id_column]) if id_column in frame.columns else frame
-    x = data_lib.feature_matrix(features, columns)
-    model = _load_model(model_path)
-    expected = model.input_shape[-1]
-    if x.shape[1] != expected:
-        raise DataError(f"The model expects {expected} feature columns; {data_path} has {x.shape[1]}.")
-    probabilities = model.predict(x, batch_size=1024, verbose=0)
-    result = pd.DataFrame({"id": ids, target: probabilities.argmax(axis=1)})
+    model = _load_tabular_model(model_path)
+    inputs = model.convert_inputs(frame, notes=notes)
+    outputs = np.asarray(model.predict(inputs, batch_size=1024, verbose=0))
+    result = pd.DataFrame()
+    key = _id_column(frame, model, id_column)
+    if key is not None:
+        result[key] = frame[key].to_numpy()
+    result[model.target.name or "prediction"] = model.target.decode(outputs)
+    if proba and model.classes is not None:
+        for i, label in enumerate(model.classes):
+            result[f"proba_{label}"] = outputs[:, i]
     _io.write_with(out_path, lambda tmp: result.to_csv(tmp, index=False))
     return result
+
+
+EVALUATION_FILES = ("evaluation.json", "confusion_matrix.png", "residuals.png")
+
+
+def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, out_dir: str | os.PathLike,
+                  overwrite: bool = False, notes: list[str] | None = None) -> dict[str, Any]:
+    """Scores a saved model on a labelled CSV and writes the report.
+
+    Classification: accuracy, balanced accuracy, log loss, ROC AUC (two
+    classes), per-class precision / recall / F1, and `confusion_matrix.png`.
+    Regression: RMSE, MAE, R^2 and `residuals.png`. All in `evaluation.json`.
+
+    Args:
+        model_path: A `model.keras` written by `kerasopt train` or `tune`.
+        data_path: CSV with the feature columns and the target column the
+            model was trained on.
+        out_dir: Folder for the report; earlier reports are kept unless
+            `overwrite`.
+        overwrite: Whether to replace an earlier report in `out_dir`.
+        notes: Optional list that receives lines about ignored columns.
+
+    Returns:
+        The scores (see `kerasopt.evaluation`).
+    """
+    from kerasopt import evaluation
+    from kerasopt.plotting import save_figure
+
+    model_path, out_dir = os.fspath(model_path), os.fspath(out_dir)
+    _io.check_out_dir(out_dir, EVALUATION_FILES, overwrite)
+    frame = data_lib.load_csv(data_path)
+    model = _load_tabular_model(model_path)
+    target = model.target.name
+    if target not in frame.columns:
+        raise DataError(f"Target column {target!r} not found in {data_path}.{data_lib._suggest(target, frame.columns)}"
+                        f" The model was trained to predict {target!r}; evaluate needs its true values.")
+    truth = frame[target]
+    model.target.encode(truth)  # one clear line for a missing or unknown label
+    features = frame.drop(columns=[target])
+    inputs = model.convert_inputs(features, notes=notes)
+    outputs = np.asarray(model.predict(inputs, batch_size=1024, verbose=0))
+    source = os.path.basename(os.fspath(data_path))
+    if model.classes is not None:
+        scores = evaluation.classification_scores(truth.to_numpy(), model.target.decode(outputs), outputs,
+                                                  model.classes)
+        figure = evaluation.plot_confusion_matrix(scores["confusion_matrix"], scores["classes"],
+                                                  title=f"{target}: {source}")
+        save_figure(figure, os.path.join(out_dir, "confusion_matrix.png"))
+    else:
+        predicted = model.target.decode(outputs)
+        scores = evaluation.regression_scores(truth.to_numpy(), predicted)
+        save_figure(evaluation.plot_residuals(truth.to_numpy(), predicted, title=f"{target}: {source}"),
+                    os.path.join(out_dir, "residuals.png"))
+    _io.write_json(os.path.join(out_dir, "evaluation.json"),
+                   {"model": os.path.abspath(model_path), "data": os.path.abspath(os.fspath(data_path)),
+                    "target": target, **scores})
+    return scores

@@ -29,6 +29,7 @@ import numpy as np
 from keras import ops
 
 from kerasopt import _validation as check
+from kerasopt.errors import ArgumentError
 
 __all__ = [
     "EpochSchedule",
@@ -49,7 +50,7 @@ _register = keras.saving.register_keras_serializable(package="kerasopt")
 def _increasing_epochs(name: str, value) -> list[int]:
     items = [check.non_negative_int(name, v) for v in value] if isinstance(value, (list, tuple)) else None
     if not items or any(b <= a for a, b in zip(items, items[1:])):
-        raise ValueError(
+        raise ArgumentError(
             f"Invalid value for `{name}`: expected a non-empty, strictly increasing list "
             f"of epoch numbers. Received: {name}={value!r}"
         )
@@ -196,7 +197,7 @@ class PiecewiseConstant(EpochSchedule):
         super().__init__(steps_per_epoch, name)
         self.boundaries = _increasing_epochs("boundaries", boundaries)
         if not isinstance(values, (list, tuple)) or len(values) != len(self.boundaries) + 1:
-            raise ValueError(
+            raise ArgumentError(
                 "Invalid value for `values`: expected one more value than `boundaries` "
                 f"({len(self.boundaries) + 1} values). Received: values={values!r}"
             )
@@ -287,13 +288,17 @@ _SCHEDULES: dict[str, type[EpochSchedule] | None] = {
 }
 
 
+# class -> its argument that is a length in epochs, which defaults to the run's `epochs` in `get`.
+_LENGTH_ARGS: dict[type, str] = {WarmupCosineDecay: "decay_epochs"}
+
+
 def available() -> list[str]:
     """Returns the schedule names that `get` understands."""
     return list(_SCHEDULES)
 
 
 def get(identifier: str | dict | keras.optimizers.schedules.LearningRateSchedule | float | None,
-        learning_rate: float = 1e-3, steps_per_epoch: int = 1,
+        learning_rate: float = 1e-3, steps_per_epoch: int | None = None, epochs: int | None = None,
         **kwargs) -> keras.optimizers.schedules.LearningRateSchedule | float:
     """Returns a learning-rate schedule from a name, a dict or an instance.
 
@@ -304,7 +309,12 @@ def get(identifier: str | dict | keras.optimizers.schedules.LearningRateSchedule
             `LearningRateSchedule` instance (returned as is) or a float (a
             fixed rate).
         learning_rate: The initial learning rate of the schedule.
-        steps_per_epoch: Optimizer steps in one epoch.
+        steps_per_epoch: Optimizer steps in one epoch,
+            `ceil(training rows / batch_size)`; required by every schedule
+            but the constant one (they count epochs, and the optimizer
+            counts steps).
+        epochs: The run's number of epochs: the default length of a
+            schedule that has one (`cosine`'s `decay_epochs`).
         **kwargs: The schedule's own arguments (`step_size`, `gamma`,
             `milestones`, `boundaries`, `values`, `decay_rate`,
             `decay_epochs`, `warmup_epochs`, `alpha`).
@@ -313,11 +323,18 @@ def get(identifier: str | dict | keras.optimizers.schedules.LearningRateSchedule
         A `keras.optimizers.schedules.LearningRateSchedule`, or a float for a
         constant learning rate.
 
+    Raises:
+        ArgumentError: for an unknown name, invalid arguments, or an epoch
+            schedule without `steps_per_epoch` (or, for `cosine`, without
+            `decay_epochs` or `epochs`).
+
     Example:
 
     >>> s = get("step", learning_rate=0.1, steps_per_epoch=5, step_size=10, gamma=0.5)
     >>> epoch_values(s, 21)[[0, 10, 20]].round(4).tolist()
     [0.1, 0.05, 0.025]
+    >>> get("cosine", learning_rate=0.1, steps_per_epoch=5, epochs=40).decay_epochs
+    40
     """
     if isinstance(identifier, keras.optimizers.schedules.LearningRateSchedule):
         return identifier
@@ -329,31 +346,43 @@ def get(identifier: str | dict | keras.optimizers.schedules.LearningRateSchedule
             return keras.saving.deserialize_keras_object(identifier)
         config = dict(identifier)
         if "name" not in config:
-            raise ValueError(
+            raise ArgumentError(
                 "A schedule dict needs a 'name' key, one of "
                 f"{', '.join(available())}. Received: schedule={identifier!r}"
             )
         name = config.pop("name")
         return get(name, learning_rate=config.pop("learning_rate", learning_rate),
-                   steps_per_epoch=config.pop("steps_per_epoch", steps_per_epoch), **{**config, **kwargs})
+                   steps_per_epoch=config.pop("steps_per_epoch", steps_per_epoch),
+                   epochs=config.pop("epochs", epochs), **{**config, **kwargs})
     if isinstance(identifier, str):
         key = identifier.lower()
         if key not in _SCHEDULES:
-            raise ValueError(
+            raise ArgumentError(
                 f"Unknown schedule: schedule={identifier!r}. Known schedules: {', '.join(available())}."
             )
         cls = _SCHEDULES[key]
         if cls is None:
             if kwargs:
-                raise ValueError(f"The constant schedule takes no arguments. Received: {sorted(kwargs)}")
+                raise ArgumentError(f"The constant schedule takes no arguments. Received: {sorted(kwargs)}")
             return check.positive_float("learning_rate", learning_rate)
         if cls is not PiecewiseConstant:
             kwargs = {"initial_learning_rate": learning_rate, **kwargs}
+        if steps_per_epoch is None:
+            raise ArgumentError(
+                f"Invalid arguments for schedule {identifier!r}: it counts epochs and the optimizer counts "
+                "steps, so it needs `steps_per_epoch` (ceil(training rows / batch_size)). "
+                "Received: steps_per_epoch=None")
+        length = _LENGTH_ARGS.get(cls)
+        if length is not None and length not in kwargs:
+            if epochs is None:
+                raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: it needs `{length}`, or "
+                                    f"the run's `epochs` as its default. Received: {length}=None, epochs=None")
+            kwargs[length] = check.positive_int("epochs", epochs)
         try:
             return cls(steps_per_epoch=steps_per_epoch, **kwargs)
         except TypeError as e:
-            raise ValueError(f"Invalid arguments for schedule {identifier!r}: {e}") from None
-    raise ValueError(f"Could not interpret schedule identifier: schedule={identifier!r}")
+            raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: {e}") from None
+    raise ArgumentError(f"Could not interpret schedule identifier: schedule={identifier!r}")
 
 
 def epoch_values(schedule: keras.optimizers.schedules.LearningRateSchedule | float, epochs: int,

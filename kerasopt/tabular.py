@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -260,7 +261,10 @@ class Schema:
             columns = {name: array[:, i] for i, name in enumerate(self.input_names)}
         missing = [name for name in self.names if name not in columns]
         if missing:
-            raise DataError(f"Missing feature column(s): {', '.join(missing)}. "
+            unknown = [name for name in columns if name not in self.input_names]
+            close = difflib.get_close_matches(missing[0], unknown, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise DataError(f"Missing feature column(s): {', '.join(missing)}.{hint} "
                             f"The model needs: {', '.join(self.names)}.")
         lengths = {len(columns[name]) for name in self.names}
         if len(lengths) > 1:
@@ -419,7 +423,7 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
             notes.append(f"Dropped column {name!r}: {reason}.")
     if not features:
         raise DataError("No usable feature column: every column was dropped "
-                        f"({'; '.join(notes) or 'all declared in drop'}).")
+                        f"({'; '.join(n.rstrip('.') for n in notes) or 'all declared in drop'}).")
     return Schema(input_names=names, features=features, dropped=dropped, notes=notes)
 
 

@@ -18,6 +18,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from kerasopt import _validation as check
 from kerasopt.callbacks import LearningRateLogger, MonitorCheck
+from kerasopt.errors import ArgumentError
 
 __all__ = ["TrainResult", "train", "auto_steps_per_execution", "in_memory_dataset"]
 
@@ -142,7 +143,7 @@ def _class_weights(class_weight, y) -> dict | None:
         classes = np.unique(y)
         weights = compute_class_weight("balanced", classes=classes, y=np.asarray(y).ravel())
         return {int(c): float(w) for c, w in zip(classes, weights)}
-    raise ValueError("Invalid value for `class_weight`: expected None, 'balanced' or a dict "
+    raise ArgumentError("Invalid value for `class_weight`: expected None, 'balanced' or a dict "
                      f"{{class: weight}}. Received: class_weight={class_weight!r}")
 
 
@@ -232,7 +233,7 @@ def train(
     min_delta = check.non_negative_float("min_delta", min_delta)
     validation_split = check.unit_interval("validation_split", validation_split)
     if validation_data is not None and validation_split:
-        raise ValueError("Pass either `validation_data` or `validation_split`, not both. "
+        raise ArgumentError("Pass either `validation_data` or `validation_split`, not both. "
                          f"Received: validation_split={validation_split!r}")
     if seed is not None:
         seed = check.non_negative_int("seed", seed)
@@ -247,7 +248,7 @@ def train(
     if test_data is not None:
         test_data = (convert(test_data[0]), np.asarray(test_data[1]))
     if _rows(x) != len(y):
-        raise ValueError(f"`x` and `y` have different numbers of rows: {_rows(x)} and {len(y)}.")
+        raise ArgumentError(f"`x` and `y` have different numbers of rows: {_rows(x)} and {len(y)}.")
     if validation_split:
         stratify = y if np.issubdtype(y.dtype, np.integer) else None
         train_rows, val_rows = train_test_split(np.arange(len(y)), test_size=validation_split,
@@ -272,7 +273,7 @@ def train(
         cbs.append(stopper)
     if reduce_lr_on_plateau:
         if isinstance(model.optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-            raise ValueError("`reduce_lr_on_plateau` needs a float learning rate; the optimizer has a "
+            raise ArgumentError("`reduce_lr_on_plateau` needs a float learning rate; the optimizer has a "
                              "schedule. Use one or the other.")
         options = {"factor": 0.5, "patience": max(1, patience // 2)}
         if isinstance(reduce_lr_on_plateau, dict):

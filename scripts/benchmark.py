@@ -301,7 +301,8 @@ def _kerasopt_model(x_train, n_out: int, w: Workload, learning_rate: float, seed
     # he_normal, ends 2-4 points lower on the phone workload at batch 64, whatever the training path).
     inputs = x_train if w.data == "phone" else x_train.shape[1]
     return kerasopt.build_model(inputs, num_classes=n_out, hidden_units=w.hidden_units, optimizer=w.optimizer,
-                                learning_rate=learning_rate, kernel_initializer="glorot_uniform", seed=seed)
+                                learning_rate=learning_rate, kernel_initializer="glorot_uniform", activation="relu",
+                                l1=0.0, seed=seed)
 
 
 def _stratified_validation(x, y, seed: int):

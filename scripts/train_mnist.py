@@ -11,9 +11,11 @@ Usage:
     python scripts/train_mnist.py --digits --epochs 3 --out runs/digits
 """
 
+import argparse
 import json
 import sys
 
+from kerasopt import spec
 from kerasopt._io import check_out_dir
 from kerasopt.cli import ArgumentParser, experiment_parser, run_reporting_errors
 
@@ -25,21 +27,27 @@ def build_parser() -> ArgumentParser:
     src.add_argument("--digits", action="store_true", help="use scikit-learn's 8x8 digits instead of MNIST")
     p.add_argument("--preset", choices=["course", "strong"], default="course",
                    help="course: 5 epochs, no regularization; strong: dropout 0.2 (input) and 0.5, "
-                        "Adam 2e-3, 30 epochs, cosine schedule")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, dest="learning_rate")
-    p.add_argument("--hidden", type=int, nargs="+", dest="hidden_units", help="hidden layer sizes, e.g. 500")
-    p.add_argument("--dropout", type=float, help="dropout rate after each hidden layer")
-    p.add_argument("--input-dropout", type=float, help="dropout rate on the input pixels")
-    p.add_argument("--batch-norm", action="store_true", default=None)
-    p.add_argument("--l2", type=float)
+                        "Adam 2e-3, 30 epochs, cosine schedule (default: course)")
+    # The options shared with `kerasopt train` keep its names (kerasopt.spec); their defaults are the preset's.
+    preset = " (default: the preset's)"
+    p.add_argument("--epochs", type=int, help="number of epochs (no early stopping)" + preset)
+    p.add_argument("--batch-size", type=int, help=spec.FIELD["batch_size"].help + preset)
+    p.add_argument("--learning-rate", "--lr", type=float, dest="learning_rate",
+                   help=spec.FIELD["learning_rate"].help + preset)
+    p.add_argument("--hidden-units", "--hidden", type=int, nargs="+", dest="hidden_units", metavar="N",
+                   help="units per hidden layer, e.g. 500" + preset)
+    p.add_argument("--dropout", type=float, help="dropout rate after each hidden layer" + preset)
+    p.add_argument("--input-dropout", type=float, help="dropout rate on the input pixels" + preset)
+    p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None,
+                   help=spec.FIELD["batch_norm"].help + preset)
+    p.add_argument("--l2", type=float, help=spec.FIELD["l2"].help + preset)
     p.add_argument("--schedule",
-                   help="learning-rate schedule name (cosine, step, ...) or JSON dict; 'none' for constant")
-    p.add_argument("--train-limit", type=int, help="use only this many training rows")
-    p.add_argument("--test-limit", type=int, help="use only this many test rows")
-    p.add_argument("--save-model", action="store_true", help="also write model.keras")
-    p.add_argument("--verbose", type=int, default=0)
+                   help="learning-rate schedule name (cosine, step, ...) or JSON dict; 'none' for constant; "
+                        "cosine decays over --epochs" + preset)
+    p.add_argument("--train-limit", type=int, help="use only this many training rows (default: all)")
+    p.add_argument("--test-limit", type=int, help="use only this many test rows (default: all)")
+    p.add_argument("--save-model", action="store_true", help="also write model.keras (default: off)")
+    p.add_argument("--verbose", type=int, default=0, help="Keras fit verbosity (default: 0)")
     return p
 
 

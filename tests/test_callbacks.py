@@ -1,7 +1,9 @@
+import io
+
 import keras
 import pytest
 
-from kerasopt.callbacks import LearningRateLogger, MonitorCheck
+from kerasopt.callbacks import LearningRateLogger, MonitorCheck, ProgressLine
 
 
 class FakeModel:
@@ -39,3 +41,64 @@ def test_callbacks_serialize():
     check = MonitorCheck("loss")
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(check))
     assert isinstance(restored, MonitorCheck) and restored.monitor == "loss"
+
+
+class FakeStream(io.StringIO):
+    def __init__(self, tty):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+def drive(callback, logs_per_epoch):
+    callback.on_train_begin()
+    for epoch, logs in enumerate(logs_per_epoch):
+        callback.on_epoch_end(epoch, logs)
+    callback.on_train_end()
+
+
+def test_progress_line_updates_one_line_per_phase_on_a_terminal():
+    stream = FakeStream(tty=True)
+    logs = [{"loss": 0.9, "val_loss": 0.8, "val_accuracy": 0.5}, {"loss": 0.7, "val_loss": 0.6, "val_accuracy": 0.625}]
+    drive(ProgressLine("early-stopping run", epochs=300, bounded=True, stream=stream), logs)
+    text = stream.getvalue()
+    assert text.count("\r") == 2 and text.count("\n") == 1 and text.endswith("\n")  # one line, rewritten
+    lines = text.rstrip("\n").split("\r")[1:]
+    assert lines[0].startswith("early-stopping run: epoch 1/300, val_accuracy 0.5000, at most ")
+    assert lines[1].startswith("early-stopping run: epoch 2/300, val_accuracy 0.6250, at most ")
+    assert lines[1].endswith(" left")
+
+
+def test_progress_line_is_silent_when_not_a_terminal():
+    stream = FakeStream(tty=False)
+    drive(ProgressLine("refit", epochs=3, stream=stream), [{"loss": 1.0}] * 3)
+    assert stream.getvalue() == ""
+
+
+def test_progress_line_text_time_left_and_metric_choice():
+    refit = ProgressLine("refit", epochs=40)
+    # 10 epochs in 20 s: 2 s per epoch, 30 epochs to go
+    assert refit.line(9, {"loss": 0.5, "accuracy": 0.75, "learning_rate": 0.01}, 20.0, 10) == \
+        "refit: epoch 10/40, accuracy 0.7500, 1:00 left"
+    assert refit.line(39, {"loss": 0.25}, 3725.0, 40) == "refit: epoch 40/40, loss 0.2500, done in 1:02:05"
+    bounded = ProgressLine("early-stopping run", epochs=100, monitor="val_loss", bounded=True)
+    assert bounded.line(49, {"val_loss": 0.125, "val_accuracy": 0.5}, 50.0, 50) == \
+        "early-stopping run: epoch 50/100, val_loss 0.1250, at most 0:50 left"
+    # a resumed run (epochs counted from 5) estimates from the epochs of this call only
+    assert refit.line(14, {}, 10.0, 5) == "refit: epoch 15/40, 0:50 left"
+
+
+def test_progress_line_shorter_text_clears_the_longer_one():
+    stream = FakeStream(tty=True)
+    callback = ProgressLine("refit", epochs=2, stream=stream)
+    drive(callback, [{"loss": 123456.0}, {"loss": 1.0}])
+    first, second = stream.getvalue().rstrip("\n").split("\r")[1:]
+    assert len(second) == len(first) and second.rstrip() == "refit: epoch 2/2, loss 1.0000, done in 0:00"
+
+
+def test_progress_line_serializes():
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
+        ProgressLine("refit", epochs=7, bounded=True)))
+    assert (restored.phase, restored.epochs, restored.bounded) == ("refit", 7, True)

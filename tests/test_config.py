@@ -46,3 +46,51 @@ def test_load_file_json_yaml_and_errors(tmp_path):
         config.load_file(tmp_path / "bad.json")
     with pytest.raises(ConfigError, match="Config file not found"):
         config.load_file(tmp_path / "missing.json")
+
+
+def test_the_facts_a_run_writes_are_ignored():
+    written = {"epochs": 3, "feature_columns": ["a"], "num_classes": 4, "steps_per_epoch": 5,
+               "data_source": "x.csv", "rows": {"train": 1}}
+    assert config.resolve(written) == config.resolve(epochs=3)
+
+
+@pytest.mark.parametrize(
+    "file_config, message",
+    [
+        ({"categorical": 3}, "Invalid value for `categorical`: expected a list of column names. Received: categorical=3"),
+        ({"task": "clustering"}, "Invalid value for `task`: expected one of 'classification', 'regression'. "
+                                 "Received: task='clustering'"),
+        ({"epochs": 0}, "Invalid value for `epochs`: expected a positive integer. Received: epochs=0"),
+        ({"batch_norm": "yes"}, "Invalid value for `batch_norm`: expected true or false. Received: batch_norm='yes'"),
+        ({"hidden_units": [16, 0]}, "Received: hidden_units=0"),
+        ({"target": ""}, "Invalid value for `target`: expected a non-empty string. Received: target=''"),
+        ({"validation_split": 1.0}, "Received: validation_split=1.0"),
+    ],
+)
+def test_values_are_checked_by_the_spec(file_config, message):
+    from kerasopt.errors import ArgumentError
+
+    with pytest.raises(ArgumentError) as info:
+        config.resolve(file_config)
+    assert str(info.value) == message or message in str(info.value)
+
+
+def test_column_options_and_task():
+    resolved = config.resolve({"categorical": ["a", "b"], "numeric": "c", "drop": "d, e", "task": "Regression"})
+    assert (resolved["categorical"], resolved["numeric"], resolved["drop"]) == (["a", "b"], ["c"], ["d", "e"])
+    assert resolved["task"] == "regression"
+    assert config.DEFAULTS["target"] is None and config.DEFAULTS["task"] is None
+
+
+def test_spec_is_the_one_source():
+    from kerasopt import data, spec
+
+    assert config.DEFAULTS == spec.defaults() and spec.defaults() is not spec.defaults()
+    assert list(config.DEFAULTS) == [f.name for f in spec.FIELDS]
+    assert [f for g in spec.GROUPS for f in spec.fields(g)] == sorted(spec.FIELDS, key=lambda f: spec.GROUPS.index(f.group))
+    assert spec.DEMO_TARGET == data.PHONE_TARGET
+    assert spec.FIELD["hidden_units"].flag == "--hidden-units"
+    assert [spec.format_default(spec.FIELD[n]) for n in ("hidden_units", "refit", "schedule_args", "target")] == \
+        ["128", "on", '{"gamma": 0.98}', "none"]
+    with pytest.raises(ValueError, match="Invalid value for `group`"):
+        spec.fields("optimiser")

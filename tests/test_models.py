@@ -97,6 +97,36 @@ def test_optimizer_and_learning_rate():
     assert build_model(3, optimizer=opt).optimizer is opt
 
 
+def test_defaults_are_the_spec_defaults():
+    from kerasopt.config import DEFAULTS
+
+    model = build_model(3)
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert [d.units for d in dense[:-1]] == DEFAULTS["hidden_units"] == [128]
+    activations = [layer.activation.__name__ for layer in model.layers if isinstance(layer, keras.layers.Activation)]
+    assert activations == [DEFAULTS["activation"]] == ["elu"]
+    for d in dense:
+        assert isinstance(d.kernel_regularizer, keras.regularizers.L1)
+        assert float(d.kernel_regularizer.l1) == pytest.approx(DEFAULTS["l1"]) and DEFAULTS["l1"] == 0.01
+        assert type(d.kernel_initializer).__name__ == "HeNormal" and DEFAULTS["kernel_initializer"] == "he_normal"
+    assert not any(isinstance(layer, (keras.layers.Dropout, keras.layers.BatchNormalization)) for layer in model.layers)
+    assert DEFAULTS["dropout"] == 0.0 and DEFAULTS["batch_norm"] is False
+    assert isinstance(model.optimizer, keras.optimizers.Adam) and DEFAULTS["optimizer"] == "adam"
+    assert float(model.optimizer.learning_rate) == pytest.approx(DEFAULTS["learning_rate"])
+    assert DEFAULTS["learning_rate"] == 0.01
+    # the signature refers to the spec's values
+    import inspect
+    signature = inspect.signature(build_model).parameters
+    for name in ("activation", "kernel_initializer", "l1", "l2", "dropout", "batch_norm", "optimizer"):
+        assert signature[name].default == DEFAULTS[name], name
+    assert list(signature["hidden_units"].default) == DEFAULTS["hidden_units"]
+
+
+def test_a_dict_optimizer_keeps_its_own_learning_rate():
+    model = build_model(3, optimizer={"name": "sgd", "learning_rate": 0.2})
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.2)
+
+
 def test_error_message_names_argument_and_value():
     with pytest.raises(ValueError) as info:
         build_model(20, hidden_units=(64, 0))
@@ -129,8 +159,10 @@ def test_error_message_names_argument_and_value():
     ],
 )
 def test_invalid_arguments_raise(kwargs, match):
+    from kerasopt.errors import ArgumentError
+
     kwargs = {"inputs": 4, "hidden_units": (3,), **kwargs}
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ArgumentError, match=match):  # a KerasoptError and a ValueError
         build_model(**kwargs)
 
 

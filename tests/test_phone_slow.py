@@ -42,8 +42,8 @@ def test_course_recipe_sgd_on_raw_features_is_what_the_defaults_fix():
 
     x, y, _ = data.to_arrays(pd.read_csv(PHONE_TRAIN))
     s = data.split(x, y, 0.2, 0.2, seed=0)
-    model = build_model(x.shape[1], num_classes=4, hidden_units=(128, 256), optimizer="momentum",
-                        learning_rate=0.01, seed=0)  # int input: no normalization
+    model = build_model(x.shape[1], num_classes=4, hidden_units=(128, 256), activation="relu", l1=0.0,
+                        optimizer="momentum", learning_rate=0.01, seed=0)  # int input: no normalization
     result = train(model, s.x_train, s.y_train, validation_data=(s.x_val, s.y_val), test_data=(s.x_test, s.y_test),
                    epochs=20, batch_size=8, early_stopping=False, seed=0)
     assert result.metrics["test"]["accuracy"] <= 0.35  # chance level is 0.25

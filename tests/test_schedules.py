@@ -109,7 +109,15 @@ def test_unknown_name_lists_known_ones():
         (lambda: schedules.InverseTimeDecay(0.1, decay_rate=-1.0), "`decay_rate`"),
         (lambda: schedules.WarmupCosineDecay(0.1, decay_epochs=0), "`decay_epochs`"),
         (lambda: schedules.WarmupCosineDecay(0.1, decay_epochs=5, alpha=1.5), "`alpha`"),
-        (lambda: schedules.get("step", learning_rate=0.1), "Invalid arguments for schedule 'step'"),
+        (lambda: schedules.get("step", learning_rate=0.1, steps_per_epoch=4), "Invalid arguments for schedule 'step'"),
+        (lambda: schedules.get("exponential", learning_rate=0.1, gamma=0.9),
+         "Invalid arguments for schedule 'exponential': it counts epochs and the optimizer counts steps, so it "
+         "needs `steps_per_epoch` (ceil(training rows / batch_size)). Received: steps_per_epoch=None"),
+        (lambda: schedules.get({"name": "step", "step_size": 2}), "needs `steps_per_epoch`"),
+        (lambda: schedules.get("cosine", steps_per_epoch=4),
+         "Invalid arguments for schedule 'cosine': it needs `decay_epochs`, or the run's `epochs` as its default. "
+         "Received: decay_epochs=None, epochs=None"),
+        (lambda: schedules.get("cosine", steps_per_epoch=4, epochs=0), "Received: epochs=0"),
         (lambda: schedules.get("constant", gamma=0.5), "takes no arguments"),
         (lambda: schedules.get({"gamma": 0.5}), "needs a 'name' key"),
         (lambda: schedules.get([1, 2]), "Could not interpret schedule identifier"),
@@ -134,3 +142,22 @@ def test_schedule_survives_a_saved_model(tmp_path):
     assert restored.get_config() == schedule.get_config()
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     assert float(loaded.optimizer.learning_rate) == pytest.approx(0.0125)  # step 8 = epoch 2
+
+
+def test_cosine_takes_its_length_from_the_run_epochs():
+    by_epochs = schedules.get("cosine", learning_rate=0.1, steps_per_epoch=3, epochs=4)
+    assert by_epochs.decay_epochs == 4
+    # lr(e) = 0.1 * (1 + cos(pi * e / 4)) / 2
+    np.testing.assert_allclose(schedules.epoch_values(by_epochs, 5),
+                               [0.1 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(5)], atol=1e-7)
+    given = schedules.get("cosine", learning_rate=0.1, steps_per_epoch=3, epochs=4, decay_epochs=10)
+    assert given.decay_epochs == 10  # an explicit length wins
+    assert schedules.get("exponential", learning_rate=0.1, steps_per_epoch=3, epochs=4, gamma=0.5).gamma == 0.5
+
+
+def test_schedule_errors_are_argument_errors():
+    from kerasopt.errors import ArgumentError, KerasoptError
+
+    with pytest.raises(ArgumentError) as info:
+        schedules.get("step", learning_rate=0.1, step_size=2)
+    assert isinstance(info.value, KerasoptError) and isinstance(info.value, ValueError)

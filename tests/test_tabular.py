@@ -315,7 +315,6 @@ def test_saved_model_predicts_identically_in_a_fresh_process(tmp_path):
     script = textwrap.dedent(f"""
         import json, numpy as np, pandas as pd
         import kerasopt, keras
-        import kerasopt.tabular  # until the package registers on import
         model = keras.saving.load_model({str(tmp_path / "m.keras")!r})
         rows = pd.read_pickle({str(tmp_path / "rows.pkl")!r})
         np.save({str(tmp_path / "got.npy")!r}, model.predict(rows, verbose=0))

@@ -28,7 +28,8 @@ def _ends(out):
 
 def test_random_search_writes_every_output(tiny_csv, tmp_path, capsys):
     out = tmp_path / "run"  # the default objective: 3-fold cross-validation
-    result = tune(tiny_csv, tuner="random", max_trials=2, epochs=2, space=SMALL, out=out, test_split=0.25)
+    result = tune(tiny_csv, target="price_range", tuner="random", max_trials=2, epochs=2, space=SMALL, out=out,
+                  test_split=0.25)
     trials = pd.read_csv(out / "trials.csv")
     assert len(trials) == 2 and set(trials.status) == {"COMPLETED"}
     assert {"num_layers", "optimizer", "learning_rate", "batch_size", "epochs", "score", "best_epoch",
@@ -54,7 +55,8 @@ def test_random_search_writes_every_output(tiny_csv, tmp_path, capsys):
 @pytest.mark.parametrize("tuner", ["grid", "bayesian", "hyperband"])
 def test_other_tuners(tiny_csv, tmp_path, tuner):
     out = tmp_path / tuner
-    result = tune(tiny_csv, tuner=tuner, max_trials=2, epochs=2, space=SMALL, out=out, cv=None, verbose=0)
+    result = tune(tiny_csv, target="price_range", tuner=tuner, max_trials=2, epochs=2, space=SMALL, out=out, cv=None,
+                  verbose=0)
     assert len(result.trials) == 2 and set(result.trials.status) == {"COMPLETED"}
     assert _ends(out) == sorted(set(_ends(out)))  # every trial ran once
     if tuner == "hyperband":
@@ -73,7 +75,7 @@ def test_batch_size_is_a_hyperparameter(tiny_csv, tmp_path, monkeypatch):
 
     monkeypatch.setattr(training, "train", spy)
     space = {**SMALL, "num_layers": 0, "optimizer": "adam", "batch_size": [4, 64]}
-    result = tune(tiny_csv, tuner="grid", max_trials=2, epochs=1, space=space, out=tmp_path / "b", cv=None,
+    result = tune(tiny_csv, target="price_range", tuner="grid", max_trials=2, epochs=1, space=space, out=tmp_path / "b", cv=None,
                   verbose=0)
     assert sorted(result.trials.batch_size) == [4, 64]
     assert sorted(c[1] for c in calls[:2]) == [4, 64]  # fit used the trial's batch size
@@ -90,7 +92,8 @@ def test_cross_validation_objective(tiny_csv, tmp_path, monkeypatch):
 
     monkeypatch.setattr(DenseHyperModel, "build", spy)
     out = tmp_path / "cv"
-    result = tune(tiny_csv, tuner="random", max_trials=1, epochs=2, cv=4, space=SMALL, out=out, verbose=0)
+    result = tune(tiny_csv, target="price_range", tuner="random", max_trials=1, epochs=2, cv=4, space=SMALL, out=out,
+                  verbose=0)
     record = json.loads((out / "history" / "trial_0.json").read_text())
     runs = record["runs"]
     assert [r["fold"] for r in runs] == [0, 1, 2, 3]
@@ -122,21 +125,21 @@ def test_resume_after_a_kill_keeps_finished_trials(tiny_csv, tmp_path, monkeypat
 
     monkeypatch.setattr(DenseHyperModel, "fit", dies_on_second_trial)
     with pytest.raises(KeyboardInterrupt):
-        tune(tiny_csv, **kwargs)
+        tune(tiny_csv, target="price_range", **kwargs)
     monkeypatch.setattr(DenseHyperModel, "fit", real_fit)
     first = (out / "history" / "trial_0.json").read_text()
     assert _ends(out) == ["0"]
-    result = tune(tiny_csv, **kwargs)
+    result = tune(tiny_csv, target="price_range", **kwargs)
     assert _ends(out) == ["0", "1", "2"]  # trial 0 not repeated; 1 rerun; 2 new
     assert (out / "history" / "trial_0.json").read_text() == first
     assert len(result.trials) == 3 and set(result.trials.status) == {"COMPLETED"}
     # the same command once more changes nothing
-    tune(tiny_csv, **kwargs)
+    tune(tiny_csv, target="price_range", **kwargs)
     assert _ends(out) == ["0", "1", "2"]
     # a different search in the same folder is refused; --overwrite starts over
     with pytest.raises(OutputExistsError, match="holds a different search .tuner: 'random' -> 'grid'"):
-        tune(tiny_csv, **{**kwargs, "tuner": "grid"})
-    tune(tiny_csv, **{**kwargs, "max_trials": 1, "overwrite": True})
+        tune(tiny_csv, target="price_range", **{**kwargs, "tuner": "grid"})
+    tune(tiny_csv, target="price_range", **{**kwargs, "max_trials": 1, "overwrite": True})
     assert _ends(out) == ["0"]
 
 
@@ -155,25 +158,26 @@ def test_resume_after_a_kill_keeps_finished_trials(tiny_csv, tmp_path, monkeypat
     ({"role": "chief", "oracle": "nohost"}, "Invalid value for `oracle`: expected HOST:PORT"),
     ({"role": "chief", "oracle": "127.0.0.1:1", "workers": 2}, "Pass either `workers`"),
     ({"target": "price"}, "Target column 'price' not found"),
+    ({"target": None}, "Name the label column of"),
 ])
 def test_bad_input_is_rejected_before_any_trial(tiny_csv, tmp_path, kwargs, error):
     out = tmp_path / "bad"
     with pytest.raises(ValueError) as info:
-        tune(tiny_csv, **{"max_trials": 1, "epochs": 1, "out": out, **kwargs})
+        tune(tiny_csv, **{"target": "price_range", "max_trials": 1, "epochs": 1, "out": out, **kwargs})
     assert error in str(info.value)
     assert not out.exists()
 
 
 def test_a_worker_may_not_overwrite(tiny_csv, tmp_path):
     with pytest.raises(ConfigError, match="`overwrite` is for the chief only"):
-        tune(tiny_csv, role="worker", oracle="127.0.0.1:9", worker_id="w1", overwrite=True,
+        tune(tiny_csv, target="price_range", role="worker", oracle="127.0.0.1:9", worker_id="w1", overwrite=True,
              out=tmp_path / "shared")
 
 
 def test_cli_tune_and_its_errors(tiny_csv, tmp_path, capsys):
     out = tmp_path / "cli"
-    argv = ["tune", "--data", str(tiny_csv), "--tuner", "random", "--max-trials", "1", "--epochs", "1",
-            "--out", str(out)]
+    argv = ["tune", "--data", str(tiny_csv), "--target", "price_range", "--tuner", "random", "--max-trials", "1",
+            "--epochs", "1", "--out", str(out)]
     space = tmp_path / "space.yaml"
     space.write_text("num_layers: 0\nbatch_size: 16\noptimizer: adam\n")
     assert main([*argv, "--space", str(space)]) == 0
@@ -226,7 +230,7 @@ def test_baselines_are_grid_searched_with_scaling_inside_each_fold(tiny_xy):
 
 def test_tune_with_baselines_writes_the_comparison(tiny_csv, tmp_path, capsys):
     out = tmp_path / "cmp"
-    result = tune(tiny_csv, tuner="random", max_trials=1, epochs=1, space=SMALL, out=out, test_split=0.25,
+    result = tune(tiny_csv, target="price_range", tuner="random", max_trials=1, epochs=1, space=SMALL, out=out, test_split=0.25,
                   baselines=True)
     table = pd.read_csv(out / "comparison.csv")
     assert table.model.tolist() == ["kerasopt tune", "LogisticRegression", "SVC", "MLPClassifier"]
@@ -238,7 +242,7 @@ def test_tune_with_baselines_writes_the_comparison(tiny_csv, tmp_path, capsys):
 def test_best_model_averages_the_retrainings_and_a_new_size_only_retrains(tiny_csv, tmp_path):
     out = tmp_path / "ens"
     kwargs = dict(tuner="random", max_trials=1, epochs=2, space=SMALL, out=out, cv=None, verbose=0)
-    tune(tiny_csv, ensemble=2, **kwargs)
+    tune(tiny_csv, target="price_range", ensemble=2, **kwargs)
     model = keras.saving.load_model(out / "best_model.keras")
     assert [layer.name for layer in model.layers] == ["features", "member_0", "member_1", "average"]
     x = make_phone_data(80, seed=5).drop(columns="price_range").to_numpy("float32")[:4]
@@ -246,8 +250,8 @@ def test_best_model_averages_the_retrainings_and_a_new_size_only_retrains(tiny_c
     assert np.allclose(model.predict(x, verbose=0), np.mean(members, axis=0), atol=1e-6)
     assert not np.allclose(members[0], members[1])  # two seeds
     assert json.loads((out / "best_config.json").read_text())["ensemble"] == 2
-    result = tune(tiny_csv, ensemble=1, **kwargs)  # the same search: no trial reruns, one network
+    result = tune(tiny_csv, target="price_range", ensemble=1, **kwargs)  # the same search: no trial reruns, one network
     assert _ends(out) == ["0"] and result.best["ensemble"] == 1
     assert keras.saving.load_model(out / "best_model.keras").name != "ensemble"
     with pytest.raises(ValueError, match="Received: ensemble=0"):
-        tune(tiny_csv, ensemble=0, **kwargs)
+        tune(tiny_csv, target="price_range", ensemble=0, **kwargs)

@@ -1,11 +1,17 @@
 """The distributed launcher on loopback: a chief and two workers, bounded in time, always cleaned up."""
 
 import json
+import os
+import pathlib
 
 import pandas as pd
 import pytest
 
-from kerasopt.tuning.search import FAULT_ENV, tune
+from kerasopt.tuning.search import tune
+
+# Puts tests/fault_injection/sitecustomize.py into every process the launcher starts.
+FAULTS = pathlib.Path(__file__).parent / "fault_injection"
+FAULT_ENV = "KERASOPT_TEST_FAULT"
 
 SPACE = {"num_layers": 0, "optimizer": "adam", "schedule": "constant", "batch_size": [16, 32]}
 
@@ -16,8 +22,8 @@ def _log(out):
 
 def test_two_workers_run_every_trial_once_and_the_chief_exits(tiny_csv, tmp_path, capsys):
     out = tmp_path / "dist"
-    result = tune(tiny_csv, tuner="random", max_trials=3, epochs=1, space=SPACE, out=out, workers=2,
-                  timeout=240)
+    result = tune(tiny_csv, target="price_range", tuner="random", max_trials=3, epochs=1, space=SPACE, out=out,
+                  workers=2, timeout=240)
     ends = sorted(line[1] for line in _log(out) if line[0] == "end")
     assert ends == ["0", "1", "2"]
     exits = json.loads((out / "logs" / "exit_codes.json").read_text())
@@ -33,9 +39,10 @@ def test_two_workers_run_every_trial_once_and_the_chief_exits(tiny_csv, tmp_path
 def test_a_worker_killed_mid_trial_is_restarted_and_nothing_is_lost(tiny_csv, tmp_path, monkeypatch, capsys):
     out = tmp_path / "dist"
     marker = tmp_path / "crashed"
-    monkeypatch.setenv(FAULT_ENV, f"worker0:*:{marker}")  # worker0 dies after epoch 1 of its first trial
-    result = tune(tiny_csv, tuner="random", max_trials=3, epochs=2, space=SPACE, out=out, workers=2,
-                  timeout=300)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(FAULTS), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    monkeypatch.setenv(FAULT_ENV, f"worker0:{marker}")  # worker0 dies after epoch 1 of its first trial
+    result = tune(tiny_csv, target="price_range", tuner="random", max_trials=3, epochs=2, space=SPACE, out=out,
+                  workers=2, timeout=300)
     assert marker.exists()
     log = _log(out)
     ends = sorted(line[1] for line in log if line[0] == "end")

@@ -103,6 +103,32 @@ def test_default_space_starts_from_the_core_defaults():
                                   "batch_size": 32, "epochs": 150}
 
 
+def test_default_space_is_the_spec_search_ranges():
+    from kerasopt import spec
+
+    searched = {name for f in spec.FIELDS for name in (f.search or {})}
+    assert searched == set(DEFAULT_SPACE)
+    assert DEFAULT_SPACE["learning_rate"] == {**spec.FIELD["learning_rate"].search["learning_rate"], "default": 0.01}
+    assert DEFAULT_SPACE["epochs"] == spec.FIELD["epochs"].search["epochs"] == 150
+
+
+def test_model_kwargs_are_build_model_arguments_and_cosine_spans_the_trial():
+    import inspect
+
+    from kerasopt import schedules, spec
+    from kerasopt.models import build_model
+    from kerasopt.tuning.hypermodel import model_kwargs
+
+    space = resolve_space({"schedule": "cosine", "epochs": 12})
+    values = declare(keras_tuner.HyperParameters(), space)
+    kwargs = model_kwargs(values, space, n_rows=100)
+    assert set(kwargs) <= set(inspect.signature(build_model).parameters)
+    assert set(kwargs) == set(spec.BUILD_MODEL_ARGS) - {"kernel_initializer"}
+    assert isinstance(kwargs["learning_rate"], schedules.WarmupCosineDecay)
+    assert kwargs["learning_rate"].decay_epochs == 12  # the trial's epochs
+    assert kwargs["learning_rate"].steps_per_epoch == 4  # ceil(100 / 32)
+
+
 def test_zero_default_switches_the_rate_off_and_a_positive_one_on():
     hp = keras_tuner.HyperParameters()
     values = declare(hp, resolve_space({"l1": {"min": 1e-4, "max": 1e-2, "sampling": "log", "zero": True,

@@ -34,6 +34,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from kerasopt import _validation as check
+from kerasopt.errors import ArgumentError
 
 __all__ = ["MAZUR", "BackpropResult", "build_network", "backprop_step", "format_table", "plot_step"]
 
@@ -96,7 +97,7 @@ def build_network(weights: Mapping[str, float] | None = None,
     biases = dict(MAZUR["biases"] if biases is None else biases)
     missing = sorted(set(_KERNEL_INDEX) - set(weights)) + sorted({"b1", "b2"} - set(biases))
     if missing:
-        raise ValueError(f"Invalid value for `weights`/`biases`: missing {', '.join(missing)}. "
+        raise ArgumentError(f"Invalid value for `weights`/`biases`: missing {', '.join(missing)}. "
                          f"Received: weights={weights!r}, biases={biases!r}")
     kernels = [np.zeros((2, 2)), np.zeros((2, 2))]
     for name, (layer, row, col) in _KERNEL_INDEX.items():
@@ -180,14 +181,14 @@ def backprop_step(learning_rate: float = MAZUR["learning_rate"],
     x = np.asarray(inputs, dtype="float64").reshape(1, -1)
     t = np.asarray(targets, dtype="float64").reshape(1, -1)
     if x.shape != (1, 2) or t.shape != (1, 2):
-        raise ValueError("Invalid value for `inputs`/`targets`: expected two numbers each. "
+        raise ArgumentError("Invalid value for `inputs`/`targets`: expected two numbers each. "
                          f"Received: inputs={inputs!r}, targets={targets!r}")
     model = build_network(weights, biases)
     variables = model.trainable_variables  # hidden kernel, hidden bias, output kernel, output bias
     before = _named([keras.ops.convert_to_numpy(v) for v in variables])
     loss, out, grads = _loss_and_gradients(model, x, t)
     if not isinstance(update_biases, bool):
-        raise ValueError(f"Invalid value for `update_biases`: expected True or False. "
+        raise ArgumentError(f"Invalid value for `update_biases`: expected True or False. "
                          f"Received: update_biases={update_biases!r}")
     step = [0, 1, 2, 3] if update_biases else [0, 2]  # kernels only, as in the article
     keras.optimizers.SGD(learning_rate=learning_rate).apply([grads[i] for i in step],

@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from kerasopt import _validation as check
+from kerasopt.errors import ArgumentError
 
 __all__ = ["EWAResult", "daily_temperatures", "exponentially_weighted_average", "ewa_experiment",
            "format_table", "plot_ewa"]
@@ -66,7 +67,7 @@ def exponentially_weighted_average(values: Sequence[float], beta: float,
     beta = check.unit_interval("beta", beta)
     theta = np.asarray(values, dtype="float64")
     if theta.ndim != 1 or not np.all(np.isfinite(theta)):
-        raise ValueError("Invalid value for `values`: expected a 1-D sequence of finite numbers. "
+        raise ArgumentError("Invalid value for `values`: expected a 1-D sequence of finite numbers. "
                          f"Received: values with shape {theta.shape}")
     averages = np.empty_like(theta)
     v = 0.0
@@ -106,7 +107,7 @@ def ewa_experiment(days: int = 30, betas: Sequence[float] = (0.5, 0.9), seed: in
     """
     betas = [check.unit_interval("betas", b) for b in betas]
     if not betas:
-        raise ValueError("Invalid value for `betas`: expected at least one beta. Received: betas=[]")
+        raise ArgumentError("Invalid value for `betas`: expected at least one beta. Received: betas=[]")
     temps = daily_temperatures(days, seed)
     return EWAResult(
         temperatures=temps,

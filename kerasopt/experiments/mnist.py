@@ -231,8 +231,8 @@ def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: flo
     max_value = check.positive_float("max_value", max_value)
     input_dropout = check.unit_interval("input_dropout", input_dropout)
     core = build_model(check.positive_int("n_pixels", n_pixels), num_classes=num_classes,
-                       hidden_units=hidden_units, dropout=dropout, batch_norm=batch_norm, l2=l2,
-                       normalize=False, optimizer="adam", learning_rate=learning_rate, seed=seed,
+                       hidden_units=hidden_units, activation="relu", dropout=dropout, batch_norm=batch_norm,
+                       l1=0.0, l2=l2, normalize=False, optimizer="adam", learning_rate=learning_rate, seed=seed,
                        kernel_initializer=kernel_initializer)
     # One flat model: the rescaling layer, then build_model's layers (a chain), so that a saved
     # model holds a single optimizer and takes raw pixels.
@@ -324,12 +324,7 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
     steps_per_epoch = math.ceil(len(data.x_train) / batch_size)
     rate: Any = check.positive_float("learning_rate", learning_rate)
     if schedule is not None:
-        name = schedule.get("name") if isinstance(schedule, dict) else schedule
-        given = schedule if isinstance(schedule, dict) else {}
-        kwargs = {}
-        if isinstance(name, str) and name.lower() == "cosine" and "decay_epochs" not in given:
-            kwargs = {"decay_epochs": epochs}
-        rate = schedules.get(schedule, learning_rate=rate, steps_per_epoch=steps_per_epoch, **kwargs)
+        rate = schedules.get(schedule, learning_rate=rate, steps_per_epoch=steps_per_epoch, epochs=epochs)
     num_classes = int(max(data.y_train.max(), data.y_test.max())) + 1
     model = build_mnist_model(data.x_train.shape[1], num_classes, data.max_value, hidden_units,
                               dropout=dropout, batch_norm=batch_norm, l2=l2, learning_rate=rate,

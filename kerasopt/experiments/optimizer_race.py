@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from kerasopt import _validation as check
+from kerasopt.errors import ArgumentError
 
 __all__ = ["DEFAULT_OPTIMIZERS", "RaceResult", "cubic_data", "optimizer_race", "trajectories",
            "format_race_table", "format_trajectory_table", "plot_race"]
@@ -34,7 +35,7 @@ def _names(optimizers) -> list[str]:
     known = optimizers_lib.available()
     bad = [n for n in names if not isinstance(n, str) or n.lower() not in known]
     if not names or bad:
-        raise ValueError(f"Invalid value for `optimizers`: expected names from {', '.join(known)}. "
+        raise ArgumentError(f"Invalid value for `optimizers`: expected names from {', '.join(known)}. "
                          f"Received: optimizers={optimizers!r}")
     return [n.lower() for n in names]
 
@@ -43,7 +44,7 @@ def _rates(learning_rate, names: list[str]) -> dict[str, float]:
     if isinstance(learning_rate, Mapping):
         missing = [n for n in names if n not in learning_rate]
         if missing:
-            raise ValueError(f"Invalid value for `learning_rate`: no rate for {', '.join(missing)}. "
+            raise ArgumentError(f"Invalid value for `learning_rate`: no rate for {', '.join(missing)}. "
                              f"Received: learning_rate={dict(learning_rate)!r}")
         return {n: check.positive_float("learning_rate", learning_rate[n]) for n in names}
     rate = check.positive_float("learning_rate", learning_rate)
@@ -79,7 +80,7 @@ def trajectories(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, learning_rate: 
     rates = _rates(learning_rate, names)
     steps = check.positive_int("steps", steps)
     if not check._is_real(w0) or not np.isfinite(w0):
-        raise ValueError(f"Invalid value for `w0`: expected a finite number. Received: w0={w0!r}")
+        raise ArgumentError(f"Invalid value for `w0`: expected a finite number. Received: w0={w0!r}")
     result = {}
     for name in names:
         optimizer = optimizers_lib.get(name, learning_rate=rates[name])
@@ -160,8 +161,8 @@ def optimizer_race(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
     x, y = cubic_data(n_samples, seed=seed)
 
     def build(name: str) -> keras.Model:
-        return build_model(1, num_classes=None, hidden_units=(hidden_units,), optimizer=name,
-                           learning_rate=rates[name], seed=seed, jit_compile=False)
+        return build_model(1, num_classes=None, hidden_units=(hidden_units,), activation="relu", l1=0.0,
+                           optimizer=name, learning_rate=rates[name], seed=seed, jit_compile=False)
 
     initial = build(names[0]).get_weights()
     losses, initial_loss, final_loss = {}, {}, {}

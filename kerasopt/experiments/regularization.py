@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from kerasopt import _validation as check
+from kerasopt.errors import ArgumentError
 
 __all__ = ["VARIANTS", "compare_regularizers", "load_phone", "plot_gap", "plot_regularization_curves",
            "run_experiment"]
@@ -106,12 +107,12 @@ def compare_regularizers(x: np.ndarray, y: np.ndarray, variants: Mapping[str, di
     if variants is not None and not isinstance(variants, Mapping):
         unknown = [v for v in variants if v not in VARIANTS]
         if unknown:
-            raise ValueError(f"Unknown variant(s): {', '.join(map(repr, unknown))}. Known variants: "
+            raise ArgumentError(f"Unknown variant(s): {', '.join(map(repr, unknown))}. Known variants: "
                              f"{', '.join(VARIANTS)}. Received: variants={list(variants)!r}")
         variants = {v: VARIANTS[v] for v in variants}
     variants = dict(VARIANTS if variants is None else variants)
     if not variants:
-        raise ValueError("Invalid value for `variants`: expected at least one variant. "
+        raise ArgumentError("Invalid value for `variants`: expected at least one variant. "
                          f"Received: variants={variants!r}")
     splits = data_lib.split(np.asarray(x, "float32"), np.asarray(y, "int32"),
                             validation_size=check.open_unit_interval("validation_size", validation_size),
@@ -123,7 +124,7 @@ def compare_regularizers(x: np.ndarray, y: np.ndarray, variants: Mapping[str, di
         model = build_model(splits.x_train, num_classes=num_classes, hidden_units=hidden_units,
                             optimizer=optimizer, learning_rate=learning_rate, seed=seed,
                             metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")],
-                            **dict(options))
+                            **{"activation": "relu", "l1": 0.0, **dict(options)})
         start = time.perf_counter()
         result = train(model, splits.x_train, splits.y_train, validation_data=(splits.x_val, splits.y_val),
                        epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)

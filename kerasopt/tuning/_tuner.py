@@ -33,20 +33,6 @@ __all__ = ["SearchTuner"]
 _FINISHED = ("COMPLETED", "FAILED")
 
 
-class _Crash(keras.callbacks.Callback):
-    """Test hook: exits the process abruptly after the first epoch, once."""
-
-    def __init__(self, marker: str):
-        super().__init__()
-        self.marker = marker
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not os.path.exists(self.marker):
-            with open(self.marker, "w", encoding="utf-8") as f:
-                f.write(str(os.getpid()))
-            os._exit(17)
-
-
 def repair_oracle(oracle) -> None:
     """Makes a reloaded oracle rerun exactly the trials that did not finish."""
     queue = [t for t in oracle._retry_queue if oracle.trials[t].status not in _FINISHED]
@@ -156,12 +142,6 @@ class SearchTuner(keras_tuner.Tuner):
     def run_trial(self, trial, x, y, **kwargs):
         objective = self.oracle.objective.name
         hp = trial.hyperparameters
-        callbacks = []
-        fault = os.environ.get("KERASOPT_TUNING_FAULT", "")
-        if fault.count(":") >= 2:
-            who, trial_id, marker = fault.split(":", 2)
-            if who == self.tuner_id and trial_id in (trial.trial_id, "*"):
-                callbacks.append(_Crash(marker))
         self._log(f"start {trial.trial_id} {self.tuner_id}")
         start = time.perf_counter()
         runs = []
@@ -172,7 +152,7 @@ class SearchTuner(keras_tuner.Tuner):
                 self.hypermodel.features = x[tr]
                 model = self.hypermodel.build(hp)
                 result = self.hypermodel.fit(hp, model, x[tr], y[tr], validation_data=(x[va], y[va]),
-                                             seed=self.seed + execution, callbacks=list(callbacks))
+                                             seed=self.seed + execution)
                 history = {k: [float(v) for v in vs] for k, vs in result.history.history.items()}
                 if objective not in history:
                     raise keras_tuner.errors.FatalError(

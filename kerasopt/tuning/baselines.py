@@ -20,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from kerasopt import _validation as check
+from kerasopt.errors import ArgumentError
 
 __all__ = ["BASELINES", "run_baselines"]
 
@@ -60,7 +61,7 @@ def run_baselines(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, 
     grids = _grids(seed)
     unknown = [n for n in names if n not in grids]
     if unknown:
-        raise ValueError(f"Unknown baseline(s): {', '.join(unknown)}. Known: {', '.join(BASELINES)}.")
+        raise ArgumentError(f"Unknown baseline(s): {', '.join(unknown)}. Known: {', '.join(BASELINES)}.")
     rows = []
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
     for name in names:

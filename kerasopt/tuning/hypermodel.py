@@ -15,6 +15,7 @@ from typing import Any
 import keras_tuner
 import numpy as np
 
+from kerasopt import spec
 from kerasopt.tuning import space as space_lib
 
 __all__ = ["DenseHyperModel", "model_kwargs"]
@@ -22,6 +23,11 @@ __all__ = ["DenseHyperModel", "model_kwargs"]
 
 def model_kwargs(values: dict[str, Any], space: dict[str, Any], n_rows: int) -> dict[str, Any]:
     """Returns the `build_model` arguments (minus inputs) of a trial's values.
+
+    The names are the options of `kerasopt.spec.BUILD_MODEL_ARGS` that a
+    search sets (every one but `kernel_initializer`, which keeps its default):
+    a trial is a run configuration. The schedule is built as a run builds it
+    (`kerasopt.schedules.get` with the trial's epochs as the default length).
 
     Args:
         values: The dict returned by `space.declare`.
@@ -34,15 +40,14 @@ def model_kwargs(values: dict[str, Any], space: dict[str, Any], n_rows: int) -> 
     if values["momentum"] is not None:
         optimizer = {"name": optimizer, "momentum": float(values["momentum"])}
     steps_per_epoch = max(1, math.ceil(n_rows / values["batch_size"]))
-    args = dict(space["schedule_args"].get(values["schedule"], {}))
-    if values["schedule"] == "cosine":
-        args.setdefault("decay_epochs", values["epochs"])
     learning_rate = schedules.get(values["schedule"], learning_rate=float(values["learning_rate"]),
-                                  steps_per_epoch=steps_per_epoch, **args)
-    return {"hidden_units": list(values["hidden_units"]), "activation": values["activation"],
-            "dropout": float(values["dropout"]), "batch_norm": bool(values["batch_norm"]),
-            "l1": float(values["l1"]), "l2": float(values["l2"]), "optimizer": optimizer,
-            "learning_rate": learning_rate}
+                                  steps_per_epoch=steps_per_epoch, epochs=values["epochs"],
+                                  **space["schedule_args"].get(values["schedule"], {}))
+    kwargs = {name: values[name] for name in spec.BUILD_MODEL_ARGS if name in values}
+    kwargs.update(hidden_units=list(values["hidden_units"]), dropout=float(values["dropout"]),
+                  batch_norm=bool(values["batch_norm"]), l1=float(values["l1"]), l2=float(values["l2"]),
+                  optimizer=optimizer, learning_rate=learning_rate)
+    return kwargs
 
 
 class DenseHyperModel(keras_tuner.HyperModel):

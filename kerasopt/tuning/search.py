@@ -32,7 +32,9 @@ import pandas as pd
 from kerasopt import _io
 from kerasopt import _validation as check
 from kerasopt import data as data_lib
-from kerasopt.errors import ConfigError, KerasoptError, OutputExistsError
+from kerasopt import spec as spec_lib
+from kerasopt.errors import ArgumentError, ConfigError, KerasoptError, OutputExistsError
+from kerasopt.pipeline import target_column
 from kerasopt.tuning import space as space_lib
 
 __all__ = ["tune", "TuneResult", "TUNERS", "available_objectives"]
@@ -43,9 +45,6 @@ PROJECT = "search"
 # The outputs `overwrite=True` removes (nothing else in DIR is touched).
 _OWNED = ("search", "history", "logs", "search.json", "trials.csv", "trials.png", "best_config.json",
           "best_model.keras", "comparison.csv")
-# Test hook: "<tuner_id>:<trial_id or *>:<marker file>" makes that process exit abruptly after the
-# first epoch of that trial (* = its first trial), once (the marker file records that it happened).
-FAULT_ENV = "KERASOPT_TUNING_FAULT"
 
 
 @dataclass
@@ -147,7 +146,7 @@ def _check_args(tuner, max_trials, executions_per_trial, objective, cv, seed, ep
     check.positive_int("max_trials", max_trials)
     check.positive_int("executions_per_trial", executions_per_trial)
     if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
-        raise ValueError(f"Invalid value for `cv`: expected an integer >= 2 (folds), or None (--cv 0) for a single "
+        raise ArgumentError(f"Invalid value for `cv`: expected an integer >= 2 (folds), or None (--cv 0) for a single "
                          f"validation split. Received: cv={cv!r}")
     if cv is None:
         check.open_unit_interval("validation_split", validation_split)
@@ -162,19 +161,19 @@ def _check_args(tuner, max_trials, executions_per_trial, objective, cv, seed, ep
     if role is not None:
         check.one_of("role", role, ROLES)
         if workers:
-            raise ValueError(f"Pass either `workers` (a local launcher) or `role`, not both. "
+            raise ArgumentError(f"Pass either `workers` (a local launcher) or `role`, not both. "
                              f"Received: workers={workers!r}, role={role!r}")
         if oracle is None:
-            raise ValueError(f"`role={role!r}` needs `oracle` (HOST:PORT of the chief).")
+            raise ArgumentError(f"`role={role!r}` needs `oracle` (HOST:PORT of the chief).")
         _parse_oracle(oracle)
         if role == "worker" and not worker_id:
-            raise ValueError("`role='worker'` needs a `worker_id` that is unique among the workers "
+            raise ArgumentError("`role='worker'` needs a `worker_id` that is unique among the workers "
                              "(restart a dead worker with the same id to recover its trial).")
         if worker_id is not None and ("chief" in str(worker_id) or not str(worker_id).strip()):
-            raise ValueError(f"Invalid value for `worker_id`: expected a non-empty id without 'chief'. "
+            raise ArgumentError(f"Invalid value for `worker_id`: expected a non-empty id without 'chief'. "
                              f"Received: worker_id={worker_id!r}")
     if objective not in available_objectives():
-        raise ValueError(f"Invalid value for `objective`: {objective!r} is not a metric of this search. "
+        raise ArgumentError(f"Invalid value for `objective`: {objective!r} is not a metric of this search. "
                          f"Available: {', '.join(available_objectives())}.")
 
 
@@ -201,7 +200,7 @@ _DIST_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_P
 
 def tune(
     data: str | os.PathLike | pd.DataFrame | None = None,
-    target: str = data_lib.PHONE_TARGET,
+    target: str | None = None,
     *,
     tuner: str = "bayesian",
     max_trials: int = 30,
@@ -209,11 +208,11 @@ def tune(
     objective: str = "val_accuracy",
     cv: int | None = 3,
     space: dict[str, Any] | str | os.PathLike | None = None,
-    seed: int = 0,
+    seed: int = spec_lib.FIELD["seed"].default,
     out: str | os.PathLike = os.path.join("runs", "tune"),
     epochs: int | None = None,
     patience: int = 15,
-    validation_split: float = 0.2,
+    validation_split: float = spec_lib.FIELD["validation_split"].default,
     test_split: float = 0.0,
     overwrite: bool = False,
     workers: int = 0,
@@ -236,7 +235,8 @@ def tune(
     Args:
         data: Labelled CSV path, a DataFrame, or `None` for the embedded
             phone-like data.
-        target: Label column (integers 0..K-1).
+        target: Label column (integers 0..K-1); required with `data`, the
+            embedded demo data's is `price_range`.
         tuner: `"random"`, `"grid"`, `"bayesian"` or `"hyperband"` (whose
             budget per trial is set by Hyperband, at most `epochs`; trials
             train from scratch). Random and Bayesian searches run the
@@ -301,11 +301,12 @@ def tune(
     check.positive_int("ensemble", ensemble)
     tuner = tuner.lower()
     if workers and isinstance(data, pd.DataFrame):
-        raise ValueError("`workers` needs `data` as a CSV path (each process reads it), not a DataFrame.")
+        raise ArgumentError("`workers` needs `data` as a CSV path (each process reads it), not a DataFrame.")
     resolved = space_lib.resolve_space(space)
     if epochs is not None:
         resolved["epochs"] = int(epochs)
     frame = _load(data, target)
+    target = target_column(target, data, frame)
     x, y, columns = data_lib.to_arrays(frame, target)
     num_classes = int(y.max()) + 1
     splits = data_lib.split(x, y, validation_size=0.0, test_size=test_split, seed=seed)

@@ -11,7 +11,8 @@ A space is a dict from a hyperparameter name to a spec:
 
 A list or range spec may add `"default": value`: the value of the search's
 first trial (random and Bayesian searches start from the defaults, see
-`kerasopt.tuning.oracles`). The default space's defaults are kerasopt's own
+`kerasopt.tuning.oracles`). The default space is derived from the `search`
+entries of `kerasopt.spec.FIELDS`, and its defaults are kerasopt's own
 default classifier (`kerasopt.config.DEFAULTS`): one ELU layer of 128 units
 with L1 0.01, Adam at 0.01 with exponential decay, batch 32. Without a
 `"default"`, a range starts at its min and a list at its first choice.
@@ -41,42 +42,44 @@ import numbers
 import os
 from typing import Any
 
+from kerasopt import spec
 from kerasopt.errors import ConfigError
+from kerasopt.spec import OPTIMIZERS, SCHEDULES
 
 __all__ = ["DEFAULT_SPACE", "resolve_space", "declare", "MOMENTUM_OPTIMIZERS", "OPTIMIZERS", "SCHEDULES"]
 
-# Kept in step with kerasopt.optimizers.available() and kerasopt.schedules.available()
-# (checked by the tests) so that a space is validated without loading Keras.
-OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamw", "momentum", "nadam", "nesterov", "rmsprop", "sgd")
-SCHEDULES = ("constant", "step", "multistep", "exponential", "piecewise", "inverse_time", "cosine")
 MOMENTUM_OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop")
 
-# The defaults (the first trial) are kerasopt.config.DEFAULTS, the cross-validated default classifier.
+
+def _default_space() -> dict[str, Any]:
+    """The default space, from the `search` entries of `kerasopt.spec.FIELDS`.
+
+    Each hyperparameter's default (the search's first trial) is the default of
+    its option, so the first trial is kerasopt's default classifier: one
+    hidden layer (`num_layers`) of `units` = the default `hidden_units`, and
+    the default schedule's arguments are the default `schedule_args`.
+    """
+    defaults = spec.defaults()
+    space: dict[str, Any] = {}
+    for f in spec.FIELDS:
+        for name, hp in (f.search or {}).items():
+            hp = copy.deepcopy(hp)
+            if isinstance(hp, dict) and name != "schedule_args" and "default" not in hp:
+                if name == "num_layers":
+                    hp["default"] = len(defaults["hidden_units"])
+                elif name == "units":
+                    hp["default"] = defaults["hidden_units"][0] if defaults["hidden_units"] else hp["min"]
+                else:
+                    hp["default"] = defaults[name]
+            space[name] = hp
+    space["schedule_args"][defaults["schedule"]] = defaults["schedule_args"]
+    return space
+
+
 # The ranges leave out what only wasted trials on the phone data: tanh hidden layers and learning
 # rates above 0.03 (trials there diverged, or scored well in cross-validation and then worse on
-# held-out rows); both remain available through overrides.
-DEFAULT_SPACE: dict[str, Any] = {
-    "num_layers": {"min": 0, "max": 2, "default": 1},
-    "units": {"min": 16, "max": 128, "step": 16, "default": 128},
-    "activation": {"choices": ["relu", "elu"], "default": "elu"},
-    "dropout": {"min": 0.0, "max": 0.3, "step": 0.1, "default": 0.0},
-    "batch_norm": {"choices": [False, True], "default": False},
-    "l1": {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True, "default": 1e-2},
-    "l2": {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True, "default": 0.0},
-    "optimizer": {"choices": ["adam", "nadam", "rmsprop", "momentum"], "default": "adam"},
-    "learning_rate": {"min": 1e-3, "max": 3e-2, "sampling": "log", "default": 1e-2},
-    "momentum": {"min": 0.5, "max": 0.95, "default": 0.9},
-    "schedule": {"choices": ["constant", "exponential", "cosine"], "default": "exponential"},
-    "batch_size": {"choices": [16, 32, 64], "default": 32},
-    "epochs": 150,
-    "schedule_args": {
-        "step": {"step_size": 30, "gamma": 0.5},
-        "multistep": {"milestones": [60, 120], "gamma": 0.3},
-        "exponential": {"gamma": 0.98},
-        "inverse_time": {"decay_rate": 0.05},
-        "cosine": {},  # decay_epochs defaults to the trial's epochs
-    },
-}
+# held-out rows); both remain available through overrides. Trials run at most 150 epochs.
+DEFAULT_SPACE: dict[str, Any] = _default_space()
 
 # name -> (kind, check of one value); kind: int, float, str, bool
 _KINDS = {

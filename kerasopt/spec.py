@@ -1,0 +1,314 @@
+"""The one specification of a model and its training run.
+
+Every option of a kerasopt run is one `Field` of `FIELDS`: its name, type,
+default, help text, allowed values, group, command-line form and, where the
+tuner searches it, its search range. Everything else is derived from it:
+
+- `kerasopt.config.DEFAULTS` and the key and value checks of
+  `kerasopt.config.resolve` (the config-file keys are the field names);
+- the flags of `kerasopt train` (`--hidden-units`, `--categorical a,b`,
+  `--batch-norm/--no-batch-norm`, ...), whose help shows each default;
+- the defaults of `kerasopt.build_model` (the `"model"` and `"optimizer"`
+  groups; see `BUILD_MODEL_ARGS`);
+- the default search space of the tuner (`kerasopt.tuning.space.DEFAULT_SPACE`),
+  whose first trial is this run's defaults.
+
+The defaults are kerasopt's cross-validated default classifier (README,
+"Defaults and accuracy"): one hidden layer of 128 ELU units with L1 0.01,
+Adam at 0.01 with an exponential decay of 0.98 per epoch, batch 32, early
+stopping with patience 50 over at most 300 epochs, then a refit on the
+training and validation rows.
+
+The learning-rate schedule needs the steps per epoch of a run, which only the
+run knows; so `build_model` takes a float learning rate (default 0.01) or a
+ready schedule, and the run-level default schedule (`schedule`,
+`schedule_args`) is applied by `kerasopt.pipeline.model_from_config` through
+`kerasopt.schedules.get`.
+
+Example:
+
+>>> from kerasopt import spec
+>>> spec.FIELD["activation"].default
+'elu'
+>>> [f.name for f in spec.fields("columns")]
+['categorical', 'numeric', 'drop', 'task']
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kerasopt import _validation as check
+from kerasopt.errors import ArgumentError
+
+__all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
+           "TASKS", "DEMO_TARGET", "defaults", "fields", "check_value", "format_default"]
+
+# Kept in step with kerasopt.optimizers.available() and kerasopt.schedules.available() (checked by
+# the tests) so that options are validated and documented without loading Keras.
+OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamw", "momentum", "nadam", "nesterov", "rmsprop", "sgd")
+SCHEDULES = ("constant", "step", "multistep", "exponential", "piecewise", "inverse_time", "cosine")
+TASKS = ("classification", "regression")
+#: Label column of the embedded demo data (`kerasopt.data.make_phone_data`); a user's file names its own.
+DEMO_TARGET = "price_range"
+#: Groups in the order `--help` shows them.
+GROUPS = ("data", "columns", "model", "optimizer", "training")
+#: Keys a run writes to its `config.json` besides the options (facts about the data and the run).
+#: `kerasopt.config.resolve` ignores them, so a run's `config.json` fed back with `--config`
+#: reproduces the run.
+DERIVED = ("derived", "feature_columns", "num_classes", "steps_per_epoch", "data_source", "rows")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One option of a run.
+
+    Attributes:
+        name: The config-file key and `build_model` argument name; the flag is
+            `--` + name with dashes (`flag`).
+        type: Type of one value (`int`, `float`, `str`, `bool`, `dict`), which
+            also converts the command-line text.
+        default: The default value (a fresh copy is handed out by `defaults()`).
+        help: One line for `--help` (the default is appended).
+        group: One of `GROUPS`.
+        check: `check(name, value) -> value`: validates (raising
+            `ArgumentError` that names the option and echoes the value) and
+            normalizes a value from any source; `None` for no check.
+        choices: Allowed values shown in `--help` (the check enforces them
+            where they are a closed set).
+        cli: Command-line form: `"value"` (one value), `"nargs"` (one or
+            more values separated by spaces; `nargs` says how many), `"comma"`
+            (a comma-separated list, `--categorical a,b`), `"bool"`
+            (`--flag/--no-flag`), `"json"` (a JSON object), or `None` (config
+            file only).
+        nargs: argparse `nargs` for `cli="nargs"`.
+        metavar: Placeholder in `--help`.
+        search: The tuner's hyperparameter(s) for this option: a dict from
+            hyperparameter name to its spec in `kerasopt.tuning.space` form
+            (a fixed value, `{"choices": [...]}` or `{"min": ..., "max": ...}`),
+            without `"default"` (the search's first trial takes this field's
+            default) unless the hyperparameter is not the option itself;
+            `None` where the tuner does not search it.
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    group: str
+    check: Callable[[str, Any], Any] | None = None
+    choices: tuple | None = None
+    cli: str | None = "value"
+    nargs: str | None = None
+    metavar: str | None = None
+    search: Mapping[str, Any] | None = None
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag, e.g. `--hidden-units`."""
+        return "--" + self.name.replace("_", "-")
+
+
+# -- value checks (name, value) -> normalized value ------------------------------------------------
+
+def _optional(inner: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    return lambda name, value: None if value is None else inner(name, value)
+
+
+def _text(name: str, value) -> str:
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value.strip():
+        raise check._fail(name, "a non-empty string", value)
+    return value
+
+
+def _columns(name: str, value) -> list[str]:
+    if isinstance(value, str):
+        value = [v for v in (p.strip() for p in value.split(",")) if v]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise check._fail(name, "a list of column names", value)
+    return list(value)
+
+
+def _units(name: str, value) -> list[int]:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise check._fail(name, "a list of positive integers (units per hidden layer)", value)
+    return [check.positive_int(name, v) for v in value]
+
+
+def _per_layer(inner: Callable[[str, Any], float]) -> Callable[[str, Any], Any]:
+    def one_or_list(name: str, value):
+        if isinstance(value, (list, tuple)):
+            return [inner(name, v) for v in value]
+        return inner(name, value)
+    return one_or_list
+
+
+def _flag(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise check._fail(name, "true or false", value)
+    return value
+
+
+def _name_or_mapping(name: str, value):
+    if isinstance(value, Mapping):
+        return dict(value)
+    return _text(name, value)
+
+
+def _mapping(name: str, value) -> dict:
+    if not isinstance(value, Mapping):
+        raise ArgumentError(f"Invalid value for `{name}`: expected a mapping of argument names to values. "
+                            f"Received: {name}={value!r}")
+    return dict(value)
+
+
+def _task(name: str, value):
+    return check.one_of(name, value, TASKS)
+
+
+def _class_weight(name: str, value):
+    if isinstance(value, Mapping):
+        return dict(value)
+    return check.one_of(name, value, ("balanced",))
+
+
+def _schedule(name: str, value):
+    return value if isinstance(value, (Mapping, numbers.Real)) and not isinstance(value, bool) else _text(name, value)
+
+
+_LOG_RANGE = {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True}
+
+FIELDS: tuple[Field, ...] = (
+    # -- data ----------------------------------------------------------------------------------
+    Field("data", str, None, "labelled CSV file; none: the embedded phone-like demo data", "data",
+          check=_optional(_text), metavar="CSV"),
+    Field("target", str, None, f"label column; required with --data (the demo data's is {DEMO_TARGET})",
+          "data", check=_optional(_text), metavar="COLUMN"),
+    # -- columns -------------------------------------------------------------------------------
+    Field("categorical", str, [], "columns to treat as categories, e.g. a,b", "columns",
+          check=_columns, cli="comma", metavar="COL,..."),
+    Field("numeric", str, [], "columns to treat as numbers, e.g. c", "columns",
+          check=_columns, cli="comma", metavar="COL,..."),
+    Field("drop", str, [], "columns to leave out, e.g. d", "columns", check=_columns, cli="comma",
+          metavar="COL,..."),
+    Field("task", str, None, "classification or regression; none: inferred from the target column",
+          "columns", check=_optional(_task), choices=TASKS),
+    # -- model ---------------------------------------------------------------------------------
+    Field("hidden_units", int, [128], "units per hidden layer, e.g. 64 32; none given: no hidden layer",
+          "model", check=_units, cli="nargs", nargs="*", metavar="N",
+          search={"num_layers": {"min": 0, "max": 2}, "units": {"min": 16, "max": 128, "step": 16}}),
+    Field("activation", str, "elu", "activation of the hidden layers (any Keras name)", "model",
+          check=_text, search={"activation": {"choices": ["relu", "elu"]}}),
+    Field("kernel_initializer", str, "he_normal", "Keras initializer of every Dense kernel", "model",
+          check=_name_or_mapping),
+    Field("l1", float, 0.01, "L1 strength on every Dense kernel", "model",
+          check=_per_layer(check.non_negative_float), search={"l1": dict(_LOG_RANGE)}),
+    Field("l2", float, 0.0, "L2 strength on every Dense kernel", "model",
+          check=_per_layer(check.non_negative_float), search={"l2": dict(_LOG_RANGE)}),
+    Field("dropout", float, 0.0, "dropout rate after the hidden layers, one or one per layer", "model",
+          check=_per_layer(check.unit_interval), cli="nargs", nargs="+", metavar="RATE",
+          search={"dropout": {"min": 0.0, "max": 0.3, "step": 0.1}}),
+    Field("batch_norm", bool, False, "batch normalization between each Dense layer and its activation",
+          "model", check=_flag, cli="bool", search={"batch_norm": {"choices": [False, True]}}),
+    # -- optimizer -----------------------------------------------------------------------------
+    Field("optimizer", str, "adam", "optimizer name", "optimizer", check=_name_or_mapping, choices=OPTIMIZERS,
+          search={"optimizer": {"choices": ["adam", "nadam", "rmsprop", "momentum"]}}),
+    Field("optimizer_args", dict, {}, 'optimizer arguments, e.g. \'{"beta_2": 0.99}\'', "optimizer",
+          check=_mapping, cli="json", metavar="JSON",
+          # the tuner's momentum (for sgd, momentum, nesterov, rmsprop) is an optimizer argument
+          search={"momentum": {"min": 0.5, "max": 0.95, "default": 0.9}}),
+    Field("learning_rate", float, 0.01, "initial learning rate", "optimizer", check=check.positive_float,
+          search={"learning_rate": {"min": 1e-3, "max": 3e-2, "sampling": "log"}}),
+    Field("schedule", str, "exponential", "learning-rate schedule per epoch (constant: none)", "optimizer",
+          check=_optional(_schedule), choices=SCHEDULES,
+          search={"schedule": {"choices": ["constant", "exponential", "cosine"]}}),
+    Field("schedule_args", dict, {"gamma": 0.98},
+          "schedule arguments, e.g. '{\"step_size\": 50, \"gamma\": 0.5}'; a schedule's length in epochs "
+          "(cosine's decay_epochs) defaults to the run's epochs; another --schedule drops the default's",
+          "optimizer", check=_mapping, cli="json", metavar="JSON",
+          # arguments per schedule name; the default schedule's are this field's default
+          search={"schedule_args": {"step": {"step_size": 30, "gamma": 0.5},
+                                    "multistep": {"milestones": [60, 120], "gamma": 0.3},
+                                    "inverse_time": {"decay_rate": 0.05},
+                                    "cosine": {}}}),
+    # -- training ------------------------------------------------------------------------------
+    Field("epochs", int, 300, "maximum epochs (early stopping may end sooner)", "training",
+          check=check.positive_int,
+          # trials are shorter than a final run: at most 150 epochs, with early stopping
+          search={"epochs": 150}),
+    Field("batch_size", int, 32, "rows per gradient step", "training", check=check.positive_int,
+          search={"batch_size": {"choices": [16, 32, 64]}}),
+    Field("patience", int, 50, "early-stopping patience in epochs", "training", check=check.non_negative_int),
+    Field("reduce_lr_on_plateau", bool, False, "halve the learning rate when the validation loss stalls "
+          "(needs --schedule constant)", "training", check=_flag, cli="bool"),
+    Field("class_weight", str, None, "balanced: weight classes inversely to their frequency", "training",
+          check=_optional(_class_weight), choices=("balanced",)),
+    Field("validation_split", float, 0.2, "fraction of the non-test rows for early stopping", "training",
+          check=check.unit_interval),
+    Field("test_split", float, 0.2, "fraction of the rows held out for the test metrics", "training",
+          check=check.unit_interval),
+    Field("refit", bool, True, "after early stopping, retrain on the training and validation rows for "
+          "the best epoch count", "training", check=_flag, cli="bool"),
+    Field("seed", int, 0, "seed that makes the run repeatable", "training",
+          check=_optional(check.non_negative_int)),
+)
+
+#: name -> Field
+FIELD: dict[str, Field] = {f.name: f for f in FIELDS}
+
+#: The options that are `kerasopt.build_model` arguments of the same name.
+BUILD_MODEL_ARGS = ("hidden_units", "activation", "kernel_initializer", "l1", "l2", "dropout", "batch_norm",
+                    "optimizer", "learning_rate")
+
+
+def defaults() -> dict[str, Any]:
+    """Returns a fresh dict of every option's default (`kerasopt.config.DEFAULTS`)."""
+    return {f.name: copy.deepcopy(f.default) for f in FIELDS}
+
+
+def fields(group: str | None = None) -> tuple[Field, ...]:
+    """Returns the fields of one group (see `GROUPS`), or all of them."""
+    if group is not None and group not in GROUPS:
+        raise ArgumentError(f"Invalid value for `group`: expected one of {', '.join(GROUPS)}. "
+                            f"Received: group={group!r}")
+    return tuple(f for f in FIELDS if group is None or f.group == group)
+
+
+def check_value(name: str, value) -> Any:
+    """Returns `value` validated and normalized for option `name`.
+
+    Raises:
+        ArgumentError: naming the option and echoing the value.
+    """
+    f = FIELD[name]
+    return value if f.check is None else f.check(name, value)
+
+
+def format_default(field: Field) -> str:
+    """Returns a field's default as `--help` shows it: as it would be typed after the flag.
+
+    `none` for no value, `on`/`off` for a `--flag/--no-flag` pair, JSON for a
+    mapping, space- or comma-separated items for a list.
+    """
+    value = field.default
+    if value is None:
+        return "none"
+    if field.cli == "bool":
+        return "on" if value else "off"
+    if isinstance(value, dict):
+        import json
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "none"
+        return ("," if field.cli == "comma" else " ").join(str(v) for v in value)
+    return str(value)
