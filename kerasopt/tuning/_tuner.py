@@ -1,15 +1,18 @@
 """`SearchTuner`: the KerasTuner `Tuner` that runs kerasopt trials.
 
-It differs from `keras_tuner.Tuner` in four places:
+It differs from `keras_tuner.Tuner` in these places:
 - `run_trial` trains one model per fold (k-fold) or on one validation split,
   per execution, with early stopping on the validation loss, and reports the
   mean objective at one epoch common to all trainings (`common_epoch_score`),
   that epoch, the epochs run and the seconds; it writes the per-trial history.
+  Each training's rows and seed are passed to the hypermodel's `build`.
 - `reload` repairs a resumed project: a trial whose `trial.json` says it
   finished is never queued again, and a trial left RUNNING by a killed
   process is queued to run again.
 - `search` on the chief serves the oracle with prompt shutdown and a time
   bound (KerasTuner's server polls every 20 s and never gives up).
+- Progress: a line per finished trial (`verbose`), a live status line on a
+  terminal (`status`), and TensorBoard HParams logs (`tensorboard`).
 - Models are not checkpointed per trial; the best configuration is retrained.
 """
 
@@ -23,27 +26,12 @@ import keras
 import keras_tuner
 import numpy as np
 import pandas as pd
-from keras_tuner.src.distribute import utils as dist_utils
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from kerasopt import _io
-from kerasopt.tuning import report
+from kerasopt.tuning import _compat, report
 
 __all__ = ["SearchTuner"]
-
-_FINISHED = ("COMPLETED", "FAILED")
-
-
-def repair_oracle(oracle) -> None:
-    """Makes a reloaded oracle rerun exactly the trials that did not finish."""
-    queue = [t for t in oracle._retry_queue if oracle.trials[t].status not in _FINISHED]
-    ongoing = {t.trial_id for t in oracle.ongoing_trials.values()}
-    for trial_id, trial in oracle.trials.items():
-        if trial.status == "RUNNING" and trial_id not in queue and trial_id not in ongoing:
-            queue.append(trial_id)
-    oracle._retry_queue = queue
-    oracle.ongoing_trials = {k: t for k, t in oracle.ongoing_trials.items() if t.status not in _FINISHED}
-
 
 def common_epoch_score(runs: list[dict], objective: str) -> tuple[int, float]:
     """Returns the epoch and score of a trial from its trainings (folds and executions).
@@ -80,8 +68,10 @@ class SearchTuner(keras_tuner.Tuner):
     """A `keras_tuner.Tuner` for `DenseHyperModel` searches (see the module docstring)."""
 
     def __init__(self, oracle, hypermodel, *, cv=None, validation_split=0.2, executions=1, seed=0,
-                 out_dir=".", timeout=None, verbose=1, **kwargs):
+                 out_dir=".", timeout=None, verbose=1, status=None, tensorboard=None, **kwargs):
         self.cv = cv
+        self.status = status
+        self.tensorboard = tensorboard
         self.validation_split = validation_split
         self.executions = executions
         self.seed = seed
@@ -93,27 +83,25 @@ class SearchTuner(keras_tuner.Tuner):
         self._reloaded = False
         super().__init__(oracle, hypermodel, overwrite=False, **kwargs)
         oracle_file = os.path.join(self.project_dir, "oracle.json")
-        if not self._reloaded and not self._is_worker() and os.path.exists(oracle_file):
+        if not self._reloaded and not _compat.is_worker(self) and os.path.exists(oracle_file):
             # A project written under other tuner ids (the chief's and workers', or tuner0's when
             # collecting a distributed run): reload the oracle state all the same.
             self.oracle.reload()
-            repair_oracle(self.oracle)
+            _compat.repair_oracle(self.oracle)
         self.oracle.verbose = 0  # kerasopt prints its own progress lines
 
     # -- resume ----------------------------------------------------------------------------------
     def reload(self):
         super().reload()
         self._reloaded = True
-        if not self._is_worker():
-            repair_oracle(self.oracle)
+        if not _compat.is_worker(self):
+            _compat.repair_oracle(self.oracle)
 
     # -- chief -----------------------------------------------------------------------------------
     def search(self, *fit_args, **fit_kwargs):
-        if dist_utils.is_chief_oracle():
-            from kerasopt.tuning.distributed import serve
-
+        if _compat.is_chief_oracle():
             self.save()
-            serve(self.oracle, os.environ["KERASTUNER_ORACLE_IP"], int(os.environ["KERASTUNER_ORACLE_PORT"]),
+            _compat.serve(self.oracle, os.environ["KERASTUNER_ORACLE_IP"], int(os.environ["KERASTUNER_ORACLE_PORT"]),
                   timeout=self.timeout)
             return
         # The objects alive before the first trial (TensorFlow, Keras, the data) never become
@@ -157,9 +145,9 @@ class SearchTuner(keras_tuner.Tuner):
             for fold, (tr, va) in enumerate(self._folds(y)):
                 keras.backend.clear_session()
                 gc.collect()
-                self.hypermodel.features = _rows(x, tr)
-                model = self.hypermodel.build(hp)
-                result = self.hypermodel.fit(hp, model, _rows(x, tr), y[tr], validation_data=(_rows(x, va), y[va]),
+                x_fold = _rows(x, tr)
+                model = self.hypermodel.build(hp, x_fold, seed=self.seed)
+                result = self.hypermodel.fit(hp, model, x_fold, y[tr], validation_data=(_rows(x, va), y[va]),
                                              seed=self.seed + execution)
                 history = {k: [float(v) for v in vs] for k, vs in result.history.history.items()}
                 if objective not in history:
@@ -180,19 +168,34 @@ class SearchTuner(keras_tuner.Tuner):
         self._last = metrics
         return metrics
 
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        if self.status is not None:
+            self.status.trial_started(len(self.oracle.trials))
+
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
         self._finished_here += 1
+        metrics = getattr(self, "_last", None)
+        completed = trial.status == "COMPLETED" and metrics
+        values = report.active_values(trial.hyperparameters)
+        if self.status is not None:
+            self.status.clear()
         if self.verbose:
-            metrics = getattr(self, "_last", None)
-            if trial.status == "COMPLETED" and metrics:
-                print(report.progress_line(trial.trial_id, self.oracle.objective.name, metrics,
-                                           report.active_values(trial.hyperparameters),
+            if completed:
+                print(report.progress_line(trial.trial_id, self.oracle.objective.name, metrics, values,
                                            prefix=f"[{self.tuner_id}] " if self.tuner_id != "tuner0" else ""),
                       flush=True)
             else:
                 message = (trial.message or "").strip().splitlines()
                 print(f"trial {trial.trial_id} {trial.status}: {message[-1] if message else ''}", flush=True)
+        if completed and self.tensorboard:
+            from kerasopt.tuning import hparams_log
+
+            hparams_log.write_trial(self.tensorboard, trial.trial_id, values, metrics)
+        if self.status is not None:
+            self.status.trial_ended(metrics[self.oracle.objective.name] if completed else None, values,
+                                    metrics["seconds"] if completed else None)
         self._last = None
 
     def save_model(self, trial_id, model, step=0):

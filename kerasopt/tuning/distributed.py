@@ -12,9 +12,14 @@ kerasopt handles what that engine leaves to the user:
   the launcher (or the chief, with `role="chief"`) may overwrite; workers refuse.
 - Resuming a project can re-run a finished trial: `SearchTuner.reload`
   repairs the reloaded oracle's queue from the trial files.
-- The chief polls every 20 s and waits for workers that are gone: `serve`
-  polls every 0.1 s, stops once the search is over (after a grace period for
-  workers that vanished), and is bounded by `timeout`.
+- The chief polls every 20 s and waits for workers that are gone:
+  `kerasopt.tuning._compat.serve` polls every 0.1 s, stops once the search is
+  over (after a grace period for workers that vanished), and is bounded by
+  `timeout`.
+
+`launch` starts every process through the command line
+(`python -m kerasopt tune ... --role chief|worker`), so this module does not
+import the search.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import time
 from kerasopt import _io
 from kerasopt.errors import KerasoptError
 
-__all__ = ["serve", "launch", "free_port", "DEFAULT_TIMEOUT"]
+__all__ = ["launch", "free_port", "DEFAULT_TIMEOUT"]
 
 DEFAULT_TIMEOUT = 6 * 3600.0
 
@@ -41,58 +46,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
-
-
-def serve(oracle, host: str, port: int, timeout: float | None = None, poll: float = 0.1,
-          grace: float = 30.0) -> None:
-    """Serves `oracle` to workers over gRPC until the search is over.
-
-    Like `keras_tuner`'s `oracle_chief.start_server`, but it stops within
-    `poll` seconds of the last worker leaving, stops `grace` seconds after the
-    last trial ended even if a worker vanished without saying goodbye, and
-    raises after `timeout` seconds.
-
-    Raises:
-        KerasoptError: if the port cannot be bound or `timeout` passes.
-    """
-    from concurrent import futures
-
-    import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer, exit_chief
-
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    servicer = OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
-    try:
-        bound = server.add_insecure_port(f"{host}:{port}")
-    except RuntimeError:
-        bound = 0
-    if not bound:
-        raise KerasoptError(f"The chief cannot listen on {host}:{port}: the port is in use or the address "
-                            "is not one of this machine's. Choose another --oracle.")
-    server.start()
-    start = time.monotonic()
-    idle_since = None
-    try:
-        while True:
-            time.sleep(poll)
-            if servicer.stop_triggered:
-                if exit_chief(oracle):
-                    break
-                if not oracle.ongoing_trials:
-                    idle_since = idle_since or time.monotonic()
-                    if time.monotonic() - idle_since > grace:
-                        print(f"chief: all trials ended; not waiting for worker(s) "
-                              f"{', '.join(sorted(oracle.tuner_ids))} that never asked for more.", flush=True)
-                        break
-                else:
-                    idle_since = None
-            if timeout is not None and time.monotonic() - start > timeout:
-                raise KerasoptError(f"The chief stopped after its timeout of {timeout:g} s; finished trials are "
-                                    "kept, and running the same command again resumes the search.")
-    finally:
-        server.stop(grace=1).wait(5)
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -121,18 +74,21 @@ def _tail(path: str, lines: int = 3) -> str:
     return " | ".join(text[-lines:])
 
 
-def launch(spec: dict, *, workers: int, timeout: float | None = None, verbose: int = 1,
+def launch(args: list[str], out: str, *, workers: int, timeout: float | None = None, verbose: int = 1,
            host: str = "127.0.0.1", max_restarts: int = 3, poll: float = 0.2) -> None:
     """Runs a search as a chief and `workers` worker processes on `host`; returns when it is over.
 
-    Each process runs `kerasopt.tune(**spec, role=...)` and writes its log to
-    `out/logs/<id>.log`. A worker that exits with an error is restarted with
-    the same id (at most `max_restarts` times each). Every process is stopped
-    when this function returns or raises; `out/logs/exit_codes.json` records
-    how each one ended (`null`: it had to be stopped) and the restarts.
+    Each process runs `python -m kerasopt tune ARGS --role ...` and writes
+    its log to `out/logs/<id>.log`; the chief only searches (`--no-finalize`):
+    the caller collects the results. A worker that exits with an error is
+    restarted with the same id (at most `max_restarts` times each). Every
+    process is stopped when this function returns or raises;
+    `out/logs/exit_codes.json` records how each one ended (`null`: it had to
+    be stopped) and the restarts.
 
     Args:
-        spec: The `tune` arguments (JSON-serializable; `data` a path or None).
+        args: The `kerasopt tune` flags every process shares (`--out` among them).
+        out: The output directory (the value of `--out`).
         workers: Number of worker processes (>= 1).
         timeout: Bound on the whole run in seconds (default 6 hours).
         verbose: 1 prints a progress line per finished trial.
@@ -145,11 +101,9 @@ def launch(spec: dict, *, workers: int, timeout: float | None = None, verbose: i
             time bound passes (finished trials are kept; rerun to resume).
     """
     timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
-    out = spec["out"]
     logs = os.path.join(out, "logs")
     os.makedirs(logs, exist_ok=True)
-    spec_path = os.path.join(logs, "spec.json")
-    _io.write_json(spec_path, {**spec, "timeout": timeout})
+    args = [*args, "--timeout", repr(timeout)]
     port = free_port(host)
     history = os.path.join(out, "history")
     seen = set(glob.glob(os.path.join(history, "trial_*.json")))
@@ -159,9 +113,12 @@ def launch(spec: dict, *, workers: int, timeout: float | None = None, verbose: i
     def start(tuner_id: str) -> subprocess.Popen:
         env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": host,
                "KERASTUNER_ORACLE_PORT": str(port), "TF_CPP_MIN_LOG_LEVEL": "3"}
-        role = "chief" if tuner_id == "chief" else "worker"
+        role = ["--role", "chief", "--no-finalize"] if tuner_id == "chief" else ["--role", "worker",
+                                                                                 "--worker-id", tuner_id]
+        command = [sys.executable, "-m", "kerasopt", "tune", *args, *role, "--oracle", f"{host}:{port}"]
+        _io.write_json(os.path.join(logs, f"{tuner_id}.command.json"), {"command": command})
         with open(os.path.join(logs, f"{tuner_id}.log"), "ab") as log:
-            return subprocess.Popen([sys.executable, "-m", "kerasopt.tuning.distributed", spec_path, role],
+            return subprocess.Popen(command,
                                     env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True)
 
@@ -239,20 +196,3 @@ def launch(spec: dict, *, workers: int, timeout: float | None = None, verbose: i
             codes[tuner_id] = process.poll()  # None: still running, so stopped here
             _stop(process)
         _io.write_json(os.path.join(logs, "exit_codes.json"), {"codes": codes, "restarts": restarts})
-
-
-def _main(argv: list[str]) -> int:
-    """Entry point of a launched process: `python -m kerasopt.tuning.distributed SPEC ROLE`."""
-    from kerasopt.tuning.search import tune
-
-    spec_path, role = argv
-    with open(spec_path, encoding="utf-8") as f:
-        spec = json.load(f)
-    tuner_id = os.environ["KERASTUNER_TUNER_ID"]
-    oracle = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
-    tune(**spec, role=role, oracle=oracle, worker_id=None if role == "chief" else tuner_id, _finalize=False)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

@@ -1,10 +1,12 @@
 """`DenseHyperModel`: a `keras_tuner.HyperModel` over `kerasopt.build_model` and `kerasopt.train`.
 
-`build(hp)` declares the search space (see `kerasopt.tuning.space`) and calls
-`kerasopt.build_model` with the training features of the current fold, so
-the leading `Normalization` layer is adapted on those rows only. `fit(hp,
-model, x, y, ...)` reads `batch_size` and `epochs` from `hp` and trains with
-`kerasopt.train` and early stopping on the objective.
+`build(hp, features, seed=...)` declares the search space (see
+`kerasopt.tuning.space`) and calls `kerasopt.build_model` with the training
+features it is given (a fold's rows, so the model's preprocessing is learned
+on those rows only). `fit(hp, model, x, y, ...)` reads `batch_size` and
+`epochs` from `hp` and trains with `kerasopt.train` and early stopping on the
+validation loss. Everything else the hypermodel needs is given at
+construction; nothing is set on it from outside.
 """
 
 from __future__ import annotations
@@ -58,11 +60,12 @@ class DenseHyperModel(keras_tuner.HyperModel):
         space: A space from `kerasopt.tuning.space.resolve_space`.
         num_classes: Number of classes of an array-input classifier (`None`
             for regression); ignored when `target` is given.
-        features: Training rows: a DataFrame of raw columns (each build then
-            types them and learns their statistics, and the model is a
+        features: Training rows used by `build(hp)` without `features`
+            (KerasTuner's own calls, which only declare the space): a
+            DataFrame of raw columns (each build then types them and learns
+            their statistics, and the model is a
             `kerasopt.tabular.TabularModel`), or a numeric array that adapts
-            the `Normalization` layer. The tuner sets `self.features` to the
-            current fold's rows before `build`.
+            the `Normalization` layer.
         target: The `kerasopt.tabular.TargetInfo` of a table's target.
         columns: Column overrides for tables: `{"categorical": [...],
             "numeric": [...], "drop": [...]}`.
@@ -70,13 +73,14 @@ class DenseHyperModel(keras_tuner.HyperModel):
             the validation loss, which is smoother than accuracy; the trial's
             score is `objective` at the epoch early stopping keeps).
         patience: Early-stopping patience in epochs.
-        seed: Seed for initializers, dropout and shuffling.
+        seed: Default seed for initializers, dropout and shuffling (a
+            `build` or `fit` call may pass its own).
 
     Example:
 
     >>> import keras_tuner
     >>> hm = DenseHyperModel(resolve_space(), features=frame, target=target)  # doctest: +SKIP
-    >>> model = hm.build(keras_tuner.HyperParameters())  # doctest: +SKIP
+    >>> model = hm.build(keras_tuner.HyperParameters(), fold_rows, seed=1)  # doctest: +SKIP
     """
 
     def __init__(self, space: dict[str, Any], num_classes: int | None = None, features=None, *, target=None,
@@ -104,18 +108,32 @@ class DenseHyperModel(keras_tuner.HyperModel):
             values["epochs"] = int(hp.values["tuner/epochs"])
         return values
 
-    def build(self, hp):
+    def build(self, hp, features=None, *, seed=None):
+        """Returns the network of the trial `hp`, its preprocessing learned on `features`.
+
+        Args:
+            hp: The trial's `keras_tuner.HyperParameters` (the space is declared on it).
+            features: The training rows of this training (a fold's, or all
+                rows for a retraining); `None` uses the rows given at construction.
+            seed: Seed of the initializers and dropout; `None` uses the
+                construction's `seed`.
+
+        Returns:
+            A compiled `keras.Model`.
+        """
         from kerasopt.models import build_model
 
+        features = self.features if features is None else features
+        seed = self.seed if seed is None else seed
         values = self.values(hp)
-        kwargs = model_kwargs(values, self.space, len(self.features))
-        if isinstance(self.features, pd.DataFrame):
+        kwargs = model_kwargs(values, self.space, len(features))
+        if isinstance(features, pd.DataFrame):
             from kerasopt.tabular import infer_schema
 
-            schema = infer_schema(self.features, **self.columns)
-            return build_model(schema, target=self.target, seed=self.seed, **kwargs)
-        return build_model(np.asarray(self.features, dtype="float32"), num_classes=self.num_classes,
-                           seed=self.seed, **kwargs)
+            schema = infer_schema(features, **self.columns)
+            return build_model(schema, target=self.target, seed=seed, **kwargs)
+        return build_model(np.asarray(features, dtype="float32"), num_classes=self.num_classes,
+                           seed=seed, **kwargs)
 
     def fit(self, hp, model, x, y, validation_data=None, **kwargs):
         """Trains `model` with `kerasopt.train`; batch size and epochs come from `hp`.

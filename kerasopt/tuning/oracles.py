@@ -9,15 +9,24 @@ configuration that scores better on the objective. Every later trial is
 KerasTuner's own (random, or the Gaussian-process proposal after the random
 initial points). A resumed search never reruns the defaults, because the
 defaults trial is the one with id 0.
+
+Every oracle of a search also takes a time budget (`TimeBudget`): once
+its deadline has passed, it starts no new trial and the search ends as if
+`max_trials` had been reached. The budget lives in the oracle, so it holds
+for a distributed search too (the chief's oracle stops handing out trials).
 """
 
 from __future__ import annotations
 
-import keras_tuner
-from keras_tuner.src.engine import hyperparameters as hp_module
-from keras_tuner.src.engine import trial as trial_module
+import time
 
-__all__ = ["DefaultsFirstBayesianOracle", "DefaultsFirstRandomSearchOracle", "default_values"]
+import keras_tuner
+from keras_tuner.engine import trial as trial_module
+
+from kerasopt.tuning import _compat
+
+__all__ = ["DefaultsFirstBayesianOracle", "DefaultsFirstRandomSearchOracle", "GridSearchOracle", "HyperbandOracle",
+           "TimeBudget", "default_values"]
 
 
 def default_values(space: keras_tuner.HyperParameters) -> dict:
@@ -30,7 +39,7 @@ def default_values(space: keras_tuner.HyperParameters) -> dict:
         A dict of hyperparameter name to default value, conditional ones
         included only when their parent's default activates them.
     """
-    hps = hp_module.HyperParameters()
+    hps = keras_tuner.HyperParameters()
     for hp in space.space:
         hps.merge([hp])
         if hps.is_active(hp):
@@ -38,15 +47,50 @@ def default_values(space: keras_tuner.HyperParameters) -> dict:
     return dict(hps.values)
 
 
-class _DefaultsFirst:
+class TimeBudget:
+    """Mixin for a KerasTuner oracle: no new trial starts after a deadline.
+
+    `set_deadline(seconds)` starts the clock; afterwards `create_trial`
+    answers a new request with a STOPPED trial (a trial already running for
+    that tuner, e.g. a restarted worker's, is still handed back), and
+    `budget_stopped` records that the budget ended the search.
+    """
+
+    deadline: float | None = None
+    budget_stopped: bool = False
+
+    def set_deadline(self, seconds: float | None) -> None:
+        """No new trial starts once `seconds` have passed from now (`None`: no budget)."""
+        self.deadline = None if seconds is None else time.monotonic() + float(seconds)
+        self.budget_stopped = False
+
+    @keras_tuner.synchronized
+    def create_trial(self, tuner_id):
+        if self.deadline is not None and time.monotonic() >= self.deadline and tuner_id not in self.ongoing_trials:
+            self.budget_stopped = True
+            self.tuner_ids.discard(tuner_id)  # this tuner leaves, as on KerasTuner's own STOPPED
+            return trial_module.Trial(self.hyperparameters.copy(), trial_id=None,
+                                      status=trial_module.TrialStatus.STOPPED)
+        return super().create_trial(tuner_id)
+
+
+class _DefaultsFirst(TimeBudget):
     """Mixin: the first trial of a search takes the default values."""
 
     def populate_space(self, trial_id):
         if not self.trials:  # create_trial registers a trial after populating it
             values = default_values(self.hyperparameters)
-            if values and not self._duplicate(values):
+            if values and not _compat.is_duplicate(self, values):
                 return {"status": trial_module.TrialStatus.RUNNING, "values": values}
         return super().populate_space(trial_id)
+
+
+class GridSearchOracle(TimeBudget, keras_tuner.oracles.GridSearchOracle):
+    """`keras_tuner.oracles.GridSearchOracle` with a time budget."""
+
+
+class HyperbandOracle(TimeBudget, keras_tuner.oracles.HyperbandOracle):
+    """`keras_tuner.oracles.HyperbandOracle` with a time budget."""
 
 
 class DefaultsFirstRandomSearchOracle(_DefaultsFirst, keras_tuner.oracles.RandomSearchOracle):
@@ -72,8 +116,8 @@ class DefaultsFirstBayesianOracle(_DefaultsFirst, keras_tuner.oracles.BayesianOp
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             response = super().populate_space(trial_id)
         values = response.get("values")
-        if response["status"] == trial_module.TrialStatus.RUNNING and values and self._duplicate(values):
+        if response["status"] == trial_module.TrialStatus.RUNNING and values and _compat.is_duplicate(self, values):
             # KerasTuner's Gaussian process may propose a configuration already tried (often on a
             # boundary of the space), and does not check: sample a new one instead of rerunning it.
-            return self._random_populate_space()
+            return _compat.random_values(self)
         return response

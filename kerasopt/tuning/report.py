@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
+import sys
+import time
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -19,7 +21,7 @@ from matplotlib.figure import Figure
 from kerasopt import _io
 
 __all__ = ["active_values", "trials_frame", "influence", "plot_trials", "write_trials", "summary_table",
-           "progress_line"]
+           "progress_line", "short_config", "StatusLine"]
 
 _RESULT_COLUMNS = ["score", "best_epoch", "epochs_run", "seconds"]
 
@@ -160,3 +162,114 @@ def summary_table(frame: pd.DataFrame, objective: str, rows: int = 5) -> str:
         table[c] = table[c].map(lambda v: "-" if v is None or (isinstance(v, float) and math.isnan(v))
                                 else (f"{v:.4f}" if c == "score" else (f"{v:.1f}" if c == "seconds" else _short(v))))
     return head + "\n" + table.to_string(index=False)
+
+
+def short_config(values: dict[str, Any]) -> str:
+    """Returns a trial's configuration in a few words, e.g. `"128-64 elu, adam lr 3.00e-03, dropout 0.2"`.
+
+    Args:
+        values: The trial's hyperparameter values (`active_values`).
+    """
+    layers = int(values.get("num_layers", 0) or 0)
+    units = [values.get(f"units_{i}", values.get("units")) for i in range(layers)]
+    parts = ["-".join(str(u) for u in units) + (f" {values['activation']}" if "activation" in values else "")
+             if layers else "linear"]
+    if "optimizer" in values:
+        parts.append(f"{values['optimizer']} lr {_short(values.get('learning_rate'))}")
+    if values.get("dropout"):
+        parts.append(f"dropout {_short(values['dropout'])}")
+    return ", ".join(parts)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(max(seconds, 0.0)))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class StatusLine:
+    """The live status line of a search on a terminal, rewritten in place.
+
+    It shows `trial k/N, best <score> (<configuration>), <elapsed> elapsed,
+    ~<left> left`; the time left is the mean trial time of this run times the
+    trials left, bounded by the time budget. It writes nothing unless
+    `stream` is a terminal, so logs stay clean.
+
+    Args:
+        total: Number of trials of the search (`max_trials`).
+        objective: The objective's name; its direction is inferred (max
+            for accuracy-like, min for losses).
+        budget: The time budget in seconds, or `None`.
+        stream: Where to write; default `sys.stderr` at the time of writing.
+    """
+
+    def __init__(self, total: int, objective: str, budget: float | None = None, stream: TextIO | None = None):
+        self.total = int(total)
+        self.objective = objective
+        self.budget = budget
+        self.stream = stream
+        self.start = time.monotonic()
+        self.maximize = not objective.removeprefix("val_").endswith("loss")
+        self.best: tuple[float, dict] | None = None
+        self.current = 0
+        self._durations: list[float] = []
+        self._width = 0
+
+    def _out(self) -> TextIO:
+        return self.stream if self.stream is not None else sys.stderr
+
+    @property
+    def active(self) -> bool:
+        """Whether the stream is a terminal."""
+        isatty = getattr(self._out(), "isatty", None)
+        try:
+            return bool(isatty and isatty())
+        except ValueError:  # a closed stream
+            return False
+
+    def text(self) -> str:
+        """Returns the status text."""
+        elapsed = time.monotonic() - self.start
+        parts = [f"trial {self.current}/{self.total}"]
+        if self.best is not None:
+            parts.append(f"best {self.best[0]:.4f} ({short_config(self.best[1])})")
+        parts.append(f"{_clock(elapsed)} elapsed")
+        if self._durations:
+            left = float(np.mean(self._durations)) * max(self.total - self.current + 1, 0)
+            if self.budget is not None:
+                left = min(left, max(self.budget - elapsed, 0.0))
+            parts.append(f"~{_clock(left)} left")
+        elif self.budget is not None:
+            parts.append(f"budget {_clock(self.budget)}")
+        return ", ".join(parts)
+
+    def show(self, text: str) -> None:
+        """Writes `text` over the current line (on a terminal)."""
+        if not self.active:
+            return
+        out = self._out()
+        out.write("\r" + text.ljust(self._width))
+        out.flush()
+        self._width = len(text)
+
+    def clear(self) -> None:
+        """Blanks the line, so that other output starts on a clean line."""
+        if self._width and self.active:
+            out = self._out()
+            out.write("\r" + " " * self._width + "\r")
+            out.flush()
+        self._width = 0
+
+    def trial_started(self, number: int) -> None:
+        """Shows that trial `number` (counted from 1) is running."""
+        self.current = int(number)
+        self.show(self.text())
+
+    def trial_ended(self, score: float | None, values: dict, seconds: float | None) -> None:
+        """Records a finished trial (`score` `None` when it failed) and shows the line."""
+        if seconds is not None:
+            self._durations.append(float(seconds))
+        if score is not None and (self.best is None or (score > self.best[0] if self.maximize
+                                                        else score < self.best[0])):
+            self.best = (float(score), dict(values))
+        self.show(self.text())
