@@ -37,6 +37,22 @@ def _json_arg(text: str):
     return value
 
 
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration(text: str) -> float:
+    """Parses a duration: `90s`, `5m`, `1.5h` or plain seconds; positive."""
+    value = str(text).strip().lower()
+    number, scale = (value[:-1], _UNITS[value[-1]]) if value[-1:] in _UNITS else (value, 1.0)
+    try:
+        seconds = float(number) * scale
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive duration such as 90s, 5m or 1h. Received: {text!r}")
+    return seconds
+
+
 def _comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
@@ -204,6 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--oracle", metavar="HOST:PORT", help="address of the chief (with --role)")
     tune.add_argument("--worker-id", help="unique worker id (with --role worker)")
     tune.add_argument("--timeout", type=float, metavar="SECONDS", help="bound on a distributed run (default: 6 hours)")
+    tune.add_argument("--time-budget", type=_duration, metavar="TIME",
+                      help="start no new trial after TIME (e.g. 90s, 5m, 1h; plain numbers are seconds), then "
+                           "retrain the best configuration as usual")
+    tune.add_argument("--tensorboard", metavar="DIR",
+                      help="write TensorBoard HParams logs of the search (one run per trial) into DIR")
+    tune.add_argument("--no-finalize", action="store_true",
+                      help="only run trials: no trials.csv or retraining (a later run without it finalizes)")
     tune.add_argument("--baselines", action="store_true",
                       help="also tune scikit-learn baselines on the same rows and print a comparison")
     tune.add_argument("--ensemble", type=int, default=5, metavar="N",
@@ -366,10 +389,13 @@ def _tune(args) -> int:
                   space=args.space, seed=args.seed, out=args.out, epochs=args.epochs, patience=args.patience,
                   validation_split=args.validation_split, test_split=args.test_split, overwrite=args.overwrite,
                   workers=args.workers, role=args.role, oracle=args.oracle, worker_id=args.worker_id,
-                  timeout=args.timeout, baselines=args.baselines, ensemble=args.ensemble,
-                  verbose=0 if args.quiet else 1)
+                  timeout=args.timeout, time_budget=args.time_budget, tensorboard=args.tensorboard,
+                  baselines=args.baselines, ensemble=args.ensemble, verbose=0 if args.quiet else 1,
+                  finalize=not args.no_finalize)
     if args.role == "worker":
         print(f"worker {args.worker_id}: search over; the chief writes the results to {args.out}")
+    elif args.no_finalize:
+        print(f"trials written to {args.out} in {result.seconds:.1f} s")
     else:
         print(f"search written to {args.out} in {result.seconds:.1f} s")
     return 0

@@ -88,9 +88,9 @@ def test_cross_validation_objective(tiny_csv, tmp_path, monkeypatch):
     adapted = []
     real_build = DenseHyperModel.build
 
-    def spy(self, hp):
-        adapted.append(len(self.features))
-        return real_build(self, hp)
+    def spy(self, hp, features=None, **kwargs):
+        adapted.append(len(features))  # every training passes its own rows
+        return real_build(self, hp, features, **kwargs)
 
     monkeypatch.setattr(DenseHyperModel, "build", spy)
     out = tmp_path / "cv"

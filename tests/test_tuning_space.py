@@ -12,7 +12,8 @@ import pytest
 
 from kerasopt.errors import ConfigError
 from kerasopt.tuning import report
-from kerasopt.tuning._tuner import common_epoch_score, repair_oracle
+from kerasopt.tuning._compat import repair_oracle
+from kerasopt.tuning._tuner import common_epoch_score
 from kerasopt.tuning.space import DEFAULT_SPACE, OPTIMIZERS, SCHEDULES, declare, resolve_space
 
 

@@ -11,7 +11,13 @@ safe resumption and the outputs a user reads:
     DIR/best_model.keras  the best configuration retrained on all training rows
     DIR/history/          per-trial training history (every fold and execution)
     DIR/search/           KerasTuner's project folder (oracle and trial state)
-    DIR/search.json       what defines the search; a rerun must match it to resume
+    DIR/search.json       what defines the search (a rerun must match it to resume) and, under
+                          "last_run", whether the time budget ended the last run
+
+`tune` reads as its four steps: `_check_args` (every input, before any
+work), `_prepare` (data, rows, output folder), `_search` (in this process,
+as a chief or worker, or through the distributed launcher) and `finalize`
+(trials.csv, the best configuration retrained).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -60,6 +67,8 @@ class TuneResult:
             test rows (`test_split`), or `{}`.
         seconds: Wall time of the call.
         comparison: With `baselines=True`, the comparison table.
+        stopped_by_time_budget: Whether the time budget ended the search
+            before `max_trials` (recorded in `search.json` under `"last_run"`).
     """
 
     out_dir: str
@@ -68,6 +77,7 @@ class TuneResult:
     test_metrics: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     comparison: pd.DataFrame | None = None
+    stopped_by_time_budget: bool = False
 
 
 def available_objectives(validation: bool = True) -> list[str]:
@@ -128,7 +138,7 @@ def _prepare_out_dir(out: str, fingerprint: dict, overwrite: bool, role: str | N
         with open(marker, encoding="utf-8") as f:
             earlier = json.load(f)
         changed = [k for k in sorted(set(earlier) | set(fingerprint)) if earlier.get(k) != fingerprint.get(k)
-                   and not (k == "data" and role == "worker")]  # machines may mount the data elsewhere
+                   and k != _LAST_RUN and not (k == "data" and role == "worker")]  # machines may mount the data elsewhere
         if changed:
             shown = "; ".join(f"{k}: {earlier.get(k)!r} -> {fingerprint.get(k)!r}" for k in changed[:3])
             raise OutputExistsError(f"Output directory {out} holds a different search ({shown}). Rerun the "
@@ -141,8 +151,14 @@ def _prepare_out_dir(out: str, fingerprint: dict, overwrite: bool, role: str | N
 
 
 def _check_args(tuner, max_trials, executions_per_trial, objective, cv, seed, epochs, patience,
-                validation_split, test_split, workers, role, oracle, worker_id, timeout):
+                validation_split, test_split, workers, role, oracle, worker_id, timeout, time_budget=None,
+                ensemble=1, data=None):
     check.one_of("tuner", tuner, TUNERS)
+    check.positive_int("ensemble", ensemble)
+    if time_budget is not None:
+        check.positive_float("time_budget", time_budget)
+    if workers and isinstance(data, pd.DataFrame):
+        raise ArgumentError("`workers` needs `data` as a CSV path (each process reads it), not a DataFrame.")
     check.positive_int("max_trials", max_trials)
     check.positive_int("executions_per_trial", executions_per_trial)
     if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
@@ -196,6 +212,48 @@ def _environment(values: dict[str, str | None]):
 
 
 _DIST_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+_LAST_RUN = "last_run"
+
+
+def _record_last_run(out: str, record: dict[str, Any]) -> None:
+    """Records how the last run of a search ended in search.json (not part of what must match to resume)."""
+    marker = os.path.join(out, "search.json")
+    with open(marker, encoding="utf-8") as f:
+        content = json.load(f)
+    _io.write_json(marker, {**content, _LAST_RUN: record})
+
+
+def _last_run(out: str) -> dict[str, Any]:
+    try:
+        with open(os.path.join(out, "search.json"), encoding="utf-8") as f:
+            return dict(json.load(f).get(_LAST_RUN) or {})
+    except (OSError, ValueError):
+        return {}
+
+
+class _DropRetracingWarning(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning.
+
+    Every trial builds new models, and each new model traces its own train
+    and predict functions; TensorFlow counts those traces across models (they
+    share the Python function Keras wraps) and warns once a few have
+    happened, though nothing is retraced needlessly. The search silences that
+    one message and nothing else.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_tensorflow():
+    logger = logging.getLogger("tensorflow")
+    drop = _DropRetracingWarning()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
 
 
 def tune(
@@ -224,10 +282,12 @@ def tune(
     oracle: str | None = None,
     worker_id: str | None = None,
     timeout: float | None = None,
+    time_budget: float | None = None,
+    tensorboard: str | os.PathLike | None = None,
     baselines: bool = False,
     ensemble: int = 5,
     verbose: int = 1,
-    _finalize: bool = True,
+    finalize: bool = True,
 ) -> TuneResult:
     """Searches hyperparameters of a `kerasopt` network for a table with KerasTuner.
 
@@ -279,6 +339,13 @@ def tune(
         worker_id: Unique id of a worker (with `role="worker"`).
         timeout: Seconds after which a distributed run is stopped (its
             finished trials are kept; rerun to resume).
+        time_budget: Seconds (counted from this call) after which no new
+            trial starts; the trials running then finish, and the search
+            finalizes as usual. `None`: no budget. A rerun gets a new budget
+            and resumes the search.
+        tensorboard: A directory for TensorBoard HParams logs of the search:
+            one run `trial_<id>` per completed trial with its hyperparameters
+            and scores (`tensorboard --logdir DIR`, HPARAMS tab).
         baselines: Also tune scikit-learn's LogisticRegression, SVC and
             MLPClassifier by GridSearchCV on the same training rows, score
             them on the same test rows, and write `comparison.csv`.
@@ -289,7 +356,11 @@ def tune(
             retraining (on the phone data, half a point of accuracy either
             way). It is not part of the search: changing it on a finished
             search only retrains.
-        verbose: 1 prints a progress line per trial and a summary table.
+        verbose: 1 prints a progress line per trial and a summary table,
+            and on a terminal a live status line on stderr (trial k/N, best
+            score and its configuration, elapsed and remaining time); 0 is quiet.
+        finalize: `False` only searches: no trials.csv or retraining (a later
+            call with `True` finalizes). The distributed launcher's chief uses it.
 
     Returns:
         A `TuneResult`.
@@ -304,13 +375,63 @@ def tune(
     >>> result.best["score"]  # doctest: +SKIP
     0.97
     """
-    start = time.perf_counter()
+    start = time.monotonic()
     _check_args(tuner, max_trials, executions_per_trial, objective, cv, seed, epochs, patience,
-                validation_split, test_split, workers, role, oracle, worker_id, timeout)
-    check.positive_int("ensemble", ensemble)
-    tuner = tuner.lower()
-    if workers and isinstance(data, pd.DataFrame):
-        raise ArgumentError("`workers` needs `data` as a CSV path (each process reads it), not a DataFrame.")
+                validation_split, test_split, workers, role, oracle, worker_id, timeout, time_budget, ensemble,
+                data)
+    plan = _prepare(data, target, task=task, categorical=categorical, numeric=numeric, drop=drop,
+                    tuner=tuner.lower(), max_trials=max_trials, executions_per_trial=executions_per_trial,
+                    objective=objective, cv=cv, space=space, seed=seed, out=os.fspath(out), epochs=epochs,
+                    patience=patience, validation_split=validation_split, test_split=test_split,
+                    baselines=baselines)
+    _prepare_out_dir(plan.out, plan.fingerprint, overwrite, role)
+    deadline = None if time_budget is None else start + float(time_budget)
+    with _quiet_tensorflow():
+        search_tuner = _search(plan, workers=workers, role=role, oracle=oracle, worker_id=worker_id,
+                               timeout=timeout, time_budget=time_budget, deadline=deadline, tensorboard=tensorboard,
+                               verbose=verbose)
+        if role == "worker" or not finalize:
+            # A worker's oracle is a client of the chief's; the chief (or the launcher) collects the results.
+            return TuneResult(plan.out, pd.DataFrame(), seconds=time.monotonic() - start)
+        result = _finalize(plan, search_tuner, ensemble=ensemble, verbose=verbose)
+    result.seconds = time.monotonic() - start
+    if baselines:
+        result.comparison = _compare(result, plan.x_train, plan.y_train, plan.x_test, plan.y_test, cv=cv or 5,
+                                     seed=seed, verbose=verbose)
+    return result
+
+
+@dataclass
+class _Plan:
+    """A checked search, ready to run: its options, rows and the `kerasopt tune` flags that repeat it."""
+
+    options: dict[str, Any]
+    fingerprint: dict[str, Any]
+    cli_args: list[str]
+    target_info: Any
+    columns: dict[str, list[str]]
+    x_train: pd.DataFrame
+    y_train: np.ndarray
+    x_test: pd.DataFrame
+    y_test: np.ndarray
+
+    @property
+    def out(self) -> str:
+        return self.options["out"]
+
+    def make_tuner(self, **kwargs):
+        o = self.options
+        return make_tuner(o["tuner"], o["space"], self.x_train, self.y_train, target=self.target_info,
+                          columns=self.columns, objective=o["objective"], cv=o["cv"], max_trials=o["max_trials"],
+                          executions_per_trial=o["executions_per_trial"], seed=o["seed"], out=o["out"],
+                          patience=o["patience"], validation_split=o["validation_split"], **kwargs)
+
+
+def _prepare(data, target, *, task, categorical, numeric, drop, tuner, max_trials, executions_per_trial, objective,
+             cv, space, seed, out, epochs, patience, validation_split, test_split, baselines) -> _Plan:
+    """Reads the data and space, checks them against the options, and splits the rows."""
+    from kerasopt import tabular
+
     resolved = space_lib.resolve_space(space)
     if epochs is not None:
         resolved["epochs"] = int(epochs)
@@ -330,82 +451,103 @@ def tune(
     columns = {"categorical": list(categorical or ()), "numeric": list(numeric or ()), "drop": table.drop}
     train_rows, _, test_rows = data_lib.split_rows(table.labels.to_numpy(), 0.0, test_split, seed,
                                                    stratify=classification)
-    from kerasopt import tabular
-
     target_info = table.target if classification else \
         tabular.encode_target(table.labels.iloc[train_rows], task="regression")[1]
-    x_train = table.features.iloc[train_rows].reset_index(drop=True)
     y_train = target_info.encode(table.labels.iloc[train_rows])
-    x_test = table.features.iloc[test_rows].reset_index(drop=True)
-    y_test = target_info.encode(table.labels.iloc[test_rows])
     if cv is not None and classification:
         smallest = int(np.bincount(y_train).min())
         if smallest < cv:
             raise ConfigError(f"Invalid value for `cv`: {cv} folds need at least {cv} training rows of every "
                               f"class; the smallest class has {smallest}. Received: cv={cv}")
-    out = os.fspath(out)
     options = {"task": table.target.task, **columns, "tuner": tuner, "objective": objective, "cv": cv,
                "seed": seed, "patience": patience,
                "validation_split": None if cv else validation_split, "test_split": test_split,
                "executions_per_trial": executions_per_trial, "space": resolved}
     fingerprint = _fingerprint(_data_id(data), target, options)
+    cli_args = [*(["--data", _data_id(data)] if data is not None else []), "--target", target,
+                *(["--task", task] if task else []),
+                *[a for name, names in (("categorical", categorical), ("numeric", numeric), ("drop", drop))
+                  if names for a in (f"--{name}", ",".join(names))],
+                "--tuner", tuner, "--max-trials", str(max_trials), "--executions-per-trial", str(executions_per_trial),
+                "--objective", objective, "--cv", str(cv or 0), "--seed", str(seed), "--out", out,
+                "--patience", str(patience), "--validation-split", repr(validation_split),
+                "--test-split", repr(test_split), "--space", os.path.join(out, "logs", "space.json")]
+    return _Plan(options={**options, "space": resolved, "max_trials": max_trials, "out": out,
+                          "validation_split": validation_split},
+                 fingerprint=fingerprint, cli_args=cli_args, target_info=target_info, columns=columns,
+                 x_train=table.features.iloc[train_rows].reset_index(drop=True), y_train=y_train,
+                 x_test=table.features.iloc[test_rows].reset_index(drop=True),
+                 y_test=target_info.encode(table.labels.iloc[test_rows]))
 
+
+def _search(plan: _Plan, *, workers, role, oracle, worker_id, timeout, time_budget, deadline, tensorboard,
+            verbose):
+    """Runs the trials: here, as a chief or worker of a search across machines, or through the launcher.
+
+    Returns:
+        The tuner whose oracle holds the finished trials (a local one for
+        the launcher and for a chief), or a worker's tuner.
+    """
+    objective = plan.options["objective"]
+    if tensorboard is not None and role != "worker":
+        from kerasopt.tuning import hparams_log
+
+        hparams_log.write_config(tensorboard, objective)
+    local_env = {k: None for k in _DIST_ENV}
     if workers:
         from kerasopt.tuning import distributed
 
-        _prepare_out_dir(out, fingerprint, overwrite, None)
-        spec = {"data": _data_id(data) if data is not None else None, "target": target, "task": task,
-                "categorical": list(categorical or ()), "numeric": list(numeric or ()), "drop": list(drop or ()),
-                "tuner": tuner,
-                "max_trials": max_trials, "executions_per_trial": executions_per_trial,
-                "objective": objective, "cv": cv, "space": resolved, "seed": seed, "out": out,
-                "patience": patience, "validation_split": validation_split, "test_split": test_split,
-                "verbose": verbose}
-        distributed.launch(spec, workers=workers, timeout=timeout, verbose=verbose)
-        role_env = {k: None for k in _DIST_ENV}
-    elif role is not None:
-        _prepare_out_dir(out, fingerprint, overwrite, role)
+        _io.write_json(os.path.join(plan.out, "logs", "space.json"), plan.options["space"])
+        args = list(plan.cli_args)
+        if deadline is not None:
+            args += ["--time-budget", repr(max(deadline - time.monotonic(), 1e-3))]
+        if tensorboard is not None:
+            args += ["--tensorboard", os.path.abspath(tensorboard)]
+        if not verbose:
+            args.append("--quiet")
+        distributed.launch(args, plan.out, workers=workers, timeout=timeout, verbose=verbose)
+        with _environment(local_env):
+            return plan.make_tuner(verbose=verbose)
+    if role is not None:
         host, port = _parse_oracle(oracle)
-        tuner_id = "chief" if role == "chief" else str(worker_id)
-        role_env = {"KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": host,
-                    "KERASTUNER_ORACLE_PORT": str(port)}
+        env = {"KERASTUNER_TUNER_ID": "chief" if role == "chief" else str(worker_id),
+               "KERASTUNER_ORACLE_IP": host, "KERASTUNER_ORACLE_PORT": str(port)}
     else:
-        _prepare_out_dir(out, fingerprint, overwrite, None)
-        role_env = {k: None for k in _DIST_ENV}
+        env = local_env
+    status = None
+    if verbose and role is None:
+        from kerasopt.tuning.report import StatusLine
 
-    with _environment(role_env):
-        search_tuner = make_tuner(tuner, resolved, x_train, y_train, target=target_info, columns=columns,
-                                  objective=objective, cv=cv, max_trials=max_trials,
-                                  executions_per_trial=executions_per_trial, seed=seed, out=out,
-                                  patience=patience, validation_split=validation_split,
-                                  timeout=timeout, verbose=verbose)
-        if not workers:
-            try:
-                with warnings.catch_warnings():
-                    # The Bayesian oracle's Gaussian process warns about length scales on small searches.
-                    warnings.filterwarnings("ignore", module="sklearn.gaussian_process")
-                    search_tuner.search(x_train, y_train, verbose=0)
-            except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
-                raise KerasoptError(f"The search stopped: {str(e).splitlines()[0]} See the trial messages "
-                                    f"above; finished trials are kept in {out}.") from e
-    if role == "worker" or not _finalize:
-        # A worker's oracle is a client of the chief's; the chief collects the results.
-        return TuneResult(out, pd.DataFrame(), seconds=time.perf_counter() - start)
+        status = StatusLine(plan.options["max_trials"], objective,
+                            budget=None if deadline is None else deadline - time.monotonic())
+    with _environment(env):
+        search_tuner = plan.make_tuner(timeout=timeout, verbose=verbose, status=status, tensorboard=tensorboard)
+        if role != "worker" and deadline is not None:
+            search_tuner.oracle.set_deadline(deadline - time.monotonic())
+        try:
+            with warnings.catch_warnings():
+                # The Bayesian oracle's Gaussian process warns about length scales on small searches.
+                warnings.filterwarnings("ignore", module="sklearn.gaussian_process")
+                search_tuner.search(plan.x_train, plan.y_train, verbose=0)
+        except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
+            raise KerasoptError(f"The search stopped: {str(e).splitlines()[0]} See the trial messages "
+                                f"above; finished trials are kept in {plan.out}.") from e
+        finally:
+            if status is not None:
+                status.clear()
+    if role == "worker":
+        return search_tuner
+    stopped = bool(getattr(search_tuner.oracle, "budget_stopped", False))
+    _record_last_run(plan.out, {"time_budget": time_budget, "stopped_by_time_budget": stopped,
+                                "trials": len(search_tuner.oracle.trials)})
+    if stopped and verbose:
+        print(f"time budget reached after {len(search_tuner.oracle.trials)} trial(s); no new trial started.",
+              flush=True)
     if role == "chief":
         # Reload the oracle as a plain, local one to collect the results.
-        with _environment({k: None for k in _DIST_ENV}):
-            search_tuner = make_tuner(tuner, resolved, x_train, y_train, target=target_info, columns=columns,
-                                      objective=objective, cv=cv, max_trials=max_trials,
-                                      executions_per_trial=executions_per_trial, seed=seed, out=out,
-                                      patience=patience, validation_split=validation_split,
-                                      timeout=timeout, verbose=verbose)
-    result = finalize(search_tuner, x_train, y_train, (x_test, y_test), columns=list(table.features.columns),
-                      ensemble=ensemble, verbose=verbose)
-    result.seconds = time.perf_counter() - start
-    if baselines:
-        result.comparison = _compare(result, x_train, y_train, x_test, y_test, cv=cv or 5,
-                                     seed=seed, verbose=verbose)
-    return result
+        with _environment(local_env):
+            return plan.make_tuner(verbose=verbose)
+    return search_tuner
 
 
 def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, seed: int,
@@ -430,11 +572,18 @@ def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, s
     return table
 
 
-def make_tuner(tuner: str, space: dict[str, Any], x, y: np.ndarray, *, target, columns: dict | None = None,
-               objective: str, cv: int | None, max_trials: int, executions_per_trial: int, seed: int,
-               out: str, patience: int, validation_split: float, timeout: float | None = None,
-               verbose: int = 1):
-    """Returns the KerasTuner tuner of a search (reloading its project folder when present)."""
+def make_tuner(tuner: str, space: dict[str, Any], x, y: np.ndarray, *, target=None, num_classes: int | None = None,
+               columns: dict | None = None, objective: str, cv: int | None, max_trials: int,
+               executions_per_trial: int, seed: int, out: str, patience: int, validation_split: float,
+               timeout: float | None = None, verbose: int = 1, status=None, tensorboard=None):
+    """Returns the KerasTuner tuner of a search (reloading its project folder when present).
+
+    Args:
+        status: A `kerasopt.tuning.report.StatusLine` to update, or `None`.
+        tensorboard: A directory for TensorBoard HParams logs, or `None`.
+        Others: As in `tune` (`target` a `kerasopt.tabular.TargetInfo`, or
+            `num_classes` for array features).
+    """
     import keras_tuner
 
     from kerasopt.tuning import oracles
@@ -446,28 +595,42 @@ def make_tuner(tuner: str, space: dict[str, Any], x, y: np.ndarray, *, target, c
     if tuner == "random":
         oracle = oracles.DefaultsFirstRandomSearchOracle(max_trials=max_trials, **common)
     elif tuner == "grid":
-        oracle = keras_tuner.oracles.GridSearchOracle(max_trials=max_trials, **common)
+        oracle = oracles.GridSearchOracle(max_trials=max_trials, **common)
     elif tuner == "bayesian":
         oracle = oracles.DefaultsFirstBayesianOracle(
             max_trials=max_trials, num_initial_points=min(max_trials, max(3, max_trials // 3)), **common)
     else:
         epochs = space["epochs"] if not isinstance(space["epochs"], dict) else max(
             space["epochs"].get("choices") or [space["epochs"]["max"]])
-        oracle = keras_tuner.oracles.HyperbandOracle(max_epochs=int(epochs), factor=3,
-                                                     hyperband_iterations=1, **common)
+        oracle = oracles.HyperbandOracle(max_epochs=int(epochs), factor=3, hyperband_iterations=1, **common)
         oracle.max_trials = max_trials  # the budget caps Hyperband's own trial count
-    hypermodel = DenseHyperModel(space, target=target, features=x, columns=columns, objective=objective,
-                                 patience=patience, seed=seed)
+    hypermodel = DenseHyperModel(space, num_classes, features=x, target=target, columns=columns,
+                                 objective=objective, patience=patience, seed=seed)
     from kerasopt.tuning._tuner import SearchTuner
 
     return SearchTuner(oracle, hypermodel, cv=cv, validation_split=validation_split,
                        executions=executions_per_trial, seed=seed, out_dir=out, timeout=timeout,
-                       verbose=verbose, directory=out, project_name=PROJECT)
+                       verbose=verbose, status=status, tensorboard=tensorboard, directory=out, project_name=PROJECT)
+
+
+def _finalize(plan: _Plan, search_tuner, *, ensemble: int, verbose: int) -> TuneResult:
+    status = None
+    if verbose:
+        from kerasopt.tuning.report import StatusLine
+
+        status = StatusLine(plan.options["max_trials"], plan.options["objective"])
+    result = finalize(search_tuner, plan.x_train, plan.y_train, (plan.x_test, plan.y_test),
+                      columns=list(plan.x_train.columns), ensemble=ensemble, verbose=verbose, status=status)
+    result.stopped_by_time_budget = bool(_last_run(plan.out).get("stopped_by_time_budget", False))
+    return result
 
 
 def finalize(search_tuner, x_train, y_train: np.ndarray, test_data, *, columns: list[str],
-             ensemble: int = 1, verbose: int = 1) -> TuneResult:
-    """Writes trials.csv, trials.png, best_config.json and best_model.keras of a finished search."""
+             ensemble: int = 1, verbose: int = 1, status=None) -> TuneResult:
+    """Writes trials.csv, trials.png, best_config.json and best_model.keras of a finished search.
+
+    `status` (a `kerasopt.tuning.report.StatusLine`) announces the retraining on a terminal.
+    """
     from kerasopt.tuning import report
 
     out = search_tuner.out_dir
@@ -493,8 +656,16 @@ def finalize(search_tuner, x_train, y_train: np.ndarray, test_data, *, columns: 
             best_config["hyperparameters"] and earlier.get("ensemble", 1) == ensemble:
         best_config = earlier  # the same best trial: keep the model already retrained
     else:
-        best_config["test_metrics"] = _retrain(search_tuner, best, x_train, y_train, test_data, model_path,
-                                               best_config["retrain_epochs"], ensemble)
+        if status is not None:
+            status.show(f"retraining trial {best.trial_id}'s configuration on {len(x_train)} rows for "
+                        f"{best_config['retrain_epochs']} epochs" + (f", {ensemble} seeds" if ensemble > 1 else ""))
+        try:
+            best_config["test_metrics"] = _retrain(search_tuner, best, x_train, y_train, test_data, model_path,
+                                                   best_config["retrain_epochs"], ensemble,
+                                                   progress=status is not None and status.active)
+        finally:
+            if status is not None:
+                status.clear()
         _io.write_json(config_path, best_config)
     if verbose:
         print(report.summary_table(frame, objective))
@@ -525,28 +696,27 @@ def _best_config(search_tuner, trial, columns: list[str]) -> dict[str, Any]:
             "features": list(columns)}
 
 
-def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensemble: int = 1) -> dict[str, float]:
+def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensemble: int = 1,
+             progress: bool = False) -> dict[str, float]:
     """Trains `ensemble` networks of the trial's configuration on all search rows, saves their average."""
     import keras
 
+    from kerasopt.callbacks import ProgressLine
     from kerasopt.models import average_models
     from kerasopt.training import evaluate, train
 
     keras.backend.clear_session()
     hypermodel = search_tuner.hypermodel
-    hypermodel.features = x
     hp = trial.hyperparameters.copy()
     batch_size = int(hypermodel.values(hp)["batch_size"])
     hp.values["tuner/epochs"] = epochs  # build the schedule for the retraining length
     members = []
-    try:
-        for seed in range(search_tuner.seed, search_tuner.seed + ensemble):
-            hypermodel.seed = seed  # the member's initializers and dropout
-            model = hypermodel.build(hp)
-            train(model, x, y, epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
-            members.append(model)
-    finally:
-        hypermodel.seed = search_tuner.seed
+    for i, seed in enumerate(range(search_tuner.seed, search_tuner.seed + ensemble)):
+        model = hypermodel.build(hp, x, seed=seed)  # the member's initializers and dropout
+        callbacks = [ProgressLine(f"retraining {i + 1}/{ensemble}", epochs)] if progress else []
+        train(model, x, y, epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
+              callbacks=callbacks)
+        members.append(model)
     model = average_models(members)
     _io.write_with(path, model.save)
     x_test, y_test = test_data
