@@ -50,28 +50,37 @@ def default_values(space: keras_tuner.HyperParameters) -> dict:
 class TimeBudget:
     """Mixin for a KerasTuner oracle: no new trial starts after a deadline.
 
-    `set_deadline(seconds)` starts the clock; afterwards `create_trial`
-    answers a new request with a STOPPED trial (a trial already running for
-    that tuner, e.g. a restarted worker's, is still handed back), and
-    `budget_stopped` records that the budget ended the search.
+    `set_deadline(seconds)` starts the clock; once it has passed,
+    `create_trial` answers a new request with a STOPPED trial (a trial
+    already running for that tuner, e.g. a restarted worker's, is still
+    handed back), and `budget_stopped` records that the budget ended the
+    search. The first trial after `set_deadline` always starts, so that a
+    search has a configuration to retrain however small its budget.
     """
 
     deadline: float | None = None
     budget_stopped: bool = False
+    _started_since_deadline: int = 0
 
     def set_deadline(self, seconds: float | None) -> None:
         """No new trial starts once `seconds` have passed from now (`None`: no budget)."""
         self.deadline = None if seconds is None else time.monotonic() + float(seconds)
         self.budget_stopped = False
+        self._started_since_deadline = 0
 
     @keras_tuner.synchronized
     def create_trial(self, tuner_id):
-        if self.deadline is not None and time.monotonic() >= self.deadline and tuner_id not in self.ongoing_trials:
+        full = bool(self.max_trials) and len(self.trials) >= self.max_trials  # KerasTuner stops it anyway
+        if (self.deadline is not None and time.monotonic() >= self.deadline and self._started_since_deadline
+                and tuner_id not in self.ongoing_trials and not full):
             self.budget_stopped = True
             self.tuner_ids.discard(tuner_id)  # this tuner leaves, as on KerasTuner's own STOPPED
             return trial_module.Trial(self.hyperparameters.copy(), trial_id=None,
                                       status=trial_module.TrialStatus.STOPPED)
-        return super().create_trial(tuner_id)
+        trial = super().create_trial(tuner_id)
+        if trial.status == trial_module.TrialStatus.RUNNING:
+            self._started_since_deadline += 1
+        return trial
 
 
 class _DefaultsFirst(TimeBudget):

@@ -212,6 +212,7 @@ class StatusLine:
         self.maximize = not objective.removeprefix("val_").endswith("loss")
         self.best: tuple[float, dict] | None = None
         self.current = 0
+        self._running = False
         self._durations: list[float] = []
         self._width = 0
 
@@ -235,7 +236,8 @@ class StatusLine:
             parts.append(f"best {self.best[0]:.4f} ({short_config(self.best[1])})")
         parts.append(f"{_clock(elapsed)} elapsed")
         if self._durations:
-            left = float(np.mean(self._durations)) * max(self.total - self.current + 1, 0)
+            to_run = self.total - self.current + (1 if self._running else 0)
+            left = float(np.mean(self._durations)) * max(to_run, 0)
             if self.budget is not None:
                 left = min(left, max(self.budget - elapsed, 0.0))
             parts.append(f"~{_clock(left)} left")
@@ -263,10 +265,12 @@ class StatusLine:
     def trial_started(self, number: int) -> None:
         """Shows that trial `number` (counted from 1) is running."""
         self.current = int(number)
+        self._running = True
         self.show(self.text())
 
     def trial_ended(self, score: float | None, values: dict, seconds: float | None) -> None:
         """Records a finished trial (`score` `None` when it failed) and shows the line."""
+        self._running = False
         if seconds is not None:
             self._durations.append(float(seconds))
         if score is not None and (self.best is None or (score > self.best[0] if self.maximize

@@ -341,8 +341,9 @@ def tune(
             finished trials are kept; rerun to resume).
         time_budget: Seconds (counted from this call) after which no new
             trial starts; the trials running then finish, and the search
-            finalizes as usual. `None`: no budget. A rerun gets a new budget
-            and resumes the search.
+            finalizes as usual. At least one trial starts, so that there is
+            a configuration to retrain. `None`: no budget. A rerun gets a new
+            budget and resumes the search.
         tensorboard: A directory for TensorBoard HParams logs of the search:
             one run `trial_<id>` per completed trial with its hyperparameters
             and scores (`tensorboard --logdir DIR`, HPARAMS tab).
