@@ -5,10 +5,17 @@ The only part of kerasopt that imports `keras_tuner`. Modules:
 - `space`: the default search space, overrides from a dict or JSON/YAML, checks.
 - `oracles`: random and Bayesian oracles whose first trial runs the space's defaults.
 - `hypermodel`: `DenseHyperModel`, a `keras_tuner.HyperModel` over `build_model` and `train`.
-- `search`: `tune(...)`, the public entry point (tuners, k-fold objective, resume, outputs).
-- `distributed`: chief/worker launcher and a prompt, time-bounded chief server.
-- `report`: trials.csv, trials.png, progress lines and the summary table.
+- `search`: `tune(...)`, the public entry point: check, prepare, search, finalize.
+- `_tuner`: `SearchTuner`, the KerasTuner tuner that runs k-fold trials.
+- `distributed`: the chief/worker launcher; it starts `python -m kerasopt tune --role ...`
+  processes and imports neither the search nor KerasTuner.
+- `_compat`: every use of KerasTuner's private API (tested version in its docstring),
+  including the prompt, time-bounded chief server.
+- `report`: trials.csv, trials.png, progress lines, the live status line and the summary table.
+- `hparams_log`: TensorBoard HParams logs, one run per trial.
 - `baselines`: scikit-learn baselines tuned by GridSearchCV, for comparison.
+
+Imports go one way: search -> _tuner -> _compat; search -> distributed; oracles -> _compat.
 """
 
 from __future__ import annotations
