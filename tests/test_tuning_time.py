@@ -87,6 +87,8 @@ def test_status_line_on_a_terminal_only():
     assert terminal.getvalue().startswith("\rtrial 1/4")
     status.clear()
     assert terminal.getvalue().endswith("\r")
+    status.announce("retraining")
+    assert terminal.getvalue().endswith("\rretraining\n")
     log = io.StringIO()  # not a terminal: nothing is written
     quiet = report.StatusLine(4, "val_loss", stream=log)
     quiet.trial_started(1)

@@ -254,6 +254,14 @@ class StatusLine:
         out.flush()
         self._width = len(text)
 
+    def announce(self, text: str) -> None:
+        """Writes `text` as a line of its own, over the status line (on a terminal)."""
+        self.show(text)
+        if self.active:
+            self._out().write("\n")
+            self._out().flush()
+        self._width = 0
+
     def clear(self) -> None:
         """Blanks the line, so that other output starts on a clean line."""
         if self._width and self.active:

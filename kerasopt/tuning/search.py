@@ -658,7 +658,7 @@ def finalize(search_tuner, x_train, y_train: np.ndarray, test_data, *, columns: 
         best_config = earlier  # the same best trial: keep the model already retrained
     else:
         if status is not None:
-            status.show(f"retraining trial {best.trial_id}'s configuration on {len(x_train)} rows for "
+            status.announce(f"retraining trial {best.trial_id}'s configuration on {len(x_train)} rows for "
                         f"{best_config['retrain_epochs']} epochs" + (f", {ensemble} seeds" if ensemble > 1 else ""))
         try:
             best_config["test_metrics"] = _retrain(search_tuner, best, x_train, y_train, test_data, model_path,
