@@ -120,3 +120,20 @@ def test_the_retracing_warning_is_dropped_and_nothing_else():
     finally:
         logger.removeHandler(handler)
     assert [r.getMessage()[:6] for r in records] == ["someth", "after:"]
+
+
+def test_a_search_on_a_terminal_shows_its_status_and_quiet_is_quiet(tiny_csv, tmp_path, monkeypatch):
+    import sys
+
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    tune(tiny_csv, target="price_range", tuner="random", max_trials=2, epochs=1, cv=None, space=TINY,
+         out=tmp_path / "t", ensemble=2, verbose=1)
+    shown = terminal.getvalue()
+    assert "\rtrial 1/2, 0:0" in shown and "\rtrial 2/2, best " in shown
+    assert "retraining trial " in shown and "retraining 2/2: epoch 1/1" in shown
+    quiet = _Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    tune(tiny_csv, target="price_range", tuner="random", max_trials=1, epochs=1, cv=None, space=TINY,
+         out=tmp_path / "q", ensemble=1, verbose=0)
+    assert quiet.getvalue() == ""
