@@ -53,3 +53,15 @@ def test_a_worker_killed_mid_trial_is_restarted_and_nothing_is_lost(tiny_csv, tm
     assert exits["restarts"]["worker0"] == 1 and exits["codes"]["chief"] == 0
     assert "restarting it with the same id" in capsys.readouterr().out
     assert set(pd.read_csv(out / "trials.csv").status) == {"COMPLETED"} and len(result.trials) == 3
+
+
+@pytest.mark.slow
+def test_the_time_budget_holds_across_processes(tiny_csv, tmp_path):
+    out = tmp_path / "budget"
+    result = tune(tiny_csv, target="price_range", tuner="random", max_trials=4, epochs=1, space=SPACE, out=out,
+                  workers=2, timeout=240, time_budget=0.001, ensemble=1, verbose=0)
+    # the chief's oracle starts the first trial, then no other
+    assert [line[1] for line in _log(out) if line[0] == "end"] == ["0"]
+    assert len(result.trials) == 1 and result.stopped_by_time_budget
+    assert json.loads((out / "logs" / "exit_codes.json").read_text())["codes"] == {"chief": 0, "worker0": 0,
+                                                                                  "worker1": 0}
