@@ -58,7 +58,7 @@ def __dir__():
 # Modules that define Keras-serializable objects (registered under the package name "kerasopt").
 # Keras resolves a saved "kerasopt>..." class only from its registry, and it imports no
 # module outside Keras itself, so these modules must have run before a model is loaded.
-_SERIALIZABLE_MODULES = ("kerasopt.schedules",)
+_SERIALIZABLE_MODULES = ("kerasopt.schedules", "kerasopt.stacking")
 
 
 def _register_serializables() -> None:
