@@ -35,7 +35,7 @@ _EXPORTS = {
     "OutputExistsError": "kerasopt.errors",
 }
 _SUBMODULES = ("callbacks", "config", "data", "errors", "models", "optimizers", "pipeline",
-               "plotting", "schedules", "training", "tuning", "experiments")
+               "plotting", "schedules", "stacking", "training", "tuning", "experiments")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

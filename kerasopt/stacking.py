@@ -441,26 +441,43 @@ def extract_members(model: keras.Model, members: Sequence[int] | None = None) ->
         dropout=[float(layers[f"dropout_{i}"].rate) if f"dropout_{i}" in layers else 0.0 for i in hidden],
         batch_norm=[f"batch_norm_{i}" in layers for i in hidden],
     )
-    has_norm = "normalization" in layers
     singles = []
     for k in indices:
         optimizer = model.optimizer.__class__.from_config(model.optimizer.get_config())
-        single = build_model(np.zeros((1, n_inputs), "float32") if has_norm else n_inputs,
-                             optimizer=optimizer, name=f"member_{k}", **architecture)
+        single = build_model(n_inputs, optimizer=optimizer, jit_compile=model.jit_compile, name=f"member_{k}",
+                             **architecture)
+        if "normalization" in layers:
+            norm = layers["normalization"]
+            single = _with_normalization(single, keras.ops.convert_to_numpy(norm.adapt_mean)[k],
+                                         keras.ops.convert_to_numpy(norm.adapt_variance)[k])
         by_name = {layer.name: layer for layer in single.layers}
         for layer_name, stacked in layers.items():
-            target = by_name.get(layer_name)
-            if target is None:
-                continue
-            if layer_name == "normalization":
-                target.adapt_mean.assign(keras.ops.convert_to_numpy(stacked.adapt_mean)[k])
-                target.adapt_variance.assign(keras.ops.convert_to_numpy(stacked.adapt_variance)[k])
-                target.finalize_state()
-            elif isinstance(stacked, (keras.layers.EinsumDense, StackedBatchNormalization)):
-                for source, dest in zip(stacked.weights, target.weights):
+            if isinstance(stacked, (keras.layers.EinsumDense, StackedBatchNormalization)):
+                for source, dest in zip(stacked.weights, by_name[layer_name].weights):
                     dest.assign(keras.ops.convert_to_numpy(source)[k])
         singles.append(single)
     return singles
+
+
+def _with_normalization(body: keras.Model, mean: np.ndarray, variance: np.ndarray) -> keras.Model:
+    """`body` (a `build_model` network without `Normalization`) behind the `Normalization` layer that
+    `build_model` puts first when it adapts one, holding `mean` and `variance`, compiled alike.
+
+    (Building it directly with `build_model(features)` would run `adapt` on dummy rows, which takes
+    longer than everything else here.)
+    """
+    x_in = keras.Input(shape=(len(mean),), name="features")
+    norm = keras.layers.Normalization(name="normalization")
+    norm.build((None, len(mean)))
+    norm.adapt_mean.assign(mean)
+    norm.adapt_variance.assign(variance)
+    norm.finalize_state()
+    x = norm(x_in)
+    for layer in body.layers[1:]:
+        x = layer(x)
+    model = keras.Model(x_in, x, name=body.name)
+    model.compile_from_config(body.get_compile_config())
+    return model
 
 
 def stacked_ensemble(model: keras.Model, name: str = "ensemble") -> keras.Model:
@@ -738,21 +755,36 @@ class StackedTrainResult:
     seconds: float = 0.0
 
 
-def _dataset(x, y, rows, batch_size, seeds, epochs, regression: bool):
-    """The epochs of batches as a `tf.data.Dataset` of `(inputs, targets, weights)`."""
-    import tensorflow as tf
+def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool):
+    """The epochs of `(inputs, targets, weights)` batches and the steps of an epoch.
 
+    On TensorFlow a `tf.data.Dataset` that gathers each step's rows in the
+    graph (like `kerasopt.training.in_memory_dataset`); on other backends a
+    generator of NumPy batches, which Keras's JAX trainer iterates without
+    `tf.data`'s conversion cost.
+    """
     steps, members = max(math.ceil(len(r) / batch_size) for r in rows), len(rows)
+    x = np.asarray(x, "float32")
+    y = np.asarray(y, "float32" if regression else "int32")
 
-    def epochs_of_batches():
+    def plans():
         for epoch in range(epochs):
             yield plan_batches(rows, batch_size, seeds, epoch)
 
+    if keras.backend.backend() != "tensorflow":
+        def numpy_batches():
+            for index, weight in plans():
+                for i, w in zip(index, weight):
+                    targets = y[i][..., None] if regression else y[i]
+                    yield {"features": x[i], "row_mask": (w > 0).astype("float32")}, targets, w
+        return numpy_batches(), steps
+
+    import tensorflow as tf
+
     spec = tf.TensorSpec((steps, batch_size, members), tf.int32)
-    plans = tf.data.Dataset.from_generator(
-        epochs_of_batches, output_signature=(spec, tf.TensorSpec((steps, batch_size, members), tf.float32)))
-    x = tf.constant(np.asarray(x, "float32"))
-    y = tf.constant(np.asarray(y, "float32" if regression else "int32"))
+    dataset = tf.data.Dataset.from_generator(
+        plans, output_signature=(spec, tf.TensorSpec((steps, batch_size, members), tf.float32)))
+    x, y = tf.constant(x), tf.constant(y)
 
     def gather(index, weight):
         targets = tf.gather(y, index)
@@ -760,7 +792,7 @@ def _dataset(x, y, rows, batch_size, seeds, epochs, regression: bool):
             targets = targets[..., None]
         return ({"features": tf.gather(x, index), "row_mask": tf.cast(weight > 0, tf.float32)}, targets, weight)
 
-    return plans.unbatch().map(gather).prefetch(tf.data.AUTOTUNE), steps
+    return dataset.unbatch().map(gather).prefetch(tf.data.AUTOTUNE), steps
 
 
 def train_stacked(
@@ -777,14 +809,15 @@ def train_stacked(
     monitor: str = "val_loss",
     min_delta: float = 0.0,
     seed: int | Sequence[int] | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 0,
 ) -> StackedTrainResult:
     """Trains the K members of a stacked model, each on its own rows, in one compiled call per epoch.
 
     Every epoch each member shuffles its own training rows (`plan_batches`),
     the model runs all steps of the epoch as one compiled call (a
-    `tf.data` pipeline that gathers each step's `(batch, K, features)` rows,
-    on TensorFlow and JAX alike), and each member is scored on its own
+    `tf.data` pipeline that gathers each step's `(batch, K, features)` rows
+    on TensorFlow; NumPy batches on JAX), and each member is scored on its own
     validation rows in one vectorised prediction. With `early_stopping`,
     each member stops on its own record (`MemberEarlyStopping`) and gets its
     best epoch's weights back; training ends when all have stopped.
@@ -811,7 +844,12 @@ def train_stacked(
         seed: Seed of the members' shuffling (member `k` uses `seed + k`),
             one seed per member, or `None` for a random one; also passed to
             `keras.utils.set_random_seed` (dropout masks).
-        verbose: Verbosity of `fit`.
+        callbacks: More Keras callbacks, run after the members' validation
+            and early stopping; their epoch logs hold `"loss"` (the sum over
+            the members) and, with validation rows, the per-member arrays
+            named in `StackedTrainResult.history`.
+        verbose: Verbosity of `fit` (0 with validation rows: a progress bar
+            cannot show per-member arrays).
 
     Returns:
         A `StackedTrainResult`.
@@ -851,24 +889,26 @@ def train_stacked(
         seeds = _member_seeds("seed", seed, members)
         keras.utils.set_random_seed(seeds[0])
 
-    dataset, steps = _dataset(x, y, train_rows, batch_size, seeds, epochs, regression)
+    batches, steps = _batches(x, y, train_rows, batch_size, seeds, epochs, regression)
     plan_batches(train_rows, batch_size, seeds, 0)  # raises here, not in the data pipeline
     if getattr(model, "train_function", None) is None and model.steps_per_execution == 1 \
             and keras.backend.backend() in ("tensorflow", "jax"):
         model.steps_per_execution = steps
     recorder = _LossRecorder()
-    callbacks: list[keras.callbacks.Callback] = [recorder]
+    cbs: list[keras.callbacks.Callback] = [recorder]
     validation = None
     stopper = None
     if validation_rows is not None:
         validation = _MemberValidation(x, y, validation_rows, regression)
-        callbacks.append(validation)
+        cbs.append(validation)
         if early_stopping:
             stopper = MemberEarlyStopping(monitor, "max" if monitor == "val_accuracy" else "min",
                                           patience, min_delta)
-            callbacks.append(stopper)
+            cbs.append(stopper)
+    cbs.extend(callbacks or [])
     start = time.perf_counter()
-    model.fit(dataset, epochs=epochs, steps_per_epoch=steps, callbacks=callbacks, verbose=verbose)
+    model.fit(batches, epochs=epochs, steps_per_epoch=steps, shuffle=False, callbacks=cbs,
+              verbose=0 if validation is not None else verbose)
     seconds = time.perf_counter() - start
 
     epochs_run = len(recorder.losses)

@@ -6,7 +6,7 @@ def test_public_names_are_pinned():
     assert set(kerasopt.__all__) == {
         "__version__", "build_model", "make_regularizer", "train", "TrainResult", "run_training", "predict_file",
         "KerasoptError", "DataError", "ConfigError", "OutputExistsError", "callbacks", "config", "data",
-        "errors", "models", "optimizers", "pipeline", "plotting", "schedules", "training", "tuning",
+        "errors", "models", "optimizers", "pipeline", "plotting", "schedules", "stacking", "training", "tuning",
         "experiments", "tune", "TuneResult", "cross_validate",
     }
 
