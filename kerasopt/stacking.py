@@ -21,7 +21,7 @@ network:
 
 `train_stacked` gives each member its own rows (for example its fold's
 training rows), its own shuffled order every epoch, its own validation rows
-and its own early-stopping record, in one compiled call per epoch.
+and its own early-stopping record, in one compiled call per epoch on TensorFlow.
 `extract_members` returns the members as ordinary `build_model` networks and
 `stacked_ensemble` returns one model averaging them, which saves to `.keras`
 and loads back after `import kerasopt`.
@@ -812,13 +812,15 @@ def train_stacked(
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 0,
 ) -> StackedTrainResult:
-    """Trains the K members of a stacked model, each on its own rows, in one compiled call per epoch.
+    """Trains the K members of a stacked model, each on its own rows and with its own early stopping.
 
-    Every epoch each member shuffles its own training rows (`plan_batches`),
-    the model runs all steps of the epoch as one compiled call (a
-    `tf.data` pipeline that gathers each step's `(batch, K, features)` rows
-    on TensorFlow; NumPy batches on JAX), and each member is scored on its own
-    validation rows in one vectorised prediction. With `early_stopping`,
+    Every epoch each member shuffles its own training rows (`plan_batches`);
+    the model runs the epoch's steps with `steps_per_execution` = the steps
+    of an epoch (on TensorFlow one compiled call fed by a `tf.data` pipeline
+    that gathers each step's `(batch, K, features)` rows; on JAX, whose
+    Keras trainer loops over jitted steps, a generator of NumPy batches);
+    and each member is scored on its own validation rows in one vectorised
+    prediction. With `early_stopping`,
     each member stops on its own record (`MemberEarlyStopping`) and gets its
     best epoch's weights back; training ends when all have stopped.
 

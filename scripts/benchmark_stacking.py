@@ -12,9 +12,11 @@ one compiled call per epoch); K networks train through
 `kerasopt.stacking.train_stacked`, every member on the same 1,280 rows in its
 own order. A second pair of rows adds validation: 320 held-out rows per
 network, scored every epoch (per member for the stacked model). Each backend
-runs in its own process; the time of an epoch is the median over the epochs
-after the first two (which compile). "per network" divides the stacked epoch
-by K and compares it with one network's epoch.
+runs in its own process. A run trains for --epochs epochs and takes the median
+epoch time after the first two (which compile or set up); --repeats rounds go
+over all configurations in turn (the models are built once) and the table
+shows the median over the rounds. "per network" divides the stacked epoch by K
+and compares it with one network's epoch.
 """
 
 from __future__ import annotations
@@ -65,21 +67,29 @@ def _measure(args) -> dict:
 
     x, y, train_rows, val_rows, source = _load(pathlib.Path(args.data), args.rows)
     arch = {"num_classes": 4, "hidden_units": (128,), "activation": "elu"}
-    result = {"backend": keras.backend.backend(), "source": source, "rows": len(train_rows), "times": {}}
+    runs = {}  # "K/validate" -> function that trains for args.epochs and returns the median epoch time
     for validate in (False, True):
-        timer = EpochTimer()
-        model = build_model(x[train_rows], seed=0, **arch)
-        train(model, x[train_rows], y[train_rows], epochs=args.epochs, batch_size=32, early_stopping=False,
-              validation_data=(x[val_rows], y[val_rows]) if validate else None, callbacks=[timer], seed=0)
-        result["times"][f"1/{validate}"] = timer.median()
-        for k in args.members:
+        def single(model=build_model(x[train_rows], seed=0, **arch), validate=validate):
             timer = EpochTimer()
-            model = stacking.build_stacked_model(x[train_rows], members=k, seed=0, **arch)
-            stacking.train_stacked(model, x, y, [train_rows] * k, [val_rows] * k if validate else None,
-                                   epochs=args.epochs, batch_size=32, early_stopping=False, seed=0,
-                                   callbacks=[timer])
-            result["times"][f"{k}/{validate}"] = timer.median()
-    return result
+            train(model, x[train_rows], y[train_rows], epochs=args.epochs, batch_size=32, early_stopping=False,
+                  validation_data=(x[val_rows], y[val_rows]) if validate else None, callbacks=[timer], seed=0)
+            return timer.median()
+        runs[f"1/{validate}"] = single
+        for k in args.members:
+            def stacked(model=stacking.build_stacked_model(x[train_rows], members=k, seed=0, **arch), k=k,
+                        validate=validate):
+                timer = EpochTimer()
+                stacking.train_stacked(model, x, y, [train_rows] * k, [val_rows] * k if validate else None,
+                                       epochs=args.epochs, batch_size=32, early_stopping=False, seed=0,
+                                       callbacks=[timer])
+                return timer.median()
+            runs[f"{k}/{validate}"] = stacked
+    times = {key: [] for key in runs}
+    for _ in range(args.repeats):  # rounds over all configurations, so that load changes hit them alike
+        for key, run in runs.items():
+            times[key].append(run())
+    return {"backend": keras.backend.backend(), "source": source, "rows": len(train_rows),
+            "times": {key: float(np.median(t)) for key, t in times.items()}}
 
 
 def _table(results: list[dict], members: list[int]) -> str:
@@ -102,14 +112,16 @@ def main(argv=None) -> int:
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="phone CSV (default: %(default)s)")
     parser.add_argument("--rows", type=int, default=1280, help="training rows (default: %(default)s)")
     parser.add_argument("--members", type=int, nargs="+", default=[3, 5, 15], help="K values (default: 3 5 15)")
-    parser.add_argument("--epochs", type=int, default=20, help="epochs per run (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=12, help="epochs per run (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds over all configurations; the table shows the median (default: %(default)s)")
     parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"],
                         help="Keras backends, each in its own process (JAX is skipped when not installed)")
     parser.add_argument("--quick", action="store_true", help="tiny smoke run that measures nothing")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.rows, args.members, args.epochs = 64, [2], 4
+        args.rows, args.members, args.epochs, args.repeats = 64, [2], 4, 1
     if args.child:
         print(json.dumps(_measure(args)))
         return 0
@@ -122,7 +134,7 @@ def main(argv=None) -> int:
             print("jax: not installed, skipped", file=sys.stderr)
             continue
         command = [sys.executable, __file__, "--child", "--data", args.data, "--rows", str(args.rows),
-                   "--epochs", str(args.epochs), "--members", *map(str, args.members)]
+                   "--epochs", str(args.epochs), "--repeats", str(args.repeats), "--members", *map(str, args.members)]
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode:
             print(done.stderr, file=sys.stderr)
