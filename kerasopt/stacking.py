@@ -49,6 +49,7 @@ __all__ = [
     "build_stacked_model",
     "extract_members",
     "plan_batches",
+    "predict_members",
     "stacked_ensemble",
     "train_stacked",
 ]
@@ -347,12 +348,15 @@ def build_stacked_model(
     model = keras.Model({"features": x_in, "row_mask": mask_in}, _forward(stack, x_in, mask_in), name=name)
 
     if "normalization" in stack:
-        means, variances = [], []
+        means, variances, adapted = [], [], {}
         for member_features in features:
-            single = layers.Normalization()  # adapted exactly as build_model adapts its own
-            single.adapt(member_features)
-            means.append(keras.ops.convert_to_numpy(single.adapt_mean))
-            variances.append(keras.ops.convert_to_numpy(single.adapt_variance))
+            if id(member_features) not in adapted:  # members that share their features share the statistics
+                single = layers.Normalization()  # adapted exactly as build_model adapts its own
+                single.adapt(member_features)
+                adapted[id(member_features)] = (keras.ops.convert_to_numpy(single.adapt_mean),
+                                                keras.ops.convert_to_numpy(single.adapt_variance))
+            means.append(adapted[id(member_features)][0])
+            variances.append(adapted[id(member_features)][1])
         norm = stack["normalization"]
         norm.adapt_mean.assign(np.stack(means))
         norm.adapt_variance.assign(np.stack(variances))
@@ -480,6 +484,30 @@ def _with_normalization(body: keras.Model, mean: np.ndarray, variance: np.ndarra
     return model
 
 
+def predict_members(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Returns every member's prediction for every row of `x`, in inference mode.
+
+    With the members' held-out rows, `predict_members(model, x)[rows[k], k]`
+    are member `k`'s out-of-fold predictions.
+
+    Args:
+        model: A model from `build_stacked_model`.
+        x: Raw feature rows, shape `(rows, features)`.
+        batch_size: Rows per prediction batch.
+
+    Returns:
+        An array of shape `(rows, K, outputs)`.
+    """
+    _stacked_layers(model)
+    count, n_inputs = _model_members(model)
+    x = np.asarray(x, dtype="float32")
+    if x.ndim != 2 or x.shape[1] != n_inputs:
+        raise ValueError(f"Invalid value for `x`: expected a 2-D array with {n_inputs} columns. "
+                         f"Received: x with shape {x.shape}")
+    inputs = {"features": np.repeat(x[:, None, :], count, axis=1), "row_mask": np.ones((len(x), count), "float32")}
+    return np.asarray(model.predict(inputs, batch_size=check.positive_int("batch_size", batch_size), verbose=0))
+
+
 def stacked_ensemble(model: keras.Model, name: str = "ensemble") -> keras.Model:
     """Returns one model that averages the outputs of a stacked model's members.
 
@@ -520,6 +548,8 @@ def stacked_ensemble(model: keras.Model, name: str = "ensemble") -> keras.Model:
 
 
 def _check_rows(name: str, rows, n_rows: int, members: int | None, allow_empty: bool) -> list[np.ndarray]:
+    if isinstance(rows, np.ndarray) and rows.ndim == 2:
+        rows = list(rows)
     if not isinstance(rows, (list, tuple)) or not rows:
         raise ValueError(f"Invalid value for `{name}`: expected a list with one array of row indices per "
                          f"member. Received: {name}={rows!r}")
@@ -605,6 +635,9 @@ class MemberEarlyStopping(keras.callbacks.Callback):
         min_delta: Minimum change that counts as an improvement.
 
     Attributes:
+        member_variables: The stacked model's variables whose leading axis
+            is the member (kernels, biases, batch-norm weights and
+            statistics): what each member's best copy holds.
         best: Best value per member (array of K).
         best_epoch: 0-based epoch of each member's best value (-1 before any).
         stopped_epoch: 0-based epoch at which each member stopped (-1 while
@@ -619,13 +652,13 @@ class MemberEarlyStopping(keras.callbacks.Callback):
         self.min_delta = check.non_negative_float("min_delta", min_delta)
 
     def on_train_begin(self, logs=None):
-        self._variables = _per_member_variables(_stacked_layers(self.model))
+        self.member_variables = _per_member_variables(_stacked_layers(self.model))
         count = _model_members(self.model)[0]
         self.best = np.full(count, np.inf if self.mode == "min" else -np.inf)
         self.best_epoch = np.full(count, -1)
         self.stopped_epoch = np.full(count, -1)
         self.wait = np.zeros(count, dtype=int)
-        self._best_weights = [keras.ops.convert_to_numpy(v).copy() for v in self._variables]
+        self._best_weights = [keras.ops.convert_to_numpy(v).copy() for v in self.member_variables]
 
     def on_epoch_end(self, epoch, logs=None):
         values = np.asarray((logs or {}).get(self.monitor), dtype="float64")
@@ -636,7 +669,7 @@ class MemberEarlyStopping(keras.callbacks.Callback):
         delta = values - self.best
         improved = running & ((delta < -self.min_delta) if self.mode == "min" else (delta > self.min_delta))
         if improved.any():
-            current = [keras.ops.convert_to_numpy(v) for v in self._variables]
+            current = [keras.ops.convert_to_numpy(v) for v in self.member_variables]
             for best, now in zip(self._best_weights, current):
                 best[improved] = now[improved]
         self.best[improved] = values[improved]
@@ -652,7 +685,7 @@ class MemberEarlyStopping(keras.callbacks.Callback):
         restore = self.best_epoch >= 0
         if not restore.any():
             return
-        for variable, best in zip(self._variables, self._best_weights):
+        for variable, best in zip(self.member_variables, self._best_weights):
             now = keras.ops.convert_to_numpy(variable).copy()
             now[restore] = best[restore]
             variable.assign(now)
@@ -831,7 +864,8 @@ def train_stacked(
         x: Features of all rows, shape `(rows, features)`.
         y: Targets of all rows: class indices, or numbers for regression.
         train_rows: One 1-D array of row indices per member, e.g. each
-            fold's training rows.
+            fold's training rows (a list, or a 2-D array with one row per
+            member).
         validation_rows: Optionally one 1-D array of row indices per
             member, e.g. each fold's held-out rows.
         epochs: Maximum number of epochs.

@@ -16,12 +16,16 @@ SEEDS = [3, 7, 11]
 FAST = {"jit_compile": False}  # XLA compiling takes longer than these tiny runs; one test keeps it
 
 
-@pytest.fixture
-def data():
+def _data():
     rng = np.random.default_rng(0)
     x = (rng.normal(size=(90, 5)) * [1, 10, 0.1, 1, 5] + [0, 50, 0, 2, 0]).astype("float32")
     y = (x[:, 0] + x[:, 3] > 2).astype("int32")
     return x, y
+
+
+@pytest.fixture
+def data():
+    return _data()
 
 
 # Member 2 has one row fewer: its last batch is padded in the stacked batches.
@@ -86,9 +90,9 @@ def test_changing_one_members_rows_leaves_the_other_members_unchanged(data):
     assert any(not np.array_equal(a, b) for a, b in zip(weights[0][1], weights[1][1]))
 
 
-@pytest.fixture
-def trained(data):
-    x, y = data
+@pytest.fixture(scope="module")
+def trained():
+    x, y = _data()
     model = stacking.build_stacked_model([x[r] for r in ROWS], num_classes=2, hidden_units=(8,),
                                          batch_norm=True, dropout=0.2, seed=SEEDS, **FAST)
     stacking.train_stacked(model, x, y, ROWS, epochs=2, batch_size=16, seed=0)
@@ -97,8 +101,11 @@ def trained(data):
 
 def test_extracted_members_predict_as_the_stacked_members(data, trained):
     x, _ = data
-    stacked = trained.predict({"features": np.repeat(x[:, None], 3, axis=1), "row_mask": np.ones((90, 3))},
-                              verbose=0)
+    stacked = stacking.predict_members(trained, x)
+    assert stacked.shape == (90, 3, 2)
+    direct = trained.predict({"features": np.repeat(x[:, None], 3, axis=1), "row_mask": np.zeros((90, 3))},
+                             verbose=0)
+    np.testing.assert_array_equal(stacked, direct)  # the mask only matters while training
     for k, member in enumerate(stacking.extract_members(trained)):
         # Dense and the stacked EinsumDense are different kernels: equal to float rounding, not bit for bit.
         np.testing.assert_allclose(member.predict(x, verbose=0), stacked[:, k], rtol=1e-5, atol=1e-6)
@@ -139,7 +146,7 @@ def test_member_early_stopping_driven_by_hand():
     stopper = stacking.MemberEarlyStopping("val_loss", patience=2, min_delta=0.1)
     stopper.set_model(model)
     stopper.on_train_begin()
-    variables = stopper._variables
+    variables = stopper.member_variables
     # member 0: best at epoch 1 (epoch 2 improves by less than min_delta); member 1 improves every epoch;
     # member 2: best at epoch 0.
     losses = [[1.0, 1.0, 1.0], [0.5, 0.8, 2.0], [0.45, 0.6, 2.0], [0.6, 0.4, 2.0], [0.7, 0.2, 2.0]]
