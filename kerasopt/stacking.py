@@ -812,10 +812,12 @@ def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool):
 
     if keras.backend.backend() != "tensorflow":
         def numpy_batches():
-            for index, weight in plans():
-                for i, w in zip(index, weight):
-                    targets = y[i][..., None] if regression else y[i]
-                    yield {"features": x[i], "row_mask": (w > 0).astype("float32")}, targets, w
+            for index, weight in plans():  # one gather per epoch
+                features, targets, mask = x[index], y[index], (weight > 0).astype("float32")
+                if regression:
+                    targets = targets[..., None]
+                for step in range(steps):
+                    yield {"features": features[step], "row_mask": mask[step]}, targets[step], weight[step]
         return numpy_batches(), steps
 
     import tensorflow as tf
