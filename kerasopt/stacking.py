@@ -774,8 +774,10 @@ class StackedTrainResult:
             (regression), one row per epoch and one column per member
             (shape `(epochs_run, K)`). `val_loss` includes the member's
             weight penalty, as Keras's does.
-        best_epochs: 1-based best epoch of each member (shape `(K,)`);
-            without validation rows, the last epoch.
+        best_epochs: 1-based best epoch of each member by `monitor` (shape
+            `(K,)`), also without early stopping (retraining for that many
+            epochs reproduces the choice); without validation rows, the
+            last epoch.
         stopped_epochs: 1-based epoch at which each member stopped (its
             last epoch of patience), or `epochs_run` for a member that never
             stopped.
@@ -965,6 +967,10 @@ def train_stacked(
     if stopper is not None:
         best = np.where(stopper.best_epoch >= 0, stopper.best_epoch + 1, epochs_run)
         stopped = np.where(stopper.stopped_epoch >= 0, stopper.stopped_epoch + 1, epochs_run)
+    elif validation is not None and epochs_run:
+        values = history[monitor]
+        best = (np.argmax(values, axis=0) if monitor == "val_accuracy" else np.argmin(values, axis=0)) + 1
+        stopped = np.full(members, epochs_run)
     else:
         best = np.full(members, epochs_run)
         stopped = np.full(members, epochs_run)

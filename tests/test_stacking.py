@@ -197,12 +197,16 @@ def test_train_stacked_restores_each_members_best_epoch(data):
     assert result.epochs_run == max(result.stopped_epochs)
 
 
-def test_validation_loss_is_the_single_networks_evaluate_loss(data):
+def test_validation_scores_are_the_single_networks_evaluate_scores(data):
     x, y = data
     validation = [np.setdiff1d(np.arange(90), r) for r in ROWS]
     model = stacking.build_stacked_model([x[r] for r in ROWS], num_classes=2, hidden_units=(8,), l1=1e-3,
                                          l2=1e-2, seed=SEEDS, **FAST)
-    result = stacking.train_stacked(model, x, y, ROWS, validation, epochs=1, batch_size=16, seed=0)
+    result = stacking.train_stacked(model, x, y, ROWS, validation, epochs=3, batch_size=16, early_stopping=False,
+                                    seed=0)
+    np.testing.assert_array_equal(result.best_epochs, result.history["val_loss"].argmin(axis=0) + 1)
+    np.testing.assert_array_equal(result.stopped_epochs, [3, 3, 3])
+    np.testing.assert_array_equal(result.validation["val_loss"], result.history["val_loss"][-1])  # no restore
     for k, member in enumerate(stacking.extract_members(model)):
         scores = member.evaluate(x[validation[k]], y[validation[k]], verbose=0, return_dict=True)
         assert result.validation["val_loss"][k] == pytest.approx(scores["loss"], rel=1e-5)
