@@ -38,7 +38,7 @@ _EXPORTS = {
     "OutputExistsError": "kerasopt.errors",
 }
 _SUBMODULES = ("callbacks", "config", "data", "errors", "evaluation", "models", "optimizers", "pipeline",
-               "plotting", "schedules", "spec", "tabular", "training", "tuning", "experiments")
+               "plotting", "schedules", "spec", "stacking", "tabular", "training", "tuning", "experiments")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -61,7 +61,7 @@ def __dir__():
 # Modules that define Keras-serializable objects (registered under the package name "kerasopt").
 # Keras resolves a saved "kerasopt>..." class only from its registry, and it imports no
 # module outside Keras itself, so these modules must have run before a model is loaded.
-_SERIALIZABLE_MODULES = ("kerasopt.schedules", "kerasopt.tabular")
+_SERIALIZABLE_MODULES = ("kerasopt.schedules", "kerasopt.stacking", "kerasopt.tabular")
 
 
 def _register_serializables() -> None:
