@@ -22,7 +22,9 @@ _EXPORTS = {
     "TrainResult": "kerasopt.training",
     "run_training": "kerasopt.pipeline",
     "predict_file": "kerasopt.pipeline",
-    "cross_validate": "kerasopt.pipeline",
+    "cross_validate_config": "kerasopt.pipeline",
+    "DenseClassifier": "kerasopt.estimators",
+    "DenseRegressor": "kerasopt.estimators",
     "tune": "kerasopt.tuning.search",
     "TuneResult": "kerasopt.tuning.search",
     "KerasoptError": "kerasopt.errors",
@@ -31,7 +33,7 @@ _EXPORTS = {
     "OutputExistsError": "kerasopt.errors",
 }
 _SUBMODULES = ("callbacks", "config", "data", "errors", "models", "optimizers", "pipeline",
-               "plotting", "schedules", "tabular", "training", "tuning", "experiments")
+               "estimators", "plotting", "schedules", "tabular", "training", "tuning", "experiments")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

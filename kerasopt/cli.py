@@ -162,12 +162,12 @@ def _train(args) -> int:
 def _cross_validate(config, args) -> int:
     from kerasopt import _io
     from kerasopt.errors import OutputExistsError
-    from kerasopt.pipeline import cross_validate
+    from kerasopt.pipeline import cross_validate_config
 
     path = os.path.join(args.out, "cv.json")
     if os.path.exists(path) and not args.overwrite:
         raise OutputExistsError(f"{path} already exists. Choose another --out, or pass --overwrite to replace it.")
-    result = cross_validate(config, folds=args.cv)
+    result = cross_validate_config(config, folds=args.cv)
     _io.write_json(path, {"config": config, **result})
     folds = ", ".join(f"{a:.4f}" for a in result["folds"])
     print(f"{args.cv}-fold cross-validated accuracy {result['mean']:.4f} +- {result['std']:.4f} "

@@ -22,7 +22,7 @@ from kerasopt import config as config_lib
 from kerasopt import data as data_lib
 from kerasopt.errors import ConfigError, DataError, OutputExistsError
 
-__all__ = ["run_training", "predict_file", "cross_validate", "model_from_config", "RUN_FILES"]
+__all__ = ["run_training", "predict_file", "cross_validate_config", "model_from_config", "RUN_FILES"]
 
 RUN_FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "curves.png")
 _BACKUP = ".backup"
@@ -46,14 +46,20 @@ def load_training_data(config: dict[str, Any]) -> tuple[pd.DataFrame, str]:
     return data_lib.load_csv(config["data"]), os.path.abspath(config["data"])
 
 
-def model_from_config(config: dict[str, Any], x_train: np.ndarray, num_classes: int):
+def model_from_config(config: dict[str, Any], x_train: np.ndarray, num_classes: int | None, target=None,
+                      schema=None):
     """Builds the compiled model that a configuration describes.
 
     Args:
         config: A resolved configuration (see `kerasopt.config.resolve`).
         x_train: Training features; they adapt the model's Normalization layer
-            and fix the steps per epoch of an epoch-based schedule.
-        num_classes: Number of classes.
+            and fix the steps per epoch of an epoch-based schedule. A
+            DataFrame of raw rows builds a `kerasopt.tabular.TabularModel`.
+        num_classes: Number of classes (`None`: regression).
+        target: For a DataFrame, the `kerasopt.tabular.TargetInfo` of the
+            target (it replaces `num_classes`).
+        schema: For a DataFrame, a `kerasopt.tabular.Schema` to build from
+            instead of the one inferred from `x_train`.
 
     Returns:
         `(model, steps_per_epoch)`.
@@ -68,10 +74,11 @@ def model_from_config(config: dict[str, Any], x_train: np.ndarray, num_classes: 
     if isinstance(optimizer, str):
         optimizer = {"name": optimizer, **config["optimizer_args"]}
     model = models.build_model(
-        x_train, num_classes=num_classes, hidden_units=config["hidden_units"],
+        x_train if schema is None else schema, num_classes=num_classes, hidden_units=config["hidden_units"],
         activation=config["activation"], kernel_initializer=config["kernel_initializer"],
         l1=config["l1"], l2=config["l2"], dropout=config["dropout"], batch_norm=config["batch_norm"],
-        optimizer=optimizer, learning_rate=learning_rate, seed=config["seed"])
+        optimizer=optimizer, learning_rate=learning_rate, seed=config["seed"],
+        **({} if target is None else {"target": target}))
     return model, steps_per_epoch
 
 
@@ -133,8 +140,11 @@ def _fit_and_refit(config: dict[str, Any], splits: data_lib.Splits, num_classes:
     return model, record
 
 
-def cross_validate(config: dict[str, Any], folds: int = 5) -> dict[str, Any]:
+def cross_validate_config(config: dict[str, Any], folds: int = 5) -> dict[str, Any]:
     """Estimates the accuracy of a configuration by stratified k-fold cross-validation.
+
+    (Named apart from `sklearn.model_selection.cross_validate`, which takes an
+    estimator; for that, use `kerasopt.DenseClassifier` with scikit-learn.)
 
     Each fold runs the same procedure as `run_training` on the other folds
     (early stopping on `validation_split` of them, then the refit when

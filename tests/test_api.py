@@ -7,7 +7,8 @@ def test_public_names_are_pinned():
         "__version__", "build_model", "make_regularizer", "train", "TrainResult", "run_training", "predict_file",
         "KerasoptError", "DataError", "ConfigError", "OutputExistsError", "callbacks", "config", "data",
         "errors", "models", "optimizers", "pipeline", "plotting", "schedules", "tabular", "training", "tuning",
-        "experiments", "tune", "TuneResult", "cross_validate",
+        "experiments", "tune", "TuneResult", "cross_validate_config", "DenseClassifier", "DenseRegressor",
+        "estimators",
     }
 
 

@@ -258,7 +258,7 @@ def test_regression_output_is_restored_to_the_target_scale():
      "Target column 'y' has a missing value in data row 3 (file line 4). Remove the rows without a "
      "target, or fill them."),
     (lambda: encode_target(["a", "a"]),
-     "The target holds a single class ('a'); classification needs at least two."),
+     "The target holds one class ('a'); classification needs at least two."),
     (lambda: encode_target([1.0, 2.0], task="ordinal"), None),
 ])
 def test_bad_input_gets_one_line(call, message):
