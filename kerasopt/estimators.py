@@ -122,7 +122,7 @@ class _DenseEstimator(BaseEstimator):
                                     patience=config["patience"],
                                     reduce_lr_on_plateau=config["reduce_lr_on_plateau"],
                                     class_weight=class_weight, seed=config["seed"],
-                                    verbose=self.verbose)
+                                    verbose=self.verbose, report_metrics=False)
             return model, result
 
         everything = np.arange(len(frame))
