@@ -292,6 +292,7 @@ def test_tabular_model_predicts_labels_from_raw_rows_and_trains_through_train():
     assert set(result.metrics["validation"]) == {"loss", "accuracy", "auc"}
     probabilities = model.predict_proba(data)
     assert probabilities.shape == (32, 2)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(data)), probabilities, rtol=1e-5, atol=1e-7)
     labels_out = model.predict_labels(data.to_dict("list"))
     np.testing.assert_array_equal(labels_out, np.array(["no", "yes"])[probabilities.argmax(1)])
 
