@@ -27,6 +27,8 @@ _EXPORTS = {
     "run_training": "kerasopt.pipeline",
     "predict_file": "kerasopt.pipeline",
     "cross_validate_config": "kerasopt.pipeline",
+    "DenseClassifier": "kerasopt.estimators",
+    "DenseRegressor": "kerasopt.estimators",
     "evaluate_file": "kerasopt.pipeline",
     "Table": "kerasopt.pipeline",
     "tune": "kerasopt.tuning.search",
@@ -37,7 +39,7 @@ _EXPORTS = {
     "ConfigError": "kerasopt.errors",
     "OutputExistsError": "kerasopt.errors",
 }
-_SUBMODULES = ("callbacks", "config", "data", "errors", "evaluation", "models", "optimizers", "pipeline",
+_SUBMODULES = ("callbacks", "config", "data", "errors", "estimators", "evaluation", "models", "optimizers", "pipeline",
                "plotting", "schedules", "spec", "stacking", "tabular", "training", "tuning", "experiments")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])

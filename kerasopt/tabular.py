@@ -611,7 +611,7 @@ def _python_label(value):
     return str(value)
 
 
-def encode_target(y, task: str | None = None) -> tuple[np.ndarray, TargetInfo]:
+def encode_target(y, task: str | None = None, *, min_rows_per_class: int = 2) -> tuple[np.ndarray, TargetInfo]:
     """Encodes a target column for the network.
 
     Classification: the classes are the distinct labels, sorted (numbers by
@@ -631,6 +631,8 @@ def encode_target(y, task: str | None = None) -> tuple[np.ndarray, TargetInfo]:
             is kept as the target's name).
         task: `"classification"`, `"regression"`, or `None` to use
             `detect_task`.
+        min_rows_per_class: Fewest rows a class may have (2: a stratified
+            validation split can put each class on both sides).
 
     Returns:
         `(y_encoded, TargetInfo)`.
@@ -671,9 +673,9 @@ def encode_target(y, task: str | None = None) -> tuple[np.ndarray, TargetInfo]:
     else:
         labels = sorted({_python_label(k[1]) for k in counts.index})
     if len(labels) < 2:
-        raise DataError(f"{_target_name(y)} holds a single class ({labels[0]!r}); classification needs "
+        raise DataError(f"{_target_name(y)} holds one class ({labels[0]!r}); classification needs "
                         "at least two.")
-    single = [k[1] for k, n in counts.items() if n == 1]
+    single = [k[1] for k, n in counts.items() if n < min_rows_per_class]
     if single:
         raise DataError(f"{_target_name(y)} has a single row of class {sorted(single, key=str)[0]!r}; every class "
                         "needs at least two rows. Remove that row or merge the class with another.")

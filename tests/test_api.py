@@ -7,7 +7,7 @@ def test_public_names_are_pinned():
         "__version__", "build_model", "make_regularizer", "train", "TrainResult", "run_training", "predict_file",
         "KerasoptError", "ArgumentError", "DataError", "ConfigError", "OutputExistsError", "callbacks", "config",
         "data", "errors", "models", "optimizers", "pipeline", "plotting", "schedules", "spec", "stacking", "tabular", "training",
-        "tuning", "experiments", "tune", "TuneResult", "cross_validate_config", "evaluate_file", "Table",
+        "tuning", "experiments", "tune", "TuneResult", "cross_validate_config", "evaluate_file", "Table", "DenseClassifier", "DenseRegressor", "estimators",
         "evaluation",
     }
 

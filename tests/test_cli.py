@@ -167,7 +167,7 @@ BAD_TRAIN = [
      "Target column 'price_range' has a missing value in data row 4 (file line 5)."),
     (lambda t: ["--data", csv_file(t, phone_text()), "--categorical", "colour"],
      "Unknown column(s) in `categorical`: colour. Available columns: battery_power,"),
-    (lambda t: ["--data", csv_file(t, "a,price_range\n1,2\n2,2\n")], "holds a single class"),
+    (lambda t: ["--data", csv_file(t, "a,price_range\n1,2\n2,2\n")], "holds one class"),
     (lambda t: ["--data", csv_file(t, phone_text(8))], "Too few rows to split"),
     (lambda t: ["--data", csv_file(t, "a,b,price_range\n,p,1\n,q,2\n,r,1\n,s,2\n")],
      "No usable feature column: every column was dropped (Dropped column 'a': all cells are missing; "
