@@ -11,6 +11,7 @@ Keras backend can still be chosen (`KERAS_BACKEND`) after `import kerasopt`:
 from __future__ import annotations
 
 import importlib
+import sys
 
 __version__ = "0.1.0"
 
@@ -30,8 +31,11 @@ _EXPORTS = {
     "ConfigError": "kerasopt.errors",
     "OutputExistsError": "kerasopt.errors",
 }
-_SUBMODULES = ("callbacks", "config", "data", "errors", "models", "optimizers", "pipeline",
+_SUBMODULES = ("augmentation", "callbacks", "config", "data", "errors", "models", "optimizers", "pipeline",
                "plotting", "schedules", "training", "tuning", "experiments")
+# Modules that register Keras-serializable objects; imported by `import kerasopt` when Keras is
+# already loaded, so that `import keras, kerasopt` is enough to load a saved model.
+_SERIALIZABLE = ("kerasopt.augmentation", "kerasopt.callbacks", "kerasopt.schedules")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -49,3 +53,8 @@ def __getattr__(name: str):
 
 def __dir__():
     return __all__
+
+
+if "keras" in sys.modules:
+    for _module in _SERIALIZABLE:
+        importlib.import_module(_module)

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from kerasopt import _validation as check
+from kerasopt import augmentation as augmentation_lib
 from kerasopt import optimizers as optimizers_lib
 
 __all__ = ["average_models", "build_model", "make_regularizer"]
@@ -80,6 +81,8 @@ def build_model(
     jit_compile: bool | str = "auto",
     steps_per_execution: int = 1,
     name: str = "kerasopt_dense",
+    augment: Any = None,
+    image_shape: Sequence[int] | None = None,
 ) -> keras.Model:
     """Builds and compiles a regularized Dense network.
 
@@ -119,6 +122,12 @@ def build_model(
             model supports it).
         steps_per_execution: Passed to `Model.compile`.
         name: Model name.
+        augment: Data augmentation of image rows in training only, first in
+            the model: a name, dict or layer for `kerasopt.augmentation.get`
+            (e.g. `"rotation,shift,zoom"` or `{"rotation": 10, "shift":
+            0.1}`); `None` for none. Inference is untouched.
+        image_shape: Image shape of the rows for `augment`; `None` reads a
+            square grey image (`(28, 28, 1)` for 784 inputs).
 
     Returns:
         A compiled `keras.Model`.
@@ -166,6 +175,7 @@ def build_model(
         regs = [make_regularizer(a, b) for a, b in zip(l1s, l2s)]
     if seed is not None:
         seed = check.non_negative_int("seed", seed)
+    augmentation = augmentation_lib.get(augment, image_shape, seed=None if seed is None else seed + 2000)
 
     def initializer(index: int):
         init = keras.initializers.get(kernel_initializer)
@@ -177,7 +187,7 @@ def build_model(
 
     layers = keras.layers
     x_in = keras.Input(shape=(n_inputs,), name="features")
-    x = x_in
+    x = x_in if augmentation is None else augmentation(x_in)
     if features is not None and normalize:
         norm = layers.Normalization(name="normalization")
         norm.adapt(features)
