@@ -147,3 +147,25 @@ def test_config_round_trip():
         "image_shape": [28, 28, 1], "rotation": 10.0, "shift": 0.1, "zoom": 0.05, "flip": None, "seed": 3}
     assert ImageAugmentation.from_config(config).get_config() == config
     assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer)).zoom == 0.05
+
+
+def test_augmentation_demo_on_digits(tmp_path):
+    from kerasopt.experiments import augmentation as demo
+    from kerasopt.experiments import mnist
+
+    data = mnist.subsample(mnist.load_digits(), n_train=120, n_test=40, seed=0)
+    examples = demo.augmented_examples(data.x_test[:3], {"shift": 0.2}, variants=4, seed=0)
+    assert examples.shape == (3, 4, 8, 8)
+    with pytest.raises(ValueError, match="expected some augmentation. Received: augment=None"):
+        demo.augmented_examples(data.x_test[:3], None)
+    result = demo.run_experiment(data, tmp_path, augment="rotation,shift", digits=2, variants=3,
+                                 hidden_units=(8,), epochs=2, batch_size=40)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(demo.OUTPUT_FILES)
+    runs = result["summary"]["runs"]
+    assert runs["none"]["config"]["augment"] is None and runs["augmented"]["config"]["augment"] == "rotation,shift"
+    for label in ("none", "augmented"):
+        history = result["runs"][label].history
+        assert len(history["clean_train_accuracy"]) == len(history["val_accuracy"]) == 2
+        # After the last epoch the clean curve is the model's accuracy on the first training rows.
+        final = result["runs"][label].model.evaluate(data.x_train, data.y_train, verbose=0)[1]
+        assert history["clean_train_accuracy"][-1] == pytest.approx(final, abs=1e-6)

@@ -305,7 +305,7 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
               learning_rate: float = 1e-3, dropout: float = 0.0, batch_norm: bool = False,
               l2: float = 0.0, schedule: str | dict | None = None,
               kernel_initializer: str | dict = "he_normal", input_dropout: float = 0.0,
-              augment=None, seed: int = 0, verbose: int = 0) -> MnistResult:
+              augment=None, seed: int = 0, verbose: int = 0, callbacks=None) -> MnistResult:
     """Trains the dense MNIST classifier and returns its test accuracy.
 
     The test rows are passed as validation data, so `history` holds the test
@@ -330,6 +330,7 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
             `kerasopt.augmentation.get` (e.g. `"rotation,shift,zoom"`).
         seed: Seed of initialization, dropout, augmentation and shuffling.
         verbose: Verbosity of `fit`.
+        callbacks: More Keras callbacks for `fit`.
 
     Returns:
         A `MnistResult`.
@@ -361,7 +362,7 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
                               augment=augment)
     result = train(model, data.x_train, data.y_train, validation_data=(data.x_test, data.y_test),
                    epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
-                   verbose=verbose)
+                   verbose=verbose, callbacks=callbacks)
     history = {k: [float(v) for v in values] for k, values in result.history.history.items()}
     config = {"data": data.name, "train_rows": int(len(data.x_train)), "test_rows": int(len(data.x_test)),
               "hidden_units": [int(u) for u in ([hidden_units] if isinstance(hidden_units, int) else hidden_units)],
@@ -376,16 +377,25 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
 
 
 def plot_mnist_history(history: dict[str, list[float]], title: str | None = None):
-    """Draws the loss and accuracy curves (train and test) of `run_mnist`; returns a Figure."""
+    """Draws the loss and accuracy curves of `run_mnist`; returns a Figure.
+
+    `run_mnist` passes the test rows to `fit` as its validation data, so the
+    second curve is the test rows, evaluated after each epoch in inference
+    mode and used for no choice; the training curve is `fit`'s running mean
+    over each epoch's batches, with dropout and augmentation on, which is why
+    it can lie below the test curve.
+    """
     from kerasopt.plotting import plot_history
 
     figure = plot_history(history, title=title)
     for ax in figure.axes:
         for line in ax.get_lines():
             if line.get_label() == "validation":
-                line.set_label("test")
+                line.set_label("test rows (after each epoch)")
+            elif line.get_label() == "train":
+                line.set_label("train (running mean in training mode)")
         if ax.get_legend() is not None:
-            ax.legend()
+            ax.legend(fontsize="small")
     return figure
 
 
