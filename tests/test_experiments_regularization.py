@@ -342,3 +342,20 @@ def test_mnist_augmented_setting_reaches_99_percent():
     # The target for a Dense network with data augmentation (README: seeds 0 and 1).
     result = mnist.run_mnist(mnist.load_mnist(MNIST_FILE), **mnist.AUGMENTED, seed=0)
     assert result.test_accuracy >= 0.99
+
+
+def test_plot_gap_starts_at_zero_and_shows_the_gap():
+    import pandas as pd
+
+    table = pd.DataFrame({"train_accuracy": [1.0, 0.9], "val_accuracy": [0.8, 0.85]}, index=["none", "l2"])
+    figure = regularization.plot_gap(table)
+    acc_ax, gap_ax = figure.axes
+    assert acc_ax.get_ylim()[0] == 0.0 and gap_ax.get_ylim()[0] == 0.0
+    np.testing.assert_allclose([bar.get_height() for bar in gap_ax.patches], [20.0, 5.0])
+
+
+def test_regularization_figures_name_the_file_not_its_path(phone_csv):
+    result = regularization.run_experiment(None, data_path=phone_csv, variants=["none"], hidden_units=(4,),
+                                           epochs=1)
+    title = result["figures"]["regularization_curves.png"]._suptitle.get_text()
+    assert title == "20-4-4 network on phone.csv"

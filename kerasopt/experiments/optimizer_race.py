@@ -198,10 +198,11 @@ def format_trajectory_table(paths: Mapping[str, np.ndarray], decimals: int = 8) 
 def coinciding(result: RaceResult, rtol: float = 0.01) -> list[tuple[str, str, float]]:
     """Returns the pairs of optimizers whose loss curves lie within `rtol` of each other.
 
-    Such curves hide one another in `plot_race`; e.g. Adam and AdamW, whose
-    only difference, a decoupled weight decay of `learning_rate * 0.004 * w`
-    per step (Keras's default `weight_decay`), barely moves the 61 weights
-    of the race's network in 10 epochs.
+    Such curves hide one another in `plot_race`; e.g. Adam and AdamW: AdamW
+    is Adam plus a decoupled weight decay that multiplies every weight by
+    `1 - learning_rate * 0.004` per step (Keras's default `weight_decay`),
+    about 3 % in all over the race's 750 steps at learning rate 0.01, which
+    moves the loss of the 61-weight network by less than 1 %.
 
     Args:
         result: A `RaceResult`.
