@@ -169,3 +169,23 @@ def test_augmentation_demo_on_digits(tmp_path):
         # After the last epoch the clean curve is the model's accuracy on the first training rows.
         final = result["runs"][label].model.evaluate(data.x_train, data.y_train, verbose=0)[1]
         assert history["clean_train_accuracy"][-1] == pytest.approx(final, abs=1e-6)
+
+
+def test_tabular_noise_cross_validation_on_few_rows():
+    from kerasopt.data import make_phone_data, to_arrays
+    from kerasopt.experiments import tabular_noise
+
+    x, y, _ = to_arrays(make_phone_data(60, seed=1), "price_range")
+    table = tabular_noise.cross_validate_noise(x, y, stddevs=(0.0, 0.5), seeds=(0,), folds=2, epochs=1)
+    assert list(table.columns) == ["seed", "fold", "stddev", "test_accuracy", "train_accuracy"]
+    assert len(table) == 4 and set(table["stddev"]) == {0.0, 0.5}
+    model = tabular_noise.noisy_model(x, 4, 0.5, seed=0)
+    assert model.get_layer("gaussian_noise").stddev == 0.5
+    # The noise acts in training only.
+    inference = np.asarray(model(x, training=False))
+    np.testing.assert_array_equal(np.asarray(model(x, training=False)), inference)
+    np.testing.assert_allclose(model.predict(x, verbose=0), inference, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(np.asarray(model(x, training=True)), np.asarray(model(x, training=False)))
+    with pytest.raises(ValueError, match="Received: folds=1"):
+        tabular_noise.cross_validate_noise(x, y, folds=1)
+    assert tabular_noise.plot_noise(table).axes
