@@ -67,9 +67,10 @@ def plot_augmentation_grid(rows: np.ndarray, examples: np.ndarray, title: str | 
             ax.set_yticks([])
             if i == 0:
                 ax.set_title("original" if j == 0 else f"random {j}", fontsize=8)
+    height_in = figure.get_figheight()
     if title:
         figure.suptitle(title, fontsize=9)
-    figure.tight_layout(pad=0.3)
+    figure.tight_layout(pad=0.3, rect=(0, 0, 1, 1 - (0.3 / height_in if title else 0)))
     return figure
 
 

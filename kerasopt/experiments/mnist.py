@@ -66,7 +66,9 @@ STRONG: dict[str, Any] = {"hidden_units": (500,), "epochs": 30, "batch_size": 10
 #: Data augmentation, the course's missing regularizer: a wider 784-1024-1024-10
 #: ReLU network, dropout 0.3 after each hidden layer, random rotations (up to
 #: 10 degrees), shifts (up to 10% of the side) and zooms (up to 10%) of the
-#: training images, Adam 1e-3 decayed to 0 by a cosine over 80 epochs, batch 128.
+#: training images, Adam 1e-3 decayed to 0 by a cosine over 80 epochs, batch 128
+#: (measured 99.32% with seed 0 and 99.35% with seed 1; `fit` 1000 s and 1044 s on
+#: the 2-core machine while other jobs loaded it, about 10 s per epoch there).
 AUGMENTED: dict[str, Any] = {"hidden_units": (1024, 1024), "epochs": 80, "batch_size": 128,
                              "learning_rate": 1e-3, "dropout": 0.3, "input_dropout": 0.0,
                              "batch_norm": False, "l2": 0.0, "schedule": "cosine",
