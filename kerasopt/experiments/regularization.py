@@ -190,7 +190,7 @@ def plot_gap(table: pd.DataFrame, title: str | None = None):
     acc_ax.bar(index + 0.2, table["val_accuracy"], 0.4, label="validation")
     acc_ax.set_ylim(0.0, 1.0)
     acc_ax.set_ylabel("accuracy")
-    acc_ax.legend(loc="lower left", fontsize="small")
+    acc_ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small", frameon=False)
     gap = 100 * (table["train_accuracy"] - table["val_accuracy"])
     bars = gap_ax.bar(index, gap, 0.6, color="C3")
     gap_ax.bar_label(bars, fmt="%.1f", fontsize="small")
