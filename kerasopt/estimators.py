@@ -35,6 +35,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from kerasopt import config as config_lib
+from kerasopt.errors import ArgumentError
 
 __all__ = ["DenseClassifier", "DenseRegressor"]
 
@@ -77,13 +78,13 @@ class _DenseEstimator(BaseEstimator):
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
             if len(X) == 0:
-                raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
+                raise ArgumentError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
                                  "required.")
             return X.set_axis([str(c) for c in X.columns], axis=1)
         array = check_array(X, dtype=None, ensure_all_finite=False, accept_sparse=False)
         validate_data(self, array, reset=reset, skip_check_array=True)
         if array.dtype.kind in "c":
-            raise ValueError("Complex data not supported.")
+            raise ArgumentError("Complex data not supported.")
         if reset:
             names = [f"x{i}" for i in range(array.shape[1])]
         else:
@@ -96,10 +97,10 @@ class _DenseEstimator(BaseEstimator):
         config = self._config()
         frame = self._frame(X, reset=True)
         if len(y) != len(frame):
-            raise ValueError(f"Found input variables with inconsistent numbers of samples: "
+            raise ArgumentError(f"Found input variables with inconsistent numbers of samples: "
                              f"[{len(frame)}, {len(y)}]")
         if len(frame) < 2:
-            raise ValueError(f"Found {len(frame)} sample(s) (n_samples={len(frame)}) while a minimum of 2 is "
+            raise ArgumentError(f"Found {len(frame)} sample(s) (n_samples={len(frame)}) while a minimum of 2 is "
                              "required.")
         overrides = {"categorical": self.categorical, "numeric": self.numeric, "drop": self.drop}
         overrides = {k: () if v is None else v for k, v in overrides.items()}
@@ -400,6 +401,6 @@ def _target_vector(y) -> np.ndarray:
         y = y.to_numpy()
     y = np.asarray(y)
     if y.dtype.kind == "c":
-        raise ValueError("Complex data not supported.")
+        raise ArgumentError("Complex data not supported.")
     return column_or_1d(y, warn=True)
 

@@ -39,7 +39,9 @@ import keras
 import numpy as np
 
 from kerasopt import _validation as check
-from kerasopt.models import build_model
+from kerasopt import models as models_lib  # the module: stacking may register while models imports
+from kerasopt.config import DEFAULTS
+from kerasopt.errors import ArgumentError
 
 __all__ = [
     "MemberEarlyStopping",
@@ -148,7 +150,7 @@ def _member_seeds(name: str, seed, members: int) -> list[int | None]:
         return [None] * members
     if isinstance(seed, (list, tuple, np.ndarray)):
         if len(seed) != members:
-            raise ValueError(f"Invalid value for `{name}`: expected one seed per member ({members} values) "
+            raise ArgumentError(f"Invalid value for `{name}`: expected one seed per member ({members} values) "
                              f"or a single seed. Received: {name}={list(seed)!r}")
         return [check.non_negative_int(name, s) for s in seed]
     seed = check.non_negative_int(name, seed)
@@ -159,22 +161,22 @@ def _member_features(inputs, members) -> tuple[int, list[np.ndarray] | None, int
     """Returns (features, per-member training features or None, members) from `inputs`."""
     if isinstance(inputs, (int, np.integer)) and not isinstance(inputs, bool):
         if members is None:
-            raise ValueError("Pass `members` when `inputs` is a number of features. Received: members=None")
+            raise ArgumentError("Pass `members` when `inputs` is a number of features. Received: members=None")
         return check.positive_int("inputs", inputs), None, check.positive_int("members", members)
     if isinstance(inputs, (list, tuple)):
         arrays = [np.asarray(a, dtype="float32") for a in inputs]
         if members is not None and check.positive_int("members", members) != len(arrays):
-            raise ValueError(f"Invalid value for `members`: `inputs` holds {len(arrays)} feature arrays. "
+            raise ArgumentError(f"Invalid value for `members`: `inputs` holds {len(arrays)} feature arrays. "
                              f"Received: members={members!r}")
     else:
         array = np.asarray(inputs, dtype="float32")
         if members is None:
-            raise ValueError("Pass `members` when `inputs` is one feature array shared by every member. "
+            raise ArgumentError("Pass `members` when `inputs` is one feature array shared by every member. "
                              "Received: members=None")
         arrays = [array] * check.positive_int("members", members)
     if not arrays or any(a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1 for a in arrays) \
             or len({a.shape[1] for a in arrays}) != 1:
-        raise ValueError("Invalid value for `inputs`: expected a positive integer, a 2-D array of training "
+        raise ArgumentError("Invalid value for `inputs`: expected a positive integer, a 2-D array of training "
                          "features, or a list with one 2-D array per member, all with the same columns. "
                          f"Received shapes: {[a.shape for a in arrays]}")
     return arrays[0].shape[1], arrays, len(arrays)
@@ -189,19 +191,19 @@ def _stacked_loss(loss, num_classes):
     except (ValueError, TypeError):
         resolved = None
     if not isinstance(resolved, keras.losses.Loss):
-        raise ValueError("Invalid value for `loss`: expected None or a `keras.losses.Loss` (instance, class "
+        raise ArgumentError("Invalid value for `loss`: expected None or a `keras.losses.Loss` (instance, class "
                          f"name or dict), which stacking sums over the members. Received: loss={loss!r}")
     return resolved.__class__.from_config({**resolved.get_config(), "reduction": "sum"})
 
 
 def _check_optimizer(opt: keras.optimizers.Optimizer) -> None:
     if not isinstance(opt, _ELEMENTWISE_OPTIMIZERS):
-        raise ValueError("Invalid value for `optimizer`: stacking needs an optimizer that updates every "
+        raise ArgumentError("Invalid value for `optimizer`: stacking needs an optimizer that updates every "
                          "weight entry from its own gradient only (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, "
                          f"Adagrad, Adadelta, Lion, Ftrl). Received: optimizer={opt.__class__.__name__}")
     for option in ("clipnorm", "global_clipnorm"):
         if getattr(opt, option, None) is not None:
-            raise ValueError(f"Invalid value for `optimizer`: `{option}` would clip the members' gradients "
+            raise ArgumentError(f"Invalid value for `optimizer`: `{option}` would clip the members' gradients "
                              f"together; use `clipvalue` or none. Received: {option}={getattr(opt, option)!r}")
 
 
@@ -235,16 +237,16 @@ def build_stacked_model(
     inputs: int | np.ndarray | Sequence[np.ndarray],
     members: int | None = None,
     num_classes: int | None = 2,
-    hidden_units: int | Sequence[int] = (64,),
-    activation: str = "relu",
-    kernel_initializer: str | dict = "he_normal",
-    l1: float | Sequence[float] = 0.0,
-    l2: float | Sequence[float] = 0.0,
+    hidden_units: int | Sequence[int] = tuple(DEFAULTS["hidden_units"]),
+    activation: str = DEFAULTS["activation"],
+    kernel_initializer: str | dict = DEFAULTS["kernel_initializer"],
+    l1: float | Sequence[float] = DEFAULTS["l1"],
+    l2: float | Sequence[float] = DEFAULTS["l2"],
     kernel_regularizer=None,
-    dropout: float | Sequence[float] = 0.0,
-    batch_norm: bool | Sequence[bool] = False,
+    dropout: float | Sequence[float] = DEFAULTS["dropout"],
+    batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"],
     normalize: bool = True,
-    optimizer: str | dict | keras.optimizers.Optimizer = "adam",
+    optimizer: str | dict | keras.optimizers.Optimizer = DEFAULTS["optimizer"],
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | None = None,
     loss: Any = None,
     seed: int | Sequence[int] | None = None,
@@ -319,7 +321,7 @@ def build_stacked_model(
         # Keras's "auto" leaves XLA off on a CPU; the stacked einsums run several times faster with it.
         jit_compile = True
     # One single network validates every architecture argument with build_model's messages.
-    template = build_model(n_inputs, num_classes=num_classes, hidden_units=hidden_units, activation=activation,
+    template = models_lib.build_model(n_inputs, num_classes=num_classes, hidden_units=hidden_units, activation=activation,
                            kernel_initializer=kernel_initializer, l1=l1, l2=l2,
                            kernel_regularizer=kernel_regularizer, dropout=dropout, batch_norm=batch_norm,
                            normalize=normalize, optimizer=optimizer, learning_rate=learning_rate,
@@ -381,7 +383,7 @@ def _stacked_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
     layers = {layer.name: layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)}
     output = layers.get("output")
     if not isinstance(output, keras.layers.EinsumDense) or output.equation != _EQUATION:
-        raise ValueError("Invalid value for `model`: expected a model from `build_stacked_model`. "
+        raise ArgumentError("Invalid value for `model`: expected a model from `build_stacked_model`. "
                          f"Received: model={getattr(model, 'name', model)!r}")
     return layers
 
@@ -431,7 +433,7 @@ def extract_members(model: keras.Model, members: Sequence[int] | None = None) ->
     indices = list(range(count)) if members is None else list(members)
     for k in indices:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < count:
-            raise ValueError(f"Invalid value for `members`: expected indices in [0, {count}). "
+            raise ArgumentError(f"Invalid value for `members`: expected indices in [0, {count}). "
                              f"Received: members={members!r}")
     hidden = []
     while f"dense_{len(hidden)}" in layers:
@@ -454,7 +456,7 @@ def extract_members(model: keras.Model, members: Sequence[int] | None = None) ->
     singles = []
     for k in indices:
         optimizer = model.optimizer.__class__.from_config(model.optimizer.get_config())
-        single = build_model(n_inputs, optimizer=optimizer, jit_compile=model.jit_compile, name=f"member_{k}",
+        single = models_lib.build_model(n_inputs, optimizer=optimizer, jit_compile=model.jit_compile, name=f"member_{k}",
                              **architecture)
         if "normalization" in layers:
             norm = layers["normalization"]
@@ -508,7 +510,7 @@ def predict_members(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -
     count, n_inputs = _model_members(model)
     x = np.asarray(x, dtype="float32")
     if x.ndim != 2 or x.shape[1] != n_inputs:
-        raise ValueError(f"Invalid value for `x`: expected a 2-D array with {n_inputs} columns. "
+        raise ArgumentError(f"Invalid value for `x`: expected a 2-D array with {n_inputs} columns. "
                          f"Received: x with shape {x.shape}")
     inputs = {"features": np.repeat(x[:, None, :], count, axis=1), "row_mask": np.ones((len(x), count), "float32")}
     return np.asarray(model.predict(inputs, batch_size=check.positive_int("batch_size", batch_size), verbose=0))
@@ -557,19 +559,19 @@ def _check_rows(name: str, rows, n_rows: int, members: int | None, allow_empty: 
     if isinstance(rows, np.ndarray) and rows.ndim == 2:
         rows = list(rows)
     if not isinstance(rows, (list, tuple)) or not rows:
-        raise ValueError(f"Invalid value for `{name}`: expected a list with one array of row indices per "
+        raise ArgumentError(f"Invalid value for `{name}`: expected a list with one array of row indices per "
                          f"member. Received: {name}={rows!r}")
     if members is not None and len(rows) != members:
-        raise ValueError(f"Invalid value for `{name}`: expected {members} arrays of row indices, one per "
+        raise ArgumentError(f"Invalid value for `{name}`: expected {members} arrays of row indices, one per "
                          f"member. Received {len(rows)} arrays.")
     checked = []
     for k, r in enumerate(rows):
         r = np.asarray(r)
         if r.ndim != 1 or (r.size and not np.issubdtype(r.dtype, np.integer)) or (r.size == 0 and not allow_empty):
-            raise ValueError(f"Invalid value for `{name}`: member {k} needs a 1-D array of integer row indices"
+            raise ArgumentError(f"Invalid value for `{name}`: member {k} needs a 1-D array of integer row indices"
                              f"{'' if allow_empty else ', not empty'}. Received: {name}[{k}]={r!r}")
         if r.size and (r.min() < 0 or r.max() >= n_rows):
-            raise ValueError(f"Invalid value for `{name}`: member {k} has row indices outside [0, {n_rows}). "
+            raise ArgumentError(f"Invalid value for `{name}`: member {k} has row indices outside [0, {n_rows}). "
                              f"Received: min {r.min()}, max {r.max()}")
         checked.append(r.astype("int64"))
     return checked
@@ -610,7 +612,7 @@ def plan_batches(rows: Sequence[np.ndarray], batch_size: int, seeds: Sequence[in
     for k, member_rows in enumerate(rows):
         n = len(member_rows)
         if n < steps:
-            raise ValueError(f"Member {k} has {n} training rows, fewer than the {steps} steps of an epoch "
+            raise ArgumentError(f"Member {k} has {n} training rows, fewer than the {steps} steps of an epoch "
                              f"(batch_size={batch_size}): every member needs a row in every step.")
         order = np.asarray(member_rows)[np.random.default_rng([int(seeds[k]), int(epoch)]).permutation(n)]
         if math.ceil(n / batch_size) == steps:
@@ -669,7 +671,7 @@ class MemberEarlyStopping(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         values = np.asarray((logs or {}).get(self.monitor), dtype="float64")
         if values.shape != self.best.shape:
-            raise ValueError(f"MemberEarlyStopping needs one `{self.monitor}` value per member "
+            raise ArgumentError(f"MemberEarlyStopping needs one `{self.monitor}` value per member "
                              f"({self.best.size}) in the epoch logs. Available: {sorted(logs or {})}")
         running = self.stopped_epoch < 0
         delta = values - self.best
@@ -920,10 +922,10 @@ def train_stacked(
     x = np.asarray(x, dtype="float32")
     y = np.asarray(y)
     if x.ndim != 2 or x.shape[1] != n_features:
-        raise ValueError(f"Invalid value for `x`: expected a 2-D array with {n_features} columns. "
+        raise ArgumentError(f"Invalid value for `x`: expected a 2-D array with {n_features} columns. "
                          f"Received: x with shape {x.shape}")
     if len(y) != len(x):
-        raise ValueError(f"`x` and `y` have different numbers of rows: {len(x)} and {len(y)}.")
+        raise ArgumentError(f"`x` and `y` have different numbers of rows: {len(x)} and {len(y)}.")
     train_rows = _check_rows("train_rows", train_rows, len(x), members, allow_empty=False)
     if validation_rows is not None:
         validation_rows = _check_rows("validation_rows", validation_rows, len(x), members, allow_empty=False)
