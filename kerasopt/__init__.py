@@ -27,6 +27,8 @@ _EXPORTS = {
     "run_training": "kerasopt.pipeline",
     "predict_file": "kerasopt.pipeline",
     "cross_validate_config": "kerasopt.pipeline",
+    "DenseClassifier": "kerasopt.estimators",
+    "DenseRegressor": "kerasopt.estimators",
     "evaluate_file": "kerasopt.pipeline",
     "Table": "kerasopt.pipeline",
     "tune": "kerasopt.tuning.search",
@@ -37,8 +39,8 @@ _EXPORTS = {
     "ConfigError": "kerasopt.errors",
     "OutputExistsError": "kerasopt.errors",
 }
-_SUBMODULES = ("callbacks", "config", "data", "errors", "evaluation", "models", "optimizers", "pipeline",
-               "plotting", "schedules", "spec", "tabular", "training", "tuning", "experiments")
+_SUBMODULES = ("augmentation", "callbacks", "config", "data", "errors", "estimators", "evaluation", "models", "optimizers", "pipeline",
+               "plotting", "schedules", "spec", "stacking", "tabular", "training", "tuning", "experiments")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -61,7 +63,7 @@ def __dir__():
 # Modules that define Keras-serializable objects (registered under the package name "kerasopt").
 # Keras resolves a saved "kerasopt>..." class only from its registry, and it imports no
 # module outside Keras itself, so these modules must have run before a model is loaded.
-_SERIALIZABLE_MODULES = ("kerasopt.schedules", "kerasopt.tabular")
+_SERIALIZABLE_MODULES = ("kerasopt.augmentation", "kerasopt.schedules", "kerasopt.stacking", "kerasopt.tabular")
 
 
 def _register_serializables() -> None:

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from kerasopt import _validation as check
+from kerasopt import augmentation as augmentation_lib
 from kerasopt import optimizers as optimizers_lib
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
@@ -83,6 +84,8 @@ def build_model(
     steps_per_execution: int = 1,
     name: str = "kerasopt_dense",
     target=None,
+    augment: Any = None,
+    image_shape: Sequence[int] | None = None,
 ) -> keras.Model:
     """Builds and compiles a regularized Dense network.
 
@@ -144,6 +147,12 @@ def build_model(
             `encode_target`: the model then keeps the class labels, or, for
             regression, restores the standardized output to the target's
             scale. `None` keeps `num_classes`.
+        augment: Data augmentation of image rows in training only, first in
+            the model: a name, dict or layer for `kerasopt.augmentation.get`
+            (e.g. `"rotation,shift,zoom"` or `{"rotation": 10, "shift":
+            0.1}`); `None` for none. Inference is untouched.
+        image_shape: Image shape of the rows for `augment`; `None` reads a
+            square grey image (`(28, 28, 1)` for 784 inputs).
 
     Returns:
         A compiled `keras.Model`.
@@ -206,6 +215,10 @@ def build_model(
         regs = [make_regularizer(a, b) for a, b in zip(l1s, l2s)]
     if seed is not None:
         seed = check.non_negative_int("seed", seed)
+    if schema is not None and augment is not None:
+        raise ArgumentError("`augment` applies to image rows (an array or a number of pixels), not to a table. "
+                            f"Received: augment={augment!r}")
+    augmentation = augmentation_lib.get(augment, image_shape, seed=None if seed is None else seed + 2000)
 
     def initializer(index: int):
         init = keras.initializers.get(kernel_initializer)
@@ -220,7 +233,7 @@ def build_model(
         x_in, x = tabular.build_preprocessing(schema, seed=seed)
     else:
         x_in = keras.Input(shape=(n_inputs,), name="features")
-        x = x_in
+        x = x_in if augmentation is None else augmentation(x_in)
     if features is not None and normalize:
         norm = layers.Normalization(name="normalization")
         norm.adapt(features)

@@ -388,33 +388,17 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
         missing, numbers, text, values = _split_cells(column)
         if missing.all():
             reason = "all cells are missing"
-        elif name in categorical:
-            cells = np.array([MISSING if m else _canonical(v) for v, m in
-                              zip(column.to_numpy(dtype=object), missing)], dtype=object)
-            reason = _no_signal(cells[~missing], missing, text=True)
-            if reason is None:
-                vocabulary = _vocabulary(cells)
-                if vocabulary:
-                    features.append(Column(name, "categorical", _input_key(name, taken),
-                                           has_gaps=bool(missing.any()), vocabulary=vocabulary))
-                else:
-                    reason = f"every category occurs fewer than {MIN_CATEGORY_COUNT} times"
-        elif text.any() and name not in numeric and numbers.any():
+        elif name in categorical or (text.any() and name not in numeric and not numbers.any()):
+            column_or_reason = _categorical(name, column, missing, taken)
+            if isinstance(column_or_reason, Column):
+                features.append(column_or_reason)
+            else:
+                reason = column_or_reason
+        elif text.any() and name not in numeric:
             row = int(np.flatnonzero(text)[0])
             raise DataError(f"Column {name!r} mixes numbers and text, e.g. {column.iloc[row]!r} in "
                             f"{_row_hint(row)}. Declare it categorical, or numeric to read its text "
                             "cells as missing.")
-        elif text.any() and name not in numeric:
-            frame_cells = column.to_numpy(dtype=object)
-            cells = np.array([MISSING if m else _canonical(v) for v, m in zip(frame_cells, missing)], dtype=object)
-            reason = _no_signal(cells[~missing], missing, text=True)
-            if reason is None:
-                vocabulary = _vocabulary(cells)
-                if vocabulary:
-                    features.append(Column(name, "categorical", _input_key(name, taken),
-                                           has_gaps=bool(missing.any()), vocabulary=vocabulary))
-                else:
-                    reason = f"every category occurs fewer than {MIN_CATEGORY_COUNT} times"
         else:
             gaps = ~np.isfinite(values)  # declared numeric: text cells count as gaps
             present = values[~gaps]
@@ -435,6 +419,20 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
         raise DataError("No usable feature column: every column was dropped "
                         f"({'; '.join(n.rstrip('.') for n in notes) or 'all declared in drop'}).")
     return Schema(input_names=names, features=features, dropped=dropped, notes=notes)
+
+
+def _categorical(name: str, column: pd.Series, missing: np.ndarray, taken: set[str]) -> Column | str:
+    """The categorical `Column` of a training column, or the reason it carries no signal."""
+    cells = np.array([MISSING if m else _canonical(v) for v, m in zip(column.to_numpy(dtype=object), missing)],
+                     dtype=object)
+    reason = _no_signal(cells[~missing], missing, text=True)
+    if reason is not None:
+        return reason
+    vocabulary = _vocabulary(cells)
+    if not vocabulary:
+        return f"every category occurs fewer than {MIN_CATEGORY_COUNT} times"
+    return Column(name, "categorical", _input_key(name, taken), has_gaps=bool(missing.any()),
+                  vocabulary=vocabulary)
 
 
 def _vocabulary(cells: np.ndarray) -> list[str]:
@@ -611,7 +609,7 @@ def _python_label(value):
     return str(value)
 
 
-def encode_target(y, task: str | None = None) -> tuple[np.ndarray, TargetInfo]:
+def encode_target(y, task: str | None = None, *, min_rows_per_class: int = 2) -> tuple[np.ndarray, TargetInfo]:
     """Encodes a target column for the network.
 
     Classification: the classes are the distinct labels, sorted (numbers by
@@ -631,6 +629,8 @@ def encode_target(y, task: str | None = None) -> tuple[np.ndarray, TargetInfo]:
             is kept as the target's name).
         task: `"classification"`, `"regression"`, or `None` to use
             `detect_task`.
+        min_rows_per_class: Fewest rows a class may have (2: a stratified
+            validation split can put each class on both sides).
 
     Returns:
         `(y_encoded, TargetInfo)`.
@@ -671,9 +671,9 @@ def encode_target(y, task: str | None = None) -> tuple[np.ndarray, TargetInfo]:
     else:
         labels = sorted({_python_label(k[1]) for k in counts.index})
     if len(labels) < 2:
-        raise DataError(f"{_target_name(y)} holds a single class ({labels[0]!r}); classification needs "
+        raise DataError(f"{_target_name(y)} holds one class ({labels[0]!r}); classification needs "
                         "at least two.")
-    single = [k[1] for k, n in counts.items() if n == 1]
+    single = [k[1] for k, n in counts.items() if n < min_rows_per_class]
     if single:
         raise DataError(f"{_target_name(y)} has a single row of class {sorted(single, key=str)[0]!r}; every class "
                         "needs at least two rows. Remove that row or merge the class with another.")

@@ -171,6 +171,7 @@ def train(
     steps_per_execution: int | str = "auto",
     seed: int | None = None,
     verbose: int | str = 0,
+    report_metrics: bool = True,
 ) -> TrainResult:
     """Trains a compiled model through `Model.fit` and evaluates it.
 
@@ -212,6 +213,9 @@ def train(
         seed: Seed for shuffling and the validation split; also passed to
             `keras.utils.set_random_seed` so a run is repeatable.
         verbose: Verbosity of `fit`.
+        report_metrics: Whether to evaluate the final weights on every
+            split for `TrainResult.metrics` (left empty when `False`, which
+            saves tracing the test function of a model used only once).
 
     Returns:
         A `TrainResult` with the History, evaluated metrics, the best epoch
@@ -313,11 +317,13 @@ def train(
         best_epoch = int(history.epoch[best]) + 1
     else:
         best_epoch = epochs_run
-    metrics = {"train": evaluate(model, x, y)}
-    if has_val:
-        metrics["validation"] = evaluate(model, *validation_data)
-    if test_data is not None:
-        metrics["test"] = evaluate(model, *test_data)
+    metrics = {}
+    if report_metrics:
+        metrics["train"] = evaluate(model, x, y)
+        if has_val:
+            metrics["validation"] = evaluate(model, *validation_data)
+        if test_data is not None:
+            metrics["test"] = evaluate(model, *test_data)
     return TrainResult(history=history, metrics=metrics, best_epoch=best_epoch, epochs_run=epochs_run,
                        learning_rates=[float(v) for v in logs.get("learning_rate", [])], seconds=seconds)
 

@@ -9,4 +9,4 @@ import sys
 from kerasopt.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["tune", "--baselines", *sys.argv[1:]]))
+    sys.exit(main(["tune", "--baselines", "--target", "price_range", *sys.argv[1:]]))  # a later --target wins

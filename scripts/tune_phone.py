@@ -8,4 +8,4 @@ import sys
 from kerasopt.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["tune", *sys.argv[1:]]))
+    sys.exit(main(["tune", "--target", "price_range", *sys.argv[1:]]))  # a later --target wins

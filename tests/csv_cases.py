@@ -121,15 +121,15 @@ CASES = [
             message="empty"),
     CsvCase("label_seen_once", _text(_rows(label=lambda i: "maybe" if i == 5 else ("yes" if (i * 7) % 20 + 0.5 > 10
                                                                                  else "no"))),
-            "label", "classification", "note",
-            "One class ('maybe') has a single row: training goes on and a one-line note names the class and its "
-            "count (it cannot be in both the training and the validation rows); no traceback from the "
-            "stratified split.", message="maybe"),
+            "label", "classification", "error",
+            "One class ('maybe') has a single row: it can be neither learned nor validated, so the file is "
+            "refused with one line naming the class and the fix (remove the row or merge the class); no "
+            "traceback from the stratified split.", message="has a single row of class 'maybe'"),
     CsvCase("mixed_numbers_and_text", _text(_rows(cell=lambda i, c, v: ("several" if i % 9 == 4 else v)
-                                                  if c == "count" else v)), "label", "classification", "note",
-            "Column 'count' holds numbers and the text 'several': it is typed categorical (each number a "
-            "category) with a one-line note naming the column and a text value; --numeric count would make "
-            "'several' an error naming the row.", message="count"),
+                                                  if c == "count" else v)), "label", "classification", "error",
+            "Column 'count' holds numbers and the text 'several': one line naming the column, the text value "
+            "and its row, and the two fixes (--categorical count, or --numeric count to read the text as "
+            "missing).", message="Column 'count' mixes numbers and text, e.g. 'several'"),
     CsvCase("unseen_category_at_predict", _text(_rows()), "label", "classification", "ok",
             "At predict time a colour never seen in training ('purple') goes to the out-of-vocabulary bucket: "
             "every row gets a prediction, no error.", stage="predict",

@@ -4,10 +4,10 @@ import kerasopt
 def test_public_names_are_pinned():
     assert kerasopt.__all__ == sorted(kerasopt.__all__)
     assert set(kerasopt.__all__) == {
-        "__version__", "build_model", "make_regularizer", "train", "TrainResult", "run_training", "predict_file",
+        "__version__", "augmentation", "build_model", "make_regularizer", "train", "TrainResult", "run_training", "predict_file",
         "KerasoptError", "ArgumentError", "DataError", "ConfigError", "OutputExistsError", "callbacks", "config",
-        "data", "errors", "models", "optimizers", "pipeline", "plotting", "schedules", "spec", "tabular", "training",
-        "tuning", "experiments", "tune", "TuneResult", "cross_validate_config", "evaluate_file", "Table",
+        "data", "errors", "models", "optimizers", "pipeline", "plotting", "schedules", "spec", "stacking", "tabular", "training",
+        "tuning", "experiments", "tune", "TuneResult", "cross_validate_config", "evaluate_file", "Table", "DenseClassifier", "DenseRegressor", "estimators",
         "evaluation",
     }
 

@@ -167,7 +167,7 @@ BAD_TRAIN = [
      "Target column 'price_range' has a missing value in data row 4 (file line 5)."),
     (lambda t: ["--data", csv_file(t, phone_text()), "--categorical", "colour"],
      "Unknown column(s) in `categorical`: colour. Available columns: battery_power,"),
-    (lambda t: ["--data", csv_file(t, "a,price_range\n1,2\n2,2\n")], "holds a single class"),
+    (lambda t: ["--data", csv_file(t, "a,price_range\n1,2\n2,2\n")], "holds one class"),
     (lambda t: ["--data", csv_file(t, phone_text(8))], "Too few rows to split"),
     (lambda t: ["--data", csv_file(t, "a,b,price_range\n,p,1\n,q,2\n,r,1\n,s,2\n")],
      "No usable feature column: every column was dropped (Dropped column 'a': all cells are missing; "
@@ -494,3 +494,35 @@ def test_a_continuous_target_is_a_regression(table_csv, tmp_path, capsys):
     assert main(["evaluate", "--model", str(out / "model.keras"), "--data", str(tmp_path / "weights.csv"),
                  "--out", str(report)]) == 0
     assert (report / "residuals.png").exists() and "r2" in capsys.readouterr().out
+
+
+# -- a user's CSV as it comes: dialects, encodings and odd columns (tests/csv_cases.py) ---------
+
+from .csv_cases import CASES, write_case  # noqa: E402
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_csv_case(case, tmp_path, capsys):
+    train_csv, predict_csv = write_case(case, tmp_path)
+    out = tmp_path / "run"
+    code = main(["train", "--data", train_csv, "--target", case.target, "--out", str(out), "--epochs", "1",
+                 "--hidden-units", "4", "--no-refit", "--quiet"])
+    captured = capsys.readouterr()
+    if case.outcome == "error":
+        assert code == 1 and captured.err.count("\n") == 1 and case.message in captured.err
+        assert not out.exists()
+        return
+    assert code == 0, captured.err
+    notes = [line for line in captured.out.splitlines() if line.startswith("note: ")]
+    assert (case.message in " ".join(notes)) if case.outcome == "note" else notes == []
+    config = json.loads((out / "config.json").read_text())
+    assert config["derived"]["task"] == case.task
+    columns = config["derived"]["feature_columns"]
+    assert columns[0] == "size" and all(not c.endswith("\r") for c in columns)
+    used = config["derived"]["used_columns"]
+    if "size" in used:  # read as numbers in every dialect
+        assert keras.saving.load_model(out / "model.keras").schema.features[0].kind == "numeric"
+    if predict_csv is not None:
+        pred = tmp_path / "pred.csv"
+        assert main(["predict", "--model", str(out / "model.keras"), "--data", predict_csv, "--out", str(pred)]) == 0
+        assert len(pd.read_csv(pred)) == len(pd.read_csv(predict_csv))

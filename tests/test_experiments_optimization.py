@@ -378,3 +378,20 @@ def test_lr_schedules_script_tiny(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[0].split()[0] == "epoch"
     assert (tmp_path / "lr_schedules.png").exists()
+
+
+def test_coinciding_names_curves_within_tolerance():
+    race = optimizer_race.RaceResult(
+        losses={"a": [1.0, 0.5], "b": [1.001, 0.5004], "c": [1.0, 0.6]},
+        initial_loss={"a": 2.0, "b": 2.0, "c": 2.0}, final_loss={}, learning_rates={}, initial_weights=[])
+    pairs = optimizer_race.coinciding(race)
+    assert [(a, b) for a, b, _ in pairs] == [("a", "b")]
+    assert pairs[0][2] == pytest.approx(0.001 / 1.001)
+    assert optimizer_race.coinciding(race, rtol=0.2) == [("a", "b", pairs[0][2]), ("a", "c", pytest.approx(0.1 / 0.6)),
+                                                         ("b", "c", pytest.approx(0.0996 / 0.6))]
+    figure = optimizer_race.plot_race(race)
+    assert "a and b coincide (within 0.1 %)" in [t.get_text() for t in figure.texts]
+    styles = {(line.get_linestyle(), line.get_marker()) for line in figure.axes[0].get_lines()}
+    assert len(styles) == 3
+    with pytest.raises(ValueError, match="Received: rtol=0"):
+        optimizer_race.coinciding(race, rtol=0)

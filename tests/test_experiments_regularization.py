@@ -232,6 +232,27 @@ def test_mnist_model_takes_raw_pixels():
         mnist.build_mnist_model(64, input_dropout=1.0)
 
 
+def test_mnist_model_augments_after_rescaling_and_before_input_dropout():
+    from kerasopt.augmentation import ImageAugmentation
+
+    model = mnist.build_mnist_model(64, max_value=16.0, hidden_units=(8,), input_dropout=0.2, seed=0,
+                                    augment="rotation,shift")
+    names = [layer.name for layer in model.layers]
+    assert names[:5] == ["pixels", "rescaling", "augmentation", "input_dropout", "dense_0"]
+    assert isinstance(model.get_layer("augmentation"), ImageAugmentation)
+    assert model.get_layer("augmentation").image_shape == (8, 8, 1)
+    plain = mnist.build_mnist_model(64, max_value=16.0, hidden_units=(8,), input_dropout=0.2, seed=0)
+    assert [layer.name for layer in plain.layers][:4] == ["pixels", "rescaling", "input_dropout", "dense_0"]
+    x = mnist.load_digits().x_test[:20]
+    plain.set_weights(model.get_weights())
+    np.testing.assert_array_equal(model.predict(x, verbose=0), plain.predict(x, verbose=0))
+
+
+def test_mnist_presets_are_named():
+    assert mnist.PRESETS == {"course": mnist.COURSE, "strong": mnist.STRONG, "augmented": mnist.AUGMENTED}
+    assert mnist.AUGMENTED["augment"] == {"rotation": 10.0, "shift": 0.1, "zoom": 0.1}
+
+
 def test_saved_mnist_model_takes_raw_pixels(tmp_path):
     import keras
 
@@ -281,6 +302,23 @@ def test_train_mnist_script_writes_metrics(tmp_path, capsys):
     assert err[1].startswith("train_mnist.py: error: MNIST file not found: ")
 
 
+def test_train_mnist_script_augments(tmp_path, capsys):
+    _write_npz(tmp_path / "mnist.npz")
+    script = _script("train_mnist")
+    argv = ["--data", str(tmp_path / "mnist.npz"), "--epochs", "1", "--hidden", "8"]
+    assert script.main([*argv, "--out", str(tmp_path / "a"), "--augment", '{"rotation": 15}']) == 0
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert metrics["config"]["augment"] == {"rotation": 15}
+    assert script.main([*argv, "--out", str(tmp_path / "b"), "--augment", "rotation,blur"]) == 1
+    assert script.main([*argv, "--out", str(tmp_path / "c"), "--augment", '{"shift": 2}']) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["train_mnist.py: error: Invalid value for `augment`: unknown name 'blur'; expected "
+                   "comma-separated names from rotation, shift, zoom, flip. Received: augment='rotation,blur'",
+                   "train_mnist.py: error: Invalid value for `augment['shift']`: expected a fraction in [0, 1). "
+                   "Received: augment['shift']=2"]
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not MNIST_FILE.exists(), reason="needs ../shared/data/mnist/mnist.npz")
 def test_mnist_course_setting_reaches_about_98_percent():
@@ -296,3 +334,28 @@ def test_mnist_strong_setting_reaches_98_5_percent():
     # Measured on CPU: 98.60% with seed 0.
     result = mnist.run_mnist(mnist.load_mnist(MNIST_FILE), **mnist.STRONG, seed=0)
     assert result.test_accuracy >= 0.985
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MNIST_FILE.exists(), reason="needs ../shared/data/mnist/mnist.npz")
+def test_mnist_augmented_setting_reaches_99_percent():
+    # The target for a Dense network with data augmentation (README: seeds 0 and 1).
+    result = mnist.run_mnist(mnist.load_mnist(MNIST_FILE), **mnist.AUGMENTED, seed=0)
+    assert result.test_accuracy >= 0.99
+
+
+def test_plot_gap_starts_at_zero_and_shows_the_gap():
+    import pandas as pd
+
+    table = pd.DataFrame({"train_accuracy": [1.0, 0.9], "val_accuracy": [0.8, 0.85]}, index=["none", "l2"])
+    figure = regularization.plot_gap(table)
+    acc_ax, gap_ax = figure.axes
+    assert acc_ax.get_ylim()[0] == 0.0 and gap_ax.get_ylim()[0] == 0.0
+    np.testing.assert_allclose([bar.get_height() for bar in gap_ax.patches], [20.0, 5.0])
+
+
+def test_regularization_figures_name_the_file_not_its_path(phone_csv):
+    result = regularization.run_experiment(None, data_path=phone_csv, variants=["none"], hidden_units=(4,),
+                                           epochs=1)
+    title = result["figures"]["regularization_curves.png"]._suptitle.get_text()
+    assert title == "20-4-4 network on phone.csv"

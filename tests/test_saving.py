@@ -48,3 +48,12 @@ def test_import_kerasopt_does_not_import_keras():
     code = "import sys, kerasopt; print('keras' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_registering_while_a_kerasopt_module_imports_keras_warns_nothing():
+    """`import kerasopt.models` imports Keras half-way through models itself; the registration the
+    import hook then runs must not trip over the half-initialized module."""
+    code = "import kerasopt.models, kerasopt.tabular, kerasopt.stacking; print('ok')"
+    done = subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", code], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

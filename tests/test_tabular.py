@@ -264,7 +264,7 @@ def test_regression_output_is_restored_to_the_target_scale():
      "Target column 'y' has a missing value in data row 3 (file line 4). Remove the rows without a "
      "target, or fill them."),
     (lambda: encode_target(["a", "a"]),
-     "The target holds a single class ('a'); classification needs at least two."),
+     "The target holds one class ('a'); classification needs at least two."),
     (lambda: encode_target([1.0, 2.0], task="ordinal"), None),
 ])
 def test_bad_input_gets_one_line(call, message):
@@ -298,6 +298,7 @@ def test_tabular_model_predicts_labels_from_raw_rows_and_trains_through_train():
     assert set(result.metrics["validation"]) == {"loss", "accuracy", "auc"}
     probabilities = model.predict_proba(data)
     assert probabilities.shape == (32, 2)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(data)), probabilities, rtol=1e-5, atol=1e-7)
     labels_out = model.predict_labels(data.to_dict("list"))
     np.testing.assert_array_equal(labels_out, np.array(["no", "yes"])[probabilities.argmax(1)])
 

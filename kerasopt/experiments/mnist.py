@@ -4,7 +4,9 @@ The course trains a fully connected 784-500-10 ReLU network with Adam
 (learning rate 1e-3), batch size 100, for 5 epochs, and reports about 98%
 test accuracy. `COURSE` holds that setting; `STRONG` adds dropout (0.2 on
 the pixels, 0.5 after the hidden layer), 30 epochs and a cosine learning-rate
-schedule, and reaches at least 98.5%.
+schedule, and reaches at least 98.5%. `AUGMENTED` adds the course's missing
+regularizer, data augmentation (random rotations, shifts and zooms in
+training only, `kerasopt.augmentation`), to a wider 784-1024-1024-10 network.
 
 Preprocessing lives inside the model: the first layer is
 `Rescaling(1 / max_value)` (255 for MNIST, 16 for scikit-learn's 8x8 digits),
@@ -31,7 +33,9 @@ from kerasopt import _validation as check
 from kerasopt.errors import DataError
 
 __all__ = [
+    "AUGMENTED",
     "COURSE",
+    "PRESETS",
     "STRONG",
     "Images",
     "MnistResult",
@@ -59,6 +63,18 @@ COURSE: dict[str, Any] = {"hidden_units": (500,), "epochs": 5, "batch_size": 100
 STRONG: dict[str, Any] = {"hidden_units": (500,), "epochs": 30, "batch_size": 100,
                           "learning_rate": 2e-3, "dropout": 0.5, "input_dropout": 0.2,
                           "batch_norm": False, "l2": 0.0, "schedule": "cosine"}
+#: Data augmentation, the course's missing regularizer: a wider 784-1024-1024-10
+#: ReLU network, dropout 0.3 after each hidden layer, random rotations (up to
+#: 10 degrees), shifts (up to 10% of the side) and zooms (up to 10%) of the
+#: training images, Adam 1e-3 decayed to 0 by a cosine over 80 epochs, batch 128
+#: (measured 99.32% with seed 0 and 99.35% with seed 1; `fit` 1000 s and 1044 s on
+#: the 2-core machine while other jobs loaded it, about 10 s per epoch there).
+AUGMENTED: dict[str, Any] = {"hidden_units": (1024, 1024), "epochs": 80, "batch_size": 128,
+                             "learning_rate": 1e-3, "dropout": 0.3, "input_dropout": 0.0,
+                             "batch_norm": False, "l2": 0.0, "schedule": "cosine",
+                             "augment": {"rotation": 10.0, "shift": 0.1, "zoom": 0.1}}
+#: The presets by name, as `scripts/train_mnist.py --preset` reads them.
+PRESETS: dict[str, dict[str, Any]] = {"course": COURSE, "strong": STRONG, "augmented": AUGMENTED}
 
 
 class Images(NamedTuple):
@@ -204,7 +220,8 @@ def subsample(data: Images, n_train: int | None = None, n_test: int | None = Non
 def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: float = 255.0,
                       hidden_units=(500,), dropout: float = 0.0, batch_norm: bool = False,
                       l2: float = 0.0, learning_rate=1e-3, kernel_initializer: str | dict = "he_normal",
-                      input_dropout: float = 0.0, seed: int | None = None):
+                      input_dropout: float = 0.0, seed: int | None = None, augment=None,
+                      image_shape=None):
     """Builds the compiled classifier: `Rescaling(1/max_value)`, then `kerasopt.build_model`'s layers.
 
     Args:
@@ -220,6 +237,11 @@ def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: flo
         kernel_initializer: Initializer of every Dense kernel.
         input_dropout: Dropout rate on the (rescaled) pixels, in [0, 1).
         seed: Seed of the initializers and dropout.
+        augment: Data augmentation in training only (see
+            `kerasopt.augmentation.get`), e.g. `"rotation,shift,zoom"`; it
+            comes right after the rescaling, before `input_dropout`.
+        image_shape: Image shape of the rows; `None` reads square grey
+            images (28x28 for MNIST, 8x8 for the digits).
 
     Returns:
         A compiled `keras.Model` (sparse categorical cross-entropy, accuracy).
@@ -233,15 +255,17 @@ def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: flo
     core = build_model(check.positive_int("n_pixels", n_pixels), num_classes=num_classes,
                        hidden_units=hidden_units, activation="relu", dropout=dropout, batch_norm=batch_norm,
                        l1=0.0, l2=l2, normalize=False, optimizer="adam", learning_rate=learning_rate, seed=seed,
-                       kernel_initializer=kernel_initializer)
-    # One flat model: the rescaling layer, then build_model's layers (a chain), so that a saved
-    # model holds a single optimizer and takes raw pixels.
+                       kernel_initializer=kernel_initializer, augment=augment, image_shape=image_shape)
+    # One flat model: the rescaling layer, then build_model's layers (a chain, the augmentation
+    # first if any), the input dropout before the first Dense layer, so that a saved model holds a
+    # single optimizer and takes raw pixels.
     inputs = keras.Input(shape=(n_pixels,), name="pixels")
     x = keras.layers.Rescaling(1.0 / max_value, name="rescaling")(inputs)
-    if input_dropout:
-        x = keras.layers.Dropout(input_dropout, seed=None if seed is None else seed + 999,
-                                 name="input_dropout")(x)
     for layer in core.layers:
+        if input_dropout and isinstance(layer, keras.layers.Dense):
+            x = keras.layers.Dropout(input_dropout, seed=None if seed is None else seed + 999,
+                                     name="input_dropout")(x)
+            input_dropout = 0.0
         if not isinstance(layer, keras.layers.InputLayer):
             x = layer(x)
     model = keras.Model(inputs, x, name="mnist_dense")
@@ -283,7 +307,7 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
               learning_rate: float = 1e-3, dropout: float = 0.0, batch_norm: bool = False,
               l2: float = 0.0, schedule: str | dict | None = None,
               kernel_initializer: str | dict = "he_normal", input_dropout: float = 0.0,
-              seed: int = 0, verbose: int = 0) -> MnistResult:
+              augment=None, seed: int = 0, verbose: int = 0, callbacks=None) -> MnistResult:
     """Trains the dense MNIST classifier and returns its test accuracy.
 
     The test rows are passed as validation data, so `history` holds the test
@@ -304,8 +328,11 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
             `decay_epochs` decays over all `epochs`. `None` keeps the rate constant.
         kernel_initializer: Initializer of every Dense kernel.
         input_dropout: Dropout rate on the input pixels.
-        seed: Seed of initialization, dropout and shuffling.
+        augment: Data augmentation in training only, a name or dict for
+            `kerasopt.augmentation.get` (e.g. `"rotation,shift,zoom"`).
+        seed: Seed of initialization, dropout, augmentation and shuffling.
         verbose: Verbosity of `fit`.
+        callbacks: More Keras callbacks for `fit`.
 
     Returns:
         A `MnistResult`.
@@ -328,17 +355,18 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
     num_classes = int(max(data.y_train.max(), data.y_test.max())) + 1
     model = build_mnist_model(data.x_train.shape[1], num_classes, data.max_value, hidden_units,
                               dropout=dropout, batch_norm=batch_norm, l2=l2, learning_rate=rate,
-                              kernel_initializer=kernel_initializer, input_dropout=input_dropout, seed=seed)
+                              kernel_initializer=kernel_initializer, input_dropout=input_dropout, seed=seed,
+                              augment=augment)
     result = train(model, data.x_train, data.y_train, validation_data=(data.x_test, data.y_test),
                    epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
-                   verbose=verbose)
+                   verbose=verbose, callbacks=callbacks)
     history = {k: [float(v) for v in values] for k, values in result.history.history.items()}
     config = {"data": data.name, "train_rows": int(len(data.x_train)), "test_rows": int(len(data.x_test)),
               "hidden_units": [int(u) for u in ([hidden_units] if isinstance(hidden_units, int) else hidden_units)],
               "epochs": epochs, "batch_size": batch_size, "learning_rate": float(learning_rate),
               "dropout": float(dropout), "batch_norm": bool(batch_norm), "l2": float(l2),
               "schedule": schedule, "kernel_initializer": kernel_initializer,
-              "input_dropout": float(input_dropout), "seed": seed}
+              "input_dropout": float(input_dropout), "augment": augment, "seed": seed}
     return MnistResult(test_accuracy=result.metrics["validation"]["accuracy"],
                        test_loss=result.metrics["validation"]["loss"],
                        train_accuracy=result.metrics["train"]["accuracy"], history=history,
@@ -346,16 +374,25 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
 
 
 def plot_mnist_history(history: dict[str, list[float]], title: str | None = None):
-    """Draws the loss and accuracy curves (train and test) of `run_mnist`; returns a Figure."""
+    """Draws the loss and accuracy curves of `run_mnist`; returns a Figure.
+
+    `run_mnist` passes the test rows to `fit` as its validation data, so the
+    second curve is the test rows, evaluated after each epoch in inference
+    mode and used for no choice; the training curve is `fit`'s running mean
+    over each epoch's batches, with dropout and augmentation on, which is why
+    it can lie below the test curve.
+    """
     from kerasopt.plotting import plot_history
 
     figure = plot_history(history, title=title)
     for ax in figure.axes:
         for line in ax.get_lines():
             if line.get_label() == "validation":
-                line.set_label("test")
+                line.set_label("test rows (after each epoch)")
+            elif line.get_label() == "train":
+                line.set_label("train (running mean in training mode)")
         if ax.get_legend() is not None:
-            ax.legend()
+            ax.legend(fontsize="small")
     return figure
 
 

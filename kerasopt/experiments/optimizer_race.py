@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 
-__all__ = ["DEFAULT_OPTIMIZERS", "RaceResult", "cubic_data", "optimizer_race", "trajectories",
+__all__ = ["DEFAULT_OPTIMIZERS", "RaceResult", "coinciding", "cubic_data", "optimizer_race", "trajectories",
            "format_race_table", "format_trajectory_table", "plot_race"]
 
 #: The optimizers of the course, as `kerasopt.optimizers` names.
@@ -196,18 +196,67 @@ def format_trajectory_table(paths: Mapping[str, np.ndarray], decimals: int = 8) 
     return "\n".join(lines)
 
 
+def coinciding(result: RaceResult, rtol: float = 0.01) -> list[tuple[str, str, float]]:
+    """Returns the pairs of optimizers whose loss curves lie within `rtol` of each other.
+
+    Such curves hide one another in `plot_race`; e.g. Adam and AdamW: AdamW
+    is Adam plus a decoupled weight decay that multiplies every weight by
+    `1 - learning_rate * 0.004` per step (Keras's default `weight_decay`),
+    about 3 % in all over the race's 750 steps at learning rate 0.01, which
+    moves the loss of the 61-weight network by less than 1 %.
+
+    Args:
+        result: A `RaceResult`.
+        rtol: Largest relative difference, at every epoch, of two curves
+            that count as coinciding.
+
+    Returns:
+        `(name_a, name_b, largest relative difference)` for each such pair,
+        in the order of `result.losses`.
+    """
+    rtol = check.positive_float("rtol", rtol)
+    names = list(result.losses)
+    pairs = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            ca, cb = np.asarray(result.losses[a]), np.asarray(result.losses[b])
+            if ca.shape != cb.shape:
+                continue
+            diff = float(np.max(np.abs(ca - cb) / np.maximum(np.abs(ca), np.abs(cb))))
+            if diff <= rtol:
+                pairs.append((a, b, diff))
+    return pairs
+
+
+_STYLES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ("-", "v"), ("--", "x"), (":", "P"),
+           ("-.", "*")]
+
+
 def plot_race(result: RaceResult) -> Figure:
-    """Draws each optimizer's loss per epoch (epoch 0: before training), log scale."""
-    figure = Figure(figsize=(6.4, 4.0))
+    """Draws each optimizer's loss per epoch (epoch 0: before training), log scale.
+
+    Every optimizer has its own colour, line style and marker, so curves
+    that coincide stay visible; a note under the axes names the pairs
+    within 1 % of each other at every epoch (see `coinciding`).
+    """
+    pairs = coinciding(result)
+    figure = Figure(figsize=(6.4, 4.4 if pairs else 4.0))
     ax = figure.subplots()
-    for name, curve in result.losses.items():
-        ax.plot(np.arange(len(curve) + 1), [result.initial_loss[name], *curve], marker="o",
-                markersize=3, label=name)
+    for i, (name, curve) in enumerate(result.losses.items()):
+        line, marker = _STYLES[i % len(_STYLES)]
+        ax.plot(np.arange(len(curve) + 1), [result.initial_loss[name], *curve], linestyle=line,
+                marker=marker, markersize=6 if i % 2 else 4, markerfacecolor="none" if i % 2 else None,
+                color=f"C{i % 10}", label=name)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss (MSE)")
     ax.set_title("y = x^3 + 0.1 noise, 1-20-1 ReLU net, same initial weights")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    figure.tight_layout()
+    if pairs:
+        text = "; ".join(f"{a} and {b} coincide (within {100 * d:.1f} %)" for a, b, d in pairs)
+        figure.text(0.01, 0.01, text, fontsize=7.5, va="bottom", ha="left", wrap=True)
+        figure.tight_layout(rect=(0, 0.06, 1, 1))
+    else:
+        figure.tight_layout()
     return figure

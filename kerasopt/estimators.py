@@ -1,0 +1,406 @@
+"""scikit-learn estimators: `DenseClassifier` and `DenseRegressor`.
+
+They fit a kerasopt `TabularModel` (typed columns, imputation and encoding
+inside the network) with the toolkit's training procedure, so they take a
+DataFrame of mixed kinds with gaps or a plain array, and work in `Pipeline`,
+`cross_val_score` and `GridSearchCV`. Every constructor argument is a
+hyperparameter of the model or of its training run, with the default of
+`kerasopt.config.DEFAULTS`.
+
+Fitting: with `validation_split` > 0, a first run holds out that fraction of
+the rows (stratified for classification), trains with early stopping
+(`patience`) and keeps the best epoch count; with `refit` (the default) a
+fresh network is then trained on all rows for that many epochs, as `kerasopt
+train` does. With `validation_split=0` the network trains for `epochs` on
+all rows.
+
+Example:
+
+>>> from sklearn.model_selection import cross_val_score  # doctest: +SKIP
+>>> cross_val_score(DenseClassifier(epochs=50), frame, labels, cv=5)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
+
+from kerasopt import config as config_lib
+from kerasopt.errors import ArgumentError
+
+__all__ = ["DenseClassifier", "DenseRegressor"]
+
+_D = config_lib.DEFAULTS
+
+
+def _default(key: str):
+    """The default of `key` from the one specification, as an immutable value (lists -> tuples)."""
+    value = _D[key]
+    return tuple(value) if isinstance(value, list) else value
+
+
+# Keys of the specification that are hyperparameters of the estimators (the rest describe a
+# command-line run: data file, target column, test split).
+_SPEC_KEYS = ("hidden_units", "activation", "kernel_initializer", "l1", "l2", "dropout", "batch_norm",
+              "optimizer", "optimizer_args", "learning_rate", "schedule", "schedule_args", "epochs",
+              "batch_size", "patience", "reduce_lr_on_plateau", "validation_split", "refit", "seed")
+
+
+class _DenseEstimator(BaseEstimator):
+    """Shared fit / predict / pickling of the two estimators."""
+
+    _task = ""
+
+    def _config(self) -> dict[str, Any]:
+        params = {key: getattr(self, key) for key in _SPEC_KEYS}
+        for key in ("optimizer_args", "schedule_args"):
+            if params[key] is None:  # None: the specification's own value for the default choice
+                base = "optimizer" if key == "optimizer_args" else "schedule"
+                same = params[base] == _D[base]
+                params[key] = dict(_D[key]) if same else {}
+        params["hidden_units"] = ([params["hidden_units"]] if isinstance(params["hidden_units"], int)
+                                  else list(params["hidden_units"]))
+        if hasattr(self, "class_weight"):
+            params["class_weight"] = self.class_weight
+        return config_lib.resolve(params)
+
+    def _frame(self, X, reset: bool) -> pd.DataFrame:
+        """Checks `X` as scikit-learn does and returns it as a DataFrame of raw columns."""
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if len(X) == 0:
+                raise ArgumentError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
+                                 "required.")
+            return X.set_axis([str(c) for c in X.columns], axis=1)
+        array = check_array(X, dtype=None, ensure_all_finite=False, accept_sparse=False)
+        validate_data(self, array, reset=reset, skip_check_array=True)
+        if array.dtype.kind in "c":
+            raise ArgumentError("Complex data not supported.")
+        if reset:
+            names = [f"x{i}" for i in range(array.shape[1])]
+        else:
+            names = self.model_.schema.input_names
+        return pd.DataFrame(array if array.dtype.kind != "U" else array.astype(object), columns=names)
+
+    def _fit(self, X, y):
+        from kerasopt import pipeline, tabular, training
+
+        config = self._config()
+        frame = self._frame(X, reset=True)
+        if len(y) != len(frame):
+            raise ArgumentError(f"Found input variables with inconsistent numbers of samples: "
+                             f"[{len(frame)}, {len(y)}]")
+        if len(frame) < 2:
+            raise ArgumentError(f"Found {len(frame)} sample(s) (n_samples={len(frame)}) while a minimum of 2 is "
+                             "required.")
+        overrides = {"categorical": self.categorical, "numeric": self.numeric, "drop": self.drop}
+        overrides = {k: () if v is None else v for k, v in overrides.items()}
+        # scikit-learn's data may hold a class seen once; the held-out split then is not stratified.
+        y_encoded, target = tabular.encode_target(y, task=self._task, min_rows_per_class=1)
+        class_weight = config.get("class_weight")
+        if isinstance(class_weight, dict):  # keys are labels, as in scikit-learn; Keras wants class indices
+            class_weight = {i: float(class_weight.get(c, 1.0)) for i, c in enumerate(target.classes)}
+
+        # Columns without signal are found on all rows: a subset can hide an identifier (shuffled
+        # ids 1..n are no longer one consecutive run).
+        dropped = tabular.infer_schema(frame, **overrides).dropped
+        run_config = {**config, "categorical": list(overrides["categorical"]),
+                      "numeric": list(overrides["numeric"])}
+
+        def fit_once(rows, validation_rows, epochs, early_stopping):
+            part = frame.iloc[rows]
+            info = target if target.task == "classification" else _regression_target(y_encoded[rows], target)
+            model, _ = pipeline.model_from_config({**run_config, "epochs": epochs}, part, info, drop=dropped)
+            validation = None if validation_rows is None else (frame.iloc[validation_rows],
+                                                                y_encoded[validation_rows])
+            result = training.train(model, part, y_encoded[rows], validation_data=validation, epochs=epochs,
+                                    batch_size=config["batch_size"], early_stopping=early_stopping,
+                                    patience=config["patience"],
+                                    reduce_lr_on_plateau=config["reduce_lr_on_plateau"],
+                                    class_weight=class_weight, seed=config["seed"],
+                                    verbose=self.verbose, report_metrics=False)
+            return model, result
+
+        everything = np.arange(len(frame))
+        n_val = math.ceil(len(frame) * config["validation_split"]) if config["validation_split"] else 0
+        if n_val and len(frame) - n_val >= 1:
+            rows, validation_rows = _split(everything, y_encoded, n_val, target.task, config["seed"])
+            model, result = fit_once(rows, validation_rows, config["epochs"], early_stopping=True)
+            self.best_epoch_ = result.best_epoch
+            if config["refit"]:
+                model, _ = fit_once(everything, None, result.best_epoch, early_stopping=False)
+        else:
+            model, _ = fit_once(everything, None, config["epochs"], early_stopping=False)
+            self.best_epoch_ = config["epochs"]
+        self.model_ = model
+        self.target_ = target
+        return self
+
+    def _predict_outputs(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        frame = self._frame(X, reset=False)
+        return np.asarray(self.model_.predict(frame, batch_size=1024, verbose=0))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.non_deterministic = False
+        return tags
+
+    def _expected_failed_checks(self) -> dict[str, str]:
+        """scikit-learn estimator checks this estimator is known to fail, with the reason.
+
+        For `parametrize_with_checks(..., expected_failed_checks=...)`.
+        """
+        return {}
+
+    # Pickling: the Keras model travels as the bytes of its .keras file.
+    def __getstate__(self):
+        state = super().__getstate__().copy()
+        if "model_" in state:
+            with tempfile.TemporaryDirectory() as folder:
+                path = os.path.join(folder, "model.keras")
+                state["model_"].save(path)
+                with open(path, "rb") as f:
+                    state["model_"] = f.read()
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("model_"), bytes):
+            import keras
+
+            from kerasopt import tabular  # noqa: F401  (registers the custom objects)
+
+            with tempfile.TemporaryDirectory() as folder:
+                path = os.path.join(folder, "model.keras")
+                with open(path, "wb") as f:
+                    f.write(state["model_"])
+                state["model_"] = keras.saving.load_model(path)
+        super().__setstate__(state)
+
+
+def _regression_target(values: np.ndarray, target):
+    """The regression target's statistics on the rows a network is trained on."""
+    from kerasopt.tabular import TargetInfo
+
+    std = float(np.std(values.astype("float64")))
+    return TargetInfo("regression", mean=float(np.mean(values.astype("float64"))), std=std if std > 0 else 1.0,
+                      name=target.name)
+
+
+def _split(rows: np.ndarray, y: np.ndarray, n_val: int, task: str, seed):
+    """Holds out `n_val` rows: stratified for classification when every class can be in both parts."""
+    stratify = None
+    if task == "classification":
+        counts = np.bincount(y)
+        if counts[counts > 0].min() >= 2 and n_val >= len(counts) and len(rows) - n_val >= len(counts):
+            stratify = y
+    return train_test_split(rows, test_size=n_val, stratify=stratify, random_state=seed)
+
+
+_PARAMS_DOC = """
+    Args:
+        hidden_units: Units of each hidden layer (a tuple; an int for one).
+        activation: Activation of the hidden layers.
+        kernel_initializer: Initializer of every Dense kernel.
+        l1: L1 penalty strength of every Dense kernel.
+        l2: L2 penalty strength.
+        dropout: Dropout rate after each hidden layer.
+        batch_norm: Whether to put BatchNormalization before each activation.
+        optimizer: Optimizer name, dict or instance.
+        optimizer_args: Extra arguments of a named optimizer (`None`: the
+            specification's for the default optimizer, else none).
+        learning_rate: Initial learning rate.
+        schedule: Learning-rate schedule name (`kerasopt.schedules.available()`)
+            or `None` for a constant rate.
+        schedule_args: The schedule's arguments (`None`: the specification's
+            for the default schedule, else none).
+        epochs: Maximum number of epochs.
+        batch_size: Mini-batch size.
+        patience: Epochs without improvement before early stopping.
+        reduce_lr_on_plateau: Whether to halve a constant learning rate on plateaus.
+        validation_split: Fraction of the rows held out to choose the epoch
+            count by early stopping; 0 trains for `epochs` on all rows.
+        refit: Whether to retrain on all rows for the chosen epoch count.
+        seed: Seed of the initial weights, shuffles and the split.
+        verbose: Verbosity of Keras's `fit`.
+        categorical: Column names to treat as categorical (see
+            `kerasopt.tabular.infer_schema`).
+        numeric: Column names to treat as numeric.
+        drop: Column names to leave out.
+"""
+
+
+class DenseClassifier(ClassifierMixin, _DenseEstimator):
+    __doc__ = """A regularized Dense-network classifier for tables, as a scikit-learn estimator.
+
+    Labels may be strings, booleans, integers in any range or integral
+    floats; `classes_` holds them and `predict` returns them. Binary
+    problems report AUC among the Keras metrics.
+    """ + _PARAMS_DOC + """        class_weight: `None`, `"balanced"` or a dict `{label: weight}`.
+
+    Attributes:
+        classes_: The class labels, in the order of `predict_proba`'s columns.
+        model_: The fitted `kerasopt.tabular.TabularModel`.
+        n_features_in_: Number of columns seen in `fit`.
+        feature_names_in_: Column names seen in `fit` (DataFrame input only).
+        best_epoch_: The epoch count chosen by early stopping (or `epochs`).
+
+    Example:
+
+    >>> clf = DenseClassifier(hidden_units=(16,), epochs=20).fit(frame, labels)  # doctest: +SKIP
+    >>> clf.predict(frame[:3])  # doctest: +SKIP
+    array(['no', 'yes', 'no'], dtype='<U3')
+    """
+
+    _task = "classification"
+
+    def __init__(self, hidden_units=_default("hidden_units"), activation=_default("activation"),
+                 kernel_initializer=_default("kernel_initializer"), l1=_default("l1"), l2=_default("l2"),
+                 dropout=_default("dropout"), batch_norm=_default("batch_norm"),
+                 optimizer=_default("optimizer"), optimizer_args=None, learning_rate=_default("learning_rate"),
+                 schedule=_default("schedule"), schedule_args=None, epochs=_default("epochs"),
+                 batch_size=_default("batch_size"), patience=_default("patience"),
+                 reduce_lr_on_plateau=_default("reduce_lr_on_plateau"), class_weight=_default("class_weight"),
+                 validation_split=_default("validation_split"), refit=_default("refit"), seed=_default("seed"),
+                 verbose=0, categorical=None, numeric=None, drop=None):
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.kernel_initializer = kernel_initializer
+        self.l1 = l1
+        self.l2 = l2
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.optimizer = optimizer
+        self.optimizer_args = optimizer_args
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.schedule_args = schedule_args
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.patience = patience
+        self.reduce_lr_on_plateau = reduce_lr_on_plateau
+        self.class_weight = class_weight
+        self.validation_split = validation_split
+        self.refit = refit
+        self.seed = seed
+        self.verbose = verbose
+        self.categorical = categorical
+        self.numeric = numeric
+        self.drop = drop
+
+    def fit(self, X, y):
+        """Fits the network.
+
+        Args:
+            X: A DataFrame (mixed kinds, gaps) or an array, `(rows, columns)`.
+            y: Labels, one per row.
+
+        Returns:
+            `self`.
+        """
+        y = _target_vector(y)
+        check_classification_targets(y)
+        self._fit(X, y)
+        self.classes_ = np.asarray(self.target_.classes)
+        if self.classes_.dtype == object:
+            self.classes_ = self.classes_.astype(str)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, `(rows, len(classes_))`."""
+        return self._predict_outputs(X)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted labels, in the values of `classes_`."""
+        check_is_fitted(self, "model_")
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+class DenseRegressor(RegressorMixin, _DenseEstimator):
+    __doc__ = """A regularized Dense-network regressor for tables, as a scikit-learn estimator.
+
+    The target is standardized inside the network and restored on output;
+    the loss is the squared error divided by the target's variance.
+    """ + _PARAMS_DOC + """
+    Attributes:
+        model_: The fitted `kerasopt.tabular.TabularModel`.
+        n_features_in_: Number of columns seen in `fit`.
+        feature_names_in_: Column names seen in `fit` (DataFrame input only).
+        best_epoch_: The epoch count chosen by early stopping (or `epochs`).
+    """
+
+    _task = "regression"
+
+    def __init__(self, hidden_units=_default("hidden_units"), activation=_default("activation"),
+                 kernel_initializer=_default("kernel_initializer"), l1=_default("l1"), l2=_default("l2"),
+                 dropout=_default("dropout"), batch_norm=_default("batch_norm"),
+                 optimizer=_default("optimizer"), optimizer_args=None, learning_rate=_default("learning_rate"),
+                 schedule=_default("schedule"), schedule_args=None, epochs=_default("epochs"),
+                 batch_size=_default("batch_size"), patience=_default("patience"),
+                 reduce_lr_on_plateau=_default("reduce_lr_on_plateau"),
+                 validation_split=_default("validation_split"), refit=_default("refit"), seed=_default("seed"),
+                 verbose=0, categorical=None, numeric=None, drop=None):
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.kernel_initializer = kernel_initializer
+        self.l1 = l1
+        self.l2 = l2
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.optimizer = optimizer
+        self.optimizer_args = optimizer_args
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.schedule_args = schedule_args
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.patience = patience
+        self.reduce_lr_on_plateau = reduce_lr_on_plateau
+        self.validation_split = validation_split
+        self.refit = refit
+        self.seed = seed
+        self.verbose = verbose
+        self.categorical = categorical
+        self.numeric = numeric
+        self.drop = drop
+
+    def fit(self, X, y):
+        """Fits the network.
+
+        Args:
+            X: A DataFrame (mixed kinds, gaps) or an array, `(rows, columns)`.
+            y: Numeric targets, one per row.
+
+        Returns:
+            `self`.
+        """
+        y = _target_vector(y)
+        # Text is an error; an infinite value too; a gap is refused with its row number by `_fit`.
+        y = check_array(y.reshape(-1, 1), dtype="float64", ensure_all_finite="allow-nan", input_name="y").ravel()
+        return self._fit(X, y)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted values, `(rows,)`, on the target's scale."""
+        return self._predict_outputs(X)[:, 0].astype("float64")
+
+
+def _target_vector(y) -> np.ndarray:
+    if isinstance(y, (pd.Series, pd.DataFrame)):
+        y = y.to_numpy()
+    y = np.asarray(y)
+    if y.dtype.kind == "c":
+        raise ArgumentError("Complex data not supported.")
+    return column_or_1d(y, warn=True)
+

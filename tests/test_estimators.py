@@ -1,0 +1,109 @@
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from kerasopt import DenseClassifier, DenseRegressor
+from kerasopt.config import DEFAULTS
+
+# Tiny networks and two epochs: the checks test the scikit-learn contract, not accuracy.
+# Ten epochs reach the score thresholds of the full checks (`check_classifiers_train`: accuracy > 0.83).
+SMALL = {"hidden_units": (8,), "epochs": 10, "validation_split": 0.0, "batch_size": 16}
+FAST = {**SMALL, "epochs": 2}
+
+
+def expected_failed_checks(estimator):
+    return estimator._expected_failed_checks()
+
+
+# scikit-learn's API checks (`legacy=False`) run by default; its full set (about 50 checks per
+# estimator, each fitting several networks) is slow and runs with `-m slow`.
+@parametrize_with_checks([DenseClassifier(**FAST), DenseRegressor(**FAST)], legacy=False,
+                         expected_failed_checks=expected_failed_checks)
+def test_scikit_learn_api_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.slow
+@parametrize_with_checks([DenseClassifier(**SMALL), DenseRegressor(**SMALL)],
+                         expected_failed_checks=expected_failed_checks)
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def table(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "size": np.where(rng.random(n) < 0.15, np.nan, rng.normal(size=n)),
+        "color": rng.choice(["red", "blue", None], n),
+        "count": rng.integers(0, 5, n),
+    })
+    labels = np.where(frame["size"].fillna(0) + (frame["color"] == "red") > 0.3, "yes", "no")
+    return frame, labels
+
+
+def test_defaults_come_from_the_specification():
+    params = DenseClassifier().get_params()
+    for key in ("activation", "l1", "l2", "dropout", "learning_rate", "schedule", "epochs", "batch_size",
+                "patience", "validation_split", "refit", "seed"):
+        assert params[key] == DEFAULTS[key], key
+    assert params["hidden_units"] == tuple(DEFAULTS["hidden_units"])
+    assert set(DenseRegressor().get_params()) == set(params) - {"class_weight"}
+
+
+def test_classifier_on_a_mixed_frame_keeps_labels_and_names():
+    frame, labels = table()
+    clf = DenseClassifier(**{**FAST, "validation_split": 0.25, "patience": 1}).fit(frame, labels)
+    assert clf.classes_.tolist() == ["no", "yes"]
+    assert clf.feature_names_in_.tolist() == ["size", "color", "count"] and clf.n_features_in_ == 3
+    assert 1 <= clf.best_epoch_ <= FAST["epochs"]
+    proba = clf.predict_proba(frame)
+    assert proba.shape == (40, 2)
+    np.testing.assert_array_equal(clf.predict(frame), clf.classes_[proba.argmax(1)])
+    assert clf.score(frame, labels) == np.mean(clf.predict(frame) == labels)
+
+
+def test_pickle_and_joblib_predict_identically(tmp_path):
+    frame, labels = table()
+    clf = DenseClassifier(**FAST).fit(frame, labels)
+    expected = clf.predict_proba(frame)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(frame), expected)
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    restored = joblib.load(tmp_path / "clf.joblib")
+    np.testing.assert_array_equal(restored.predict_proba(frame), expected)
+    assert restored.classes_.tolist() == ["no", "yes"]
+
+
+def test_pipeline_cross_val_score_and_grid_search():
+    frame, labels = table(48)
+    pipe = make_pipeline(FunctionTransformer(lambda f: f.assign(size=f["size"] * 2)), DenseClassifier(**FAST))
+    scores = cross_val_score(pipe, frame, labels, cv=2)
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+    one_split = [(np.arange(0, 48, 2), np.arange(1, 48, 2))]
+    search = GridSearchCV(pipe, {"denseclassifier__l1": [0.0, 0.01]}, cv=one_split, refit=False)
+    search.fit(frame, labels)
+    assert search.best_params_["denseclassifier__l1"] in (0.0, 0.01)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_regressor_restores_the_scale_of_the_target():
+    frame, _ = table()
+    y = 100.0 + 10.0 * frame["count"].to_numpy()
+    reg = DenseRegressor(**{**FAST, "hidden_units": ()}).fit(frame, y)
+    prediction = reg.predict(frame)
+    assert prediction.dtype == np.float64 and prediction.shape == (40,)
+    output = reg.model_.get_layer("output")
+    output.set_weights([np.zeros_like(w) for w in output.get_weights()])
+    np.testing.assert_allclose(reg.predict(frame), np.full(40, y.mean()), rtol=1e-6)
+
+
+def test_declared_categorical_column():
+    frame, labels = table()
+    clf = DenseClassifier(**FAST, categorical=["count"]).fit(frame, labels)
+    assert [c.kind for c in clf.model_.schema.features] == ["numeric", "categorical", "categorical"]
