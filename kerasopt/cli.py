@@ -231,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also tune scikit-learn baselines on the same rows and print a comparison")
     tune.add_argument("--ensemble", type=int, default=5, metavar="N",
                       help="best_model.keras averages N retrainings of the best configuration (default 5)")
-    tune.add_argument("--quiet", action="store_true", help="no progress lines or summary")
+    tune.add_argument("--quiet", action="store_true",
+                      help="no progress lines, status line or summary (the status line shows only on a terminal)")
     _add_common(tune)
     # --- end tune ---
     _show_defaults(parser)
