@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import TextIO
 
 import keras
 import numpy as np
 
+from kerasopt._terminal import TerminalLine, clock
 from kerasopt.errors import ArgumentError
 
 __all__ = ["LearningRateLogger", "MonitorCheck", "ProgressLine"]
@@ -74,12 +74,6 @@ class MonitorCheck(keras.callbacks.Callback):
         return cls(**config)
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
 @keras.saving.register_keras_serializable(package="kerasopt")
 class ProgressLine(keras.callbacks.Callback):
     """Shows one updating line per training phase on a terminal, nothing elsewhere.
@@ -119,17 +113,7 @@ class ProgressLine(keras.callbacks.Callback):
         self.stream = stream
         self._start = None
         self._done = 0
-        self._width = 0
-
-    def _out(self) -> TextIO:
-        return self.stream if self.stream is not None else sys.stderr
-
-    def _active(self) -> bool:
-        isatty = getattr(self._out(), "isatty", None)
-        try:
-            return bool(isatty and isatty())
-        except ValueError:  # a closed stream
-            return False
+        self._line = TerminalLine(stream)
 
     def _metric(self, logs: dict) -> str:
         if self.monitor is not None:
@@ -143,33 +127,24 @@ class ProgressLine(keras.callbacks.Callback):
         """Returns the text shown after `done` epochs of this call, the last one `epoch` (0-based)."""
         k = epoch + 1
         left = seconds / max(done, 1) * max(self.epochs - k, 0)
-        remaining = f"{'at most ' if self.bounded else ''}{_duration(left)} left" if k < self.epochs else \
-            f"done in {_duration(seconds)}"
+        remaining = f"{'at most ' if self.bounded else ''}{clock(left)} left" if k < self.epochs else \
+            f"done in {clock(seconds)}"
         return f"{self.phase}: epoch {k}/{self.epochs}{self._metric(logs or {})}, {remaining}"
 
     def on_train_begin(self, logs=None):
         self._start = time.perf_counter()
         self._done = 0
-        self._width = 0
+        self._line = TerminalLine(self.stream)
 
     def on_epoch_end(self, epoch, logs=None):
         if self._start is None:
             self.on_train_begin()
         self._done += 1
-        if not self._active():
-            return
-        text = self.line(epoch, logs, time.perf_counter() - self._start, self._done)
-        out = self._out()
-        out.write("\r" + text.ljust(self._width))
-        out.flush()
-        self._width = len(text)
+        if self._line.active:
+            self._line.show(self.line(epoch, logs, time.perf_counter() - self._start, self._done))
 
     def on_train_end(self, logs=None):
-        if self._width and self._active():
-            out = self._out()
-            out.write("\n")
-            out.flush()
-        self._width = 0
+        self._line.end()
 
     def get_config(self):
         return {"phase": self.phase, "epochs": self.epochs, "monitor": self.monitor, "bounded": self.bounded}

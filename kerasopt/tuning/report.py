@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 from typing import Any, TextIO
 
@@ -19,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from kerasopt import _io
+from kerasopt._terminal import TerminalLine, clock
 
 __all__ = ["active_values", "trials_frame", "influence", "plot_trials", "write_trials", "summary_table",
            "progress_line", "short_config", "StatusLine"]
@@ -181,12 +181,6 @@ def short_config(values: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _clock(seconds: float) -> str:
-    seconds = int(round(max(seconds, 0.0)))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
 class StatusLine:
     """The live status line of a search on a terminal, rewritten in place.
 
@@ -214,19 +208,12 @@ class StatusLine:
         self.current = 0
         self._running = False
         self._durations: list[float] = []
-        self._width = 0
-
-    def _out(self) -> TextIO:
-        return self.stream if self.stream is not None else sys.stderr
+        self._line = TerminalLine(stream)
 
     @property
     def active(self) -> bool:
         """Whether the stream is a terminal."""
-        isatty = getattr(self._out(), "isatty", None)
-        try:
-            return bool(isatty and isatty())
-        except ValueError:  # a closed stream
-            return False
+        return self._line.active
 
     def text(self) -> str:
         """Returns the status text."""
@@ -234,41 +221,29 @@ class StatusLine:
         parts = [f"trial {self.current}/{self.total}"]
         if self.best is not None:
             parts.append(f"best {self.best[0]:.4f} ({short_config(self.best[1])})")
-        parts.append(f"{_clock(elapsed)} elapsed")
+        parts.append(f"{clock(elapsed)} elapsed")
         if self._durations:
             to_run = self.total - self.current + (1 if self._running else 0)
             left = float(np.mean(self._durations)) * max(to_run, 0)
             if self.budget is not None:
                 left = min(left, max(self.budget - elapsed, 0.0))
-            parts.append(f"~{_clock(left)} left")
+            parts.append(f"~{clock(left)} left")
         elif self.budget is not None:
-            parts.append(f"budget {_clock(self.budget)}")
+            parts.append(f"budget {clock(self.budget)}")
         return ", ".join(parts)
 
     def show(self, text: str) -> None:
         """Writes `text` over the current line (on a terminal)."""
-        if not self.active:
-            return
-        out = self._out()
-        out.write("\r" + text.ljust(self._width))
-        out.flush()
-        self._width = len(text)
+        self._line.show(text)
 
     def announce(self, text: str) -> None:
         """Writes `text` as a line of its own, over the status line (on a terminal)."""
-        self.show(text)
-        if self.active:
-            self._out().write("\n")
-            self._out().flush()
-        self._width = 0
+        self._line.show(text)
+        self._line.end()
 
     def clear(self) -> None:
         """Blanks the line, so that other output starts on a clean line."""
-        if self._width and self.active:
-            out = self._out()
-            out.write("\r" + " " * self._width + "\r")
-            out.flush()
-        self._width = 0
+        self._line.clear()
 
     def trial_started(self, number: int) -> None:
         """Shows that trial `number` (counted from 1) is running."""
