@@ -178,9 +178,7 @@ class _DenseEstimator(BaseEstimator):
 
     def __setstate__(self, state):
         if isinstance(state.get("model_"), bytes):
-            import keras
-
-            from kerasopt import tabular  # noqa: F401  (registers the custom objects)
+            import keras  # importing Keras registers kerasopt's custom objects (kerasopt/__init__.py)
 
             with tempfile.TemporaryDirectory() as folder:
                 path = os.path.join(folder, "model.keras")
