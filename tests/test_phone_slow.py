@@ -18,7 +18,7 @@ pytestmark = [
 
 def test_defaults_reach_96_percent_on_rows_never_seen(tmp_path):
     out = tmp_path / "run"
-    assert main(["train", "--data", str(PHONE_TRAIN), "--out", str(out)]) == 0
+    assert main(["train", "--data", str(PHONE_TRAIN), "--target", "price_range", "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] >= 0.96  # 320 held-out rows that training never saw
     pred = tmp_path / "pred.csv"
@@ -30,7 +30,7 @@ def test_defaults_reach_96_percent_on_rows_never_seen(tmp_path):
 
 def test_defaults_cross_validated(tmp_path):
     out = tmp_path / "cv"
-    assert main(["train", "--data", str(PHONE_TRAIN), "--cv", "5", "--out", str(out)]) == 0
+    assert main(["train", "--data", str(PHONE_TRAIN), "--target", "price_range", "--cv", "5", "--out", str(out)]) == 0
     assert json.loads((out / "cv.json").read_text())["mean"] >= 0.96
 
 
@@ -55,6 +55,6 @@ def test_default_search_reaches_97_5_percent_on_rows_never_seen(tmp_path):
     averaged), 320 rows held out."""
     from kerasopt.tuning import tune
 
-    result = tune(PHONE_TRAIN, test_split=0.2, out=tmp_path / "tune", verbose=0)
+    result = tune(PHONE_TRAIN, "price_range", test_split=0.2, out=tmp_path / "tune", verbose=0)
     assert len(result.trials) == 30 and set(result.trials.status) == {"COMPLETED"}
     assert result.test_metrics["accuracy"] >= 0.975
