@@ -40,6 +40,7 @@ import numpy as np
 
 from kerasopt import _validation as check
 from kerasopt import models as models_lib  # the module: stacking may register while models imports
+from kerasopt import tabular as tabular_lib
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
 
@@ -47,12 +48,17 @@ __all__ = [
     "MemberEarlyStopping",
     "MemberwiseRegularizer",
     "StackedBatchNormalization",
+    "StackedEmbedding",
     "StackedTrainResult",
     "build_stacked_model",
+    "build_stacked_table_model",
+    "encode_table",
     "extract_members",
     "plan_batches",
     "predict_members",
     "stacked_ensemble",
+    "table_ensemble",
+    "table_targets",
     "train_stacked",
 ]
 
@@ -145,6 +151,59 @@ class StackedBatchNormalization(keras.layers.Layer):
         return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
 
 
+@keras.saving.register_keras_serializable(package="kerasopt")
+class StackedEmbedding(keras.layers.Layer):
+    """Each member's own embeddings of one-hot blocks of stacked features.
+
+    An `Embedding` lookup is the product of the category's one-hot vector
+    with the embedding matrix, so a one-hot block of width `n` times a
+    member's `(n, dim)` matrix is exactly that member's `Embedding` (same
+    output, same gradient). The layer maps `(batch, K, features)` to
+    `(batch, K, features')`, replacing each block `(start, width, dim)` by its
+    `dim` embedded values and passing the other features through in order.
+
+    Args:
+        blocks: `(start, width, dim)` of each one-hot block, in order of
+            `start` (see `kerasopt.tabular.embedding_blocks`).
+    """
+
+    def __init__(self, blocks, **kwargs):
+        super().__init__(**kwargs)
+        self.blocks = [tuple(int(v) for v in b) for b in blocks]
+        starts = [b[0] for b in self.blocks]
+        if not self.blocks or any(len(b) != 3 or min(b) < 0 or b[1] < 1 or b[2] < 1 for b in self.blocks) \
+                or starts != sorted(starts) \
+                or any(a[0] + a[1] > b[0] for a, b in zip(self.blocks, self.blocks[1:])):
+            raise ArgumentError("Invalid value for `blocks`: expected non-overlapping (start, width, dim) "
+                                f"triples in order of start. Received: blocks={blocks!r}")
+
+    def build(self, input_shape):
+        members, width = int(input_shape[1]), int(input_shape[2])
+        if self.blocks[-1][0] + self.blocks[-1][1] > width:
+            raise ArgumentError(f"StackedEmbedding blocks {self.blocks} exceed the {width} input features.")
+        self.tables = [self.add_weight(shape=(members, w, d), initializer="zeros", name=f"embeddings_{j}")
+                       for j, (_, w, d) in enumerate(self.blocks)]
+        self._width = width
+
+    def call(self, inputs):
+        parts, position = [], 0
+        for (start, width, _), table in zip(self.blocks, self.tables):
+            if start > position:
+                parts.append(inputs[..., position:start])
+            parts.append(keras.ops.einsum("bki,kid->bkd", inputs[..., start:start + width], table))
+            position = start + width
+        if position < self._width:
+            parts.append(inputs[..., position:])
+        return parts[0] if len(parts) == 1 else keras.ops.concatenate(parts, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        width = int(input_shape[2]) + sum(d - w for _, w, d in self.blocks)
+        return (input_shape[0], input_shape[1], width)
+
+    def get_config(self):
+        return {**super().get_config(), "blocks": [list(b) for b in self.blocks]}
+
+
 def _member_seeds(name: str, seed, members: int) -> list[int | None]:
     if seed is None:
         return [None] * members
@@ -219,6 +278,8 @@ def _initial_kernel(kernel_initializer, seed: int | None, index: int, shape) -> 
 
 def _forward(layers: dict[str, keras.layers.Layer], x, row_mask):
     """Runs the stacked layers (named as in `build_model`) on `x` of shape `(batch, K, features)`."""
+    if "embeddings" in layers:
+        x = layers["embeddings"](x)
     if "normalization" in layers:
         x = layers["normalization"](x)
     i = 0
@@ -253,6 +314,7 @@ def build_stacked_model(
     jit_compile: bool | str = "auto",
     steps_per_execution: int = 1,
     name: str = "kerasopt_stacked",
+    embeddings: Sequence[Sequence[int]] | None = None,
 ) -> keras.Model:
     """Builds and compiles K independent copies of a `build_model` network as one model.
 
@@ -301,6 +363,11 @@ def build_stacked_model(
             with it).
         steps_per_execution: Passed to `Model.compile`.
         name: Model name.
+        embeddings: Optional one-hot blocks of the input features, as
+            `(start, width, dim)`, that each member embeds with its own
+            `(width, dim)` matrix before the first Dense layer
+            (`StackedEmbedding`; initialized uniformly in [-0.05, 0.05], as
+            `kerasopt.tabular` embeds a column). Needs `normalize=False`.
 
     Returns:
         A compiled `keras.Model`.
@@ -317,11 +384,23 @@ def build_stacked_model(
     """
     n_inputs, features, members = _member_features(inputs, members)
     seeds = _member_seeds("seed", seed, members)
+    embedding = None
+    if embeddings:
+        if normalize and features is not None:
+            raise ArgumentError("`embeddings` needs `normalize=False`: a Normalization layer would rescale the "
+                                f"one-hot blocks. Received: embeddings={embeddings!r}, normalize={normalize!r}")
+        embedding = StackedEmbedding(embeddings, name="embeddings")
+        body_inputs = n_inputs + sum(d - w for _, w, d in embedding.blocks)
+        if embedding.blocks[-1][0] + embedding.blocks[-1][1] > n_inputs:
+            raise ArgumentError(f"Invalid value for `embeddings`: the blocks exceed the {n_inputs} input "
+                                f"features. Received: embeddings={embeddings!r}")
+    else:
+        body_inputs = n_inputs
     if jit_compile == "auto" and keras.backend.backend() == "tensorflow":
         # Keras's "auto" leaves XLA off on a CPU; the stacked einsums run several times faster with it.
         jit_compile = True
     # One single network validates every architecture argument with build_model's messages.
-    template = models_lib.build_model(n_inputs, num_classes=num_classes, hidden_units=hidden_units, activation=activation,
+    template = models_lib.build_model(body_inputs, num_classes=num_classes, hidden_units=hidden_units, activation=activation,
                            kernel_initializer=kernel_initializer, l1=l1, l2=l2,
                            kernel_regularizer=kernel_regularizer, dropout=dropout, batch_norm=batch_norm,
                            normalize=normalize, optimizer=optimizer, learning_rate=learning_rate,
@@ -332,6 +411,8 @@ def build_stacked_model(
 
     layers = keras.layers
     stack: dict[str, keras.layers.Layer] = {}
+    if embedding is not None:
+        stack["embeddings"] = embedding
     if features is not None and normalize:
         stack["normalization"] = layers.Normalization(axis=(1, 2), name="normalization")
     dense_layers = [layer for layer in template.layers if isinstance(layer, layers.Dense)]
@@ -373,6 +454,11 @@ def build_stacked_model(
         stacked = stack[layer.name]
         shape = (int(layer.kernel.shape[0]), int(layer.kernel.shape[1]))
         stacked.kernel.assign(np.stack([_initial_kernel(kernel_initializer, s, index, shape) for s in seeds]))
+    if embedding is not None:
+        for j, (table, (_, width, dim)) in enumerate(zip(embedding.tables, embedding.blocks)):
+            table.assign(np.stack([_initial_kernel(keras.initializers.RandomUniform(-0.05, 0.05),
+                                                   None if s is None else s + 2000, j, (width, dim))
+                                   for s in seeds]))
 
     model.compile(optimizer=opt, loss=stacked_loss, jit_compile=jit_compile,
                   steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
@@ -402,7 +488,7 @@ def _per_member_variables(layers: dict[str, keras.layers.Layer]) -> list:
     """The variables whose leading axis is the member (everything that training changes)."""
     found = []
     for layer in layers.values():
-        if isinstance(layer, (keras.layers.EinsumDense, StackedBatchNormalization)):
+        if isinstance(layer, (keras.layers.EinsumDense, StackedBatchNormalization, StackedEmbedding)):
             found.extend(layer.weights)
     return found
 
@@ -429,6 +515,9 @@ def extract_members(model: keras.Model, members: Sequence[int] | None = None) ->
             index out of range.
     """
     layers = _stacked_layers(model)
+    if "embeddings" in layers:
+        raise ArgumentError("Invalid value for `model`: members with embeddings are table networks; take them "
+                            "out with `extract_table_members`. Received: model with `embeddings`")
     count, n_inputs = _model_members(model)
     indices = list(range(count)) if members is None else list(members)
     for k in indices:
@@ -978,3 +1067,130 @@ def train_stacked(
         stopped = np.full(members, epochs_run)
     return StackedTrainResult(history=history, best_epochs=best, stopped_epochs=stopped, epochs_run=epochs_run,
                               validation=final, seconds=seconds)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables: one shared encoding of the columns, K stacked networks, one averaging TabularModel
+
+
+def encode_table(schema, x, batch_size: int = 4096) -> np.ndarray:
+    """Encodes raw table rows into the float features that stacked table networks take.
+
+    The encoding is `kerasopt.tabular.build_preprocessing(schema,
+    embed=False)`: imputed and standardized numbers, missing indicators, and
+    one-hot categories, where a column that a single network embeds keeps
+    its one-hot block for each member's own `StackedEmbedding`. It has no
+    trainable weights, so all members share it.
+
+    Args:
+        schema: A `kerasopt.tabular.Schema`.
+        x: Raw rows: a DataFrame, a dict of columns or a 2-D array in the
+            schema's column order.
+        batch_size: Rows per encoding batch.
+
+    Returns:
+        A float32 array of shape `(rows, width)`.
+    """
+    inputs, encoded = tabular_lib.build_preprocessing(schema, embed=False)
+    encoder = keras.Model(inputs, encoded, name="table_encoder")
+    rows = schema.to_inputs(x)
+    return np.asarray(encoder.predict(rows, batch_size=check.positive_int("batch_size", batch_size), verbose=0),
+                      dtype="float32")
+
+
+def table_targets(target, y) -> np.ndarray:
+    """The targets stacked table networks train on: class indices, or standardized numbers.
+
+    A single table network standardizes a regression target inside the
+    model (its output is rescaled by the target's training mean and standard
+    deviation and its loss weighted by `1 / variance`); a stacked one learns
+    the standardized target directly, which is the same loss.
+
+    Args:
+        target: The `kerasopt.tabular.TargetInfo`.
+        y: Raw targets (original labels or numbers).
+
+    Returns:
+        int32 class indices or float32 standardized targets.
+    """
+    encoded = target.encode(y)
+    if target.task == "regression":
+        return ((np.asarray(encoded, "float64") - target.mean) / (target.std or 1.0)).astype("float32")
+    return np.asarray(encoded, "int32")
+
+
+def build_stacked_table_model(schema, members: int, target, *, seed: int | Sequence[int] | None = None,
+                              **kwargs) -> keras.Model:
+    """Builds K stacked networks over a table's shared encoding (`encode_table`).
+
+    Member `k` is the network `kerasopt.build_model(schema, target=target,
+    seed=seeds[k], ...)` builds, after its preprocessing: the same Dense
+    layers and initial weights, and its own embedding of each column the
+    single network embeds (`StackedEmbedding`, initialized like the
+    single network's `Embedding`). A regression member learns the
+    standardized target (`table_targets`).
+
+    Args:
+        schema: The `kerasopt.tabular.Schema` of the encoded rows.
+        members: Number of members K.
+        target: The `kerasopt.tabular.TargetInfo` (its classes, or
+            regression).
+        seed: As in `build_stacked_model`.
+        **kwargs: The other `build_stacked_model` arguments (architecture,
+            optimizer, learning rate, ...), except `inputs`, `num_classes`,
+            `normalize` and `embeddings`.
+
+    Returns:
+        A compiled `keras.Model` taking `{"features": (batch, K, width),
+        "row_mask": (batch, K)}`.
+    """
+    for name in ("inputs", "num_classes", "normalize", "embeddings"):
+        if name in kwargs:
+            raise ArgumentError(f"build_stacked_table_model sets `{name}` from the schema and target. "
+                                f"Received: {name}={kwargs[name]!r}")
+    members = check.positive_int("members", members)
+    blocks = tabular_lib.embedding_blocks(schema)
+    width = tabular_lib.encoded_width(schema)
+    model = build_stacked_model(width, members=members, num_classes=target.num_classes, normalize=False,
+                                embeddings=[b[:3] for b in blocks] or None, seed=seed, **kwargs)
+    if blocks:
+        seeds = _member_seeds("seed", seed, members)
+        layer = _stacked_layers(model)["embeddings"]
+        for table, (_, block_width, dim, index) in zip(layer.tables, blocks):
+            table.assign(np.stack([keras.ops.convert_to_numpy(
+                tabular_lib.embedding_initializer(s, index)((block_width, dim), dtype="float32")) for s in seeds]))
+    return model
+
+
+def table_ensemble(model: keras.Model, schema, target, name: str = "ensemble") -> keras.Model:
+    """Returns one `kerasopt.tabular.TabularModel` that averages a stacked table model's members.
+
+    The model takes raw rows (strings, gaps) like any kerasopt table model:
+    it encodes them (`encode_table`'s layers), runs the members
+    (`stacked_ensemble`) and averages their class probabilities, or their
+    standardized predictions mapped back to the target's scale. It saves to
+    `.keras` and loads back after `import kerasopt`.
+
+    Args:
+        model: A model from `build_stacked_table_model`, trained.
+        schema: Its `kerasopt.tabular.Schema`.
+        target: Its `kerasopt.tabular.TargetInfo`.
+        name: Name of the returned model.
+
+    Returns:
+        A compiled `kerasopt.tabular.TabularModel`.
+    """
+    body = stacked_ensemble(model, name=f"{name}_members")
+    inputs, encoded = tabular_lib.build_preprocessing(schema, embed=False)
+    outputs = body(encoded)
+    regression = target.task == "regression"
+    if regression:
+        outputs = tabular_lib.restore_target(outputs, target)
+        loss_weights, metrics = tabular_lib.regression_compile_defaults(target)
+    else:
+        loss_weights, metrics = None, tabular_lib.classification_metrics(target.num_classes)
+    ensemble = tabular_lib.TabularModel(inputs, outputs, name=name, schema=schema, target=target)
+    ensemble.compile(loss="mse" if regression else "sparse_categorical_crossentropy", loss_weights=loss_weights,
+                     metrics=metrics)
+    ensemble.optimizer.build(ensemble.trainable_variables)  # saved and loaded with all its variables
+    return ensemble

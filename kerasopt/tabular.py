@@ -58,7 +58,10 @@ __all__ = [
     "detect_task",
     "encode_target",
     "build_preprocessing",
+    "embedding_blocks",
     "embedding_dim",
+    "embedding_initializer",
+    "encoded_width",
 ]
 
 MISSING = "[missing]"
@@ -745,7 +748,7 @@ class SoftmaxAUC(keras.metrics.AUC):
         return super().update_state(y_true, y_pred[:, 1:2], sample_weight=sample_weight)
 
 
-def build_preprocessing(schema: Schema, seed: int | None = None):
+def build_preprocessing(schema: Schema, seed: int | None = None, embed: bool = True):
     """Returns the Keras inputs of a schema and the encoded feature tensor.
 
     Numeric and boolean columns are concatenated, imputed with their
@@ -760,6 +763,11 @@ def build_preprocessing(schema: Schema, seed: int | None = None):
     Args:
         schema: A `Schema` from `infer_schema`.
         seed: Seed of the embedding initializers.
+        embed: Whether columns of more than `ONE_HOT_MAX` categories get
+            their `Embedding`; `False` one-hot encodes them too, for a model
+            that embeds them itself (`embedding_blocks` says where they are;
+            stacked training gives each member its own embedding). Without
+            embeddings the preprocessing has no trainable weights.
 
     Returns:
         `(inputs, encoded)`: a dict `{column key: keras.Input}` and the
@@ -782,18 +790,49 @@ def build_preprocessing(schema: Schema, seed: int | None = None):
             parts.append(MissingIndicator(gaps, name="tabular_missing")(x))
     for j, col in enumerate(c for c in schema.features if c.kind == "categorical"):
         n = len(col.vocabulary)
-        if n <= ONE_HOT_MAX:
+        if n <= ONE_HOT_MAX or not embed:
             parts.append(layers.StringLookup(vocabulary=col.vocabulary, num_oov_indices=1, oov_token=_OOV,
                                              output_mode="one_hot", name=f"tabular_lookup_{j}")(inputs[col.key]))
         else:
             index = layers.StringLookup(vocabulary=col.vocabulary, num_oov_indices=1, oov_token=_OOV,
                                         name=f"tabular_lookup_{j}")(inputs[col.key])
-            init = keras.initializers.RandomUniform(-0.05, 0.05, seed=None if seed is None else seed + 2000 + j)
-            vectors = layers.Embedding(n + 1, embedding_dim(n), embeddings_initializer=init,
+            vectors = layers.Embedding(n + 1, embedding_dim(n), embeddings_initializer=embedding_initializer(seed, j),
                                        name=f"tabular_embedding_{j}")(index)
             parts.append(layers.Flatten(name=f"tabular_flatten_{j}")(vectors))
     encoded = parts[0] if len(parts) == 1 else layers.Concatenate(name="tabular_features")(parts)
     return inputs, encoded
+
+
+def embedding_blocks(schema: Schema) -> list[tuple[int, int, int, int]]:
+    """Where `build_preprocessing(schema, embed=False)` puts the columns that `build_preprocessing(schema)` embeds.
+
+    Returns:
+        One `(start, width, dim, index)` per embedded column: the position
+        and width (categories + 1 out-of-vocabulary slot) of its one-hot
+        block in the encoded features, its `embedding_dim`, and its index
+        among the categorical columns (which seeds its initializer).
+    """
+    numbers = [c for c in schema.features if c.kind in ("numeric", "boolean")]
+    position = len(numbers) + sum(c.has_gaps for c in numbers)
+    blocks = []
+    for j, col in enumerate(c for c in schema.features if c.kind == "categorical"):
+        n = len(col.vocabulary)
+        if n > ONE_HOT_MAX:
+            blocks.append((position, n + 1, embedding_dim(n), j))
+        position += n + 1
+    return blocks
+
+
+def encoded_width(schema: Schema) -> int:
+    """Width of `build_preprocessing(schema, embed=False)`'s encoded features."""
+    numbers = [c for c in schema.features if c.kind in ("numeric", "boolean")]
+    return (len(numbers) + sum(c.has_gaps for c in numbers)
+            + sum(len(c.vocabulary) + 1 for c in schema.features if c.kind == "categorical"))
+
+
+def embedding_initializer(seed: int | None, index: int) -> keras.initializers.Initializer:
+    """The initializer of the embedding of categorical column `index` in a model seeded `seed`."""
+    return keras.initializers.RandomUniform(-0.05, 0.05, seed=None if seed is None else seed + 2000 + index)
 
 
 def restore_target(outputs, target: TargetInfo):
