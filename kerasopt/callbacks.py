@@ -121,7 +121,12 @@ class ProgressLine(keras.callbacks.Callback):
         else:
             name = next((m for m in self._PREFERRED if m in logs), None)
             name = name or next((m for m in sorted(logs) if m != "learning_rate"), None)
-        return "" if name is None else f", {name} {float(logs[name]):.4f}"
+        if name is None:
+            return ""
+        value = np.asarray(logs[name], dtype="float64")
+        if value.size > 1:  # one value per member of a stacked model
+            return f", mean {name} {value.mean():.4f}"
+        return f", {name} {float(value):.4f}"
 
     def line(self, epoch: int, logs: dict | None, seconds: float, done: int) -> str:
         """Returns the text shown after `done` epochs of this call, the last one `epoch` (0-based)."""

@@ -253,13 +253,20 @@ def _train(args) -> int:
                            progress=not args.quiet)
     for note in summary["notes"]:
         print(f"note: {note}")
-    refit = (f", then refit on {summary['refit_rows']} train + validation rows for {summary['best_epoch']} epochs"
-             if summary["refit_rows"] else "")
-    print(f"trained {summary['epochs_run']} epochs (best epoch {summary['best_epoch']}){refit} in "
-          f"{summary['seconds']:.1f} s; run written to {args.out}")
+    if config["bagging"]:
+        print(f"trained {config['bagging']} networks, each on all but one of {config['bagging']} folds, for at most "
+              f"{summary['epochs_run']} epochs (median best epoch {summary['best_epoch']}) in "
+              f"{summary['seconds']:.1f} s; their average written to {args.out}")
+    else:
+        refit = (f", then refit on {summary['refit_rows']} train + validation rows for {summary['best_epoch']} "
+                 "epochs" if summary["refit_rows"] else "")
+        print(f"trained {summary['epochs_run']} epochs (best epoch {summary['best_epoch']}){refit} in "
+              f"{summary['seconds']:.1f} s; run written to {args.out}")
     for split, values in summary["metrics"].items():
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
-        print(f"  {split:<10} {shown}")
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items()
+                          if isinstance(v, float) and k not in ("rows", "log_loss"))
+        label = "out-of-fold" if split == "validation" and config["bagging"] else split
+        print(f"  {label:<10} {shown}")
     if "balanced_accuracy" in summary["scores"]:
         print(f"  {'test':<10} balanced_accuracy {summary['scores']['balanced_accuracy']:.4f}")
     return 0

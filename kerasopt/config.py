@@ -20,7 +20,7 @@ from typing import Any
 from kerasopt import spec
 from kerasopt.errors import ArgumentError, ConfigError
 
-__all__ = ["DEFAULTS", "load_file", "resolve"]
+__all__ = ["DEFAULTS", "load_file", "model_arguments", "resolve"]
 
 #: Every option's default, from `kerasopt.spec.FIELDS`: the cross-validated defaults (README,
 #: "Defaults and accuracy"): standardized inputs, one ELU layer whose strong L1 penalty silences
@@ -100,3 +100,34 @@ def resolve(file_config: dict[str, Any] | None = None, **overrides) -> dict[str,
                 raise ConfigError(str(e)) from None
             raise
     return config
+
+
+def model_arguments(config: dict[str, Any], steps_per_epoch: int) -> dict[str, Any]:
+    """Returns the `kerasopt.build_model` arguments (all but the inputs) that a configuration describes.
+
+    The learning rate is the configuration's `schedule` with `schedule_args`
+    (`kerasopt.schedules.get`), counted in epochs of `steps_per_epoch` steps;
+    a schedule's length in epochs (`cosine`'s `decay_epochs`) defaults to the
+    configuration's `epochs`.
+
+    Args:
+        config: A resolved configuration (see `resolve`).
+        steps_per_epoch: Gradient steps per epoch of the run.
+
+    Returns:
+        A dict of `build_model` keyword arguments, `seed` included.
+    """
+    from kerasopt import _validation as check
+    from kerasopt import schedules
+
+    check.positive_float("learning_rate", config["learning_rate"])
+    learning_rate = schedules.get(config["schedule"], learning_rate=config["learning_rate"],
+                                  steps_per_epoch=steps_per_epoch, epochs=config["epochs"],
+                                  **config["schedule_args"])
+    optimizer = config["optimizer"]
+    if isinstance(optimizer, str):
+        optimizer = {"name": optimizer, **config["optimizer_args"]}
+    return {"hidden_units": config["hidden_units"], "activation": config["activation"],
+            "kernel_initializer": config["kernel_initializer"], "l1": config["l1"], "l2": config["l2"],
+            "dropout": config["dropout"], "batch_norm": config["batch_norm"], "optimizer": optimizer,
+            "learning_rate": learning_rate, "seed": config["seed"]}

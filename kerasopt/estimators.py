@@ -35,6 +35,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from kerasopt import config as config_lib
+from kerasopt._quiet import quiet_retracing
 from kerasopt.errors import ArgumentError
 
 __all__ = ["DenseClassifier", "DenseRegressor"]
@@ -52,7 +53,7 @@ def _default(key: str):
 # command-line run: data file, target column, test split).
 _SPEC_KEYS = ("hidden_units", "activation", "kernel_initializer", "l1", "l2", "dropout", "batch_norm",
               "optimizer", "optimizer_args", "learning_rate", "schedule", "schedule_args", "epochs",
-              "batch_size", "patience", "reduce_lr_on_plateau", "validation_split", "refit", "seed")
+              "batch_size", "patience", "reduce_lr_on_plateau", "validation_split", "refit", "bagging", "seed")
 
 
 class _DenseEstimator(BaseEstimator):
@@ -92,6 +93,10 @@ class _DenseEstimator(BaseEstimator):
         return pd.DataFrame(array if array.dtype.kind != "U" else array.astype(object), columns=names)
 
     def _fit(self, X, y):
+        with quiet_retracing():  # every fit builds new models; TensorFlow warns about their traces
+            return self._fit_quietly(X, y)
+
+    def _fit_quietly(self, X, y):
         from kerasopt import pipeline, tabular, training
 
         config = self._config()
@@ -129,6 +134,16 @@ class _DenseEstimator(BaseEstimator):
                                     class_weight=class_weight, seed=config["seed"],
                                     verbose=self.verbose, report_metrics=False)
             return model, result
+
+        if config["bagging"]:
+            from kerasopt import bagging
+
+            model, record = bagging.train_bagged(run_config, frame, y, target=target, drop=dropped,
+                                                 class_weight=class_weight)
+            self.best_epoch_ = record["best_epoch"]
+            self.model_ = model
+            self.target_ = target
+            return self
 
         everything = np.arange(len(frame))
         n_val = math.ceil(len(frame) * config["validation_split"]) if config["validation_split"] else 0
@@ -231,6 +246,10 @@ _PARAMS_DOC = """
         validation_split: Fraction of the rows held out to choose the epoch
             count by early stopping; 0 trains for `epochs` on all rows.
         refit: Whether to retrain on all rows for the chosen epoch count.
+        bagging: Number K of networks to train instead, each on all but one
+            of K folds with early stopping on its own fold, as one stacked
+            model (`kerasopt.bagging`); `predict` averages them. 0 trains
+            one network (`validation_split`, `refit`).
         seed: Seed of the initial weights, shuffles and the split.
         verbose: Verbosity of Keras's `fit`.
         categorical: Column names to treat as categorical (see
@@ -271,7 +290,8 @@ class DenseClassifier(ClassifierMixin, _DenseEstimator):
                  schedule=_default("schedule"), schedule_args=None, epochs=_default("epochs"),
                  batch_size=_default("batch_size"), patience=_default("patience"),
                  reduce_lr_on_plateau=_default("reduce_lr_on_plateau"), class_weight=_default("class_weight"),
-                 validation_split=_default("validation_split"), refit=_default("refit"), seed=_default("seed"),
+                 validation_split=_default("validation_split"), refit=_default("refit"), bagging=_default("bagging"),
+                 seed=_default("seed"),
                  verbose=0, categorical=None, numeric=None, drop=None):
         self.hidden_units = hidden_units
         self.activation = activation
@@ -292,6 +312,7 @@ class DenseClassifier(ClassifierMixin, _DenseEstimator):
         self.class_weight = class_weight
         self.validation_split = validation_split
         self.refit = refit
+        self.bagging = bagging
         self.seed = seed
         self.verbose = verbose
         self.categorical = categorical
@@ -348,7 +369,8 @@ class DenseRegressor(RegressorMixin, _DenseEstimator):
                  schedule=_default("schedule"), schedule_args=None, epochs=_default("epochs"),
                  batch_size=_default("batch_size"), patience=_default("patience"),
                  reduce_lr_on_plateau=_default("reduce_lr_on_plateau"),
-                 validation_split=_default("validation_split"), refit=_default("refit"), seed=_default("seed"),
+                 validation_split=_default("validation_split"), refit=_default("refit"), bagging=_default("bagging"),
+                 seed=_default("seed"),
                  verbose=0, categorical=None, numeric=None, drop=None):
         self.hidden_units = hidden_units
         self.activation = activation
@@ -368,6 +390,7 @@ class DenseRegressor(RegressorMixin, _DenseEstimator):
         self.reduce_lr_on_plateau = reduce_lr_on_plateau
         self.validation_split = validation_split
         self.refit = refit
+        self.bagging = bagging
         self.seed = seed
         self.verbose = verbose
         self.categorical = categorical

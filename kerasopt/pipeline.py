@@ -24,6 +24,7 @@ from kerasopt import _validation as check
 from kerasopt import config as config_lib
 from kerasopt import data as data_lib
 from kerasopt import spec
+from kerasopt._quiet import quiet_retracing
 from kerasopt.errors import ArgumentError, ConfigError, DataError, OutputExistsError
 
 __all__ = [
@@ -202,25 +203,14 @@ def model_from_config(config: dict[str, Any], x_train, target, drop=()):
     Returns:
         `(model, steps_per_epoch)`.
     """
-    from kerasopt import models, schedules
+    from kerasopt import models
 
     steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
-    check.positive_float("learning_rate", config["learning_rate"])
-    learning_rate = schedules.get(config["schedule"], learning_rate=config["learning_rate"],
-                                  steps_per_epoch=steps_per_epoch, epochs=config["epochs"],
-                                  **config["schedule_args"])
-    optimizer = config["optimizer"]
-    if isinstance(optimizer, str):
-        optimizer = {"name": optimizer, **config["optimizer_args"]}
     if isinstance(x_train, pd.DataFrame):
         inputs, kwargs = _schema(config, x_train, drop), {"target": target}
     else:
         inputs, kwargs = x_train, {"num_classes": target}
-    model = models.build_model(
-        inputs, hidden_units=config["hidden_units"],
-        activation=config["activation"], kernel_initializer=config["kernel_initializer"],
-        l1=config["l1"], l2=config["l2"], dropout=config["dropout"], batch_norm=config["batch_norm"],
-        optimizer=optimizer, learning_rate=learning_rate, seed=config["seed"], **kwargs)
+    model = models.build_model(inputs, **config_lib.model_arguments(config, steps_per_epoch), **kwargs)
     return model, steps_per_epoch
 
 
@@ -305,6 +295,27 @@ def _fit_and_refit(config: dict[str, Any], table: Table, rows: dict[str, np.ndar
     return model, record
 
 
+def _train_config(config: dict[str, Any], table: Table, rows: dict[str, np.ndarray],
+                  state_dir: str | None = None, verbose: int = 0,
+                  progress: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """Trains as configured on `rows` (see `_fit_and_refit`): one network with early stopping and a
+    refit, or with `bagging` K networks on K folds of the training and validation rows together
+    (`kerasopt.bagging`), whose `validation` record is then their out-of-fold scores. The test rows
+    are scored in the record's `test` either way."""
+    if not config["bagging"]:
+        return _fit_and_refit(config, table, rows, state_dir=state_dir, verbose=verbose, progress=progress)
+    from kerasopt import bagging, training
+
+    pool = np.sort(np.concatenate([rows["train"], rows["validation"]]))
+    target = _target_for(table, pool)
+    model, record = bagging.train_bagged(config, table.features.iloc[pool], table.labels.iloc[pool],
+                                         target=target, drop=table.drop, progress=progress)
+    test = rows["test"]
+    record.update(test=training.evaluate(model, table.features.iloc[test], target.encode(table.labels.iloc[test]))
+                  if len(test) else {}, refit_rows=0)
+    return model, record
+
+
 def _split(config: dict[str, Any], table: Table, test_split: float | None = None) -> dict[str, np.ndarray]:
     train, val, test = data_lib.split_rows(
         table.labels.to_numpy(), config["validation_split"],
@@ -356,14 +367,16 @@ def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool
     metric = "accuracy" if table.classification else "r2"
     labels = table.labels.to_numpy()
     scores, best_epochs = [], []
-    for fold, (train_rows, test_rows) in enumerate(splitter.split(np.zeros(len(labels)), labels if table.classification else None)):
-        inner, val, _ = data_lib.split_rows(labels[train_rows], config["validation_split"], 0.0, config["seed"],
-                                            stratify=table.classification)
-        rows = {"train": train_rows[inner], "validation": train_rows[val], "test": test_rows}
-        model, record = _fit_and_refit(config, table, rows,
-                                       progress=f"fold {fold + 1}/{folds}, " if progress else None)
-        scores.append(_scores(model, table, test_rows)[metric])
-        best_epochs.append(record["best_epoch"])
+    with quiet_retracing():
+        for fold, (train_rows, test_rows) in enumerate(
+                splitter.split(np.zeros(len(labels)), labels if table.classification else None)):
+            inner, val, _ = data_lib.split_rows(labels[train_rows], config["validation_split"], 0.0, config["seed"],
+                                                stratify=table.classification)
+            rows = {"train": train_rows[inner], "validation": train_rows[val], "test": test_rows}
+            model, record = _train_config(config, table, rows,
+                                          progress=f"fold {fold + 1}/{folds}, " if progress else None)
+            scores.append(_scores(model, table, test_rows)[metric])
+            best_epochs.append(record["best_epoch"])
     return {"metric": metric, "folds": scores, "mean": float(np.mean(scores)), "std": float(np.std(scores)),
             "best_epochs": best_epochs}
 
@@ -412,8 +425,9 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     steps_per_epoch = math.ceil(len(rows["train"]) / config["batch_size"])
     # Invalid hyperparameters raise while the first model is built, before anything is written.
     state_dir = os.path.join(out_dir, _BACKUP)
-    model, record = _fit_and_refit(config, table, rows, state_dir=state_dir, verbose=verbose,
-                                   progress="" if progress else None)
+    with quiet_retracing():
+        model, record = _train_config(config, table, rows, state_dir=state_dir, verbose=verbose,
+                                      progress="" if progress else None)
     scores = _scores(model, table, rows["test"]) if len(rows["test"]) else {}
 
     paths = {name: os.path.join(out_dir, name) for name in RUN_FILES}
@@ -424,15 +438,14 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
                             "notes": table.notes, "classes": model.classes,
                             "steps_per_epoch": steps_per_epoch, "data_source": table.source,
                             "rows": {"train": len(rows["train"]), "validation": len(rows["validation"]),
-                                     "test": len(rows["test"]), "refit": record["refit_rows"]}}}
+                                     "test": len(rows["test"]), "refit": record["refit_rows"]},
+                            **({"member_best_epochs": record["member_best_epochs"]} if config["bagging"] else {})}}
     _io.write_json(paths["config.json"], resolved)
     metrics = {split: record[split] for split in ("train", "validation", "test") if record[split]}
     _io.write_json(paths["metrics.json"], {
         **metrics, "test_scores": scores, "best_epoch": record["best_epoch"], "epochs_run": record["epochs_run"],
         "refit_rows": record["refit_rows"], "seconds": round(record["seconds"], 3),
-        "note": ("train and test: the saved model; validation: the early-stopping run that chose "
-                 "best_epoch" + (", before the refit on train + validation rows" if record["refit_rows"] else "")
-                 + "; test_scores: the saved model on the test rows, in the original labels")})
+        "note": _metrics_note(config, record)})
     history = pd.DataFrame(record["history"])
     history.insert(0, "epoch", np.asarray(record["epochs"], dtype="int64") + 1)
     _io.write_with(paths["history.csv"], lambda tmp: history.to_csv(tmp, index=False))
@@ -442,6 +455,17 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     return {"metrics": metrics, "scores": scores, "best_epoch": record["best_epoch"],
             "epochs_run": record["epochs_run"], "seconds": record["seconds"], "refit_rows": record["refit_rows"],
             "notes": table.notes, "task": model.target.task, "paths": paths}
+
+
+def _metrics_note(config: dict[str, Any], record: dict[str, Any]) -> str:
+    if config["bagging"]:
+        return (f"train and test: the saved model (the average of {config['bagging']} networks); validation: "
+                "out-of-fold scores, each train + validation row predicted by the one network that held it out "
+                "(best_epoch: the networks' median); test_scores: the saved model on the test rows, in the "
+                "original labels")
+    return ("train and test: the saved model; validation: the early-stopping run that chose best_epoch"
+            + (", before the refit on train + validation rows" if record["refit_rows"] else "")
+            + "; test_scores: the saved model on the test rows, in the original labels")
 
 
 def _load_model(model_path: str):

@@ -181,6 +181,13 @@ def _class_weight(name: str, value):
     return check.one_of(name, value, ("balanced",))
 
 
+def _bagging(name: str, value) -> int:
+    value = check.non_negative_int(name, value)
+    if value == 1:
+        raise check._fail(name, "0 (one network) or a number of networks >= 2", value)
+    return value
+
+
 def _schedule(name: str, value):
     return value if isinstance(value, (Mapping, numbers.Real)) and not isinstance(value, bool) else _text(name, value)
 
@@ -258,6 +265,9 @@ FIELDS: tuple[Field, ...] = (
           check=check.unit_interval),
     Field("refit", bool, True, "after early stopping, retrain on the training and validation rows for "
           "the best epoch count", "training", check=_flag, cli="bool"),
+    Field("bagging", int, 0, "train K networks, each on all but one of K folds of the non-test rows with "
+          "early stopping on its own fold, as one stacked model, and save their average (0: one network, "
+          "early stopping on --validation-split, then --refit)", "training", check=_bagging, metavar="K"),
     Field("seed", int, 0, "seed that makes the run repeatable", "training",
           check=_optional(check.non_negative_int)),
 )

@@ -887,7 +887,7 @@ class StackedTrainResult:
     seconds: float = 0.0
 
 
-def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool):
+def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool, sample_weight=None):
     """The epochs of `(inputs, targets, weights)` batches and the steps of an epoch.
 
     On TensorFlow a `tf.data.Dataset` that gathers each step's rows in the
@@ -901,7 +901,10 @@ def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool):
 
     def plans():
         for epoch in range(epochs):
-            yield plan_batches(rows, batch_size, seeds, epoch)
+            index, weight = plan_batches(rows, batch_size, seeds, epoch)
+            if sample_weight is not None:  # Keras's weighted batch mean: sum of w_i * loss_i over the batch size
+                weight = weight * sample_weight[index]
+            yield index, weight
 
     if keras.backend.backend() != "tensorflow":
         def numpy_batches():
@@ -946,6 +949,7 @@ def train_stacked(
     seed: int | Sequence[int] | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 0,
+    sample_weight: np.ndarray | None = None,
 ) -> StackedTrainResult:
     """Trains the K members of a stacked model, each on its own rows and with its own early stopping.
 
@@ -988,6 +992,10 @@ def train_stacked(
             named in `StackedTrainResult.history`.
         verbose: Verbosity of `fit` (0 with validation rows: a progress bar
             cannot show per-member arrays).
+        sample_weight: Optional weight of every row of `x` in the training
+            loss (e.g. class weights), applied as Keras applies
+            `sample_weight`: a member's batch loss is the sum of the weighted
+            row losses over its batch size. Validation scores are unweighted.
 
     Returns:
         A `StackedTrainResult`.
@@ -1027,7 +1035,12 @@ def train_stacked(
         seeds = _member_seeds("seed", seed, members)
         keras.utils.set_random_seed(seeds[0])
 
-    batches, steps = _batches(x, y, train_rows, batch_size, seeds, epochs, regression)
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype="float32")
+        if sample_weight.shape != (len(x),) or not np.all(np.isfinite(sample_weight)) or (sample_weight < 0).any():
+            raise ArgumentError("Invalid value for `sample_weight`: expected one finite weight >= 0 per row of `x` "
+                                f"({len(x)}). Received: sample_weight with shape {sample_weight.shape}")
+    batches, steps = _batches(x, y, train_rows, batch_size, seeds, epochs, regression, sample_weight)
     plan_batches(train_rows, batch_size, seeds, 0)  # raises here, not in the data pipeline
     if getattr(model, "train_function", None) is None and model.steps_per_execution == 1 \
             and keras.backend.backend() in ("tensorflow", "jax"):

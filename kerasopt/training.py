@@ -20,7 +20,7 @@ from kerasopt import _validation as check
 from kerasopt.callbacks import LearningRateLogger, MonitorCheck
 from kerasopt.errors import ArgumentError
 
-__all__ = ["TrainResult", "train", "auto_steps_per_execution", "in_memory_dataset"]
+__all__ = ["TrainResult", "train", "auto_steps_per_execution", "class_weights", "in_memory_dataset"]
 
 
 @dataclass
@@ -136,7 +136,18 @@ def in_memory_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle:
     return batches.prefetch(tf.data.AUTOTUNE)
 
 
-def _class_weights(class_weight, y) -> dict | None:
+def class_weights(class_weight, y) -> dict | None:
+    """Returns Keras's `{class index: weight}` for `class_weight` (`None`, `"balanced"` or a dict).
+
+    Args:
+        class_weight: `None`, `"balanced"` (weights inversely proportional to
+            the class frequencies of `y`, as scikit-learn computes them) or a
+            dict, returned as it is.
+        y: Class indices of the training rows.
+
+    Returns:
+        A dict, or `None`.
+    """
     if class_weight is None or isinstance(class_weight, dict):
         return class_weight
     if class_weight == "balanced":
@@ -302,7 +313,7 @@ def train(
                     "validation_data": None if validation_data is None else
                     in_memory_dataset(*validation_data, batch_size, shuffle=False)}
     start = time.perf_counter()
-    history = model.fit(**fit_data, epochs=epochs, class_weight=_class_weights(class_weight, y), callbacks=cbs,
+    history = model.fit(**fit_data, epochs=epochs, class_weight=class_weights(class_weight, y), callbacks=cbs,
                         verbose=verbose)
     seconds = time.perf_counter() - start
 

@@ -1,0 +1,117 @@
+"""Bagging: K networks on K folds, out-of-fold estimate, one averaging model."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kerasopt import bagging, config, data, stacking
+from kerasopt.cli import main
+from kerasopt.errors import ArgumentError
+
+FAST = {"epochs": 3, "hidden_units": [8], "batch_size": 16, "seed": 0}
+
+
+@pytest.mark.parametrize("classification", [True, False])
+def test_fold_rows_hold_out_every_row_exactly_once(classification):
+    labels = np.repeat([0, 1, 2], [12, 9, 6])
+    train, held_out = bagging.fold_rows(labels, 3, seed=0, classification=classification)
+    assert len(train) == len(held_out) == 3
+    np.testing.assert_array_equal(np.sort(np.concatenate(held_out)), np.arange(len(labels)))
+    for tr, va in zip(train, held_out):
+        np.testing.assert_array_equal(np.sort(np.concatenate([tr, va])), np.arange(len(labels)))
+        if classification:  # stratified: each fold holds a third of every class
+            np.testing.assert_array_equal(np.bincount(labels[va]), [4, 3, 2])
+
+
+def test_fold_rows_fall_back_to_plain_folds_for_a_rare_class():
+    labels = np.array([0] * 10 + [1] * 2)
+    train, held_out = bagging.fold_rows(labels, 3, seed=0, classification=True)
+    np.testing.assert_array_equal(np.sort(np.concatenate(held_out)), np.arange(12))
+
+
+def test_fold_rows_need_two_rows_per_fold():
+    with pytest.raises(ArgumentError, match="5 members need at least 10 rows"):
+        bagging.fold_rows(np.zeros(9), 5, seed=0, classification=False)
+
+
+@pytest.mark.parametrize("value, match", [(1, "expected 0 \\(one network\\) or a number of networks >= 2"),
+                                          (-2, "expected"), ("3", "expected"), (2.5, "expected")])
+def test_bagging_option_rejects_bad_values(value, match):
+    with pytest.raises(ArgumentError, match=f"Invalid value for `bagging`: {match}"):
+        config.resolve(bagging=value)
+
+
+def test_sample_weight_scales_a_members_gradient_like_keras():
+    # Twice the loss is twice the gradient: plain SGD with weight 2 takes the steps of learning rate x 2.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    rows = [np.arange(30), np.arange(10, 40)]
+    weights = []
+    for rate, sample_weight in ((0.1, None), (0.05, np.full(40, 2.0))):
+        model = stacking.build_stacked_model(3, members=2, hidden_units=(4,), l1=0.0, optimizer="sgd",
+                                             learning_rate=rate, seed=0, jit_compile=False)
+        stacking.train_stacked(model, x, y, rows, epochs=2, batch_size=8, seed=0, sample_weight=sample_weight)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_sample_weight_must_have_one_weight_per_row():
+    x = np.zeros((10, 2), "float32")
+    model = stacking.build_stacked_model(2, members=1, hidden_units=(2,), jit_compile=False)
+    with pytest.raises(ArgumentError, match="Invalid value for `sample_weight`"):
+        stacking.train_stacked(model, x, np.zeros(10, "int32"), [np.arange(10)], sample_weight=np.ones(9))
+
+
+@pytest.fixture(scope="module")
+def bagged():
+    frame = data.make_phone_data(120, seed=3)
+    labels = frame.pop("price_range").map({0: "budget", 1: "mid", 2: "upper", 3: "premium"})
+    frame["brand"] = np.where(frame["battery_power"] > 1200, "acme", "zeta")
+    model, record = bagging.train_bagged(config.resolve(bagging=3, **FAST), frame, labels)
+    return frame, labels, model, record
+
+
+def test_train_bagged_returns_an_averaging_table_model_and_out_of_fold_scores(bagged):
+    frame, labels, model, record = bagged
+    assert model.classes == ["budget", "mid", "premium", "upper"]
+    assert set(model.predict_labels(frame.iloc[:20])) <= set(model.classes)
+    assert record["members"] == 3 and len(record["member_best_epochs"]) == 3
+    assert record["epochs_run"] == 3 and len(record["history"]["val_loss"]) == 3
+    assert record["validation"]["rows"] == len(frame)  # every row predicted once, by the member that held it out
+    assert 0.0 <= record["validation"]["accuracy"] <= 1.0
+    assert sum(map(sum, record["validation"]["confusion_matrix"])) == len(frame)
+
+
+def test_train_bagged_is_repeatable_with_a_seed(bagged):
+    frame, labels, model, _ = bagged
+    again, _ = bagging.train_bagged(config.resolve(bagging=3, **FAST), frame, labels)
+    np.testing.assert_array_equal(again.predict(frame, verbose=0), model.predict(frame, verbose=0))
+
+
+def test_train_bagged_refuses_reduce_lr_on_plateau():
+    frame = pd.DataFrame({"a": np.arange(20.0)})
+    with pytest.raises(ArgumentError, match="`reduce_lr_on_plateau` is not supported with bagging"):
+        bagging.train_bagged(config.resolve(bagging=2, reduce_lr_on_plateau=True, schedule="constant"), frame,
+                             np.arange(20) % 2)
+
+
+def test_cli_bagging_run_and_prediction(tmp_path):
+    csv = tmp_path / "phone.csv"
+    data.make_phone_data(150, seed=3).to_csv(csv, index=False)
+    out = tmp_path / "run"
+    flags = ["--target", "price_range", "--epochs", "3", "--hidden-units", "8", "--batch-size", "16"]
+    assert main(["train", "--data", str(csv), "--out", str(out), "--bagging", "3", *flags]) == 0
+    written = json.loads((out / "config.json").read_text())
+    assert written["bagging"] == 3 and len(written["derived"]["member_best_epochs"]) == 3
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["validation"]["rows"] == 120 and "out-of-fold" in metrics["note"]
+    assert main(["predict", "--model", str(out / "model.keras"), "--data", str(csv),
+                 "--out", str(tmp_path / "p.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 150
+    assert main(["train", "--data", str(csv), "--out", str(tmp_path / "cv"), "--bagging", "2", "--cv", "2",
+                 *flags]) == 0
+    assert len(json.loads((tmp_path / "cv" / "cv.json").read_text())["folds"]) == 2
