@@ -163,7 +163,8 @@ class _DenseEstimator(BaseEstimator):
     def _predict_outputs(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
         frame = self._frame(X, reset=False)
-        return np.asarray(self.model_.predict(frame, batch_size=1024, verbose=0))
+        with quiet_retracing():
+            return np.asarray(self.model_.predict(frame, batch_size=1024, verbose=0))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

