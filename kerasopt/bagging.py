@@ -102,9 +102,10 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
     Returns:
         `(model, record)`: the averaging `kerasopt.tabular.TabularModel`, and
         a dict with `history` (per epoch: the members' mean training loss,
-        `val_loss` and `val_accuracy` or `val_mse` / `val_mae`), `epochs`,
+        `val_loss` and `val_accuracy` or `val_mse` / `val_mae`, and the
+        learning rate), `epochs`,
         `best_epoch` (the members' median), `member_best_epochs`,
-        `epochs_run`, `validation` (the out-of-fold scores: `kerasopt.evaluation`
+        `epochs_run`, `steps_per_epoch`, `validation` (the out-of-fold scores: `kerasopt.evaluation`
         scores in the original labels, plus `loss`), `train` (the average
         model's Keras metrics on all rows), `seconds` and `members`.
 
@@ -112,8 +113,10 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
         ArgumentError: for a configuration without bagging, or with
             `reduce_lr_on_plateau`, which bagging does not support.
     """
+    import keras
+
     from kerasopt import evaluation, stacking, tabular, training
-    from kerasopt.callbacks import ProgressLine
+    from kerasopt.callbacks import LearningRateLogger, ProgressLine
 
     members = config.get("bagging") or 0
     if members < 2:
@@ -148,8 +151,12 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
     kwargs = config_lib.model_arguments(config, steps)
     kwargs.pop("seed")
     stacked = stacking.build_stacked_table_model(schema, members, target, seed=seeds, **kwargs)
-    callbacks = [] if progress is None else [
-        ProgressLine(f"{progress}bagging {members} networks", config["epochs"], monitor="val_loss", bounded=True)]
+    rates: list[float] = []
+    callbacks = [LearningRateLogger(),
+                 keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: rates.append(logs["learning_rate"]))]
+    if progress is not None:
+        callbacks.append(ProgressLine(f"{progress}bagging {members} networks", config["epochs"], monitor="val_loss",
+                                      bounded=True))
     result = stacking.train_stacked(stacked, x, y, train_rows, held_out, epochs=config["epochs"],
                                     batch_size=config["batch_size"], early_stopping=True,
                                     patience=config["patience"], seed=seeds, callbacks=callbacks,
@@ -172,9 +179,10 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
     for key, values in result.history.items():
         if key != "loss":
             history[key] = _member_mean(values)
+    history["learning_rate"] = rates
     record = {"history": history, "epochs": list(range(result.epochs_run)),
               "best_epoch": int(np.median(result.best_epochs)),
               "member_best_epochs": [int(e) for e in result.best_epochs], "epochs_run": result.epochs_run,
               "validation": validation, "train": training.evaluate(model, features, encoded_labels),
-              "seconds": result.seconds, "members": members}
+              "seconds": result.seconds, "members": members, "steps_per_epoch": steps}
     return model, record

@@ -135,11 +135,14 @@ class _DenseEstimator(BaseEstimator):
                                     verbose=self.verbose, report_metrics=False)
             return model, result
 
-        if config["bagging"]:
+        members = config["bagging"]
+        if members and len(frame) < 2 * members:  # each fold needs two rows: fewer members, or one network
+            members = len(frame) // 2 if len(frame) >= 4 else 0
+        if members:
             from kerasopt import bagging
 
-            model, record = bagging.train_bagged(run_config, frame, y, target=target, drop=dropped,
-                                                 class_weight=class_weight)
+            model, record = bagging.train_bagged({**run_config, "bagging": members}, frame, y, target=target,
+                                                 drop=dropped, class_weight=class_weight)
             self.best_epoch_ = record["best_epoch"]
             self.model_ = model
             self.target_ = target
@@ -250,7 +253,8 @@ _PARAMS_DOC = """
         bagging: Number K of networks to train instead, each on all but one
             of K folds with early stopping on its own fold, as one stacked
             model (`kerasopt.bagging`); `predict` averages them. 0 trains
-            one network (`validation_split`, `refit`).
+            one network (`validation_split`, `refit`). With fewer than 2K
+            rows, one member per two rows; below 4 rows, one network.
         seed: Seed of the initial weights, shuffles and the split.
         verbose: Verbosity of Keras's `fit`.
         categorical: Column names to treat as categorical (see

@@ -428,7 +428,6 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     # Keras loads only after the input checks.
     from kerasopt.plotting import plot_history, save_figure
 
-    steps_per_epoch = math.ceil(len(rows["train"]) / config["batch_size"])
     # Invalid hyperparameters raise while the first model is built, before anything is written.
     state_dir = os.path.join(out_dir, _BACKUP)
     with quiet_retracing():
@@ -442,9 +441,10 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
                 "derived": {"task": model.target.task, "feature_columns": [str(c) for c in table.features.columns],
                             "used_columns": model.schema.names, "dropped_columns": model.schema.dropped,
                             "notes": table.notes, "classes": model.classes,
-                            "steps_per_epoch": steps_per_epoch, "data_source": table.source,
-                            "rows": {"train": len(rows["train"]), "validation": len(rows["validation"]),
-                                     "test": len(rows["test"]), "refit": record["refit_rows"]},
+                            "steps_per_epoch": record.get("steps_per_epoch",
+                                                          math.ceil(len(rows["train"]) / config["batch_size"])),
+                            "data_source": table.source,
+                            "rows": _rows_used(config, rows, record),
                             **({"member_best_epochs": record["member_best_epochs"]} if config["bagging"] else {})}}
     _io.write_json(paths["config.json"], resolved)
     metrics = {split: record[split] for split in ("train", "validation", "test") if record[split]}
@@ -461,6 +461,14 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     return {"metrics": metrics, "scores": scores, "best_epoch": record["best_epoch"],
             "epochs_run": record["epochs_run"], "seconds": record["seconds"], "refit_rows": record["refit_rows"],
             "notes": table.notes, "task": model.target.task, "paths": paths}
+
+
+def _rows_used(config: dict[str, Any], rows: dict[str, np.ndarray], record: dict[str, Any]) -> dict[str, int]:
+    if config["bagging"]:  # the members' folds split the training and validation rows together
+        return {"train": len(rows["train"]) + len(rows["validation"]), "validation": 0, "test": len(rows["test"]),
+                "refit": 0, "folds": config["bagging"]}
+    return {"train": len(rows["train"]), "validation": len(rows["validation"]), "test": len(rows["test"]),
+            "refit": record["refit_rows"]}
 
 
 def _metrics_note(config: dict[str, Any], record: dict[str, Any]) -> str:

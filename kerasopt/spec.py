@@ -265,7 +265,7 @@ FIELDS: tuple[Field, ...] = (
           check=check.unit_interval),
     Field("refit", bool, True, "after early stopping, retrain on the training and validation rows for "
           "the best epoch count", "training", check=_flag, cli="bool"),
-    Field("bagging", int, 0, "train K networks, each on all but one of K folds of the non-test rows with "
+    Field("bagging", int, 5, "train K networks, each on all but one of K folds of the non-test rows with "
           "early stopping on its own fold, as one stacked model, and save their average (0: one network, "
           "early stopping on --validation-split, then --refit)", "training", check=_bagging, metavar="K"),
     Field("seed", int, 0, "seed that makes the run repeatable", "training",

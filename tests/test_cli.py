@@ -17,6 +17,7 @@ from kerasopt.pipeline import RUN_FILES
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = ["--target", "price_range", "--epochs", "3", "--hidden-units", "8", "--batch-size", "16", "--seed", "0"]
+SINGLE = ["--bagging", "0"]  # one network, early stopping on a validation split, then the refit
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +38,25 @@ def test_train_writes_a_complete_run(run_dir):
     assert config["hidden_units"] == [8] and config["epochs"] == 3 and config["seed"] == 0
     derived = config["derived"]
     assert derived["feature_columns"] == data.PHONE_FEATURES and derived["classes"] == [0, 1, 2, 3]
-    assert derived["rows"] == {"train": 128, "validation": 32, "test": 40, "refit": 160}
+    # the default bagging: 5 networks on 5 folds of the 160 non-test rows
+    assert derived["rows"] == {"train": 160, "validation": 0, "test": 40, "refit": 0, "folds": 5}
+    assert derived["steps_per_epoch"] == 8  # 128 rows per network, batches of 16
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) >= {"train", "validation", "test", "best_epoch", "epochs_run"}
+    assert metrics["validation"]["rows"] == 160  # out-of-fold: every non-test row, once
     history = pd.read_csv(out / "history.csv")
     assert list(history["epoch"]) == list(range(1, metrics["epochs_run"] + 1))
-    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(history.columns)
+    assert {"loss", "val_loss", "val_accuracy", "learning_rate"} <= set(history.columns)
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_single_network_run_records_its_phases(tmp_path, phone_csv):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(phone_csv), "--out", str(out), *SINGLE, *FAST]) == 0
+    assert json.loads((out / "config.json").read_text())["derived"]["rows"] == {
+        "train": 128, "validation": 32, "test": 40, "refit": 160}
+    history = pd.read_csv(out / "history.csv")
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(history.columns)
 
 
 def test_saved_model_takes_raw_rows_and_reproduces_the_test_metric(run_dir):
@@ -77,7 +90,7 @@ def test_predict_writes_id_and_class(run_dir, tmp_path):
 
 def test_no_refit_saves_the_early_stopping_model(tmp_path, phone_csv):
     out = tmp_path / "run"
-    assert main(["train", "--data", str(phone_csv), "--out", str(out), "--no-refit", *FAST]) == 0
+    assert main(["train", "--data", str(phone_csv), "--out", str(out), "--no-refit", *SINGLE, *FAST]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["refit_rows"] == 0
     assert json.loads((out / "config.json").read_text())["derived"]["rows"]["refit"] == 0
@@ -97,7 +110,7 @@ def test_killed_refit_resumes_without_repeating_the_selection_run(tmp_path, phon
 
     monkeypatch.setattr(pipeline, "_fit", fit_killed_once_in_refit)
     out = tmp_path / "run"
-    args = ["train", "--data", str(phone_csv), "--out", str(out), *FAST]
+    args = ["train", "--data", str(phone_csv), "--out", str(out), *SINGLE, *FAST]
     assert main(args) == 130
     assert (out / ".backup" / "selection.json").exists()
     assert not any((out / f).exists() for f in RUN_FILES)
