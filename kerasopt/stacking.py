@@ -25,6 +25,26 @@ and its own early-stopping record, in one compiled call per epoch on TensorFlow.
 `extract_members` returns the members as ordinary `build_model` networks and
 `stacked_ensemble` returns one model averaging them, which saves to `.keras`
 and loads back after `import kerasopt`.
+
+Populations: members that share the layer shapes may differ in their
+continuous hyperparameters, so that one stacked model trains several trials
+of a search (`build_stacked_model(..., population={"learning_rate": [...],
+"l1": [...], "l2": [...], "dropout": [...]})`, one value per member for any
+of the keys). Member `k` then trains exactly as `build_model(...,
+learning_rate=lr[k], l1=l1[k], l2=l2[k], dropout=dropout[k],
+seed=seeds[k])` would (dropout: the same rate, its own masks):
+
+- learning rates: the optimizer becomes its `Memberwise` class
+  (`MemberwiseSGD`, `MemberwiseAdam`, ...), whose `update_step` multiplies the
+  (scheduled) learning rate by `member_scales` reshaped to `(K, 1, ...)`, so
+  each member's slice of every variable gets its own rate; decoupled weight
+  decay (`weight_decay`, e.g. AdamW) uses the member's rate too;
+- penalties: `MemberwiseL1L2` weights each member's slice of every kernel by
+  its own strengths;
+- dropout: `StackedDropout` drops each member's units at its own rate.
+
+`extract_members` gives member `k` its own penalties, dropout and a plain
+optimizer at its own rate; `stacked_ensemble` runs inference (no dropout).
 """
 
 from __future__ import annotations
@@ -616,6 +636,22 @@ def build_stacked_model(
             `(width, dim)` matrix before the first Dense layer
             (`StackedEmbedding`; initialized uniformly in [-0.05, 0.05], as
             `kerasopt.tabular` embeds a column). Needs `normalize=False`.
+        population: Optional per-member hyperparameters: a dict with any of
+            the keys `"learning_rate"`, `"l1"`, `"l2"` and `"dropout"`, each a
+            list of K values (l1, l2 and dropout apply to every layer, as the
+            single network's scalar would). Member `k` trains as
+            `build_model(..., learning_rate=lr[k], l1=l1[k], l2=l2[k],
+            dropout=dropout[k])` would. A key replaces its scalar argument,
+            which must keep its default (`learning_rate` may instead be a
+            `LearningRateSchedule`: member `k` follows `schedule(step) *
+            lr[k] / schedule(0)`, the schedule at its own initial rate when
+            the schedule is proportional to it, as exponential, inverse-time
+            and cosine decay are); `population["l1"]` or `["l2"]` cannot be
+            combined with `kernel_regularizer`, and the other penalty then
+            comes from its scalar argument. With `"learning_rate"` the
+            optimizer (a plain Keras class, not a subclass) becomes its
+            `Memberwise` class with `member_scales` (the constant base rate
+            is 1.0 and `member_scales` are the rates themselves).
 
     Returns:
         A compiled `keras.Model`.
