@@ -799,7 +799,9 @@ def extract_members(model: keras.Model, members: Sequence[int] | None = None) ->
     the stacked model has one), holding member `k`'s weights and statistics,
     so it predicts on raw rows what member `k` predicts. It is compiled with
     a fresh copy of the stacked model's optimizer and the single network's
-    default loss and metrics.
+    default loss and metrics. A population member (`build_stacked_model`'s
+    `population`) gets its own L1/L2 penalties and dropout rate, and a plain
+    optimizer at its own learning rate (a schedule as a `ScaledSchedule`).
 
     Args:
         model: A model from `build_stacked_model`.
