@@ -147,6 +147,9 @@ def _population_table(results: list[dict], epochs: int) -> str:
         single, stacked = r["times"]["single"], r["times"]["stacked"]
         lines.append(f"| {r['backend']} | {r['trials']} | {epochs} | {single:.1f} | {stacked:.1f} | "
                      f"{single / stacked:.1f}x |")
+    for r in results:
+        rounds = ", ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(r["all"]["single"], r["all"]["stacked"]))
+        lines.append(f"\n{r['backend']} rounds (one by one / population, s): {rounds}")
     return "\n".join(lines)
 
 
