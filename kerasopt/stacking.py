@@ -25,6 +25,26 @@ and its own early-stopping record, in one compiled call per epoch on TensorFlow.
 `extract_members` returns the members as ordinary `build_model` networks and
 `stacked_ensemble` returns one model averaging them, which saves to `.keras`
 and loads back after `import kerasopt`.
+
+Populations: members that share the layer shapes may differ in their
+continuous hyperparameters, so that one stacked model trains several trials
+of a search (`build_stacked_model(..., population={"learning_rate": [...],
+"l1": [...], "l2": [...], "dropout": [...]})`, one value per member for any
+of the keys). Member `k` then trains exactly as `build_model(...,
+learning_rate=lr[k], l1=l1[k], l2=l2[k], dropout=dropout[k],
+seed=seeds[k])` would (dropout: the same rate, its own masks):
+
+- learning rates: the optimizer becomes its `Memberwise` class
+  (`MemberwiseSGD`, `MemberwiseAdam`, ...), whose `update_step` multiplies the
+  (scheduled) learning rate by `member_scales` reshaped to `(K, 1, ...)`, so
+  each member's slice of every variable gets its own rate; decoupled weight
+  decay (`weight_decay`, e.g. AdamW) uses the member's rate too;
+- penalties: `MemberwiseL1L2` weights each member's slice of every kernel by
+  its own strengths;
+- dropout: `StackedDropout` drops each member's units at its own rate.
+
+`extract_members` gives member `k` its own penalties, dropout and a plain
+optimizer at its own rate; `stacked_ensemble` runs inference (no dropout).
 """
 
 from __future__ import annotations
@@ -46,7 +66,11 @@ from kerasopt.errors import ArgumentError
 
 __all__ = [
     "MemberEarlyStopping",
+    "MemberwiseL1L2",
     "MemberwiseRegularizer",
+    "POPULATION_KEYS",
+    "ScaledSchedule",
+    "StackedDropout",
     "StackedBatchNormalization",
     "StackedEmbedding",
     "StackedTrainResult",
@@ -94,6 +118,177 @@ class MemberwiseRegularizer(keras.regularizers.Regularizer):
 
     def get_config(self):
         return {"regularizer": keras.regularizers.serialize(self.regularizer)}
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class MemberwiseL1L2(keras.regularizers.Regularizer):
+    """L1 and L2 penalties with one strength per member of a stacked kernel.
+
+    For a variable whose leading axis is the member, the penalty is
+    `sum_k (l1[k] * sum(|W_k|) + l2[k] * sum(W_k ** 2))`, so member `k`'s
+    gradient is the one `keras.regularizers.L1L2(l1[k], l2[k])` gives its
+    single network.
+
+    Args:
+        l1: One L1 strength per member.
+        l2: One L2 strength per member.
+    """
+
+    def __init__(self, l1, l2):
+        self.l1 = [float(v) for v in l1]
+        self.l2 = [float(v) for v in l2]
+        if len(self.l1) != len(self.l2) or not self.l1 or min(self.l1 + self.l2) < 0:
+            raise ArgumentError("Invalid value for `l1`/`l2`: expected as many non-negative strengths in each, one "
+                                f"per member. Received: l1={l1!r}, l2={l2!r}")
+
+    def __call__(self, x):
+        ops = keras.ops
+        axes = tuple(range(1, len(x.shape)))
+        total = ops.zeros((), dtype=x.dtype)
+        if any(self.l1):
+            total = total + ops.sum(ops.convert_to_tensor(self.l1, x.dtype) * ops.sum(ops.abs(x), axis=axes))
+        if any(self.l2):
+            total = total + ops.sum(ops.convert_to_tensor(self.l2, x.dtype) * ops.sum(ops.square(x), axis=axes))
+        return total
+
+    def member_penalties(self, kernel: np.ndarray) -> np.ndarray:
+        """Each member's penalty of `kernel` (NumPy, float64)."""
+        kernel = np.asarray(kernel, "float64").reshape(len(self.l1), -1)
+        return np.asarray(self.l1) * np.abs(kernel).sum(axis=1) + np.asarray(self.l2) * np.square(kernel).sum(axis=1)
+
+    def member(self, k: int):
+        """Member `k`'s single-network regularizer (`kerasopt.models.make_regularizer`)."""
+        return models_lib.make_regularizer(self.l1[k], self.l2[k])
+
+    def get_config(self):
+        return {"l1": list(self.l1), "l2": list(self.l2)}
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class StackedDropout(keras.layers.Layer):
+    """Dropout with one rate per member of a stacked `(batch, K, units)` tensor.
+
+    While training, every entry of member `k` is dropped with probability
+    `rates[k]` (its own draw for each row and unit) and the kept entries are
+    scaled by `1 / (1 - rates[k])`, as `keras.layers.Dropout(rates[k])` does;
+    a member with rate 0 passes through unchanged. Outside training it is the
+    identity.
+
+    Args:
+        rates: One rate in [0, 1) per member.
+        seed: Seed of the masks, or `None`.
+        **kwargs: Base layer arguments.
+    """
+
+    def __init__(self, rates, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.rates = [check.unit_interval("rates", r) for r in rates]
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=None):
+        if not training or not any(self.rates):
+            return inputs
+        ops = keras.ops
+        rates = ops.convert_to_tensor(np.asarray(self.rates, "float32")[:, None], inputs.dtype)  # (K, 1)
+        keep = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator, dtype=inputs.dtype) >= rates
+        return ops.where(keep, inputs / (1.0 - rates), ops.zeros_like(inputs))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rates": list(self.rates), "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """A learning-rate schedule times a constant: `scale * schedule(step)`.
+
+    An extracted population member's schedule: the population's schedule
+    rescaled to the member's learning rate.
+
+    Args:
+        schedule: A `keras.optimizers.schedules.LearningRateSchedule` (or its
+            serialized dict).
+        scale: The constant factor.
+    """
+
+    def __init__(self, schedule, scale: float):
+        if isinstance(schedule, dict):
+            schedule = keras.optimizers.schedules.deserialize(schedule)
+        self.schedule = schedule
+        self.scale = float(scale)
+
+    def __call__(self, step):
+        return self.schedule(step) * self.scale
+
+    def get_config(self):
+        return {"schedule": keras.optimizers.schedules.serialize(self.schedule), "scale": self.scale}
+
+
+class _MemberwiseLearningRate:
+    """Mixin: the learning rate of member `k` is the optimizer's (scheduled) rate times `member_scales[k]`.
+
+    Every trainable variable of a stacked model has the member as its leading
+    axis; an elementwise optimizer's `update_step` broadcasts the learning
+    rate against the variable, so a rate of shape `(K, 1, ...)` gives every
+    member its own. Decoupled weight decay (`weight_decay`) uses the member's
+    rate too.
+    """
+
+    def __init__(self, member_scales, **kwargs):
+        super().__init__(**kwargs)
+        self.member_scales = [check.positive_float("member_scales", s) for s in member_scales]
+
+    def _member_rate(self, variable, learning_rate):
+        ops = keras.ops
+        count = len(self.member_scales)
+        shape = tuple(variable.shape)
+        if not shape or shape[0] != count:
+            raise ArgumentError(f"{self.__class__.__name__} updates variables whose leading axis holds its "
+                                f"{count} members. Received: a variable of shape {shape}")
+        scales = ops.convert_to_tensor(np.asarray(self.member_scales, "float32"), variable.dtype)
+        return ops.cast(learning_rate, variable.dtype) * ops.reshape(scales, (count,) + (1,) * (len(shape) - 1))
+
+    def update_step(self, gradient, variable, learning_rate):
+        return super().update_step(gradient, variable, self._member_rate(variable, learning_rate))
+
+    def _apply_weight_decay(self, variables):
+        if self.weight_decay is None:
+            return
+        for variable in variables:
+            if self._use_weight_decay(variable):
+                lr = self._member_rate(variable, self.learning_rate)
+                wd = keras.ops.cast(self.weight_decay, variable.dtype)
+                variable.assign(variable - variable * wd * lr)
+
+    def member_optimizer(self, k: int) -> keras.optimizers.Optimizer:
+        """A fresh single-network optimizer of member `k` (its base class, at its own learning rate)."""
+        config = self.get_config()
+        config.pop("member_scales")
+        scale = self.member_scales[k]
+        rate = config["learning_rate"]
+        config["learning_rate"] = (ScaledSchedule(rate, scale) if isinstance(rate, dict) else float(rate) * scale)
+        return self._base.from_config(config)
+
+    def get_config(self):
+        return {**super().get_config(), "member_scales": list(self.member_scales)}
+
+
+# MemberwiseSGD, MemberwiseAdam, ...: each elementwise optimizer with a learning rate per member.
+_MEMBERWISE_OPTIMIZERS: dict[type, type] = {}
+for _base in _ELEMENTWISE_OPTIMIZERS:
+    _name = f"Memberwise{_base.__name__}"
+    _cls = type(_name, (_MemberwiseLearningRate, _base), {
+        "__module__": __name__, "__qualname__": _name, "_base": _base,
+        "__doc__": f"`keras.optimizers.{_base.__name__}` with one learning rate per member of a stacked model.\n\n"
+                   f"    Member `k`'s rate is the optimizer's (scheduled) `learning_rate` times\n"
+                   f"    `member_scales[k]`; the other arguments are those of `{_base.__name__}`.\n"})
+    _MEMBERWISE_OPTIMIZERS[_base] = keras.saving.register_keras_serializable(package="kerasopt")(_cls)
+    globals()[_name] = _cls
+    __all__.append(_name)
+del _base, _name, _cls
 
 
 @keras.saving.register_keras_serializable(package="kerasopt")
@@ -216,6 +411,57 @@ def _member_seeds(name: str, seed, members: int) -> list[int | None]:
     return [seed + k for k in range(members)]
 
 
+POPULATION_KEYS = ("learning_rate", "l1", "l2", "dropout")
+
+
+def _check_population(population, members: int, *, learning_rate, l1, l2, dropout, kernel_regularizer
+                      ) -> dict[str, list[float]]:
+    """Validates `build_stacked_model`'s `population`; returns `{key: one float per member}`."""
+    if population is None:
+        return {}
+    if not isinstance(population, dict) or not population:
+        raise ArgumentError("Invalid value for `population`: expected a dict with one list of per-member values "
+                            f"for some of {', '.join(POPULATION_KEYS)}. Received: population={population!r}")
+    unknown = [key for key in population if key not in POPULATION_KEYS]
+    if unknown:
+        raise ArgumentError(f"Invalid value for `population`: unknown key {unknown[0]!r}; expected some of "
+                            f"{', '.join(POPULATION_KEYS)}. Received: population={population!r}")
+    checks = {"learning_rate": check.positive_float, "l1": check.non_negative_float,
+              "l2": check.non_negative_float, "dropout": check.unit_interval}
+    values = {}
+    for key, raw in population.items():
+        name = f"population['{key}']"
+        if isinstance(raw, np.ndarray):
+            raw = raw.tolist()
+        if not isinstance(raw, (list, tuple)) or len(raw) != members:
+            raise ArgumentError(f"Invalid value for `{name}`: expected a list with one value per member "
+                                f"({members} values). Received: {name}={raw!r}")
+        values[key] = [checks[key](name, v) for v in raw]
+    conflicts = {"l1": (l1, DEFAULTS["l1"]), "l2": (l2, DEFAULTS["l2"]), "dropout": (dropout, DEFAULTS["dropout"])}
+    for key, (scalar, default) in conflicts.items():
+        if key in values and not (np.ndim(scalar) == 0 and scalar == default):
+            raise ArgumentError(f"Pass either `{key}` or `population['{key}']`, not both. Received: {key}={scalar!r}, "
+                                f"population['{key}']={population[key]!r}")
+    if "learning_rate" in values and learning_rate is not None \
+            and not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        raise ArgumentError("Pass either a number `learning_rate` or `population['learning_rate']`, not both (a "
+                            "schedule may give the members' common shape). Received: "
+                            f"learning_rate={learning_rate!r}, population['learning_rate']="
+                            f"{population['learning_rate']!r}")
+    if ("l1" in values or "l2" in values) and kernel_regularizer is not None:
+        raise ArgumentError("Pass either `kernel_regularizer` or `population['l1']`/`population['l2']`, not both. "
+                            f"Received: kernel_regularizer={kernel_regularizer!r}")
+    for key in ("l1", "l2"):  # the other penalty comes from its scalar, one number for every layer
+        other = "l2" if key == "l1" else "l1"
+        if key in values and other not in values:
+            scalar = l2 if other == "l2" else l1
+            if np.ndim(scalar) != 0:
+                raise ArgumentError(f"Invalid value for `{other}`: with `population['{key}']` it must be one number "
+                                    f"for every layer. Received: {other}={scalar!r}")
+            values[other] = [check.non_negative_float(other, scalar)] * members
+    return values
+
+
 def _member_features(inputs, members) -> tuple[int, list[np.ndarray] | None, int]:
     """Returns (features, per-member training features or None, members) from `inputs`."""
     if isinstance(inputs, (int, np.integer)) and not isinstance(inputs, bool):
@@ -264,6 +510,27 @@ def _check_optimizer(opt: keras.optimizers.Optimizer) -> None:
         if getattr(opt, option, None) is not None:
             raise ArgumentError(f"Invalid value for `optimizer`: `{option}` would clip the members' gradients "
                              f"together; use `clipvalue` or none. Received: {option}={getattr(opt, option)!r}")
+
+
+def _memberwise_optimizer(opt: keras.optimizers.Optimizer, rates: list[float], learning_rate
+                          ) -> keras.optimizers.Optimizer:
+    """`opt` as its `Memberwise` class with member `k` at `rates[k]` (times the schedule's shape)."""
+    base = next((b for b in _ELEMENTWISE_OPTIMIZERS if type(opt) is b), None)
+    if base is None:
+        raise ArgumentError("Invalid value for `optimizer`: a population learning rate needs one of the Keras "
+                            "optimizers SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Lion, Ftrl "
+                            f"itself, not a subclass. Received: optimizer={opt.__class__.__name__}")
+    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        start = float(keras.ops.convert_to_numpy(learning_rate(0)))
+        if not math.isfinite(start) or start <= 0:
+            raise ArgumentError("Invalid value for `learning_rate`: with `population['learning_rate']` a schedule "
+                                "gives the members' common shape and must start above 0. Received: "
+                                f"learning_rate={learning_rate!r} with learning_rate(0)={start!r}")
+        scales, rate = [r / start for r in rates], learning_rate
+    else:
+        scales, rate = list(rates), 1.0  # a rate of 1.0 times lr_k is exactly lr_k
+    config = {**opt.get_config(), "learning_rate": rate, "member_scales": scales}
+    return _MEMBERWISE_OPTIMIZERS[base].from_config(config)
 
 
 def _initial_kernel(kernel_initializer, seed: int | None, index: int, shape) -> np.ndarray:
@@ -315,6 +582,7 @@ def build_stacked_model(
     steps_per_execution: int = 1,
     name: str = "kerasopt_stacked",
     embeddings: Sequence[Sequence[int]] | None = None,
+    population: dict[str, Sequence[float]] | None = None,
 ) -> keras.Model:
     """Builds and compiles K independent copies of a `build_model` network as one model.
 
@@ -368,6 +636,22 @@ def build_stacked_model(
             `(width, dim)` matrix before the first Dense layer
             (`StackedEmbedding`; initialized uniformly in [-0.05, 0.05], as
             `kerasopt.tabular` embeds a column). Needs `normalize=False`.
+        population: Optional per-member hyperparameters: a dict with any of
+            the keys `"learning_rate"`, `"l1"`, `"l2"` and `"dropout"`, each a
+            list of K values (l1, l2 and dropout apply to every layer, as the
+            single network's scalar would). Member `k` trains as
+            `build_model(..., learning_rate=lr[k], l1=l1[k], l2=l2[k],
+            dropout=dropout[k])` would. A key replaces its scalar argument,
+            which must keep its default (`learning_rate` may instead be a
+            `LearningRateSchedule`: member `k` follows `schedule(step) *
+            lr[k] / schedule(0)`, the schedule at its own initial rate when
+            the schedule is proportional to it, as exponential, inverse-time
+            and cosine decay are); `population["l1"]` or `["l2"]` cannot be
+            combined with `kernel_regularizer`, and the other penalty then
+            comes from its scalar argument. With `"learning_rate"` the
+            optimizer (a plain Keras class, not a subclass) becomes its
+            `Memberwise` class with `member_scales` (the constant base rate
+            is 1.0 and `member_scales` are the rates themselves).
 
     Returns:
         A compiled `keras.Model`.
@@ -400,6 +684,12 @@ def build_stacked_model(
         # Keras's "auto" leaves XLA off on a CPU; the stacked einsums run several times faster with it.
         jit_compile = True
     # One single network validates every architecture argument with build_model's messages.
+    per_member = _check_population(population, members, learning_rate=learning_rate, l1=l1, l2=l2,
+                                   dropout=dropout, kernel_regularizer=kernel_regularizer)
+    if "l1" in per_member:  # the members' penalties replace the template's
+        l1, l2 = 0.0, 0.0
+    if "dropout" in per_member:
+        dropout = 0.0
     template = models_lib.build_model(body_inputs, num_classes=num_classes, hidden_units=hidden_units, activation=activation,
                            kernel_initializer=kernel_initializer, l1=l1, l2=l2,
                            kernel_regularizer=kernel_regularizer, dropout=dropout, batch_norm=batch_norm,
@@ -407,6 +697,8 @@ def build_stacked_model(
                            seed=seeds[0], jit_compile=jit_compile, steps_per_execution=steps_per_execution)
     opt = template.optimizer
     _check_optimizer(opt)
+    if "learning_rate" in per_member:
+        opt = _memberwise_optimizer(opt, per_member["learning_rate"], learning_rate)
     stacked_loss = _stacked_loss(loss, num_classes)
 
     layers = keras.layers
@@ -419,7 +711,9 @@ def build_stacked_model(
     for layer in template.layers:
         if isinstance(layer, layers.Dense):
             reg = layer.kernel_regularizer
-            if reg is not None and not isinstance(reg, _ADDITIVE_REGULARIZERS):
+            if "l1" in per_member:
+                reg = MemberwiseL1L2(per_member["l1"], per_member["l2"])
+            elif reg is not None and not isinstance(reg, _ADDITIVE_REGULARIZERS):
                 reg = MemberwiseRegularizer(reg)
             stack[layer.name] = layers.EinsumDense(
                 _EQUATION, output_shape=(members, layer.units), bias_axes="ko" if layer.use_bias else None,
@@ -432,6 +726,10 @@ def build_stacked_model(
             stack[layer.name] = layers.Activation(layer.activation, name=layer.name)
         elif isinstance(layer, layers.Dropout):
             stack[layer.name] = layers.Dropout(layer.rate, seed=layer.seed, name=layer.name)
+    if "dropout" in per_member:
+        for i in range(len(dense_layers) - 1):
+            stack[f"dropout_{i}"] = StackedDropout(per_member["dropout"], name=f"dropout_{i}",
+                                                   seed=None if seeds[0] is None else seeds[0] + 1000 + i)
     x_in = keras.Input(shape=(members, n_inputs), name="features")
     mask_in = keras.Input(shape=(members,), name="row_mask")
     model = keras.Model({"features": x_in, "row_mask": mask_in}, _forward(stack, x_in, mask_in), name=name)
@@ -501,7 +799,9 @@ def extract_members(model: keras.Model, members: Sequence[int] | None = None) ->
     the stacked model has one), holding member `k`'s weights and statistics,
     so it predicts on raw rows what member `k` predicts. It is compiled with
     a fresh copy of the stacked model's optimizer and the single network's
-    default loss and metrics.
+    default loss and metrics. A population member (`build_stacked_model`'s
+    `population`) gets its own L1/L2 penalties and dropout rate, and a plain
+    optimizer at its own learning rate (a schedule as a `ScaledSchedule`).
 
     Args:
         model: A model from `build_stacked_model`.
@@ -531,22 +831,31 @@ def extract_members(model: keras.Model, members: Sequence[int] | None = None) ->
     num_classes = None if _is_regression(layers) else int(output.kernel.shape[-1])
     dense_names = [f"dense_{i}" for i in hidden] + ["output"]
 
-    def regularizer(layer):
+    def regularizer(layer, k):
         reg = layer.kernel_regularizer
+        if isinstance(reg, MemberwiseL1L2):
+            return reg.member(k)
         return reg.regularizer if isinstance(reg, MemberwiseRegularizer) else reg
+
+    def rate(layer, k):
+        return float(layer.rates[k]) if isinstance(layer, StackedDropout) else float(layer.rate)
 
     architecture = dict(
         num_classes=num_classes, hidden_units=[int(layers[f"dense_{i}"].kernel.shape[-1]) for i in hidden],
         activation=layers["activation_0"].activation if hidden else "relu",
-        kernel_regularizer=[regularizer(layers[n]) for n in dense_names],
-        dropout=[float(layers[f"dropout_{i}"].rate) if f"dropout_{i}" in layers else 0.0 for i in hidden],
         batch_norm=[f"batch_norm_{i}" in layers for i in hidden],
     )
     singles = []
     for k in indices:
-        optimizer = model.optimizer.__class__.from_config(model.optimizer.get_config())
-        single = models_lib.build_model(n_inputs, optimizer=optimizer, jit_compile=model.jit_compile, name=f"member_{k}",
-                             **architecture)
+        if isinstance(model.optimizer, _MemberwiseLearningRate):
+            optimizer = model.optimizer.member_optimizer(k)
+        else:
+            optimizer = model.optimizer.__class__.from_config(model.optimizer.get_config())
+        single = models_lib.build_model(
+            n_inputs, optimizer=optimizer, jit_compile=model.jit_compile, name=f"member_{k}",
+            kernel_regularizer=[regularizer(layers[n], k) for n in dense_names],
+            dropout=[rate(layers[f"dropout_{i}"], k) if f"dropout_{i}" in layers else 0.0 for i in hidden],
+            **architecture)
         if "normalization" in layers:
             norm = layers["normalization"]
             single = _with_normalization(single, keras.ops.convert_to_numpy(norm.adapt_mean)[k],
@@ -815,7 +1124,9 @@ class _MemberValidation(keras.callbacks.Callback):
             if reg is None:
                 continue
             kernel = keras.ops.convert_to_numpy(layer.kernel).astype("float64")
-            if isinstance(reg, _ADDITIVE_REGULARIZERS):
+            if isinstance(reg, MemberwiseL1L2):
+                total += reg.member_penalties(kernel)
+            elif isinstance(reg, _ADDITIVE_REGULARIZERS):
                 total += (float(getattr(reg, "l1", 0.0)) * np.abs(kernel).sum(axis=(1, 2))
                           + float(getattr(reg, "l2", 0.0)) * np.square(kernel).sum(axis=(1, 2)))
             else:

@@ -4,6 +4,7 @@ Usage:
     python scripts/benchmark_stacking.py                      # TensorFlow, and JAX when installed
     python scripts/benchmark_stacking.py --members 3 5 15 --epochs 30 --backends tensorflow
     python scripts/benchmark_stacking.py --quick              # smoke run: tiny, measures nothing
+    python scripts/benchmark_stacking.py --population         # 10 learning rates: one population vs one by one
 
 The network is the phone default: 20-128-4 ELU, batch 32, Adam, on 1,280 rows
 (the first 1,280 of --data, or `kerasopt.data.make_phone_data` rows when the
@@ -17,6 +18,15 @@ epoch time after the first two (which compile or set up); --repeats rounds go
 over all configurations in turn (the models are built once) and the table
 shows the median over the rounds. "per network" divides the stacked epoch by K
 and compares it with one network's epoch.
+
+--population times a learning-rate search instead: the P = 10 rates of
+`TUNING_LEARNING_RATES` (scripts/benchmark.py) on the tuning runs' phone
+network (20-128-128-4 ReLU, SGD with momentum 0.9, batch 32, 10 epochs, the
+first 1,024 rows), as one stacked population
+(`build_stacked_model(population={"learning_rate": rates})` and
+`train_stacked`) and as P networks built and trained one after another
+(`build_model` and `kerasopt.train`). Both times are wall times of building
+and training everything, median over --repeats rounds.
 """
 
 from __future__ import annotations
@@ -92,6 +102,57 @@ def _measure(args) -> dict:
             "times": {key: float(np.median(t)) for key, t in times.items()}}
 
 
+def _measure_population(args) -> dict:
+    """Runs in the backend's own process; returns the wall times of the population and of the networks."""
+    import keras
+    import numpy as np
+
+    from benchmark import TUNING_LEARNING_RATES
+    from kerasopt import stacking
+    from kerasopt.models import build_model
+    from kerasopt.training import train
+
+    x, y, train_rows, _, source = _load(pathlib.Path(args.data), args.rows)
+    rates = list(TUNING_LEARNING_RATES[:args.trials])
+    arch = {"num_classes": 4, "hidden_units": (128, 128), "activation": "relu", "optimizer": "momentum"}
+
+    def stacked() -> float:
+        start = time.perf_counter()
+        model = stacking.build_stacked_model(x[train_rows], members=len(rates), seed=0,
+                                             population={"learning_rate": rates}, **arch)
+        stacking.train_stacked(model, x, y, [train_rows] * len(rates), epochs=args.epochs, batch_size=32,
+                               early_stopping=False, seed=0)
+        return time.perf_counter() - start
+
+    def one_by_one() -> float:
+        start = time.perf_counter()
+        for k, rate in enumerate(rates):
+            model = build_model(x[train_rows], seed=k, learning_rate=rate, **arch)
+            train(model, x[train_rows], y[train_rows], epochs=args.epochs, batch_size=32, early_stopping=False,
+                  seed=k)
+        return time.perf_counter() - start
+
+    times = {"stacked": [], "single": []}
+    for _ in range(args.repeats):
+        times["stacked"].append(stacked())
+        times["single"].append(one_by_one())
+    return {"backend": keras.backend.backend(), "source": source, "rows": len(train_rows), "trials": len(rates),
+            "times": {key: float(np.median(t)) for key, t in times.items()}, "all": times}
+
+
+def _population_table(results: list[dict], epochs: int) -> str:
+    lines = ["| backend | trials | epochs | one by one (s) | one population (s) | one by one / population |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for r in results:
+        single, stacked = r["times"]["single"], r["times"]["stacked"]
+        lines.append(f"| {r['backend']} | {r['trials']} | {epochs} | {single:.1f} | {stacked:.1f} | "
+                     f"{single / stacked:.1f}x |")
+    for r in results:
+        rounds = ", ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(r["all"]["single"], r["all"]["stacked"]))
+        lines.append(f"\n{r['backend']} rounds (one by one / population, s): {rounds}")
+    return "\n".join(lines)
+
+
 def _table(results: list[dict], members: list[int]) -> str:
     lines = ["| backend | validation | networks | ms per epoch | ms per network | per network vs one |",
              "|---|---|---:|---:|---:|---:|"]
@@ -110,9 +171,15 @@ def _table(results: list[dict], members: list[int]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="phone CSV (default: %(default)s)")
-    parser.add_argument("--rows", type=int, default=1280, help="training rows (default: %(default)s)")
+    parser.add_argument("--rows", type=int, default=None, help="training rows (default: 1280; 1024 with "
+                        "--population)")
     parser.add_argument("--members", type=int, nargs="+", default=[3, 5, 15], help="K values (default: 3 5 15)")
-    parser.add_argument("--epochs", type=int, default=12, help="epochs per run (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default: 12; 10 with "
+                        "--population)")
+    parser.add_argument("--population", action="store_true",
+                        help="time a population of learning rates against the networks one by one")
+    parser.add_argument("--trials", type=int, default=10,
+                        help="learning rates of --population, the first of TUNING_LEARNING_RATES (default: 10)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="rounds over all configurations; the table shows the median (default: %(default)s)")
     parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"],
@@ -120,10 +187,12 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny smoke run that measures nothing")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.rows = args.rows or (1024 if args.population else 1280)
+    args.epochs = args.epochs or (10 if args.population else 12)
     if args.quick:
-        args.rows, args.members, args.epochs, args.repeats = 64, [2], 4, 1
+        args.rows, args.members, args.epochs, args.repeats, args.trials = 64, [2], 4, 1, 2
     if args.child:
-        print(json.dumps(_measure(args)))
+        print(json.dumps(_measure_population(args) if args.population else _measure(args)))
         return 0
 
     results = []
@@ -134,7 +203,8 @@ def main(argv=None) -> int:
             print("jax: not installed, skipped", file=sys.stderr)
             continue
         command = [sys.executable, __file__, "--child", "--data", args.data, "--rows", str(args.rows),
-                   "--epochs", str(args.epochs), "--repeats", str(args.repeats), "--members", *map(str, args.members)]
+                   "--epochs", str(args.epochs), "--repeats", str(args.repeats), "--members", *map(str, args.members),
+                   "--trials", str(args.trials), *(["--population"] if args.population else [])]
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode:
             print(done.stderr, file=sys.stderr)
@@ -143,7 +213,7 @@ def main(argv=None) -> int:
     load = os.getloadavg()
     print(f"rows: {results[0]['rows']} training rows of {results[0]['source']}" if results else "no backend ran")
     print(f"{os.cpu_count()} CPU cores; load average after the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(_table(results, args.members))
+    print(_population_table(results, args.epochs) if args.population else _table(results, args.members))
     return 0
 
 
