@@ -92,13 +92,16 @@ def test_pipeline_cross_val_score_and_grid_search():
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
-def test_regressor_restores_the_scale_of_the_target():
+@pytest.mark.parametrize("bagging", [0, 5], ids=["one-network", "bagged"])
+def test_regressor_restores_the_scale_of_the_target(bagging):
     frame, _ = table()
     y = 100.0 + 10.0 * frame["count"].to_numpy()
-    reg = DenseRegressor(**{**FAST, "hidden_units": ()}).fit(frame, y)
+    reg = DenseRegressor(**{**FAST, "hidden_units": (), "bagging": bagging}).fit(frame, y)
     prediction = reg.predict(frame)
     assert prediction.dtype == np.float64 and prediction.shape == (40,)
-    output = reg.model_.get_layer("output")
+    # the last Dense layer (of every bagged member) predicts the standardized target: zero it, get the mean
+    model = reg.model_ if not bagging else reg.model_.get_layer("kerasopt_bagged_members")
+    output = model.get_layer("output")
     output.set_weights([np.zeros_like(w) for w in output.get_weights()])
     np.testing.assert_allclose(reg.predict(frame), np.full(40, y.mean()), rtol=1e-6)
 

@@ -193,8 +193,8 @@ def test_cli_writes_once_and_refuses_to_overwrite(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--tables", "penguins,nope"], "Invalid value for `--tables`: expected names among "),
-    (["--models", "forest"], "Invalid value for `--models`: expected names among linear, hgb, kerasopt. "
-                             "Received: --models=forest"),
+    (["--models", "forest"], "Invalid value for `--models`: expected names among linear, hgb, kerasopt, "
+                             "kerasopt_single, kerasopt_bagged. Received: --models=forest"),
     (["--folds", "1"], "Invalid value for `--folds`: expected an integer >= 2. Received: --folds=1"),
 ])
 def test_cli_bad_arguments_one_line(argv, message, capsys):

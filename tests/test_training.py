@@ -115,7 +115,7 @@ def test_killed_run_resumes_from_its_last_finished_epoch(tiny_xy, tmp_path):
 
 
 def test_class_weight_balanced_and_bad_value(tiny_xy):
-    from kerasopt.training import _class_weights
+    from kerasopt.training import class_weights as _class_weights
 
     weights = _class_weights("balanced", np.array([0, 0, 0, 1]))
     assert weights == pytest.approx({0: 4 / 6, 1: 2.0})
