@@ -749,7 +749,9 @@ def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensem
     if search_tuner._stacked(x):
         from kerasopt.tuning._stacked import stacked_retrain
 
-        callbacks = [ProgressLine(f"retraining {ensemble} seed(s) at once", epochs)] if progress else []
+        # The stacked loss is the members' sum: the line shows the epochs only (no metric by that name).
+        label = f"retraining {ensemble} seeds" if ensemble > 1 else "retraining"
+        callbacks = [ProgressLine(label, epochs, monitor="")] if progress else []
         model = stacked_retrain(hypermodel, hp, x, y, columns=hypermodel.columns, epochs=epochs, members=ensemble,
                                 seed=search_tuner.seed, callbacks=callbacks)
     else:
