@@ -141,7 +141,7 @@ class SearchTuner(keras_tuner.Tuner):
         with open(path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
 
-    def _stacked(self, x) -> bool:
+    def trains_stacked(self, x) -> bool:
         """Whether trials train stacked: unless `sequential`, for tables (a DataFrame and a target)."""
         return not self.sequential and isinstance(x, pd.DataFrame) and self.hypermodel.target is not None
 
@@ -175,7 +175,7 @@ class SearchTuner(keras_tuner.Tuner):
         hp = trial.hyperparameters
         self._log(f"start {trial.trial_id} {self.tuner_id}")
         start = time.perf_counter()
-        runs = (self._stacked_runs if self._stacked(x) else self._sequential_runs)(hp, x, y)
+        runs = (self._stacked_runs if self.trains_stacked(x) else self._sequential_runs)(hp, x, y)
         for run in runs:
             if objective not in run["history"]:
                 raise keras_tuner.errors.FatalError(

@@ -319,7 +319,8 @@ def tune(
             default `"val_accuracy"` for classification and `"val_loss"` for
             regression. Direction (max for accuracy, min for loss) is inferred.
         cv: Number of folds (stratified for classification) of the k-fold objective on the
-            training rows (each fold adapts its own scaling); `None` for one
+            training rows (stacked trials share the column statistics learned once on all
+            search rows; with `sequential` each fold learns its own); `None` for one
             stratified validation split of `validation_split`, which is
             faster but too noisy to rank configurations a point of accuracy
             apart (see the README's "Quality and comparison").
@@ -746,7 +747,7 @@ def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensem
     hp = trial.hyperparameters.copy()
     batch_size = int(hypermodel.values(hp)["batch_size"])
     hp.values["tuner/epochs"] = epochs  # build the schedule for the retraining length
-    if search_tuner._stacked(x):
+    if search_tuner.trains_stacked(x):
         from kerasopt.tuning._stacked import stacked_retrain
 
         # The stacked loss is the members' sum: the line shows the epochs only (no metric by that name).
