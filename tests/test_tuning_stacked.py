@@ -98,6 +98,10 @@ def test_a_stacked_trial_reports_what_train_stacked_computed(mixed_csv, tmp_path
     expected = model.predict(rows, verbose=0)
     assert expected.shape == (6, 4) and np.allclose(expected.sum(axis=1), 1, atol=1e-5)
     np.testing.assert_allclose(np.load(folder / "loaded.npy"), expected, rtol=0, atol=1e-6)
+    assert main(["predict", "--model", str(folder / "best_model.keras"), "--data", str(folder / "rows.csv"),
+                 "--out", str(folder / "predictions.csv")]) == 0  # `kerasopt predict` reads it as any model
+    predictions = pd.read_csv(folder / "predictions.csv")
+    assert predictions.price_range.tolist() == expected.argmax(axis=1).tolist()
 
 
 @pytest.mark.slow
