@@ -6,7 +6,7 @@ It differs from `keras_tuner.Tuner` in these places:
   mean objective at one epoch common to all trainings (`common_epoch_score`),
   that epoch, the epochs run and the seconds; it writes the per-trial history.
   By default a trial's trainings (executions x folds) train as the members
-  of ONE stacked model (`kerasopt.stacking`; see `StackedTrial`); with
+  of ONE stacked model (`kerasopt.tuning._stacked`); with
   `sequential=True` they train one by one, each passing its rows and seed
   to the hypermodel's `build`.
 - `reload` repairs a resumed project: a trial whose `trial.json` says it
