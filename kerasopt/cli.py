@@ -231,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also tune scikit-learn baselines on the same rows and print a comparison")
     tune.add_argument("--ensemble", type=int, default=5, metavar="N",
                       help="best_model.keras averages N retrainings of the best configuration (default 5)")
+    tune.add_argument("--sequential", action="store_true",
+                      help="train a trial's folds and executions, and the final ensemble, one network at a time "
+                           "(each fold learning its own column statistics) instead of as one stacked model")
     tune.add_argument("--quiet", action="store_true",
                       help="no progress lines, status line or summary (the status line shows only on a terminal)")
     _add_common(tune)
@@ -398,7 +401,8 @@ def _tune(args) -> int:
                   validation_split=args.validation_split, test_split=args.test_split, overwrite=args.overwrite,
                   workers=args.workers, role=args.role, oracle=args.oracle, worker_id=args.worker_id,
                   timeout=args.timeout, time_budget=args.time_budget, tensorboard=args.tensorboard,
-                  baselines=args.baselines, ensemble=args.ensemble, verbose=0 if args.quiet else 1,
+                  baselines=args.baselines, ensemble=args.ensemble, sequential=args.sequential,
+                  verbose=0 if args.quiet else 1,
                   finalize=not args.no_finalize)
     if args.role == "worker":
         print(f"worker {args.worker_id}: search over; the chief writes the results to {args.out}")

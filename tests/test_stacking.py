@@ -323,3 +323,22 @@ def test_members_match_single_networks_on_jax():
                           env={**os.environ, "KERAS_BACKEND": "jax"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "ok"
+
+
+def test_stacked_dropout_draws_threefry_masks_under_xla():
+    import tensorflow as tf
+
+    layer = stacking.StackedDropout(0.25, threefry=True, seed=1)
+    step = tf.function(lambda x: layer(x, training=True), jit_compile=True)
+    x = np.full((400, 3, 50), 2.0, dtype="float32")
+    first, second = np.asarray(step(x)), np.asarray(step(x))
+    assert set(np.unique(first)) == {0.0, np.float32(2.0 / 0.75)}  # dropped, or kept and scaled as Dropout does
+    n = first.size  # the dropped fraction: within 5 standard deviations of the binomial's rate
+    assert abs((first == 0).mean() - 0.25) < 5 * np.sqrt(0.25 * 0.75 / n)
+    assert not np.array_equal(first, second)  # a new mask every step
+    np.testing.assert_array_equal(layer(x, training=False), x)
+    assert stacking.StackedDropout.from_config(layer.get_config()).threefry is True
+    # build_stacked_model uses it when it compiles with XLA on TensorFlow
+    xla = stacking.build_stacked_model(4, members=2, hidden_units=(3,), dropout=0.5, jit_compile=True)
+    plain = stacking.build_stacked_model(4, members=2, hidden_units=(3,), dropout=0.5, **FAST)
+    assert xla.get_layer("dropout_0").threefry is True and plain.get_layer("dropout_0").threefry is False

@@ -65,20 +65,23 @@ def test_other_tuners(tiny_csv, tmp_path, tuner):
         assert result.trials["tuner/epochs"].between(1, 2).all()
 
 
-def test_batch_size_is_a_hyperparameter(tiny_csv, tmp_path, monkeypatch):
-    from kerasopt import training
+@pytest.mark.parametrize("sequential", [False, True])
+def test_batch_size_is_a_hyperparameter(tiny_csv, tmp_path, monkeypatch, sequential):
+    from kerasopt import stacking, training
 
     calls = []
     real_train = training.train
+    real_stacked = stacking.train_stacked
 
-    def spy(model, x, y, **kwargs):
-        calls.append((len(x), kwargs["batch_size"], kwargs["epochs"]))
-        return real_train(model, x, y, **kwargs)
+    def spy(model, x, y, *rows, **kwargs):
+        calls.append((len(rows[0][0]) if rows else len(x), kwargs["batch_size"], kwargs["epochs"]))
+        return (real_stacked if rows else real_train)(model, x, y, *rows, **kwargs)
 
-    monkeypatch.setattr(training, "train", spy)
+    monkeypatch.setattr(stacking if not sequential else training, "train_stacked" if not sequential else "train",
+                        spy)
     space = {**SMALL, "num_layers": 0, "optimizer": "adam", "batch_size": [4, 64]}
     result = tune(tiny_csv, target="price_range", tuner="grid", max_trials=2, epochs=1, space=space, out=tmp_path / "b", cv=None,
-                  verbose=0)
+                  verbose=0, sequential=sequential)
     assert sorted(result.trials.batch_size) == [4, 64]
     assert sorted(c[1] for c in calls[:2]) == [4, 64]  # fit used the trial's batch size
     assert calls[-1] == (80, result.best["batch_size"], 1)  # retrained on all rows
@@ -96,7 +99,7 @@ def test_cross_validation_objective(tiny_csv, tmp_path, monkeypatch):
     monkeypatch.setattr(DenseHyperModel, "build", spy)
     out = tmp_path / "cv"
     result = tune(tiny_csv, target="price_range", tuner="random", max_trials=1, epochs=2, cv=4, space=SMALL, out=out,
-                  verbose=0)
+                  verbose=0, sequential=True)  # the stacked path: tests/test_tuning_stacked.py
     record = json.loads((out / "history" / "trial_0.json").read_text())
     runs = record["runs"]
     assert [r["fold"] for r in runs] == [0, 1, 2, 3]
@@ -116,7 +119,7 @@ def test_cross_validation_objective(tiny_csv, tmp_path, monkeypatch):
 
 def test_resume_after_a_kill_keeps_finished_trials(tiny_csv, tmp_path, monkeypatch):
     out = tmp_path / "resume"
-    kwargs = dict(tuner="random", max_trials=3, epochs=1, space=SMALL, out=out, cv=None, verbose=0)
+    kwargs = dict(tuner="random", max_trials=3, epochs=1, space=SMALL, out=out, cv=None, verbose=0, sequential=True)
     real_fit = DenseHyperModel.fit
     calls = []
 
@@ -244,7 +247,7 @@ def test_tune_with_baselines_writes_the_comparison(tiny_csv, tmp_path, capsys):
 
 def test_best_model_averages_the_retrainings_and_a_new_size_only_retrains(tiny_csv, tmp_path):
     out = tmp_path / "ens"
-    kwargs = dict(tuner="random", max_trials=1, epochs=2, space=SMALL, out=out, cv=None, verbose=0)
+    kwargs = dict(tuner="random", max_trials=1, epochs=2, space=SMALL, out=out, cv=None, verbose=0, sequential=True)
     tune(tiny_csv, target="price_range", ensemble=2, **kwargs)
     model = keras.saving.load_model(out / "best_model.keras")
     names = [layer.name for layer in model.layers]

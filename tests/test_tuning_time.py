@@ -131,7 +131,7 @@ def test_a_search_on_a_terminal_shows_its_status_and_quiet_is_quiet(tiny_csv, tm
          out=tmp_path / "t", ensemble=2, verbose=1)
     shown = terminal.getvalue()
     assert "\rtrial 1/2, 0:0" in shown and "\rtrial 2/2, best " in shown
-    assert "retraining trial " in shown and "retraining 2/2: epoch 1/1" in shown
+    assert "retraining trial " in shown and "retraining 2 seeds: epoch 1/1, done in " in shown  # stacked: at once
     quiet = _Terminal()
     monkeypatch.setattr(sys, "stderr", quiet)
     tune(tiny_csv, target="price_range", tuner="random", max_trials=1, epochs=1, cv=None, space=TINY,

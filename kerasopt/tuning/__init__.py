@@ -7,6 +7,7 @@ The only part of kerasopt that imports `keras_tuner`. Modules:
 - `hypermodel`: `DenseHyperModel`, a `keras_tuner.HyperModel` over `build_model` and `train`.
 - `search`: `tune(...)`, the public entry point: check, prepare, search, finalize.
 - `_tuner`: `SearchTuner`, the KerasTuner tuner that runs k-fold trials.
+- `_stacked`: a trial's trainings, and the final ensemble, as one stacked model (the default).
 - `distributed`: the chief/worker launcher; it starts `python -m kerasopt tune --role ...`
   processes and imports neither the search nor KerasTuner.
 - `_compat`: every use of KerasTuner's private API (tested version in its docstring),
@@ -15,7 +16,7 @@ The only part of kerasopt that imports `keras_tuner`. Modules:
 - `hparams_log`: TensorBoard HParams logs, one run per trial.
 - `baselines`: scikit-learn baselines tuned by GridSearchCV, for comparison.
 
-Imports go one way: search -> _tuner -> _compat; search -> distributed; oracles -> _compat.
+Imports go one way: search -> _tuner -> _compat; search, _tuner -> _stacked; search -> distributed; oracles -> _compat.
 """
 
 from __future__ import annotations

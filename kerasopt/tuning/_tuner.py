@@ -5,7 +5,10 @@ It differs from `keras_tuner.Tuner` in these places:
   per execution, with early stopping on the validation loss, and reports the
   mean objective at one epoch common to all trainings (`common_epoch_score`),
   that epoch, the epochs run and the seconds; it writes the per-trial history.
-  Each training's rows and seed are passed to the hypermodel's `build`.
+  By default a trial's trainings (executions x folds) train as the members
+  of ONE stacked model (`kerasopt.tuning._stacked`); with
+  `sequential=True` they train one by one, each passing its rows and seed
+  to the hypermodel's `build`.
 - `reload` repairs a resumed project: a trial whose `trial.json` says it
   finished is never queued again, and a trial left RUNNING by a killed
   process is queued to run again.
@@ -68,8 +71,11 @@ class SearchTuner(keras_tuner.Tuner):
     """A `keras_tuner.Tuner` for `DenseHyperModel` searches (see the module docstring)."""
 
     def __init__(self, oracle, hypermodel, *, cv=None, validation_split=0.2, executions=1, seed=0,
-                 out_dir=".", timeout=None, verbose=1, status=None, tensorboard=None, **kwargs):
+                 out_dir=".", timeout=None, verbose=1, status=None, tensorboard=None, sequential=False,
+                 **kwargs):
         self.cv = cv
+        self.sequential = sequential
+        self._encoding = None
         self.status = status
         self.tensorboard = tensorboard
         self.validation_split = validation_split
@@ -135,11 +141,21 @@ class SearchTuner(keras_tuner.Tuner):
         with open(path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
 
-    def run_trial(self, trial, x, y, **kwargs):
-        objective = self.oracle.objective.name
-        hp = trial.hyperparameters
-        self._log(f"start {trial.trial_id} {self.tuner_id}")
-        start = time.perf_counter()
+    def trains_stacked(self, x) -> bool:
+        """Whether trials train stacked: unless `sequential`, for tables (a DataFrame and a target)."""
+        return not self.sequential and isinstance(x, pd.DataFrame) and self.hypermodel.target is not None
+
+    def _stacked_runs(self, hp, x, y) -> list[dict]:
+        from kerasopt.tuning import _stacked
+
+        if self._encoding is None:  # the rows are encoded once per search; the encoding needs no hp
+            self._encoding = _stacked.SearchEncoding.of(x, y, self.hypermodel.target, self.hypermodel.columns)
+        keras.backend.clear_session()
+        gc.collect()
+        return _stacked.stacked_runs(self.hypermodel, hp, self._encoding, self._folds(y), self.executions,
+                                     self.seed)
+
+    def _sequential_runs(self, hp, x, y) -> list[dict]:
         runs = []
         for execution in range(self.executions):
             for fold, (tr, va) in enumerate(self._folds(y)):
@@ -150,12 +166,21 @@ class SearchTuner(keras_tuner.Tuner):
                 result = self.hypermodel.fit(hp, model, x_fold, y[tr], validation_data=(_rows(x, va), y[va]),
                                              seed=self.seed + execution)
                 history = {k: [float(v) for v in vs] for k, vs in result.history.history.items()}
-                if objective not in history:
-                    raise keras_tuner.errors.FatalError(
-                        f"Invalid value for `objective`: {objective!r} is not a metric of this search. "
-                        f"Available: {', '.join(sorted(history))}.")
                 runs.append({"execution": execution, "fold": fold, "best_epoch": result.best_epoch,
                              "epochs_run": result.epochs_run, "history": history})
+        return runs
+
+    def run_trial(self, trial, x, y, **kwargs):
+        objective = self.oracle.objective.name
+        hp = trial.hyperparameters
+        self._log(f"start {trial.trial_id} {self.tuner_id}")
+        start = time.perf_counter()
+        runs = (self._stacked_runs if self.trains_stacked(x) else self._sequential_runs)(hp, x, y)
+        for run in runs:
+            if objective not in run["history"]:
+                raise keras_tuner.errors.FatalError(
+                    f"Invalid value for `objective`: {objective!r} is not a metric of this search. "
+                    f"Available: {', '.join(sorted(run['history']))}.")
         seconds = time.perf_counter() - start
         epoch, score = common_epoch_score(runs, objective)
         metrics = {objective: score, "best_epoch": float(epoch),

@@ -137,6 +137,7 @@ def _prepare_out_dir(out: str, fingerprint: dict, overwrite: bool, role: str | N
     elif os.path.exists(marker):
         with open(marker, encoding="utf-8") as f:
             earlier = json.load(f)
+        earlier.setdefault(_TRAINING, "sequential")  # searches written before stacked trials ran sequentially
         changed = [k for k in sorted(set(earlier) | set(fingerprint)) if earlier.get(k) != fingerprint.get(k)
                    and k != _LAST_RUN and not (k == "data" and role == "worker")]  # machines may mount the data elsewhere
         if changed:
@@ -213,6 +214,7 @@ def _environment(values: dict[str, str | None]):
 
 _DIST_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 _LAST_RUN = "last_run"
+_TRAINING = "training"
 
 
 def _record_last_run(out: str, record: dict[str, Any]) -> None:
@@ -286,6 +288,7 @@ def tune(
     tensorboard: str | os.PathLike | None = None,
     baselines: bool = False,
     ensemble: int = 5,
+    sequential: bool = False,
     verbose: int = 1,
     finalize: bool = True,
 ) -> TuneResult:
@@ -316,7 +319,8 @@ def tune(
             default `"val_accuracy"` for classification and `"val_loss"` for
             regression. Direction (max for accuracy, min for loss) is inferred.
         cv: Number of folds (stratified for classification) of the k-fold objective on the
-            training rows (each fold adapts its own scaling); `None` for one
+            training rows (stacked trials share the column statistics learned once on all
+            search rows; with `sequential` each fold learns its own); `None` for one
             stratified validation split of `validation_split`, which is
             faster but too noisy to rank configurations a point of accuracy
             apart (see the README's "Quality and comparison").
@@ -357,6 +361,16 @@ def tune(
             retraining (on the phone data, half a point of accuracy either
             way). It is not part of the search: changing it on a finished
             search only retrains.
+        sequential: Train a trial's folds and executions, and the
+            `ensemble` retrainings, one network after another (each fold
+            learning its own column statistics), instead of as the members
+            of one stacked model (the default, see
+            `kerasopt.tuning._stacked`: the columns' statistics are learned
+            once on all search rows, without labels, and shared by the
+            folds). Stacked trials compute only validation objectives
+            (`val_accuracy`, `val_loss`); a search on another objective runs
+            sequentially and says so. It is part of the search: a search
+            started one way resumes only the same way.
         verbose: 1 prints a progress line per trial and a summary table,
             and on a terminal a live status line on stderr (trial k/N, best
             score and its configuration, elapsed and remaining time); 0 is quiet.
@@ -380,11 +394,14 @@ def tune(
     _check_args(tuner, max_trials, executions_per_trial, objective, cv, seed, epochs, patience,
                 validation_split, test_split, workers, role, oracle, worker_id, timeout, time_budget, ensemble,
                 data)
+    if not isinstance(sequential, bool):
+        raise ArgumentError(f"Invalid value for `sequential`: expected True or False. Received: "
+                            f"sequential={sequential!r}")
     plan = _prepare(data, target, task=task, categorical=categorical, numeric=numeric, drop=drop,
                     tuner=tuner.lower(), max_trials=max_trials, executions_per_trial=executions_per_trial,
                     objective=objective, cv=cv, space=space, seed=seed, out=os.fspath(out), epochs=epochs,
                     patience=patience, validation_split=validation_split, test_split=test_split,
-                    baselines=baselines)
+                    baselines=baselines, sequential=sequential, verbose=verbose)
     _prepare_out_dir(plan.out, plan.fingerprint, overwrite, role)
     deadline = None if time_budget is None else start + float(time_budget)
     with _quiet_tensorflow():
@@ -425,11 +442,13 @@ class _Plan:
         return make_tuner(o["tuner"], o["space"], self.x_train, self.y_train, target=self.target_info,
                           columns=self.columns, objective=o["objective"], cv=o["cv"], max_trials=o["max_trials"],
                           executions_per_trial=o["executions_per_trial"], seed=o["seed"], out=o["out"],
-                          patience=o["patience"], validation_split=o["validation_split"], **kwargs)
+                          patience=o["patience"], validation_split=o["validation_split"],
+                          sequential=o["training"] == "sequential", **kwargs)
 
 
 def _prepare(data, target, *, task, categorical, numeric, drop, tuner, max_trials, executions_per_trial, objective,
-             cv, space, seed, out, epochs, patience, validation_split, test_split, baselines) -> _Plan:
+             cv, space, seed, out, epochs, patience, validation_split, test_split, baselines, sequential=False,
+             verbose=1) -> _Plan:
     """Reads the data and space, checks them against the options, and splits the rows."""
     from kerasopt import tabular
 
@@ -460,10 +479,18 @@ def _prepare(data, target, *, task, categorical, numeric, drop, tuner, max_trial
         if smallest < cv:
             raise ConfigError(f"Invalid value for `cv`: {cv} folds need at least {cv} training rows of every "
                               f"class; the smallest class has {smallest}. Received: cv={cv}")
+    from kerasopt.tuning._stacked import STACKED_OBJECTIVES
+
+    if not sequential and objective not in STACKED_OBJECTIVES[table.target.task]:
+        sequential = True
+        if verbose:
+            print(f"note: stacked trials compute {', '.join(STACKED_OBJECTIVES[table.target.task])}; "
+                  f"the objective {objective} trains the trials one by one (--sequential).", flush=True)
     options = {"task": table.target.task, **columns, "tuner": tuner, "objective": objective, "cv": cv,
                "seed": seed, "patience": patience,
                "validation_split": None if cv else validation_split, "test_split": test_split,
-               "executions_per_trial": executions_per_trial, "space": resolved}
+               "executions_per_trial": executions_per_trial, "space": resolved,
+               "training": "sequential" if sequential else "stacked"}
     fingerprint = _fingerprint(_data_id(data), target, options)
     cli_args = [*(["--data", _data_id(data)] if data is not None else []), "--target", target,
                 *(["--task", task] if task else []),
@@ -472,7 +499,8 @@ def _prepare(data, target, *, task, categorical, numeric, drop, tuner, max_trial
                 "--tuner", tuner, "--max-trials", str(max_trials), "--executions-per-trial", str(executions_per_trial),
                 "--objective", objective, "--cv", str(cv or 0), "--seed", str(seed), "--out", out,
                 "--patience", str(patience), "--validation-split", repr(validation_split),
-                "--test-split", repr(test_split), "--space", os.path.join(out, "logs", "space.json")]
+                "--test-split", repr(test_split), "--space", os.path.join(out, "logs", "space.json"),
+                *(["--sequential"] if sequential else [])]
     return _Plan(options={**options, "space": resolved, "max_trials": max_trials, "out": out,
                           "validation_split": validation_split},
                  fingerprint=fingerprint, cli_args=cli_args, target_info=target_info, columns=columns,
@@ -576,12 +604,14 @@ def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, s
 def make_tuner(tuner: str, space: dict[str, Any], x, y: np.ndarray, *, target=None, num_classes: int | None = None,
                columns: dict | None = None, objective: str, cv: int | None, max_trials: int,
                executions_per_trial: int, seed: int, out: str, patience: int, validation_split: float,
-               timeout: float | None = None, verbose: int = 1, status=None, tensorboard=None):
+               timeout: float | None = None, verbose: int = 1, status=None, tensorboard=None,
+               sequential: bool = False):
     """Returns the KerasTuner tuner of a search (reloading its project folder when present).
 
     Args:
         status: A `kerasopt.tuning.report.StatusLine` to update, or `None`.
         tensorboard: A directory for TensorBoard HParams logs, or `None`.
+        sequential: Train a trial's trainings one by one instead of stacked.
         Others: As in `tune` (`target` a `kerasopt.tabular.TargetInfo`, or
             `num_classes` for array features).
     """
@@ -611,7 +641,8 @@ def make_tuner(tuner: str, space: dict[str, Any], x, y: np.ndarray, *, target=No
 
     return SearchTuner(oracle, hypermodel, cv=cv, validation_split=validation_split,
                        executions=executions_per_trial, seed=seed, out_dir=out, timeout=timeout,
-                       verbose=verbose, status=status, tensorboard=tensorboard, directory=out, project_name=PROJECT)
+                       verbose=verbose, status=status, tensorboard=tensorboard, sequential=sequential,
+                       directory=out, project_name=PROJECT)
 
 
 def _finalize(plan: _Plan, search_tuner, *, ensemble: int, verbose: int) -> TuneResult:
@@ -699,7 +730,12 @@ def _best_config(search_tuner, trial, columns: list[str]) -> dict[str, Any]:
 
 def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensemble: int = 1,
              progress: bool = False) -> dict[str, float]:
-    """Trains `ensemble` networks of the trial's configuration on all search rows, saves their average."""
+    """Trains `ensemble` networks of the trial's configuration on all search rows, saves their average.
+
+    A stacked search trains them as one stacked model (`kerasopt.tuning._stacked.stacked_retrain`)
+    and saves the averaging `TabularModel`; a sequential one trains them one by one and saves
+    `kerasopt.models.average_models` of them.
+    """
     import keras
 
     from kerasopt.callbacks import ProgressLine
@@ -711,14 +747,23 @@ def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensem
     hp = trial.hyperparameters.copy()
     batch_size = int(hypermodel.values(hp)["batch_size"])
     hp.values["tuner/epochs"] = epochs  # build the schedule for the retraining length
-    members = []
-    for i, seed in enumerate(range(search_tuner.seed, search_tuner.seed + ensemble)):
-        model = hypermodel.build(hp, x, seed=seed)  # the member's initializers and dropout
-        callbacks = [ProgressLine(f"retraining {i + 1}/{ensemble}", epochs)] if progress else []
-        train(model, x, y, epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
-              callbacks=callbacks)
-        members.append(model)
-    model = average_models(members)
+    if search_tuner.trains_stacked(x):
+        from kerasopt.tuning._stacked import stacked_retrain
+
+        # The stacked loss is the members' sum: the line shows the epochs only (no metric by that name).
+        label = f"retraining {ensemble} seeds" if ensemble > 1 else "retraining"
+        callbacks = [ProgressLine(label, epochs, monitor="")] if progress else []
+        model = stacked_retrain(hypermodel, hp, x, y, columns=hypermodel.columns, epochs=epochs, members=ensemble,
+                                seed=search_tuner.seed, callbacks=callbacks)
+    else:
+        members = []
+        for i, seed in enumerate(range(search_tuner.seed, search_tuner.seed + ensemble)):
+            model = hypermodel.build(hp, x, seed=seed)  # the member's initializers and dropout
+            callbacks = [ProgressLine(f"retraining {i + 1}/{ensemble}", epochs)] if progress else []
+            train(model, x, y, epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
+                  callbacks=callbacks)
+            members.append(model)
+        model = average_models(members)
     _io.write_with(path, model.save)
     x_test, y_test = test_data
     return evaluate(model, x_test, y_test) if len(x_test) else {}

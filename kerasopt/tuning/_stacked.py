@@ -1,0 +1,171 @@
+"""Stacked trials: a trial's trainings, and the final ensemble, as ONE stacked Keras model.
+
+`kerasopt tune` trains a trial's folds and executions (and, at the end, the
+`ensemble` retrainings of the best configuration) as the members of one
+`kerasopt.stacking` model instead of one network after another. Small
+Dense networks spend a step on dispatch overhead, not arithmetic, so K
+members cost little more than one network.
+
+What differs from the one-by-one (`--sequential`) path:
+
+- The columns are typed and their statistics (imputation values, means and
+  standard deviations, categories) learned ONCE, on all search rows, and the
+  rows encoded once per search (`SearchEncoding`): every fold's members share
+  the column statistics, where a sequential fold learns its own on its
+  training rows. The statistics use no label.
+- Seeds follow the sequential path: every member starts from the weights
+  `build_model(seed=seed)` starts from (a sequential trial builds every fold
+  with the search's seed), and member `(execution e, fold f)` shuffles its
+  rows with seed `seed + e` (a sequential training fits with `seed + e`).
+  The shuffled orders and dropout masks are drawn by `kerasopt.stacking`,
+  so the runs are not bit-identical to sequential ones.
+- The history of a member holds the validation metrics of its network
+  (classification: `val_loss`, `val_accuracy`; regression: `val_loss`,
+  `val_mae`, `val_rmse`, `val_r2` on the target's scale), cut at the epoch
+  its early stopping ended it, as a sequential run's history ends there; it
+  has no training-set metrics (`loss`, `accuracy`), so objectives on the
+  training rows need the sequential path (`STACKED_OBJECTIVES`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["STACKED_OBJECTIVES", "SearchEncoding", "stacked_runs", "stacked_retrain"]
+
+#: The objectives a stacked trial computes, per task.
+STACKED_OBJECTIVES = {"classification": ("val_accuracy", "val_loss"),
+                      "regression": ("val_loss", "val_mae", "val_rmse", "val_r2")}
+
+
+@dataclass
+class SearchEncoding:
+    """The search rows typed and encoded once: what every stacked trial trains on.
+
+    Attributes:
+        schema: `kerasopt.tabular.infer_schema` of all search rows (with the
+            search's column overrides).
+        x: `kerasopt.stacking.encode_table` of the rows, float32 `(rows, width)`.
+        y: The targets the members train on (`kerasopt.stacking.table_targets`:
+            class indices, or the standardized regression target).
+    """
+
+    schema: Any
+    x: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def of(cls, frame, y, target, columns: dict | None = None) -> SearchEncoding:
+        """Types, learns and encodes `frame` (raw rows) and its encoded targets `y`."""
+        from kerasopt import stacking, tabular
+
+        schema = tabular.infer_schema(frame, **(columns or {}))
+        y = np.asarray(y)
+        targets = (stacking.table_targets(target, y) if target.task == "regression"
+                   else y.astype("int32"))
+        return cls(schema, stacking.encode_table(schema, frame), targets)
+
+
+def _build(hypermodel, hp, encoding: SearchEncoding, members: int, n_rows: int, seeds):
+    from kerasopt import stacking
+    from kerasopt.tuning.hypermodel import model_kwargs
+
+    values = hypermodel.values(hp)
+    kwargs = model_kwargs(values, hypermodel.space, n_rows)
+    model = stacking.build_stacked_table_model(encoding.schema, members, hypermodel.target, seed=list(seeds),
+                                               **kwargs)
+    return model, values
+
+
+def _member_history(result, k: int, target, y_val: np.ndarray) -> dict[str, list[float]]:
+    """Member `k`'s validation curves as a sequential run records them, cut at its last epoch."""
+    stop = int(result.stopped_epochs[k])
+    h = {name: np.asarray(values, dtype="float64")[:stop, k] for name, values in result.history.items()
+         if name != "loss"}
+    if target.task == "regression":
+        std = float(target.std or 1.0)
+        mse = h.pop("val_mse")
+        h["val_mae"] = h["val_mae"] * std
+        h["val_rmse"] = np.sqrt(mse) * std
+        # R^2 does not change under the standardization: 1 - MSE / the validation rows' own variance.
+        variance = float(np.var(np.asarray(y_val, dtype="float64")))
+        h["val_r2"] = 1.0 - mse / variance if variance > 0 else np.full_like(mse, np.nan)
+    return {name: [float(v) for v in values] for name, values in h.items()}
+
+
+def stacked_runs(hypermodel, hp, encoding: SearchEncoding, folds, executions: int,
+                 seed: int) -> list[dict[str, Any]]:
+    """Trains a trial's executions x folds as one stacked model; returns one run dict per member.
+
+    Member `execution * len(folds) + fold` trains on the fold's training rows,
+    is scored and early-stopped (`hypermodel.patience`, on its validation
+    loss) on the fold's held-out rows. Each run dict holds what a sequential
+    training records: `execution`, `fold`, `best_epoch`, `epochs_run` and
+    `history` (see the module docstring).
+
+    Args:
+        hypermodel: The search's `DenseHyperModel` (a table target).
+        hp: The trial's `keras_tuner.HyperParameters`.
+        encoding: The search's `SearchEncoding`.
+        folds: `(train_rows, validation_rows)` pairs.
+        executions: Trainings per fold.
+        seed: The search's seed.
+
+    Returns:
+        The run dicts, in the sequential path's order (execution, then fold).
+    """
+    from kerasopt import stacking
+
+    members = [(e, f) for e in range(executions) for f in range(len(folds))]
+    train_rows = [folds[f][0] for _, f in members]
+    val_rows = [folds[f][1] for _, f in members]
+    n_rows = max(len(r) for r in train_rows)
+    model, values = _build(hypermodel, hp, encoding, len(members), n_rows, [seed] * len(members))
+    result = stacking.train_stacked(model, encoding.x, encoding.y, train_rows, val_rows,
+                                    epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
+                                    early_stopping=True, patience=hypermodel.patience, monitor="val_loss",
+                                    seed=[seed + e for e, _ in members])
+    return [{"execution": e, "fold": f, "best_epoch": int(result.best_epochs[k]),
+             "epochs_run": int(result.stopped_epochs[k]),
+             "history": _member_history(result, k, hypermodel.target, encoding.y[val_rows[k]])}
+            for k, (e, f) in enumerate(members)]
+
+
+def stacked_retrain(hypermodel, hp, frame, y, *, columns: dict | None, epochs: int, members: int, seed: int,
+                    callbacks=None):
+    """Trains `members` networks of a configuration on all rows as one stacked model.
+
+    Member `i` starts from `build_model(seed=seed + i)`'s weights and shuffles
+    with seed `seed + i`, as the sequential retraining does; there is no
+    validation and no early stopping.
+
+    Args:
+        hypermodel: The search's `DenseHyperModel`.
+        hp: The configuration's `HyperParameters` (with `tuner/epochs` set to
+            `epochs`, so the schedule spans the retraining).
+        frame: All search rows (raw).
+        y: Their encoded targets.
+        columns: The search's column overrides.
+        epochs: Epochs of the retraining.
+        members: Number of networks.
+        seed: Seed of member 0.
+        callbacks: More Keras callbacks (a progress line).
+
+    Returns:
+        A `kerasopt.tabular.TabularModel` averaging the members
+        (`kerasopt.stacking.table_ensemble`), which takes raw rows.
+    """
+    from kerasopt import stacking
+
+    encoding = SearchEncoding.of(frame, y, hypermodel.target, columns)
+    seeds = [seed + i for i in range(members)]
+    model, values = _build(hypermodel, hp, encoding, members, len(frame), seeds)
+    rows = [np.arange(len(frame))] * members
+    stacking.train_stacked(model, encoding.x, encoding.y, rows, epochs=epochs,
+                           batch_size=int(values["batch_size"]), early_stopping=False, seed=seeds,
+                           callbacks=callbacks)
+    return stacking.table_ensemble(model, encoding.schema, hypermodel.target,
+                                   name="ensemble" if members > 1 else "model")
