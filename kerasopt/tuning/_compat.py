@@ -77,7 +77,7 @@ def bayesian_values(oracle, restarts: int, candidates: int) -> dict | None:
     KerasTuner fits its Gaussian process to the completed trials and
     minimizes the upper confidence bound `mu - beta * sigma` with L-BFGS-B
     from 50 random starting points, each step scoring one point per
-    `predict` call (tens of seconds per trial late in a search). This fits
+    `predict` call. This fits
     the same process and minimizes the same bound, but scores `candidates`
     random points in one vectorized `predict` and starts L-BFGS-B from the
     best `restarts` of them.

@@ -113,8 +113,9 @@ class DefaultsFirstBayesianOracle(_DefaultsFirst, keras_tuner.oracles.BayesianOp
     minimize KerasTuner's upper confidence bound on its Gaussian process,
     with L-BFGS-B started from the best `restarts` (5) of `candidates` (2000)
     random points scored in one vectorized call, instead of from 50 random
-    points (which took about 17 s per proposal late in the default search,
-    a quarter of its time). A proposal already tried is replaced by a
+    points: replayed on the 30 trials of a default phone search, both found
+    the same minimum of the bound after 10, 15, 20, 25 and 30 trials, and
+    the restarts are a tenth as many. A proposal already tried is replaced by a
     random sample (KerasTuner would run it again). They are computed with
     scikit-learn's input checks off
     (`assume_finite`, `skip_parameter_validation`): the acquisition function
