@@ -18,7 +18,7 @@ SPACE = {"num_layers": 1, "units": 8, "activation": "relu", "l1": 0.0, "l2": 0.0
 
 @pytest.fixture
 def frame():
-    return make_phone_data(60, seed=3)
+    return make_phone_data(40, seed=3)
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def _trials(out):
 
 
 def _search(frame, out, **kwargs):
-    options = {"tuner": "grid", "max_trials": 9, "epochs": 4, "patience": 2, "cv": 2, "space": SPACE,
+    options = {"tuner": "grid", "max_trials": 9, "epochs": 3, "patience": 2, "cv": 2, "space": SPACE,
                "objective": "val_loss", "verbose": 0, "finalize": False}
     return tune(frame, "price_range", out=out, **{**options, **kwargs})
 

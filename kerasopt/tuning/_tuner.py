@@ -293,7 +293,9 @@ class SearchTuner(keras_tuner.Tuner):
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
         if self.status is not None:
-            self.status.trial_started(len(self.oracle.trials))
+            # The trial's number (ids count from 0): a population's trials begin one after another.
+            self.status.trial_started(int(trial.trial_id) + 1 if str(trial.trial_id).isdigit()
+                                      else len(self.oracle.trials))
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
