@@ -169,6 +169,8 @@ class SearchTuner(keras_tuner.Tuner):
                 # The oracle stopped (max_trials, the time budget, an exhausted grid): it would answer
                 # the next request with STOPPED too.
                 break
+        # The slots were this process's; a later distributed run of the project must not wait for them.
+        self.oracle.tuner_ids.difference_update({f"{self.tuner_id}-p{slot}" for slot in range(1, self.population)})
         self.on_search_end()
 
     def _run_population(self, group, x, y):

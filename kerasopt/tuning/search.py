@@ -387,8 +387,9 @@ def tune(
             results, and 1 for Bayesian and Hyperband, whose proposals would
             (ask for more explicitly); 0 or 1 trains trial by trial. It
             applies to stacked trials (not `sequential`) in one process; a
-            distributed search's workers train trial by trial. It is not
-            part of the search: a search resumes with any population.
+            distributed search's workers train trial by trial. A trial's
+            `seconds` (trials.csv) is its share of its population's time. It
+            is not part of the search: a search resumes with any population.
         verbose: 1 prints a progress line per trial and a summary table,
             and on a terminal a live status line on stderr (trial k/N, best
             score and its configuration, elapsed and remaining time); 0 is quiet.
