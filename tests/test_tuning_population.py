@@ -102,6 +102,15 @@ def test_a_killed_population_resumes_its_unfinished_trials(frame, tmp_path, buil
     assert sorted(_trials(out)) == ["0", "1", "2"]
 
 
+def test_a_resumed_grid_search_runs_the_combinations_not_tried_yet(frame, tmp_path, builds):
+    out = tmp_path / "s"
+    _search(frame, out, max_trials=2, population=1)
+    builds.clear()
+    _search(frame, out, max_trials=3, population=8)  # KerasTuner's own grid oracle would stop at once
+    assert builds == [(2, False)]
+    assert sorted(h["learning_rate"] for h, _, _ in _trials(out).values()) == RATES
+
+
 def test_default_population_per_tuner():
     assert search.DEFAULT_POPULATION == {"grid": 8, "random": 8, "bayesian": 1, "hyperband": 1}
 
