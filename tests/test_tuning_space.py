@@ -286,3 +286,26 @@ def test_bayesian_proposal_already_tried_is_replaced(tmp_path, monkeypatch):
     assert isinstance(oracle, oracles.DefaultsFirstBayesianOracle)
     third = oracle.create_trial("c")
     assert third.status == "RUNNING" and third.hyperparameters.values != tried
+
+
+def test_bayesian_proposals_come_from_the_gaussian_process_after_the_initial_points(tmp_path):
+    from kerasopt.tuning import _compat, oracles
+
+    hp = keras_tuner.HyperParameters()
+    hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")
+    hp.Int("units", 8, 64)
+    oracle = oracles.DefaultsFirstBayesianOracle(objective=keras_tuner.Objective("val_loss", "min"),
+                                                 max_trials=6, num_initial_points=3, seed=1)
+    oracle._set_project_dir(str(tmp_path), "p")
+    oracle.hyperparameters = hp.copy()
+    for score in (1.0, 0.5, 0.8):
+        assert _compat.bayesian_values(oracle, restarts=2, candidates=50) is None  # still sampling at random
+        trial = oracle.create_trial("tuner0")
+        oracle.update_trial(trial.trial_id, {"val_loss": score})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    values = _compat.bayesian_values(oracle, restarts=2, candidates=50)
+    assert set(values) == {"learning_rate", "units"}
+    assert 1e-4 <= values["learning_rate"] <= 1e-1 and 8 <= values["units"] <= 64
+    trial = oracle.create_trial("tuner0")
+    assert trial.status == "RUNNING" and trial.hyperparameters.values != oracles.default_values(hp)

@@ -105,7 +105,7 @@ def test_status_line_time_left_is_bounded_by_the_budget():
 
 
 def test_the_retracing_warning_is_dropped_and_nothing_else():
-    from kerasopt.tuning.search import _quiet_tensorflow
+    from kerasopt._quiet import quiet_retracing
 
     logger = logging.getLogger("tensorflow")
     records = []
@@ -113,7 +113,7 @@ def test_the_retracing_warning_is_dropped_and_nothing_else():
     handler.emit = records.append
     logger.addHandler(handler)
     try:
-        with _quiet_tensorflow():
+        with quiet_retracing():
             logger.warning("5 out of the last 13 calls to <function f> triggered tf.function retracing. Tracing")
             logger.warning("something else")
         logger.warning("after: 5 out of the last 5 calls triggered tf.function retracing.")

@@ -21,6 +21,9 @@ this module is the one to adapt:
 - `is_duplicate(oracle, values)` and `random_values(oracle)`: an oracle's
   duplicate check and random sampling (`Oracle._duplicate`,
   `Oracle._random_populate_space`).
+- `bayesian_values(oracle, restarts, candidates)`: the Bayesian oracle's
+  proposal from its Gaussian process (`gpr`, `beta`, `_vectorize_trials`,
+  `_get_hp_bounds`, `_vector_to_values`, `_random_state`).
 - `serve(oracle, host, port, ...)`: serves an oracle over gRPC with
   KerasTuner's servicer and protocol buffers (`OracleServicer`,
   `exit_chief`, `protos`), like `oracle_chief.start_server` but with prompt
@@ -34,7 +37,7 @@ import time
 from kerasopt.errors import KerasoptError
 
 __all__ = ["is_chief_oracle", "is_worker", "repair_oracle", "requeue_ongoing", "run_and_update_trial", "grid_continue",
-           "grid_rebuild", "is_duplicate", "random_values", "serve"]
+           "grid_rebuild", "is_duplicate", "random_values", "bayesian_values", "serve"]
 
 _FINISHED = ("COMPLETED", "FAILED")
 
@@ -126,6 +129,45 @@ def is_duplicate(oracle, values: dict) -> bool:
 def random_values(oracle) -> dict:
     """A random-sampling response of `oracle` (`{"status": ..., "values": ...}`)."""
     return oracle._random_populate_space()
+
+
+def bayesian_values(oracle, restarts: int, candidates: int) -> dict | None:
+    """The values `BayesianOptimizationOracle.populate_space` proposes, found with fewer restarts.
+
+    KerasTuner fits its Gaussian process to the completed trials and
+    minimizes the upper confidence bound `mu - beta * sigma` with L-BFGS-B
+    from 50 random starting points, each step scoring one point per
+    `predict` call. This fits
+    the same process and minimizes the same bound, but scores `candidates`
+    random points in one vectorized `predict` and starts L-BFGS-B from the
+    best `restarts` of them.
+
+    Returns:
+        The proposed values, or `None` while the oracle is still in its
+        random phase (fewer completed trials than its initial points).
+    """
+    import numpy as np
+    import scipy.optimize
+
+    completed = [t for t in oracle.trials.values() if t.status == "COMPLETED"]
+    initial = oracle.num_initial_points or max(3 * len(oracle.hyperparameters.space), 3)
+    if len(completed) < initial:
+        return None
+    x, y = oracle._vectorize_trials()
+    oracle.gpr.fit(np.nan_to_num(x, posinf=0, neginf=0), np.nan_to_num(y, posinf=0, neginf=0))
+    bounds = oracle._get_hp_bounds()
+    pool = oracle._random_state.uniform(bounds[:, 0], bounds[:, 1], size=(candidates, bounds.shape[0]))
+    mu, sigma = oracle.gpr.predict(pool, return_std=True)
+    best_x, best = None, np.inf
+    for start in pool[np.argsort(mu - oracle.beta * sigma)[:restarts]]:
+        def bound(point):
+            m, s = oracle.gpr.predict(point.reshape(1, -1), return_std=True)
+            return float((m - oracle.beta * s)[0])
+
+        result = scipy.optimize.minimize(bound, x0=start, bounds=bounds, method="L-BFGS-B")
+        if float(np.ravel(result.fun)[0]) < best:
+            best, best_x = float(np.ravel(result.fun)[0]), result.x
+    return oracle._vector_to_values(best_x)
 
 
 def serve(oracle, host: str, port: int, timeout: float | None = None, poll: float = 0.1,

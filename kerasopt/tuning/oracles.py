@@ -127,7 +127,12 @@ class DefaultsFirstBayesianOracle(_DefaultsFirst, keras_tuner.oracles.BayesianOp
     """`keras_tuner.oracles.BayesianOptimizationOracle` whose first trial runs the defaults.
 
     The defaults trial counts as one of the `num_initial_points`. Proposals
-    are KerasTuner's, except that a proposal already tried is replaced by a
+    minimize KerasTuner's upper confidence bound on its Gaussian process,
+    with L-BFGS-B started from the best `restarts` (5) of `candidates` (2000)
+    random points scored in one vectorized call, instead of from 50 random
+    points: replayed on the 30 trials of a default phone search, both found
+    the same minimum of the bound after 10, 15, 20, 25 and 30 trials, and
+    the restarts are a tenth as many. A proposal already tried is replaced by a
     random sample (KerasTuner would run it again). They are computed with
     scikit-learn's input checks off
     (`assume_finite`, `skip_parameter_validation`): the acquisition function
@@ -136,11 +141,21 @@ class DefaultsFirstBayesianOracle(_DefaultsFirst, keras_tuner.oracles.BayesianOp
     checks took most of the oracle's time (about 3 s of 4 s per trial).
     """
 
+    #: L-BFGS-B starting points of a proposal (KerasTuner: 50 random ones), and the random points
+    #: scored in one vectorized call to choose them.
+    restarts = 5
+    candidates = 2000
+
     def populate_space(self, trial_id):
         import sklearn
 
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            response = super().populate_space(trial_id)
+            if not self.trials:
+                response = super().populate_space(trial_id)  # the defaults
+            else:
+                values = _compat.bayesian_values(self, self.restarts, self.candidates)
+                response = super().populate_space(trial_id) if values is None else \
+                    {"status": trial_module.TrialStatus.RUNNING, "values": values}
         values = response.get("values")
         if response["status"] == trial_module.TrialStatus.RUNNING and values and _compat.is_duplicate(self, values):
             # KerasTuner's Gaussian process may propose a configuration already tried (often on a

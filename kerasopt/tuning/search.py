@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import os
 import shutil
 import time
@@ -40,6 +39,7 @@ from kerasopt import _io
 from kerasopt import _validation as check
 from kerasopt import data as data_lib
 from kerasopt import spec as spec_lib
+from kerasopt._quiet import quiet_retracing
 from kerasopt.errors import ArgumentError, ConfigError, KerasoptError, OutputExistsError
 from kerasopt.pipeline import table_from_frame, target_column
 from kerasopt.tuning import space as space_lib
@@ -236,31 +236,6 @@ def _last_run(out: str) -> dict[str, Any]:
         return {}
 
 
-class _DropRetracingWarning(logging.Filter):
-    """Drops TensorFlow's "triggered tf.function retracing" warning.
-
-    Every trial builds new models, and each new model traces its own train
-    and predict functions; TensorFlow counts those traces across models (they
-    share the Python function Keras wraps) and warns once a few have
-    happened, though nothing is retraced needlessly. The search silences that
-    one message and nothing else.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "triggered tf.function retracing" not in record.getMessage()
-
-
-@contextlib.contextmanager
-def _quiet_tensorflow():
-    logger = logging.getLogger("tensorflow")
-    drop = _DropRetracingWarning()
-    logger.addFilter(drop)
-    try:
-        yield
-    finally:
-        logger.removeFilter(drop)
-
-
 def tune(
     data: str | os.PathLike | pd.DataFrame | None = None,
     target: str | None = None,
@@ -428,7 +403,7 @@ def tune(
                     baselines=baselines, sequential=sequential, verbose=verbose)
     _prepare_out_dir(plan.out, plan.fingerprint, overwrite, role)
     deadline = None if time_budget is None else start + float(time_budget)
-    with _quiet_tensorflow():
+    with quiet_retracing():
         search_tuner = _search(plan, workers=workers, role=role, oracle=oracle, worker_id=worker_id,
                                timeout=timeout, time_budget=time_budget, deadline=deadline, tensorboard=tensorboard,
                                verbose=verbose, population=int(population))
