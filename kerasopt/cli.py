@@ -234,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--sequential", action="store_true",
                       help="train a trial's folds and executions, and the final ensemble, one network at a time "
                            "(each fold learning its own column statistics) instead of as one stacked model")
+    tune.add_argument("--population", type=int, metavar="P",
+                      help="train up to P trials that differ only in learning rate, l1, l2 and dropout as one "
+                           "stacked model (default: 8 for grid and random, 1 for bayesian and hyperband; "
+                           "0 or 1: one trial at a time)")
     tune.add_argument("--quiet", action="store_true",
                       help="no progress lines, status line or summary (the status line shows only on a terminal)")
     _add_common(tune)
@@ -402,7 +406,7 @@ def _tune(args) -> int:
                   workers=args.workers, role=args.role, oracle=args.oracle, worker_id=args.worker_id,
                   timeout=args.timeout, time_budget=args.time_budget, tensorboard=args.tensorboard,
                   baselines=args.baselines, ensemble=args.ensemble, sequential=args.sequential,
-                  verbose=0 if args.quiet else 1,
+                  population=args.population, verbose=0 if args.quiet else 1,
                   finalize=not args.no_finalize)
     if args.role == "worker":
         print(f"worker {args.worker_id}: search over; the chief writes the results to {args.out}")

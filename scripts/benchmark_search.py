@@ -4,6 +4,7 @@ Usage:
     python scripts/benchmark_search.py                          # phone data, 3 Bayesian trials, cv 3, ensemble 5
     python scripts/benchmark_search.py --max-trials 30          # the default search of scripts/tune_phone.py
     python scripts/benchmark_search.py --tuner random --max-trials 5 --out bench.json
+    python scripts/benchmark_search.py --tuner random --max-trials 8 --population 8   # stacked in populations
 
 Each way runs `python -m kerasopt tune --quiet` in its own process (the same
 data, tuner, seed, trials, folds and ensemble) into its own folder under a
@@ -29,6 +30,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "phone" / "train.csv"
 MODES = ("stacked", "sequential")
+# --population P: the stacked search with populations of P trials; the other searches run trial by trial.
 
 
 def _run(mode: str, args, folder: pathlib.Path) -> dict:
@@ -39,7 +41,8 @@ def _run(mode: str, args, folder: pathlib.Path) -> dict:
                "--tuner", args.tuner, "--max-trials", str(args.max_trials), "--cv", str(args.cv),
                "--seed", str(args.seed), "--ensemble", str(args.ensemble), "--out", str(out), "--quiet",
                *(["--epochs", str(args.epochs)] if args.epochs else []),
-               *(["--sequential"] if mode == "sequential" else [])]
+               *(["--sequential"] if mode == "sequential" else []),
+               "--population", str(args.population if mode == "stacked" else 1)]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -64,6 +67,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, help="maximum epochs per trial (default: the space's)")
     parser.add_argument("--ensemble", type=int, default=5)
+    parser.add_argument("--population", type=int, default=1,
+                        help="population of the stacked search (default 1: trial by trial, like the sequential one)")
     parser.add_argument("--out", type=pathlib.Path, help="write the figures to this JSON file")
     args = parser.parse_args()
     if not args.data.exists():
@@ -73,7 +78,7 @@ def main() -> int:
         results = {mode: _run(mode, args, pathlib.Path(folder)) for mode in MODES}
     stacked, sequential = results["stacked"], results["sequential"]
     print(f"{args.data}: {args.tuner}, {args.max_trials} trial(s), cv {args.cv}, seed {args.seed}, "
-          f"ensemble {args.ensemble}")
+          f"ensemble {args.ensemble}, stacked population {args.population}")
     print(f"{'':24}{'stacked':>12}{'sequential':>12}{'ratio':>8}")
     for key, label in (("wall_seconds", "wall time (s)"), ("trial_seconds", "trials' seconds")):
         print(f"{label:24}{stacked[key]:12.1f}{sequential[key]:12.1f}{stacked[key] / sequential[key]:8.2f}")

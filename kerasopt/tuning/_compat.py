@@ -10,6 +10,14 @@ this module is the one to adapt:
 - `is_worker(tuner)`: whether a tuner is a client of a chief (`Tuner._is_worker`).
 - `repair_oracle(oracle)`: rebuilds a reloaded oracle's retry queue
   (`Oracle._retry_queue`).
+- `requeue_ongoing(oracle)`: queues every trial handed out and not finished
+  (`Oracle._retry_queue`), for a search that one process runs alone.
+- `run_and_update_trial(tuner, trial, ...)`: runs a trial and reports it to
+  the oracle as `Tuner.search` does (`BaseTuner._try_run_and_update_trial`).
+- `grid_continue(oracle, trial_id)`: lets a grid oracle hand out the next
+  combination before `trial_id` ends (`GridSearchOracle._populate_next`).
+- `grid_rebuild(oracle)`: rebuilds a reloaded grid oracle's walk of the
+  grid (`_ordered_ids`, `_populate_next`), which KerasTuner does not save.
 - `is_duplicate(oracle, values)` and `random_values(oracle)`: an oracle's
   duplicate check and random sampling (`Oracle._duplicate`,
   `Oracle._random_populate_space`).
@@ -28,8 +36,8 @@ import time
 
 from kerasopt.errors import KerasoptError
 
-__all__ = ["is_chief_oracle", "is_worker", "repair_oracle", "is_duplicate", "random_values", "bayesian_values",
-           "serve"]
+__all__ = ["is_chief_oracle", "is_worker", "repair_oracle", "requeue_ongoing", "run_and_update_trial", "grid_continue",
+           "grid_rebuild", "is_duplicate", "random_values", "bayesian_values", "serve"]
 
 _FINISHED = ("COMPLETED", "FAILED")
 
@@ -59,6 +67,58 @@ def repair_oracle(oracle) -> None:
             queue.append(trial_id)
     oracle._retry_queue = queue
     oracle.ongoing_trials = {k: t for k, t in oracle.ongoing_trials.items() if t.status not in _FINISHED}
+
+
+def requeue_ongoing(oracle) -> None:
+    """Queues every ongoing trial to run again, lowest id first, and forgets which tuner had it.
+
+    For a search that one process runs: a trial left RUNNING by a killed run
+    is handed to whichever tuner id (a population's slot) asks next.
+    """
+    ongoing = sorted({t.trial_id for t in oracle.ongoing_trials.values()} - set(oracle._retry_queue))
+    oracle._retry_queue = [*oracle._retry_queue, *reversed(ongoing)]  # `create_trial` pops from the end
+    oracle.ongoing_trials = {}
+
+
+def run_and_update_trial(tuner, trial, *fit_args, **fit_kwargs) -> None:
+    """Runs `trial` with `tuner.run_trial` and reports it to the oracle (or marks it failed), as `search` does."""
+    tuner._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
+
+
+def grid_continue(oracle, trial_id: str) -> None:
+    """Lets a `GridSearchOracle` propose the combination after `trial_id` before that trial ends.
+
+    KerasTuner's grid oracle derives a new combination from a finished
+    trial's (and from the first trial's at once), so with several trials
+    running it hands out one new trial per finished one; queuing every new
+    trial lets it hand out the grid in the same order without waiting.
+    """
+    oracle._populate_next.append(trial_id)
+
+
+def grid_rebuild(oracle) -> None:
+    """Rebuilds a reloaded `GridSearchOracle`'s walk of the grid from its trials.
+
+    KerasTuner keeps the grid's order (`_ordered_ids`) and the trials to
+    continue from (`_populate_next`) only in memory, so a reloaded grid
+    oracle either stops at once or fails on a trial it does not know. The
+    trials are put back in grid order and each is queued to continue from:
+    the oracle then hands out exactly the combinations not tried yet.
+    """
+    import functools
+
+    from keras_tuner.src.tuners.gridsearch import LinkedList
+
+    def compare(a, b):
+        return oracle._compare(oracle.trials[a].hyperparameters.values, oracle.trials[b].hyperparameters.values)
+
+    ids = sorted((t for t in oracle.trials if oracle.trials[t].hyperparameters.values),
+                 key=functools.cmp_to_key(compare))
+    ordered = LinkedList()
+    for trial_id in ids:
+        ordered.insert(trial_id)
+    oracle._ordered_ids = ordered
+    oracle._populate_next = list(ids)
 
 
 def is_duplicate(oracle, values: dict) -> bool:

@@ -34,7 +34,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["STACKED_OBJECTIVES", "SearchEncoding", "stacked_runs", "stacked_retrain"]
+__all__ = ["STACKED_OBJECTIVES", "POOLED", "SearchEncoding", "population_key", "population_runs", "stacked_runs",
+           "stacked_retrain"]
+
+#: The hyperparameters that may differ between the trials of one population (one stacked model).
+POOLED = ("learning_rate", "l1", "l2", "dropout")
+
+#: Schedules whose rate at every step is proportional to the initial rate: a population's members
+#: share the schedule's shape (`kerasopt.stacking.build_stacked_model`'s `population`).
+_PROPORTIONAL_SCHEDULES = ("constant", "step", "multistep", "exponential", "inverse_time", "cosine")
 
 #: The objectives a stacked trial computes, per task.
 STACKED_OBJECTIVES = {"classification": ("val_accuracy", "val_loss"),
@@ -80,6 +88,41 @@ def _build(hypermodel, hp, encoding: SearchEncoding, members: int, n_rows: int, 
     return model, values
 
 
+def _pooled(values: dict) -> tuple[str, ...]:
+    return POOLED if values["schedule"] in _PROPORTIONAL_SCHEDULES else ("l1", "l2", "dropout")
+
+
+def population_key(hypermodel, hp) -> str:
+    """The trial's values except the pooled ones: trials with equal keys train as one population.
+
+    The learning rate is pooled only under a schedule proportional to it
+    (not `piecewise`, whose rates are given outright).
+    """
+    import json
+
+    values = hypermodel.values(hp)
+    pooled = _pooled(values)
+    return json.dumps({k: v for k, v in values.items() if k not in pooled}, sort_keys=True, default=repr)
+
+
+def _build_population(hypermodel, hps, encoding: SearchEncoding, members: int, n_rows: int, seeds):
+    """One stacked model whose members `i * members ... (i + 1) * members - 1` are trial `hps[i]`'s."""
+    from kerasopt import stacking
+    from kerasopt.tuning.hypermodel import model_kwargs
+
+    all_values = [hypermodel.values(hp) for hp in hps]
+    kwargs = model_kwargs(all_values[0], hypermodel.space, n_rows)
+    population = {}
+    for key in _pooled(all_values[0]):
+        # A schedule stays: it gives the shape every member's rate follows (its own rate times it).
+        if key != "learning_rate" or all_values[0]["schedule"] == "constant":
+            kwargs.pop(key)
+        population[key] = [float(v[key]) for v in all_values for _ in range(members)]
+    model = stacking.build_stacked_table_model(encoding.schema, members * len(hps), hypermodel.target,
+                                               seed=list(seeds), population=population, **kwargs)
+    return model, all_values[0]
+
+
 def _member_history(result, k: int, target, y_val: np.ndarray) -> dict[str, list[float]]:
     """Member `k`'s validation curves as a sequential run records them, cut at its last epoch."""
     stop = int(result.stopped_epochs[k])
@@ -117,21 +160,53 @@ def stacked_runs(hypermodel, hp, encoding: SearchEncoding, folds, executions: in
     Returns:
         The run dicts, in the sequential path's order (execution, then fold).
     """
+    return population_runs(hypermodel, [hp], encoding, folds, executions, seed)[0]
+
+
+def population_runs(hypermodel, hps, encoding: SearchEncoding, folds, executions: int,
+                    seed: int) -> list[list[dict[str, Any]]]:
+    """Trains several trials' executions x folds as one stacked model; returns each trial's run dicts.
+
+    The trials must share a `population_key`. Trial `i`'s member
+    `(execution e, fold f)` trains with the seeds it has in `stacked_runs`
+    (initial weights of `seed`, shuffling with `seed + e`) and its own
+    learning rate, penalties and dropout (`kerasopt.stacking`'s
+    `population`), so its runs do not depend on the other trials of the
+    population (up to floating-point rounding; dropout masks are drawn for
+    the whole stacked tensor and do depend on the member's place). One
+    trial alone trains as `stacked_runs` trains it.
+
+    Args:
+        hypermodel: The search's `DenseHyperModel` (a table target).
+        hps: The trials' `keras_tuner.HyperParameters`.
+        encoding: The search's `SearchEncoding`.
+        folds: `(train_rows, validation_rows)` pairs.
+        executions: Trainings per fold.
+        seed: The search's seed.
+
+    Returns:
+        One list of run dicts per trial, as `stacked_runs` returns them.
+    """
     from kerasopt import stacking
 
     members = [(e, f) for e in range(executions) for f in range(len(folds))]
-    train_rows = [folds[f][0] for _, f in members]
-    val_rows = [folds[f][1] for _, f in members]
+    train_rows = [folds[f][0] for _, f in members] * len(hps)
+    val_rows = [folds[f][1] for _, f in members] * len(hps)
     n_rows = max(len(r) for r in train_rows)
-    model, values = _build(hypermodel, hp, encoding, len(members), n_rows, [seed] * len(members))
+    if len(hps) == 1:
+        model, values = _build(hypermodel, hps[0], encoding, len(members), n_rows, [seed] * len(members))
+    else:
+        model, values = _build_population(hypermodel, hps, encoding, len(members), n_rows,
+                                          [seed] * len(train_rows))
     result = stacking.train_stacked(model, encoding.x, encoding.y, train_rows, val_rows,
                                     epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
                                     early_stopping=True, patience=hypermodel.patience, monitor="val_loss",
-                                    seed=[seed + e for e, _ in members])
-    return [{"execution": e, "fold": f, "best_epoch": int(result.best_epochs[k]),
+                                    seed=[seed + e for e, _ in members] * len(hps))
+    runs = [{"execution": e, "fold": f, "best_epoch": int(result.best_epochs[k]),
              "epochs_run": int(result.stopped_epochs[k]),
              "history": _member_history(result, k, hypermodel.target, encoding.y[val_rows[k]])}
-            for k, (e, f) in enumerate(members)]
+            for k, (e, f) in enumerate(members * len(hps))]
+    return [runs[i * len(members):(i + 1) * len(members)] for i in range(len(hps))]
 
 
 def stacked_retrain(hypermodel, hp, frame, y, *, columns: dict | None, epochs: int, members: int, seed: int,

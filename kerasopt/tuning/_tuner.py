@@ -9,6 +9,15 @@ It differs from `keras_tuner.Tuner` in these places:
   of ONE stacked model (`kerasopt.tuning._stacked`); with
   `sequential=True` they train one by one, each passing its rows and seed
   to the hypermodel's `build`.
+- `population > 1` (tables, stacked trials, not in a distributed search):
+  the search asks the oracle for up to `population` trials at once, and
+  the trials among them that differ only in learning rate, L1/L2 and
+  dropout (`_stacked.population_key`) train as the members of ONE stacked
+  model (`_stacked.population_runs`); each trial is then reported exactly
+  as `run_trial` reports it (history file, oracle, progress line, status
+  line, TensorBoard), its `seconds` being its share of the population's.
+  Per-trial model building and compiling, which dominates a small search,
+  is paid once per population.
 - `reload` repairs a resumed project: a trial whose `trial.json` says it
   finished is never queued again, and a trial left RUNNING by a killed
   process is queued to run again.
@@ -72,9 +81,10 @@ class SearchTuner(keras_tuner.Tuner):
 
     def __init__(self, oracle, hypermodel, *, cv=None, validation_split=0.2, executions=1, seed=0,
                  out_dir=".", timeout=None, verbose=1, status=None, tensorboard=None, sequential=False,
-                 **kwargs):
+                 population=1, **kwargs):
         self.cv = cv
         self.sequential = sequential
+        self.population = max(1, int(population))
         self._encoding = None
         self.status = status
         self.tensorboard = tensorboard
@@ -112,13 +122,93 @@ class SearchTuner(keras_tuner.Tuner):
             return
         # The objects alive before the first trial (TensorFlow, Keras, the data) never become
         # garbage: freezing them keeps each trial's `gc.collect()` from walking them again
-        # (about 0.6 s per trial on 2 cores, 0.05 s frozen).
-        gc.collect()
+        # (about 0.6 s per trial on 2 cores, 0.05 s frozen). Only the young generations are collected
+        # first (a full collection walks everything too, 0.3 s): older garbage is frozen with the rest
+        # and collected as usual after the search, when `gc.unfreeze()` hands it back.
+        gc.collect(1)
         gc.freeze()
         try:
-            super().search(*fit_args, **fit_kwargs)
+            if not _compat.is_worker(self):
+                # One process runs every trial: a trial a killed run left RUNNING under any tuner id
+                # (a population's slots) runs again, whatever the population now.
+                _compat.requeue_ongoing(self.oracle)
+            if self.population > 1 and not _compat.is_worker(self) and fit_args \
+                    and self.trains_stacked(fit_args[0]):
+                self._population_search(*fit_args)
+            else:
+                super().search(*fit_args, **fit_kwargs)
         finally:
             gc.unfreeze()
+
+    def _population_search(self, x, y):
+        """`keras_tuner.Tuner.search`'s loop, taking up to `population` trials at a time."""
+        from keras_tuner.engine.trial import TrialStatus
+
+        from kerasopt.tuning import _stacked
+
+        self.on_search_begin()
+        while True:
+            trials, stopped = [], False
+            for slot in range(self.population):
+                self.pre_create_trial()
+                trial = self.oracle.create_trial(self.tuner_id if slot == 0 else f"{self.tuner_id}-p{slot}")
+                if trial.status == TrialStatus.STOPPED:
+                    stopped = True
+                    break
+                if trial.status == TrialStatus.IDLE:  # the oracle waits for results (Hyperband's rounds)
+                    break
+                trials.append(trial)
+            if not trials:
+                if stopped:
+                    break
+                continue
+            groups: dict[str, list] = {}
+            for trial in trials:
+                groups.setdefault(_stacked.population_key(self.hypermodel, trial.hyperparameters), []).append(trial)
+            for group in groups.values():
+                self._run_population(group, x, y)
+            if stopped:
+                # The oracle stopped (max_trials, the time budget, an exhausted grid): it would answer
+                # the next request with STOPPED too.
+                break
+        # The slots were this process's; a later distributed run of the project must not wait for them.
+        self.oracle.tuner_ids.difference_update({f"{self.tuner_id}-p{slot}" for slot in range(1, self.population)})
+        self.on_search_end()
+
+    def _run_population(self, group, x, y):
+        """Trains `group` (trials with one `population_key`) as one stacked model and reports each trial."""
+        from keras_tuner.engine.trial import TrialStatus
+
+        from kerasopt.tuning import _stacked
+
+        if len(group) == 1:
+            self.on_trial_begin(group[0])
+            _compat.run_and_update_trial(self, group[0], x, y)
+            self.on_trial_end(group[0])
+            return
+        for trial in group:
+            self.on_trial_begin(trial)
+            self._log(f"start {trial.trial_id} {self.tuner_id} population {len(group)}")
+        start = time.perf_counter()
+        try:
+            self._encode(x, y)
+            keras.backend.clear_session()
+            gc.collect()
+            results = _stacked.population_runs(self.hypermodel, [t.hyperparameters for t in group], self._encoding,
+                                               self._folds(y), self.executions, self.seed)
+        except keras_tuner.errors.FatalError:
+            raise
+        except Exception:  # noqa: BLE001 - each trial runs alone and fails (or not) on its own
+            results = None
+        seconds = (time.perf_counter() - start) / len(group)
+        for trial, runs in zip(group, results or [None] * len(group)):
+            if runs is None:
+                _compat.run_and_update_trial(self, trial, x, y)
+            else:
+                metrics = self._report(trial, runs, seconds, population=len(group))
+                self.oracle.update_trial(trial.trial_id, metrics)
+                trial.status = TrialStatus.COMPLETED
+            self.on_trial_end(trial)
 
     # -- trials ----------------------------------------------------------------------------------
     def _folds(self, y):
@@ -145,11 +235,16 @@ class SearchTuner(keras_tuner.Tuner):
         """Whether trials train stacked: unless `sequential`, for tables (a DataFrame and a target)."""
         return not self.sequential and isinstance(x, pd.DataFrame) and self.hypermodel.target is not None
 
-    def _stacked_runs(self, hp, x, y) -> list[dict]:
+    def _encode(self, x, y) -> None:
         from kerasopt.tuning import _stacked
 
         if self._encoding is None:  # the rows are encoded once per search; the encoding needs no hp
             self._encoding = _stacked.SearchEncoding.of(x, y, self.hypermodel.target, self.hypermodel.columns)
+
+    def _stacked_runs(self, hp, x, y) -> list[dict]:
+        from kerasopt.tuning import _stacked
+
+        self._encode(x, y)
         keras.backend.clear_session()
         gc.collect()
         return _stacked.stacked_runs(self.hypermodel, hp, self._encoding, self._folds(y), self.executions,
@@ -176,19 +271,25 @@ class SearchTuner(keras_tuner.Tuner):
         self._log(f"start {trial.trial_id} {self.tuner_id}")
         start = time.perf_counter()
         runs = (self._stacked_runs if self.trains_stacked(x) else self._sequential_runs)(hp, x, y)
+        return self._report(trial, runs, time.perf_counter() - start)
+
+    def _report(self, trial, runs: list[dict], seconds: float, population: int = 1) -> dict:
+        """Scores a trial's runs, writes its history file and log line; returns its metrics."""
+        objective = self.oracle.objective.name
+        hp = trial.hyperparameters
         for run in runs:
             if objective not in run["history"]:
                 raise keras_tuner.errors.FatalError(
                     f"Invalid value for `objective`: {objective!r} is not a metric of this search. "
                     f"Available: {', '.join(sorted(run['history']))}.")
-        seconds = time.perf_counter() - start
         epoch, score = common_epoch_score(runs, objective)
         metrics = {objective: score, "best_epoch": float(epoch),
                    "epochs_run": float(round(np.mean([r["epochs_run"] for r in runs]))),
                    "seconds": float(seconds)}
         _io.write_json(os.path.join(self.out_dir, "history", f"trial_{trial.trial_id}.json"),
                        {"trial_id": trial.trial_id, "tuner_id": self.tuner_id, "objective": objective,
-                        **metrics, "hyperparameters": report.active_values(hp), "runs": runs})
+                        **metrics, "hyperparameters": report.active_values(hp),
+                        **({"population": population} if population > 1 else {}), "runs": runs})
         self._log(f"end {trial.trial_id} {self.tuner_id} {score:.6f}")
         self._last = metrics
         return metrics
@@ -196,7 +297,9 @@ class SearchTuner(keras_tuner.Tuner):
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
         if self.status is not None:
-            self.status.trial_started(len(self.oracle.trials))
+            # The trial's number (ids count from 0): a population's trials begin one after another.
+            self.status.trial_started(int(trial.trial_id) + 1 if str(trial.trial_id).isdigit()
+                                      else len(self.oracle.trials))
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)

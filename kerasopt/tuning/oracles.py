@@ -95,7 +95,24 @@ class _DefaultsFirst(TimeBudget):
 
 
 class GridSearchOracle(TimeBudget, keras_tuner.oracles.GridSearchOracle):
-    """`keras_tuner.oracles.GridSearchOracle` with a time budget."""
+    """`keras_tuner.oracles.GridSearchOracle` with a time budget.
+
+    It hands out the grid's combinations in KerasTuner's order without
+    waiting for the running trials to end (KerasTuner's derives the next
+    combination from a finished trial's, so a population search would get
+    one new trial per finished one), and a resumed search continues the
+    grid where it stopped (KerasTuner's loses its place on reload).
+    """
+
+    def reload(self):
+        super().reload()
+        _compat.grid_rebuild(self)  # KerasTuner does not save the grid's order
+
+    def populate_space(self, trial_id):
+        response = super().populate_space(trial_id)
+        if response["status"] == trial_module.TrialStatus.RUNNING and len(self.start_order) > 0:
+            _compat.grid_continue(self, trial_id)
+        return response
 
 
 class HyperbandOracle(TimeBudget, keras_tuner.oracles.HyperbandOracle):

@@ -49,6 +49,9 @@ __all__ = ["tune", "TuneResult", "TUNERS", "available_objectives"]
 TUNERS = ("random", "grid", "bayesian", "hyperband")
 ROLES = ("chief", "worker")
 PROJECT = "search"
+#: `tune`'s population per tuner when `population=None`: grid and random trials do not depend on
+#: earlier results, so asking for several at once runs the same trials.
+DEFAULT_POPULATION = {"grid": 8, "random": 8, "bayesian": 1, "hyperband": 1}
 # The outputs `overwrite=True` removes (nothing else in DIR is touched).
 _OWNED = ("search", "history", "logs", "search.json", "trials.csv", "trials.png", "best_config.json",
           "best_model.keras", "comparison.csv")
@@ -264,6 +267,7 @@ def tune(
     baselines: bool = False,
     ensemble: int = 5,
     sequential: bool = False,
+    population: int | None = None,
     verbose: int = 1,
     finalize: bool = True,
 ) -> TuneResult:
@@ -346,6 +350,21 @@ def tune(
             (`val_accuracy`, `val_loss`); a search on another objective runs
             sequentially and says so. It is part of the search: a search
             started one way resumes only the same way.
+        population: Up to this many trials are asked of the oracle at once,
+            and those among them that differ only in learning rate, L1, L2
+            and dropout train as the members of ONE stacked model (a
+            population; member `k` of a trial trains with the trial's own
+            values and the seeds it has alone, so a trial scores the same,
+            up to floating-point rounding, in any population). Building and
+            compiling a model per trial dominates a small search; a
+            population pays it once. `None` (the default) takes 8 for the
+            grid and random tuners, whose trials do not depend on earlier
+            results, and 1 for Bayesian and Hyperband, whose proposals would
+            (ask for more explicitly); 0 or 1 trains trial by trial. It
+            applies to stacked trials (not `sequential`) in one process; a
+            distributed search's workers train trial by trial. A trial's
+            `seconds` (trials.csv) is its share of its population's time. It
+            is not part of the search: a search resumes with any population.
         verbose: 1 prints a progress line per trial and a summary table,
             and on a terminal a live status line on stderr (trial k/N, best
             score and its configuration, elapsed and remaining time); 0 is quiet.
@@ -372,6 +391,11 @@ def tune(
     if not isinstance(sequential, bool):
         raise ArgumentError(f"Invalid value for `sequential`: expected True or False. Received: "
                             f"sequential={sequential!r}")
+    if population is None:
+        population = DEFAULT_POPULATION.get(tuner.lower(), 1)
+    elif isinstance(population, bool) or not isinstance(population, (int, np.integer)) or population < 0:
+        raise ArgumentError(f"Invalid value for `population`: expected a whole number >= 0 (0 or 1: one trial "
+                            f"at a time). Received: population={population!r}")
     plan = _prepare(data, target, task=task, categorical=categorical, numeric=numeric, drop=drop,
                     tuner=tuner.lower(), max_trials=max_trials, executions_per_trial=executions_per_trial,
                     objective=objective, cv=cv, space=space, seed=seed, out=os.fspath(out), epochs=epochs,
@@ -382,7 +406,7 @@ def tune(
     with quiet_retracing():
         search_tuner = _search(plan, workers=workers, role=role, oracle=oracle, worker_id=worker_id,
                                timeout=timeout, time_budget=time_budget, deadline=deadline, tensorboard=tensorboard,
-                               verbose=verbose)
+                               verbose=verbose, population=int(population))
         if role == "worker" or not finalize:
             # A worker's oracle is a client of the chief's; the chief (or the launcher) collects the results.
             return TuneResult(plan.out, pd.DataFrame(), seconds=time.monotonic() - start)
@@ -485,7 +509,7 @@ def _prepare(data, target, *, task, categorical, numeric, drop, tuner, max_trial
 
 
 def _search(plan: _Plan, *, workers, role, oracle, worker_id, timeout, time_budget, deadline, tensorboard,
-            verbose):
+            verbose, population=1):
     """Runs the trials: here, as a chief or worker of a search across machines, or through the launcher.
 
     Returns:
@@ -525,7 +549,8 @@ def _search(plan: _Plan, *, workers, role, oracle, worker_id, timeout, time_budg
         status = StatusLine(plan.options["max_trials"], objective,
                             budget=None if deadline is None else deadline - time.monotonic())
     with _environment(env):
-        search_tuner = plan.make_tuner(timeout=timeout, verbose=verbose, status=status, tensorboard=tensorboard)
+        search_tuner = plan.make_tuner(timeout=timeout, verbose=verbose, status=status, tensorboard=tensorboard,
+                                       population=population if role is None else 1)
         if role != "worker" and deadline is not None:
             search_tuner.oracle.set_deadline(deadline - time.monotonic())
         try:
@@ -580,13 +605,14 @@ def make_tuner(tuner: str, space: dict[str, Any], x, y: np.ndarray, *, target=No
                columns: dict | None = None, objective: str, cv: int | None, max_trials: int,
                executions_per_trial: int, seed: int, out: str, patience: int, validation_split: float,
                timeout: float | None = None, verbose: int = 1, status=None, tensorboard=None,
-               sequential: bool = False):
+               sequential: bool = False, population: int = 1):
     """Returns the KerasTuner tuner of a search (reloading its project folder when present).
 
     Args:
         status: A `kerasopt.tuning.report.StatusLine` to update, or `None`.
         tensorboard: A directory for TensorBoard HParams logs, or `None`.
         sequential: Train a trial's trainings one by one instead of stacked.
+        population: Trials asked for at once and trained as populations (see `tune`).
         Others: As in `tune` (`target` a `kerasopt.tabular.TargetInfo`, or
             `num_classes` for array features).
     """
@@ -617,7 +643,7 @@ def make_tuner(tuner: str, space: dict[str, Any], x, y: np.ndarray, *, target=No
     return SearchTuner(oracle, hypermodel, cv=cv, validation_split=validation_split,
                        executions=executions_per_trial, seed=seed, out_dir=out, timeout=timeout,
                        verbose=verbose, status=status, tensorboard=tensorboard, sequential=sequential,
-                       directory=out, project_name=PROJECT)
+                       population=population, directory=out, project_name=PROJECT)
 
 
 def _finalize(plan: _Plan, search_tuner, *, ensemble: int, verbose: int) -> TuneResult:
