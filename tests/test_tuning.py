@@ -65,7 +65,8 @@ def test_other_tuners(tiny_csv, tmp_path, tuner):
         assert result.trials["tuner/epochs"].between(1, 2).all()
 
 
-@pytest.mark.parametrize("sequential", [False, True])
+# The one-by-one path (--sequential) is the slow, non-default one: its runs are in `-m slow`.
+@pytest.mark.parametrize("sequential", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_batch_size_is_a_hyperparameter(tiny_csv, tmp_path, monkeypatch, sequential):
     from kerasopt import stacking, training
 
@@ -87,6 +88,7 @@ def test_batch_size_is_a_hyperparameter(tiny_csv, tmp_path, monkeypatch, sequent
     assert calls[-1] == (80, result.best["batch_size"], 1)  # retrained on all rows
 
 
+@pytest.mark.slow  # the one-by-one path; the stacked default's folds: tests/test_tuning_stacked.py
 def test_cross_validation_objective(tiny_csv, tmp_path, monkeypatch):
     adapted = []
     real_build = DenseHyperModel.build
@@ -117,6 +119,7 @@ def test_cross_validation_objective(tiny_csv, tmp_path, monkeypatch):
     assert adapted[-9:] == [60, 60, 60, 60, 80, 80, 80, 80, 80]
 
 
+@pytest.mark.slow  # the one-by-one path; the default's resume: tests/test_tuning_population.py
 def test_resume_after_a_kill_keeps_finished_trials(tiny_csv, tmp_path, monkeypatch):
     out = tmp_path / "resume"
     kwargs = dict(tuner="random", max_trials=3, epochs=1, space=SMALL, out=out, cv=None, verbose=0, sequential=True)
