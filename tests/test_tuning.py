@@ -248,6 +248,7 @@ def test_tune_with_baselines_writes_the_comparison(tiny_csv, tmp_path, capsys):
     assert result.comparison is not None and "comparison on the same rows" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # the one-by-one path; the stacked retraining: tests/test_tuning_stacked.py
 def test_best_model_averages_the_retrainings_and_a_new_size_only_retrains(tiny_csv, tmp_path):
     out = tmp_path / "ens"
     kwargs = dict(tuner="random", max_trials=1, epochs=2, space=SMALL, out=out, cv=None, verbose=0, sequential=True)
