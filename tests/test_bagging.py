@@ -99,7 +99,7 @@ def test_train_bagged_refuses_reduce_lr_on_plateau():
                              np.arange(20) % 2)
 
 
-def test_cli_bagging_run_and_prediction(tmp_path):
+def test_cli_bagging_run_and_prediction(tmp_path):  # --cv with bagging (the default): tests/test_cli.py
     csv = tmp_path / "phone.csv"
     data.make_phone_data(150, seed=3).to_csv(csv, index=False)
     out = tmp_path / "run"
@@ -112,6 +112,3 @@ def test_cli_bagging_run_and_prediction(tmp_path):
     assert main(["predict", "--model", str(out / "model.keras"), "--data", str(csv),
                  "--out", str(tmp_path / "p.csv")]) == 0
     assert len(pd.read_csv(tmp_path / "p.csv")) == 150
-    assert main(["train", "--data", str(csv), "--out", str(tmp_path / "cv"), "--bagging", "2", "--cv", "2",
-                 *flags]) == 0
-    assert len(json.loads((tmp_path / "cv" / "cv.json").read_text())["folds"]) == 2
