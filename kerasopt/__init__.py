@@ -39,7 +39,7 @@ _EXPORTS = {
     "ConfigError": "kerasopt.errors",
     "OutputExistsError": "kerasopt.errors",
 }
-_SUBMODULES = ("augmentation", "callbacks", "config", "data", "errors", "estimators", "evaluation", "models", "optimizers", "pipeline",
+_SUBMODULES = ("augmentation", "bagging", "callbacks", "config", "data", "errors", "estimators", "evaluation", "models", "optimizers", "pipeline",
                "plotting", "schedules", "spec", "stacking", "tabular", "training", "tuning", "experiments")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
