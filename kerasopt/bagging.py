@@ -150,6 +150,7 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
     steps = max(math.ceil(len(r) / config["batch_size"]) for r in train_rows)
     kwargs = config_lib.model_arguments(config, steps)
     kwargs.pop("seed")
+    kwargs["jit_compile"] = stacking.jit_for(steps * config["epochs"])
     stacked = stacking.build_stacked_table_model(schema, members, target, seed=seeds, **kwargs)
     rates: list[float] = []
     callbacks = [LearningRateLogger(),

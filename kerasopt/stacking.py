@@ -79,6 +79,7 @@ __all__ = [
     "build_stacked_table_model",
     "encode_table",
     "extract_members",
+    "jit_for",
     "plan_batches",
     "predict_members",
     "stacked_ensemble",
@@ -425,6 +426,29 @@ class StackedEmbedding(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "blocks": [list(b) for b in self.blocks]}
+
+
+#: Gradient steps (all epochs) from which compiling a stacked model with XLA pays on TensorFlow:
+#: the compile takes about 2-4 s, and 15 stacked phone networks then train about 3x faster
+#: (23 ms against about 70 ms an epoch of 40 steps, about 1 ms saved per step).
+XLA_MIN_STEPS = 2000
+
+
+def jit_for(steps: int) -> bool | str:
+    """The `jit_compile` for a stacked run of `steps` gradient steps in all.
+
+    On TensorFlow, XLA only from `XLA_MIN_STEPS` steps on (a short run spends
+    longer compiling than it saves); on other backends `"auto"`.
+
+    Args:
+        steps: Steps per epoch times epochs.
+
+    Returns:
+        `True`, `False` or `"auto"`, for `build_stacked_model`'s `jit_compile`.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return "auto"
+    return check.non_negative_int("steps", steps) >= XLA_MIN_STEPS
 
 
 def _member_seeds(name: str, seed, members: int) -> list[int | None]:

@@ -342,3 +342,8 @@ def test_stacked_dropout_draws_threefry_masks_under_xla():
     xla = stacking.build_stacked_model(4, members=2, hidden_units=(3,), dropout=0.5, jit_compile=True)
     plain = stacking.build_stacked_model(4, members=2, hidden_units=(3,), dropout=0.5, **FAST)
     assert xla.get_layer("dropout_0").threefry is True and plain.get_layer("dropout_0").threefry is False
+
+
+@pytest.mark.parametrize("steps, expected", [(0, False), (1999, False), (2000, True), (9600, True)])
+def test_xla_only_for_runs_long_enough_to_pay_for_the_compile(steps, expected):
+    assert stacking.jit_for(steps) is expected  # TensorFlow, the tests' backend

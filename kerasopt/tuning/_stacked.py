@@ -84,8 +84,17 @@ def _build(hypermodel, hp, encoding: SearchEncoding, members: int, n_rows: int, 
     values = hypermodel.values(hp)
     kwargs = model_kwargs(values, hypermodel.space, n_rows)
     model = stacking.build_stacked_table_model(encoding.schema, members, hypermodel.target, seed=list(seeds),
-                                               **kwargs)
+                                               jit_compile=_jit(values, n_rows), **kwargs)
     return model, values
+
+
+def _jit(values: dict, n_rows: int):
+    """XLA for a trial long enough to pay for the compile (`kerasopt.stacking.jit_for`)."""
+    import math
+
+    from kerasopt import stacking
+
+    return stacking.jit_for(math.ceil(n_rows / values["batch_size"]) * values["epochs"])
 
 
 def _pooled(values: dict) -> tuple[str, ...]:
@@ -119,7 +128,8 @@ def _build_population(hypermodel, hps, encoding: SearchEncoding, members: int, n
             kwargs.pop(key)
         population[key] = [float(v[key]) for v in all_values for _ in range(members)]
     model = stacking.build_stacked_table_model(encoding.schema, members * len(hps), hypermodel.target,
-                                               seed=list(seeds), population=population, **kwargs)
+                                               seed=list(seeds), population=population,
+                                               jit_compile=_jit(all_values[0], n_rows), **kwargs)
     return model, all_values[0]
 
 
