@@ -11,6 +11,7 @@ import pytest
 
 from kerasopt import stacking
 from kerasopt.models import build_model, make_regularizer
+from .test_stacking import run_on_jax
 
 SEEDS = [3, 7, 11]
 FAST = {"jit_compile": False}
@@ -232,7 +233,4 @@ print("ok")
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_population_members_match_single_networks_on_jax():
-    done = subprocess.run([sys.executable, "-c", JAX_CHECK], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "KERAS_BACKEND": "jax"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "ok"
+    run_on_jax(JAX_CHECK)

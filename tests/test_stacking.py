@@ -317,12 +317,17 @@ print("ok")
 """
 
 
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
-def test_members_match_single_networks_on_jax():
-    done = subprocess.run([sys.executable, "-c", JAX_CHECK], capture_output=True, text=True, timeout=300,
+def run_on_jax(script: str) -> None:
+    """Runs `script` in a fresh process on the JAX backend; it prints "ok" last when its checks pass."""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "KERAS_BACKEND": "jax"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "ok"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_members_match_single_networks_on_jax():
+    run_on_jax(JAX_CHECK)
 
 
 def test_stacked_dropout_draws_threefry_masks_under_xla():
