@@ -70,7 +70,6 @@ __all__ = [
     "MemberwiseRegularizer",
     "POPULATION_KEYS",
     "ScaledSchedule",
-    "StackedDropout",
     "StackedBatchNormalization",
     "StackedDropout",
     "StackedEmbedding",
@@ -869,8 +868,9 @@ def extract_members(model: keras.Model, members: Sequence[int] | None = None) ->
     """
     layers = _stacked_layers(model)
     if "embeddings" in layers:
-        raise ArgumentError("Invalid value for `model`: members with embeddings are table networks; take them "
-                            "out with `extract_table_members`. Received: model with `embeddings`")
+        raise ArgumentError("Invalid value for `model`: members with embeddings are table networks, which "
+                            "`extract_members` cannot take out; average them into one model with "
+                            "`table_ensemble`. Received: model with `embeddings`")
     count, n_inputs = _model_members(model)
     indices = list(range(count)) if members is None else list(members)
     for k in indices:

@@ -1,6 +1,7 @@
 """`train`: fit a compiled model with the callbacks the course recommends.
 
-Only this module calls `Model.fit`.
+`Model.fit` is called here for one network and in `kerasopt.stacking.train_stacked`
+for K networks trained as one stacked model.
 """
 
 from __future__ import annotations
