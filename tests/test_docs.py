@@ -100,6 +100,14 @@ def broken_links(page: Path) -> list[str]:
     return problems
 
 
+def _doctest_source(code: str) -> str:
+    """The statements of a `>>>` session (outputs dropped); other code unchanged."""
+    lines = code.splitlines()
+    if not any(line.startswith(">>>") for line in lines):
+        return code
+    return "\n".join(line[4:] for line in lines if line.startswith((">>> ", "... ")) or line in (">>>", "...")) + "\n"
+
+
 def code_blocks(language: str) -> list[tuple[str, dict]]:
     """`(id, block)` for every block of the pages in `language` ("bash" or "python")."""
     found = []
@@ -161,6 +169,11 @@ def test_broken_links_finds_missing_files_and_anchors(tmp_path):
                                   "page.md:24: pic.png (no such file)"]
 
 
+def test_doctest_blocks_run_their_statements():
+    assert _doctest_source(">>> x = [1,\n...      2]\n>>> len(x)\n2\n") == "x = [1,\n     2]\nlen(x)\n"
+    assert _doctest_source("print(1)\n") == "print(1)\n"
+
+
 def test_slug_and_repeated_headings(tmp_path):
     page = tmp_path / "p.md"
     page.write_text("# Options: one `spec`\n## Notes\n## Notes\n```bash\n# Not a heading\n```\n", encoding="utf-8")
@@ -202,7 +215,7 @@ print("\\n@@RESULT@@" + json.dumps(failures))
 
 def test_python_blocks_run(tmp_path):
     """Runs every unmarked python block in one fresh process (one Keras import), each in its own namespace."""
-    blocks = [[name, block["code"]] for name, block in code_blocks("python") if block["run"]]
+    blocks = [[name, _doctest_source(block["code"])] for name, block in code_blocks("python") if block["run"]]
     done = subprocess.run([sys.executable, "-c", _RUNNER], input=json.dumps(blocks), cwd=tmp_path, env=_env(),
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "@@RESULT@@" in done.stdout, done.stderr[-2000:]
