@@ -7,12 +7,15 @@ DataFrame of mixed kinds with gaps or a plain array, and work in `Pipeline`,
 hyperparameter of the model or of its training run, with the default of
 `kerasopt.config.DEFAULTS`.
 
-Fitting: with `validation_split` > 0, a first run holds out that fraction of
-the rows (stratified for classification), trains with early stopping
-(`patience`) and keeps the best epoch count; with `refit` (the default) a
-fresh network is then trained on all rows for that many epochs, as `kerasopt
-train` does. With `validation_split=0` the network trains for `epochs` on
-all rows.
+Fitting: by default (`bagging=5`) five networks train as one stacked model,
+each on four of five folds of the rows with early stopping on the fifth, and
+predictions average them, as `kerasopt train` does (`kerasopt.bagging`).
+With `bagging=0` one network is trained: with `validation_split` > 0, a
+first run holds out that fraction of the rows (stratified for
+classification), trains with early stopping (`patience`) and keeps the best
+epoch count; with `refit` a fresh network is then trained on all rows for
+that many epochs. With `validation_split=0` the network trains for `epochs`
+on all rows.
 
 Example:
 
