@@ -339,7 +339,7 @@ def test_mnist_strong_setting_reaches_98_5_percent():
 @pytest.mark.slow
 @pytest.mark.skipif(not MNIST_FILE.exists(), reason="needs ../shared/data/mnist/mnist.npz")
 def test_mnist_augmented_setting_reaches_99_percent():
-    # The target for a Dense network with data augmentation (README: seeds 0 and 1).
+    # The target for a Dense network with data augmentation (docs/course.md: seeds 0 and 1).
     result = mnist.run_mnist(mnist.load_mnist(MNIST_FILE), **mnist.AUGMENTED, seed=0)
     assert result.test_accuracy >= 0.99
 

@@ -2,7 +2,7 @@
 
 On every table of scripts/real_data.py: no table refused, and kerasopt's default estimators within
 one accuracy point (0.02 R^2) of the best scikit-learn baseline, cross-validated over 3 seeds x 5
-folds on the same folds (the README's settings). Needs `pip install -e ".[realdata]"` and
+folds on the same folds (the settings of docs/benchmarks.md). Needs `pip install -e ".[realdata]"` and
 kerasopt.DenseClassifier / DenseRegressor; without the estimators these tests fail, as the target
 is not met. Cost: 8 tables x 15 fits; a stand-in for the estimators (the config.DEFAULTS recipe:
 early stopping, then a refit) took 40-90 s per fit on the shared 2-core machine, so expect 1-2 hours.

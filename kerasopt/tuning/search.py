@@ -302,7 +302,7 @@ def tune(
             search rows; with `sequential` each fold learns its own); `None` for one
             stratified validation split of `validation_split`, which is
             faster but too noisy to rank configurations a point of accuracy
-            apart (see the README's "Quality and comparison").
+            apart (see docs/tuning.md, "How a trial is scored").
         space: Overrides of the default space (dict or JSON/YAML path); see
             `kerasopt.tuning.space`.
         seed: Seed of splits, folds, the oracle and the training runs.
