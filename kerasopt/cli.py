@@ -19,7 +19,7 @@ from collections.abc import Callable
 from kerasopt.errors import KerasoptError
 
 __all__ = ["main", "build_parser", "ArgumentParser", "run_reporting_errors", "experiment_parser", "add_spec_flags",
-           "add_list_flag", "spec_overrides", "default_out"]
+           "add_list_flag", "spec_overrides", "default_out", "demo_unless_data"]
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -498,6 +498,16 @@ def main(argv: list[str] | None = None) -> int:
 
     return run_reporting_errors(f"kerasopt {args.command}", lambda: COMMANDS[args.command](args), resumes,
                                 before_keras=lambda: _preflight.check(args))
+
+
+def demo_unless_data(argv: list[str]) -> list[str]:
+    """Returns `argv` with `--demo` added when it names no data (`--data`, `--demo` or `--config`).
+
+    The phone scripts (`scripts/train_phone.py`, `scripts/tune_phone.py`) run on the embedded
+    phone-like demo data when given no file, as the first command of the README does.
+    """
+    named = any(a.split("=", 1)[0] in ("--data", "--demo", "--no-demo", "--config") for a in argv)
+    return list(argv) if named or any(a in ("-h", "--help") for a in argv) else [*argv, "--demo"]
 
 
 def _missing_data(args) -> str | None:

@@ -245,3 +245,22 @@ def test_predict_keys_rows_by_id_column_or_row_number(cars_run, tmp_path, capsys
     assert capsys.readouterr().err == (
         f"kerasopt predict: error: Id column 'plat' not found in {tmp_path / 'rows.csv'}. Did you mean 'plate'? "
         "Available columns: displ, drv, plate. Choose one with --id, or leave it out to number the rows.\n")
+
+
+@pytest.mark.parametrize("argv, added", [
+    ([], True), (["--out", "x"], True), (["--data", "a.csv"], False), (["--data=a.csv"], False),
+    (["--demo"], False), (["--config", "c.json"], False), (["--help"], False),
+])
+def test_phone_scripts_default_to_the_demo_data(argv, added):
+    from kerasopt.cli import demo_unless_data
+
+    assert demo_unless_data(argv) == ([*argv, "--demo"] if added else argv)
+
+
+def test_train_phone_script_without_data_trains_on_the_demo_data(tmp_path):
+    out = tmp_path / "phone"
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "train_phone.py"), "--out", str(out),
+                           "--epochs", "1", "--bagging", "0", "--hidden-units", "2", "--quiet"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": REPO}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "config.json").read_text())["demo"] is True
