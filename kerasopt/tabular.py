@@ -429,10 +429,12 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
         if missing.all():
             reason = "all cells are missing"
         elif name in categorical or (text.any() and name not in numeric
-                                     and (not numbers.any() or _reads_as_categories(name, column, numbers, text, values, notes))):
+                                     and (not numbers.any() or _reads_as_categories(name, column, numbers, text, values))):
             column_or_reason = _categorical(name, column, missing, taken)
             if isinstance(column_or_reason, Column):
                 features.append(column_or_reason)
+                if numbers.any() and text.any() and name not in categorical:
+                    notes.append(_mixed_note(name, column))
             else:
                 reason = column_or_reason
         else:
@@ -460,9 +462,16 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
     return Schema(input_names=names, features=features, dropped=dropped, notes=notes)
 
 
+def _mixed_note(name: str, column: pd.Series) -> str:
+    shown = pd.unique(pd.Series([_canonical(v) for v in column.dropna()], dtype=object))
+    listed = ", ".join(map(str, shown[:4])) + (", ..." if len(shown) > 4 else "")
+    return (f"Column {name!r} mixes numbers and text ({listed}): read as categorical "
+            f"(--numeric {shlex.quote(name)} reads its text cells as missing instead).")
+
+
 def _reads_as_categories(name: str, column: pd.Series, numbers: np.ndarray, text: np.ndarray,
-                         values: np.ndarray, notes: list[str]) -> bool:
-    """Whether an undeclared column of numbers and text reads as categories (then a line goes to `notes`).
+                         values: np.ndarray) -> bool:
+    """Whether an undeclared column of numbers and text reads as categories.
 
     It does when its values are mostly text (`f`, `4`, `r`, with `4` a minority), or when it has few
     distinct values (at most `ONE_HOT_MAX`), at least half of them text, as codes do (`S`, `M`, `L`,
@@ -477,10 +486,6 @@ def _reads_as_categories(name: str, column: pd.Series, numbers: np.ndarray, text
     quoted = shlex.quote(name)
     if text.sum() >= numbers.sum() or (len(texts) + len(distinct_numbers) <= ONE_HOT_MAX
                                        and len(texts) >= len(distinct_numbers)):
-        shown = pd.unique(pd.Series([_canonical(v) for v in column.dropna()], dtype=object))
-        listed = ", ".join(map(str, shown[:4])) + (", ..." if len(shown) > 4 else "")
-        notes.append(f"Column {name!r} mixes numbers and text ({listed}): read as categorical "
-                     f"(--numeric {quoted} reads its text cells as missing instead).")
         return True
     row = int(np.flatnonzero(text)[0])
     raise DataError(f"Column {name!r} mixes numbers and text, e.g. {column.iloc[row]!r} in {_row_hint(row)} "
