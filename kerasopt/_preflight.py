@@ -31,13 +31,20 @@ def check(args: argparse.Namespace) -> None:
         checks[args.command](args)
 
 
-def _target_in(frame, target: str) -> None:
+def _target_in(frame, target: str, declared: dict | None = None) -> None:
+    """Checks the target and the declared column names (`{"categorical": [...], ...}`) against `frame`."""
     from kerasopt import data as data_lib
 
     columns = [str(c) for c in frame.columns]
     if target not in columns:  # the words of `kerasopt.pipeline.table_from_frame`
         raise DataError(f"Target column {target!r} not found.{data_lib._suggest(target, columns)} "
                         f"Available columns: {', '.join(columns)}. Choose one with --target.")
+    features = [c for c in columns if c != target]
+    for argument, names in (declared or {}).items():
+        unknown = [n for n in names or () if n not in features]
+        if unknown:  # the words of `kerasopt.tabular.infer_schema`
+            raise DataError(f"Unknown column(s) in `{argument}`: {', '.join(unknown)}. "
+                            f"Available columns: {', '.join(features)}.")
 
 
 def _train(args) -> None:
@@ -56,7 +63,8 @@ def _train(args) -> None:
         _io.check_out_dir(out, pipeline.RUN_FILES, args.overwrite)
     frame, _ = pipeline.load_training_data(config)
     data = None if config["demo"] else config["data"]
-    _target_in(frame, pipeline.target_column(config["target"], data, frame))
+    _target_in(frame, pipeline.target_column(config["target"], data, frame),
+               {name: config[name] for name in ("categorical", "numeric", "drop")})
 
 
 def _model_exists(path: str) -> None:
@@ -94,4 +102,5 @@ def _tune(args) -> None:
     if args.data is None:
         return
     frame = data_lib.load_csv(args.data)
-    _target_in(frame, pipeline.target_column(args.target, args.data, frame))
+    _target_in(frame, pipeline.target_column(args.target, args.data, frame),
+               {name: getattr(args, name) for name in ("categorical", "numeric", "drop")})

@@ -632,6 +632,10 @@ class TargetInfo:
                 row = int(np.flatnonzero(np.isnan(values))[0])
                 raise DataError(f"{_target_name(y)} has the non-numeric value {series.iloc[row]!r} in "
                                 f"{_row_hint(row)}; a regression target needs numbers.")
+            if np.isinf(values).any():
+                row = int(np.flatnonzero(np.isinf(values))[0])
+                raise DataError(f"{_target_name(y)} has an infinite value in {_row_hint(row)}; a regression target "
+                                "needs finite numbers. Remove or fix that row.")
             return values.astype("float32")
         index = {_label_key(c): i for i, c in enumerate(self.classes)}
         keys = [_label_key(v) for v in series.to_numpy(dtype=object)]

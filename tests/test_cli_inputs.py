@@ -95,6 +95,8 @@ def test_user_errors_are_refused_before_tensorflow_is_imported(tmp_path):
         ["train", "--data", str(csv), "--target", "hwy", "--cv", "2", "--out", str(tmp_path / "a"),
          "--epochs", "0"],
         ["tune", "--data", str(csv), "--target", "hwyy", "--out", str(tmp_path / "t")],
+        ["train", "--data", str(csv), "--target", "hwy", "--categorical", "drv,colour", "--out", str(tmp_path / "a")],
+        ["tune", "--data", str(csv), "--target", "hwy", "--drop", "hwy", "--out", str(tmp_path / "t")],
         ["predict", "--model", model, "--data", str(csv), "--out", str(tmp_path / "pred.csv")],
         ["predict", "--model", model, "--data", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "p.csv")],
         ["predict", "--model", model, "--data", str(csv), "--out", str(tmp_path / "p.csv"), "--id", "key"],
@@ -109,6 +111,8 @@ def test_user_errors_are_refused_before_tensorflow_is_imported(tmp_path):
     assert len(lines) == len(cases) and all(line.startswith("kerasopt ") and ": error: " in line for line in lines)
     expected = ["Data file not found", "Target column 'hwyy' not found. Did you mean 'hwy'?",
                 "already holds model.keras", "Received: epochs=0", "Target column 'hwyy' not found",
+                "Unknown column(s) in `categorical`: colour. Available columns: displ, drv.",
+                "Unknown column(s) in `drop`: hwy.",
                 "pred.csv already exists", "Data file not found", "Id column 'key' not found",
                 "Model file not found", "already holds evaluation.json"]
     for line, fragment in zip(lines, expected):

@@ -308,6 +308,11 @@ def test_numbers_with_stray_text_are_refused_with_the_exact_flags(cells, stray, 
         "/ `categorical`).")
 
 
+def test_an_infinite_regression_target_is_refused_with_its_row():
+    with pytest.raises(DataError, match=r"^Target column 'y' has an infinite value in data row 2 \(file line 3\); "):
+        encode_target(pd.Series([1.5, np.inf, 2.5], name="y"), task="regression")
+
+
 def test_infinite_training_values_are_gaps_with_a_note():
     schema = infer_schema(pd.DataFrame({"c": [1.0, np.inf, 3.0, -np.inf, 5.0], "x": [0, 1, 0, 1, 1]}))
     column = schema.features[0]
