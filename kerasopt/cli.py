@@ -22,8 +22,21 @@ __all__ = ["main", "build_parser", "ArgumentParser", "run_reporting_errors", "ex
            "add_list_flag", "spec_overrides", "default_out", "demo_unless_data"]
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Shows a list flag as `--categorical COL,...`: one form, however many words it was typed in."""
+
+    def _format_args(self, action, default_metavar):
+        if isinstance(action, _ListAction):
+            return self._metavar_formatter(action, default_metavar)(1)[0]
+        return super()._format_args(action, default_metavar)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """An `argparse.ArgumentParser` whose usage errors are one line (exit status 2)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

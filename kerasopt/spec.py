@@ -227,7 +227,7 @@ FIELDS: tuple[Field, ...] = (
           "columns", check=_optional(_task), choices=TASKS),
     # -- model ---------------------------------------------------------------------------------
     Field("hidden_units", int, [128], "units per hidden layer, e.g. 64,32; the flag alone: no hidden layer",
-          "model", check=_units, cli="nargs", nargs="*", metavar="N",
+          "model", check=_units, cli="nargs", nargs="*", metavar="N,...",
           search={"num_layers": {"min": 0, "max": 2}, "units": {"min": 16, "max": 128, "step": 16}}),
     Field("activation", str, "elu", "activation of the hidden layers (any Keras name)", "model",
           check=_text, search={"activation": {"choices": ["relu", "elu"]}}),
@@ -238,7 +238,7 @@ FIELDS: tuple[Field, ...] = (
     Field("l2", float, 0.0, "L2 strength on every Dense kernel", "model",
           check=_per_layer(check.non_negative_float), search={"l2": dict(_LOG_RANGE)}),
     Field("dropout", float, 0.0, "dropout rate after the hidden layers, one or one per layer (e.g. 0.2,0.1)", "model",
-          check=_per_layer(check.unit_interval), cli="nargs", nargs="+", metavar="RATE",
+          check=_per_layer(check.unit_interval), cli="nargs", nargs="+", metavar="RATE,...",
           search={"dropout": {"min": 0.0, "max": 0.3, "step": 0.1}}),
     Field("batch_norm", bool, False, "batch normalization between each Dense layer and its activation",
           "model", check=_flag, cli="bool", search={"batch_norm": {"choices": [False, True]}}),
