@@ -150,6 +150,15 @@ def test_every_list_flag_takes_commas_and_spaces(argv, key, value):
     assert config.resolve(None, **spec_overrides(args))[key] == value
 
 
+def test_config_files_take_the_comma_form_too():
+    from kerasopt import config
+
+    resolved = config.resolve({"hidden_units": "64, 32", "categorical": "island,sex"})
+    assert (resolved["hidden_units"], resolved["categorical"]) == ([64, 32], ["island", "sex"])
+    with pytest.raises(ValueError, match=r"e\.g\. 64,32\. Received: hidden_units='64,x'$"):
+        config.resolve({"hidden_units": "64,x"})
+
+
 def test_tune_list_flags_parse_like_train():
     args = build_parser().parse_args(["tune", "--data", "d.csv", "--categorical", "island", "sex", "--numeric", "a,b"])
     assert (args.categorical, args.numeric) == (["island", "sex"], ["a", "b"])
