@@ -4,8 +4,11 @@ Every expected failure (bad data, bad flags, an existing run, a file that
 cannot be read or written) prints one line `kerasopt: error: ...` to stderr
 and exits with status 1 (2 for flag syntax), never a traceback; any other
 exception is a bug and keeps its traceback. The flags of `kerasopt train` are
-generated from `kerasopt.spec`, and every `--help` shows each default. Keras is imported only once the inputs have been checked
-and the backend (`--backend`) is set.
+generated from `kerasopt.spec`, and every `--help` shows each default; list
+flags take commas (`--hidden-units 64,32`, `--categorical a,b`) or spaces.
+`train` and `tune` need `--data` or `--demo`. Keras is imported only once the
+inputs have been checked (`kerasopt._preflight`: files, target, outputs) and
+the backend (`--backend`) is set.
 """
 
 from __future__ import annotations

@@ -429,8 +429,9 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
         dropped columns and the output paths.
 
     Raises:
-        DataError, ConfigError, OutputExistsError, ValueError: for bad input,
-            before anything is written.
+        DataError, ConfigError, OutputExistsError, ValueError: for bad input
+            (a configuration without `data` or `demo` included), before
+            anything is written.
     """
     config = config_lib.resolve(config)
     _check_training_values(config)
