@@ -4,8 +4,11 @@ Every expected failure (bad data, bad flags, an existing run, a file that
 cannot be read or written) prints one line `kerasopt: error: ...` to stderr
 and exits with status 1 (2 for flag syntax), never a traceback; any other
 exception is a bug and keeps its traceback. The flags of `kerasopt train` are
-generated from `kerasopt.spec`, and every `--help` shows each default. Keras is imported only once the inputs have been checked
-and the backend (`--backend`) is set.
+generated from `kerasopt.spec`, and every `--help` shows each default; list
+flags take commas (`--hidden-units 64,32`, `--categorical a,b`) or spaces.
+`train` and `tune` need `--data` or `--demo`. Keras is imported only once the
+inputs have been checked (`kerasopt._preflight`: files, target, outputs) and
+the backend (`--backend`) is set.
 """
 
 from __future__ import annotations
@@ -19,11 +22,24 @@ from collections.abc import Callable
 from kerasopt.errors import KerasoptError
 
 __all__ = ["main", "build_parser", "ArgumentParser", "run_reporting_errors", "experiment_parser", "add_spec_flags",
-           "spec_overrides", "default_out"]
+           "add_list_flag", "spec_overrides", "default_out", "demo_unless_data"]
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Shows a list flag as `--categorical COL,...`: one form, however many words it was typed in."""
+
+    def _format_args(self, action, default_metavar):
+        if isinstance(action, _ListAction):
+            return self._metavar_formatter(action, default_metavar)(1)[0]
+        return super()._format_args(action, default_metavar)
 
 
 class ArgumentParser(argparse.ArgumentParser):
     """An `argparse.ArgumentParser` whose usage errors are one line (exit status 2)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -57,6 +73,36 @@ def _comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+_ITEMS = {int: "integers", float: "numbers", str: "names"}
+
+
+def _list_of(item_type: type) -> Callable[[str], list]:
+    """Parses one command-line word of a list flag: items separated by commas."""
+    def parse(text: str) -> list:
+        try:
+            return [item_type(item) for item in _comma_list(text)]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {_ITEMS.get(item_type, 'values')} separated by commas "
+                                             f"(or spaces), e.g. 64,32; got {text!r}") from None
+    return parse
+
+
+class _ListAction(argparse.Action):
+    """Stores a list flag's items given with commas, spaces or both: `a,b`, `a b` and `a, b` are one list."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, [item for value in values for item in value])
+
+
+def add_list_flag(p, field, text: str) -> None:
+    """Adds the flag of a list option (`cli` `"comma"` or `"nargs"`): `--hidden-units 64,32`, `--categorical a,b`.
+
+    Spaces separate items too (`--categorical island sex`), so every list flag takes both forms.
+    """
+    p.add_argument(field.flag, type=_list_of(field.type), nargs=field.nargs or "+", action=_ListAction,
+                   metavar=field.metavar, help=text)
+
+
 def _help(text: str) -> str:
     return text.replace("%", "%%")
 
@@ -83,10 +129,8 @@ def add_spec_flags(p: argparse.ArgumentParser) -> None:
                 g.add_argument(f.flag, action=argparse.BooleanOptionalAction, default=None, help=text)
             elif f.cli == "json":
                 g.add_argument(f.flag, type=_json_arg, metavar=f.metavar or "JSON", help=text)
-            elif f.cli == "comma":
-                g.add_argument(f.flag, type=_comma_list, metavar=f.metavar, help=text)
-            elif f.cli == "nargs":
-                g.add_argument(f.flag, type=f.type, nargs=f.nargs, metavar=f.metavar, help=text)
+            elif f.cli in ("comma", "nargs"):
+                add_list_flag(g, f, text)
             else:
                 g.add_argument(f.flag, type=f.type, metavar=f.metavar, help=text)
 
@@ -128,6 +172,14 @@ def _show_defaults(parser: argparse.ArgumentParser) -> None:
             action.help += " (default: %(default)s)"
 
 
+def _add_encoding(p: argparse.ArgumentParser) -> None:
+    from kerasopt import spec
+
+    field = spec.FIELD["encoding"]
+    p.add_argument(field.flag, metavar=field.metavar,
+                   help=_help(f"{field.help} (default: {spec.format_default(field)})"))
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=["tensorflow", "jax"],
                    help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
@@ -148,8 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kerasopt {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     train = sub.add_parser("train", help="train a model on a CSV and write a run directory",
-                           description="Train a Dense network on a labelled CSV (default: embedded "
-                                       "phone-like data) and write model.keras, config.json, "
+                           description="Train a Dense network on a labelled CSV (--data, or --demo for "
+                                       "embedded phone-like data) and write model.keras, config.json, "
                                        "metrics.json, history.csv and curves.png into --out.")
     train.add_argument("--config", metavar="FILE",
                        help="JSON or YAML file of options (a run's config.json reproduces the run); flags "
@@ -173,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", required=True, help="output CSV")
     predict.add_argument("--proba", action=argparse.BooleanOptionalAction, default=True,
                          help="write one probability column per class (default: on; --no-proba omits them)")
+    predict.add_argument("--id", metavar="COLUMN", dest="id_column",
+                         help="column copied to the output as the row key (default: id when the file has one "
+                              "the model does not use, else row: the data row number from 1)")
+    _add_encoding(predict)
     _add_common(predict)
     evaluate = sub.add_parser("evaluate", help="score a saved model on a labelled CSV",
                               description="Score a saved model on labelled rows: accuracy, balanced accuracy, "
@@ -181,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", required=True, help="model.keras of a train or tune run")
     evaluate.add_argument("--data", required=True, help="CSV with the feature columns and the target column")
     evaluate.add_argument("--out", required=True, help="folder for evaluation.json and the figure")
+    _add_encoding(evaluate)
     _add_common(evaluate)
     # --- tune subcommand (owned by tuning) ---
     tune = sub.add_parser("tune", help="search hyperparameters with KerasTuner and keep the best model",
@@ -189,11 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
                                       "best_model.keras into --out. Running the same command again "
                                       "resumes an interrupted search.")
     tune.add_argument("--data", metavar="CSV", help=_help(spec.FIELD["data"].help))
+    tune.add_argument("--demo", action="store_true", help="search on the embedded phone-like demo data")
     tune.add_argument("--target", metavar="COLUMN", help=_help(spec.FIELD["target"].help))
     for name in ("task", "categorical", "numeric", "drop"):
         field = spec.FIELD[name]
         choices = f"; one of {', '.join(field.choices)}" if field.choices else ""
-        tune.add_argument(field.flag, type=_comma_list if field.cli == "comma" else field.type,
+        if field.cli == "comma":
+            add_list_flag(tune, field, _help(field.help))
+            continue
+        tune.add_argument(field.flag, type=field.type,
                           choices=field.choices, metavar=field.metavar, help=_help(f"{field.help}{choices}"))
     tune.add_argument("--tuner", default="bayesian", choices=["random", "grid", "bayesian", "hyperband"],
                       help="search strategy (default bayesian)")
@@ -300,7 +361,7 @@ def _predict(args) -> int:
 
     notes: list[str] = []
     result = predict_file(args.model, args.data, args.out, overwrite=args.overwrite, proba=args.proba,
-                          notes=notes)
+                          notes=notes, id_column=args.id_column, encoding=args.encoding)
     for note in notes:
         print(f"note: {note}")
     print(f"wrote {len(result)} predictions to {args.out}")
@@ -312,7 +373,8 @@ def _evaluate(args) -> int:
     from kerasopt.pipeline import evaluate_file
 
     notes: list[str] = []
-    scores = evaluate_file(args.model, args.data, args.out, overwrite=args.overwrite, notes=notes)
+    scores = evaluate_file(args.model, args.data, args.out, overwrite=args.overwrite, notes=notes,
+                           encoding=args.encoding)
     for note in notes:
         print(f"note: {note}")
     print(format_scores(scores))
@@ -347,24 +409,29 @@ def _one_line(error: BaseException) -> str:
 
 
 def run_reporting_errors(prog: str, body: Callable[[], int | None],
-                         resumes: str = "training from its last finished epoch") -> int:
+                         resumes: str = "training from its last finished epoch",
+                         before_keras: Callable[[], None] | None = None) -> int:
     """Runs `body()`; an expected failure becomes one line `<prog>: error: ...` and status 1.
 
     Expected failures are kerasopt's own errors (`kerasopt.errors.KerasoptError`) and file
     errors (an `OSError` that names a file: missing, unreadable, permission denied). Any other
-    exception is a bug and propagates with its traceback. Keras is imported first with
+    exception is a bug and propagates with its traceback. `before_keras()` runs first (quick
+    input checks that fail in a fraction of a second), then Keras is imported with
     TensorFlow's start-up chatter silenced.
 
     Args:
         prog: Name shown before `error:`.
         body: The command's work; returns its exit status (`None` means 0).
         resumes: What a rerun resumes, for the message after Ctrl-C.
+        before_keras: Checks to run before Keras (and TensorFlow) is imported.
 
     Returns:
         The exit status.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
+        if before_keras is not None:
+            before_keras()
         _import_keras_quietly()
         status = body()
         return 0 if status is None else status
@@ -430,6 +497,10 @@ def main(argv: list[str] | None = None) -> int:
     0
     """
     args = build_parser().parse_args(argv)
+    missing = _missing_data(args)
+    if missing:
+        print(f"kerasopt {args.command}: error: {missing} (see kerasopt {args.command} --help)", file=sys.stderr)
+        return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if getattr(args, "backend", None):
         if "keras" in sys.modules and os.environ.get("KERAS_BACKEND", "tensorflow") != args.backend:
@@ -439,7 +510,29 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["KERAS_BACKEND"] = args.backend
     resumes = "the search (finished trials are kept)" if args.command == "tune" else \
         "training from its last finished epoch"
-    return run_reporting_errors(f"kerasopt {args.command}", lambda: COMMANDS[args.command](args), resumes)
+    from kerasopt import _preflight
+
+    return run_reporting_errors(f"kerasopt {args.command}", lambda: COMMANDS[args.command](args), resumes,
+                                before_keras=lambda: _preflight.check(args))
+
+
+def demo_unless_data(argv: list[str]) -> list[str]:
+    """Returns `argv` with `--demo` added when it names no data (`--data`, `--demo` or `--config`).
+
+    The phone scripts (`scripts/train_phone.py`, `scripts/tune_phone.py`) run on the embedded
+    phone-like demo data when given no file, as the first command of the README does.
+    """
+    named = any(a.split("=", 1)[0] in ("--data", "--demo", "--no-demo", "--config") for a in argv)
+    return list(argv) if named or any(a in ("-h", "--help") for a in argv) else [*argv, "--demo"]
+
+
+def _missing_data(args) -> str | None:
+    """The usage error of a `train` or `tune` without data: `--data` is required, `--demo` the demo data."""
+    if args.command not in ("train", "tune") or args.data is not None or args.demo:
+        return None
+    if args.command == "train" and args.config is not None:
+        return None  # the file may name the data; checked once it is read
+    return "the following arguments are required: --data (or --demo for the embedded phone-like demo data)"
 
 
 if __name__ == "__main__":

@@ -81,23 +81,26 @@ def _decimal_comma(text: str, delimiter: str) -> bool:
     return any(_COMMA_NUMBER.fullmatch(c) for c in cells) and not any(_POINT_NUMBER.fullmatch(c) for c in cells)
 
 
-def load_csv(path: str | os.PathLike) -> pd.DataFrame:
+def load_csv(path: str | os.PathLike, encoding: str | None = None) -> pd.DataFrame:
     """Reads a CSV file into a DataFrame with clear errors.
 
     The delimiter (comma, semicolon or tab) is sniffed from the first lines;
     a semicolon file whose numbers are written `1,5` (and none `1.5`) reads
     them as 1.5, the spreadsheet convention where the decimal mark is a comma. The text is UTF-8, with or without a
-    byte-order mark.
+    byte-order mark, unless `encoding` names another (Latin-1 is common in files exported from spreadsheets).
 
     Args:
         path: Path of a delimited text file with a header row.
+        encoding: Text encoding of the file (any name Python knows, e.g.
+            `"latin-1"`, `"cp1252"`); `None` for UTF-8 with or without BOM.
 
     Returns:
         The `pandas.DataFrame`.
 
     Raises:
-        DataError: if the file is missing, unreadable, not UTF-8, empty, has
-            no rows or repeats a column name.
+        DataError: if the file is missing, unreadable, not UTF-8 (or not in
+            `encoding`), empty, has no rows or repeats a column name.
+        ArgumentError: for an unknown `encoding`.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -107,11 +110,20 @@ def load_csv(path: str | os.PathLike) -> pd.DataFrame:
     with open(path, "rb") as f:
         raw = f.read()
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig" if encoding is None else encoding)
+    except LookupError:
+        raise ArgumentError(f"Invalid value for `encoding`: expected a text encoding known to Python, e.g. "
+                            f"utf-8, latin-1 or cp1252. Received: encoding={encoding!r}") from None
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
+        if encoding is not None:
+            raise DataError(f"Data file {path} is not a readable CSV file: byte 0x{raw[e.start]:02x} on line {line} "
+                            f"is not {encoding} text. Pass the file's encoding with --encoding.") from None
         raise DataError(f"Data file {path} is not a readable CSV file: byte 0x{raw[e.start]:02x} on line {line} "
-                        "is not UTF-8 text. Save the file as UTF-8 (with or without BOM).") from None
+                        "is not UTF-8 text. Pass its encoding, e.g. --encoding latin-1 (or cp1252) for a file "
+                        "exported from a spreadsheet, or save it as UTF-8.") from None
+    if encoding is not None and text.startswith("\ufeff"):
+        text = text[1:]
     if not text.strip():
         raise DataError(f"Data file is empty: {path}. It needs a header row and data rows.")
     delimiter = _sniff_delimiter(text)

@@ -30,6 +30,7 @@ from kerasopt.errors import ArgumentError, ConfigError, DataError, OutputExistsE
 __all__ = [
     "RUN_FILES",
     "Table",
+    "check_id_column",
     "cross_validate_config",
     "evaluate_file",
     "load_table",
@@ -56,10 +57,22 @@ def _check_training_values(config: dict[str, Any]) -> None:
 
 
 def load_training_data(config: dict[str, Any]) -> tuple[pd.DataFrame, str]:
-    """Returns the labelled frame of a configuration and a description of its source."""
-    if config["data"] is None:
+    """Returns the labelled frame of a configuration and a description of its source.
+
+    The rows are the CSV file `data` (read in `encoding`), or with `demo` the
+    embedded phone-like demo data; exactly one of the two.
+
+    Raises:
+        ConfigError: for neither or both.
+    """
+    if config.get("demo"):
+        if config.get("data") is not None:
+            raise ConfigError("Pass either --data or --demo (config keys `data` and `demo`), not both.")
         return data_lib.make_phone_data(seed=0), "embedded phone-like data (make_phone_data, 2000 rows)"
-    return data_lib.load_csv(config["data"]), os.path.abspath(config["data"])
+    if config.get("data") is None:
+        raise ConfigError("No data: pass a labelled CSV file with --data (config key `data`), or --demo for the "
+                          "embedded phone-like demo data.")
+    return data_lib.load_csv(config["data"], encoding=config.get("encoding")), os.path.abspath(config["data"])
 
 
 @dataclass
@@ -160,7 +173,8 @@ def load_table(config: dict[str, Any]) -> Table:
             labels (see `kerasopt.tabular.encode_target`).
     """
     frame, source = load_training_data(config)
-    return table_from_frame(frame, target_column(config.get("target"), config["data"], frame), task=config.get("task"),
+    data = None if config.get("demo") else config["data"]
+    return table_from_frame(frame, target_column(config.get("target"), data, frame), task=config.get("task"),
                             categorical=config.get("categorical"), numeric=config.get("numeric"),
                             drop=config.get("drop"), source=source)
 
@@ -415,8 +429,9 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
         dropped columns and the output paths.
 
     Raises:
-        DataError, ConfigError, OutputExistsError, ValueError: for bad input,
-            before anything is written.
+        DataError, ConfigError, OutputExistsError, ValueError: for bad input
+            (a configuration without `data` or `demo` included), before
+            anything is written.
     """
     config = config_lib.resolve(config)
     _check_training_values(config)
@@ -511,45 +526,69 @@ def _refuse_existing(path: str, overwrite: bool) -> None:
                                 "or pass --overwrite to replace it.")
 
 
-def _id_column(frame: pd.DataFrame, model, id_column: str) -> str | None:
-    return id_column if id_column in frame.columns and id_column not in model.schema.names else None
+def check_id_column(frame: pd.DataFrame, id_column: str | None, source="the data") -> None:
+    """Raises `DataError` when a named `id_column` is not a column of `frame`."""
+    columns = [str(c) for c in frame.columns]
+    if id_column is not None and id_column not in columns:
+        raise DataError(f"Id column {id_column!r} not found in {source}.{data_lib._suggest(id_column, columns)} "
+                        f"Available columns: {', '.join(columns)}. Choose one with --id, or leave it out to "
+                        "number the rows.")
+
+
+def _row_key(frame: pd.DataFrame, model, id_column: str | None) -> tuple[str, np.ndarray]:
+    """The key column of the predictions: `id_column`, else `id` when it is not a feature, else `row`."""
+    if id_column is None and "id" in frame.columns and "id" not in model.schema.names:
+        id_column = "id"
+    if id_column is not None:
+        return id_column, frame[id_column].to_numpy()
+    name = "row" if model.target.name != "row" else "row_number"
+    return name, np.arange(1, len(frame) + 1)
 
 
 def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike, out_path: str | os.PathLike,
-                 overwrite: bool = False, id_column: str = "id", proba: bool = True,
-                 notes: list[str] | None = None) -> pd.DataFrame:
+                 overwrite: bool = False, id_column: str | None = None, proba: bool = True,
+                 notes: list[str] | None = None, encoding: str | None = None) -> pd.DataFrame:
     """Predicts every row of a CSV with a saved model and writes the predictions.
 
     The model carries its input schema: columns are matched by name (any
-    order); a missing column is an error that names it; columns the model
-    does not use are ignored (with a line in `notes`). Strings, gaps and
-    categories never seen in training are fine.
+    order); a missing column is an error that names it. Strings, gaps and
+    categories never seen in training are fine. What the rows hold beyond
+    that is handled, with one line per kind in `notes` (naming the columns
+    and how many cells): columns the model does not use are ignored; cells
+    that are not numbers in a numeric column, and infinite values, are read
+    as missing (the model fills them like any gap, see
+    `kerasopt.tabular.Schema.to_inputs`).
 
     Args:
         model_path: A `model.keras` written by `kerasopt train` or `tune`.
         data_path: CSV of rows to predict.
-        out_path: Output CSV: the `id_column` when the file has one, the
-            prediction in the original labels under the target's name, and
-            for a classifier one probability column per class
-            (`proba_<label>`); not replaced unless `overwrite`.
+        out_path: Output CSV: a row key (the `id_column`; without one, the
+            file's `id` column when the model does not use it as a feature,
+            else `row`, the data row number from 1), the prediction in the
+            original labels under the target's name, and for a classifier
+            one probability column per class (`proba_<label>`); not replaced
+            unless `overwrite`.
         overwrite: Whether to replace an existing `out_path`.
-        id_column: Name of the identifier column copied to the output.
+        id_column: Name of the column copied to the output as the row key;
+            it must exist.
         proba: Whether to write the class probabilities.
-        notes: Optional list that receives lines about ignored columns.
+        notes: Optional list that receives lines about ignored columns and
+            cells read as missing.
+        encoding: Text encoding of the CSV (`None`: UTF-8).
 
     Returns:
         The predictions as a DataFrame (also written to `out_path`).
     """
     model_path, out_path = os.fspath(model_path), os.fspath(out_path)
     _refuse_existing(out_path, overwrite)
-    frame = data_lib.load_csv(data_path)
+    frame = data_lib.load_csv(data_path, encoding=encoding)
+    check_id_column(frame, id_column, os.fspath(data_path))
     model = _load_tabular_model(model_path)
-    inputs = model.convert_inputs(frame, notes=notes)
+    key, keys = _row_key(frame, model, id_column)
+    features = frame.drop(columns=[key]) if key in frame.columns and key not in model.schema.names else frame
+    inputs = model.convert_inputs(features, notes=notes)
     outputs = np.asarray(model.predict(inputs, batch_size=1024, verbose=0))
-    result = pd.DataFrame()
-    key = _id_column(frame, model, id_column)
-    if key is not None:
-        result[key] = frame[key].to_numpy()
+    result = pd.DataFrame({key: keys})
     result[model.target.name or "prediction"] = model.target.decode(outputs)
     if proba and model.classes is not None:
         for i, label in enumerate(model.classes):
@@ -562,7 +601,8 @@ EVALUATION_FILES = ("evaluation.json", "confusion_matrix.png", "residuals.png")
 
 
 def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, out_dir: str | os.PathLike,
-                  overwrite: bool = False, notes: list[str] | None = None) -> dict[str, Any]:
+                  overwrite: bool = False, notes: list[str] | None = None,
+                  encoding: str | None = None) -> dict[str, Any]:
     """Scores a saved model on a labelled CSV and writes the report.
 
     Classification: accuracy, balanced accuracy, log loss, ROC AUC (two
@@ -576,7 +616,9 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
         out_dir: Folder for the report; earlier reports are kept unless
             `overwrite`.
         overwrite: Whether to replace an earlier report in `out_dir`.
-        notes: Optional list that receives lines about ignored columns.
+        notes: Optional list that receives lines about ignored columns and
+            cells read as missing (see `predict_file`).
+        encoding: Text encoding of the CSV (`None`: UTF-8).
 
     Returns:
         The scores (see `kerasopt.evaluation`).
@@ -586,7 +628,7 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
 
     model_path, out_dir = os.fspath(model_path), os.fspath(out_dir)
     _io.check_out_dir(out_dir, EVALUATION_FILES, overwrite)
-    frame = data_lib.load_csv(data_path)
+    frame = data_lib.load_csv(data_path, encoding=encoding)
     model = _load_tabular_model(model_path)
     target = model.target.name
     if target not in frame.columns:

@@ -36,6 +36,7 @@ Example:
 
 from __future__ import annotations
 
+import codecs
 import copy
 import numbers
 import os
@@ -81,9 +82,11 @@ class Field:
             normalizes a value from any source; `None` for no check.
         choices: Allowed values shown in `--help` (the check enforces them
             where they are a closed set).
-        cli: Command-line form: `"value"` (one value), `"nargs"` (one or
-            more values separated by spaces; `nargs` says how many), `"comma"`
-            (a comma-separated list, `--categorical a,b`), `"bool"`
+        cli: Command-line form: `"value"` (one value), `"nargs"` or
+            `"comma"` (a list: values separated by commas, `--categorical a,b`,
+            `--hidden-units 64,32`, or by spaces, which the command line
+            accepts as well; `nargs` `"*"` lets the flag stand alone for an
+            empty list), `"bool"`
             (`--flag/--no-flag`), `"json"` (a JSON object), or `None` (config
             file only).
         nargs: argparse `nargs` for `cli="nargs"`.
@@ -139,6 +142,11 @@ def _columns(name: str, value) -> list[str]:
 def _units(name: str, value) -> list[int]:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = [value]
+    if isinstance(value, str):  # "64,32", as the flag takes it
+        try:
+            value = [int(v) for v in (p.strip() for p in value.split(",")) if v]
+        except ValueError:
+            raise check._fail(name, "a list of positive integers (units per hidden layer), e.g. 64,32", value) from None
     if not isinstance(value, (list, tuple)):
         raise check._fail(name, "a list of positive integers (units per hidden layer)", value)
     return [check.positive_int(name, v) for v in value]
@@ -155,6 +163,15 @@ def _per_layer(inner: Callable[[str, Any], float]) -> Callable[[str, Any], Any]:
 def _flag(name: str, value) -> bool:
     if not isinstance(value, bool):
         raise check._fail(name, "true or false", value)
+    return value
+
+
+def _encoding(name: str, value) -> str:
+    value = _text(name, value)
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise check._fail(name, "a text encoding known to Python, e.g. utf-8, latin-1 or cp1252", value) from None
     return value
 
 
@@ -196,10 +213,14 @@ _LOG_RANGE = {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True}
 
 FIELDS: tuple[Field, ...] = (
     # -- data ----------------------------------------------------------------------------------
-    Field("data", str, None, "labelled CSV file; none: the embedded phone-like demo data", "data",
+    Field("data", str, None, "labelled CSV file (required, unless --demo)", "data",
           check=_optional(_text), metavar="CSV"),
+    Field("demo", bool, False, "train on the embedded phone-like demo data instead of --data", "data",
+          check=_flag, cli="bool"),
     Field("target", str, None, f"label column; required with --data (the demo data's is {DEMO_TARGET})",
           "data", check=_optional(_text), metavar="COLUMN"),
+    Field("encoding", str, None, "text encoding of the CSV, e.g. latin-1 or cp1252; none: UTF-8 (with or "
+          "without byte-order mark)", "data", check=_optional(_encoding), metavar="NAME"),
     # -- columns -------------------------------------------------------------------------------
     Field("categorical", str, [], "columns to treat as categories, e.g. a,b", "columns",
           check=_columns, cli="comma", metavar="COL,..."),
@@ -210,8 +231,8 @@ FIELDS: tuple[Field, ...] = (
     Field("task", str, None, "classification or regression; none: inferred from the target column",
           "columns", check=_optional(_task), choices=TASKS),
     # -- model ---------------------------------------------------------------------------------
-    Field("hidden_units", int, [128], "units per hidden layer, e.g. 64 32; none given: no hidden layer",
-          "model", check=_units, cli="nargs", nargs="*", metavar="N",
+    Field("hidden_units", int, [128], "units per hidden layer, e.g. 64,32; the flag alone: no hidden layer",
+          "model", check=_units, cli="nargs", nargs="*", metavar="N,...",
           search={"num_layers": {"min": 0, "max": 2}, "units": {"min": 16, "max": 128, "step": 16}}),
     Field("activation", str, "elu", "activation of the hidden layers (any Keras name)", "model",
           check=_text, search={"activation": {"choices": ["relu", "elu"]}}),
@@ -221,8 +242,8 @@ FIELDS: tuple[Field, ...] = (
           check=_per_layer(check.non_negative_float), search={"l1": dict(_LOG_RANGE)}),
     Field("l2", float, 0.0, "L2 strength on every Dense kernel", "model",
           check=_per_layer(check.non_negative_float), search={"l2": dict(_LOG_RANGE)}),
-    Field("dropout", float, 0.0, "dropout rate after the hidden layers, one or one per layer", "model",
-          check=_per_layer(check.unit_interval), cli="nargs", nargs="+", metavar="RATE",
+    Field("dropout", float, 0.0, "dropout rate after the hidden layers, one or one per layer (e.g. 0.2,0.1)", "model",
+          check=_per_layer(check.unit_interval), cli="nargs", nargs="+", metavar="RATE,...",
           search={"dropout": {"min": 0.0, "max": 0.3, "step": 0.1}}),
     Field("batch_norm", bool, False, "batch normalization between each Dense layer and its activation",
           "model", check=_flag, cli="bool", search={"batch_norm": {"choices": [False, True]}}),
@@ -307,7 +328,7 @@ def format_default(field: Field) -> str:
     """Returns a field's default as `--help` shows it: as it would be typed after the flag.
 
     `none` for no value, `on`/`off` for a `--flag/--no-flag` pair, JSON for a
-    mapping, space- or comma-separated items for a list.
+    mapping, comma-separated items for a list.
     """
     value = field.default
     if value is None:
@@ -320,5 +341,5 @@ def format_default(field: Field) -> str:
     if isinstance(value, (list, tuple)):
         if not value:
             return "none"
-        return ("," if field.cli == "comma" else " ").join(str(v) for v in value)
+        return ",".join(str(v) for v in value)
     return str(value)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -197,7 +198,9 @@ class Schema:
             2-D array given to `to_inputs`.
         features: The kept columns (`Column`), in order.
         dropped: Names of the dropped columns.
-        notes: One line per dropped column, saying why.
+        notes: One line per dropped column, saying why, and per column read
+            in a way worth knowing (numbers and text read as categories,
+            infinite values read as missing).
     """
 
     input_names: list[str]
@@ -226,7 +229,10 @@ class Schema:
 
         Columns are matched by name, in any order; columns the schema does not
         use are ignored (with a note appended to `notes`). A 2-D array is read
-        positionally and must have exactly `len(input_names)` columns.
+        positionally and must have exactly `len(input_names)` columns. Cells
+        that are not numbers in a numeric or boolean column, and infinite
+        values, are read as missing (the model fills a gap with the training
+        mean), with one note per kind naming the columns and how many cells.
 
         Args:
             x: A `pandas.DataFrame`, a dict of named columns (lists, arrays,
@@ -240,16 +246,18 @@ class Schema:
             columns (missing cells as `MISSING`).
 
         Raises:
-            DataError: for missing columns, a wrong column count, or cells
-                that do not fit the column's kind.
+            DataError: for missing columns or a wrong column count.
         """
         columns = self._columns(x)
         out: dict[str, np.ndarray] = {}
+        issues: dict[str, dict[str, tuple[int, Any]]] = {"text": {}, "infinite": {}}
         for col in self.features:
-            out[col.key] = _encode_cells(col, columns[col.name])
+            out[col.key] = _encode_cells(col, columns[col.name], issues)
         extra = [name for name in columns if name not in self.names and name not in self.dropped]
         if extra and notes is not None:
             notes.append(f"Ignored column(s) the model does not use: {', '.join(map(str, extra))}.")
+        if notes is not None:
+            notes.extend(_issue_notes(issues))
         return out
 
     def _columns(self, x) -> dict[str, Any]:
@@ -281,7 +289,33 @@ class Schema:
         return columns
 
 
-def _encode_cells(col: Column, values) -> np.ndarray:
+def _issue_notes(issues: dict[str, dict[str, tuple[int, Any]]]) -> list[str]:
+    """One note per kind of cell read as missing: the columns, how many cells, an example."""
+    notes = []
+    if issues["text"]:
+        count = sum(n for n, _ in issues["text"].values())
+        where = ", ".join(f"{name!r} {n} (e.g. {example!r})" for name, (n, example) in issues["text"].items())
+        notes.append(f"Read {count} cell(s) that are not numbers as missing (the model fills them with the "
+                     f"training mean), by numeric column: {where}.")
+    if issues["infinite"]:
+        count = sum(n for n, _ in issues["infinite"].values())
+        where = ", ".join(f"{name!r} {n}" for name, (n, _) in issues["infinite"].items())
+        notes.append(f"Read {count} infinite value(s) as missing (the model fills them with the training "
+                     f"mean), by column: {where}.")
+    return notes
+
+
+def _infinite_as_missing(col: Column, values: np.ndarray, issues) -> np.ndarray:
+    """`values` (float64) with infinite cells set to NaN, counted in `issues`."""
+    infinite = np.isinf(values)
+    if infinite.any():
+        values = np.where(infinite, np.nan, values)
+        if issues is not None:
+            issues["infinite"][col.name] = (int(infinite.sum()), None)
+    return values
+
+
+def _encode_cells(col: Column, values, issues=None) -> np.ndarray:
     series = _as_series(values, col.name)
     if col.kind == "categorical":
         cells = series.to_numpy(dtype=object)
@@ -290,7 +324,7 @@ def _encode_cells(col: Column, values) -> np.ndarray:
         missing = series.isna().to_numpy()
         return np.array([MISSING if m else _canonical(v) for v, m in zip(cells, missing)], dtype=object)
     if series.dtype.kind == "f":
-        return series.to_numpy(dtype="float32")
+        return _infinite_as_missing(col, series.to_numpy(dtype="float64"), issues).astype("float32")
     missing, numbers, text, values = _split_cells(series)
     if text.any():
         if col.kind == "boolean":
@@ -300,11 +334,9 @@ def _encode_cells(col: Column, values) -> np.ndarray:
             values[text] = mapped
             text = text.copy()
             text[text] = np.isnan(mapped)
-        if text.any() and not col.coerce:
-            row = int(np.flatnonzero(text)[0])
-            raise DataError(f"Column {col.name!r} is {col.kind} but has the text value "
-                            f"{series.iloc[row]!r} in {_row_hint(row)}. Fix that cell, or leave it empty.")
-    return values.astype("float32")
+        if text.any() and issues is not None:  # read as missing: to_numeric made them NaN
+            issues["text"][col.name] = (int(text.sum()), series.iloc[int(np.flatnonzero(text)[0])])
+    return _infinite_as_missing(col, values, issues).astype("float32")
 
 
 def _check_names(argument: str, names: Sequence[str], available: list[str]) -> list[str]:
@@ -341,7 +373,12 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
     - Otherwise: a column of booleans, or of numbers that are all 0 or 1, is
       `boolean` (a 0/1 number); other numbers are `numeric` (integer codes
       are categorical only when declared); text is `categorical`. A column
-      mixing numbers and text (`'12'`, `'15'`, `'?'`) is an error: declare it.
+      mixing numbers and text is `categorical` (with a note) when its values
+      are mostly text, or when it has few distinct values (at most
+      `ONE_HOT_MAX`), at least half of them text, as codes do (`f`, `4`,
+      `r`); otherwise it looks like a numeric column with stray text (`'12'`,
+      `'15'`, `'?'`) and is an error that gives the flags to declare it.
+    - Infinite values in a numeric column are read as missing, with a note.
     - Dropped with a one-line note in `Schema.notes`: a column whose cells
       are all missing; a constant (one value, no gaps); an identifier, unique
       per row: all-distinct text, or integers forming one consecutive run
@@ -391,17 +428,15 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
         missing, numbers, text, values = _split_cells(column)
         if missing.all():
             reason = "all cells are missing"
-        elif name in categorical or (text.any() and name not in numeric and not numbers.any()):
+        elif name in categorical or (text.any() and name not in numeric
+                                     and (not numbers.any() or _reads_as_categories(name, column, numbers, text, values))):
             column_or_reason = _categorical(name, column, missing, taken)
             if isinstance(column_or_reason, Column):
                 features.append(column_or_reason)
+                if numbers.any() and text.any() and name not in categorical:
+                    notes.append(_mixed_note(name, column))
             else:
                 reason = column_or_reason
-        elif text.any() and name not in numeric:
-            row = int(np.flatnonzero(text)[0])
-            raise DataError(f"Column {name!r} mixes numbers and text, e.g. {column.iloc[row]!r} in "
-                            f"{_row_hint(row)}. Declare it categorical, or numeric to read its text "
-                            "cells as missing.")
         else:
             gaps = ~np.isfinite(values)  # declared numeric: text cells count as gaps
             present = values[~gaps]
@@ -415,6 +450,9 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
                 features.append(Column(name, kind, _input_key(name, taken), has_gaps=bool(gaps.any()),
                                        mean=float(present.mean()), std=std if std > 0 else 1.0,
                                        coerce=name in numeric))
+                if np.isinf(values).any():
+                    notes.append(f"Column {name!r}: read {int(np.isinf(values).sum())} infinite value(s) as "
+                                 "missing.")
         if reason is not None:
             dropped.append(name)
             notes.append(f"Dropped column {name!r}: {reason}.")
@@ -422,6 +460,38 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
         raise DataError("No usable feature column: every column was dropped "
                         f"({'; '.join(n.rstrip('.') for n in notes) or 'all declared in drop'}).")
     return Schema(input_names=names, features=features, dropped=dropped, notes=notes)
+
+
+def _mixed_note(name: str, column: pd.Series) -> str:
+    shown = pd.unique(pd.Series([_canonical(v) for v in column.dropna()], dtype=object))
+    listed = ", ".join(map(str, shown[:4])) + (", ..." if len(shown) > 4 else "")
+    return (f"Column {name!r} mixes numbers and text ({listed}): read as categorical "
+            f"(--numeric {shlex.quote(name)} reads its text cells as missing instead).")
+
+
+def _reads_as_categories(name: str, column: pd.Series, numbers: np.ndarray, text: np.ndarray,
+                         values: np.ndarray) -> bool:
+    """Whether an undeclared column of numbers and text reads as categories.
+
+    It does when its values are mostly text (`f`, `4`, `r`, with `4` a minority), or when it has few
+    distinct values (at most `ONE_HOT_MAX`), at least half of them text, as codes do (`S`, `M`, `L`,
+    `10`, `12`). Otherwise it looks like a numeric column with stray text (`12`, `15`, `?`): an error
+    that gives the flags that declare it.
+
+    Raises:
+        DataError: for a numeric-looking column with stray text.
+    """
+    texts = pd.unique(column[text].astype(str))
+    distinct_numbers = np.unique(values[numbers])
+    quoted = shlex.quote(name)
+    if text.sum() >= numbers.sum() or (len(texts) + len(distinct_numbers) <= ONE_HOT_MAX
+                                       and len(texts) >= len(distinct_numbers)):
+        return True
+    row = int(np.flatnonzero(text)[0])
+    raise DataError(f"Column {name!r} mixes numbers and text, e.g. {column.iloc[row]!r} in {_row_hint(row)} "
+                    f"({int(text.sum())} of {int(text.sum() + numbers.sum())} cells are text). Declare it: "
+                    f"--numeric {quoted} reads its text cells as missing, --categorical {quoted} reads every "
+                    "value as a category (argument or config key `numeric` / `categorical`).")
 
 
 def _categorical(name: str, column: pd.Series, missing: np.ndarray, taken: set[str]) -> Column | str:
@@ -562,6 +632,10 @@ class TargetInfo:
                 row = int(np.flatnonzero(np.isnan(values))[0])
                 raise DataError(f"{_target_name(y)} has the non-numeric value {series.iloc[row]!r} in "
                                 f"{_row_hint(row)}; a regression target needs numbers.")
+            if np.isinf(values).any():
+                row = int(np.flatnonzero(np.isinf(values))[0])
+                raise DataError(f"{_target_name(y)} has an infinite value in {_row_hint(row)}; a regression target "
+                                "needs finite numbers. Remove or fix that row.")
             return values.astype("float32")
         index = {_label_key(c): i for i, c in enumerate(self.classes)}
         keys = [_label_key(v) for v in series.to_numpy(dtype=object)]

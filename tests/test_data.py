@@ -164,7 +164,26 @@ def test_load_csv_names_bytes_that_do_not_decode(tmp_path):
     with pytest.raises(DataError) as info:
         data.load_csv(path)
     assert str(info.value) == (f"Data file {path} is not a readable CSV file: byte 0xe9 on line 2 is not UTF-8 "
-                               "text. Save the file as UTF-8 (with or without BOM).")
+                               "text. Pass its encoding, e.g. --encoding latin-1 (or cp1252) for a file exported "
+                               "from a spreadsheet, or save it as UTF-8.")
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-8"])
+def test_load_csv_reads_the_named_encoding(tmp_path, encoding):
+    path = tmp_path / "encoded.csv"
+    path.write_bytes("a;b\n1;caf\u00e9\n2;na\u00efve\n".encode(encoding))
+    frame = data.load_csv(path, encoding=encoding)
+    assert list(frame.columns) == ["a", "b"] and frame["b"].tolist() == ["caf\u00e9", "na\u00efve"]
+
+
+def test_load_csv_names_bytes_outside_the_named_encoding_and_unknown_encodings(tmp_path):
+    path = tmp_path / "bytes.csv"
+    path.write_bytes(b"a,b\n1,\x81\n")  # 0x81 is undefined in cp1252
+    with pytest.raises(DataError, match="byte 0x81 on line 2 is not cp1252 text. Pass the file's encoding with "
+                                        "--encoding."):
+        data.load_csv(path, encoding="cp1252")
+    with pytest.raises(ValueError, match="Invalid value for `encoding`: expected a text encoding known to Python"):
+        data.load_csv(path, encoding="klingon")
 
 
 def test_load_csv_refuses_duplicate_column_names(tmp_path):

@@ -251,8 +251,9 @@ def test_regression_output_is_restored_to_the_target_scale():
 
 @pytest.mark.parametrize("call, message", [
     (lambda: infer_schema(pd.DataFrame({"n": ["12", "15", "?"], "x": [1.0, 2.0, 1.0]})),
-     "Column 'n' mixes numbers and text, e.g. '?' in data row 3 (file line 4). Declare it categorical, "
-     "or numeric to read its text cells as missing."),
+     "Column 'n' mixes numbers and text, e.g. '?' in data row 3 (file line 4) (1 of 3 cells are text). "
+     "Declare it: --numeric n reads its text cells as missing, --categorical n reads every value as a "
+     "category (argument or config key `numeric` / `categorical`)."),
     (lambda: infer_schema(pd.DataFrame({"a": [1.0, 2.0]}), categorical=["b", "c"]),
      "Unknown column(s) in `categorical`: b, c. Available columns: a."),
     (lambda: infer_schema(pd.DataFrame({"a": [1.0, 2.0]}), drop=["a"]),
@@ -277,10 +278,60 @@ def test_bad_input_gets_one_line(call, message):
         assert isinstance(info.value, DataError) and str(info.value) == message
 
 
-def test_text_in_a_numeric_column_at_predict_time_names_the_cell():
+@pytest.mark.parametrize("cells, listed", [
+    (["f", "4", "r", "f", "4", "r", "f", "f"], "f, 4, r"),  # mostly text (mpg's drv)
+    (["4", "4", "4", "4", "4", "f", "r", "f"], "4, f, r"),  # few values, most of them text: codes
+    (["S", "M", "L", "10", "12", "S", "M", "10"], "S, M, L, 10, ..."),  # sizes: as many text values as numbers
+])
+def test_numbers_and_text_that_read_as_categories_are_categorical_with_a_note(cells, listed):
+    schema = infer_schema(pd.DataFrame({"drv": cells, "x": [1.0, 2.0] * 4}))
+    column = schema.features[0]
+    assert (column.name, column.kind) == ("drv", "categorical")
+    assert sorted(column.vocabulary) == sorted({c for c in cells if cells.count(c) >= 2})
+    assert schema.notes == [f"Column 'drv' mixes numbers and text ({listed}): read as categorical (--numeric drv "
+                            "reads its text cells as missing instead)."]
+
+
+@pytest.mark.parametrize("cells, stray, row, count", [
+    (["12", "15", "?", "12", "15", "13", "12", "14"], "?", 3, 1),  # a numeric column with a missing marker
+    (["0", "1", "2", "3", "several", "0", "1", "2"], "several", 5, 1),  # one word among many distinct numbers
+    ([str(i) for i in range(20)] + ["n/k", "n/k"], "n/k", 21, 2),  # more distinct values than codes have
+])
+def test_numbers_with_stray_text_are_refused_with_the_exact_flags(cells, stray, row, count):
+    name = "max speed"
+    with pytest.raises(DataError) as info:
+        infer_schema(pd.DataFrame({name: cells, "x": np.arange(len(cells)) % 2}))
+    assert str(info.value) == (
+        f"Column {name!r} mixes numbers and text, e.g. {stray!r} in data row {row} (file line {row + 1}) "
+        f"({count} of {len(cells)} cells are text). Declare it: --numeric 'max speed' reads its text cells as "
+        "missing, --categorical 'max speed' reads every value as a category (argument or config key `numeric` "
+        "/ `categorical`).")
+
+
+def test_an_infinite_regression_target_is_refused_with_its_row():
+    with pytest.raises(DataError, match=r"^Target column 'y' has an infinite value in data row 2 \(file line 3\); "):
+        encode_target(pd.Series([1.5, np.inf, 2.5], name="y"), task="regression")
+
+
+def test_infinite_training_values_are_gaps_with_a_note():
+    schema = infer_schema(pd.DataFrame({"c": [1.0, np.inf, 3.0, -np.inf, 5.0], "x": [0, 1, 0, 1, 1]}))
+    column = schema.features[0]
+    assert column.has_gaps and column.mean == 3.0 and column.std == pytest.approx(np.std([1.0, 3.0, 5.0]))
+    assert schema.notes == ["Column 'c': read 2 infinite value(s) as missing."]
+
+
+def test_text_and_infinite_values_at_predict_time_are_read_as_missing_with_one_note_each():
     schema = infer_schema(frame())
-    with pytest.raises(DataError, match=r"^Column 'size' is numeric but has the text value 'big' in data row 2 "):
-        schema.to_inputs(frame().assign(size=[1, "big", 2, 3, 4, 5, 6, 7]))
+    notes = []
+    rows = frame().assign(size=[1, "big", np.inf, "?", 4, -np.inf, 6, "big"], fresh=[1, 0, "x", 1, 0, 1, 0, 1])
+    inputs = schema.to_inputs(rows, notes=notes)
+    assert np.isnan(inputs["size"]).tolist() == [False, True, True, True, False, True, False, True]
+    assert np.isnan(inputs["fresh"]).tolist() == [False, False, True] + [False] * 5
+    assert notes == [
+        "Read 4 cell(s) that are not numbers as missing (the model fills them with the training mean), by "
+        "numeric column: 'size' 3 (e.g. 'big'), 'fresh' 1 (e.g. 'x').",
+        "Read 2 infinite value(s) as missing (the model fills them with the training mean), by column: 'size' 2."]
+    assert schema.to_inputs(frame(), notes=notes) and len(notes) == 2  # clean rows: no note
 
 
 # ---------------------------------------------------------------------------------------------

@@ -129,8 +129,10 @@ def test_cli_population_reaches_tune(monkeypatch, tmp_path, capsys):
         raise SystemExit(0)
 
     monkeypatch.setattr(search, "tune", fake)
+    (tmp_path / "x.csv").write_text("a,y\n1,0\n2,1\n")  # the command line reads it before calling tune
     with pytest.raises(SystemExit):
-        main(["tune", "--data", "x.csv", "--target", "y", "--population", "5", "--out", str(tmp_path)])
+        main(["tune", "--data", str(tmp_path / "x.csv"), "--target", "y", "--population", "5",
+              "--out", str(tmp_path / "o")])
     assert seen["population"] == 5
 
 

@@ -187,7 +187,9 @@ def test_cli_sequential_reaches_tune(monkeypatch, tmp_path, flags, expected):
         return search.TuneResult(str(tmp_path), pd.DataFrame())
 
     monkeypatch.setattr(search, "tune", fake_tune)
-    assert main(["tune", "--data", "x.csv", "--target", "y", "--out", str(tmp_path), *flags]) == 0
+    (tmp_path / "x.csv").write_text("a,y\n1,0\n2,1\n")  # the command line reads it before calling tune
+    assert main(["tune", "--data", str(tmp_path / "x.csv"), "--target", "y", "--out", str(tmp_path / "o"),
+                 *flags]) == 0
     assert seen["sequential"] is expected
 
 

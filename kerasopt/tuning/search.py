@@ -491,7 +491,7 @@ def _prepare(data, target, *, task, categorical, numeric, drop, tuner, max_trial
                "executions_per_trial": executions_per_trial, "space": resolved,
                "training": "sequential" if sequential else "stacked"}
     fingerprint = _fingerprint(_data_id(data), target, options)
-    cli_args = [*(["--data", _data_id(data)] if data is not None else []), "--target", target,
+    cli_args = [*(["--data", _data_id(data)] if data is not None else ["--demo"]), "--target", target,
                 *(["--task", task] if task else []),
                 *[a for name, names in (("categorical", categorical), ("numeric", numeric), ("drop", drop))
                   if names for a in (f"--{name}", ",".join(names))],

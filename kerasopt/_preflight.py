@@ -1,0 +1,106 @@
+"""Input checks the command line runs before Keras and TensorFlow are imported.
+
+Importing TensorFlow takes seconds; a missing file, a wrong `--target` or an
+existing output are refused in a fraction of a second instead, with the same
+one-line errors the commands raise themselves. Each check reads only what the
+command reads anyway (the CSV, the configuration); none writes anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from kerasopt.errors import ConfigError, DataError, OutputExistsError
+
+__all__ = ["check"]
+
+
+def check(args: argparse.Namespace) -> None:
+    """Checks the inputs of a parsed `kerasopt` command line; raises its first user error.
+
+    Args:
+        args: The parsed arguments of `train`, `predict`, `evaluate` or `tune`.
+
+    Raises:
+        KerasoptError: for a missing or unreadable file, an unknown target or
+            id column, an existing output, or an invalid configuration.
+    """
+    checks = {"train": _train, "predict": _predict, "evaluate": _evaluate, "tune": _tune}
+    if args.command in checks:
+        checks[args.command](args)
+
+
+def _target_in(frame, target: str, declared: dict | None = None) -> None:
+    """Checks the target and the declared column names (`{"categorical": [...], ...}`) against `frame`."""
+    from kerasopt import data as data_lib
+
+    columns = [str(c) for c in frame.columns]
+    if target not in columns:  # the words of `kerasopt.pipeline.table_from_frame`
+        raise DataError(f"Target column {target!r} not found.{data_lib._suggest(target, columns)} "
+                        f"Available columns: {', '.join(columns)}. Choose one with --target.")
+    features = [c for c in columns if c != target]
+    for argument, names in (declared or {}).items():
+        unknown = [n for n in names or () if n not in features]
+        if unknown:  # the words of `kerasopt.tabular.infer_schema`
+            raise DataError(f"Unknown column(s) in `{argument}`: {', '.join(unknown)}. "
+                            f"Available columns: {', '.join(features)}.")
+
+
+def _train(args) -> None:
+    from kerasopt import _io, cli, pipeline
+    from kerasopt import config as config_lib
+
+    file_config = config_lib.load_file(args.config) if args.config else None
+    config = config_lib.resolve(file_config, **cli.spec_overrides(args))
+    out = args.out if args.out is not None else cli.default_out(config)
+    if args.cv is not None:
+        path = os.path.join(out, "cv.json")
+        if os.path.exists(path) and not args.overwrite:
+            raise OutputExistsError(f"{path} already exists. Choose another --out, or pass --overwrite to "
+                                    "replace it.")
+    else:
+        _io.check_out_dir(out, pipeline.RUN_FILES, args.overwrite)
+    frame, _ = pipeline.load_training_data(config)
+    data = None if config["demo"] else config["data"]
+    _target_in(frame, pipeline.target_column(config["target"], data, frame),
+               {name: config[name] for name in ("categorical", "numeric", "drop")})
+
+
+def _model_exists(path: str) -> None:
+    if not os.path.isfile(path):
+        raise DataError(f"Model file not found: {path}. Pass the model.keras of a training run.")
+
+
+def _predict(args) -> None:
+    from kerasopt import data as data_lib
+    from kerasopt import pipeline
+
+    if os.path.exists(args.out) and not args.overwrite:
+        raise OutputExistsError(f"Output file {args.out} already exists. Choose another --out, "
+                                "or pass --overwrite to replace it.")
+    _model_exists(args.model)
+    frame = data_lib.load_csv(args.data, encoding=args.encoding)
+    pipeline.check_id_column(frame, args.id_column, args.data)
+
+
+def _evaluate(args) -> None:
+    from kerasopt import _io, pipeline
+    from kerasopt import data as data_lib
+
+    _io.check_out_dir(args.out, pipeline.EVALUATION_FILES, args.overwrite)
+    _model_exists(args.model)
+    data_lib.load_csv(args.data, encoding=args.encoding)
+
+
+def _tune(args) -> None:
+    from kerasopt import data as data_lib
+    from kerasopt import pipeline
+
+    if args.demo and args.data is not None:
+        raise ConfigError("Pass either --data or --demo, not both.")
+    if args.data is None:
+        return
+    frame = data_lib.load_csv(args.data)
+    _target_in(frame, pipeline.target_column(args.target, args.data, frame),
+               {name: getattr(args, name) for name in ("categorical", "numeric", "drop")})
