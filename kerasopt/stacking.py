@@ -61,6 +61,7 @@ import numpy as np
 from kerasopt import _validation as check
 from kerasopt import models as models_lib  # the module: stacking may register while models imports
 from kerasopt import tabular as tabular_lib
+from kerasopt._keras_compat import PerVariableWeightDecay
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
 
@@ -255,7 +256,7 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return {"schedule": keras.optimizers.schedules.serialize(self.schedule), "scale": self.scale}
 
 
-class _MemberwiseLearningRate:
+class _MemberwiseLearningRate(PerVariableWeightDecay):
     """Mixin: the learning rate of member `k` is the optimizer's (scheduled) rate times `member_scales[k]`.
 
     Every trainable variable of a stacked model has the member as its leading
@@ -282,14 +283,9 @@ class _MemberwiseLearningRate:
     def update_step(self, gradient, variable, learning_rate):
         return super().update_step(gradient, variable, self._member_rate(variable, learning_rate))
 
-    def _apply_weight_decay(self, variables):
-        if self.weight_decay is None:
-            return
-        for variable in variables:
-            if self._use_weight_decay(variable):
-                lr = self._member_rate(variable, self.learning_rate)
-                wd = keras.ops.cast(self.weight_decay, variable.dtype)
-                variable.assign(variable - variable * wd * lr)
+    def weight_decay_rate(self, variable):
+        """The learning rate of `variable`'s decoupled weight decay: its member's rate."""
+        return self._member_rate(variable, self.learning_rate)
 
     def member_optimizer(self, k: int) -> keras.optimizers.Optimizer:
         """A fresh single-network optimizer of member `k` (its base class, at its own learning rate)."""

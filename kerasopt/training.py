@@ -288,7 +288,7 @@ def train(
                                                 restore_best_weights=True)
         cbs.append(stopper)
     if reduce_lr_on_plateau:
-        if isinstance(model.optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        if not isinstance(model.optimizer.learning_rate, keras.Variable):  # a schedule's or a callable's value
             raise ArgumentError("`reduce_lr_on_plateau` needs a float learning rate; the optimizer has a "
                              "schedule. Use one or the other.")
         options = {"factor": 0.5, "patience": max(1, patience // 2)}

@@ -46,3 +46,15 @@ def tiny_xy():
     x = rng.normal(size=(48, 3)).astype("float32")
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("int32")
     return x, y
+
+
+def reaches_target(accuracy: float, rows: int, target: float, level: float = 0.05) -> bool:
+    """Whether an accuracy measured on `rows` test rows is consistent with a true accuracy of `target` or more.
+
+    One-sided binomial test: False when a model whose accuracy is `target` would score this low
+    with probability below `level`, so a check fails for a model that misses the target, not for
+    the sampling noise of a small test set.
+    """
+    from scipy.stats import binom
+
+    return bool(binom.cdf(round(accuracy * rows), rows, target) >= level)

@@ -2,9 +2,11 @@
 
 import json
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import accuracy_score, log_loss
 
 from kerasopt import bagging, config, data, stacking
 from kerasopt.cli import main
@@ -82,8 +84,26 @@ def test_train_bagged_returns_an_averaging_table_model_and_out_of_fold_scores(ba
     assert record["members"] == 3 and len(record["member_best_epochs"]) == 3
     assert record["epochs_run"] == 3 and len(record["history"]["val_loss"]) == 3
     assert record["validation"]["rows"] == len(frame)  # every row predicted once, by the member that held it out
-    assert 0.0 <= record["validation"]["accuracy"] <= 1.0
     assert sum(map(sum, record["validation"]["confusion_matrix"])) == len(frame)
+
+
+def test_out_of_fold_scores_are_each_members_scores_on_the_fold_it_held_out(bagged):
+    frame, labels, model, record = bagged
+    # Rebuilt from the averaging model's members: the last layer runs them and averages their outputs.
+    members = model.layers[-1]
+    per_member = keras.Model(members.inputs, members.layers[-1].input)  # (rows, K, classes) before averaging
+    proba = np.asarray(per_member.predict(stacking.encode_table(model.schema, frame), verbose=0), "float64")
+    _, held_out = bagging.fold_rows(model.target.encode(labels), 3, seed=FAST["seed"], classification=True)
+    out_of_fold = np.zeros((len(frame), len(model.classes)))
+    for k, rows in enumerate(held_out):
+        out_of_fold[rows] = proba[rows, k]
+    out_of_fold /= out_of_fold.sum(axis=1, keepdims=True)
+    predicted = np.asarray(model.classes)[out_of_fold.argmax(axis=1)]
+    assert record["validation"]["accuracy"] == accuracy_score(labels, predicted)
+    assert record["validation"]["log_loss"] == pytest.approx(log_loss(labels, out_of_fold, labels=model.classes),
+                                                             rel=1e-6)
+    # not the averaging model's score on rows its members trained on
+    assert record["validation"]["accuracy"] != accuracy_score(labels, model.predict_labels(frame))
 
 
 def test_train_bagged_is_repeatable_with_a_seed(bagged):

@@ -97,18 +97,18 @@ def test_no_refit_saves_the_early_stopping_model(tmp_path, phone_csv):
 
 
 def test_killed_refit_resumes_without_repeating_the_selection_run(tmp_path, phone_csv, monkeypatch):
-    from kerasopt import pipeline
-
     calls = []
-    real_fit = pipeline._fit
+    real_fit = keras.Model.fit
 
-    def fit_killed_once_in_refit(*args, early_stopping=True, **kwargs):
+    def fit_killed_once_in_refit(self, *args, callbacks=None, **kwargs):
+        # the selection run stops early; the refit trains for the chosen number of epochs
+        early_stopping = any(isinstance(c, keras.callbacks.EarlyStopping) for c in callbacks or ())
         calls.append("selection" if early_stopping else "refit")
         if calls == ["selection", "refit"]:
             raise KeyboardInterrupt
-        return real_fit(*args, early_stopping=early_stopping, **kwargs)
+        return real_fit(self, *args, callbacks=callbacks, **kwargs)
 
-    monkeypatch.setattr(pipeline, "_fit", fit_killed_once_in_refit)
+    monkeypatch.setattr(keras.Model, "fit", fit_killed_once_in_refit)
     out = tmp_path / "run"
     args = ["train", "--data", str(phone_csv), "--out", str(out), *SINGLE, *FAST]
     assert main(args) == 130

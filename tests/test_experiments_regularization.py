@@ -17,7 +17,7 @@ import pytest
 from kerasopt.errors import DataError, OutputExistsError
 from kerasopt.experiments import mnist, regularization, weight_decay
 
-from .conftest import SHARED
+from .conftest import SHARED, reaches_target
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST_FILE = SHARED / "data" / "mnist" / "mnist.npz"
@@ -319,29 +319,47 @@ def test_train_mnist_script_augments(tmp_path, capsys):
     assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
 
 
+needs_mnist = pytest.mark.skipif(not MNIST_FILE.exists(), reason="needs ../shared/data/mnist/mnist.npz")
+
+
+@pytest.fixture(scope="module")
+def mnist_runs():
+    """Test accuracy of each preset, seed 0, on the 10,000 test rows; each preset runs once, when first asked."""
+    data, runs = mnist.load_mnist(MNIST_FILE), {}
+
+    def run(name: str) -> float:
+        if name not in runs:
+            runs[name] = mnist.run_mnist(data, **mnist.PRESETS[name], seed=0).test_accuracy
+        return runs[name]
+
+    return run
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(not MNIST_FILE.exists(), reason="needs ../shared/data/mnist/mnist.npz")
-def test_mnist_course_setting_reaches_about_98_percent():
+@needs_mnist
+def test_mnist_course_setting_reaches_about_98_percent(mnist_runs):
     # The course reports about 98%. Measured on CPU: 97.59% to 98.01% over seeds 0 and 1 and two
     # input pipelines, so the bound leaves room for the seed-to-seed spread.
-    result = mnist.run_mnist(mnist.load_mnist(MNIST_FILE), **mnist.COURSE, seed=0)
-    assert result.test_accuracy >= 0.975
+    assert mnist_runs("course") >= 0.975
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not MNIST_FILE.exists(), reason="needs ../shared/data/mnist/mnist.npz")
-def test_mnist_strong_setting_reaches_98_5_percent():
-    # Measured on CPU: 98.60% with seed 0.
-    result = mnist.run_mnist(mnist.load_mnist(MNIST_FILE), **mnist.STRONG, seed=0)
-    assert result.test_accuracy >= 0.985
+@needs_mnist
+def test_mnist_strong_setting_beats_the_course_setting(mnist_runs):
+    # The same 784-500-10 network and rows: dropout and the longer cosine schedule are the difference.
+    # Measured with seed 0: 98.60% against 98.01%; the course's setting spans 97.6-98.0% over seeds.
+    assert mnist_runs("strong") > mnist_runs("course")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not MNIST_FILE.exists(), reason="needs ../shared/data/mnist/mnist.npz")
-def test_mnist_augmented_setting_reaches_99_percent():
-    # The issue's target for a Dense network with data augmentation (docs/course.md: seeds 0 and 1).
-    result = mnist.run_mnist(mnist.load_mnist(MNIST_FILE), **mnist.AUGMENTED, seed=0)
-    assert result.test_accuracy >= 0.99
+@needs_mnist
+def test_mnist_augmented_setting_reaches_99_percent_and_beats_the_strong_setting(mnist_runs):
+    # 99% is the stated target for a Dense network with data augmentation; measured 99.32% (seed 0)
+    # and 99.35% (seed 1) in docs/course.md. The check fails only when the 10,000 test rows make a
+    # true accuracy of 99% unlikely (one-sided binomial test at 5%: below 98.83%), not on a lucky run.
+    augmented = mnist_runs("augmented")
+    assert reaches_target(augmented, rows=10_000, target=0.99), augmented
+    assert augmented > mnist_runs("strong")  # augmentation is the regularizer the strong setting lacks
 
 
 def test_plot_gap_starts_at_zero_and_shows_the_gap():

