@@ -107,7 +107,10 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
         `best_epoch` (the members' median), `member_best_epochs`,
         `epochs_run`, `steps_per_epoch`, `validation` (the out-of-fold scores: `kerasopt.evaluation`
         scores in the original labels, plus `loss`), `train` (the average
-        model's Keras metrics on all rows), `seconds` and `members`.
+        model's Keras metrics on all rows), `seconds`, `members` and
+        `out_of_fold` (each row's prediction by the member that held it out,
+        in the order of the rows: class probabilities, or values in the
+        target's units).
 
     Raises:
         ArgumentError: for a configuration without bagging, or with
@@ -171,10 +174,12 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
         validation = evaluation.classification_scores(labels.to_numpy(), target.decode(out_of_fold), out_of_fold,
                                                       target.classes)
         validation["loss"] = validation["log_loss"]
+        predictions = out_of_fold
     else:
         restored = out_of_fold[:, 0] * (target.std or 1.0) + target.mean
         validation = evaluation.regression_scores(np.asarray(labels, dtype="float64"), restored)
         validation["loss"] = float(np.mean(np.square(out_of_fold[:, 0] - y)))
+        predictions = restored
     model = stacking.table_ensemble(stacked, schema, target, name="kerasopt_bagged")
     history = {"loss": [float(v) / members for v in result.history["loss"]]}
     for key, values in result.history.items():
@@ -185,5 +190,6 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
               "best_epoch": int(np.median(result.best_epochs)),
               "member_best_epochs": [int(e) for e in result.best_epochs], "epochs_run": result.epochs_run,
               "validation": validation, "train": training.evaluate(model, features, encoded_labels),
-              "seconds": result.seconds, "members": members, "steps_per_epoch": steps}
+              "seconds": result.seconds, "members": members, "steps_per_epoch": steps,
+              "out_of_fold": predictions}
     return model, record
