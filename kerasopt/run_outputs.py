@@ -125,21 +125,21 @@ def _error_figure(target, truth, predicted, proba, title: str):
     return "residuals", "Residuals", evaluation.plot_residuals(truth, predicted, title=title)
 
 
-def _baseline_rows(ours: dict[str, Any], baselines: dict[str, Any], seconds: float | None = None) -> list[dict]:
-    rows = [{"model": "kerasopt network", **_scalars(ours), **({"seconds": seconds} if seconds else {})}] \
-        if ours else []
+def _baseline_rows(ours: dict[str, Any], baselines: dict[str, Any]) -> list[dict]:
+    rows = [{"model": "kerasopt network", **_scalars(ours)}] if ours else []
     return rows + [{"model": m["label"], **_scalars(m), "seconds": m["seconds"],
                     **({"error": m["error"]} if "error" in m else {})} for m in baselines["models"].values()]
 
 
-def _baseline_section(ours, baselines, seconds=None, source: str = "") -> report.Section:
+def _baseline_section(ours, baselines, source: str = "",
+                      missing: str = "Not computed (--no-baseline).") -> report.Section:
     if not baselines:
-        return report.Section("baselines", "Baselines", '<p class="note">Not computed (--no-baseline).</p>')
+        return report.Section("baselines", "Baselines", f'<p class="note">{missing}</p>')
     scope = ("the test rows" if baselines["scored_on"] == "test" else
              f"out-of-fold predictions of the {baselines['rows']['train']} training rows")
     note = (f'<p class="note">Fitted on the {baselines["rows"]["train"]} rows the network trained on and scored on '
             f'{scope}{source}.</p>')
-    return report.Section("baselines", "Baselines", note + report.table(_baseline_rows(ours, baselines, seconds)))
+    return report.Section("baselines", "Baselines", note + report.table(_baseline_rows(ours, baselines)))
 
 
 def _importance_section(frame: pd.DataFrame, rows_text: str, figure) -> report.Section:
@@ -282,7 +282,9 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
     sections = [report.Section("metrics", "Metrics", body)]
     run_metrics = _read_json(_beside_model(model_path, "metrics.json"))
     sections.append(_baseline_section(run_metrics.get("test_scores", {}), run_metrics.get("baselines"),
-                                      source=" of the training run (not these rows)"))
+                                      source=" of the training run (not these rows)",
+                                      missing="None recorded: the model's folder holds no metrics.json with "
+                                              "baselines."))
     curves = _beside_model(model_path, "curves.png")
     if curves:
         sections.append(report.Section("curves", "Training curves", report.image(curves, "training curves")))
