@@ -78,6 +78,25 @@ def _member_mean(values: np.ndarray) -> list[float]:
     return [float(v) for v in np.asarray(values, dtype="float64").reshape(len(values), -1).mean(axis=1)]
 
 
+def _out_of_fold_predictor(stacked, schema, target, held_out: list[np.ndarray], rows: int):
+    """Returns `predict(frame, positions)`: each row predicted by the member that held out row `positions[i]`
+    of the training rows, as class probabilities or values in the target's units."""
+    from kerasopt import stacking
+
+    owner = np.empty(rows, dtype="int64")
+    for k, held in enumerate(held_out):
+        owner[held] = k
+
+    def predict(frame: pd.DataFrame, positions) -> np.ndarray:
+        outputs = stacking.predict_members(stacked, stacking.encode_table(schema, frame))
+        chosen = outputs[np.arange(len(frame)), owner[np.asarray(positions)]].astype("float64")
+        if target.task == "regression":
+            return chosen[:, 0] * (target.std or 1.0) + target.mean
+        return chosen
+
+    return predict
+
+
 def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequence, *, target=None,
                  drop: Sequence[str] = (), class_weight="config", progress: str | None = None
                  ) -> tuple[Any, dict[str, Any]]:
@@ -110,7 +129,9 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
         model's Keras metrics on all rows), `seconds`, `members` and
         `out_of_fold` (each row's prediction by the member that held it out,
         in the order of the rows: class probabilities, or values in the
-        target's units).
+        target's units) and `predict_out_of_fold` (`predict(frame, positions)`:
+        the same for rows whose cells may differ, `positions` naming the row
+        of each, for `kerasopt.importance.permutation_importance`).
 
     Raises:
         ArgumentError: for a configuration without bagging, or with
@@ -191,5 +212,6 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
               "member_best_epochs": [int(e) for e in result.best_epochs], "epochs_run": result.epochs_run,
               "validation": validation, "train": training.evaluate(model, features, encoded_labels),
               "seconds": result.seconds, "members": members, "steps_per_epoch": steps,
-              "out_of_fold": predictions}
+              "out_of_fold": predictions,
+              "predict_out_of_fold": _out_of_fold_predictor(stacked, schema, target, held_out, len(features))}
     return model, record

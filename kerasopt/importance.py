@@ -37,7 +37,7 @@ def _score(target, truth: np.ndarray, outputs: np.ndarray) -> float:
 
 
 def permutation_importance(model, features: pd.DataFrame, labels, *, repeats: int = 5, max_rows: int = 2000,
-                           seed: int | None = 0) -> pd.DataFrame:
+                           seed: int | None = 0, predict=None) -> pd.DataFrame:
     """Scores each column the model uses by the drop in score when its cells are shuffled.
 
     Args:
@@ -48,6 +48,11 @@ def permutation_importance(model, features: pd.DataFrame, labels, *, repeats: in
         repeats: Shuffles per column.
         max_rows: At most this many rows are used (a seeded sample).
         seed: Seed of the sample and the shuffles.
+        predict: Optional `predict(frame, positions) -> outputs` used instead
+            of `model.predict`, where `positions` gives each row's position in
+            `features` (a bagged run's out-of-fold predictor needs it to pick
+            the network that held the row out). Outputs as `model.predict`'s:
+            class probabilities, or values in the target's units.
 
     Returns:
         A DataFrame sorted by importance, one row per used column: `column`,
@@ -59,14 +64,19 @@ def permutation_importance(model, features: pd.DataFrame, labels, *, repeats: in
 
     repeats = check.positive_int("repeats", repeats)
     max_rows = check.positive_int("max_rows", max_rows)
+    if predict is None:
+        predict = lambda frame, positions: model.predict(frame, batch_size=4096, verbose=0)  # noqa: E731
     rng = np.random.default_rng(seed)
     x = features.reset_index(drop=True)
-    truth = model.target.encode(labels)
+    truth = model.target.encode(labels)  # checks the labels; class indices
+    if model.target.task == "regression":  # the values at full precision, as the run's scores take them
+        truth = pd.to_numeric(pd.Series(np.asarray(labels))).to_numpy(dtype="float64")
+    keep = np.arange(len(x))
     if len(x) > max_rows:
         keep = np.sort(rng.choice(len(x), max_rows, replace=False))
         x, truth = x.iloc[keep].reset_index(drop=True), truth[keep]
     n = len(x)
-    base = _score(model.target, truth, np.asarray(model.predict(x, batch_size=4096, verbose=0)))
+    base = _score(model.target, truth, np.asarray(predict(x, keep)))
     names = list(model.schema.names)
     per_call = max(1, _ROWS_PER_CALL // (n * repeats))  # columns whose shuffled copies share one predict call
     rows = []
@@ -79,7 +89,7 @@ def permutation_importance(model, features: pd.DataFrame, labels, *, repeats: in
                 block = x.copy()
                 block[name] = cells[rng.permutation(n)]
                 blocks.append(block)
-        outputs = np.asarray(model.predict(pd.concat(blocks, ignore_index=True), batch_size=4096, verbose=0))
+        outputs = np.asarray(predict(pd.concat(blocks, ignore_index=True), np.tile(keep, len(blocks))))
         for i, name in enumerate(group):
             scores = [_score(model.target, truth, outputs[(i * repeats + r) * n:(i * repeats + r + 1) * n])
                       for r in range(repeats)]

@@ -77,13 +77,18 @@ def train_extras(config: dict[str, Any], table, rows: dict[str, np.ndarray], mod
             table.features.iloc[test], target.encode(table.labels.iloc[test]), seed=config["seed"],
             folds=config["bagging"] or 5)
         result["scope"] = result["baselines"]["scored_on"]
-    scored = test if len(test) else pool
-    result["importance_rows"] = (f"the {len(test)} test rows" if len(test) else
-                                 f"the {len(pool)} training rows (no test rows: this shows what the model "
-                                 "relies on, not what generalizes)")
+    scored, predict = (test, None) if len(test) else (pool, record.get("predict_out_of_fold"))
+    if len(test):
+        result["importance_rows"] = f"the {len(test)} test rows"
+    elif predict is not None:
+        result["importance_rows"] = (f"the {len(pool)} training rows, out of fold (each predicted by the "
+                                     "network that held it out)")
+    else:
+        result["importance_rows"] = (f"the {len(pool)} training rows (no test rows: this shows what the model "
+                                     "relies on, not what generalizes)")
     result["importance"] = importance.permutation_importance(
         model, table.features.iloc[scored], table.labels.iloc[scored], repeats=IMPORTANCE_REPEATS,
-        seed=config["seed"])
+        seed=config["seed"], predict=predict)
     return result
 
 

@@ -155,7 +155,9 @@ def test_regression_without_test_rows_compares_out_of_fold(fruit, tmp_path, caps
     assert f"out-of-fold r2 {metrics['validation']['r2']:.4f} (" in "\n".join(lines)
     oof = pd.read_csv(out / "oof_predictions.csv")
     assert list(oof.columns) == ["row", "true", "predicted"] and sorted(oof["row"]) == list(range(120))
-    assert set(pd.read_csv(out / "importance.csv")["rows"]) == {120}
+    shuffled = pd.read_csv(out / "importance.csv")  # out of fold: each row scored by the network that held it out
+    assert set(shuffled["rows"]) == {120} and set(shuffled["metric"]) == {"r2"}
+    assert shuffled["score"].iloc[0] == pytest.approx(metrics["validation"]["r2"], abs=1e-9)
     assert "residuals" in _page(out / "report.html").sections
 
 
