@@ -78,6 +78,25 @@ def _member_mean(values: np.ndarray) -> list[float]:
     return [float(v) for v in np.asarray(values, dtype="float64").reshape(len(values), -1).mean(axis=1)]
 
 
+def _out_of_fold_predictor(stacked, schema, target, held_out: list[np.ndarray], rows: int):
+    """Returns `predict(frame, positions)`: each row predicted by the member that held out row `positions[i]`
+    of the training rows, as class probabilities or values in the target's units."""
+    from kerasopt import stacking
+
+    owner = np.empty(rows, dtype="int64")
+    for k, held in enumerate(held_out):
+        owner[held] = k
+
+    def predict(frame: pd.DataFrame, positions) -> np.ndarray:
+        outputs = stacking.predict_members(stacked, stacking.encode_table(schema, frame))
+        chosen = outputs[np.arange(len(frame)), owner[np.asarray(positions)]].astype("float64")
+        if target.task == "regression":
+            return chosen[:, 0] * (target.std or 1.0) + target.mean
+        return chosen
+
+    return predict
+
+
 def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequence, *, target=None,
                  drop: Sequence[str] = (), class_weight="config", progress: str | None = None
                  ) -> tuple[Any, dict[str, Any]]:
@@ -107,7 +126,12 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
         `best_epoch` (the members' median), `member_best_epochs`,
         `epochs_run`, `steps_per_epoch`, `validation` (the out-of-fold scores: `kerasopt.evaluation`
         scores in the original labels, plus `loss`), `train` (the average
-        model's Keras metrics on all rows), `seconds` and `members`.
+        model's Keras metrics on all rows), `seconds`, `members` and
+        `out_of_fold` (each row's prediction by the member that held it out,
+        in the order of the rows: class probabilities, or values in the
+        target's units) and `predict_out_of_fold` (`predict(frame, positions)`:
+        the same for rows whose cells may differ, `positions` naming the row
+        of each, for `kerasopt.importance.permutation_importance`).
 
     Raises:
         ArgumentError: for a configuration without bagging, or with
@@ -171,10 +195,12 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
         validation = evaluation.classification_scores(labels.to_numpy(), target.decode(out_of_fold), out_of_fold,
                                                       target.classes)
         validation["loss"] = validation["log_loss"]
+        predictions = out_of_fold
     else:
         restored = out_of_fold[:, 0] * (target.std or 1.0) + target.mean
         validation = evaluation.regression_scores(np.asarray(labels, dtype="float64"), restored)
         validation["loss"] = float(np.mean(np.square(out_of_fold[:, 0] - y)))
+        predictions = restored
     model = stacking.table_ensemble(stacked, schema, target, name="kerasopt_bagged")
     history = {"loss": [float(v) / members for v in result.history["loss"]]}
     for key, values in result.history.items():
@@ -185,5 +211,7 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
               "best_epoch": int(np.median(result.best_epochs)),
               "member_best_epochs": [int(e) for e in result.best_epochs], "epochs_run": result.epochs_run,
               "validation": validation, "train": training.evaluate(model, features, encoded_labels),
-              "seconds": result.seconds, "members": members, "steps_per_epoch": steps}
+              "seconds": result.seconds, "members": members, "steps_per_epoch": steps,
+              "out_of_fold": predictions,
+              "predict_out_of_fold": _out_of_fold_predictor(stacked, schema, target, held_out, len(features))}
     return model, record

@@ -337,6 +337,9 @@ def _train(args) -> int:
         print(f"  {label:<10} {shown}")
     if "balanced_accuracy" in summary["scores"]:
         print(f"  {'test':<10} balanced_accuracy {summary['scores']['balanced_accuracy']:.4f}")
+    for line in summary.get("comparison", ()):
+        print(line)
+    print(f"report: {summary['paths']['report.html']}")
     return 0
 
 
@@ -378,7 +381,8 @@ def _evaluate(args) -> int:
     for note in notes:
         print(f"note: {note}")
     print(format_scores(scores))
-    print(f"report written to {args.out}")
+    print(f"evaluation written to {args.out}")
+    print(f"report: {os.path.join(args.out, 'report.html')}")
     return 0
 
 
@@ -481,6 +485,8 @@ def _tune(args) -> int:
         print(f"trials written to {args.out} in {result.seconds:.1f} s")
     else:
         print(f"search written to {args.out} in {result.seconds:.1f} s")
+        if os.path.isfile(os.path.join(args.out, "report.html")):
+            print(f"report: {os.path.join(args.out, 'report.html')}")
     return 0
 
 

@@ -1,7 +1,10 @@
 """The tabular training pipeline behind `kerasopt train`, `predict` and `evaluate`.
 
 `run_training` goes from a configuration to a run directory holding
-`model.keras`, `config.json`, `metrics.json`, `history.csv` and `curves.png`.
+`model.keras`, `config.json`, `metrics.json`, `history.csv` and `curves.png`,
+and the files of `kerasopt.run_outputs`: `importance.csv`, `importance.png`,
+`oof_predictions.csv` (bagging) and `report.html`, with the scikit-learn
+baselines in `metrics.json` under `baselines`.
 The model is a `kerasopt.tabular.TabularModel`: it types, imputes and encodes
 the table's columns itself and knows its labels, so `predict_file` and
 `evaluate_file` need nothing but `model.keras` and a CSV of raw rows.
@@ -41,7 +44,8 @@ __all__ = [
     "run_training",
 ]
 
-RUN_FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "curves.png")
+RUN_FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "curves.png", "importance.csv",
+             "importance.png", "oof_predictions.csv", "report.html")
 _BACKUP = ".backup"
 
 
@@ -441,6 +445,7 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     rows = _split(config, table)
 
     # Keras loads only after the input checks.
+    from kerasopt import run_outputs
     from kerasopt.plotting import plot_history, save_figure
 
     # Invalid hyperparameters raise while the first model is built, before anything is written.
@@ -463,19 +468,24 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
                             **({"member_best_epochs": record["member_best_epochs"]} if config["bagging"] else {})}}
     _io.write_json(paths["config.json"], resolved)
     metrics = {split: record[split] for split in ("train", "validation", "test") if record[split]}
-    _io.write_json(paths["metrics.json"], {
-        **metrics, "test_scores": scores, "best_epoch": record["best_epoch"], "epochs_run": record["epochs_run"],
-        "refit_rows": record["refit_rows"], "seconds": round(record["seconds"], 3),
-        "note": _metrics_note(config, record)})
+    extras = run_outputs.train_extras(config, table, rows, model, record)
+    written = {**metrics, "test_scores": scores, "best_epoch": record["best_epoch"],
+               "epochs_run": record["epochs_run"], "refit_rows": record["refit_rows"],
+               "seconds": round(record["seconds"], 3), "note": _metrics_note(config, record),
+               **({"baselines": extras["baselines"]} if extras["baselines"] else {})}
+    _io.write_json(paths["metrics.json"], written)
     history = pd.DataFrame(record["history"])
     history.insert(0, "epoch", np.asarray(record["epochs"], dtype="int64") + 1)
     _io.write_with(paths["history.csv"], lambda tmp: history.to_csv(tmp, index=False))
     save_figure(plot_history(record["history"], title=f"kerasopt run: {os.path.basename(out_dir)}"),
                 paths["curves.png"])
+    extra_paths = run_outputs.write_train_outputs(out_dir, resolved, written, extras, table, rows, model, record)
+    paths = {name: path for name, path in paths.items() if name in extra_paths or name not in run_outputs.TRAIN_FILES}
     shutil.rmtree(state_dir, ignore_errors=True)
     return {"metrics": metrics, "scores": scores, "best_epoch": record["best_epoch"],
             "epochs_run": record["epochs_run"], "seconds": record["seconds"], "refit_rows": record["refit_rows"],
-            "notes": table.notes, "task": model.target.task, "paths": paths}
+            "notes": table.notes, "task": model.target.task, "paths": paths, "baselines": extras["baselines"],
+            "comparison": run_outputs.comparison_lines(extras, written, model.target.task)}
 
 
 def _rows_used(config: dict[str, Any], rows: dict[str, np.ndarray], record: dict[str, Any]) -> dict[str, int]:
@@ -597,7 +607,8 @@ def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike, ou
     return result
 
 
-EVALUATION_FILES = ("evaluation.json", "confusion_matrix.png", "residuals.png")
+EVALUATION_FILES = ("evaluation.json", "confusion_matrix.png", "residuals.png", "importance.csv", "importance.png",
+                    "report.html")
 
 
 def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, out_dir: str | os.PathLike,
@@ -608,6 +619,9 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
     Classification: accuracy, balanced accuracy, log loss, ROC AUC (two
     classes), per-class precision / recall / F1, and `confusion_matrix.png`.
     Regression: RMSE, MAE, R^2 and `residuals.png`. All in `evaluation.json`.
+    Also the permutation importance of the columns on these rows
+    (`importance.csv`, `importance.png`) and `report.html`
+    (`kerasopt.run_outputs.write_evaluation_outputs`).
 
     Args:
         model_path: A `model.keras` written by `kerasopt train` or `tune`.
@@ -654,4 +668,7 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
     _io.write_json(os.path.join(out_dir, "evaluation.json"),
                    {"model": os.path.abspath(model_path), "data": os.path.abspath(os.fspath(data_path)),
                     "target": target, **scores})
+    from kerasopt import run_outputs
+
+    run_outputs.write_evaluation_outputs(out_dir, model, model_path, data_path, features, truth, scores)
     return scores

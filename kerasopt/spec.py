@@ -291,6 +291,9 @@ FIELDS: tuple[Field, ...] = (
           "early stopping on --validation-split, then --refit)", "training", check=_bagging, metavar="K"),
     Field("seed", int, 0, "seed that makes the run repeatable", "training",
           check=_optional(check.non_negative_int)),
+    Field("baseline", bool, True, "also fit scikit-learn baselines (a regularized linear model and gradient "
+          "boosting) on the same rows and report their scores beside the network's", "training", check=_flag,
+          cli="bool"),
 )
 
 #: name -> Field

@@ -54,7 +54,7 @@ PROJECT = "search"
 DEFAULT_POPULATION = {"grid": 8, "random": 8, "bayesian": 1, "hyperband": 1}
 # The outputs `overwrite=True` removes (nothing else in DIR is touched).
 _OWNED = ("search", "history", "logs", "search.json", "trials.csv", "trials.png", "best_config.json",
-          "best_model.keras", "comparison.csv")
+          "best_model.keras", "comparison.csv", "baselines.json", "report.html")
 
 
 @dataclass
@@ -415,6 +415,10 @@ def tune(
     if baselines:
         result.comparison = _compare(result, plan.x_train, plan.y_train, plan.x_test, plan.y_test, cv=cv or 5,
                                      seed=seed, verbose=verbose)
+    from kerasopt import run_outputs  # fast baselines and report.html
+
+    run_outputs.write_tune_outputs(plan.out, plan.x_train, plan.y_train, plan.x_test, plan.y_test, plan.target_info,
+                                   columns=plan.columns, seed=seed, verbose=verbose)
     return result
 
 

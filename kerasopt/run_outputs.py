@@ -1,0 +1,397 @@
+"""What a run directory hands the user besides the model: baselines, importance, predictions, a report.
+
+- `train_extras` / `write_train_outputs` (for `kerasopt train`): the
+  scikit-learn baselines (`kerasopt.baselines`) on the run's own rows, the
+  permutation importance of the saved model (`kerasopt.importance`) on the
+  test rows (the training rows when there are none) as `importance.csv` and
+  `importance.png`, a bagged run's out-of-fold predictions as
+  `oof_predictions.csv`, and `report.html` (`kerasopt.report`).
+- `write_evaluation_outputs` (for `kerasopt evaluate`): importance on the
+  evaluated rows and `report.html`.
+- `write_tune_outputs` (for `kerasopt tune`, called once a search is
+  finalized): the baselines on the search's rows (`baselines.json`) and
+  `report.html` with the leaderboard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kerasopt import _io
+from kerasopt import baselines as baselines_lib
+from kerasopt import report
+
+__all__ = ["TRAIN_FILES", "EVALUATION_FILES", "TUNE_FILES", "train_extras", "write_train_outputs",
+           "write_evaluation_outputs", "write_tune_outputs", "oof_frame", "comparison_lines", "report_line"]
+
+#: Files `write_train_outputs` adds to a training run (`oof_predictions.csv` with bagging only).
+TRAIN_FILES = ("importance.csv", "importance.png", "oof_predictions.csv", "report.html")
+#: Files `write_evaluation_outputs` adds to an evaluation.
+EVALUATION_FILES = ("importance.csv", "importance.png", "report.html")
+#: Files `write_tune_outputs` adds to a search.
+TUNE_FILES = ("baselines.json", "report.html")
+_SCALARS = ("rows", "accuracy", "balanced_accuracy", "log_loss", "roc_auc", "loss", "rmse", "mae", "r2")
+IMPORTANCE_REPEATS = 5
+
+
+def report_line(path: str) -> str:
+    """The last line a command prints: where its report is."""
+    return f"report: {path}"
+
+
+def _scalars(scores: dict[str, Any]) -> dict[str, Any]:
+    return {k: scores[k] for k in _SCALARS if k in scores}
+
+
+# -- train ---------------------------------------------------------------------------------------
+
+def train_extras(config: dict[str, Any], table, rows: dict[str, np.ndarray], model,
+                 record: dict[str, Any]) -> dict[str, Any]:
+    """Computes the baselines and the importance of a finished training run (nothing is written).
+
+    Args:
+        config: The resolved configuration (`baseline` switches the baselines).
+        table: The `kerasopt.pipeline.Table` of the run.
+        rows: Its row indices `{"train", "validation", "test"}`.
+        model: The saved `TabularModel`.
+        record: The training record (with `out_of_fold` for a bagged run).
+
+    Returns:
+        `{"baselines": dict or None, "importance": DataFrame, "importance_rows": str,
+        "scope": "test" | "out-of-fold" | None, "ours": the network's scores on that scope}`.
+    """
+    from kerasopt import importance
+
+    pool = np.sort(np.concatenate([rows["train"], rows["validation"]]))
+    test = rows["test"]
+    target = model.target
+    result: dict[str, Any] = {"baselines": None, "scope": None, "ours": {}}
+    if config.get("baseline", True):
+        result["baselines"] = baselines_lib.fit_baselines(
+            model.schema, target, table.features.iloc[pool], target.encode(table.labels.iloc[pool]),
+            table.features.iloc[test], target.encode(table.labels.iloc[test]), seed=config["seed"],
+            folds=config["bagging"] or 5)
+        result["scope"] = result["baselines"]["scored_on"]
+    scored, predict = (test, None) if len(test) else (pool, record.get("predict_out_of_fold"))
+    if len(test):
+        result["importance_rows"] = f"the {len(test)} test rows"
+    elif predict is not None:
+        result["importance_rows"] = (f"the {len(pool)} training rows, out of fold (each predicted by the "
+                                     "network that held it out)")
+    else:
+        result["importance_rows"] = (f"the {len(pool)} training rows (no test rows: this shows what the model "
+                                     "relies on, not what generalizes)")
+    result["importance"] = importance.permutation_importance(
+        model, table.features.iloc[scored], table.labels.iloc[scored], repeats=IMPORTANCE_REPEATS,
+        seed=config["seed"], predict=predict)
+    return result
+
+
+def _ours(extras: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
+    """The network's scores on the rows the baselines were scored on (test, or out-of-fold with bagging)."""
+    if extras["scope"] == "test":
+        return metrics.get("test_scores", {})
+    if extras["scope"] == "out-of-fold" and metrics.get("validation", {}).get("rows") is not None:
+        return metrics["validation"]  # a bagged run's out-of-fold scores, in the original labels
+    return {}
+
+
+def comparison_lines(extras: dict[str, Any], metrics: dict[str, Any], task: str) -> list[str]:
+    """The lines `kerasopt train` prints to compare the network with the baselines (none without them)."""
+    if not extras["baselines"]:
+        return []
+    return baselines_lib.comparison_lines(extras["scope"], _ours(extras, metrics), extras["baselines"], task)
+
+
+def oof_frame(table, pool: np.ndarray, target, outputs: np.ndarray) -> pd.DataFrame:
+    """Out-of-fold predictions as a table: `row` (position in the data, 0 = first data row), `true`,
+    `predicted` and, for a classifier, `proba_<label>` per class."""
+    outputs = np.asarray(outputs)
+    frame = pd.DataFrame({"row": np.asarray(pool, dtype="int64"), "true": table.labels.iloc[pool].to_numpy(),
+                          "predicted": target.decode(outputs if outputs.ndim > 1 else outputs[:, None])})
+    if target.classes is not None:
+        for i, label in enumerate(target.classes):
+            frame[f"proba_{label}"] = outputs[:, i]
+    return frame
+
+
+def _error_figure(target, truth, predicted, proba, title: str):
+    from kerasopt import evaluation
+
+    if target.classes is not None:
+        scores = evaluation.classification_scores(truth, predicted, proba, target.classes)
+        return "confusion-matrix", "Confusion matrix", evaluation.plot_confusion_matrix(
+            scores["confusion_matrix"], scores["classes"], title=title)
+    return "residuals", "Residuals", evaluation.plot_residuals(truth, predicted, title=title)
+
+
+def _baseline_rows(ours: dict[str, Any], baselines: dict[str, Any]) -> list[dict]:
+    rows = [{"model": "kerasopt network", **_scalars(ours)}] if ours else []
+    return rows + [{"model": m["label"], **_scalars(m), "seconds": m["seconds"],
+                    **({"error": m["error"]} if "error" in m else {})} for m in baselines["models"].values()]
+
+
+def _baseline_section(ours, baselines, source: str = "",
+                      missing: str = "Not computed (--no-baseline).") -> report.Section:
+    if not baselines:
+        return report.Section("baselines", "Baselines", f'<p class="note">{missing}</p>')
+    scope = ("the test rows" if baselines["scored_on"] == "test" else
+             f"out-of-fold predictions of the {baselines['rows']['train']} training rows")
+    note = (f'<p class="note">Fitted on the {baselines["rows"]["train"]} rows the network trained on and scored on '
+            f'{scope}{source}.</p>')
+    return report.Section("baselines", "Baselines", note + report.table(_baseline_rows(ours, baselines)))
+
+
+def _importance_section(frame: pd.DataFrame, rows_text: str, figure) -> report.Section:
+    metric = frame["metric"].iloc[0] if len(frame) else "score"
+    note = (f'<p class="note">Permutation importance on {rows_text}: the drop in {metric} when a column\'s cells '
+            f"are shuffled ({IMPORTANCE_REPEATS} shuffles, seeded).</p>")
+    return report.Section("importance", "Feature importance",
+                          note + report.image(figure, "feature importance") +
+                          report.table(frame[["column", "importance", "std"]].to_dict("records")))
+
+
+def _metrics_section(metrics: dict[str, Any], bagged: bool) -> report.Section:
+    rows = []
+    for split in ("train", "validation", "test"):
+        if metrics.get(split):
+            rows.append({"split": "out-of-fold" if split == "validation" and bagged else split,
+                         **_scalars(metrics[split])})
+    if metrics.get("test_scores"):
+        rows.append({"split": "test (original labels)", **_scalars(metrics["test_scores"])})
+    facts = {k: metrics[k] for k in ("best_epoch", "epochs_run", "refit_rows", "seconds") if k in metrics}
+    note = f'<p class="note">{metrics.get("note", "")}</p>' if metrics.get("note") else ""
+    return report.Section("metrics", "Metrics", report.table(rows) + report.key_values(facts) + note)
+
+
+def _config_section(config: dict[str, Any]) -> report.Section:
+    return report.Section("configuration", "Configuration", report.preformatted(json.dumps(config, indent=2,
+                                                                                       default=str)))
+
+
+def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str, Any], extras: dict[str, Any],
+                        table, rows: dict[str, np.ndarray], model, record: dict[str, Any]) -> dict[str, str]:
+    """Writes `importance.csv`, `importance.png`, `oof_predictions.csv` (bagging) and `report.html`.
+
+    Args:
+        out_dir: The run directory (holding `curves.png`).
+        config: The `config.json` content.
+        metrics: The `metrics.json` content.
+        extras: The result of `train_extras`.
+        table, rows, model, record: As for `train_extras`.
+
+    Returns:
+        `{file name: path}` of the files written.
+    """
+    from kerasopt import importance
+    from kerasopt.plotting import save_figure
+
+    paths = {name: os.path.join(out_dir, name) for name in TRAIN_FILES}
+    target = model.target
+    name = os.path.basename(os.path.normpath(out_dir))
+    frame = extras["importance"]
+    _io.write_with(paths["importance.csv"], lambda tmp: frame.to_csv(tmp, index=False))
+    figure = importance.plot_importance(frame, title=f"{target.name}: permutation importance")
+    save_figure(figure, paths["importance.png"])
+    pool = np.sort(np.concatenate([rows["train"], rows["validation"]]))
+    oof = None
+    if "out_of_fold" in record:
+        oof = oof_frame(table, pool, target, record["out_of_fold"])
+        _io.write_with(paths["oof_predictions.csv"], lambda tmp: oof.to_csv(tmp, index=False))
+    else:
+        paths.pop("oof_predictions.csv")
+        if os.path.exists(os.path.join(out_dir, "oof_predictions.csv")):  # an earlier, overwritten bagged run
+            os.remove(os.path.join(out_dir, "oof_predictions.csv"))
+    sections = [_metrics_section(metrics, bool(config.get("bagging"))),
+                _baseline_section(_ours(extras, metrics), extras["baselines"])]
+    curves = os.path.join(out_dir, "curves.png")
+    if os.path.exists(curves):
+        sections.append(report.Section("curves", "Training curves", report.image(curves, "training curves")))
+    test = rows["test"]
+    if len(test):
+        features, truth = table.features.iloc[test], table.labels.iloc[test].to_numpy()
+        outputs = np.asarray(model.predict(features, batch_size=4096, verbose=0))
+        errors = _error_figure(target, truth, target.decode(outputs), outputs, f"{target.name}: test rows")
+    elif oof is not None:
+        outputs = np.asarray(record["out_of_fold"])
+        errors = _error_figure(target, oof["true"].to_numpy(), oof["predicted"].to_numpy(),
+                               outputs if outputs.ndim > 1 else None, f"{target.name}: out-of-fold")
+    else:
+        errors = None
+    if errors is not None:
+        sections.append(report.Section(errors[0], errors[1], report.image(errors[2], errors[1])))
+    sections.append(_importance_section(frame, extras["importance_rows"], figure))
+    sections.append(_config_section(config))
+    source = config.get("derived", {}).get("data_source")
+    report.write_report(paths["report.html"], f"kerasopt run: {name}", sections,
+                        subtitle=f"target {target.name} ({target.task}), data {source}")
+    return paths
+
+
+# -- evaluate ------------------------------------------------------------------------------------
+
+def _beside_model(model_path: str, name: str) -> str | None:
+    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), name)
+    return path if os.path.isfile(path) else None
+
+
+def _read_json(path: str | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: str, features: pd.DataFrame,
+                             truth, scores: dict[str, Any], seed: int | None = 0) -> dict[str, str]:
+    """Writes `importance.csv`, `importance.png` and `report.html` of `kerasopt evaluate`.
+
+    The report shows the scores, the confusion matrix or residuals already in
+    `out_dir`, the importance on the evaluated rows, and, when the model's run
+    directory is beside `model_path`, its baselines, curves and configuration.
+
+    Args:
+        out_dir: The evaluation's folder.
+        model: The loaded `TabularModel`.
+        model_path: Its file.
+        data_path: The evaluated CSV.
+        features: The evaluated raw feature rows.
+        truth: Their true labels or values.
+        scores: The scores of `kerasopt.evaluation`.
+        seed: Seed of the importance shuffles.
+
+    Returns:
+        `{file name: path}` of the files written.
+    """
+    from kerasopt import importance
+    from kerasopt.plotting import save_figure
+
+    paths = {name: os.path.join(out_dir, name) for name in EVALUATION_FILES}
+    target = model.target
+    frame = importance.permutation_importance(model, features, truth, repeats=IMPORTANCE_REPEATS, seed=seed)
+    _io.write_with(paths["importance.csv"], lambda tmp: frame.to_csv(tmp, index=False))
+    figure = importance.plot_importance(frame, title=f"{target.name}: permutation importance")
+    save_figure(figure, paths["importance.png"])
+    metrics = [{"rows on": os.path.basename(os.fspath(data_path)), **_scalars(scores)}]
+    body = report.table(metrics)
+    if "per_class" in scores:
+        body += report.table([{"class": c, **v} for c, v in scores["per_class"].items()])
+    sections = [report.Section("metrics", "Metrics", body)]
+    run_metrics = _read_json(_beside_model(model_path, "metrics.json"))
+    sections.append(_baseline_section(run_metrics.get("test_scores", {}), run_metrics.get("baselines"),
+                                      source=" of the training run (not these rows)",
+                                      missing="None recorded: the model's folder holds no metrics.json with "
+                                              "baselines."))
+    curves = _beside_model(model_path, "curves.png")
+    if curves:
+        sections.append(report.Section("curves", "Training curves", report.image(curves, "training curves")))
+    for file, sid, heading in (("confusion_matrix.png", "confusion-matrix", "Confusion matrix"),
+                               ("residuals.png", "residuals", "Residuals")):
+        if os.path.isfile(os.path.join(out_dir, file)):
+            sections.append(report.Section(sid, heading, report.image(os.path.join(out_dir, file), heading)))
+    sections.append(_importance_section(frame, f"the {frame['rows'].iloc[0] if len(frame) else 0} evaluated rows",
+                                        figure))
+    config = _read_json(_beside_model(model_path, "config.json")) or {"model": os.path.abspath(model_path)}
+    sections.append(_config_section(config))
+    report.write_report(paths["report.html"], f"kerasopt evaluation: {os.path.basename(os.fspath(data_path))}",
+                        sections, subtitle=f"model {os.path.abspath(model_path)}")
+    return paths
+
+
+# -- tune ----------------------------------------------------------------------------------------
+
+def _leaderboard(out_dir: str, best: dict[str, Any], top: int = 20) -> str:
+    path = os.path.join(out_dir, "trials.csv")
+    if not os.path.isfile(path):
+        return '<p class="note">No trials.csv.</p>'
+    frame = pd.read_csv(path)
+    maximize = any(k in str(best.get("objective", "")) for k in ("acc", "auc"))
+    frame = frame.sort_values("score", ascending=not maximize, na_position="last", kind="stable")
+    note = (f'<p class="note">{len(frame)} trials, best first by {best.get("objective", "score")}'
+            + (f"; the top {top} shown" if len(frame) > top else "") + ".</p>")
+    return note + report.table(frame.head(top).to_dict("records"))
+
+
+def _tune_test_scores(model_path: str, x_test: pd.DataFrame, y_test, target):
+    """The best model's scores on the held-out rows in the original labels, and its error figure."""
+    from kerasopt import evaluation
+
+    if not len(x_test) or not os.path.isfile(model_path):
+        return {}, None
+    import keras
+
+    model = keras.saving.load_model(model_path)
+    outputs = np.asarray(model.predict(x_test, batch_size=4096, verbose=0))
+    predicted = target.decode(outputs)
+    if target.classes is not None:
+        truth = np.asarray(target.classes, dtype=object)[np.asarray(y_test)]
+        ours = evaluation.classification_scores(truth, predicted, outputs, target.classes)
+    else:
+        truth = np.asarray(y_test, dtype="float64")
+        ours = evaluation.regression_scores(truth, predicted)
+    return ours, _error_figure(target, truth, predicted, outputs, f"{target.name}: held-out test rows")
+
+
+def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.DataFrame, y_test, target, *,
+                       columns: dict[str, Any] | None = None, seed: int | None = 0, baseline: bool = True,
+                       verbose: int = 1) -> str:
+    """Writes `baselines.json` and `report.html` of a finalized search; prints the comparison.
+
+    Call it at the end of `kerasopt.tuning.search.tune`, once `best_model.keras`,
+    `best_config.json` and `trials.csv` are written.
+
+    Args:
+        out_dir: The search's output directory.
+        x_train, y_train: The search's rows (raw features, encoded targets).
+        x_test, y_test: The held-out rows (may be empty).
+        target: The `kerasopt.tabular.TargetInfo`.
+        columns: The column overrides (`categorical`, `numeric`, `drop`).
+        seed: Seed of the baselines.
+        baseline: Whether to fit the baselines.
+        verbose: Whether to print the comparison lines.
+
+    Returns:
+        The path of `report.html`.
+    """
+    from kerasopt import tabular
+
+    columns = columns or {}
+    best = _read_json(os.path.join(out_dir, "best_config.json"))
+    ours, errors = _tune_test_scores(os.path.join(out_dir, "best_model.keras"), x_test, y_test, target)
+    found = None
+    if baseline:
+        schema = tabular.infer_schema(x_train, categorical=columns.get("categorical") or (),
+                                      numeric=columns.get("numeric") or (), drop=columns.get("drop") or ())
+        found = baselines_lib.fit_baselines(schema, target, x_train, y_train, x_test, y_test, seed=seed)
+        _io.write_json(os.path.join(out_dir, "baselines.json"), found)
+        if verbose:
+            scope = "test" if found["scored_on"] == "test" else "out-of-fold"
+            for line in baselines_lib.comparison_lines(scope, ours, found, target.task):
+                print(line)
+    sections = [report.Section("metrics", "Best trial",
+                               report.key_values({"trial": best.get("trial_id"), "objective": best.get("objective"),
+                                                  "score": best.get("score"),
+                                                  "retrain epochs": best.get("retrain_epochs"),
+                                                  "ensemble": best.get("ensemble")}) +
+                               (report.table([{"split": "held-out test", **_scalars(ours)}]) if ours else "")),
+                _baseline_section(ours, found),
+                report.Section("leaderboard", "Leaderboard", _leaderboard(out_dir, best))]
+    trials_png = os.path.join(out_dir, "trials.png")
+    if os.path.isfile(trials_png):
+        sections.append(report.Section("curves", "Search progress", report.image(trials_png, "trials")))
+    if errors is not None:
+        sections.append(report.Section(errors[0], errors[1], report.image(errors[2], errors[1])))
+    search = _read_json(os.path.join(out_dir, "search.json"))
+    sections.append(_config_section({"best_config": best, "search": search}))
+    path = os.path.join(out_dir, "report.html")
+    report.write_report(path, f"kerasopt search: {os.path.basename(os.path.normpath(out_dir))}", sections,
+                        subtitle=f"target {target.name} ({target.task})")
+    return path
