@@ -111,10 +111,9 @@ def spec_overrides(args: argparse.Namespace) -> dict:
 
 def default_out(config: dict) -> str:
     """Returns the default run directory: `runs/<data file name without extension>`, `runs/phone` for the demo."""
-    if config.get("data") is None:
-        return os.path.join("runs", "phone")
-    stem = os.path.splitext(os.path.basename(os.path.normpath(os.fspath(config["data"]))))[0]
-    return os.path.join("runs", stem or "run")
+    from kerasopt import spec
+
+    return spec.default_out(config.get("data"))
 
 
 def _show_defaults(parser: argparse.ArgumentParser) -> None:

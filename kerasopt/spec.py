@@ -48,7 +48,7 @@ from kerasopt.errors import ArgumentError
 
 __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
            "TASKS", "DEMO_TARGET", "defaults", "fields", "check_value", "format_default", "TUNE_FIELDS",
-           "TUNE_FIELD", "TUNERS", "TUNE_OBJECTIVES", "DEFINES_SEARCH", "tune_options", "to_argv"]
+           "TUNE_FIELD", "TUNERS", "TUNE_OBJECTIVES", "DEFINES_SEARCH", "tune_options", "to_argv", "default_out"]
 
 # Kept in step with kerasopt.optimizers.available() and kerasopt.schedules.available() (checked by
 # the tests) so that options are validated and documented without loading Keras.
@@ -440,8 +440,21 @@ DEFINES_SEARCH = ("data", "target", "task", "categorical", "numeric", "drop", "t
                   "test_split", "seed", "out")
 
 
-def tune_options(config: Mapping[str, Any] | str | os.PathLike | None = None, **overrides) -> dict[str, Any]:
-    """Returns every search option: defaults < `config` (a dict or a JSON/YAML file) < `overrides`.
+def default_out(data, suffix: str = "") -> str:
+    """Returns the default output folder of a command on `data`: `runs/<file name without extension><suffix>`.
+
+    `runs/phone<suffix>` for the demo data (`data=None`), `runs/dataframe<suffix>` for a DataFrame.
+    """
+    if data is None:
+        return os.path.join("runs", "phone" + suffix)
+    if not isinstance(data, (str, os.PathLike)):
+        return os.path.join("runs", "dataframe" + suffix)
+    stem = os.path.splitext(os.path.basename(os.path.normpath(os.fspath(data))))[0]
+    return os.path.join("runs", (stem or "run") + suffix)
+
+
+def tune_options(config: Mapping[str, Any] | None = None, **overrides) -> dict[str, Any]:
+    """Returns every search option: defaults < `config` (a dict of a JSON/YAML file's options) < `overrides`.
 
     Keys may use dashes (`max-trials`). Every value is checked and
     normalized (`cv=None` becomes 0, a `time_budget` text seconds); `data`
@@ -450,10 +463,6 @@ def tune_options(config: Mapping[str, Any] | str | os.PathLike | None = None, **
     Raises:
         ArgumentError: for an unknown key or a bad value (naming it).
     """
-    if isinstance(config, (str, os.PathLike)):
-        from kerasopt.config import load_file
-
-        config = load_file(config)
     given = {**{str(k).replace("-", "_"): v for k, v in dict(config or {}).items()}, **overrides}
     unknown = sorted(set(given) - set(TUNE_FIELD))
     if unknown:

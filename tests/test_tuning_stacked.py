@@ -168,3 +168,13 @@ def test_cli_and_config_reach_tune(monkeypatch, tmp_path):
                  "--no-finalize", "--cv", "0"]) == 0
     assert seen == {"data": "x.csv", "target": "y", "config": str(config), "max_trials": 2, "finalize": False,
                     "cv": 0, "overwrite": False, "verbose": 1}
+
+
+def test_the_default_output_folder_and_test_split_follow_train(tiny_csv):
+    from kerasopt import spec
+
+    plan = search._prepare(spec.tune_options(data=str(tiny_csv), target="price_range"))
+    assert plan.out == os.path.join("runs", "tiny-tune")  # train writes runs/tiny
+    # the default test split of `kerasopt train`: 16 of the 80 rows are held out
+    assert (len(plan.x_train), len(plan.x_test)) == (64, 16)
+    assert not os.path.exists(plan.out)  # nothing written before the search runs

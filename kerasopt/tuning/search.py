@@ -145,6 +145,10 @@ def tune(data=None, target: str | None = None, config=None, **overrides) -> Tune
     0.97
     """
     start = time.monotonic()
+    if isinstance(config, (str, os.PathLike)):
+        from kerasopt.config import load_file
+
+        config = load_file(config)
     given = {k: v for k, v in (("data", data), ("target", target)) if v is not None}
     plan = _prepare(spec_lib.tune_options(config, **overrides, **given))
     o = plan.options
@@ -220,7 +224,8 @@ def _prepare(o: dict[str, Any]) -> _Plan:
 
     _check_combinations(o)
     data = o["data"]
-    o["out"] = os.fspath(o["out"]) if o["out"] is not None else _default_out(data)
+    # `runs/<data file name>-tune`, as `kerasopt train` writes to `runs/<data file name>`
+    o["out"] = os.fspath(o["out"]) if o["out"] is not None else spec_lib.default_out(data, "-tune")
     if o["population"] is None:
         o["population"] = DEFAULT_POPULATION[o["tuner"]]
     o["space"] = space_lib.resolve_space(o["space"])
@@ -267,15 +272,6 @@ def _objective(objective: str | None, task: str, target: str) -> str:
         raise ArgumentError(f"Invalid value for `objective`: {objective!r} is not a score of a {task} search "
                             f"({target!r}); available: {', '.join(names)}. Received: objective={objective!r}")
     return objective
-
-
-def _default_out(data) -> str:
-    """`runs/<data file name>-tune`, as `kerasopt train` writes to `runs/<data file name>`."""
-    from kerasopt.cli import default_out
-
-    if isinstance(data, pd.DataFrame):
-        return os.path.join("runs", "dataframe-tune")
-    return default_out({"data": data}) + "-tune"
 
 
 def _data_id(data) -> str:
