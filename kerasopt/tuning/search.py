@@ -379,11 +379,9 @@ def _search(plan: _Plan, deadline: float | None):
         from kerasopt.tuning import distributed
 
         _io.write_json(os.path.join(plan.out, "logs", "space.json"), plan.options["space"])
-        args = list(plan.cli_args)
-        if deadline is not None:
-            args += ["--time-budget", repr(max(deadline - time.monotonic(), 1e-3))]
-        if tensorboard is not None:
-            args += ["--tensorboard", os.path.abspath(tensorboard)]
+        per_run = {"time_budget": None if deadline is None else max(deadline - time.monotonic(), 1e-3),
+                   "tensorboard": None if tensorboard is None else os.path.abspath(tensorboard)}
+        args = [*plan.cli_args, *spec_lib.to_argv(per_run, per_run)]
         if not verbose:
             args.append("--quiet")
         distributed.launch(args, plan.out, workers=o["workers"], timeout=timeout, verbose=verbose)
