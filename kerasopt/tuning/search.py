@@ -120,28 +120,20 @@ def tune(data=None, target: str | None = None, config=None, **overrides) -> Tune
         config: A dict, or a JSON/YAML file, of search options (the keys of
             `kerasopt.spec.TUNE_FIELDS`, the flags of `kerasopt tune`
             without dashes); `overrides` win over it.
-        **overrides: Search options, each described by its field in
-            `kerasopt.spec.TUNE_FIELDS` (defaults there): `tuner`,
-            `max_trials`, `objective`, `cv` (0: one validation split), `space`
-            (a dict or a JSON/YAML path, see `kerasopt.tuning.space`),
-            `epochs`, `patience`, `test_split`, `seed`, `out` (default
-            `runs/<data file name>-tune`), `ensemble`, `population`,
-            `time_budget`, `workers`, `role`, `oracle`, `worker_id`,
-            `timeout`, `tensorboard`, `baselines`, `finalize`, `overwrite`,
-            `verbose`, and the column overrides `task`, `categorical`,
-            `numeric`, `drop`.
+        **overrides: Search options (`tuner`, `max_trials`, `objective`,
+            `cv`, `space`, `epochs`, `test_split`, `out`, `ensemble`,
+            `workers`, ...), each described, with its default and check, by
+            its field in `kerasopt.spec.TUNE_FIELDS`.
 
     Returns:
         A `TuneResult`.
 
     Raises:
-        ArgumentError, ConfigError, DataError, OutputExistsError: for bad
-            input, before any trial runs.
+        ArgumentError, ConfigError, DataError, OutputExistsError: before any trial runs.
 
     Example:
 
-    >>> result = tune("train.csv", "label", tuner="random", max_trials=5, epochs=50)  # doctest: +SKIP
-    >>> result.best["score"]  # doctest: +SKIP
+    >>> tune("train.csv", "label", tuner="random", max_trials=5).best["score"]  # doctest: +SKIP
     0.97
     """
     start = time.monotonic()
@@ -368,39 +360,24 @@ def _search(plan: _Plan, deadline: float | None):
         the launcher and for a chief), or a worker's tuner.
     """
     o = plan.options
-    objective, role, tensorboard, verbose, timeout = o["objective"], o["role"], o["tensorboard"], o["verbose"], \
-        o["timeout"]
+    objective, role, tensorboard, verbose = o["objective"], o["role"], o["tensorboard"], o["verbose"]
     if tensorboard is not None and role != "worker":
         from kerasopt.tuning import hparams_log
 
         hparams_log.write_config(tensorboard, objective)
     local_env = {k: None for k in _DIST_ENV}
     if o["workers"]:
-        from kerasopt.tuning import distributed
-
-        _io.write_json(os.path.join(plan.out, "logs", "space.json"), plan.options["space"])
-        per_run = {"time_budget": None if deadline is None else max(deadline - time.monotonic(), 1e-3),
-                   "tensorboard": None if tensorboard is None else os.path.abspath(tensorboard)}
-        args = [*plan.cli_args, *spec_lib.to_argv(per_run, per_run)]
-        if not verbose:
-            args.append("--quiet")
-        distributed.launch(args, plan.out, workers=o["workers"], timeout=timeout, verbose=verbose)
+        _launch(plan, deadline)
         with _environment(local_env):
             return plan.make_tuner(verbose=verbose)
-    if role is not None:
-        host, port = _parse_oracle(o["oracle"])
-        env = {"KERASTUNER_TUNER_ID": "chief" if role == "chief" else str(o["worker_id"]),
-               "KERASTUNER_ORACLE_IP": host, "KERASTUNER_ORACLE_PORT": str(port)}
-    else:
-        env = local_env
     status = None
     if verbose and role is None:
         from kerasopt.tuning.report import StatusLine
 
         status = StatusLine(plan.options["max_trials"], objective,
                             budget=None if deadline is None else deadline - time.monotonic())
-    with _environment(env):
-        search_tuner = plan.make_tuner(timeout=timeout, verbose=verbose, status=status, tensorboard=tensorboard,
+    with _environment(_process_env(o) if role is not None else local_env):
+        search_tuner = plan.make_tuner(timeout=o["timeout"], verbose=verbose, status=status, tensorboard=tensorboard,
                                        population=o["population"] if role is None else 1)
         if role != "worker" and deadline is not None:
             search_tuner.oracle.set_deadline(deadline - time.monotonic())
@@ -428,6 +405,25 @@ def _search(plan: _Plan, deadline: float | None):
         with _environment(local_env):
             return plan.make_tuner(verbose=verbose)
     return search_tuner
+
+
+def _process_env(o: dict[str, Any]) -> dict[str, str]:
+    """KerasTuner's environment of a chief or worker (`role`) of a search across machines."""
+    host, port = _parse_oracle(o["oracle"])
+    return {"KERASTUNER_TUNER_ID": "chief" if o["role"] == "chief" else str(o["worker_id"]),
+            "KERASTUNER_ORACLE_IP": host, "KERASTUNER_ORACLE_PORT": str(port)}
+
+
+def _launch(plan: _Plan, deadline: float | None) -> None:
+    """Runs the search as a chief and `workers` worker processes on this machine (`distributed.launch`)."""
+    from kerasopt.tuning import distributed
+
+    o = plan.options
+    _io.write_json(os.path.join(plan.out, "logs", "space.json"), o["space"])
+    per_run = {"time_budget": None if deadline is None else max(deadline - time.monotonic(), 1e-3),
+               "tensorboard": None if o["tensorboard"] is None else os.path.abspath(o["tensorboard"])}
+    args = [*plan.cli_args, *spec_lib.to_argv(per_run, per_run), *([] if o["verbose"] else ["--quiet"])]
+    distributed.launch(args, plan.out, workers=o["workers"], timeout=o["timeout"], verbose=o["verbose"])
 
 
 def make_tuner(tuner: str, space: dict[str, Any], x, y: np.ndarray, *, target=None, num_classes: int | None = None,
