@@ -94,6 +94,7 @@ def test_trials_figure_of_a_small_search(tmp_path):
     ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
     assert all(float(t).is_integer() for t in ticks) and {0, 1, 2} <= set(ticks)
     assert list(ax.lines[0].get_xdata()) == [0, 1, 2]  # trial_id of trials.csv
-    assert "one held-out row = 0.0125 of val_accuracy, 80 rows" in ax.get_ylabel()
+    assert ax.get_ylabel() == "val_accuracy\n(one step = 1 of 80 held-out rows = 0.0125)"
+    assert ax.get_title() == "Score by trial (best and worst 20 rows apart)"  # (0.75 - 0.5) * 80
     more = pd.concat([frame, frame.assign(trial_id=["3", "4", "5"], score=[0.9, 0.2, 0.4])], ignore_index=True)
     assert len(report.plot_trials(more, "val_accuracy").axes) == 2 and report.influence_note(more) == ""

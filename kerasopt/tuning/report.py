@@ -138,9 +138,11 @@ def plot_trials(frame: pd.DataFrame, objective: str, top: int = 6, rows: int | N
         ax_score.step(ids, best, where="post", label="best so far")
     ax_score.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_score.set_xlabel("trial_id (as in trials.csv)")
-    step = f"\n(one held-out row = {1 / rows:.4f} of {objective}, {rows} rows)" if rows else ""
+    step = f"\n(one step = 1 of {rows} held-out rows = {1 / rows:.4f})" if rows else ""
     ax_score.set_ylabel(objective + step)
-    ax_score.set_title("Score by trial")
+    spread = f" (best and worst {round((scores.max() - scores.min()) * rows)} rows apart)" \
+        if rows and len(scores) else ""
+    ax_score.set_title("Score by trial" + spread)
     ax_score.legend()
     if len(inf):
         ax_inf = axes[1]
