@@ -41,11 +41,11 @@ def test_trials_whose_penalty_and_error_disagree_are_ranked_by_error(regression_
     space = {**LINEAR, "l1": {"choices": [1e-6, 0.5]}}
     result = tune(regression_frame, "y", tuner="grid", max_trials=2, epochs=1, cv=2, space=space,
                   out=tmp_path / "s", ensemble=1, test_split=0.0, verbose=0)
+    assert result.best["hyperparameters"]["l1"] == 0.5  # the smaller error, the larger penalty
+    assert result.best["objective"] == "val_rmse" and result.best["score"] == 50.0
     trials = pd.read_csv(tmp_path / "s" / "trials.csv").set_index("l1")
     assert trials.loc[0.5, "val_rmse"] == 50.0 and trials.loc[1e-6, "val_rmse"] == 400.0
     assert trials.loc[0.5, "val_r2"] == pytest.approx(0.95)
-    assert result.best["objective"] == "val_rmse" and result.best["hyperparameters"]["l1"] == 0.5
-    assert result.best["score"] == 50.0
     assert "val_loss" not in trials.columns  # no penalized number in trials.csv
 
 
