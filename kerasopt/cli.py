@@ -53,22 +53,6 @@ def _json_arg(text: str):
     return value
 
 
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def _duration(text: str) -> float:
-    """Parses a duration: `90s`, `5m`, `1.5h` or plain seconds; positive."""
-    value = str(text).strip().lower()
-    number, scale = (value[:-1], _UNITS[value[-1]]) if value[-1:] in _UNITS else (value, 1.0)
-    try:
-        seconds = float(number) * scale
-    except ValueError:
-        seconds = float("nan")
-    if not seconds > 0 or seconds == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive duration such as 90s, 5m or 1h. Received: {text!r}")
-    return seconds
-
-
 def _comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
@@ -121,18 +105,42 @@ def add_spec_flags(p: argparse.ArgumentParser) -> None:
     for group in spec.GROUPS:
         g = p.add_argument_group(titles[group])
         for f in spec.fields(group):
-            if f.cli is None:
-                continue
-            choices = f"; one of {', '.join(map(str, f.choices))}" if f.choices else ""
-            text = _help(f"{f.help}{choices} (default: {spec.format_default(f)})")
-            if f.cli == "bool":
-                g.add_argument(f.flag, action=argparse.BooleanOptionalAction, default=None, help=text)
-            elif f.cli == "json":
-                g.add_argument(f.flag, type=_json_arg, metavar=f.metavar or "JSON", help=text)
-            elif f.cli in ("comma", "nargs"):
-                add_list_flag(g, f, text)
-            else:
-                g.add_argument(f.flag, type=f.type, metavar=f.metavar, help=text)
+            _add_field(g, f)
+
+
+def _checked(f) -> Callable[[str], object]:
+    """An argparse `type` that converts a flag's text with the field's type, then its check."""
+    def convert(text: str):
+        try:
+            value = f.type(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {f.type.__name__}; got {text!r}") from None
+        try:
+            return value if f.check is None else f.check(f.name, value)
+        except KerasoptError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return convert
+
+
+def _add_field(g, f, check: bool = False) -> None:
+    """Adds the flag of one `kerasopt.spec.Field` (default `None`: not given), its help showing the default.
+
+    With `check`, a one-value flag is checked as it is parsed (a bad value is a usage error).
+    """
+    from kerasopt import spec
+
+    if f.cli is None:
+        return
+    choices = f"; one of {', '.join(map(str, f.choices))}" if f.choices else ""
+    text = _help(f"{f.help}{choices} (default: {spec.format_default(f)})")
+    if f.cli == "bool":
+        g.add_argument(f.flag, action=argparse.BooleanOptionalAction, default=None, help=text)
+    elif f.cli == "json":
+        g.add_argument(f.flag, type=_json_arg, metavar=f.metavar or "JSON", help=text)
+    elif f.cli in ("comma", "nargs"):
+        add_list_flag(g, f, text)
+    else:
+        g.add_argument(f.flag, type=_checked(f) if check else f.type, metavar=f.metavar, help=text)
 
 
 def spec_overrides(args: argparse.Namespace) -> dict:
@@ -147,10 +155,9 @@ def spec_overrides(args: argparse.Namespace) -> dict:
 
 def default_out(config: dict) -> str:
     """Returns the default run directory: `runs/<data file name without extension>`, `runs/phone` for the demo."""
-    if config.get("data") is None:
-        return os.path.join("runs", "phone")
-    stem = os.path.splitext(os.path.basename(os.path.normpath(os.fspath(config["data"]))))[0]
-    return os.path.join("runs", stem or "run")
+    from kerasopt import spec
+
+    return spec.default_out(config.get("data"))
 
 
 def _show_defaults(parser: argparse.ArgumentParser) -> None:
@@ -245,60 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
                                       "and write trials.csv, trials.png, best_config.json and "
                                       "best_model.keras into --out. Running the same command again "
                                       "resumes an interrupted search.")
-    tune.add_argument("--data", metavar="CSV", help=_help(spec.FIELD["data"].help))
+    tune.add_argument("--config", metavar="FILE", help="JSON or YAML file of search options (keys as the flags "
+                                                         "without dashes); flags override it")
+    for f in spec.TUNE_FIELDS:
+        _add_field(tune, f, check=True)
     tune.add_argument("--demo", action="store_true", help="search on the embedded phone-like demo data")
-    tune.add_argument("--target", metavar="COLUMN", help=_help(spec.FIELD["target"].help))
-    for name in ("task", "categorical", "numeric", "drop"):
-        field = spec.FIELD[name]
-        choices = f"; one of {', '.join(field.choices)}" if field.choices else ""
-        if field.cli == "comma":
-            add_list_flag(tune, field, _help(field.help))
-            continue
-        tune.add_argument(field.flag, type=field.type,
-                          choices=field.choices, metavar=field.metavar, help=_help(f"{field.help}{choices}"))
-    tune.add_argument("--tuner", default="bayesian", choices=["random", "grid", "bayesian", "hyperband"],
-                      help="search strategy (default bayesian)")
-    tune.add_argument("--max-trials", type=int, default=30, help="number of trials (default 30)")
-    tune.add_argument("--executions-per-trial", type=int, default=1, help="trainings per trial, averaged")
-    tune.add_argument("--objective", help="val_accuracy, val_loss, accuracy or loss (default: val_accuracy for "
-                                          "classification, val_loss for regression)")
-    tune.add_argument("--cv", type=int, metavar="K", default=3,
-                      help="k-fold objective on the training rows (default 3); 0: one validation split")
-    tune.add_argument("--space", metavar="FILE", help="JSON or YAML overrides of the default search space")
-    tune.add_argument("--seed", type=int, default=spec.FIELD["seed"].default,
-                      help="seed of splits, oracle and training")
-    tune.add_argument("--out", default=os.path.join("runs", "tune"), help="output directory (default runs/tune)")
-    tune.add_argument("--epochs", type=int, help=f"maximum epochs per trial (default: the space's, "
-                                                  f"{spec.FIELD['epochs'].search['epochs']})")
-    tune.add_argument("--patience", type=int, default=15, help="early-stopping patience inside trials")
-    tune.add_argument("--validation-split", type=float, default=spec.FIELD["validation_split"].default,
-                      help="validation fraction with --cv 0")
-    tune.add_argument("--test-split", type=float, default=0.0,
-                      help="fraction of rows the search never sees; the best model is scored on them")
-    tune.add_argument("--workers", type=int, default=0, metavar="N",
-                      help="run a chief and N workers on 127.0.0.1")
-    tune.add_argument("--role", choices=["chief", "worker"], help="take part in a search across machines")
-    tune.add_argument("--oracle", metavar="HOST:PORT", help="address of the chief (with --role)")
-    tune.add_argument("--worker-id", help="unique worker id (with --role worker)")
-    tune.add_argument("--timeout", type=float, metavar="SECONDS", help="bound on a distributed run (default: 6 hours)")
-    tune.add_argument("--time-budget", type=_duration, metavar="TIME",
-                      help="start no new trial after TIME (e.g. 90s, 5m, 1h; plain numbers are seconds), then "
-                           "retrain the best configuration as usual")
-    tune.add_argument("--tensorboard", metavar="DIR",
-                      help="write TensorBoard HParams logs of the search (one run per trial) into DIR")
-    tune.add_argument("--no-finalize", action="store_true",
-                      help="only run trials: no trials.csv or retraining (a later run without it finalizes)")
-    tune.add_argument("--baselines", action="store_true",
-                      help="also tune scikit-learn baselines on the same rows and print a comparison")
-    tune.add_argument("--ensemble", type=int, default=5, metavar="N",
-                      help="best_model.keras averages N retrainings of the best configuration (default 5)")
-    tune.add_argument("--sequential", action="store_true",
-                      help="train a trial's folds and executions, and the final ensemble, one network at a time "
-                           "(each fold learning its own column statistics) instead of as one stacked model")
-    tune.add_argument("--population", type=int, metavar="P",
-                      help="train up to P trials that differ only in learning rate, l1, l2 and dropout as one "
-                           "stacked model (default: 8 for grid and random, 1 for bayesian and hyperband; "
-                           "0 or 1: one trial at a time)")
     tune.add_argument("--quiet", action="store_true",
                       help="no progress lines, status line or summary (the status line shows only on a terminal)")
     _add_common(tune)
@@ -466,27 +424,23 @@ COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate}
 
 
 def _tune(args) -> int:
+    from kerasopt import spec
     from kerasopt.tuning.search import tune
 
-    result = tune(args.data, args.target, task=args.task, categorical=args.categorical or (),
-                  numeric=args.numeric or (), drop=args.drop or (), tuner=args.tuner, max_trials=args.max_trials,
-                  executions_per_trial=args.executions_per_trial, objective=args.objective,
-                  cv=None if args.cv == 0 else args.cv,
-                  space=args.space, seed=args.seed, out=args.out, epochs=args.epochs, patience=args.patience,
-                  validation_split=args.validation_split, test_split=args.test_split, overwrite=args.overwrite,
-                  workers=args.workers, role=args.role, oracle=args.oracle, worker_id=args.worker_id,
-                  timeout=args.timeout, time_budget=args.time_budget, tensorboard=args.tensorboard,
-                  baselines=args.baselines, ensemble=args.ensemble, sequential=args.sequential,
-                  population=args.population, verbose=0 if args.quiet else 1,
-                  finalize=not args.no_finalize)
+    given = {f.name: getattr(args, f.name) for f in spec.TUNE_FIELDS
+             if f.cli is not None and getattr(args, f.name) is not None}
+    given.pop("data", None)
+    given.pop("target", None)
+    result = tune(args.data, args.target, config=args.config, overwrite=args.overwrite,
+                  verbose=0 if args.quiet else 1, **given)
     if args.role == "worker":
-        print(f"worker {args.worker_id}: search over; the chief writes the results to {args.out}")
-    elif args.no_finalize:
-        print(f"trials written to {args.out} in {result.seconds:.1f} s")
+        print(f"worker {args.worker_id}: search over; the chief writes the results to {result.out_dir}")
+    elif args.finalize is False:
+        print(f"trials written to {result.out_dir} in {result.seconds:.1f} s")
     else:
-        print(f"search written to {args.out} in {result.seconds:.1f} s")
-        if os.path.isfile(os.path.join(args.out, "report.html")):
-            print(f"report: {os.path.join(args.out, 'report.html')}")
+        print(f"search written to {result.out_dir} in {result.seconds:.1f} s")
+        if os.path.isfile(os.path.join(result.out_dir, "report.html")):
+            print(f"report: {os.path.join(result.out_dir, 'report.html')}")
     return 0
 
 
@@ -536,7 +490,7 @@ def _missing_data(args) -> str | None:
     """The usage error of a `train` or `tune` without data: `--data` is required, `--demo` the demo data."""
     if args.command not in ("train", "tune") or args.data is not None or args.demo:
         return None
-    if args.command == "train" and args.config is not None:
+    if args.config is not None:
         return None  # the file may name the data; checked once it is read
     return "the following arguments are required: --data (or --demo for the embedded phone-like demo data)"
 

@@ -41,14 +41,15 @@ import copy
 import numbers
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 
 __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
-           "TASKS", "DEMO_TARGET", "defaults", "fields", "check_value", "format_default"]
+           "TASKS", "DEMO_TARGET", "defaults", "fields", "check_value", "format_default", "TUNE_FIELDS",
+           "TUNE_FIELD", "TUNERS", "TUNE_OBJECTIVES", "DEFINES_SEARCH", "tune_options", "to_argv", "default_out"]
 
 # Kept in step with kerasopt.optimizers.available() and kerasopt.schedules.available() (checked by
 # the tests) so that options are validated and documented without loading Keras.
@@ -317,13 +318,13 @@ def fields(group: str | None = None) -> tuple[Field, ...]:
     return tuple(f for f in FIELDS if group is None or f.group == group)
 
 
-def check_value(name: str, value) -> Any:
-    """Returns `value` validated and normalized for option `name`.
+def check_value(name: str, value, fields: Mapping[str, Field] | None = None) -> Any:
+    """Returns `value` validated and normalized for option `name` (of `fields`, default `FIELD`).
 
     Raises:
         ArgumentError: naming the option and echoing the value.
     """
-    f = FIELD[name]
+    f = (FIELD if fields is None else fields)[name]
     return value if f.check is None else f.check(name, value)
 
 
@@ -346,3 +347,178 @@ def format_default(field: Field) -> str:
             return "none"
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+# -- kerasopt tune ---------------------------------------------------------------------------------
+# The options of a search: `kerasopt tune`'s flags (`kerasopt.cli`), the keys of its `--config`
+# file and of `kerasopt.tuning.tune(data, target, config, **overrides)`, their defaults and checks,
+# and the flags the distributed launcher hands its processes (`to_argv`) all come from here.
+
+TUNERS = ("random", "grid", "bayesian", "hyperband")
+#: Scores a search ranks trials on, per task, the default first; none includes the weight penalty.
+TUNE_OBJECTIVES = {"classification": ("val_accuracy",), "regression": ("val_rmse", "val_mae", "val_r2")}
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration(name: str, value) -> float:
+    """A positive number of seconds, or text such as `90s`, `5m`, `1.5h`."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        number, scale = (text[:-1], _UNITS[text[-1]]) if text[-1:] in _UNITS else (text, 1.0)
+        try:
+            value = float(number) * scale
+        except ValueError:
+            raise check._fail(name, "a positive duration such as 90s, 5m or 1h", value) from None
+    return check.positive_float(name, value)
+
+
+def _folds(name: str, value) -> int:
+    """`cv`: an integer >= 2, or 0 (also `None`) for one validation split."""
+    if value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value == 0):
+        return 0
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 2:
+        raise check._fail(name, "an integer >= 2 (folds), or 0 / None for one validation split", value)
+    return int(value)
+
+
+def _objective(name: str, value):
+    names = tuple(n for task in TASKS for n in TUNE_OBJECTIVES[task])
+    if value in ("val_loss", "loss", "accuracy"):
+        raise check._fail(name, f"a score without the weight penalty, one of {', '.join(names)}", value)
+    return check.one_of(name, value, names)
+
+
+def _space(name: str, value):
+    return dict(value) if isinstance(value, Mapping) else _text(name, value)
+
+
+def _tune(name: str, base: str | None = None, **changes) -> Field:
+    """A search option: a new field, or (with `base`) a run option with the changes a search makes."""
+    return replace(FIELD[base], name=name, group="search", **changes) if base else Field(name, group="search",
+                                                                                            **changes)
+
+
+TUNE_FIELDS: tuple[Field, ...] = (
+    *(FIELD[name] for name in ("data", "target", "task", "categorical", "numeric", "drop")),
+    _tune("tuner", type=str, default="bayesian", help="search strategy", check=lambda n, v: check.one_of(n, v, TUNERS),
+          choices=TUNERS),
+    _tune("max_trials", type=int, default=30, help="number of trials (an upper bound for grid and hyperband)",
+          check=check.positive_int, metavar="N"),
+    _tune("executions_per_trial", type=int, default=1, help="trainings per trial and fold, averaged",
+          check=check.positive_int, metavar="N"),
+    _tune("objective", type=str, default=None,
+          help="score that ranks the trials, never including the weight penalty: val_accuracy for "
+               "classification; val_rmse, val_mae or val_r2 (target units) for regression; none: "
+               "val_accuracy or val_rmse", check=_optional(_objective)),
+    _tune("cv", type=int, default=3, help="folds of the k-fold objective on the training rows; 0: one "
+          "validation split of --validation-split", check=_folds, metavar="K"),
+    _tune("space", type=str, default=None, help="JSON or YAML file of overrides of the default search space",
+          check=_optional(_space), metavar="FILE"),
+    _tune("epochs", "epochs", default=None, help=f"maximum epochs per trial; none: the space's "
+          f"({FIELD['epochs'].search['epochs']})", check=_optional(check.positive_int), search=None),
+    _tune("patience", "patience", default=15, help="early-stopping patience inside trials"),
+    _tune("validation_split", "validation_split", help="validation fraction of the training rows with --cv 0",
+          check=check.open_unit_interval),
+    _tune("test_split", "test_split", help="fraction of the rows the search never sees; the retrained best "
+          "model is scored on them"),
+    _tune("seed", "seed", help="seed of the splits, folds, oracle and training", check=check.non_negative_int),
+    _tune("out", type=str, default=None, help="output directory; none: runs/<name of the --data file>-tune",
+          check=_optional(_text), metavar="DIR"),
+    _tune("ensemble", type=int, default=5, help="best_model.keras averages N retrainings of the best "
+          "configuration", check=check.positive_int, metavar="N"),
+    _tune("population", type=int, default=None, help="train up to P trials that differ only in learning rate, "
+          "l1, l2 and dropout as one stacked model; none: 8 for grid and random, 1 for bayesian and hyperband; "
+          "0 or 1: one trial at a time", check=_optional(check.non_negative_int), metavar="P"),
+    _tune("time_budget", type=str, default=None, help="start no new trial after TIME (90s, 5m, 1h; plain "
+          "numbers are seconds), then retrain the best configuration", check=_optional(_duration),
+          metavar="TIME"),
+    _tune("baselines", type=bool, default=False, help="also tune scikit-learn baselines on the same rows and "
+          "print a comparison", check=_flag, cli="bool"),
+    _tune("finalize", type=bool, default=True, help="write trials.csv and retrain the best configuration "
+          "(--no-finalize: only run trials; a later run finalizes)", check=_flag, cli="bool"),
+    _tune("tensorboard", type=str, default=None, help="write TensorBoard HParams logs of the search (one run "
+          "per trial) into DIR", check=_optional(_text), metavar="DIR"),
+    _tune("workers", type=int, default=0, help="run a chief and N worker processes on 127.0.0.1",
+          check=check.non_negative_int, metavar="N"),
+    _tune("role", type=str, default=None, help="take part in a search across machines that share --out",
+          check=_optional(lambda n, v: check.one_of(n, v, ("chief", "worker"))), choices=("chief", "worker")),
+    _tune("oracle", type=str, default=None, help="HOST:PORT of the chief (with --role)", check=_optional(_text),
+          metavar="HOST:PORT"),
+    _tune("worker_id", type=str, default=None, help="unique id of a worker (with --role worker)",
+          check=_optional(_text)),
+    _tune("timeout", type=float, default=None, help="seconds after which a distributed run stops (its finished "
+          "trials are kept); none: 6 hours", check=_optional(check.positive_float), metavar="SECONDS"),
+    _tune("overwrite", type=bool, default=False, help="start over, deleting this search's outputs in --out",
+          check=_flag, cli=None),
+    _tune("verbose", type=int, default=1, help="1: progress lines, status line and summary; 0: quiet (--quiet)",
+          check=check.non_negative_int, cli=None),
+)
+
+#: name -> search option
+TUNE_FIELD: dict[str, Field] = {f.name: f for f in TUNE_FIELDS}
+
+#: The options that define a search: a rerun must repeat them to resume it (`search.json`), and every
+#: process of a distributed search gets them (`to_argv`). The others may change between runs.
+DEFINES_SEARCH = ("data", "target", "task", "categorical", "numeric", "drop", "tuner", "max_trials",
+                  "executions_per_trial", "objective", "cv", "space", "epochs", "patience", "validation_split",
+                  "test_split", "seed", "out")
+
+
+def default_out(data, suffix: str = "") -> str:
+    """Returns the default output folder of a command on `data`: `runs/<file name without extension><suffix>`.
+
+    `runs/phone<suffix>` for the demo data (`data=None`), `runs/dataframe<suffix>` for a DataFrame.
+    """
+    if data is None:
+        return os.path.join("runs", "phone" + suffix)
+    if not isinstance(data, (str, os.PathLike)):
+        return os.path.join("runs", "dataframe" + suffix)
+    stem = os.path.splitext(os.path.basename(os.path.normpath(os.fspath(data))))[0]
+    return os.path.join("runs", (stem or "run") + suffix)
+
+
+def tune_options(config: Mapping[str, Any] | None = None, **overrides) -> dict[str, Any]:
+    """Returns every search option: defaults < `config` (a dict of a JSON/YAML file's options) < `overrides`.
+
+    Keys may use dashes (`max-trials`). Every value is checked and
+    normalized (`cv=None` becomes 0, a `time_budget` text seconds); `data`
+    may also be a DataFrame.
+
+    Raises:
+        ArgumentError: for an unknown key or a bad value (naming it).
+    """
+    given = {**{str(k).replace("-", "_"): v for k, v in dict(config or {}).items()}, **overrides}
+    unknown = sorted(set(given) - set(TUNE_FIELD))
+    if unknown:
+        raise ArgumentError(f"Unknown option(s) of a search: {', '.join(unknown)}. Known: "
+                            f"{', '.join(TUNE_FIELD)}.")
+    options = {f.name: copy.deepcopy(f.default) for f in TUNE_FIELDS}
+    options.update(given)
+    return {name: value if name == "data" and not isinstance(value, (str, os.PathLike, type(None)))
+            else check_value(name, value, TUNE_FIELD) for name, value in options.items()}
+
+
+def to_argv(values: Mapping[str, Any], names, fields: Mapping[str, Field] = TUNE_FIELD) -> list[str]:
+    """Returns the command-line flags that give `values[name]` for each of `names` (unset ones left out).
+
+    The inverse of the parser `kerasopt.cli` builds from the same fields:
+    parsing the result gives back the values.
+    """
+    argv: list[str] = []
+    for name in names:
+        f, value = fields[name], values.get(name)
+        if value is None or (isinstance(value, (list, tuple)) and not value):
+            continue
+        if f.cli == "bool":
+            argv.append(f.flag if value else "--no-" + f.flag[2:])
+        elif f.cli == "comma":
+            argv += [f.flag, ",".join(value)]
+        elif f.cli == "nargs":
+            argv += [f.flag, *(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))]
+        elif f.cli == "json" or isinstance(value, Mapping):
+            import json
+
+            argv += [f.flag, json.dumps(value)]
+        else:
+            argv += [f.flag, repr(value) if isinstance(value, float) else str(value)]
+    return argv

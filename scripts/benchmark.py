@@ -338,8 +338,8 @@ def _run_kerasopt(w: Workload, d: dict, seed: int) -> tuple[float, float]:
             # The search only (`finalize=False`): no retraining of the best model afterwards. The trials
             # differ only in learning rate, so the whole grid trains as one population (one stacked model).
             tune(frame, "label", tuner="grid", max_trials=w.trials, space=space, seed=seed,
-                 out=os.path.join(out, "tune"), patience=w.epochs, cv=None, validation_split=0.2, verbose=0,
-                 finalize=False, population=w.trials)
+                 out=os.path.join(out, "tune"), patience=w.epochs, cv=None, validation_split=0.2, test_split=0.0,
+                 verbose=0, finalize=False, population=w.trials)
             seconds = time.perf_counter() - start
             scores = []
             for root, _, files in os.walk(out):

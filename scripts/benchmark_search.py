@@ -1,20 +1,29 @@
-"""The same `kerasopt tune` search stacked (the default) and `--sequential`: time, trials and scores.
+"""`kerasopt tune` against a plain KerasTuner search over the same space, folds and trial count.
 
 Usage:
-    python scripts/benchmark_search.py                          # phone data, 3 Bayesian trials, cv 3, ensemble 5
-    python scripts/benchmark_search.py --max-trials 30          # the default search of scripts/tune_phone.py
-    python scripts/benchmark_search.py --tuner random --max-trials 5 --out bench.json
-    python scripts/benchmark_search.py --tuner random --max-trials 8 --population 8   # stacked in populations
+    python scripts/benchmark_search.py                          # phone data, 4 trials, cv 3, 20 epochs: a few minutes
+    python scripts/benchmark_search.py --max-trials 2 --epochs 5      # a quick check
+    python scripts/benchmark_search.py --peers random --out bench.json
 
-Each way runs `python -m kerasopt tune --quiet` in its own process (the same
-data, tuner, seed, trials, folds and ensemble) into its own folder under a
-temporary directory, timed from the outside. The table shows the wall time
-(process start, search and retraining), the trials' own seconds (the sum of
-trials.csv's `seconds`), the best score and each trial's score with whether
-the two searches ran the same configuration. A random search proposes the
-same configurations both ways; a Bayesian one proposes from the scores so
-far, so it can part ways after its initial random points. Nothing is
-written unless --out is given (a JSON of the figures).
+The peer is what a user would write instead of `kerasopt tune`: a
+`keras_tuner.RandomSearch` / `keras_tuner.BayesianOptimization` whose
+`build(hp)` declares the same hyperparameters (`kerasopt.tuning.space.declare`
+of the default space, so the same names, ranges and defaults) and builds a plain
+Keras network (`Normalization`, `Dense` with L1/L2, `BatchNormalization`,
+`Dropout`, the optimizer and learning-rate schedule named by the trial), and
+whose `run_trial` trains one network per fold, one after another, with
+`EarlyStopping(patience, restore_best_weights=True)` on the validation loss,
+scoring the mean of the folds' validation accuracy at their restored epoch.
+
+kerasopt runs `python -m kerasopt tune --tuner random` and `--tuner bayesian`
+(trials stacked: a trial's folds train as one stacked model) with the same
+seed, trial count, epochs, patience and folds (`StratifiedKFold(cv,
+shuffle=True, random_state=seed)` over all rows: `--test-split 0`), and no
+retraining beyond one network (`--ensemble 1`). Each search runs in its own
+process into a temporary folder, timed from the outside (process start
+included). The table shows each search's best cross-validated accuracy, its
+wall time and the ratio of the peer's time to kerasopt's. Nothing is written
+unless --out is given (a JSON of the figures).
 """
 
 from __future__ import annotations
@@ -29,72 +38,150 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "phone" / "train.csv"
-MODES = ("stacked", "sequential")
-# --population P: the stacked search with populations of P trials; the other searches run trial by trial.
+PEERS = {"random": "RandomSearch", "bayesian": "BayesianOptimization"}
+
+# Run in its own process: the plain KerasTuner search of one tuner, printing a JSON line.
+PEER = r'''
+import json, math, os, sys, tempfile, time
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+start = time.perf_counter()
+import keras, keras_tuner, numpy as np, pandas as pd
+from sklearn.model_selection import StratifiedKFold
+from kerasopt.tuning.space import declare, resolve_space
+
+args = json.loads(sys.argv[1])
+frame = pd.read_csv(args["data"])
+y = pd.factorize(frame.pop(args["target"]), sort=True)[0].astype("int32")
+x = frame.select_dtypes("number").to_numpy("float32")
+classes = int(y.max()) + 1
+folds = list(StratifiedKFold(args["cv"], shuffle=True, random_state=args["seed"]).split(x, y))
+space = resolve_space({"epochs": args["epochs"]})
+
+def learning_rate(values, steps):
+    rate, epochs = float(values["learning_rate"]), int(values["epochs"])
+    if values["schedule"] == "exponential":
+        return keras.optimizers.schedules.ExponentialDecay(rate, steps, 0.98)
+    if values["schedule"] == "cosine":
+        return keras.optimizers.schedules.CosineDecay(rate, steps * epochs)
+    return rate
+
+def optimizer(values, steps):
+    lr = learning_rate(values, steps)
+    name = values["optimizer"]
+    if name == "momentum":
+        return keras.optimizers.SGD(lr, momentum=float(values["momentum"]))
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(lr, momentum=float(values["momentum"] or 0.0))
+    return {"adam": keras.optimizers.Adam, "nadam": keras.optimizers.Nadam}[name](lr)
+
+def build(hp, train_x=None):
+    values = declare(hp, space)
+    norm = keras.layers.Normalization()
+    if train_x is not None:
+        norm.adapt(train_x)
+    layers = [keras.Input((x.shape[1],)), norm]
+    reg = keras.regularizers.L1L2(float(values["l1"]), float(values["l2"]))
+    for units in values["hidden_units"]:
+        layers.append(keras.layers.Dense(units, kernel_regularizer=reg, kernel_initializer="he_normal"))
+        if values["batch_norm"]:
+            layers.append(keras.layers.BatchNormalization())
+        layers.append(keras.layers.Activation(values["activation"]))
+        if values["dropout"]:
+            layers.append(keras.layers.Dropout(float(values["dropout"])))
+    layers.append(keras.layers.Dense(classes, activation="softmax", kernel_regularizer=reg))
+    model = keras.Sequential(layers)
+    steps = math.ceil(len(x) * (1 - 1 / args["cv"]) / values["batch_size"])
+    model.compile(optimizer(values, steps), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+class FoldTuner(getattr(keras_tuner, args["peer"])):
+    def run_trial(self, trial, *unused, **kwargs):
+        hp = trial.hyperparameters
+        values = declare(hp, space)
+        scores = []
+        for train, val in folds:
+            keras.backend.clear_session()
+            model = build(hp, x[train])
+            stop = keras.callbacks.EarlyStopping(patience=args["patience"], restore_best_weights=True)
+            model.fit(x[train], y[train], validation_data=(x[val], y[val]), epochs=int(values["epochs"]),
+                      batch_size=int(values["batch_size"]), callbacks=[stop], verbose=0)
+            scores.append(model.evaluate(x[val], y[val], verbose=0, return_dict=True)["accuracy"])
+        return {"val_accuracy": float(np.mean(scores))}
+
+with tempfile.TemporaryDirectory() as out:
+    tuner = FoldTuner(hypermodel=build, objective="val_accuracy", max_trials=args["max_trials"],
+                      seed=args["seed"] + 1, directory=out, project_name="peer")
+    tuner.search()
+    scores = [t.score for t in tuner.oracle.trials.values() if t.score is not None]
+print(json.dumps({"best_score": max(scores), "trials": len(scores), "seconds_in_process":
+                  time.perf_counter() - start}))
+'''
 
 
-def _run(mode: str, args, folder: pathlib.Path) -> dict:
+def _kerasopt(tuner: str, args, folder: pathlib.Path) -> dict:
     import pandas as pd
 
-    out = folder / mode
+    out = folder / f"kerasopt-{tuner}"
     command = [sys.executable, "-m", "kerasopt", "tune", "--data", str(args.data), "--target", args.target,
-               "--tuner", args.tuner, "--max-trials", str(args.max_trials), "--cv", str(args.cv),
-               "--seed", str(args.seed), "--ensemble", str(args.ensemble), "--out", str(out), "--quiet",
-               *(["--epochs", str(args.epochs)] if args.epochs else []),
-               *(["--sequential"] if mode == "sequential" else []),
-               "--population", str(args.population if mode == "stacked" else 1)]
+               "--tuner", tuner, "--max-trials", str(args.max_trials), "--cv", str(args.cv), "--seed", str(args.seed),
+               "--epochs", str(args.epochs), "--patience", str(args.patience), "--test-split", "0",
+               "--ensemble", "1", "--out", str(out), "--quiet"]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode:
-        sys.exit(f"benchmark_search: the {mode} search failed:\n{done.stderr[-3000:]}")
-    trials = pd.read_csv(out / "trials.csv").sort_values("trial_id", key=lambda s: s.astype(int))
-    best = json.loads((out / "best_config.json").read_text())
-    return {"mode": mode, "wall_seconds": seconds, "trial_seconds": float(trials.seconds.sum()),
-            "best_score": float(best["score"]), "best_trial": str(best["trial_id"]),
-            "scores": [float(v) for v in trials.score],
-            "configs": [json.loads((out / "history" / f"trial_{t}.json").read_text())["hyperparameters"]
-                        for t in trials.trial_id.astype(str)]}
+        sys.exit(f"benchmark_search: kerasopt tune --tuner {tuner} failed:\n{done.stderr[-3000:]}")
+    trials = pd.read_csv(out / "trials.csv")
+    return {"search": f"kerasopt tune --tuner {tuner}", "best_score": float(trials.score.max()),
+            "trials": int(trials.score.notna().sum()), "wall_seconds": seconds}
+
+
+def _peer(tuner: str, args) -> dict:
+    options = {"peer": PEERS[tuner], "data": str(args.data), "target": args.target, "cv": args.cv,
+               "seed": args.seed, "epochs": args.epochs, "patience": args.patience, "max_trials": args.max_trials}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", PEER, json.dumps(options)], capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        sys.exit(f"benchmark_search: keras_tuner.{PEERS[tuner]} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"search": f"keras_tuner.{PEERS[tuner]}", "best_score": result["best_score"], "trials": result["trials"],
+            "wall_seconds": seconds}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=pathlib.Path, default=DEFAULT_DATA, help=f"CSV (default {DEFAULT_DATA})")
-    parser.add_argument("--target", default="price_range")
-    parser.add_argument("--tuner", default="bayesian", choices=["random", "grid", "bayesian", "hyperband"])
-    parser.add_argument("--max-trials", type=int, default=3)
-    parser.add_argument("--cv", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, help="maximum epochs per trial (default: the space's)")
-    parser.add_argument("--ensemble", type=int, default=5)
-    parser.add_argument("--population", type=int, default=1,
-                        help="population of the stacked search (default 1: trial by trial, like the sequential one)")
+    parser.add_argument("--target", default="price_range", help="label column (default price_range)")
+    parser.add_argument("--peers", nargs="+", choices=sorted(PEERS), default=["random", "bayesian"],
+                        help="KerasTuner searches to compare (default: random bayesian)")
+    parser.add_argument("--max-trials", type=int, default=4, help="trials per search (default 4)")
+    parser.add_argument("--cv", type=int, default=3, help="folds (default 3)")
+    parser.add_argument("--epochs", type=int, default=20, help="maximum epochs per training (default 20)")
+    parser.add_argument("--patience", type=int, default=15, help="early-stopping patience (default 15)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the folds and both oracles (default 0)")
     parser.add_argument("--out", type=pathlib.Path, help="write the figures to this JSON file")
     args = parser.parse_args()
     if not args.data.exists():
         parser.error(f"--data {args.data} does not exist")
 
+    rows = []
     with tempfile.TemporaryDirectory(prefix="benchmark_search_") as folder:
-        results = {mode: _run(mode, args, pathlib.Path(folder)) for mode in MODES}
-    stacked, sequential = results["stacked"], results["sequential"]
-    print(f"{args.data}: {args.tuner}, {args.max_trials} trial(s), cv {args.cv}, seed {args.seed}, "
-          f"ensemble {args.ensemble}, stacked population {args.population}")
-    print(f"{'':24}{'stacked':>12}{'sequential':>12}{'ratio':>8}")
-    for key, label in (("wall_seconds", "wall time (s)"), ("trial_seconds", "trials' seconds")):
-        print(f"{label:24}{stacked[key]:12.1f}{sequential[key]:12.1f}{stacked[key] / sequential[key]:8.2f}")
-    print(f"{'best score (trial)':24}{stacked['best_score']:8.4f} ({stacked['best_trial']:>2})"
-          f"{sequential['best_score']:8.4f} ({sequential['best_trial']:>2})")
-    print(f"{'trial':>6}{'stacked':>12}{'sequential':>12}  same configuration")
-    for i in range(max(len(stacked["scores"]), len(sequential["scores"]))):
-        a = stacked["scores"][i] if i < len(stacked["scores"]) else float("nan")
-        b = sequential["scores"][i] if i < len(sequential["scores"]) else float("nan")
-        same = i < min(len(stacked["configs"]), len(sequential["configs"])) and \
-            stacked["configs"][i] == sequential["configs"][i]
-        print(f"{i:6d}{a:12.4f}{b:12.4f}  {'yes' if same else 'no'}")
+        for tuner in args.peers:
+            ours = _kerasopt(tuner, args, pathlib.Path(folder))
+            peer = _peer(tuner, args)
+            peer["time_vs_kerasopt"] = peer["wall_seconds"] / ours["wall_seconds"]
+            rows += [ours, peer]
+    print(f"{args.data}: {args.max_trials} trials, {args.cv}-fold CV accuracy, at most {args.epochs} epochs, "
+          f"patience {args.patience}, seed {args.seed}")
+    print(f"{'search':36}{'best CV accuracy':>18}{'trials':>8}{'wall s':>9}{'time / kerasopt':>17}")
+    for row in rows:
+        ratio = f"{row['time_vs_kerasopt']:.2f}" if "time_vs_kerasopt" in row else "1.00"
+        print(f"{row['search']:36}{row['best_score']:18.4f}{row['trials']:8d}{row['wall_seconds']:9.1f}{ratio:>17}")
     if args.out is not None:
         from kerasopt import _io
 
-        _io.write_json(args.out, {"args": {k: str(v) for k, v in vars(args).items()}, **results})
+        _io.write_json(args.out, {"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows})
     return 0
 
 

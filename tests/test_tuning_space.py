@@ -13,7 +13,7 @@ import pytest
 from kerasopt.errors import ConfigError
 from kerasopt.tuning import report
 from kerasopt.tuning._compat import repair_oracle
-from kerasopt.tuning._tuner import common_epoch_score
+from kerasopt.tuning._tuner import common_epoch_scores
 from kerasopt.tuning.space import DEFAULT_SPACE, OPTIMIZERS, SCHEDULES, declare, resolve_space
 
 
@@ -242,17 +242,15 @@ def test_repair_never_requeues_a_finished_trial():
     assert oracle.ongoing_trials == {}
 
 
-def test_common_epoch_score_picks_one_epoch_for_all_folds():
+def test_common_epoch_scores_pick_one_epoch_for_all_folds():
     # fold a is best at epoch 1 (loss .5), fold b at epoch 3 (loss .1); the mean loss curve
     # [.6, .55, .4] is lowest at epoch 3, where accuracy is .7 and .9
-    runs = [{"history": {"val_loss": [0.5, 0.6, 0.7, 0.9], "val_accuracy": [0.95, 0.8, 0.7, 0.6]}},
-            {"history": {"val_loss": [0.7, 0.5, 0.1], "val_accuracy": [0.5, 0.6, 0.9]}}]
-    assert common_epoch_score(runs, "val_accuracy") == (3, pytest.approx(0.8))
+    runs = [{"history": {"val_penalized_loss": [0.5, 0.6, 0.7, 0.9], "val_accuracy": [0.95, 0.8, 0.7, 0.6]}},
+            {"history": {"val_penalized_loss": [0.7, 0.5, 0.1], "val_accuracy": [0.5, 0.6, 0.9]}}]
+    epoch, scores = common_epoch_scores(runs, "val_penalized_loss")
+    assert epoch == 3 and scores == {"val_accuracy": pytest.approx(0.8), "val_penalized_loss": pytest.approx(0.4)}
     # one training: its own best epoch
-    assert common_epoch_score(runs[:1], "val_accuracy") == (1, pytest.approx(0.95))
-    # without validation data the training loss chooses the epoch
-    assert common_epoch_score([{"history": {"loss": [0.3, 0.2, 0.25], "accuracy": [0.1, 0.2, 0.3]}}],
-                              "accuracy") == (2, pytest.approx(0.2))
+    assert common_epoch_scores(runs[:1], "val_penalized_loss")[0] == 1
 
 
 def _two_trials(tmp_path, name):

@@ -1,4 +1,4 @@
-"""Stacked trials (the default of `kerasopt tune`) against `train_stacked` and the sequential path."""
+"""Stacked trials (how `kerasopt tune` trains) against `train_stacked`, and the options handed to workers."""
 
 import json
 import os
@@ -12,9 +12,8 @@ import pytest
 from kerasopt import stacking
 from kerasopt.cli import main
 from kerasopt.data import make_phone_data
-from kerasopt.errors import OutputExistsError
 from kerasopt.tuning import search
-from kerasopt.tuning._tuner import common_epoch_score
+from kerasopt.tuning._tuner import common_epoch_scores
 from kerasopt.tuning.search import tune
 
 SPACE = {"num_layers": 1, "units": 8, "dropout": 0.0, "batch_norm": False, "schedule": "constant",
@@ -59,7 +58,7 @@ def spy_train_stacked(monkeypatch):
 def test_a_stacked_trial_reports_what_train_stacked_computed(mixed_csv, tmp_path, spy_train_stacked):
     out = tmp_path / "cv"
     tune(mixed_csv, target="price_range", tuner="random", max_trials=1, epochs=6, patience=1, cv=2,
-         executions_per_trial=2, space=SPACE, out=out, ensemble=2, verbose=0)
+         executions_per_trial=2, space=SPACE, out=out, ensemble=2, test_split=0.0, verbose=0)
     trial, retrain = spy_train_stacked
     record = json.loads((out / "history" / "trial_0.json").read_text())
     runs = record["runs"]
@@ -74,11 +73,11 @@ def test_a_stacked_trial_reports_what_train_stacked_computed(mixed_csv, tmp_path
     for k, run in enumerate(runs):  # member k's curves, cut where its early stopping ended it
         stop = result.stopped_epochs[k]
         assert run["epochs_run"] == stop and run["best_epoch"] == result.best_epochs[k]
-        assert sorted(run["history"]) == ["val_accuracy", "val_loss"]
-        for name in ("val_loss", "val_accuracy"):
-            assert run["history"][name] == [float(v) for v in result.history[name][:stop, k]]
-    epoch, score = common_epoch_score(runs, "val_accuracy")
-    assert (record["best_epoch"], record["val_accuracy"]) == (epoch, score)
+        assert sorted(run["history"]) == ["val_accuracy", "val_penalized_loss"]
+        for name, computed in (("val_penalized_loss", "val_loss"), ("val_accuracy", "val_accuracy")):
+            assert run["history"][name] == [float(v) for v in result.history[computed][:stop, k]]
+    epoch, scores = common_epoch_scores(runs, "val_penalized_loss")
+    assert (record["best_epoch"], record["val_accuracy"]) == (epoch, scores["val_accuracy"])
     # the final ensemble: 2 members on all 80 rows for the trial's epoch, seeds 0 and 1, no validation
     assert [len(r) for r in retrain["rows"][0]] == [80, 80] and len(retrain["rows"]) == 1
     assert retrain["kwargs"]["epochs"] == epoch and retrain["kwargs"]["seed"] == [0, 1]
@@ -104,97 +103,80 @@ def test_a_stacked_trial_reports_what_train_stacked_computed(mixed_csv, tmp_path
     assert predictions.price_range.tolist() == expected.argmax(axis=1).tolist()
 
 
-@pytest.mark.slow
-def test_stacked_and_sequential_searches_write_the_same_outputs(mixed_csv, tmp_path):
-    records, columns = [], []
-    for sequential in (False, True):
-        out = tmp_path / f"seq{sequential}"
-        result = tune(mixed_csv, target="price_range", tuner="random", max_trials=1, epochs=2, cv=2, space=SPACE,
-                      out=out, ensemble=2, test_split=0.25, verbose=0, sequential=sequential)
-        records.append(json.loads((out / "history" / "trial_0.json").read_text()))
-        columns.append(list(pd.read_csv(out / "trials.csv").columns))
-        assert set(result.test_metrics) == {"accuracy", "loss"}
-        assert json.loads((out / "search.json").read_text())["training"] == ("sequential" if sequential else
-                                                                            "stacked")
-    stacked, sequential = records
-    assert sorted(stacked) == sorted(sequential) and columns[0] == columns[1]
-    assert [sorted(r) for r in stacked["runs"]] == [sorted(r) for r in sequential["runs"]]
-    assert set(stacked["runs"][0]["history"]) < set(sequential["runs"][0]["history"])  # no training-set metrics
-
-
 def test_regression_members_report_metrics_on_the_target_scale(tmp_path, spy_train_stacked):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
     frame["y"] = 1000.0 + 200.0 * frame.a + rng.normal(scale=50.0, size=60)
     out = tmp_path / "reg"
     tune(frame, target="y", tuner="random", max_trials=1, epochs=3, cv=2, space=SPACE, out=out, ensemble=1,
-         verbose=0)
+         test_split=0.0, verbose=0)
     trial = spy_train_stacked[0]
     result, y = trial["result"], trial["y"]
     std = float(frame.y.std(ddof=0))
     np.testing.assert_allclose(y, (frame.y - frame.y.mean()) / std, rtol=0, atol=1e-6)  # the standardized target
     record = json.loads((out / "history" / "trial_0.json").read_text())
-    assert record["objective"] == "val_loss"
+    assert record["objective"] == "val_rmse"  # the default of a regression search
+    assert trial["kwargs"]["monitor"] == "val_mse"  # early stopping follows the error, not the penalty
     for k, run in enumerate(record["runs"]):
         stop = result.stopped_epochs[k]
         h = {name: np.asarray(v) for name, v in run["history"].items()}
-        assert sorted(h) == ["val_loss", "val_mae", "val_r2", "val_rmse"]
+        assert sorted(h) == ["val_mae", "val_r2", "val_rmse"]
         mse = result.history["val_mse"][:stop, k]
-        np.testing.assert_allclose(h["val_loss"], result.history["val_loss"][:stop, k])
         np.testing.assert_allclose(h["val_mae"], result.history["val_mae"][:stop, k] * std, rtol=1e-6)
         np.testing.assert_allclose(h["val_rmse"], np.sqrt(mse) * std, rtol=1e-6)
         z = y[trial["rows"][1][k]].astype("float64")
         np.testing.assert_allclose(h["val_r2"], 1 - mse / np.var(z), rtol=1e-6)
 
 
-def test_an_objective_on_the_training_rows_runs_sequentially_and_says_so(tiny_csv, tmp_path, capsys):
-    def plan(objective):
-        return search._prepare(tiny_csv, "price_range", task=None, categorical=(), numeric=(), drop=(),
-                               tuner="random", max_trials=1, executions_per_trial=1, objective=objective, cv=2,
-                               space=None, seed=0, out=str(tmp_path / "p"), epochs=1, patience=1,
-                               validation_split=0.2, test_split=0.0, baselines=False)
+def test_workers_get_the_options_that_define_the_search(tiny_csv, tmp_path):
+    from kerasopt import spec
+    from kerasopt.cli import build_parser
 
-    stacked = plan("val_loss")
-    assert stacked.fingerprint["training"] == "stacked" and "--sequential" not in stacked.cli_args
-    assert capsys.readouterr().out == ""
-    fallback = plan("accuracy")
-    assert fallback.fingerprint["training"] == "sequential"
-    assert fallback.cli_args[-1] == "--sequential"  # the distributed workers train the same way
-    assert capsys.readouterr().out.strip() == ("note: stacked trials compute val_accuracy, val_loss; the objective "
-                                               "accuracy trains the trials one by one (--sequential).")
-
-
-def test_a_search_resumes_only_the_way_it_trained(tmp_path):
-    out = str(tmp_path / "r")
-    fingerprint = {"data": "d", "target": "t", "tuner": "random"}
-    search._prepare_out_dir(out, {**fingerprint, "training": "stacked"}, overwrite=False, role=None)
-    with pytest.raises(OutputExistsError, match="holds a different search .training: 'stacked' -> 'sequential'"):
-        search._prepare_out_dir(out, {**fingerprint, "training": "sequential"}, overwrite=False, role=None)
-    # a search.json written before stacked trials existed: its trials ran sequentially
-    with open(os.path.join(out, "search.json"), "w", encoding="utf-8") as f:
-        json.dump(fingerprint, f)
-    search._prepare_out_dir(out, {**fingerprint, "training": "sequential"}, overwrite=False, role=None)
-    with pytest.raises(OutputExistsError, match="training: 'sequential' -> 'stacked'"):
-        search._prepare_out_dir(out, {**fingerprint, "training": "stacked"}, overwrite=False, role=None)
+    o = spec.tune_options(data=str(tiny_csv), target="price_range", tuner="random", max_trials=2, cv=0,
+                          categorical=["ram"], test_split=0.1, space={"num_layers": 0}, out=str(tmp_path / "p"))
+    plan = search._prepare(o)
+    args = vars(build_parser().parse_args(["tune", *plan.cli_args]))
+    given = {name: args[name] for name in spec.DEFINES_SEARCH if args[name] is not None}
+    assert given["cv"] == 0 and given["categorical"] == ["ram"] and given["test_split"] == 0.1
+    assert given["space"] == os.path.join(str(tmp_path / "p"), "logs", "space.json")  # the resolved space, as a file
+    assert given["objective"] == "val_accuracy" and given["max_trials"] == 2
+    # a worker that parses them records the same search
+    for name in ("tuner", "max_trials", "executions_per_trial", "objective", "cv", "patience", "seed", "test_split",
+                 "target", "categorical"):
+        assert given[name] == plan.options[name], name
+    assert plan.fingerprint["data"] == given["data"] == os.path.abspath(tiny_csv)
 
 
-@pytest.mark.parametrize("flags, expected", [([], False), (["--sequential"], True)])
-def test_cli_sequential_reaches_tune(monkeypatch, tmp_path, flags, expected):
+@pytest.mark.parametrize("flags", [["--sequential"], ["--objective", "val_loss"]])
+def test_removed_options_are_refused(flags, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["tune", "--data", "x.csv", "--target", "y", *flags])
+    assert info.value.code == 2
+
+
+def test_cli_and_config_reach_tune(monkeypatch, tmp_path):
     seen = {}
 
-    def fake_tune(*args, **kwargs):
-        seen.update(kwargs)
+    def fake_tune(data, target, config=None, **kwargs):
+        seen.update(data=data, target=target, config=config, **kwargs)
         return search.TuneResult(str(tmp_path), pd.DataFrame())
 
     monkeypatch.setattr(search, "tune", fake_tune)
-    (tmp_path / "x.csv").write_text("a,y\n1,0\n2,1\n")  # the command line reads it before calling tune
-    assert main(["tune", "--data", str(tmp_path / "x.csv"), "--target", "y", "--out", str(tmp_path / "o"),
-                 *flags]) == 0
-    assert seen["sequential"] is expected
+    config = tmp_path / "search.yaml"
+    config.write_text("max_trials: 4\ntuner: grid\n")
+    data = tmp_path / "x.csv"
+    data.write_text("a,y\n1,0\n2,1\n")  # the command line reads it before calling tune
+    assert main(["tune", "--data", str(data), "--target", "y", "--config", str(config), "--max-trials", "2",
+                 "--no-finalize", "--cv", "0"]) == 0
+    assert seen == {"data": str(data), "target": "y", "config": str(config), "max_trials": 2, "finalize": False,
+                    "cv": 0, "overwrite": False, "verbose": 1}
 
 
-def test_sequential_must_be_a_bool(tiny_csv, tmp_path):
-    with pytest.raises(ValueError, match="Invalid value for `sequential`: expected True or False. "
-                                         "Received: sequential='yes'"):
-        tune(tiny_csv, target="price_range", sequential="yes", out=tmp_path / "b")
-    assert not (tmp_path / "b").exists()
+def test_the_default_output_folder_and_test_split_follow_train(tiny_csv):
+    from kerasopt import spec
+
+    plan = search._prepare(spec.tune_options(data=str(tiny_csv), target="price_range"))
+    assert plan.out == os.path.join("runs", "tiny-tune")  # train writes runs/tiny
+    # the default test split of `kerasopt train`: 16 of the 80 rows are held out
+    assert (len(plan.x_train), len(plan.x_test)) == (64, 16)
+    assert not os.path.exists(plan.out)  # nothing written before the search runs

@@ -67,7 +67,8 @@ def test_durations(text, seconds):
 def test_bad_durations_are_one_line_errors(text, capsys):
     with pytest.raises(SystemExit) as e:
         main(["tune", f"--time-budget={text}"])
-    assert e.value.code == 2 and "--time-budget: expected a positive duration" in capsys.readouterr().err
+    assert e.value.code == 2 and "argument --time-budget: Invalid value for `time_budget`: expected a positive " \
+        in capsys.readouterr().err
 
 
 def test_status_line_on_a_terminal_only():

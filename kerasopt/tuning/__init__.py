@@ -4,10 +4,10 @@ The only part of kerasopt that imports `keras_tuner`. Modules:
 
 - `space`: the default search space, overrides from a dict or JSON/YAML, checks.
 - `oracles`: random and Bayesian oracles whose first trial runs the space's defaults.
-- `hypermodel`: `DenseHyperModel`, a `keras_tuner.HyperModel` over `build_model` and `train`.
+- `hypermodel`: `DenseHyperModel`, a `keras_tuner.HyperModel` over `build_model`.
 - `search`: `tune(...)`, the public entry point: check, prepare, search, finalize.
 - `_tuner`: `SearchTuner`, the KerasTuner tuner that runs k-fold trials.
-- `_stacked`: a trial's trainings, and the final ensemble, as one stacked model (the default).
+- `_stacked`: a trial's trainings, and the final ensemble, as one stacked model; the penalty-free scores.
 - `distributed`: the chief/worker launcher; it starts `python -m kerasopt tune --role ...`
   processes and imports neither the search nor KerasTuner.
 - `_compat`: every use of KerasTuner's private API (tested version in its docstring),

@@ -6,25 +6,25 @@
 Dense networks spend a step on dispatch overhead, not arithmetic, so K
 members cost little more than one network.
 
-What differs from the one-by-one (`--sequential`) path:
+How a trial is trained and scored:
 
 - The columns are typed and their statistics (imputation values, means and
   standard deviations, categories) learned ONCE, on all search rows, and the
   rows encoded once per search (`SearchEncoding`): every fold's members share
-  the column statistics, where a sequential fold learns its own on its
-  training rows. The statistics use no label.
-- Seeds follow the sequential path: every member starts from the weights
-  `build_model(seed=seed)` starts from (a sequential trial builds every fold
-  with the search's seed), and member `(execution e, fold f)` shuffles its
-  rows with seed `seed + e` (a sequential training fits with `seed + e`).
-  The shuffled orders and dropout masks are drawn by `kerasopt.stacking`,
-  so the runs are not bit-identical to sequential ones.
-- The history of a member holds the validation metrics of its network
-  (classification: `val_loss`, `val_accuracy`; regression: `val_loss`,
-  `val_mae`, `val_rmse`, `val_r2` on the target's scale), cut at the epoch
-  its early stopping ended it, as a sequential run's history ends there; it
-  has no training-set metrics (`loss`, `accuracy`), so objectives on the
-  training rows need the sequential path (`STACKED_OBJECTIVES`).
+  the column statistics. The statistics use no label.
+- Every member starts from the weights `build_model(seed=seed)` starts
+  from, and member `(execution e, fold f)` shuffles its rows with seed
+  `seed + e`.
+- The history of a member holds validation scores of its network on its
+  fold's held-out rows, cut at the epoch its early stopping ended it. None of
+  the scores a trial is ranked on contains the weight penalty, so trials with
+  different L1/L2 strengths are compared on prediction error alone
+  (`OBJECTIVES`):
+  classification: `val_accuracy`, and `val_penalized_loss` (the
+  cross-entropy plus the member's L1/L2 penalty, which early stopping and
+  the choice of the trial's epoch follow, as Keras's `val_loss` would);
+  regression: `val_rmse`, `val_mae` and `val_r2` in the target's original
+  units, which early stopping and the epoch choice follow too.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["STACKED_OBJECTIVES", "POOLED", "SearchEncoding", "population_key", "population_runs", "stacked_runs",
+__all__ = ["OBJECTIVES", "EPOCH_MONITOR", "POOLED", "SearchEncoding", "population_key", "population_runs", "stacked_runs",
            "stacked_retrain"]
 
 #: The hyperparameters that may differ between the trials of one population (one stacked model).
@@ -44,9 +44,10 @@ POOLED = ("learning_rate", "l1", "l2", "dropout")
 #: share the schedule's shape (`kerasopt.stacking.build_stacked_model`'s `population`).
 _PROPORTIONAL_SCHEDULES = ("constant", "step", "multistep", "exponential", "inverse_time", "cosine")
 
-#: The objectives a stacked trial computes, per task.
-STACKED_OBJECTIVES = {"classification": ("val_accuracy", "val_loss"),
-                      "regression": ("val_loss", "val_mae", "val_rmse", "val_r2")}
+#: The scores a search may rank trials on, per task (the first is the default): penalty-free.
+OBJECTIVES = {"classification": ("val_accuracy",), "regression": ("val_rmse", "val_mae", "val_r2")}
+#: The curve that early stopping and the choice of a trial's epoch follow, per task.
+EPOCH_MONITOR = {"classification": "val_penalized_loss", "regression": "val_rmse"}
 
 
 @dataclass
@@ -134,11 +135,14 @@ def _build_population(hypermodel, hps, encoding: SearchEncoding, members: int, n
 
 
 def _member_history(result, k: int, target, y_val: np.ndarray) -> dict[str, list[float]]:
-    """Member `k`'s validation curves as a sequential run records them, cut at its last epoch."""
+    """Member `k`'s validation curves (see the module docstring), cut at its last epoch."""
     stop = int(result.stopped_epochs[k])
     h = {name: np.asarray(values, dtype="float64")[:stop, k] for name, values in result.history.items()
          if name != "loss"}
-    if target.task == "regression":
+    penalized = h.pop("val_loss")  # the data loss plus the member's weight penalty
+    if target.task == "classification":
+        h["val_penalized_loss"] = penalized
+    else:
         std = float(target.std or 1.0)
         mse = h.pop("val_mse")
         h["val_mae"] = h["val_mae"] * std
@@ -154,10 +158,9 @@ def stacked_runs(hypermodel, hp, encoding: SearchEncoding, folds, executions: in
     """Trains a trial's executions x folds as one stacked model; returns one run dict per member.
 
     Member `execution * len(folds) + fold` trains on the fold's training rows,
-    is scored and early-stopped (`hypermodel.patience`, on its validation
-    loss) on the fold's held-out rows. Each run dict holds what a sequential
-    training records: `execution`, `fold`, `best_epoch`, `epochs_run` and
-    `history` (see the module docstring).
+    is scored and early-stopped (`hypermodel.patience`, on `EPOCH_MONITOR`)
+    on the fold's held-out rows. Each run dict holds `execution`, `fold`,
+    `best_epoch`, `epochs_run` and `history` (see the module docstring).
 
     Args:
         hypermodel: The search's `DenseHyperModel` (a table target).
@@ -168,7 +171,7 @@ def stacked_runs(hypermodel, hp, encoding: SearchEncoding, folds, executions: in
         seed: The search's seed.
 
     Returns:
-        The run dicts, in the sequential path's order (execution, then fold).
+        The run dicts, execution by execution, fold by fold.
     """
     return population_runs(hypermodel, [hp], encoding, folds, executions, seed)[0]
 
@@ -210,7 +213,9 @@ def population_runs(hypermodel, hps, encoding: SearchEncoding, folds, executions
                                           [seed] * len(train_rows))
     result = stacking.train_stacked(model, encoding.x, encoding.y, train_rows, val_rows,
                                     epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
-                                    early_stopping=True, patience=hypermodel.patience, monitor="val_loss",
+                                    early_stopping=True, patience=hypermodel.patience,
+                                    # the standardized MSE: the RMSE in target units, up to a constant
+                                    monitor="val_mse" if hypermodel.target.task == "regression" else "val_loss",
                                     seed=[seed + e for e, _ in members] * len(hps))
     runs = [{"execution": e, "fold": f, "best_epoch": int(result.best_epochs[k]),
              "epochs_run": int(result.stopped_epochs[k]),
@@ -224,8 +229,7 @@ def stacked_retrain(hypermodel, hp, frame, y, *, columns: dict | None, epochs: i
     """Trains `members` networks of a configuration on all rows as one stacked model.
 
     Member `i` starts from `build_model(seed=seed + i)`'s weights and shuffles
-    with seed `seed + i`, as the sequential retraining does; there is no
-    validation and no early stopping.
+    with seed `seed + i`; there is no validation and no early stopping.
 
     Args:
         hypermodel: The search's `DenseHyperModel`.

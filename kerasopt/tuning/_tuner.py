@@ -1,15 +1,15 @@
 """`SearchTuner`: the KerasTuner `Tuner` that runs kerasopt trials.
 
 It differs from `keras_tuner.Tuner` in these places:
-- `run_trial` trains one model per fold (k-fold) or on one validation split,
-  per execution, with early stopping on the validation loss, and reports the
-  mean objective at one epoch common to all trainings (`common_epoch_score`),
-  that epoch, the epochs run and the seconds; it writes the per-trial history.
-  By default a trial's trainings (executions x folds) train as the members
-  of ONE stacked model (`kerasopt.tuning._stacked`); with
-  `sequential=True` they train one by one, each passing its rows and seed
-  to the hypermodel's `build`.
-- `population > 1` (tables, stacked trials, not in a distributed search):
+- `run_trial` trains one network per fold (k-fold) or on one validation
+  split, per execution, as the members of ONE stacked model
+  (`kerasopt.tuning._stacked`), with early stopping on the validation
+  curve `_stacked.EPOCH_MONITOR`, and reports the mean of every validation
+  score at one epoch common to all trainings (`common_epoch_scores`): the
+  objective (penalty-free, `_stacked.OBJECTIVES`) and, for regression, the
+  RMSE, MAE and R^2 in the target's units; that epoch, the epochs run and
+  the seconds. It writes the per-trial history.
+- `population > 1` (not in a distributed search):
   the search asks the oracle for up to `population` trials at once, and
   the trials among them that differ only in learning rate, L1/L2 and
   dropout (`_stacked.population_key`) train as the members of ONE stacked
@@ -37,7 +37,6 @@ import time
 import keras
 import keras_tuner
 import numpy as np
-import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from kerasopt import _io
@@ -45,45 +44,61 @@ from kerasopt.tuning import _compat, report
 
 __all__ = ["SearchTuner"]
 
-def common_epoch_score(runs: list[dict], objective: str) -> tuple[int, float]:
-    """Returns the epoch and score of a trial from its trainings (folds and executions).
+def common_epoch_scores(runs: list[dict], monitor: str) -> tuple[int, dict[str, float]]:
+    """Returns the epoch and scores of a trial from its trainings (folds and executions).
 
     One epoch count is chosen for all trainings: the minimum of their mean
-    validation-loss curve (over the epochs every training ran; early
-    stopping ends each one at least `patience` epochs after its own best).
-    The score is the mean objective at that epoch. This is the epoch count
+    `monitor` curve (over the epochs every training ran; early stopping ends
+    each one at least `patience` epochs after its own best). The scores are
+    the means of every recorded curve at that epoch. This is the epoch count
     the best configuration is retrained for, and choosing one epoch instead
     of one per fold keeps a configuration with a noisy validation curve from
     scoring on its luckiest epoch of each fold. With one training it is
-    simply the epoch of its lowest validation loss.
+    simply the epoch of its lowest `monitor`.
 
     Args:
         runs: Dicts with a `history` (metric name to per-epoch values).
-        objective: The metric to score.
+        monitor: The curve (lower is better) that chooses the epoch.
 
     Returns:
-        `(epoch, score)`, the epoch counted from 1.
+        `(epoch, scores)`, the epoch counted from 1, `scores` a dict from
+        each metric of the histories to its mean at that epoch.
     """
-    monitor = "val_loss" if all("val_loss" in r["history"] for r in runs) else "loss"
     length = min(len(r["history"][monitor]) for r in runs)
     curve = np.mean([r["history"][monitor][:length] for r in runs], axis=0)
     epoch = int(np.argmin(curve)) + 1
-    return epoch, float(np.mean([r["history"][objective][epoch - 1] for r in runs]))
+    names = set.intersection(*(set(r["history"]) for r in runs))
+    return epoch, {name: float(np.mean([r["history"][name][epoch - 1] for r in runs])) for name in sorted(names)}
 
 
-def _rows(x, index: np.ndarray):
-    """The rows `index` of an array or a DataFrame (renumbered from 0)."""
-    return x.iloc[index].reset_index(drop=True) if isinstance(x, pd.DataFrame) else x[index]
+def trial_metrics(runs: list[dict], objective: str, task: str, seconds: float) -> dict[str, float]:
+    """Returns what a trial reports to the oracle: its score and the numbers trials.csv shows.
+
+    Args:
+        runs: The trial's run dicts (`kerasopt.tuning._stacked.population_runs`).
+        objective: The score the search ranks on (one of `_stacked.OBJECTIVES[task]`).
+        task: `"classification"` or `"regression"`.
+        seconds: The trial's training time.
+
+    Returns:
+        `{objective: score, "best_epoch", "epochs_run", "seconds"}` and, for
+        regression, `val_rmse` and `val_r2` in the target's units.
+    """
+    from kerasopt.tuning._stacked import EPOCH_MONITOR
+
+    epoch, scores = common_epoch_scores(runs, EPOCH_MONITOR[task])
+    shown = ("val_rmse", "val_r2") if task == "regression" else ()
+    return {objective: scores[objective], **{name: scores[name] for name in shown},
+            "best_epoch": float(epoch), "epochs_run": float(round(np.mean([r["epochs_run"] for r in runs]))),
+            "seconds": float(seconds)}
 
 
 class SearchTuner(keras_tuner.Tuner):
     """A `keras_tuner.Tuner` for `DenseHyperModel` searches (see the module docstring)."""
 
     def __init__(self, oracle, hypermodel, *, cv=None, validation_split=0.2, executions=1, seed=0,
-                 out_dir=".", timeout=None, verbose=1, status=None, tensorboard=None, sequential=False,
-                 population=1, **kwargs):
+                 out_dir=".", timeout=None, verbose=1, status=None, tensorboard=None, population=1, **kwargs):
         self.cv = cv
-        self.sequential = sequential
         self.population = max(1, int(population))
         self._encoding = None
         self.status = status
@@ -132,8 +147,7 @@ class SearchTuner(keras_tuner.Tuner):
                 # One process runs every trial: a trial a killed run left RUNNING under any tuner id
                 # (a population's slots) runs again, whatever the population now.
                 _compat.requeue_ongoing(self.oracle)
-            if self.population > 1 and not _compat.is_worker(self) and fit_args \
-                    and self.trains_stacked(fit_args[0]):
+            if self.population > 1 and not _compat.is_worker(self):
                 self._population_search(*fit_args)
             else:
                 super().search(*fit_args, **fit_kwargs)
@@ -225,15 +239,15 @@ class SearchTuner(keras_tuner.Tuner):
                 self._folds_cache = [(np.sort(train), np.sort(val))]
         return self._folds_cache
 
+    def held_out_rows(self, y) -> int:
+        """The number of held-out rows a trial is scored on (all folds' together)."""
+        return int(sum(len(validation) for _, validation in self._folds(y)))
+
     def _log(self, line: str) -> None:
         path = os.path.join(self.out_dir, "logs", "trials.log")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
-
-    def trains_stacked(self, x) -> bool:
-        """Whether trials train stacked: unless `sequential`, for tables (a DataFrame and a target)."""
-        return not self.sequential and isinstance(x, pd.DataFrame) and self.hypermodel.target is not None
 
     def _encode(self, x, y) -> None:
         from kerasopt.tuning import _stacked
@@ -250,27 +264,10 @@ class SearchTuner(keras_tuner.Tuner):
         return _stacked.stacked_runs(self.hypermodel, hp, self._encoding, self._folds(y), self.executions,
                                      self.seed)
 
-    def _sequential_runs(self, hp, x, y) -> list[dict]:
-        runs = []
-        for execution in range(self.executions):
-            for fold, (tr, va) in enumerate(self._folds(y)):
-                keras.backend.clear_session()
-                gc.collect()
-                x_fold = _rows(x, tr)
-                model = self.hypermodel.build(hp, x_fold, seed=self.seed)
-                result = self.hypermodel.fit(hp, model, x_fold, y[tr], validation_data=(_rows(x, va), y[va]),
-                                             seed=self.seed + execution)
-                history = {k: [float(v) for v in vs] for k, vs in result.history.history.items()}
-                runs.append({"execution": execution, "fold": fold, "best_epoch": result.best_epoch,
-                             "epochs_run": result.epochs_run, "history": history})
-        return runs
-
     def run_trial(self, trial, x, y, **kwargs):
-        objective = self.oracle.objective.name
-        hp = trial.hyperparameters
         self._log(f"start {trial.trial_id} {self.tuner_id}")
         start = time.perf_counter()
-        runs = (self._stacked_runs if self.trains_stacked(x) else self._sequential_runs)(hp, x, y)
+        runs = self._stacked_runs(trial.hyperparameters, x, y)
         return self._report(trial, runs, time.perf_counter() - start)
 
     def _report(self, trial, runs: list[dict], seconds: float, population: int = 1) -> dict:
@@ -282,10 +279,8 @@ class SearchTuner(keras_tuner.Tuner):
                 raise keras_tuner.errors.FatalError(
                     f"Invalid value for `objective`: {objective!r} is not a metric of this search. "
                     f"Available: {', '.join(sorted(run['history']))}.")
-        epoch, score = common_epoch_score(runs, objective)
-        metrics = {objective: score, "best_epoch": float(epoch),
-                   "epochs_run": float(round(np.mean([r["epochs_run"] for r in runs]))),
-                   "seconds": float(seconds)}
+        metrics = trial_metrics(runs, objective, self.hypermodel.target.task, seconds)
+        score = metrics[objective]
         _io.write_json(os.path.join(self.out_dir, "history", f"trial_{trial.trial_id}.json"),
                        {"trial_id": trial.trial_id, "tuner_id": self.tuner_id, "objective": objective,
                         **metrics, "hyperparameters": report.active_values(hp),

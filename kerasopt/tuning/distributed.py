@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 
-from kerasopt import _io
+from kerasopt import _io, spec
 from kerasopt.errors import KerasoptError
 
 __all__ = ["launch", "free_port", "DEFAULT_TIMEOUT"]
@@ -103,7 +103,7 @@ def launch(args: list[str], out: str, *, workers: int, timeout: float | None = N
     timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
     logs = os.path.join(out, "logs")
     os.makedirs(logs, exist_ok=True)
-    args = [*args, "--timeout", repr(timeout)]
+    args = [*args, *spec.to_argv({"timeout": timeout}, ["timeout"])]
     port = free_port(host)
     history = os.path.join(out, "history")
     seen = set(glob.glob(os.path.join(history, "trial_*.json")))
@@ -113,9 +113,10 @@ def launch(args: list[str], out: str, *, workers: int, timeout: float | None = N
     def start(tuner_id: str) -> subprocess.Popen:
         env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": host,
                "KERASTUNER_ORACLE_PORT": str(port), "TF_CPP_MIN_LOG_LEVEL": "3"}
-        role = ["--role", "chief", "--no-finalize"] if tuner_id == "chief" else ["--role", "worker",
-                                                                                 "--worker-id", tuner_id]
-        command = [sys.executable, "-m", "kerasopt", "tune", *args, *role, "--oracle", f"{host}:{port}"]
+        role = {"role": "chief", "finalize": False} if tuner_id == "chief" else {"role": "worker",
+                                                                                  "worker_id": tuner_id}
+        command = [sys.executable, "-m", "kerasopt", "tune", *args,
+                   *spec.to_argv({**role, "oracle": f"{host}:{port}"}, [*role, "oracle"])]
         _io.write_json(os.path.join(logs, f"{tuner_id}.command.json"), {"command": command})
         with open(os.path.join(logs, f"{tuner_id}.log"), "ab") as log:
             return subprocess.Popen(command,

@@ -1,12 +1,12 @@
-"""`DenseHyperModel`: a `keras_tuner.HyperModel` over `kerasopt.build_model` and `kerasopt.train`.
+"""`DenseHyperModel`: a `keras_tuner.HyperModel` over `kerasopt.build_model`.
 
-`build(hp, features, seed=...)` declares the search space (see
-`kerasopt.tuning.space`) and calls `kerasopt.build_model` with the training
-features it is given (a fold's rows, so the model's preprocessing is learned
-on those rows only). `fit(hp, model, x, y, ...)` reads `batch_size` and
-`epochs` from `hp` and trains with `kerasopt.train` and early stopping on the
-validation loss. Everything else the hypermodel needs is given at
-construction; nothing is set on it from outside.
+`values(hp)` declares the search space (see `kerasopt.tuning.space`) and
+returns a trial's values, from which `kerasopt.tuning._stacked` builds and
+trains the trial's stacked model (`model_kwargs`). `build(hp, features,
+seed=...)` returns the plain network of a trial (`kerasopt.build_model` on
+the rows it is given); KerasTuner calls it to learn the space. Everything
+else the hypermodel needs is given at construction; nothing is set on it from
+outside.
 """
 
 from __future__ import annotations
@@ -69,9 +69,8 @@ class DenseHyperModel(keras_tuner.HyperModel):
         target: The `kerasopt.tabular.TargetInfo` of a table's target.
         columns: Column overrides for tables: `{"categorical": [...],
             "numeric": [...], "drop": [...]}`.
-        objective: The metric the search optimizes (early stopping monitors
-            the validation loss, which is smoother than accuracy; the trial's
-            score is `objective` at the epoch early stopping keeps).
+        objective: The score the search ranks trials on (see
+            `kerasopt.tuning._stacked.OBJECTIVES`).
         patience: Early-stopping patience in epochs.
         seed: Default seed for initializers, dropout and shuffling (a
             `build` or `fit` call may pass its own).
@@ -134,18 +133,3 @@ class DenseHyperModel(keras_tuner.HyperModel):
             return build_model(schema, target=self.target, seed=seed, **kwargs)
         return build_model(np.asarray(features, dtype="float32"), num_classes=self.num_classes,
                            seed=seed, **kwargs)
-
-    def fit(self, hp, model, x, y, validation_data=None, **kwargs):
-        """Trains `model` with `kerasopt.train`; batch size and epochs come from `hp`.
-
-        Returns:
-            The `kerasopt.TrainResult` (its `history` is the Keras History).
-        """
-        from kerasopt.training import train
-
-        values = self.values(hp)
-        kwargs.setdefault("patience", self.patience)
-        kwargs.setdefault("seed", self.seed)
-        return train(model, x, y, validation_data=validation_data, epochs=values["epochs"],
-                     batch_size=values["batch_size"], early_stopping=True,
-                     monitor="val_loss" if validation_data is not None else "loss", **kwargs)

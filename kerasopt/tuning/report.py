@@ -20,10 +20,20 @@ from matplotlib.figure import Figure
 from kerasopt import _io
 from kerasopt._terminal import TerminalLine, clock
 
-__all__ = ["active_values", "trials_frame", "influence", "plot_trials", "write_trials", "summary_table",
+__all__ = ["maximizes", "MIN_TRIALS_FOR_INFLUENCE", "active_values", "trials_frame", "influence", "influence_note",
+           "plot_trials", "write_trials", "summary_table",
            "progress_line", "short_config", "StatusLine"]
 
 _RESULT_COLUMNS = ["score", "best_epoch", "epochs_run", "seconds"]
+#: Scores a regression trial reports besides its objective (trials.csv columns, progress lines).
+_EXTRA_SCORES = ("val_rmse", "val_r2")
+#: Fewest completed trials for the influence panel: below it a share of variance says nothing.
+MIN_TRIALS_FOR_INFLUENCE = 5
+
+
+def maximizes(objective: str) -> bool:
+    """Whether a higher `objective` is better (accuracy, R^2), not lower (RMSE, MAE, losses)."""
+    return objective.removeprefix("val_") in ("accuracy", "r2")
 
 
 def active_values(hp) -> dict[str, Any]:
@@ -47,6 +57,9 @@ def trials_frame(oracle, objective: str) -> pd.DataFrame:
         row.update(active_values(trial.hyperparameters))
         metrics = trial.metrics
         row["score"] = metrics.get_last_value(objective) if metrics.exists(objective) else np.nan
+        for name in _EXTRA_SCORES:
+            if metrics.exists(name):
+                row[name] = metrics.get_last_value(name)
         for name in _RESULT_COLUMNS[1:]:
             value = metrics.get_last_value(name) if metrics.exists(name) else np.nan
             row[name] = value if name == "seconds" or value is None or np.isnan(value) else int(value)
@@ -55,9 +68,10 @@ def trials_frame(oracle, objective: str) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=["trial_id", "status", *_RESULT_COLUMNS])
     order = {h.name: i for i, h in enumerate(oracle.get_space().space)}  # declaration order
-    hp_columns = [c for c in frame.columns if c not in ("trial_id", "status", *_RESULT_COLUMNS)]
+    extra = [c for c in _EXTRA_SCORES if c in frame.columns]
+    hp_columns = [c for c in frame.columns if c not in ("trial_id", "status", *_RESULT_COLUMNS, *extra)]
     hp_columns.sort(key=lambda c: order.get(c, len(order)))
-    return frame[["trial_id", "status", *hp_columns, *_RESULT_COLUMNS]]
+    return frame[["trial_id", "status", *hp_columns, "score", *extra, *_RESULT_COLUMNS[1:]]]
 
 
 def influence(frame: pd.DataFrame) -> pd.Series:
@@ -68,7 +82,7 @@ def influence(frame: pd.DataFrame) -> pd.Series:
     if len(done) < 3 or np.var(scores) == 0:
         return pd.Series(result, dtype="float64")
     for column in done.columns:
-        if column in ("trial_id", "status", *_RESULT_COLUMNS) or column.startswith("tuner/"):
+        if column in ("trial_id", "status", *_RESULT_COLUMNS, *_EXTRA_SCORES) or column.startswith("tuner/"):
             continue
         values = done[column]
         present = values.notna().to_numpy()
@@ -93,39 +107,73 @@ def influence(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(result, dtype="float64").sort_values(ascending=False)
 
 
-def plot_trials(frame: pd.DataFrame, objective: str, top: int = 6) -> Figure:
-    """Returns a figure: scores by trial (with the running best) and the most influential hyperparameters."""
-    figure = Figure(figsize=(11, 4), layout="constrained")
-    ax_score, ax_inf = figure.subplots(1, 2)
+def plot_trials(frame: pd.DataFrame, objective: str, top: int = 6, rows: int | None = None) -> Figure:
+    """Returns a figure: scores by trial (with the running best) and the most influential hyperparameters.
+
+    The x axis is the `trial_id` of trials.csv (integer ticks). The
+    influence panel needs `MIN_TRIALS_FOR_INFLUENCE` completed trials with
+    different scores; with fewer, the figure has the score panel only and
+    its title says why.
+
+    Args:
+        frame: `trials_frame`.
+        objective: The score's name.
+        top: Hyperparameters shown in the influence panel.
+        rows: For a score that moves in steps of one held-out row (accuracy):
+            the number of held-out rows behind a score, which the y label
+            states as the size of one step; `None` for a continuous score.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    inf = influence(frame).head(top) if _completed(frame) >= MIN_TRIALS_FOR_INFLUENCE else pd.Series(dtype=float)
+    figure = Figure(figsize=(11 if len(inf) else 6, 4), layout="constrained")
+    axes = figure.subplots(1, 2 if len(inf) else 1)
+    ax_score = axes[0] if len(inf) else axes
     done = frame[frame["score"].notna()]
-    order = np.arange(1, len(done) + 1)
+    ids = pd.to_numeric(done["trial_id"], errors="coerce").to_numpy(dtype="float64")
     scores = done["score"].to_numpy(dtype="float64")
-    ax_score.plot(order, scores, "o", label=objective)
+    ax_score.plot(ids, scores, "o", label=objective)
     if len(scores):
-        maximize = not objective.removeprefix("val_").endswith("loss")
-        best = np.maximum.accumulate(scores) if maximize else np.minimum.accumulate(scores)
-        ax_score.step(order, best, where="post", label="best so far")
-    ax_score.set_xlabel("trial (in id order)")
-    ax_score.set_ylabel(objective)
-    ax_score.set_title("Score by trial")
+        best = np.maximum.accumulate(scores) if maximizes(objective) else np.minimum.accumulate(scores)
+        ax_score.step(ids, best, where="post", label="best so far")
+    ax_score.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_score.set_xlabel("trial_id (as in trials.csv)")
+    step = f"\n(one step = 1 of {rows} held-out rows = {1 / rows:.4f})" if rows else ""
+    ax_score.set_ylabel(objective + step)
+    spread = f" (best and worst {round((scores.max() - scores.min()) * rows)} rows apart)" \
+        if rows and len(scores) else ""
+    ax_score.set_title("Score by trial" + spread)
     ax_score.legend()
-    inf = influence(frame).head(top)
     if len(inf):
+        ax_inf = axes[1]
         ax_inf.barh(inf.index[::-1], inf.to_numpy()[::-1])
         ax_inf.set_xlim(0, 1)
+        ax_inf.set_xlabel("share of score variance explained")
+        ax_inf.set_title("Most influential hyperparameters")
     else:
-        ax_inf.text(0.5, 0.5, "needs 3+ completed trials\nwith different scores", ha="center", va="center")
-    ax_inf.set_xlabel("share of score variance explained")
-    ax_inf.set_title("Most influential hyperparameters")
+        figure.suptitle(influence_note(frame), fontsize="small")
     return figure
 
 
-def write_trials(frame: pd.DataFrame, out_dir: str | os.PathLike, objective: str) -> None:
-    """Writes `trials.csv` and `trials.png` into `out_dir` atomically."""
+def _completed(frame: pd.DataFrame) -> int:
+    return int(frame["score"].notna().sum()) if "score" in frame else 0
+
+
+def influence_note(frame: pd.DataFrame) -> str:
+    """Returns why trials.png has no influence panel (too few trials), or `""` when it has one."""
+    done = _completed(frame)
+    if done >= MIN_TRIALS_FOR_INFLUENCE and len(influence(frame)):
+        return ""
+    return (f"no hyperparameter influence shown: {done} completed trial(s), it needs at least "
+            f"{MIN_TRIALS_FOR_INFLUENCE} with different scores")
+
+
+def write_trials(frame: pd.DataFrame, out_dir: str | os.PathLike, objective: str, rows: int | None = None) -> None:
+    """Writes `trials.csv` and `trials.png` (see `plot_trials`) into `out_dir` atomically."""
     from kerasopt.plotting import save_figure
 
     _io.write_with(os.path.join(out_dir, "trials.csv"), lambda tmp: frame.to_csv(tmp, index=False))
-    save_figure(plot_trials(frame, objective), os.path.join(out_dir, "trials.png"))
+    save_figure(plot_trials(frame, objective, rows=rows), os.path.join(out_dir, "trials.png"))
 
 
 def _short(value) -> str:
@@ -140,27 +188,29 @@ def progress_line(trial_id: str, objective: str, metrics: dict[str, float], valu
                   prefix: str = "") -> str:
     """Returns the one-line report of a finished trial."""
     shown = " ".join(f"{k}={_short(v)}" for k, v in values.items() if not k.startswith("tuner/"))
-    return (f"{prefix}trial {trial_id}: {objective} {metrics[objective]:.4f}  best epoch "
+    scores = "".join(f" ({k.removeprefix('val_')} {metrics[k]:.4g})" for k in _EXTRA_SCORES
+                     if k in metrics and k != objective)
+    return (f"{prefix}trial {trial_id}: {objective} {metrics[objective]:.4f}{scores}  best epoch "
             f"{int(metrics['best_epoch'])}/{int(metrics['epochs_run'])}  {metrics['seconds']:.1f} s  | {shown}")
 
 
 def summary_table(frame: pd.DataFrame, objective: str, rows: int = 5) -> str:
     """Returns a text table of the best trials."""
     done = frame[frame["score"].notna()]
-    maximize = not objective.removeprefix("val_").endswith("loss")
-    best = done.sort_values("score", ascending=not maximize).head(rows)
+    best = done.sort_values("score", ascending=not maximizes(objective)).head(rows)
     failed = int((frame["status"] != "COMPLETED").sum()) if len(frame) else 0
     head = (f"{len(done)} trial(s) completed" + (f", {failed} not completed" if failed else "")
             + f"; best {min(rows, len(done))} by {objective}:")
     if best.empty:
         return head
-    columns = ["trial_id", "score", "best_epoch", "epochs_run", "seconds"]
-    hp_columns = [c for c in best.columns if c not in (*columns, "status") and not c.startswith("tuner/")
+    columns = ["trial_id", "score", *[c for c in _EXTRA_SCORES if c in best.columns and c != objective],
+               "best_epoch", "epochs_run", "seconds"]
+    hp_columns = [c for c in best.columns if c not in (*columns, *_EXTRA_SCORES, "status") and not c.startswith("tuner/")
                   and best[c].notna().any()]
     table = best[columns + hp_columns].copy()
     for c in table.columns:
         table[c] = table[c].map(lambda v: "-" if v is None or (isinstance(v, float) and math.isnan(v))
-                                else (f"{v:.4f}" if c == "score" else (f"{v:.1f}" if c == "seconds" else _short(v))))
+                                else (f"{v:.4f}" if c == "score" or c in _EXTRA_SCORES else (f"{v:.1f}" if c == "seconds" else _short(v))))
     return head + "\n" + table.to_string(index=False)
 
 
@@ -191,8 +241,7 @@ class StatusLine:
 
     Args:
         total: Number of trials of the search (`max_trials`).
-        objective: The objective's name; its direction is inferred (max
-            for accuracy-like, min for losses).
+        objective: The objective's name; its direction is `maximizes`'s.
         budget: The time budget in seconds, or `None`.
         stream: Where to write; default `sys.stderr` at the time of writing.
     """
@@ -203,7 +252,7 @@ class StatusLine:
         self.budget = budget
         self.stream = stream
         self.start = time.monotonic()
-        self.maximize = not objective.removeprefix("val_").endswith("loss")
+        self.maximize = maximizes(objective)
         self.best: tuple[float, dict] | None = None
         self.current = 0
         self._running = False

@@ -6,6 +6,10 @@ every process the launcher starts; in the process whose `KERASTUNER_TUNER_ID`
 is that tuner id, the first training of its first trial then ends the process
 abruptly (`os._exit(17)`, like a kill) after one epoch, once: the marker file
 records that it happened, so the restarted process runs normally.
+
+Trials train as stacked models through `kerasopt.stacking.train_stacked`
+(called from `kerasopt.tuning._stacked`, which looks it up on the module at
+each call), so the crash is a callback added to that function's `callbacks`.
 """
 
 import os
@@ -16,7 +20,7 @@ FAULT_ENV = "KERASOPT_TEST_FAULT"
 def _install(tuner_id: str, marker: str) -> None:
     import keras
 
-    from kerasopt.tuning.hypermodel import DenseHyperModel
+    from kerasopt import stacking
 
     class Crash(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -25,13 +29,12 @@ def _install(tuner_id: str, marker: str) -> None:
                     f.write(f"{tuner_id} {os.getpid()}")
                 os._exit(17)
 
-    real_fit = DenseHyperModel.fit
+    real_train_stacked = stacking.train_stacked
 
-    def fit(self, hp, model, x, y, validation_data=None, **kwargs):
-        kwargs["callbacks"] = [*kwargs.get("callbacks", []), Crash()]
-        return real_fit(self, hp, model, x, y, validation_data=validation_data, **kwargs)
+    def train_stacked(*args, callbacks=None, **kwargs):
+        return real_train_stacked(*args, callbacks=[*(callbacks or []), Crash()], **kwargs)
 
-    DenseHyperModel.fit = fit
+    stacking.train_stacked = train_stacked
 
 
 _fault = os.environ.get(FAULT_ENV, "")
