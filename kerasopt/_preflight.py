@@ -101,6 +101,6 @@ def _tune(args) -> None:
         raise ConfigError("Pass either --data or --demo, not both.")
     if args.data is None:
         return
-    frame = data_lib.load_csv(args.data)
+    frame = data_lib.load_csv(args.data, encoding=args.encoding)
     _target_in(frame, pipeline.target_column(args.target, args.data, frame),
                {name: getattr(args, name) for name in ("categorical", "numeric", "drop")})

@@ -399,7 +399,7 @@ def _tune(name: str, base: str | None = None, **changes) -> Field:
 
 
 TUNE_FIELDS: tuple[Field, ...] = (
-    *(FIELD[name] for name in ("data", "target", "task", "categorical", "numeric", "drop")),
+    *(FIELD[name] for name in ("data", "encoding", "target", "task", "categorical", "numeric", "drop")),
     _tune("tuner", type=str, default="bayesian", help="search strategy", check=lambda n, v: check.one_of(n, v, TUNERS),
           choices=TUNERS),
     _tune("max_trials", type=int, default=30, help="number of trials (an upper bound for grid and hyperband)",
@@ -459,7 +459,7 @@ TUNE_FIELD: dict[str, Field] = {f.name: f for f in TUNE_FIELDS}
 
 #: The options that define a search: a rerun must repeat them to resume it (`search.json`), and every
 #: process of a distributed search gets them (`to_argv`). The others may change between runs.
-DEFINES_SEARCH = ("data", "target", "task", "categorical", "numeric", "drop", "tuner", "max_trials",
+DEFINES_SEARCH = ("data", "encoding", "target", "task", "categorical", "numeric", "drop", "tuner", "max_trials",
                   "executions_per_trial", "objective", "cv", "space", "epochs", "patience", "validation_split",
                   "test_split", "seed", "out")
 

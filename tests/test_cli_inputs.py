@@ -277,3 +277,15 @@ def test_train_phone_script_without_data_trains_on_the_demo_data(tmp_path):
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": REPO}, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((out / "config.json").read_text())["demo"] is True
+
+
+def test_tune_reads_a_latin1_file_with_encoding(tmp_path):
+    frame = cars(60).assign(drv=lambda f: f["drv"].map({"f": "tracción delantera", "4": "4x4", "r": "trasera"}))
+    csv = tmp_path / "coches.csv"
+    csv.write_bytes(frame.to_csv(index=False).encode("latin-1"))
+    from kerasopt.tuning.search import tune
+
+    result = tune(str(csv), "hwy", encoding="latin-1", tuner="random", max_trials=1, cv=2, epochs=1, patience=1,
+                  ensemble=1, out=str(tmp_path / "t"), verbose=0)
+    assert len(result.trials) == 1
+    assert build_parser().parse_args(["tune", "--data", "d.csv", "--encoding", "latin-1"]).encoding == "latin-1"

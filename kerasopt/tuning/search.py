@@ -62,7 +62,7 @@ _OWNED = ("search", "history", "logs", "search.json", "trials.csv", "trials.png"
           "best_model.keras", "comparison.csv", "baselines.json", "report.html")
 # Options that define a search but are not recorded in search.json: a rerun may ask for more trials,
 # the epochs are part of the resolved space, and the folder is where search.json lies.
-_NOT_RECORDED = ("data", "max_trials", "epochs", "out")
+_NOT_RECORDED = ("data", "encoding", "max_trials", "epochs", "out")
 _DIST_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 _LAST_RUN = "last_run"
 
@@ -227,7 +227,7 @@ def _prepare(o: dict[str, Any]) -> _Plan:
     o["space"] = space_lib.resolve_space(o["space"])
     if o["epochs"] is not None:
         o["space"]["epochs"] = int(o["epochs"])
-    frame = _load(data)
+    frame = _load(data, o["encoding"])
     o["target"] = target_column(o["target"], data, frame)
     table = table_from_frame(frame, o["target"], task=o["task"], categorical=o["categorical"],
                              numeric=o["numeric"], drop=o["drop"], source=_data_id(data))
@@ -281,12 +281,12 @@ def _data_id(data) -> str:
     return os.path.abspath(os.fspath(data))
 
 
-def _load(data) -> pd.DataFrame:
+def _load(data, encoding: str | None = None) -> pd.DataFrame:
     if data is None:
         return data_lib.make_phone_data(seed=0)
     if isinstance(data, pd.DataFrame):
         return data
-    return data_lib.load_csv(data)
+    return data_lib.load_csv(data, encoding=encoding)
 
 
 def _prepare_out_dir(out: str, fingerprint: dict, overwrite: bool, role: str | None) -> None:
