@@ -269,13 +269,12 @@ def _train(args) -> int:
                  "epochs" if summary["refit_rows"] else "")
         print(f"trained {summary['epochs_run']} epochs (best epoch {summary['best_epoch']}){refit} in "
               f"{summary['seconds']:.1f} s; run written to {args.out}")
-    for split, values in summary["metrics"].items():
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items()
-                          if isinstance(v, float) and k not in ("rows", "log_loss"))
-        label = "out-of-fold" if split == "validation" and config["bagging"] else split
-        print(f"  {label:<10} {shown}")
-    if "balanced_accuracy" in summary["scores"]:
-        print(f"  {'test':<10} balanced_accuracy {summary['scores']['balanced_accuracy']:.4f}")
+    from kerasopt.signals import summary_lines
+
+    for line in summary_lines(summary, out_of_fold=bool(config["bagging"])):
+        print(line)
+    for warning in summary["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

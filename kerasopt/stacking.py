@@ -811,8 +811,11 @@ def build_stacked_model(
                                                    None if s is None else s + 2000, j, (width, dim))
                                    for s in seeds]))
 
-    model.compile(optimizer=opt, loss=stacked_loss, jit_compile=jit_compile,
-                  steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
+    # The members' mean data loss per row, without the weight penalties the summed loss adds.
+    data_loss = None if loss is not None else (keras.metrics.MeanSquaredError(name="mse") if num_classes is None
+                                               else keras.metrics.SparseCategoricalCrossentropy(name="log_loss"))
+    model.compile(optimizer=opt, loss=stacked_loss, metrics=None if data_loss is None else [data_loss],
+                  jit_compile=jit_compile, steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
     return model
 
 
@@ -1151,7 +1154,7 @@ class MemberEarlyStopping(keras.callbacks.Callback):
 
 
 class _MemberValidation(keras.callbacks.Callback):
-    """Writes each member's validation loss and metric on its own rows into the epoch logs."""
+    """Writes each member's validation loss and metrics on its own rows, and its weight penalty, into the epoch logs."""
 
     def __init__(self, x, y, rows, regression: bool):
         super().__init__()
@@ -1193,13 +1196,16 @@ class _MemberValidation(keras.callbacks.Callback):
             error = out[..., 0] - self.y
             mse = np.where(self.mask, np.square(error), 0).sum(axis=0) / self.counts
             mae = np.where(self.mask, np.abs(error), 0).sum(axis=0) / self.counts
-            return {"val_loss": mse + self.member_penalties(), "val_mse": mse, "val_mae": mae}
+            penalty = self.member_penalties()
+            return {"val_loss": mse + penalty, "val_mse": mse, "val_mae": mae, "penalty": penalty}
         eps = keras.config.epsilon()
         labels = np.where(self.mask, self.y, 0).astype("int64")
         chosen = np.take_along_axis(out, labels[..., None], axis=-1)[..., 0]
         cross_entropy = np.where(self.mask, -np.log(np.clip(chosen, eps, 1 - eps)), 0).sum(axis=0) / self.counts
         accuracy = np.where(self.mask, out.argmax(axis=-1) == labels, 0).sum(axis=0) / self.counts
-        return {"val_loss": cross_entropy + self.member_penalties(), "val_accuracy": accuracy}
+        penalty = self.member_penalties()
+        return {"val_loss": cross_entropy + penalty, "val_log_loss": cross_entropy, "val_accuracy": accuracy,
+                "penalty": penalty}
 
     def on_epoch_end(self, epoch, logs=None):
         scores = self.scores()
@@ -1210,12 +1216,19 @@ class _MemberValidation(keras.callbacks.Callback):
 
 
 class _LossRecorder(keras.callbacks.Callback):
+    """Records the summed training `loss` and, when compiled, the members' mean data loss."""
+
     def __init__(self):
         super().__init__()
         self.losses: list[float] = []
+        self.data_losses: dict[str, list[float]] = {}
 
     def on_epoch_end(self, epoch, logs=None):
-        self.losses.append(float((logs or {}).get("loss", np.nan)))
+        logs = logs or {}
+        self.losses.append(float(logs.get("loss", np.nan)))
+        for key in ("log_loss", "mse"):
+            if key in logs:
+                self.data_losses.setdefault(key, []).append(float(logs[key]))
 
 
 @dataclass
@@ -1224,11 +1237,15 @@ class StackedTrainResult:
 
     Attributes:
         history: `"loss"`: the summed training loss of every epoch (shape
-            `(epochs_run,)`); with validation rows also `"val_loss"` and
-            `"val_accuracy"` (classification) or `"val_mse"` and `"val_mae"`
-            (regression), one row per epoch and one column per member
-            (shape `(epochs_run, K)`). `val_loss` includes the member's
-            weight penalty, as Keras's does.
+            `(epochs_run,)`), and with the default loss the members' mean
+            data loss, `"log_loss"` or `"mse"` (without weight penalties;
+            weighted like the loss with `sample_weight`); with validation
+            rows also `"val_loss"`, `"val_log_loss"` and `"val_accuracy"`
+            (classification) or `"val_mse"` and `"val_mae"` (regression),
+            and `"penalty"` (each member's weight penalty at the end of the
+            epoch), one row per epoch and one column per member (shape
+            `(epochs_run, K)`). `val_loss` includes the member's weight
+            penalty, as Keras's does; the other validation scores do not.
         best_epochs: 1-based best epoch of each member by `monitor` (shape
             `(K,)`), also without early stopping (retraining for that many
             epochs reproduces the choice); without validation rows, the
@@ -1427,7 +1444,7 @@ def train_stacked(
     seconds = time.perf_counter() - start
 
     epochs_run = len(recorder.losses)
-    history = {"loss": np.asarray(recorder.losses)}
+    history = {"loss": np.asarray(recorder.losses), **{k: np.asarray(v) for k, v in recorder.data_losses.items()}}
     final: dict[str, np.ndarray] = {}
     if validation is not None:
         history.update({k: np.asarray(v) for k, v in validation.history.items()})
