@@ -812,10 +812,13 @@ def build_stacked_model(
                                    for s in seeds]))
 
     # The members' mean data loss per row, without the weight penalties the summed loss adds.
-    data_loss = None if loss is not None else (keras.metrics.MeanSquaredError(name="mse") if num_classes is None
-                                               else keras.metrics.SparseCategoricalCrossentropy(name="log_loss"))
+    data_loss = None
+    if loss is None:
+        data_loss = (keras.metrics.MeanSquaredError(name="mse") if num_classes is None
+                     else keras.metrics.SparseCategoricalCrossentropy(name="log_loss"))
     model.compile(optimizer=opt, loss=stacked_loss, metrics=None if data_loss is None else [data_loss],
-                  jit_compile=jit_compile, steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
+                  jit_compile=jit_compile,
+                  steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
     return model
 
 
