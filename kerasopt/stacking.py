@@ -1240,10 +1240,7 @@ class StackedTrainResult:
 
     Attributes:
         history: `"loss"`: the summed training loss of every epoch (shape
-            `(epochs_run,)`), and with the default loss the members' mean
-            data loss, `"log_loss"` or `"mse"` (without weight penalties;
-            weighted like the loss with `sample_weight`); with validation
-            rows also `"val_loss"`, `"val_log_loss"` and `"val_accuracy"`
+            `(epochs_run,)`); with validation rows also `"val_loss"`, `"val_log_loss"` and `"val_accuracy"`
             (classification) or `"val_mse"` and `"val_mae"` (regression),
             and `"penalty"` (each member's weight penalty at the end of the
             epoch), one row per epoch and one column per member (shape
@@ -1261,6 +1258,10 @@ class StackedTrainResult:
             ends with (its best epoch's), `{name: array of K}`; empty
             without validation rows.
         seconds: Wall time of `fit`.
+        data_loss: With the default loss, the members' mean training data
+            loss of every epoch, `{"log_loss" or "mse": array (epochs_run,)}`
+            (a Keras metric: without weight penalties, weighted like the
+            loss with `sample_weight`); else empty.
     """
 
     history: dict[str, np.ndarray]
@@ -1269,6 +1270,7 @@ class StackedTrainResult:
     epochs_run: int
     validation: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: float = 0.0
+    data_loss: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool, sample_weight=None):
@@ -1447,7 +1449,7 @@ def train_stacked(
     seconds = time.perf_counter() - start
 
     epochs_run = len(recorder.losses)
-    history = {"loss": np.asarray(recorder.losses), **{k: np.asarray(v) for k, v in recorder.data_losses.items()}}
+    history = {"loss": np.asarray(recorder.losses)}
     final: dict[str, np.ndarray] = {}
     if validation is not None:
         history.update({k: np.asarray(v) for k, v in validation.history.items()})
@@ -1463,7 +1465,8 @@ def train_stacked(
         best = np.full(members, epochs_run)
         stopped = np.full(members, epochs_run)
     return StackedTrainResult(history=history, best_epochs=best, stopped_epochs=stopped, epochs_run=epochs_run,
-                              validation=final, seconds=seconds)
+                              validation=final, seconds=seconds,
+                              data_loss={k: np.asarray(v) for k, v in recorder.data_losses.items()})
 
 
 # ---------------------------------------------------------------------------------------------
