@@ -1159,6 +1159,8 @@ class MemberEarlyStopping(keras.callbacks.Callback):
 class _MemberValidation(keras.callbacks.Callback):
     """Writes each member's validation loss and metrics on its own rows, and its weight penalty, into the epoch logs."""
 
+    EXTRA = ("val_log_loss", "penalty")
+
     def __init__(self, x, y, rows, regression: bool):
         super().__init__()
         count = len(rows)
@@ -1175,6 +1177,7 @@ class _MemberValidation(keras.callbacks.Callback):
         self.y = np.asarray(y)[index]
         self.regression = regression
         self.history: dict[str, list[np.ndarray]] = {}
+        self.extra: dict[str, list[np.ndarray]] = {}  # logged, and kept apart from `history`
 
     def member_penalties(self) -> np.ndarray:
         total = np.zeros(self.mask.shape[1])
@@ -1213,7 +1216,8 @@ class _MemberValidation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         scores = self.scores()
         for key, values in scores.items():
-            self.history.setdefault(key, []).append(values)
+            record = self.extra if key in self.EXTRA else self.history
+            record.setdefault(key, []).append(values)
             if logs is not None:
                 logs[key] = values
 
@@ -1240,12 +1244,11 @@ class StackedTrainResult:
 
     Attributes:
         history: `"loss"`: the summed training loss of every epoch (shape
-            `(epochs_run,)`); with validation rows also `"val_loss"`, `"val_log_loss"` and `"val_accuracy"`
-            (classification) or `"val_mse"` and `"val_mae"` (regression),
-            and `"penalty"` (each member's weight penalty at the end of the
-            epoch), one row per epoch and one column per member (shape
-            `(epochs_run, K)`). `val_loss` includes the member's weight
-            penalty, as Keras's does; the other validation scores do not.
+            `(epochs_run,)`); with validation rows also `"val_loss"` and
+            `"val_accuracy"` (classification) or `"val_mse"` and `"val_mae"`
+            (regression), one row per epoch and one column per member
+            (shape `(epochs_run, K)`). `val_loss` includes the member's
+            weight penalty, as Keras's does; the other scores do not.
         best_epochs: 1-based best epoch of each member by `monitor` (shape
             `(K,)`), also without early stopping (retraining for that many
             epochs reproduces the choice); without validation rows, the
@@ -1258,10 +1261,14 @@ class StackedTrainResult:
             ends with (its best epoch's), `{name: array of K}`; empty
             without validation rows.
         seconds: Wall time of `fit`.
-        data_loss: With the default loss, the members' mean training data
-            loss of every epoch, `{"log_loss" or "mse": array (epochs_run,)}`
-            (a Keras metric: without weight penalties, weighted like the
-            loss with `sample_weight`); else empty.
+        losses: The loss apart from the penalty, per epoch: with the
+            default loss, the members' mean training data loss, `"log_loss"`
+            or `"mse"` (shape `(epochs_run,)`; a Keras metric, weighted like
+            the loss with `sample_weight`); with validation rows, each
+            member's `"penalty"` (its weight penalty at the end of the
+            epoch) and, for classification, `"val_log_loss"` (its
+            `val_loss` without the penalty), shape `(epochs_run, K)`. The
+            epoch logs that `callbacks` see hold them too.
     """
 
     history: dict[str, np.ndarray]
@@ -1270,7 +1277,7 @@ class StackedTrainResult:
     epochs_run: int
     validation: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: float = 0.0
-    data_loss: dict[str, np.ndarray] = field(default_factory=dict)
+    losses: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool, sample_weight=None):
@@ -1464,9 +1471,11 @@ def train_stacked(
     else:
         best = np.full(members, epochs_run)
         stopped = np.full(members, epochs_run)
+    losses = {k: np.asarray(v) for k, v in recorder.data_losses.items()}
+    if validation is not None:
+        losses.update({k: np.asarray(v) for k, v in validation.extra.items()})
     return StackedTrainResult(history=history, best_epochs=best, stopped_epochs=stopped, epochs_run=epochs_run,
-                              validation=final, seconds=seconds,
-                              data_loss={k: np.asarray(v) for k, v in recorder.data_losses.items()})
+                              validation=final, seconds=seconds, losses=losses)
 
 
 # ---------------------------------------------------------------------------------------------
