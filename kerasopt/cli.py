@@ -315,6 +315,8 @@ def _evaluate(args) -> int:
     for note in notes:
         print(f"note: {note}")
     print(format_scores(scores))
+    for warning in scores["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"report written to {args.out}")
     return 0
 

@@ -609,7 +609,8 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
         notes: Optional list that receives lines about ignored columns.
 
     Returns:
-        The scores (see `kerasopt.evaluation`).
+        The scores (see `kerasopt.evaluation`), with `warnings` (a line when
+        they rest on fewer than `kerasopt.signals.SMALL_ROWS` rows).
     """
     from kerasopt import evaluation
     from kerasopt.plotting import save_figure
@@ -639,6 +640,8 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
         scores = evaluation.regression_scores(truth.to_numpy(), predicted)
         save_figure(evaluation.plot_residuals(truth.to_numpy(), predicted, title=f"{target}: {source}"),
                     os.path.join(out_dir, "residuals.png"))
+    warning = signals.few_rows_warning("evaluation", scores["rows"])
+    scores["warnings"] = [warning] if warning else []
     _io.write_json(os.path.join(out_dir, "evaluation.json"),
                    {"model": os.path.abspath(model_path), "data": os.path.abspath(os.fspath(data_path)),
                     "target": target, **scores})

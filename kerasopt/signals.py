@@ -28,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["SMALL_ROWS", "early_stopping_warning", "history_columns", "small_rows_warnings", "split_scores",
-           "summary_lines"]
+__all__ = ["SMALL_ROWS", "early_stopping_warning", "few_rows_warning", "history_columns", "small_rows_warnings",
+           "split_scores", "summary_lines"]
 
 SMALL_ROWS = 50
 """A validation, out-of-fold or test score on fewer rows than this gets a warning: one row is more than
@@ -106,12 +106,19 @@ def small_rows_warnings(metrics: Mapping[str, Mapping[str, Any]], out_of_fold: b
     lines = []
     for split in ("validation", "test"):
         rows = metrics.get(split, {}).get("rows")
-        if rows is None or rows >= SMALL_ROWS:
-            continue
         name = "out-of-fold" if split == "validation" and out_of_fold else split
-        lines.append(f"the {name} scores rest on {rows} rows (fewer than {SMALL_ROWS}): each row is "
-                     f"{100 / max(rows, 1):.0f}% of them, so treat them as rough")
+        line = None if rows is None else few_rows_warning(name, rows)
+        if line:
+            lines.append(line)
     return lines
+
+
+def few_rows_warning(name: str, rows: int) -> str | None:
+    """Returns a warning when scores named `name` (e.g. `"test"`) rest on fewer than `SMALL_ROWS` rows, else `None`."""
+    if rows >= SMALL_ROWS:
+        return None
+    return (f"the {name} scores rest on {rows} rows (fewer than {SMALL_ROWS}): each row is "
+            f"{100 / max(rows, 1):.0f}% of them, so treat them as rough")
 
 
 def summary_lines(summary: Mapping[str, Any], out_of_fold: bool = False) -> list[str]:

@@ -151,6 +151,12 @@ def test_cli_warns_on_a_30_row_file_and_records_the_warnings(tmp_path, capsys):
                             "so treat them as rough",
                             "the test scores rest on 6 rows (fewer than 50): each row is 17% of them, "
                             "so treat them as rough"]
+    frame.head(6).to_csv(tmp_path / "six.csv", index=False)
+    assert main(["evaluate", "--model", str(out / "model.keras"), "--data", str(tmp_path / "six.csv"),
+                 "--out", str(tmp_path / "report")]) == 0
+    line = "the evaluation scores rest on 6 rows (fewer than 50): each row is 17% of them, so treat them as rough"
+    assert capsys.readouterr().err == f"warning: {line}\n"
+    assert json.loads((tmp_path / "report" / "evaluation.json").read_text())["warnings"] == [line]
 
 
 # ---------------------------------------------------------------------------------------------
