@@ -88,9 +88,11 @@ def early_stopping_warning(epochs: int, patience: int, best_epochs: Sequence[int
     else:
         what = (f"early stopping never stopped {ran_all} of {count} networks: they ran all {epochs} epochs "
                 f"(median best epoch {best} of {epochs})")
-    why = (f"; --patience {patience} is not shorter than --epochs {epochs}, so it cannot stop them"
-           if patience >= epochs else "; the scores may still be improving")
-    return f"{what}{why}: raise --epochs (e.g. --epochs {2 * epochs})"
+    if patience >= epochs:
+        return (f"{what}; --patience {patience} is not shorter than --epochs {epochs}, so it cannot stop "
+                f"{'it' if count == 1 else 'them'}: raise --epochs (e.g. --epochs {2 * max(epochs, patience)}) "
+                "or lower --patience")
+    return f"{what}; the scores may still be improving: raise --epochs (e.g. --epochs {2 * epochs})"
 
 
 def small_rows_warnings(metrics: Mapping[str, Mapping[str, Any]], out_of_fold: bool = False) -> list[str]:
