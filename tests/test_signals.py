@@ -207,3 +207,15 @@ def test_progress_line_says_when_early_stopping_ended_the_phase():
     callback.on_train_end()
     last = stream.getvalue().rstrip("\n").split("\r")[-1]
     assert last.startswith("run: stopped early at epoch 2/300, val_loss 0.6000, done in 0:0")
+
+
+def test_curves_draw_the_data_loss_and_the_penalty_apart():
+    from kerasopt.plotting import plot_history
+
+    history = {"objective": [2.0, 1.5], "log_loss": [0.9, 0.7], "accuracy": [0.5, 0.6], "val_objective": [2.1, 1.6],
+               "val_log_loss": [1.0, 0.8], "val_accuracy": [0.4, 0.5], "penalty": [1.1, 0.8],
+               "learning_rate": [0.01, 0.01]}
+    figure = plot_history(history)
+    assert [ax.get_title() for ax in figure.axes] == ["log loss", "accuracy", "penalty", "learning rate"]
+    loss_panel = figure.axes[0]
+    assert [list(line.get_ydata()) for line in loss_panel.get_lines()] == [[0.9, 0.7], [1.0, 0.8]]
