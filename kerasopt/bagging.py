@@ -95,6 +95,19 @@ def _out_of_fold_predictor(stacked, schema, target, held_out: list[np.ndarray], 
         return chosen
 
     return predict
+def _history(stacked: dict[str, np.ndarray], members: int, std: float) -> dict[str, list[float]]:
+    """The members' mean per epoch: data losses in the target's units (`std` of a regression target, else 1),
+    the penalty, and `objective` (the training loss the optimizer minimizes, scaled and with the penalty)."""
+    scale = {"mse": std ** 2, "val_mse": std ** 2, "val_mae": std}
+    history = {}
+    for key, values in stacked.items():
+        if key == "loss":
+            history["objective"] = [float(v) / members for v in values]
+        elif key != "val_loss":
+            history[key] = [v * scale.get(key, 1.0) for v in _member_mean(values)]
+    if "val_loss" in stacked:
+        history["val_objective"] = _member_mean(stacked["val_loss"])
+    return history
 
 
 def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequence, *, target=None,
@@ -120,14 +133,19 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
 
     Returns:
         `(model, record)`: the averaging `kerasopt.tabular.TabularModel`, and
-        a dict with `history` (per epoch: the members' mean training loss,
-        `val_loss` and `val_accuracy` or `val_mse` / `val_mae`, and the
-        learning rate), `epochs`,
-        `best_epoch` (the members' median), `member_best_epochs`,
-        `epochs_run`, `steps_per_epoch`, `validation` (the out-of-fold scores: `kerasopt.evaluation`
-        scores in the original labels, plus `loss`), `train` (the average
-        model's Keras metrics on all rows), `seconds`, `members` and
-        `out_of_fold` (each row's prediction by the member that held it out,
+        a dict with `history` (per epoch, the members' mean of: the data
+        loss `log_loss` / `val_log_loss` and `val_accuracy`, or `mse` /
+        `val_mse` and `val_mae` in the target's units; `penalty`, the weight
+        penalty; `objective` / `val_objective`, the loss early stopping and
+        the optimizer see, penalty included, on the standardized target for
+        regression; and the learning rate), `epochs`, `best_epoch` (the
+        members' median), `member_best_epochs`, `member_stopped_epochs`
+        (the epoch each member stopped at, `epochs_run` for one that never
+        stopped), `epochs_run`, `steps_per_epoch`, `penalty` (the members'
+        mean weight penalty at the end), `validation` (the out-of-fold
+        scores: `kerasopt.evaluation` scores in the original labels, plus
+        `mse` for regression), `train` (the average model's Keras metrics on
+        all rows), `seconds`, `members`, `out_of_fold` (each row's prediction by the member that held it out,
         in the order of the rows: class probabilities, or values in the
         target's units) and `predict_out_of_fold` (`predict(frame, positions)`:
         the same for rows whose cells may differ, `positions` naming the row
@@ -179,9 +197,12 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
     rates: list[float] = []
     callbacks = [LearningRateLogger(),
                  keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: rates.append(logs["learning_rate"]))]
+    if not classification:  # the members learn the standardized target: show and record its original units
+        callbacks.append(_original_units(target.std or 1.0))
     if progress is not None:
-        callbacks.append(ProgressLine(f"{progress}bagging {members} networks", config["epochs"], monitor="val_loss",
-                                      bounded=True))
+        callbacks.append(ProgressLine(f"{progress}bagging {members} networks", config["epochs"],
+                                      monitor="val_log_loss" if classification else "val_mse", bounded=True,
+                                      patience=config["patience"], stop_monitor="val_loss"))
     result = stacking.train_stacked(stacked, x, y, train_rows, held_out, epochs=config["epochs"],
                                     batch_size=config["batch_size"], early_stopping=True,
                                     patience=config["patience"], seed=seeds, callbacks=callbacks,
@@ -194,24 +215,34 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
     if classification:
         validation = evaluation.classification_scores(labels.to_numpy(), target.decode(out_of_fold), out_of_fold,
                                                       target.classes)
-        validation["loss"] = validation["log_loss"]
         predictions = out_of_fold
     else:
         restored = out_of_fold[:, 0] * (target.std or 1.0) + target.mean
         validation = evaluation.regression_scores(np.asarray(labels, dtype="float64"), restored)
-        validation["loss"] = float(np.mean(np.square(out_of_fold[:, 0] - y)))
+        validation = {"rows": validation.pop("rows"), "mse": validation["rmse"] ** 2, **validation}
         predictions = restored
     model = stacking.table_ensemble(stacked, schema, target, name="kerasopt_bagged")
-    history = {"loss": [float(v) / members for v in result.history["loss"]]}
-    for key, values in result.history.items():
-        if key != "loss":
-            history[key] = _member_mean(values)
+    history = _history({**result.losses, **result.history}, members, 1.0 if classification else target.std or 1.0)
     history["learning_rate"] = rates
     record = {"history": history, "epochs": list(range(result.epochs_run)),
               "best_epoch": int(np.median(result.best_epochs)),
               "member_best_epochs": [int(e) for e in result.best_epochs], "epochs_run": result.epochs_run,
+              "member_stopped_epochs": [int(e) for e in result.stopped_epochs],
+              "penalty": float(np.mean(result.validation["penalty"])),
               "validation": validation, "train": training.evaluate(model, features, encoded_labels),
               "seconds": result.seconds, "members": members, "steps_per_epoch": steps,
               "out_of_fold": predictions,
               "predict_out_of_fold": _out_of_fold_predictor(stacked, schema, target, held_out, len(features))}
     return model, record
+
+
+def _original_units(std: float):
+    """A callback that shows the members' standardized validation errors in the target's units."""
+    import keras
+
+    def rescale(epoch, logs):
+        for key, power in (("val_mse", 2), ("val_mae", 1)):
+            if key in logs:
+                logs[key] = np.asarray(logs[key]) * std ** power  # a new array: the recorded one is kept
+
+    return keras.callbacks.LambdaCallback(on_epoch_end=rescale)

@@ -11,7 +11,7 @@ import numpy as np
 from kerasopt._terminal import TerminalLine, clock
 from kerasopt.errors import ArgumentError
 
-__all__ = ["LearningRateLogger", "MonitorCheck", "ProgressLine"]
+__all__ = ["LearningRateLogger", "MonitorCheck", "PenaltyLogger", "ProgressLine", "model_penalty"]
 
 
 @keras.saving.register_keras_serializable(package="kerasopt")
@@ -75,25 +75,67 @@ class MonitorCheck(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="kerasopt")
+class PenaltyLogger(keras.callbacks.Callback):
+    """Logs the model's weight penalty at the end of each epoch, as `logs["penalty"]`.
+
+    The penalty is the sum of the model's regularization losses
+    (`model.losses`: `l1 * sum(|w|) + l2 * sum(w**2)` over the regularized
+    kernels) for the weights the epoch ends with. Keras's `loss` adds it to
+    the data loss; logging it on its own says how much of `loss` it is.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["penalty"] = model_penalty(self.model)
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def model_penalty(model: keras.Model) -> float:
+    """Returns the sum of a model's regularization losses for its current weights (0.0 without any)."""
+    return float(sum(float(np.sum(keras.ops.convert_to_numpy(loss))) for loss in model.losses))
+
+
+def _higher_is_better(name: str) -> bool:
+    name = name.removeprefix("val_")
+    return any(k in name for k in ("acc", "auc", "precision", "recall", "r2"))
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
 class ProgressLine(keras.callbacks.Callback):
     """Shows one updating line per training phase on a terminal, nothing elsewhere.
 
     At the end of each epoch the line is rewritten in place (`\\r`):
-    `early-stopping run: epoch 12/300, val_accuracy 0.9125, at most 1:05 left`.
+    `early-stopping run: epoch 12/300, val_accuracy 0.9125, 0:03 elapsed, 0:02 to 1:05 left`.
     When the phase ends the line is finished with a newline. Nothing is
     written when `stream` is not a terminal (a log file, a pipe, a captured
-    test), so logs stay clean. The time left is the mean time of the epochs
-    run so far times the epochs still to run; with early stopping that is a
-    bound (`bounded=True` says "at most").
+    test), so logs stay clean.
+
+    The time per epoch is measured on the epochs after the first of this
+    call, since the first one also traces and compiles the model; after the
+    first epoch the line shows the time elapsed only. The time left is that
+    epoch time times the epochs still to run. A phase with early stopping
+    (`bounded=True`) may end sooner: given its `patience`, the line shows
+    the range from the earliest end (no improvement from now on) to the
+    last epoch, else "at most" the time to the last epoch.
 
     Args:
         phase: Name of the phase, shown first (e.g. `"refit"`).
         epochs: Number of epochs of the phase (the `epochs` of `fit`).
         monitor: Metric to show; `None` picks the first logged of
-            `val_accuracy`, `val_loss`, `accuracy`, `loss`, or any other
-            logged metric.
+            `_PREFERRED` (validation accuracy or data loss first), or any
+            other logged metric.
         bounded: Whether the phase may end sooner (early stopping).
         stream: Where to write; default `sys.stderr` at the time of writing.
+        patience: The early stopping's patience, for the earliest end.
+        stop_monitor: The metric the early stopping watches (default:
+            `monitor`); one value, or one per member of a stacked model.
+            Higher is better for accuracy, AUC and R^2, lower otherwise.
 
     Example:
 
@@ -101,26 +143,31 @@ class ProgressLine(keras.callbacks.Callback):
     >>> model.fit(x, y, epochs=40, callbacks=[callback], verbose=0)  # doctest: +SKIP
     """
 
-    _PREFERRED = ("val_accuracy", "val_loss", "accuracy", "loss")
+    _PREFERRED = ("val_accuracy", "val_log_loss", "val_mse", "accuracy", "log_loss", "mse", "val_loss", "loss")
 
     def __init__(self, phase: str, epochs: int, monitor: str | None = None, bounded: bool = False,
-                 stream: TextIO | None = None):
+                 stream: TextIO | None = None, patience: int | None = None, stop_monitor: str | None = None):
         super().__init__()
         self.phase = phase
         self.epochs = int(epochs)
         self.monitor = monitor
         self.bounded = bounded
         self.stream = stream
+        self.patience = None if patience is None else int(patience)
+        self.stop_monitor = stop_monitor
         self._start = None
+        self._first = None
         self._done = 0
+        self._last = None
         self._line = TerminalLine(stream)
+        self._best = self._wait = None
 
     def _metric(self, logs: dict) -> str:
         if self.monitor is not None:
             name = self.monitor if self.monitor in logs else None
         else:
             name = next((m for m in self._PREFERRED if m in logs), None)
-            name = name or next((m for m in sorted(logs) if m != "learning_rate"), None)
+            name = name or next((m for m in sorted(logs) if m not in ("learning_rate", "penalty")), None)
         if name is None:
             return ""
         value = np.asarray(logs[name], dtype="float64")
@@ -128,31 +175,84 @@ class ProgressLine(keras.callbacks.Callback):
             return f", mean {name} {value.mean():.4f}"
         return f", {name} {float(value):.4f}"
 
-    def line(self, epoch: int, logs: dict | None, seconds: float, done: int) -> str:
-        """Returns the text shown after `done` epochs of this call, the last one `epoch` (0-based)."""
+    def epochs_to_stop(self, logs: dict | None) -> int | None:
+        """Tracks the early stopping's rule with `logs` of one more epoch; returns the fewest epochs it can
+        still run (0: it stops now), or `None` without `patience` or the watched metric."""
+        name = self.stop_monitor or self.monitor
+        if self.patience is None or not self.bounded or name is None or name not in (logs or {}):
+            return None
+        value = np.atleast_1d(np.asarray(logs[name], dtype="float64"))
+        sign = -1.0 if _higher_is_better(name) else 1.0
+        if self._best is None or self._best.shape != value.shape:
+            self._best, self._wait = np.full(value.shape, np.inf), np.zeros(value.shape, dtype=int)
+        running = self._wait < max(self.patience, 1)
+        improved = running & (sign * value < self._best)
+        self._best[improved] = sign * value[improved]
+        self._wait[improved] = 0
+        self._wait[running & ~improved] += 1
+        still = self._wait < max(self.patience, 1)
+        return int((self.patience - self._wait[still]).max()) if still.any() else 0
+
+    def line(self, epoch: int, logs: dict | None, seconds: float, done: int, first: float | None = None,
+             to_stop: int | None = None) -> str:
+        """Returns the text shown after `done` epochs of this call, the last one `epoch` (0-based).
+
+        Args:
+            epoch: The epoch just finished (0-based, absolute).
+            logs: Its logs.
+            seconds: Time since this call began.
+            done: Epochs finished in this call.
+            first: Seconds of this call's first epoch (tracing included),
+                left out of the time per epoch; `None` counts it.
+            to_stop: Fewest epochs the early stopping can still run.
+        """
         k = epoch + 1
-        left = seconds / max(done, 1) * max(self.epochs - k, 0)
-        remaining = f"{'at most ' if self.bounded else ''}{clock(left)} left" if k < self.epochs else \
-            f"done in {clock(seconds)}"
-        return f"{self.phase}: epoch {k}/{self.epochs}{self._metric(logs or {})}, {remaining}"
+        head = f"{self.phase}: epoch {k}/{self.epochs}{self._metric(logs or {})}"
+        if k >= self.epochs:
+            return f"{head}, done in {clock(seconds)}"
+        if first is not None and done < 2:
+            return f"{head}, {clock(seconds)} elapsed"
+        per_epoch = (seconds - first) / (done - 1) if first is not None else seconds / max(done, 1)
+        most = per_epoch * (self.epochs - k)
+        if not self.bounded:
+            return f"{head}, {clock(most)} left"
+        elapsed = f"{clock(seconds)} elapsed"
+        if to_stop is None:
+            return f"{head}, {elapsed}, at most {clock(most)} left"
+        least = per_epoch * min(to_stop, self.epochs - k)
+        span = clock(most) if clock(least) == clock(most) else f"{clock(least)} to {clock(most)}"
+        return f"{head}, {elapsed}, {span} left"
 
     def on_train_begin(self, logs=None):
         self._start = time.perf_counter()
+        self._first = None
         self._done = 0
+        self._last = None
+        self._best = self._wait = None
         self._line = TerminalLine(self.stream)
 
     def on_epoch_end(self, epoch, logs=None):
         if self._start is None:
             self.on_train_begin()
         self._done += 1
+        seconds = time.perf_counter() - self._start
+        if self._first is None:
+            self._first = seconds
+        to_stop = self.epochs_to_stop(logs)
+        self._last = (epoch, dict(logs or {}), seconds)
         if self._line.active:
-            self._line.show(self.line(epoch, logs, time.perf_counter() - self._start, self._done))
+            self._line.show(self.line(epoch, logs, seconds, self._done, self._first, to_stop))
 
     def on_train_end(self, logs=None):
+        if self._last is not None and self._line.active and self._last[0] + 1 < self.epochs:
+            epoch, last, seconds = self._last
+            self._line.show(f"{self.phase}: stopped early at epoch {epoch + 1}/{self.epochs}"
+                            f"{self._metric(last)}, done in {clock(seconds)}")
         self._line.end()
 
     def get_config(self):
-        return {"phase": self.phase, "epochs": self.epochs, "monitor": self.monitor, "bounded": self.bounded}
+        return {"phase": self.phase, "epochs": self.epochs, "monitor": self.monitor, "bounded": self.bounded,
+                "patience": self.patience, "stop_monitor": self.stop_monitor}
 
     @classmethod
     def from_config(cls, config):

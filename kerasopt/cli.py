@@ -288,13 +288,12 @@ def _train(args) -> int:
                  "epochs" if summary["refit_rows"] else "")
         print(f"trained {summary['epochs_run']} epochs (best epoch {summary['best_epoch']}){refit} in "
               f"{summary['seconds']:.1f} s; run written to {args.out}")
-    for split, values in summary["metrics"].items():
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items()
-                          if isinstance(v, float) and k not in ("rows", "log_loss"))
-        label = "out-of-fold" if split == "validation" and config["bagging"] else split
-        print(f"  {label:<10} {shown}")
-    if "balanced_accuracy" in summary["scores"]:
-        print(f"  {'test':<10} balanced_accuracy {summary['scores']['balanced_accuracy']:.4f}")
+    from kerasopt.signals import summary_lines
+
+    for line in summary_lines(summary, out_of_fold=bool(config["bagging"])):
+        print(line)
+    for warning in summary["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     for line in summary.get("comparison", ()):
         print(line)
     print(f"report: {summary['paths']['report.html']}")
@@ -339,6 +338,8 @@ def _evaluate(args) -> int:
     for note in notes:
         print(f"note: {note}")
     print(format_scores(scores))
+    for warning in scores["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"evaluation written to {args.out}")
     print(f"report: {os.path.join(args.out, 'report.html')}")
     return 0

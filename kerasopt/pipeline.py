@@ -26,7 +26,7 @@ from kerasopt import _io
 from kerasopt import _validation as check
 from kerasopt import config as config_lib
 from kerasopt import data as data_lib
-from kerasopt import spec
+from kerasopt import signals, spec
 from kerasopt._quiet import quiet_retracing
 from kerasopt.errors import ArgumentError, ConfigError, DataError, OutputExistsError
 
@@ -235,11 +235,14 @@ def model_from_config(config: dict[str, Any], x_train, target, drop=()):
 def _fit(model, config: dict[str, Any], data: dict[str, tuple], backup_dir: str | None = None,
          verbose: int = 0, early_stopping: bool = True, progress: str | None = None):
     from kerasopt import training
-    from kerasopt.callbacks import ProgressLine
+    from kerasopt.callbacks import PenaltyLogger, ProgressLine
 
     phase = "early-stopping run" if early_stopping else "refit"
-    callbacks = [ProgressLine(progress + phase, config["epochs"], bounded=early_stopping)] \
-        if progress is not None else []
+    callbacks = [PenaltyLogger()]
+    if progress is not None:
+        callbacks.append(ProgressLine(progress + phase, config["epochs"], bounded=early_stopping,
+                                      patience=config["patience"],
+                                      stop_monitor="val_loss" if "validation" in data else "loss"))
     return training.train(
         model, *data["train"], validation_data=data.get("validation"), test_data=data.get("test"),
         epochs=config["epochs"], batch_size=config["batch_size"], patience=config["patience"],
@@ -467,17 +470,18 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
                             "rows": _rows_used(config, rows, record),
                             **({"member_best_epochs": record["member_best_epochs"]} if config["bagging"] else {})}}
     _io.write_json(paths["config.json"], resolved)
-    metrics = {split: record[split] for split in ("train", "validation", "test") if record[split]}
+    metrics, penalty, warnings = _reported(config, model, record, resolved["derived"]["rows"])
     extras = run_outputs.train_extras(config, table, rows, model, record)
-    written = {**metrics, "test_scores": scores, "best_epoch": record["best_epoch"],
+    written = {**metrics, "test_scores": scores, "penalty": penalty, "best_epoch": record["best_epoch"],
                "epochs_run": record["epochs_run"], "refit_rows": record["refit_rows"],
-               "seconds": round(record["seconds"], 3), "note": _metrics_note(config, record),
+               "seconds": round(record["seconds"], 3), "warnings": warnings, "note": _metrics_note(config, record),
                **({"baselines": extras["baselines"]} if extras["baselines"] else {})}
     _io.write_json(paths["metrics.json"], written)
-    history = pd.DataFrame(record["history"])
+    columns = signals.history_columns(record["history"])
+    history = pd.DataFrame(columns)
     history.insert(0, "epoch", np.asarray(record["epochs"], dtype="int64") + 1)
     _io.write_with(paths["history.csv"], lambda tmp: history.to_csv(tmp, index=False))
-    save_figure(plot_history(record["history"], title=f"kerasopt run: {os.path.basename(out_dir)}"),
+    save_figure(plot_history(columns, title=f"kerasopt run: {os.path.basename(out_dir)}"),
                 paths["curves.png"])
     extra_paths = run_outputs.write_train_outputs(out_dir, resolved, written, extras, table, rows, model, record)
     paths = {name: path for name, path in paths.items() if name in extra_paths or name not in run_outputs.TRAIN_FILES}
@@ -485,7 +489,27 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     return {"metrics": metrics, "scores": scores, "best_epoch": record["best_epoch"],
             "epochs_run": record["epochs_run"], "seconds": record["seconds"], "refit_rows": record["refit_rows"],
             "notes": table.notes, "task": model.target.task, "paths": paths, "baselines": extras["baselines"],
-            "comparison": run_outputs.comparison_lines(extras, written, model.target.task)}
+            "comparison": run_outputs.comparison_lines(extras, written, model.target.task), "penalty": penalty,
+            "warnings": warnings}
+
+
+def _reported(config: dict[str, Any], model, record: dict[str, Any], rows: dict[str, int]
+              ) -> tuple[dict[str, dict], float, list[str]]:
+    """The scores a run reports per split (data losses, row counts), the final weight penalty, and its warnings."""
+    from kerasopt.callbacks import model_penalty
+
+    bagged = bool(config["bagging"])
+    counts = {"train": rows["train"] if bagged else rows["refit"] or rows["train"],
+              "validation": rows["train"] if bagged else rows["validation"], "test": rows["test"]}
+    metrics = {split: signals.split_scores(record[split], counts[split])
+               for split in ("train", "validation", "test") if record[split]}
+    # A bagged model's `losses` sum every member's penalty; the record holds their mean.
+    penalty = record["penalty"] if bagged else model_penalty(model)
+    stopped = record["member_stopped_epochs"] if bagged else [record["epochs_run"]]
+    best = record["member_best_epochs"] if bagged else [record["best_epoch"]]
+    warnings = [w for w in [signals.early_stopping_warning(config["epochs"], config["patience"], best, stopped)]
+                if w] + signals.small_rows_warnings(metrics, out_of_fold=bagged)
+    return metrics, penalty, warnings
 
 
 def _rows_used(config: dict[str, Any], rows: dict[str, np.ndarray], record: dict[str, Any]) -> dict[str, int]:
@@ -497,6 +521,12 @@ def _rows_used(config: dict[str, Any], rows: dict[str, np.ndarray], record: dict
 
 
 def _metrics_note(config: dict[str, Any], record: dict[str, Any]) -> str:
+    return _splits_note(config, record) + (
+        "; rows: the rows each split's scores rest on; log_loss / mse: the data loss (mse in the target's units), "
+        "without the weight penalty, which is `penalty`; warnings: what to check before trusting the scores")
+
+
+def _splits_note(config: dict[str, Any], record: dict[str, Any]) -> str:
     if config["bagging"]:
         return (f"train and test: the saved model (the average of {config['bagging']} networks); validation: "
                 "out-of-fold scores, each train + validation row predicted by the one network that held it out "
@@ -635,7 +665,8 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
         encoding: Text encoding of the CSV (`None`: UTF-8).
 
     Returns:
-        The scores (see `kerasopt.evaluation`).
+        The scores (see `kerasopt.evaluation`), with `warnings` (a line when
+        they rest on fewer than `kerasopt.signals.SMALL_ROWS` rows).
     """
     from kerasopt import evaluation
     from kerasopt.plotting import save_figure
@@ -665,6 +696,8 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
         scores = evaluation.regression_scores(truth.to_numpy(), predicted)
         save_figure(evaluation.plot_residuals(truth.to_numpy(), predicted, title=f"{target}: {source}"),
                     os.path.join(out_dir, "residuals.png"))
+    warning = signals.few_rows_warning("evaluation", scores["rows"])
+    scores["warnings"] = [warning] if warning else []
     _io.write_json(os.path.join(out_dir, "evaluation.json"),
                    {"model": os.path.abspath(model_path), "data": os.path.abspath(os.fspath(data_path)),
                     "target": target, **scores})

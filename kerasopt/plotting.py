@@ -30,7 +30,11 @@ def save_figures(figures: Mapping[str, Figure], out_dir: str | os.PathLike) -> l
 
 
 def plot_history(history: Mapping[str, Sequence[float]], title: str | None = None) -> Figure:
-    """Draws loss, the first metric (train vs validation) and the learning rate per epoch.
+    """Draws the loss, the first metric (train vs validation), the weight penalty and the learning rate per epoch.
+
+    The loss panel shows the data loss, `log_loss` or `mse`, when the
+    history has it (a table model's), else Keras's `loss`; a `penalty`
+    entry gets its own panel.
 
     Args:
         history: `History.history`, a dict of per-epoch lists.
@@ -39,8 +43,10 @@ def plot_history(history: Mapping[str, Sequence[float]], title: str | None = Non
     Returns:
         A `matplotlib.figure.Figure`.
     """
-    metric = next((k for k in history if k not in ("loss", "learning_rate") and not k.startswith("val_")), None)
-    panels = ["loss"] + ([metric] if metric else []) + (["learning_rate"] if "learning_rate" in history else [])
+    loss = next((k for k in ("log_loss", "mse", "loss", "objective") if k in history), None)
+    skip = {"loss", "log_loss", "mse", "objective", "penalty", "learning_rate"}
+    metric = next((k for k in history if k not in skip and not k.startswith("val_")), None)
+    panels = [k for k in (loss, metric, "penalty", "learning_rate") if k is not None and k in history]
     figure = Figure(figsize=(4.2 * len(panels), 3.4))
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
     for ax, key in zip(axes, panels):
@@ -48,6 +54,8 @@ def plot_history(history: Mapping[str, Sequence[float]], title: str | None = Non
         if key == "learning_rate":
             ax.plot(epochs, history[key], color="tab:green")
             ax.set_yscale("log")
+        elif key == "penalty":
+            ax.plot(epochs, history[key], color="tab:red")
         else:
             ax.plot(epochs, history[key], label="train")
             if f"val_{key}" in history:

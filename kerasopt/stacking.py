@@ -806,7 +806,13 @@ def build_stacked_model(
                                                    None if s is None else s + 2000, j, (width, dim))
                                    for s in seeds]))
 
-    model.compile(optimizer=opt, loss=stacked_loss, jit_compile=jit_compile,
+    # The members' mean data loss per row, without the weight penalties the summed loss adds.
+    data_loss = None
+    if loss is None:
+        data_loss = (keras.metrics.MeanSquaredError(name="mse") if num_classes is None
+                     else keras.metrics.SparseCategoricalCrossentropy(name="log_loss"))
+    model.compile(optimizer=opt, loss=stacked_loss, metrics=None if data_loss is None else [data_loss],
+                  jit_compile=jit_compile,
                   steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
     return model
 
@@ -1147,7 +1153,9 @@ class MemberEarlyStopping(keras.callbacks.Callback):
 
 
 class _MemberValidation(keras.callbacks.Callback):
-    """Writes each member's validation loss and metric on its own rows into the epoch logs."""
+    """Writes each member's validation loss and metrics on its own rows, and its weight penalty, into the epoch logs."""
+
+    EXTRA = ("val_log_loss", "penalty")
 
     def __init__(self, x, y, rows, regression: bool):
         super().__init__()
@@ -1165,6 +1173,7 @@ class _MemberValidation(keras.callbacks.Callback):
         self.y = np.asarray(y)[index]
         self.regression = regression
         self.history: dict[str, list[np.ndarray]] = {}
+        self.extra: dict[str, list[np.ndarray]] = {}  # logged, and kept apart from `history`
 
     def member_penalties(self) -> np.ndarray:
         total = np.zeros(self.mask.shape[1])
@@ -1189,29 +1198,40 @@ class _MemberValidation(keras.callbacks.Callback):
             error = out[..., 0] - self.y
             mse = np.where(self.mask, np.square(error), 0).sum(axis=0) / self.counts
             mae = np.where(self.mask, np.abs(error), 0).sum(axis=0) / self.counts
-            return {"val_loss": mse + self.member_penalties(), "val_mse": mse, "val_mae": mae}
+            penalty = self.member_penalties()
+            return {"val_loss": mse + penalty, "val_mse": mse, "val_mae": mae, "penalty": penalty}
         eps = keras.config.epsilon()
         labels = np.where(self.mask, self.y, 0).astype("int64")
         chosen = np.take_along_axis(out, labels[..., None], axis=-1)[..., 0]
         cross_entropy = np.where(self.mask, -np.log(np.clip(chosen, eps, 1 - eps)), 0).sum(axis=0) / self.counts
         accuracy = np.where(self.mask, out.argmax(axis=-1) == labels, 0).sum(axis=0) / self.counts
-        return {"val_loss": cross_entropy + self.member_penalties(), "val_accuracy": accuracy}
+        penalty = self.member_penalties()
+        return {"val_loss": cross_entropy + penalty, "val_log_loss": cross_entropy, "val_accuracy": accuracy,
+                "penalty": penalty}
 
     def on_epoch_end(self, epoch, logs=None):
         scores = self.scores()
         for key, values in scores.items():
-            self.history.setdefault(key, []).append(values)
+            record = self.extra if key in self.EXTRA else self.history
+            record.setdefault(key, []).append(values)
             if logs is not None:
                 logs[key] = values
 
 
 class _LossRecorder(keras.callbacks.Callback):
+    """Records the summed training `loss` and, when compiled, the members' mean data loss."""
+
     def __init__(self):
         super().__init__()
         self.losses: list[float] = []
+        self.data_losses: dict[str, list[float]] = {}
 
     def on_epoch_end(self, epoch, logs=None):
-        self.losses.append(float((logs or {}).get("loss", np.nan)))
+        logs = logs or {}
+        self.losses.append(float(logs.get("loss", np.nan)))
+        for key in ("log_loss", "mse"):
+            if key in logs:
+                self.data_losses.setdefault(key, []).append(float(logs[key]))
 
 
 @dataclass
@@ -1224,7 +1244,7 @@ class StackedTrainResult:
             `"val_accuracy"` (classification) or `"val_mse"` and `"val_mae"`
             (regression), one row per epoch and one column per member
             (shape `(epochs_run, K)`). `val_loss` includes the member's
-            weight penalty, as Keras's does.
+            weight penalty, as Keras's does; the other scores do not.
         best_epochs: 1-based best epoch of each member by `monitor` (shape
             `(K,)`), also without early stopping (retraining for that many
             epochs reproduces the choice); without validation rows, the
@@ -1237,6 +1257,14 @@ class StackedTrainResult:
             ends with (its best epoch's), `{name: array of K}`; empty
             without validation rows.
         seconds: Wall time of `fit`.
+        losses: The loss apart from the penalty, per epoch: with the
+            default loss, the members' mean training data loss, `"log_loss"`
+            or `"mse"` (shape `(epochs_run,)`; a Keras metric, weighted like
+            the loss with `sample_weight`); with validation rows, each
+            member's `"penalty"` (its weight penalty at the end of the
+            epoch) and, for classification, `"val_log_loss"` (its
+            `val_loss` without the penalty), shape `(epochs_run, K)`. The
+            epoch logs that `callbacks` see hold them too.
     """
 
     history: dict[str, np.ndarray]
@@ -1245,6 +1273,7 @@ class StackedTrainResult:
     epochs_run: int
     validation: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: float = 0.0
+    losses: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool, sample_weight=None):
@@ -1438,8 +1467,11 @@ def train_stacked(
     else:
         best = np.full(members, epochs_run)
         stopped = np.full(members, epochs_run)
+    losses = {k: np.asarray(v) for k, v in recorder.data_losses.items()}
+    if validation is not None:
+        losses.update({k: np.asarray(v) for k, v in validation.extra.items()})
     return StackedTrainResult(history=history, best_epochs=best, stopped_epochs=stopped, epochs_run=epochs_run,
-                              validation=final, seconds=seconds)
+                              validation=final, seconds=seconds, losses=losses)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1009,14 +1009,18 @@ def regression_compile_defaults(target: TargetInfo | None):
 
     The squared error is divided by the target's training variance, so the
     loss is that of a standardized target and the weight penalties keep the
-    strength they have on any other table.
+    strength they have on any other table. The metrics report the data
+    loss in the target's units, `mse`, which the `loss` (scaled, with every
+    weight penalty added) is not.
     """
     var = 1.0 if target is None or not target.std else float(target.std) ** 2
-    metrics = [keras.metrics.RootMeanSquaredError(name="rmse"), keras.metrics.MeanAbsoluteError(name="mae"),
-               keras.metrics.R2Score(name="r2")]
+    metrics = [keras.metrics.MeanSquaredError(name="mse"), keras.metrics.RootMeanSquaredError(name="rmse"),
+               keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.R2Score(name="r2")]
     return 1.0 / var, metrics
 
 
 def classification_metrics(num_classes: int) -> list:
-    """`accuracy`, plus `auc` (`SoftmaxAUC`) for two classes."""
-    return ["accuracy", SoftmaxAUC(name="auc")] if num_classes == 2 else ["accuracy"]
+    """`accuracy`, `log_loss` (the cross-entropy without the weight penalties that `loss` adds),
+    plus `auc` (`SoftmaxAUC`) for two classes."""
+    log_loss = keras.metrics.SparseCategoricalCrossentropy(name="log_loss")
+    return ["accuracy", log_loss, SoftmaxAUC(name="auc")] if num_classes == 2 else ["accuracy", log_loss]

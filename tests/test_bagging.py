@@ -82,7 +82,8 @@ def test_train_bagged_returns_an_averaging_table_model_and_out_of_fold_scores(ba
     assert model.classes == ["budget", "mid", "premium", "upper"]
     assert set(model.predict_labels(frame.iloc[:20])) <= set(model.classes)
     assert record["members"] == 3 and len(record["member_best_epochs"]) == 3
-    assert record["epochs_run"] == 3 and len(record["history"]["val_loss"]) == 3
+    assert record["epochs_run"] == 3 and len(record["history"]["val_log_loss"]) == 3
+    assert len(record["history"]["val_objective"]) == 3 and "val_loss" not in record["history"]
     assert record["validation"]["rows"] == len(frame)  # every row predicted once, by the member that held it out
     assert sum(map(sum, record["validation"]["confusion_matrix"])) == len(frame)
 

@@ -1,9 +1,11 @@
 import io
+import re
 
 import keras
+import numpy as np
 import pytest
 
-from kerasopt.callbacks import LearningRateLogger, MonitorCheck, ProgressLine
+from kerasopt.callbacks import LearningRateLogger, MonitorCheck, PenaltyLogger, ProgressLine
 
 
 class FakeModel:
@@ -64,11 +66,14 @@ def test_progress_line_updates_one_line_per_phase_on_a_terminal():
     logs = [{"loss": 0.9, "val_loss": 0.8, "val_accuracy": 0.5}, {"loss": 0.7, "val_loss": 0.6, "val_accuracy": 0.625}]
     drive(ProgressLine("early-stopping run", epochs=300, bounded=True, stream=stream), logs)
     text = stream.getvalue()
-    assert text.count("\r") == 2 and text.count("\n") == 1 and text.endswith("\n")  # one line, rewritten
+    assert text.count("\r") == 3 and text.count("\n") == 1 and text.endswith("\n")  # one line, rewritten
     lines = text.rstrip("\n").split("\r")[1:]
-    assert lines[0].startswith("early-stopping run: epoch 1/300, val_accuracy 0.5000, at most ")
-    assert lines[1].startswith("early-stopping run: epoch 2/300, val_accuracy 0.6250, at most ")
-    assert lines[1].endswith(" left")
+    assert re.fullmatch(r"early-stopping run: epoch 1/300, val_accuracy 0\.5000, 0:00 elapsed", lines[0])
+    assert re.fullmatch(r"early-stopping run: epoch 2/300, val_accuracy 0\.6250, 0:00 elapsed, at most 0:00 left",
+                        lines[1])
+    # the phase ended before its last epoch: the line stays with what happened
+    assert re.fullmatch(r"early-stopping run: stopped early at epoch 2/300, val_accuracy 0\.6250, done in 0:00 *",
+                        lines[2])
 
 
 def test_progress_line_is_silent_when_not_a_terminal():
@@ -85,7 +90,7 @@ def test_progress_line_text_time_left_and_metric_choice():
     assert refit.line(39, {"loss": 0.25}, 3725.0, 40) == "refit: epoch 40/40, loss 0.2500, done in 1:02:05"
     bounded = ProgressLine("early-stopping run", epochs=100, monitor="val_loss", bounded=True)
     assert bounded.line(49, {"val_loss": 0.125, "val_accuracy": 0.5}, 50.0, 50) == \
-        "early-stopping run: epoch 50/100, val_loss 0.1250, at most 0:50 left"
+        "early-stopping run: epoch 50/100, val_loss 0.1250, 0:50 elapsed, at most 0:50 left"
     # a resumed run (epochs counted from 5) estimates from the epochs of this call only
     assert refit.line(14, {}, 10.0, 5) == "refit: epoch 15/40, 0:50 left"
 
@@ -102,3 +107,18 @@ def test_progress_line_serializes():
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
         ProgressLine("refit", epochs=7, bounded=True)))
     assert (restored.phase, restored.epochs, restored.bounded) == ("refit", 7, True)
+
+
+def test_penalty_logger_logs_the_weight_penalty_the_epoch_ends_with():
+    regularizer = keras.regularizers.L1L2(0.5, 0.25)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, kernel_regularizer=regularizer),
+                              keras.layers.Dense(1)])
+    kernel = np.array([[1.0, -2.0], [0.5, 0.0], [0.0, 3.0]], "float32")
+    model.layers[0].kernel.assign(kernel)
+    logger = PenaltyLogger()
+    logger.set_model(model)
+    logs = {"loss": 9.0}
+    logger.on_epoch_end(0, logs)
+    assert logs["penalty"] == pytest.approx(0.5 * 6.5 + 0.25 * 14.25)  # the unregularized layer adds nothing
+    restored = PenaltyLogger.from_config(logger.get_config())
+    assert isinstance(restored, PenaltyLogger)

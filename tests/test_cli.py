@@ -46,7 +46,7 @@ def test_train_writes_a_complete_run(run_dir):
     assert metrics["validation"]["rows"] == 160  # out-of-fold: every non-test row, once
     history = pd.read_csv(out / "history.csv")
     assert list(history["epoch"]) == list(range(1, metrics["epochs_run"] + 1))
-    assert {"loss", "val_loss", "val_accuracy", "learning_rate"} <= set(history.columns)
+    assert {"objective", "log_loss", "val_log_loss", "val_accuracy", "penalty", "learning_rate"} <= set(history.columns)
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -56,7 +56,8 @@ def test_single_network_run_records_its_phases(tmp_path, phone_csv):
     assert json.loads((out / "config.json").read_text())["derived"]["rows"] == {
         "train": 128, "validation": 32, "test": 40, "refit": 160}
     history = pd.read_csv(out / "history.csv")
-    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(history.columns)
+    assert {"objective", "log_loss", "accuracy", "val_objective", "val_log_loss", "val_accuracy", "penalty",
+            "learning_rate"} <= set(history.columns)
 
 
 def test_saved_model_takes_raw_rows_and_reproduces_the_test_metric(run_dir):

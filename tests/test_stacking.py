@@ -194,6 +194,10 @@ def test_train_stacked_restores_each_members_best_epoch(data):
     # The restored weights (with their batch-norm statistics) score what the best epoch scored.
     np.testing.assert_allclose(result.validation["val_loss"], best, rtol=1e-6)
     assert np.all(result.best_epochs <= result.stopped_epochs)
+    # the validation loss is the members' data loss plus each one's weight penalty, both logged on their own
+    np.testing.assert_allclose(result.history["val_loss"],
+                               result.losses["val_log_loss"] + result.losses["penalty"], rtol=1e-6)
+    assert result.losses["log_loss"].shape == (result.epochs_run,) and "penalty" not in result.history
     assert result.epochs_run == max(result.stopped_epochs)
 
 

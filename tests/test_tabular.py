@@ -346,7 +346,7 @@ def test_tabular_model_predicts_labels_from_raw_rows_and_trains_through_train():
     assert isinstance(model, TabularModel) and model.classes == ["no", "yes"]
     assert sorted(model.input) == ["color", "flag", "fresh", "size"]
     result = train(model, data, y, validation_split=0.25, test_data=(data, y), epochs=2, seed=0)
-    assert set(result.metrics["validation"]) == {"loss", "accuracy", "auc"}
+    assert set(result.metrics["validation"]) == {"loss", "accuracy", "log_loss", "auc"}
     probabilities = model.predict_proba(data)
     assert probabilities.shape == (32, 2)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model(data)), probabilities, rtol=1e-5, atol=1e-7)
