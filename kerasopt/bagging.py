@@ -184,6 +184,6 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
     record = {"history": history, "epochs": list(range(result.epochs_run)),
               "best_epoch": int(np.median(result.best_epochs)),
               "member_best_epochs": [int(e) for e in result.best_epochs], "epochs_run": result.epochs_run,
-              "validation": validation, "train": training.evaluate(model, features, encoded_labels),
+              "validation": validation, "train": training.evaluate(model, features, labels),
               "seconds": result.seconds, "members": members, "steps_per_epoch": steps}
     return model, record

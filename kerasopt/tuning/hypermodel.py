@@ -146,6 +146,11 @@ class DenseHyperModel(keras_tuner.HyperModel):
         values = self.values(hp)
         kwargs.setdefault("patience", self.patience)
         kwargs.setdefault("seed", self.seed)
+        target = getattr(model, "target", None)
+        if target is not None:  # the search holds class indices; a table model takes its original labels
+            y = target.labels(y)
+            if validation_data is not None:
+                validation_data = (validation_data[0], target.labels(validation_data[1]))
         return train(model, x, y, validation_data=validation_data, epochs=values["epochs"],
                      batch_size=values["batch_size"], early_stopping=True,
                      monitor="val_loss" if validation_data is not None else "loss", **kwargs)

@@ -761,10 +761,16 @@ def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensem
         for i, seed in enumerate(range(search_tuner.seed, search_tuner.seed + ensemble)):
             model = hypermodel.build(hp, x, seed=seed)  # the member's initializers and dropout
             callbacks = [ProgressLine(f"retraining {i + 1}/{ensemble}", epochs)] if progress else []
-            train(model, x, y, epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
+            train(model, x, _labels(model, y), epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
                   callbacks=callbacks)
             members.append(model)
         model = average_models(members)
     _io.write_with(path, model.save)
     x_test, y_test = test_data
-    return evaluate(model, x_test, y_test) if len(x_test) else {}
+    return evaluate(model, x_test, _labels(model, y_test)) if len(x_test) else {}
+
+
+def _labels(model, y):
+    """The search holds class indices; a table model's `train` and `evaluate` take its original labels."""
+    target = getattr(model, "target", None)
+    return y if target is None else target.labels(y)
