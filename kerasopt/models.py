@@ -293,7 +293,8 @@ def _check_num_classes(num_classes):
         return num_classes
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
         raise ArgumentError("Invalid value for `num_classes`: expected an integer >= 2, None for regression, or "
-                            f"'auto' to read the task from `y` or `target`. Received: num_classes={check.shown(num_classes)}")
+                            "'auto' to read the task from `y` or `target`. "
+                            f"Received: num_classes={check.shown(num_classes)}")
     return int(num_classes)
 
 

@@ -115,5 +115,6 @@ def test_signature_names_are_valid_and_distinct():
     from kerasopt.export import signature_names
     from kerasopt.tabular import infer_schema
 
-    schema = infer_schema(pd.DataFrame({"a b": [1.5, 2, 3], "a/b": [3.5, 1, 2], "_x": [1.5, 5, 2], "ok.1": [2.5, 1, 9]}))
+    frame = pd.DataFrame({"a b": [1.5, 2, 3], "a/b": [3.5, 1, 2], "_x": [1.5, 5, 2], "ok.1": [2.5, 1, 9]})
+    schema = infer_schema(frame)
     assert signature_names(schema) == {"a b": "a_b", "a/b": "a_b_2", "_x": "x_x", "ok.1": "ok.1"}
