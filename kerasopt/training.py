@@ -338,7 +338,12 @@ def _model_data(model: keras.Model, x, y):
         x = convert_inputs(x)
     if convert_targets is not None:
         y = convert_targets(y)
-    return (x if isinstance(x, dict) else np.asarray(x)), np.asarray(y)
+    y = np.asarray(y)
+    if y.dtype.kind in "USO" and any(isinstance(v, str) for v in y.ravel()[:1000]):
+        raise ArgumentError("`y` holds text labels, which this model cannot encode: build it with its labels, "
+                            "`kerasopt.build_model(X, y)` with the features as a DataFrame, and it takes them. "
+                            f"Received: y={check.shown(y)}")
+    return (x if isinstance(x, dict) else np.asarray(x)), y
 
 
 def _converted(model: keras.Model):

@@ -142,3 +142,10 @@ def test_train_takes_keras_callbacks_only(penguins):
     frame, y = penguins
     with pytest.raises(ArgumentError, match="expected a list of keras.callbacks.Callback"):
         kerasopt.train(small(frame, y), frame, y, epochs=1, callbacks=["log.csv"])
+
+
+def test_text_labels_for_a_model_without_labels_are_one_line(penguins):
+    frame, y = penguins
+    model = small(frame, num_classes=3)  # built without y: it has no labels to encode
+    with pytest.raises(ArgumentError, match=r"`y` holds text labels.*build_model\(X, y\)"):
+        kerasopt.train(model, frame, y, epochs=1)
