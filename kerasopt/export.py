@@ -5,9 +5,9 @@
 needs neither kerasopt nor Keras to run: load it with `tf.saved_model.load`
 or serve it with TensorFlow Serving.
 
-The signature `serving_default` (also the method `serve`) takes one 1-D
-tensor per feature column the model uses, keyed by the column name (see
-`signature_names`):
+The signature `serving_default` takes one 1-D tensor per feature column the
+model uses, as keyword arguments named after the column (see
+`signature_names`; the method `serve` takes the same tensors as one dict):
 
 - numeric and boolean columns: `float32`; a missing cell is `NaN` (the model
   fills it with the training mean, as `predict` does); a boolean is 0 or 1;
@@ -27,7 +27,8 @@ Example:
 >>> export_model("runs/penguins/model.keras", "serving/penguins")  # doctest: +SKIP
 >>> import tensorflow as tf  # doctest: +SKIP
 >>> served = tf.saved_model.load("serving/penguins")  # doctest: +SKIP
->>> served.serve(island=tf.constant(["Biscoe", ""]), bill_length_mm=tf.constant([39.1, float("nan")]), ...)
+>>> serve = served.signatures["serving_default"]  # doctest: +SKIP
+>>> serve(island=tf.constant(["Biscoe", ""]), bill_length_mm=tf.constant([39.1, float("nan")]))  # doctest: +SKIP
 """
 
 from __future__ import annotations
