@@ -30,6 +30,7 @@ _EXPORTS = {
     "DenseClassifier": "kerasopt.estimators",
     "DenseRegressor": "kerasopt.estimators",
     "evaluate_file": "kerasopt.pipeline",
+    "export_model": "kerasopt.export",
     "Table": "kerasopt.pipeline",
     "tune": "kerasopt.tuning.search",
     "TuneResult": "kerasopt.tuning.search",
@@ -39,7 +40,7 @@ _EXPORTS = {
     "ConfigError": "kerasopt.errors",
     "OutputExistsError": "kerasopt.errors",
 }
-_SUBMODULES = ("augmentation", "bagging", "callbacks", "config", "data", "errors", "estimators", "evaluation", "models", "optimizers", "pipeline",
+_SUBMODULES = ("augmentation", "bagging", "callbacks", "config", "data", "errors", "estimators", "evaluation", "export", "models", "optimizers", "pipeline",
                "plotting", "schedules", "spec", "stacking", "tabular", "training", "tuning", "experiments")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])

@@ -13,9 +13,19 @@ import numbers
 from kerasopt.errors import ArgumentError
 
 
+def shown(value, limit: int = 80) -> str:
+    """`repr(value)`, or for a long one (a Series, an array) its type and size: an error stays one line."""
+    text = " ".join(repr(value).split())
+    if len(text) <= limit:
+        return text
+    size = getattr(value, "shape", None)
+    size = f"shape {tuple(size)}" if size is not None else (f"{len(value)} items" if hasattr(value, "__len__") else "")
+    return f"<{type(value).__module__.split('.')[0]}.{type(value).__name__}{' of ' + size if size else ''}>"
+
+
 def _fail(name: str, expected: str, value) -> ArgumentError:
     return ArgumentError(
-        f"Invalid value for `{name}`: expected {expected}. Received: {name}={value!r}"
+        f"Invalid value for `{name}`: expected {expected}. Received: {name}={shown(value)}"
     )
 
 

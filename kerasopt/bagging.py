@@ -229,7 +229,7 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
               "member_best_epochs": [int(e) for e in result.best_epochs], "epochs_run": result.epochs_run,
               "member_stopped_epochs": [int(e) for e in result.stopped_epochs],
               "penalty": float(np.mean(result.validation["penalty"])),
-              "validation": validation, "train": training.evaluate(model, features, encoded_labels),
+              "validation": validation, "train": training.evaluate(model, features, labels),
               "seconds": result.seconds, "members": members, "steps_per_epoch": steps,
               "out_of_fold": predictions,
               "predict_out_of_fold": _out_of_fold_predictor(stacked, schema, target, held_out, len(features))}

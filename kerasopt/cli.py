@@ -246,6 +246,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", required=True, help="folder for evaluation.json and the figure")
     _add_encoding(evaluate)
     _add_common(evaluate)
+    export = sub.add_parser("export", help="write a saved model as a TensorFlow SavedModel for serving",
+                            description="Write a TensorFlow SavedModel whose serving signature takes the raw "
+                                        "named columns (NaN for a missing number, \"\" for a missing category) "
+                                        "and returns the label in its original values and one probability per "
+                                        "class, or the regression value. Loading it needs TensorFlow only.")
+    export.add_argument("--model", required=True, help="model.keras of a train or tune run")
+    export.add_argument("--out", required=True, help="SavedModel directory to write")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     # --- tune subcommand (owned by tuning) ---
     tune = sub.add_parser("tune", help="search hyperparameters with KerasTuner and keep the best model",
                           description="Search the hyperparameters of a Dense network for a table with KerasTuner "
@@ -345,6 +353,17 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from kerasopt.export import export_model
+
+    names = export_model(args.model, args.out, overwrite=args.overwrite)
+    renamed = [f"{column!r} as {name!r}" for column, name in names.items() if column != name]
+    if renamed:
+        print(f"note: signature inputs renamed: {', '.join(renamed)}")
+    print(f"SavedModel written to {args.out}; inputs: {', '.join(names.values())}")
+    return 0
+
+
 def _import_keras_quietly() -> None:
     """Imports Keras with the C++ start-up chatter of TensorFlow (CUDA probes) silenced.
 
@@ -420,7 +439,7 @@ def experiment_parser(prog: str, doc: str, seed_help: str = "random seed (defaul
     return parser
 
 
-COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate}
+COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate, "export": _export}
 # --- tune subcommand (owned by tuning) ---
 
 

@@ -128,9 +128,9 @@ class _DenseEstimator(BaseEstimator):
             part = frame.iloc[rows]
             info = target if target.task == "classification" else _regression_target(y_encoded[rows], target)
             model, _ = pipeline.model_from_config({**run_config, "epochs": epochs}, part, info, drop=dropped)
-            validation = None if validation_rows is None else (frame.iloc[validation_rows],
-                                                                y_encoded[validation_rows])
-            result = training.train(model, part, y_encoded[rows], validation_data=validation, epochs=epochs,
+            # The model takes the original labels (it encodes them itself).
+            validation = None if validation_rows is None else (frame.iloc[validation_rows], y[validation_rows])
+            result = training.train(model, part, y[rows], validation_data=validation, epochs=epochs,
                                     batch_size=config["batch_size"], early_stopping=early_stopping,
                                     patience=config["patience"],
                                     reduce_lr_on_plateau=config["reduce_lr_on_plateau"],

@@ -65,7 +65,8 @@ def _per_layer_flags(name: str, value, count: int) -> list[bool]:
 
 def build_model(
     inputs: int | np.ndarray,
-    num_classes: int | None = 2,
+    y=None,
+    num_classes: int | None | str = "auto",
     hidden_units: int | Sequence[int] = tuple(DEFAULTS["hidden_units"]),
     activation: str = DEFAULTS["activation"],
     kernel_initializer: str | dict = DEFAULTS["kernel_initializer"],
@@ -108,9 +109,22 @@ def build_model(
             `kerasopt.tabular.Schema`; the model is then a
             `kerasopt.tabular.TabularModel` that types, imputes and encodes
             its named columns itself (`normalize` does not apply).
+        y: The training labels (list, array or `pandas.Series`, one per
+            row of `inputs`), from which the model learns its task and
+            classes as `kerasopt.tabular.encode_target` reads them: text,
+            booleans and at most 20 distinct integers are classification,
+            other numbers regression. For a table the model then keeps the
+            labels (`fit`, `evaluate`, `kerasopt.train` and `predict_labels`
+            speak them: strings, 1..K, ...) and standardizes a regression
+            target inside; for an array or a number of inputs the labels
+            must be class indices 0..K-1 (or regression values).
         num_classes: Number of classes (>= 2) for a softmax classifier that
             outputs probabilities; `None` for regression with one linear
-            output.
+            output; `"auto"` (default): from `y` or `target`. With `y`, an
+            integer must match the classes of `y` and `None` makes `y` a
+            regression target. Without `y` and `target` it is required: a
+            model of unknown task raises `ArgumentError` rather than
+            guessing two classes.
         hidden_units: Units of each hidden layer, e.g. `(128, 64)`; an int for
             one layer, `()` for none (a linear or logistic model).
         activation: Activation of the hidden layers (any Keras name).
@@ -143,10 +157,10 @@ def build_model(
             model supports it).
         steps_per_execution: Passed to `Model.compile`.
         name: Model name.
-        target: For a table, the `kerasopt.tabular.TargetInfo` from
-            `encode_target`: the model then keeps the class labels, or, for
-            regression, restores the standardized output to the target's
-            scale. `None` keeps `num_classes`.
+        target: For a table, instead of `y`, the `kerasopt.tabular.TargetInfo`
+            from `encode_target`: the model then keeps the class labels, or,
+            for regression, restores the standardized output to the
+            target's scale. `None` keeps `num_classes`.
         augment: Data augmentation of image rows in training only, first in
             the model: a name, dict or layer for `kerasopt.augmentation.get`
             (e.g. `"rotation,shift,zoom"` or `{"rotation": 10, "shift":
@@ -168,19 +182,12 @@ def build_model(
     (None, 4)
     """
     features = schema = None
+    num_classes, target = _task(inputs, y, num_classes, target)
     if _is_table(inputs):
         from kerasopt import tabular
 
         schema = inputs if isinstance(inputs, tabular.Schema) else tabular.infer_schema(inputs)
-        if target is not None:
-            if not isinstance(target, tabular.TargetInfo):
-                raise ArgumentError("Invalid value for `target`: expected a kerasopt.tabular.TargetInfo or None. "
-                                 f"Received: target={target!r}")
-            num_classes = target.num_classes
         n_inputs = len(schema.features)
-    elif target is not None:
-        raise ArgumentError("`target` applies to tables (a DataFrame or Schema as `inputs`). "
-                         f"Received: target={target!r}")
     elif isinstance(inputs, (int, np.integer)) and not isinstance(inputs, bool):
         n_inputs = check.positive_int("inputs", inputs)
     else:
@@ -189,10 +196,6 @@ def build_model(
             raise ArgumentError("Invalid value for `inputs`: expected a positive integer or a 2-D array "
                              f"of training features. Received: inputs with shape {features.shape}")
         n_inputs = features.shape[1]
-    if num_classes is not None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
-            raise ArgumentError("Invalid value for `num_classes`: expected an integer >= 2, or None for "
-                             f"regression. Received: num_classes={num_classes!r}")
     units = [hidden_units] if isinstance(hidden_units, (int, np.integer)) else list(hidden_units)
     units = [check.positive_int("hidden_units", u) for u in units]
     n_dense = len(units) + 1
@@ -283,6 +286,86 @@ def build_model(
     model.compile(optimizer=opt, loss=loss, loss_weights=loss_weights, metrics=metrics, jit_compile=jit_compile,
                   steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
     return model
+
+
+def _check_num_classes(num_classes):
+    if num_classes is None or (isinstance(num_classes, str) and num_classes == "auto"):
+        return num_classes
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+        raise ArgumentError("Invalid value for `num_classes`: expected an integer >= 2, None for regression, or "
+                            "'auto' to read the task from `y` or `target`. "
+                            f"Received: num_classes={check.shown(num_classes)}")
+    return int(num_classes)
+
+
+def _task(inputs, y, num_classes, target):
+    """`(num_classes, target)` of `build_model`: from `y`, `target` or `num_classes`, never guessed."""
+    num_classes = _check_num_classes(num_classes)
+    table = _is_table(inputs)
+    if target is not None:
+        from kerasopt import tabular
+
+        if not table:
+            raise ArgumentError("`target` applies to tables (a DataFrame or Schema as `inputs`). "
+                                f"Received: target={check.shown(target)}")
+        if not isinstance(target, tabular.TargetInfo):
+            raise ArgumentError("Invalid value for `target`: expected a kerasopt.tabular.TargetInfo or None (pass "
+                                f"labels as `y`). Received: target={check.shown(target)}")
+        if y is not None:
+            raise ArgumentError("Pass either `y` (the labels) or `target` (their TargetInfo), not both.")
+        return target.num_classes, target
+    if y is None:
+        if isinstance(num_classes, str):
+            raise ArgumentError("build_model needs the task: pass the training labels (`build_model(X, y)`), "
+                                "`num_classes=K` for a K-class classifier, or `num_classes=None` for regression. "
+                                "Received: num_classes='auto'")
+        return num_classes, None
+    return _task_from_labels(inputs, y, num_classes, table)
+
+
+def _task_from_labels(inputs, y, num_classes, table: bool):
+    from kerasopt import tabular
+
+    rows = _rows(inputs)
+    if np.ndim(y) != 1 or (rows is not None and len(y) != rows):
+        raise ArgumentError(f"Invalid value for `y`: expected one label per row of `inputs` ({rows} rows). "
+                            f"Received: y={check.shown(y)}")
+    task = None if num_classes == "auto" else ("regression" if num_classes is None else "classification")
+    _, info = tabular.encode_target(y, task=task, min_rows_per_class=1)
+    if info.task == "regression":
+        return None, (info if table else None)
+    if table:
+        if num_classes not in ("auto", info.num_classes):
+            raise ArgumentError(f"Invalid value for `num_classes`: `y` holds {info.num_classes} classes. "
+                                f"Received: num_classes={num_classes}")
+        return info.num_classes, info
+    needed = max(_indices(info.classes)) + 1
+    if num_classes == "auto":
+        return needed, None
+    if num_classes < needed:
+        raise ArgumentError(f"Invalid value for `num_classes`: `y` holds class index {needed - 1}. "
+                            f"Received: num_classes={num_classes}")
+    return num_classes, None
+
+
+def _rows(inputs) -> int | None:
+    """Number of rows of `inputs` (`None` for a number of inputs or a schema)."""
+    from collections.abc import Mapping
+
+    if isinstance(inputs, (int, np.integer)) or not hasattr(inputs, "__len__"):
+        return None
+    if isinstance(inputs, Mapping):
+        return len(next(iter(inputs.values()), ()))
+    return len(inputs)
+
+
+def _indices(classes) -> list[int]:
+    """The classes as the class indices 0..K-1 that a model over an array trains on."""
+    if all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in classes):
+        return list(classes)
+    raise ArgumentError("Invalid value for `y`: a model over an array or a number of inputs trains on class "
+                        f"indices 0..K-1; `y` holds the labels {check.shown(list(classes))}. Pass the features as a "
+                        "pandas.DataFrame (the model then keeps the labels), or encode them.")
 
 
 def _is_table(inputs) -> bool:

@@ -234,11 +234,15 @@ def model_from_config(config: dict[str, Any], x_train, target, drop=()):
 
 def _fit(model, config: dict[str, Any], data: dict[str, tuple], backup_dir: str | None = None,
          verbose: int = 0, early_stopping: bool = True, progress: str | None = None):
+    import keras
+
     from kerasopt import training
     from kerasopt.callbacks import PenaltyLogger, ProgressLine
 
     phase = "early-stopping run" if early_stopping else "refit"
     callbacks = [PenaltyLogger()]
+    if backup_dir is not None:
+        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir))
     if progress is not None:
         callbacks.append(ProgressLine(progress + phase, config["epochs"], bounded=early_stopping,
                                       patience=config["patience"],
@@ -247,13 +251,13 @@ def _fit(model, config: dict[str, Any], data: dict[str, tuple], backup_dir: str 
         model, *data["train"], validation_data=data.get("validation"), test_data=data.get("test"),
         epochs=config["epochs"], batch_size=config["batch_size"], patience=config["patience"],
         early_stopping=early_stopping, reduce_lr_on_plateau=config["reduce_lr_on_plateau"],
-        class_weight=config["class_weight"], backup_dir=backup_dir, seed=config["seed"], verbose=verbose,
-        callbacks=callbacks)
+        class_weight=config["class_weight"], seed=config["seed"], verbose=verbose, callbacks=callbacks)
 
 
-def _parts(table: Table, target, rows: dict[str, np.ndarray]) -> dict[str, tuple]:
-    """`{part: (raw feature rows, encoded targets)}` for the non-empty parts of `rows`."""
-    return {part: (table.features.iloc[r].reset_index(drop=True), target.encode(table.labels.iloc[r]))
+def _parts(table: Table, rows: dict[str, np.ndarray]) -> dict[str, tuple]:
+    """`{part: (raw feature rows, original labels)}` for the non-empty parts of `rows` (the model encodes
+    the labels)."""
+    return {part: (table.features.iloc[r].reset_index(drop=True), table.labels.iloc[r].reset_index(drop=True))
             for part, r in rows.items() if len(r)}
 
 
@@ -292,7 +296,7 @@ def _fit_and_refit(config: dict[str, Any], table: Table, rows: dict[str, np.ndar
     has_val = len(rows["validation"]) > 0
     if record is None or not config["refit"] or not has_val:
         target = _target_for(table, rows["train"])
-        data = _parts(table, target, rows)
+        data = _parts(table, rows)
         model, _ = model_from_config(config, data["train"][0], target, table.drop)
         result = _fit(model, config, data, backup_dir=backup("selection"), verbose=verbose, progress=progress)
         record = {"history": result.history.history, "epochs": list(result.history.epoch),
@@ -306,7 +310,7 @@ def _fit_and_refit(config: dict[str, Any], table: Table, rows: dict[str, np.ndar
             _io.write_json(state_path, record)
     both = np.concatenate([rows["train"], rows["validation"]])
     target = _target_for(table, both)
-    data = _parts(table, target, {"train": both, "test": rows["test"]})
+    data = _parts(table, {"train": both, "test": rows["test"]})
     refit_config = {**config, "epochs": record["best_epoch"]}
     model, _ = model_from_config(refit_config, data["train"][0], target, table.drop)
     final = _fit(model, refit_config, data, backup_dir=backup("refit"), verbose=verbose, early_stopping=False,
@@ -332,7 +336,7 @@ def _train_config(config: dict[str, Any], table: Table, rows: dict[str, np.ndarr
     model, record = bagging.train_bagged(config, table.features.iloc[pool], table.labels.iloc[pool],
                                          target=target, drop=table.drop, progress=progress)
     test = rows["test"]
-    record.update(test=training.evaluate(model, table.features.iloc[test], target.encode(table.labels.iloc[test]))
+    record.update(test=training.evaluate(model, table.features.iloc[test], table.labels.iloc[test])
                   if len(test) else {}, refit_rows=0)
     return model, record
 

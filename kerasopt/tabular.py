@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 import shlex
@@ -645,6 +646,19 @@ class TargetInfo:
                             f"classes {self.classes}.")
         return np.array([index[k] for k in keys], dtype="int32")
 
+    def labels(self, encoded) -> np.ndarray:
+        """The inverse of `encode`: original labels of class indices (regression values pass unchanged).
+
+        For code that holds class indices and hands them to a `TabularModel`,
+        whose `fit`, `evaluate` and `kerasopt.train` take original labels.
+        """
+        encoded = np.asarray(encoded)
+        if self.task == "regression":
+            return encoded
+        labels = np.empty(len(self.classes), dtype=object)
+        labels[:] = self.classes
+        return labels[encoded.astype("int64")]
+
     def decode(self, outputs) -> np.ndarray:
         """Turns model outputs into original labels (argmax of probabilities) or values."""
         outputs = np.asarray(outputs)
@@ -938,8 +952,11 @@ class TabularModel(keras.Model):
     convert them with `schema.to_inputs`. The schema and the target info
     are part of the model's config, so a saved `.keras` file loads with
     both (`keras.saving.load_model`) and still speaks the original labels.
-    Targets given to `fit` and `evaluate` must already be encoded
-    (`target.encode`).
+    Targets given to `fit`, `evaluate` and `kerasopt.train` are the original
+    labels (the values of `classes`: strings, 1..K, booleans...) or, for
+    regression, the raw target values; the model encodes them
+    (`convert_targets`). Only a model without a target (built with
+    `num_classes`) takes class indices.
 
     Built by `kerasopt.build_model` from a DataFrame or a `Schema`.
 
@@ -953,6 +970,7 @@ class TabularModel(keras.Model):
         super().__init__(*args, **kwargs)
         self.schema = schema if isinstance(schema, Schema) or schema is None else Schema.from_config(schema)
         self.target = target if isinstance(target, TargetInfo) or target is None else TargetInfo.from_config(target)
+        self._converted = False
 
     @property
     def classes(self) -> list | None:
@@ -966,9 +984,39 @@ class TabularModel(keras.Model):
 
     def convert_inputs(self, x, notes: list[str] | None = None):
         """Returns `schema.to_inputs(x)` for raw rows; datasets and tensors pass unchanged."""
-        if self.schema is not None and _needs_conversion(x):
+        if self.schema is not None and not self._converted and _needs_conversion(x):
             return self.schema.to_inputs(x, notes=notes)
         return x
+
+    def convert_targets(self, y):
+        """Returns `target.encode(y)`: class indices for original labels, float32 for regression values.
+
+        `y` passes unchanged without a target, when it is `None`, a dataset
+        or a tensor, and inside `converted()`.
+        """
+        if self.target is None or self._converted or y is None \
+                or not isinstance(y, (pd.Series, np.ndarray, list, tuple)):
+            return y
+        try:
+            return self.target.encode(y)
+        except DataError as e:
+            if "not one of the classes" not in str(e):
+                raise
+            raise DataError(f"{e} The model takes its original labels, not class indices.") from None
+
+    @contextlib.contextmanager
+    def converted(self):
+        """A context in which `fit`, `evaluate` and `predict` take data already converted (the output of
+        `convert_inputs` and `convert_targets`) and convert nothing again.
+
+        `fit` uses it for Keras's own validation pass, and `kerasopt.train`
+        for data it converted once.
+        """
+        previous, self._converted = self._converted, True
+        try:
+            yield self
+        finally:
+            self._converted = previous
 
     def __call__(self, inputs, *args, **kwargs):
         return super().__call__(self.convert_inputs(inputs), *args, **kwargs)
@@ -976,14 +1024,18 @@ class TabularModel(keras.Model):
     def predict(self, x, *args, **kwargs):
         return super().predict(self.convert_inputs(x), *args, **kwargs)
 
-    def evaluate(self, x=None, *args, **kwargs):
-        return super().evaluate(self.convert_inputs(x), *args, **kwargs)
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        return super().evaluate(self.convert_inputs(x), self.convert_targets(y), *args, **kwargs)
 
-    def fit(self, x=None, *args, **kwargs):
+    def fit(self, x=None, y=None, *args, **kwargs):
         validation = kwargs.get("validation_data")
         if isinstance(validation, tuple) and validation:
-            kwargs["validation_data"] = (self.convert_inputs(validation[0]), *validation[1:])
-        return super().fit(self.convert_inputs(x), *args, **kwargs)
+            kwargs["validation_data"] = (self.convert_inputs(validation[0]),
+                                         *(self.convert_targets(v) if i == 0 else v
+                                           for i, v in enumerate(validation[1:])))
+        x, y = self.convert_inputs(x), self.convert_targets(y)
+        with self.converted():
+            return super().fit(x, y, *args, **kwargs)
 
     def predict_proba(self, x, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities, one column per class in the order of `classes`."""

@@ -2,12 +2,14 @@
 
 `Model.fit` is called here for one network and in `kerasopt.stacking.train_stacked`
 for K networks trained as one stacked model.
+Its defaults (epochs, batch size, early-stopping patience) are those of the
+one specification, `kerasopt.spec`, which `kerasopt train` also uses.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +20,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 
 from kerasopt import _validation as check
+from kerasopt import spec
 from kerasopt.callbacks import LearningRateLogger, MonitorCheck
 from kerasopt.errors import ArgumentError
 
@@ -167,18 +170,14 @@ def train(
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     validation_split: float = 0.0,
     test_data: tuple[np.ndarray, np.ndarray] | None = None,
-    epochs: int = 100,
-    batch_size: int = 32,
+    epochs: int = spec.FIELD["epochs"].default,
+    batch_size: int = spec.FIELD["batch_size"].default,
     early_stopping: bool = True,
-    patience: int = 10,
+    patience: int = spec.FIELD["patience"].default,
     monitor: str | None = None,
     min_delta: float = 0.0,
-    reduce_lr_on_plateau: bool | dict = False,
-    checkpoint_path: str | os.PathLike | None = None,
-    csv_log_path: str | os.PathLike | None = None,
-    tensorboard_dir: str | os.PathLike | None = None,
-    backup_dir: str | os.PathLike | None = None,
-    class_weight: str | dict | None = None,
+    reduce_lr_on_plateau: bool | dict = spec.FIELD["reduce_lr_on_plateau"].default,
+    class_weight: str | dict | None = spec.FIELD["class_weight"].default,
     callbacks: list[keras.callbacks.Callback] | None = None,
     steps_per_execution: int | str = "auto",
     seed: int | None = None,
@@ -192,18 +191,22 @@ def train(
         x: Training features: an array, or for a
             `kerasopt.tabular.TabularModel` raw rows (a DataFrame or dict of
             named columns, strings and gaps included).
-        y: Training targets (for a `TabularModel`, encoded with
-            `TargetInfo.encode`).
-        validation_data: `(x_val, y_val)` for validation.
+        y: Training targets: class indices or values; for a `TabularModel`
+            with a target (from `build_model(X, y)`), the original labels
+            (strings, 1..K, ...) or raw regression values, which the model
+            encodes (`TabularModel.convert_targets`).
+        validation_data: `(x_val, y_val)` for validation, `y_val` like `y`.
         validation_split: Instead of `validation_data`, the fraction of
             `(x, y)` to hold out, shuffled and (for integer labels)
             stratified with `seed`, unlike Keras's tail split.
         test_data: `(x_test, y_test)`, evaluated after training only.
-        epochs: Maximum number of epochs.
-        batch_size: Mini-batch size.
+        epochs: Maximum number of epochs (default: the specification's, as
+            for `kerasopt train`).
+        batch_size: Mini-batch size (default: the specification's).
         early_stopping: Whether to stop when `monitor` has not improved for
             `patience` epochs, restoring the best weights.
-        patience: Epochs without improvement before stopping.
+        patience: Epochs without improvement before stopping (default: the
+            specification's).
         monitor: Metric to monitor; default `"val_loss"` with validation data,
             else `"loss"`. An unknown name raises `ValueError` after the
             first epoch, listing the available metrics.
@@ -211,14 +214,14 @@ def train(
         reduce_lr_on_plateau: `True` for `ReduceLROnPlateau(factor=0.5,
             patience=max(1, patience // 2))`, or a dict of its arguments.
             Needs a float learning rate, not a schedule.
-        checkpoint_path: Save the best model here (`ModelCheckpoint`).
-        csv_log_path: Write the per-epoch logs here (`CSVLogger`).
-        tensorboard_dir: Write TensorBoard logs here.
-        backup_dir: Back up the training state here every epoch
-            (`BackupAndRestore`): a killed run, started again with the same
-            arguments, resumes from its last finished epoch.
-        class_weight: `None`, `"balanced"` or a dict `{class: weight}`.
-        callbacks: More Keras callbacks.
+        class_weight: `None`, `"balanced"` or a dict `{class index: weight}`.
+        callbacks: Keras callbacks, run after `train`'s own (learning-rate
+            logging, early stopping, `reduce_lr_on_plateau`), e.g.
+            `keras.callbacks.ModelCheckpoint(path, save_best_only=True)`,
+            `CSVLogger(path)`, `TensorBoard(log_dir)`, or
+            `BackupAndRestore(folder)`, with which a killed run, started
+            again with the same arguments, resumes from its last finished
+            epoch.
         steps_per_execution: Batches per compiled call; `"auto"` runs a
             whole epoch per call on TensorFlow and JAX, unless the model was
             compiled with a value other than 1.
@@ -254,15 +257,12 @@ def train(
     if seed is not None:
         seed = check.non_negative_int("seed", seed)
         keras.utils.set_random_seed(seed)
-    # A TabularModel converts raw rows (a DataFrame, a dict of named columns) to its inputs.
-    convert = getattr(model, "convert_inputs", None) or (lambda a: a)
-    x = convert(x)
-    x = x if isinstance(x, dict) else np.asarray(x)
-    y = np.asarray(y)
+    # A TabularModel converts raw rows (a DataFrame, a dict of named columns) and original labels.
+    x, y = _model_data(model, x, y)
     if validation_data is not None:
-        validation_data = (convert(validation_data[0]), np.asarray(validation_data[1]))
+        validation_data = _model_data(model, *validation_data)
     if test_data is not None:
-        test_data = (convert(test_data[0]), np.asarray(test_data[1]))
+        test_data = _model_data(model, *test_data)
     if _rows(x) != len(y):
         raise ArgumentError(f"`x` and `y` have different numbers of rows: {_rows(x)} and {len(y)}.")
     if validation_split:
@@ -295,16 +295,7 @@ def train(
         if isinstance(reduce_lr_on_plateau, dict):
             options.update(reduce_lr_on_plateau)
         cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, **options))
-    if checkpoint_path is not None:
-        cbs.append(keras.callbacks.ModelCheckpoint(os.fspath(checkpoint_path), monitor=monitor,
-                                                   save_best_only=True))
-    if csv_log_path is not None:
-        cbs.append(keras.callbacks.CSVLogger(os.fspath(csv_log_path), append=backup_dir is not None))
-    if tensorboard_dir is not None:
-        cbs.append(keras.callbacks.TensorBoard(log_dir=os.fspath(tensorboard_dir)))
-    if backup_dir is not None:
-        cbs.append(keras.callbacks.BackupAndRestore(os.fspath(backup_dir)))
-    cbs.extend(callbacks or [])
+    cbs.extend(_callbacks(callbacks))
 
     fit_data = {"x": x, "y": y, "batch_size": batch_size, "shuffle": True, "validation_data": validation_data}
     if _fast_input(x, y, validation_data):
@@ -314,8 +305,9 @@ def train(
                     "validation_data": None if validation_data is None else
                     in_memory_dataset(*validation_data, batch_size, shuffle=False)}
     start = time.perf_counter()
-    history = model.fit(**fit_data, epochs=epochs, class_weight=class_weights(class_weight, y), callbacks=cbs,
-                        verbose=verbose)
+    with _converted(model):
+        history = model.fit(**fit_data, epochs=epochs, class_weight=class_weights(class_weight, y), callbacks=cbs,
+                            verbose=verbose)
     seconds = time.perf_counter() - start
 
     logs = history.history
@@ -331,13 +323,46 @@ def train(
         best_epoch = epochs_run
     metrics = {}
     if report_metrics:
-        metrics["train"] = evaluate(model, x, y)
+        metrics["train"] = _evaluate(model, x, y)
         if has_val:
-            metrics["validation"] = evaluate(model, *validation_data)
+            metrics["validation"] = _evaluate(model, *validation_data)
         if test_data is not None:
-            metrics["test"] = evaluate(model, *test_data)
+            metrics["test"] = _evaluate(model, *test_data)
     return TrainResult(history=history, metrics=metrics, best_epoch=best_epoch, epochs_run=epochs_run,
                        learning_rates=[float(v) for v in logs.get("learning_rate", [])], seconds=seconds)
+
+
+def _model_data(model: keras.Model, x, y):
+    """`(inputs, targets)` as `model.fit` takes them: a `TabularModel` converts raw rows and labels."""
+    convert_inputs = getattr(model, "convert_inputs", None)
+    convert_targets = getattr(model, "convert_targets", None)
+    if convert_inputs is not None:
+        x = convert_inputs(x)
+    if convert_targets is not None:
+        y = convert_targets(y)
+    y = np.asarray(y)
+    if y.dtype.kind in "USO" and any(isinstance(v, str) for v in y.ravel()[:1000]):
+        raise ArgumentError("`y` holds text labels, which this model cannot encode: build it with its labels, "
+                            "`kerasopt.build_model(X, y)` with the features as a DataFrame, and it takes them. "
+                            f"Received: y={check.shown(y)}")
+    return (x if isinstance(x, dict) else np.asarray(x)), y
+
+
+def _converted(model: keras.Model):
+    """The context in which a `TabularModel` takes the data that `_model_data` converted as it is."""
+    converted = getattr(model, "converted", None)
+    return contextlib.nullcontext() if converted is None else converted()
+
+
+def _callbacks(callbacks) -> list:
+    if callbacks is None:
+        return []
+    callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
+    wrong = [c for c in callbacks if not isinstance(c, keras.callbacks.Callback)]
+    if wrong:
+        raise ArgumentError("Invalid value for `callbacks`: expected a list of keras.callbacks.Callback. "
+                            f"Received an element: {check.shown(wrong[0])}")
+    return callbacks
 
 
 def _higher_is_better(monitor: str) -> bool:
@@ -351,16 +376,30 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int =
     On TensorFlow, plain arrays go through `in_memory_dataset`, the input
     `train` gives `fit`, so the test function traced for validation is
     reused instead of traced again.
+
+    Args:
+        model: A compiled `keras.Model`.
+        x: Features (raw rows for a `kerasopt.tabular.TabularModel`).
+        y: Targets, as `train` takes them (original labels for a
+            `TabularModel` with a target).
+        batch_size: Rows per batch.
+
+    Returns:
+        `{metric name: value}`.
     """
-    convert = getattr(model, "convert_inputs", None)
-    if convert is not None:
-        x = convert(x)
-    y = np.asarray(y)
+    if len(y) == 0:
+        return {}
+    return _evaluate(model, *_model_data(model, x, y), batch_size=batch_size)
+
+
+def _evaluate(model: keras.Model, x, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
+    """`evaluate` of data that `_model_data` converted."""
     if len(y) == 0:
         return {}
     if _fast_input(x, y, None):
         data = {"x": in_memory_dataset(x, y, batch_size, shuffle=False)}
     else:
         data = {"x": x, "y": y, "batch_size": batch_size}
-    result: dict[str, Any] = model.evaluate(**data, verbose=0, return_dict=True)
+    with _converted(model):
+        result: dict[str, Any] = model.evaluate(**data, verbose=0, return_dict=True)
     return {k: float(v) for k, v in result.items()}

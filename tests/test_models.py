@@ -47,7 +47,7 @@ def test_normalization_is_adapted_on_training_features():
     norm = model.get_layer("normalization")
     np.testing.assert_allclose(np.ravel(norm.mean), [2.0, 30.0])
     np.testing.assert_allclose(np.ravel(norm.variance), [8 / 3, 800 / 3], rtol=1e-6)
-    assert "normalization" not in [layer.name for layer in build_model(x, normalize=False).layers]
+    assert "normalization" not in [layer.name for layer in build_model(x, num_classes=2, normalize=False).layers]
 
 
 @pytest.mark.parametrize(
@@ -82,25 +82,25 @@ def test_kernel_regularizer_instance_per_layer():
 
 
 def test_same_seed_same_weights_different_seed_different():
-    a, b, c = (build_model(5, hidden_units=(8,), seed=s) for s in (3, 3, 4))
+    a, b, c = (build_model(5, num_classes=2, hidden_units=(8,), seed=s) for s in (3, 3, 4))
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
     assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
 
 
 def test_optimizer_and_learning_rate():
-    model = build_model(3, optimizer="momentum", learning_rate=0.05)
+    model = build_model(3, num_classes=2, optimizer="momentum", learning_rate=0.05)
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
     assert float(model.optimizer.momentum) == 0.9
     opt = keras.optimizers.RMSprop(0.01)
-    assert build_model(3, optimizer=opt).optimizer is opt
+    assert build_model(3, num_classes=2, optimizer=opt).optimizer is opt
 
 
 def test_defaults_are_the_spec_defaults():
     from kerasopt.config import DEFAULTS
 
-    model = build_model(3)
+    model = build_model(3, num_classes=2)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert [d.units for d in dense[:-1]] == DEFAULTS["hidden_units"] == [128]
     activations = [layer.activation.__name__ for layer in model.layers if isinstance(layer, keras.layers.Activation)]
@@ -123,13 +123,13 @@ def test_defaults_are_the_spec_defaults():
 
 
 def test_a_dict_optimizer_keeps_its_own_learning_rate():
-    model = build_model(3, optimizer={"name": "sgd", "learning_rate": 0.2})
+    model = build_model(3, num_classes=2, optimizer={"name": "sgd", "learning_rate": 0.2})
     assert float(model.optimizer.learning_rate) == pytest.approx(0.2)
 
 
 def test_error_message_names_argument_and_value():
     with pytest.raises(ValueError) as info:
-        build_model(20, hidden_units=(64, 0))
+        build_model(20, num_classes=2, hidden_units=(64, 0))
     assert str(info.value) == "Invalid value for `hidden_units`: expected a positive integer. Received: hidden_units=0"
 
 
@@ -138,7 +138,7 @@ def test_error_message_names_argument_and_value():
     [
         ({"inputs": 0}, "`inputs`: expected a positive integer. Received: inputs=0"),
         ({"inputs": np.zeros((0, 3))}, "`inputs`: expected a positive integer or a 2-D array"),
-        ({"num_classes": 1}, r"`num_classes`: expected an integer >= 2, or None for regression. Received: num_classes=1"),
+        ({"num_classes": 1}, r"`num_classes`: expected an integer >= 2, None for regression, or 'auto' .*Received: num_classes=1"),
         ({"hidden_units": (-3,)}, "Received: hidden_units=-3"),
         ({"dropout": 1.0}, r"`dropout`: expected a number in \[0, 1\). Received: dropout=1.0"),
         ({"dropout": -0.1}, "Received: dropout=-0.1"),
@@ -161,7 +161,7 @@ def test_error_message_names_argument_and_value():
 def test_invalid_arguments_raise(kwargs, match):
     from kerasopt.errors import ArgumentError
 
-    kwargs = {"inputs": 4, "hidden_units": (3,), **kwargs}
+    kwargs = {"inputs": 4, "hidden_units": (3,), "num_classes": 2, **kwargs}
     with pytest.raises(ArgumentError, match=match):  # a KerasoptError and a ValueError
         build_model(**kwargs)
 

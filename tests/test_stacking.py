@@ -291,7 +291,7 @@ def test_train_stacked_rejects_bad_arguments(change, match):
             "y": np.zeros(30, dtype=int), "train_rows": [np.arange(10), np.arange(10, 20)]}
     args.update(change)
     if args["model"] is None:
-        args["model"] = build_model(3)
+        args["model"] = build_model(3, num_classes=2)
     with pytest.raises(ValueError, match=match):
         stacking.train_stacked(**args)
 

@@ -341,11 +341,11 @@ def test_text_and_infinite_values_at_predict_time_are_read_as_missing_with_one_n
 def test_tabular_model_predicts_labels_from_raw_rows_and_trains_through_train():
     data = pd.concat([frame()] * 4, ignore_index=True)
     labels = pd.Series(np.where(data["flag"] == 1, "yes", "no"), name="answer")
-    y, info = encode_target(labels)
+    _, info = encode_target(labels)
     model = build_model(data, target=info, hidden_units=(4,), seed=0)
     assert isinstance(model, TabularModel) and model.classes == ["no", "yes"]
     assert sorted(model.input) == ["color", "flag", "fresh", "size"]
-    result = train(model, data, y, validation_split=0.25, test_data=(data, y), epochs=2, seed=0)
+    result = train(model, data, labels, validation_split=0.25, test_data=(data, labels), epochs=2, seed=0)
     assert set(result.metrics["validation"]) == {"loss", "accuracy", "log_loss", "auc"}
     probabilities = model.predict_proba(data)
     assert probabilities.shape == (32, 2)

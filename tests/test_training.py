@@ -105,11 +105,11 @@ def test_reduce_lr_on_plateau_refuses_a_callable_rate(tiny_xy):
         train(model, x, y, epochs=1, reduce_lr_on_plateau=True)
 
 
-def test_files_from_checkpoint_csv_and_tensorboard(tiny_xy, tmp_path):
+def test_files_from_checkpoint_csv_and_tensorboard_callbacks(tiny_xy, tmp_path):
     x, y = tiny_xy
-    train(model_for(x), x, y, validation_split=0.25, epochs=2, batch_size=8, seed=0,
-          checkpoint_path=tmp_path / "best.keras", csv_log_path=tmp_path / "log.csv",
-          tensorboard_dir=tmp_path / "tb")
+    callbacks = [keras.callbacks.ModelCheckpoint(tmp_path / "best.keras", save_best_only=True),
+                 keras.callbacks.CSVLogger(tmp_path / "log.csv"), keras.callbacks.TensorBoard(tmp_path / "tb")]
+    train(model_for(x), x, y, validation_split=0.25, epochs=2, batch_size=8, seed=0, callbacks=callbacks)
     assert keras.saving.load_model(tmp_path / "best.keras").output_shape == (None, 2)
     lines = (tmp_path / "log.csv").read_text().splitlines()
     assert lines[0].split(",")[0] == "epoch" and "learning_rate" in lines[0] and len(lines) == 3
@@ -132,10 +132,11 @@ def test_killed_run_resumes_from_its_last_finished_epoch(tiny_xy, tmp_path):
     x, y = tiny_xy
     backup = tmp_path / "backup"
     with pytest.raises(KeyboardInterrupt):
-        train(model_for(x), x, y, epochs=5, batch_size=8, early_stopping=False, backup_dir=backup,
-              callbacks=[Kill(2)], seed=0)
+        train(model_for(x), x, y, epochs=5, batch_size=8, early_stopping=False,
+              callbacks=[keras.callbacks.BackupAndRestore(backup), Kill(2)], seed=0)
     assert backup.exists()
-    result = train(model_for(x), x, y, epochs=5, batch_size=8, early_stopping=False, backup_dir=backup, seed=0)
+    result = train(model_for(x), x, y, epochs=5, batch_size=8, early_stopping=False,
+                   callbacks=[keras.callbacks.BackupAndRestore(backup)], seed=0)
     assert result.history.epoch == [3, 4]  # epochs 0-2 were finished before the kill
     assert result.epochs_run == 5
     assert not backup.exists()  # a finished run removes its backup

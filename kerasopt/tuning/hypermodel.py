@@ -133,3 +133,4 @@ class DenseHyperModel(keras_tuner.HyperModel):
             return build_model(schema, target=self.target, seed=seed, **kwargs)
         return build_model(np.asarray(features, dtype="float32"), num_classes=self.num_classes,
                            seed=seed, **kwargs)
+

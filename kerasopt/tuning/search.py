@@ -589,7 +589,7 @@ def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensem
                             seed=search_tuner.seed, callbacks=callbacks)
     _io.write_with(path, model.save)
     x_test, y_test = test_data
-    return evaluate(model, x_test, y_test) if len(x_test) else {}
+    return evaluate(model, x_test, _labels(model, y_test)) if len(x_test) else {}
 
 
 def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, seed: int,
@@ -612,3 +612,9 @@ def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, s
               "GridSearchCV's mean CV accuracy for scikit-learn; seconds: time spent fitting):")
         print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return table
+
+
+def _labels(model, y):
+    """The search holds class indices; a table model's `train` and `evaluate` take its original labels."""
+    target = getattr(model, "target", None)
+    return y if target is None else target.labels(y)

@@ -1,0 +1,174 @@
+"""Serving export: a TensorFlow SavedModel that takes raw named columns.
+
+`export_model` writes a table model (`kerasopt.tabular.TabularModel`, as
+`kerasopt train` and `tune` save it) as a SavedModel whose serving signature
+needs neither kerasopt nor Keras to run: load it with `tf.saved_model.load`
+or serve it with TensorFlow Serving.
+
+The signature `serving_default` takes one 1-D tensor per feature column the
+model uses, as keyword arguments named after the column (see
+`signature_names`; the method `serve` takes the same tensors as one dict):
+
+- numeric and boolean columns: `float32`; a missing cell is `NaN` (the model
+  fills it with the training mean, as `predict` does); a boolean is 0 or 1;
+- categorical columns: `string`; a missing cell is the empty string `""`;
+  a category never seen in training is allowed (it gets the model's
+  out-of-vocabulary slot, as in `predict`); a number is written as kerasopt
+  writes a category, `"3"` for 3 or 3.0.
+
+It returns, for a classifier, `label` (the predicted class in its original
+values: `string`, `int64`, `float64` or `bool` tensors), `probabilities`
+(`float32`, one column per class, in the order of `classes`) and `classes`
+(the class labels, one row per input row); for a regression model, `value`
+(`float32`, on the target's scale).
+
+Example:
+
+>>> export_model("runs/penguins/model.keras", "serving/penguins")  # doctest: +SKIP
+>>> import tensorflow as tf  # doctest: +SKIP
+>>> served = tf.saved_model.load("serving/penguins")  # doctest: +SKIP
+>>> serve = served.signatures["serving_default"]  # doctest: +SKIP
+>>> serve(island=tf.constant(["Biscoe", ""]), bill_length_mm=tf.constant([39.1, float("nan")]))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+
+from kerasopt.errors import ArgumentError, OutputExistsError
+
+__all__ = ["export_model", "signature_names"]
+
+_VALID = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+def signature_names(schema) -> dict[str, str]:
+    """Returns `{column name: signature input name}` for the columns a model uses.
+
+    A signature input name holds only letters, digits, `_`, `.` and `-`
+    (TensorFlow's rule); other characters become `_`, a leading character
+    that is not a letter or digit gets an `x` before it, and a clash gets a
+    `_2`, `_3`... suffix. Most column names are kept as they are.
+
+    Args:
+        schema: The model's `kerasopt.tabular.Schema`.
+
+    Returns:
+        A dict in the schema's column order.
+    """
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for column in schema.features:
+        base = _VALID.sub("_", column.name) or "column"
+        if not base[0].isalnum():
+            base = "x" + base
+        name, n = base, 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name.lower())
+        names[column.name] = name
+    return names
+
+
+def _label_dtype(classes):
+    import tensorflow as tf
+
+    kinds = {type(c) for c in classes}
+    if kinds <= {bool}:
+        return tf.bool
+    if kinds <= {int}:
+        return tf.int64
+    if kinds <= {int, float}:
+        return tf.float64
+    return tf.string
+
+
+def _serving_function(model):
+    """The serving function of a `TabularModel` and its input signature."""
+    import tensorflow as tf
+
+    from kerasopt.tabular import MISSING
+
+    schema, target = model.schema, model.target
+    names = signature_names(schema)
+    signature = {names[c.name]: tf.TensorSpec([None], tf.string if c.kind == "categorical" else tf.float32,
+                                              name=names[c.name]) for c in schema.features}
+    classes = None
+    if target.task == "classification":
+        dtype = _label_dtype(target.classes)
+        values = [str(c) for c in target.classes] if dtype == tf.string else list(target.classes)
+        classes = tf.constant(values, dtype=dtype)
+
+    def serve(columns):
+        inputs = {}
+        for column in schema.features:
+            cells = columns[names[column.name]]
+            if column.kind == "categorical":
+                cells = tf.where(tf.equal(cells, ""), tf.constant(MISSING), cells)
+            inputs[column.key] = tf.reshape(cells, (-1, 1))
+        outputs = model(inputs, training=False)
+        if classes is None:
+            return {"value": tf.reshape(outputs, (-1,))}
+        rows = tf.shape(outputs)[0]
+        return {"label": tf.gather(classes, tf.argmax(outputs, axis=-1)), "probabilities": outputs,
+                "classes": tf.tile(classes[tf.newaxis, :], tf.stack([rows, 1]))}
+
+    return serve, signature
+
+
+def export_model(model, out_dir: str | os.PathLike, overwrite: bool = False) -> dict[str, str]:
+    """Writes a table model as a TensorFlow SavedModel for serving.
+
+    Args:
+        model: A `kerasopt.tabular.TabularModel` with its target (as
+            `kerasopt train`, `tune` and `build_model(X, y)` make them), or
+            the path of its `.keras` file.
+        out_dir: The SavedModel directory to write; it must not exist (or
+            be an empty directory) unless `overwrite`. It is written under a
+            temporary name beside it and renamed when complete.
+        overwrite: Whether to replace an existing `out_dir`.
+
+    Returns:
+        `{column name: signature input name}` (see `signature_names`).
+
+    Raises:
+        DataError: for a model file that cannot be loaded or a model without
+            a table schema.
+        OutputExistsError: when `out_dir` exists and `overwrite` is False.
+        ArgumentError: when the Keras backend is not TensorFlow.
+    """
+    import keras
+
+    out_dir = os.path.abspath(os.fspath(out_dir))
+    if os.path.exists(out_dir) and not overwrite and (not os.path.isdir(out_dir) or os.listdir(out_dir)):
+        raise OutputExistsError(f"Output path {out_dir} already exists. Choose another --out, or pass "
+                                "--overwrite to replace it.")
+    if keras.backend.backend() != "tensorflow":
+        raise ArgumentError("Exporting a SavedModel needs the TensorFlow backend; run with "
+                            f"KERAS_BACKEND=tensorflow. Received: backend={keras.backend.backend()!r}")
+    if isinstance(model, (str, os.PathLike)):
+        from kerasopt.pipeline import _load_tabular_model
+
+        model = _load_tabular_model(os.fspath(model))
+    elif getattr(model, "schema", None) is None or getattr(model, "target", None) is None:
+        raise ArgumentError("Invalid value for `model`: expected a kerasopt table model with its target "
+                            f"(from kerasopt train, or build_model(X, y)). Received: model={type(model).__name__}")
+    serve, signature = _serving_function(model)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(name="serve", fn=serve, input_signature=[signature])
+    parent = os.path.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", dir=parent)
+    try:
+        archive.write_out(tmp, verbose=False)
+        if os.path.exists(out_dir):
+            shutil.rmtree(out_dir) if os.path.isdir(out_dir) else os.remove(out_dir)
+        os.replace(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return signature_names(model.schema)
