@@ -17,8 +17,9 @@ numeric gaps (a NaN passes `Normalization` as NaN), no missing-value
 indicator, and only one-hot or integer outputs for categories (no embedding
 for many categories). The rules here need all three, and each piece is a
 plain Keras layer with its statistics in its config: `Impute`,
-`MissingIndicator`, `Normalization(mean=, variance=)`, `StringLookup` with an
-out-of-vocabulary bucket, and one-hot or `Embedding`.
+`MissingIndicator`, `RobustScaling` (median and interquartile range, then
+smooth clipping of extremes), `StringLookup` with an out-of-vocabulary
+bucket, and one-hot or `Embedding`.
 
 Example:
 
@@ -53,7 +54,10 @@ __all__ = [
     "TabularModel",
     "Impute",
     "MissingIndicator",
+    "RobustScaling",
+    "SMOOTH_CLIP_BOUND",
     "SoftmaxAUC",
+    "robust_statistics",
     "infer_schema",
     "detect_task",
     "encode_target",
@@ -165,8 +169,14 @@ class Column:
         key: The name of the model input that takes the column (the column
             name, unless that name is not a valid or free layer name).
         has_gaps: Whether the training rows had missing cells.
-        mean: Training mean of a numeric or boolean column (the imputed value).
+        mean: Training mean of a numeric or boolean column (the value that
+            fills a boolean column's gaps).
         std: Training standard deviation (1 when constant apart from gaps).
+        median: Training median of a numeric column (the value that fills
+            its gaps, and the center of its robust scaling).
+        spread: The robust scale of a numeric column (`robust_spread`): its
+            interquartile range, half its range when that is 0, or 0 when the
+            column is constant apart from gaps.
         vocabulary: Categories of a categorical column, most frequent first,
             with `MISSING` when training had gaps.
         coerce: Whether text cells of a numeric column are read as missing
@@ -181,10 +191,13 @@ class Column:
     std: float | None = None
     vocabulary: list[str] | None = None
     coerce: bool = False
+    median: float | None = None
+    spread: float | None = None
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "key": self.key, "has_gaps": self.has_gaps,
-                "mean": self.mean, "std": self.std, "vocabulary": self.vocabulary, "coerce": self.coerce}
+                "mean": self.mean, "std": self.std, "vocabulary": self.vocabulary, "coerce": self.coerce,
+                "median": self.median, "spread": self.spread}
 
 
 @dataclass
@@ -347,8 +360,9 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
       per row: all-distinct text, or integers forming one consecutive run
       (like 0..n-1 or 1..n).
 
-    Numeric and boolean columns keep their training mean (the value that
-    fills a gap) and standard deviation, and whether they had gaps (only
+    Numeric and boolean columns keep their training mean and standard
+    deviation, numeric ones also their median (the value that fills a gap)
+    and robust spread (`robust_statistics`), and whether they had gaps (only
     then the model gets a missing-indicator input for them). Categorical
     columns keep their categories, most frequent first; a gap is the
     category `MISSING` when training had gaps.
@@ -403,7 +417,8 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
                             f"{_row_hint(row)}. Declare it categorical, or numeric to read its text "
                             "cells as missing.")
         else:
-            gaps = ~np.isfinite(values)  # declared numeric: text cells count as gaps
+            with np.errstate(over="ignore"):  # the model reads float32: a value beyond its range is a gap
+                gaps = ~np.isfinite(values.astype("float32"))  # declared numeric: text cells count as gaps
             present = values[~gaps]
             if present.size == 0:
                 reason = "all cells are missing"
@@ -412,9 +427,10 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
             if reason is None:
                 kind = "boolean" if name not in numeric and _is_bool_column(column, ~gaps, values) else "numeric"
                 std = float(present.std())
+                median, spread = robust_statistics(present) if kind == "numeric" else (None, None)
                 features.append(Column(name, kind, _input_key(name, taken), has_gaps=bool(gaps.any()),
                                        mean=float(present.mean()), std=std if std > 0 else 1.0,
-                                       coerce=name in numeric))
+                                       coerce=name in numeric, median=median, spread=spread))
         if reason is not None:
             dropped.append(name)
             notes.append(f"Dropped column {name!r}: {reason}.")
@@ -422,6 +438,34 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
         raise DataError("No usable feature column: every column was dropped "
                         f"({'; '.join(n.rstrip('.') for n in notes) or 'all declared in drop'}).")
     return Schema(input_names=names, features=features, dropped=dropped, notes=notes)
+
+
+def robust_statistics(values) -> tuple[float, float]:
+    """The center and scale of `RobustScaling` for a numeric column: median and robust spread.
+
+    The spread is the interquartile range (75th minus 25th percentile,
+    linear interpolation); when that is 0 (a column that is mostly one
+    value), half the range (max - min) / 2; when that is 0 too, 0 (the
+    column scales to 0). A few extreme cells move neither, so they cannot
+    squash the other values together as they do a standard deviation.
+
+    Args:
+        values: The column's present (finite) values.
+
+    Returns:
+        `(median, spread)`, as Python floats.
+
+    Example:
+
+    >>> robust_statistics([1.0, 2.0, 3.0, 4.0, 1e30])
+    (3.0, 2.0)
+    """
+    values = np.asarray(values, dtype="float64")
+    low, median, high = np.quantile(values, [0.25, 0.5, 0.75])
+    spread = high - low
+    if spread == 0:
+        spread = 0.5 * (values.max() - values.min())
+    return float(median), float(spread)
 
 
 def _categorical(name: str, column: pd.Series, missing: np.ndarray, taken: set[str]) -> Column | str:
@@ -735,6 +779,68 @@ class MissingIndicator(keras.layers.Layer):
         return {**super().get_config(), "columns": list(self.columns)}
 
 
+SMOOTH_CLIP_BOUND = 3.0
+"""`RobustScaling`'s smooth clipping maps a scaled value `z` to `z / sqrt(1 + (z / 3) ** 2)`, into (-3, 3)."""
+
+_FINITE_BOUND = 1e6  # a scaled value beyond this clips to 3.0 in float32 anyway; the bound keeps (z/3)**2 finite
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class RobustScaling(keras.layers.Layer):
+    """Scales each column by fixed statistics, then clips the extremes smoothly.
+
+    For column `j`, `z = (x - center[j]) / scale[j]`; a column in `clip` then
+    becomes `z / sqrt(1 + (z / 3) ** 2)`, which is close to `z` near 0 and
+    tends to -3 and 3 for extreme values, so a value of `1e30` reaches the
+    network as 3.0 instead of overflowing (RealMLP's robust scaling and
+    smooth clipping). A column of scale 0 becomes 0. The layer has no
+    trainable weights: its statistics are in its config.
+
+    Args:
+        center: One value per column of the last axis (a numeric column's
+            training median, a boolean column's mean).
+        scale: One positive value, or 0, per column (the interquartile range
+            of `kerasopt.tabular.robust_statistics`, a standard deviation).
+        clip: Indices on the last axis of the columns to clip smoothly;
+            `None` for all.
+
+    Example:
+
+    >>> layer = RobustScaling(center=[0.0], scale=[1.0])
+    >>> [round(float(v), 4) for v in layer(np.array([[0.0], [3.0], [-1e30]], "float32"))[:, 0]]
+    [0.0, 2.1213, -3.0]
+    """
+
+    def __init__(self, center, scale, clip=None, **kwargs):
+        super().__init__(**kwargs)
+        self.center = [float(v) for v in center]
+        self.scale = [float(v) for v in scale]
+        if len(self.center) != len(self.scale) or any(not np.isfinite(v) or v < 0 for v in self.scale):
+            raise ArgumentError(f"Invalid value for `scale`: expected one finite value >= 0 per value of `center`. "
+                                f"Received: center={center!r}, scale={scale!r}")
+        self.clip = list(range(len(self.center))) if clip is None else [int(c) for c in clip]
+
+    def call(self, inputs):
+        ops = keras.ops
+        x = ops.cast(inputs, self.compute_dtype)
+        factor = np.array([1.0 / s if s > 0 else 0.0 for s in self.scale], dtype="float64")
+        big = float(np.finfo(np.float32).max)
+        # float32 limits: x - center may overflow, so clip before scaling (and a factor of 0 then gives 0)
+        shifted = ops.clip(x - ops.convert_to_tensor(self.center, dtype=x.dtype), -big, big)
+        z = ops.clip(shifted * ops.convert_to_tensor(factor, dtype=x.dtype), -_FINITE_BOUND, _FINITE_BOUND)
+        clipped = z / ops.sqrt(1.0 + ops.square(z / SMOOTH_CLIP_BOUND))
+        mask = np.zeros(len(self.center), dtype=bool)
+        mask[self.clip] = True
+        return ops.where(ops.convert_to_tensor(mask), clipped, z)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "center": list(self.center), "scale": list(self.scale),
+                "clip": list(self.clip)}
+
+
 @keras.saving.register_keras_serializable(package="kerasopt")
 class SoftmaxAUC(keras.metrics.AUC):
     """ROC AUC of a two-class softmax output against integer labels 0/1.
@@ -751,9 +857,12 @@ class SoftmaxAUC(keras.metrics.AUC):
 def build_preprocessing(schema: Schema, seed: int | None = None, embed: bool = True):
     """Returns the Keras inputs of a schema and the encoded feature tensor.
 
-    Numeric and boolean columns are concatenated, imputed with their
-    training mean (`Impute`), standardized (`Normalization` with the
-    training mean and variance), and followed by a 0/1 missing indicator
+    Numeric and boolean columns are concatenated and imputed (`Impute`):
+    a numeric column with its training median, then robust-scaled by its
+    median and interquartile range and smoothly clipped into (-3, 3), so
+    extreme values such as 1e30 train (`RobustScaling`); a boolean column
+    with its training mean, then standardized by its mean and standard
+    deviation. They are followed by a 0/1 missing indicator
     (`MissingIndicator`) for each column that had gaps in training. Each
     categorical column goes through a `StringLookup` with one
     out-of-vocabulary bucket (a category first seen after training), then
@@ -782,9 +891,7 @@ def build_preprocessing(schema: Schema, seed: int | None = None, embed: bool = T
     if numbers:
         stacked = [inputs[c.key] for c in numbers]
         x = stacked[0] if len(stacked) == 1 else layers.Concatenate(name="tabular_numeric")(stacked)
-        filled = Impute([c.mean for c in numbers], name="tabular_impute")(x)
-        parts.append(layers.Normalization(mean=[c.mean for c in numbers], variance=[c.std ** 2 for c in numbers],
-                                          name="tabular_standardize")(filled))
+        parts.append(_scale_numbers(numbers, x))
         gaps = [i for i, c in enumerate(numbers) if c.has_gaps]
         if gaps:
             parts.append(MissingIndicator(gaps, name="tabular_missing")(x))
@@ -801,6 +908,16 @@ def build_preprocessing(schema: Schema, seed: int | None = None, embed: bool = T
             parts.append(layers.Flatten(name=f"tabular_flatten_{j}")(vectors))
     encoded = parts[0] if len(parts) == 1 else layers.Concatenate(name="tabular_features")(parts)
     return inputs, encoded
+
+
+def _scale_numbers(numbers: list[Column], x):
+    """Imputes and scales the numeric block: robust scaling and smooth clipping of numeric columns, whose
+    gaps take the median; standardized boolean columns, whose gaps take the mean."""
+    robust = [c.kind == "numeric" and c.median is not None for c in numbers]
+    fill = [c.median if r else c.mean for c, r in zip(numbers, robust)]
+    filled = Impute(fill, name="tabular_impute")(x)
+    return RobustScaling(center=fill, scale=[c.spread if r else c.std for c, r in zip(numbers, robust)],
+                         clip=[i for i, r in enumerate(robust) if r], name="tabular_scale")(filled)
 
 
 def embedding_blocks(schema: Schema) -> list[tuple[int, int, int, int]]:
