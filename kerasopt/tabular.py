@@ -17,9 +17,9 @@ numeric gaps (a NaN passes `Normalization` as NaN), no missing-value
 indicator, and only one-hot or integer outputs for categories (no embedding
 for many categories). The rules here need all three, and each piece is a
 plain Keras layer with its statistics in its config: `Impute`,
-`MissingIndicator`, `RobustScaling` (median and interquartile range, then
-smooth clipping of extremes), `StringLookup` with an out-of-vocabulary
-bucket, and one-hot or `Embedding`.
+`MissingIndicator`, `RobustScaling` (standardization, or median and
+interquartile range then smooth clipping of extremes), `StringLookup` with
+an out-of-vocabulary bucket, and one-hot or `Embedding`.
 
 Example:
 
@@ -48,6 +48,7 @@ __all__ = [
     "ONE_HOT_MAX",
     "MIN_CATEGORY_COUNT",
     "CLASSIFICATION_MAX_INTEGERS",
+    "NUMERIC_SCALINGS",
     "Column",
     "Schema",
     "TargetInfo",
@@ -87,6 +88,9 @@ CLASSIFICATION_MAX_INTEGERS = 20
 """`detect_task` calls an integer target with at most this many distinct values classification."""
 
 KINDS = ("numeric", "boolean", "categorical")
+NUMERIC_SCALINGS = ("standard", "robust")
+"""How `build_preprocessing` scales numeric columns: by training mean and standard deviation, or by median
+and interquartile range followed by smooth clipping (`RobustScaling`)."""
 TASKS = ("classification", "regression")
 
 
@@ -211,12 +215,16 @@ class Schema:
         features: The kept columns (`Column`), in order.
         dropped: Names of the dropped columns.
         notes: One line per dropped column, saying why.
+        scaling: How the model scales numeric columns (`NUMERIC_SCALINGS`):
+            `"standard"` (training mean and standard deviation) or `"robust"`
+            (median and interquartile range, then smooth clipping).
     """
 
     input_names: list[str]
     features: list[Column]
     dropped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    scaling: str = "standard"
 
     @property
     def names(self) -> list[str]:
@@ -226,13 +234,14 @@ class Schema:
     def get_config(self) -> dict[str, Any]:
         """Returns a JSON-serializable dict; `Schema.from_config` rebuilds the schema."""
         return {"input_names": list(self.input_names), "features": [c.get_config() for c in self.features],
-                "dropped": list(self.dropped), "notes": list(self.notes)}
+                "dropped": list(self.dropped), "notes": list(self.notes), "scaling": self.scaling}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Schema:
         return cls(input_names=list(config["input_names"]),
                    features=[Column(**c) for c in config["features"]],
-                   dropped=list(config.get("dropped", [])), notes=list(config.get("notes", [])))
+                   dropped=list(config.get("dropped", [])), notes=list(config.get("notes", [])),
+                   scaling=config.get("scaling", "standard"))
 
     def to_inputs(self, x, notes: list[str] | None = None) -> dict[str, np.ndarray]:
         """Converts raw rows to the model's inputs.
@@ -343,7 +352,7 @@ def _input_key(name: str, taken: set[str]) -> str:
 
 
 def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[str] = (),
-                 drop: Sequence[str] = ()) -> Schema:
+                 drop: Sequence[str] = (), scaling: str = "standard") -> Schema:
     """Types the feature columns of training rows and learns their statistics.
 
     Rules, per column (after `drop`):
@@ -374,6 +383,8 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
         categorical: Column names to treat as categorical.
         numeric: Column names to treat as numeric.
         drop: Column names to leave out.
+        scaling: How the model scales numeric columns: `"standard"` or
+            `"robust"` (see `build_preprocessing`).
 
     Returns:
         A `Schema`.
@@ -383,6 +394,9 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
             a name in two of them, a column mixing numbers and text, no rows,
             or no usable column left.
     """
+    if scaling not in NUMERIC_SCALINGS:
+        raise ArgumentError(f"Invalid value for `scaling`: expected one of {', '.join(NUMERIC_SCALINGS)}. "
+                            f"Received: scaling={scaling!r}")
     frame = _as_frame(frame)
     names = [str(c) for c in frame.columns]
     if len(set(names)) != len(names):
@@ -437,7 +451,7 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
     if not features:
         raise DataError("No usable feature column: every column was dropped "
                         f"({'; '.join(n.rstrip('.') for n in notes) or 'all declared in drop'}).")
-    return Schema(input_names=names, features=features, dropped=dropped, notes=notes)
+    return Schema(input_names=names, features=features, dropped=dropped, notes=notes, scaling=scaling)
 
 
 def robust_statistics(values) -> tuple[float, float]:
@@ -794,7 +808,8 @@ class RobustScaling(keras.layers.Layer):
     tends to -3 and 3 for extreme values, so a value of `1e30` reaches the
     network as 3.0 instead of overflowing (RealMLP's robust scaling and
     smooth clipping). A column of scale 0 becomes 0. The layer has no
-    trainable weights: its statistics are in its config.
+    trainable weights: its statistics are in its config (and in two
+    non-trainable variables that hold them, as `Normalization` does).
 
     Args:
         center: One value per column of the last axis (a numeric column's
@@ -820,14 +835,24 @@ class RobustScaling(keras.layers.Layer):
                                 f"Received: center={center!r}, scale={scale!r}")
         self.clip = list(range(len(self.center))) if clip is None else [int(c) for c in clip]
 
+    def build(self, input_shape):
+        # Non-trainable variables, as in keras.layers.Normalization: TensorFlow would rewrite a division
+        # by a constant as a multiplication by its reciprocal, which differs in the last bit.
+        positive = np.array(self.scale) > 0
+        for name, values in (("center_values", self.center), ("divisor", np.where(positive, self.scale, 1.0))):
+            setattr(self, name, self.add_weight(name=name, shape=(len(self.center),), trainable=False,
+                                                initializer=keras.initializers.Constant(np.asarray(values)),
+                                                dtype=self.compute_dtype))
+
     def call(self, inputs):
         ops = keras.ops
         x = ops.cast(inputs, self.compute_dtype)
-        factor = np.array([1.0 / s if s > 0 else 0.0 for s in self.scale], dtype="float64")
+        positive = np.array(self.scale) > 0
         big = float(np.finfo(np.float32).max)
-        # float32 limits: x - center may overflow, so clip before scaling (and a factor of 0 then gives 0)
-        shifted = ops.clip(x - ops.convert_to_tensor(self.center, dtype=x.dtype), -big, big)
-        z = ops.clip(shifted * ops.convert_to_tensor(factor, dtype=x.dtype), -_FINITE_BOUND, _FINITE_BOUND)
+        # float32 limits: x - center and the quotient may overflow; clipped, they stay finite
+        shifted = ops.clip(x - self.center_values, -big, big)
+        z = ops.clip(shifted / self.divisor, -_FINITE_BOUND, _FINITE_BOUND)
+        z = ops.where(ops.convert_to_tensor(positive), z, ops.zeros_like(z))
         clipped = z / ops.sqrt(1.0 + ops.square(z / SMOOTH_CLIP_BOUND))
         mask = np.zeros(len(self.center), dtype=bool)
         mask[self.clip] = True
@@ -857,12 +882,14 @@ class SoftmaxAUC(keras.metrics.AUC):
 def build_preprocessing(schema: Schema, seed: int | None = None, embed: bool = True):
     """Returns the Keras inputs of a schema and the encoded feature tensor.
 
-    Numeric and boolean columns are concatenated and imputed (`Impute`):
-    a numeric column with its training median, then robust-scaled by its
-    median and interquartile range and smoothly clipped into (-3, 3), so
-    extreme values such as 1e30 train (`RobustScaling`); a boolean column
-    with its training mean, then standardized by its mean and standard
-    deviation. They are followed by a 0/1 missing indicator
+    Numeric and boolean columns are concatenated, imputed (`Impute`) and
+    scaled (`RobustScaling`, which keeps extreme values such as 1e30
+    finite): with the schema's `scaling` `"standard"`, each is imputed with
+    its training mean and standardized by its mean and standard deviation;
+    with `"robust"`, a numeric column is imputed with its training median,
+    scaled by its median and interquartile range and smoothly clipped into
+    (-3, 3), a boolean column standardized as before. They are followed by
+    a 0/1 missing indicator
     (`MissingIndicator`) for each column that had gaps in training. Each
     categorical column goes through a `StringLookup` with one
     out-of-vocabulary bucket (a category first seen after training), then
@@ -891,7 +918,7 @@ def build_preprocessing(schema: Schema, seed: int | None = None, embed: bool = T
     if numbers:
         stacked = [inputs[c.key] for c in numbers]
         x = stacked[0] if len(stacked) == 1 else layers.Concatenate(name="tabular_numeric")(stacked)
-        parts.append(_scale_numbers(numbers, x))
+        parts.append(_scale_numbers(numbers, x, schema.scaling))
         gaps = [i for i, c in enumerate(numbers) if c.has_gaps]
         if gaps:
             parts.append(MissingIndicator(gaps, name="tabular_missing")(x))
@@ -910,13 +937,21 @@ def build_preprocessing(schema: Schema, seed: int | None = None, embed: bool = T
     return inputs, encoded
 
 
-def _scale_numbers(numbers: list[Column], x):
-    """Imputes and scales the numeric block: robust scaling and smooth clipping of numeric columns, whose
-    gaps take the median; standardized boolean columns, whose gaps take the mean."""
-    robust = [c.kind == "numeric" and c.median is not None for c in numbers]
+def _standard_divisor(std: float) -> float:
+    """The divisor of a standardized column, as `keras.layers.Normalization(variance=std ** 2)` computes it
+    in float32 (so standardized runs keep their figures to the last bit), or `std` where `std ** 2` overflows."""
+    with np.errstate(over="ignore"):
+        divisor = np.sqrt(np.float32(std ** 2))
+    return float(max(divisor, np.float32(keras.config.epsilon()))) if np.isfinite(divisor) else float(std)
+
+
+def _scale_numbers(numbers: list[Column], x, scaling: str):
+    """Imputes and scales the numeric block (see `build_preprocessing`)."""
+    robust = [scaling == "robust" and c.kind == "numeric" and c.median is not None for c in numbers]
     fill = [c.median if r else c.mean for c, r in zip(numbers, robust)]
     filled = Impute(fill, name="tabular_impute")(x)
-    return RobustScaling(center=fill, scale=[c.spread if r else c.std for c, r in zip(numbers, robust)],
+    return RobustScaling(center=fill, scale=[c.spread if r else _standard_divisor(c.std)
+                                             for c, r in zip(numbers, robust)],
                          clip=[i for i, r in enumerate(robust) if r], name="tabular_scale")(filled)
 
 

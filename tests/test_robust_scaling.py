@@ -1,4 +1,4 @@
-"""Numeric inputs: robust scaling by median and interquartile range, smooth clipping of extremes."""
+"""Numeric inputs: standardization, or robust scaling by median and interquartile range and smooth clipping."""
 
 import json
 import os
@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kerasopt import build_model, stacking
+from kerasopt import build_model, spec, stacking
 from kerasopt.cli import main
-from kerasopt.tabular import RobustScaling, encode_target, infer_schema, robust_statistics
+from kerasopt.tabular import NUMERIC_SCALINGS, RobustScaling, encode_target, infer_schema, robust_statistics
 
 
 def smooth_clip(z):
@@ -69,23 +69,48 @@ def test_config_round_trip():
     assert clone.get_config() == config
     x = np.array([[4.0, 100.0], [-1e30, 2.0]], "float32")
     np.testing.assert_array_equal(layer(x), clone(x))
-    assert layer.trainable_weights == [] and layer.weights == []
+    assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 2
     with pytest.raises(ValueError, match="scale"):
         RobustScaling(center=[0.0], scale=[-1.0])
 
 
-def test_extremes_reach_the_network_bounded():
+def test_standard_scaling_computes_as_keras_normalization_to_the_bit():
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({f"c{i}": rng.normal(rng.uniform(-50, 50), rng.uniform(0.1, 900), 64) for i in range(40)})
+    schema = infer_schema(frame)
+    assert schema.scaling == "standard" == spec.FIELD["numeric_scaling"].default
+    assert NUMERIC_SCALINGS == spec.NUMERIC_SCALINGS
+    model = build_model(schema, num_classes=2, hidden_units=(), seed=0)
+    got = keras.Model(model.inputs, model.get_layer("tabular_scale").output).predict(
+        model.convert_inputs(frame), verbose=0)
+    norm = keras.layers.Normalization(mean=[c.mean for c in schema.features],
+                                      variance=[c.std ** 2 for c in schema.features])
+    np.testing.assert_array_equal(got, norm(frame.to_numpy("float32")))
+
+
+def test_standard_scaling_keeps_an_extreme_value_finite():
     frame = extreme_frame()
     model = build_model(frame, num_classes=2, hidden_units=(4,), seed=0)
+    scaled = keras.Model(model.inputs, model.get_layer("tabular_scale").output).predict(
+        model.convert_inputs(frame), verbose=0)
+    x = frame["x"].to_numpy()
+    assert np.isfinite(scaled).all()
+    assert scaled[3, 0] == pytest.approx((1e30 - x.mean()) / x.std(), rel=1e-5)  # sqrt(39): the rest squashed
+
+
+def test_extremes_reach_the_network_bounded():
+    frame = extreme_frame()
+    model = build_model(infer_schema(frame, scaling="robust"), num_classes=2, hidden_units=(4,), seed=0)
     scaled = keras.Model(model.inputs, model.get_layer("tabular_scale").output).predict(
         model.convert_inputs(frame), verbose=0)
     assert np.isfinite(scaled).all() and np.abs(scaled[:, :2]).max() < 3.0
     assert scaled[3, 0] == pytest.approx(3.0) and scaled[5, 1] == pytest.approx(-3.0)
 
 
-def test_same_encoding_single_and_stacked():
+@pytest.mark.parametrize("scaling", NUMERIC_SCALINGS)
+def test_same_encoding_single_and_stacked(scaling):
     frame = extreme_frame()
-    schema = infer_schema(frame)
+    schema = infer_schema(frame, scaling=scaling)
     single = build_model(schema, num_classes=2, hidden_units=(4,), seed=0)
     rows = frame.assign(x=frame["x"].where(frame.index != 11, -1e30))
     encoded_single = keras.Model(single.inputs, single.get_layer("tabular_features").output).predict(
@@ -96,7 +121,7 @@ def test_same_encoding_single_and_stacked():
 def test_saved_model_with_extremes_predicts_identically_in_a_fresh_process(tmp_path):
     frame = extreme_frame()
     _, target = encode_target(pd.Series(np.where(frame["z"] > 0, "up", "down"), name="dir"))
-    model = build_model(frame, target=target, hidden_units=(4,), seed=0)
+    model = build_model(infer_schema(frame, scaling="robust"), target=target, hidden_units=(4,), seed=0)
     rows = frame.assign(x=[1e30, -1e30, np.inf, np.nan] * 10)
     model.save(tmp_path / "m.keras")
     rows.to_pickle(tmp_path / "rows.pkl")
@@ -115,14 +140,18 @@ def test_saved_model_with_extremes_predicts_identically_in_a_fresh_process(tmp_p
     np.testing.assert_array_equal(np.load(tmp_path / "got.npy"), expected)
 
 
-@pytest.mark.parametrize("bagging", ["0", "2"])
-def test_train_on_a_csv_with_extreme_cells(tmp_path, bagging):
+@pytest.mark.parametrize("bagging, scaling", [("0", "standard"), ("2", "standard"), ("0", "robust"), ("2", "robust")])
+def test_train_on_a_csv_with_extreme_cells(tmp_path, bagging, scaling):
     frame = extreme_frame(60)
     frame["y"] = np.where(frame["z"] > 0, "up", "down")
     frame.loc[20:30, "x"] = -1e25  # many huge negative values
     frame.to_csv(tmp_path / "big.csv", index=False)
     out = tmp_path / "run"
     assert main(["train", "--data", str(tmp_path / "big.csv"), "--target", "y", "--epochs", "3", "--hidden-units",
-                 "4", "--bagging", bagging, "--out", str(out), "--quiet"]) == 0
+                 "4", "--bagging", bagging, "--numeric-scaling", scaling, "--out", str(out), "--quiet"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
+    assert json.loads((out / "config.json").read_text())["numeric_scaling"] == scaling
+    model = keras.saving.load_model(out / "model.keras")
+    assert model.schema.scaling == scaling
+    assert np.isfinite(model.predict_proba(frame.iloc[:12])).all()
     assert np.isfinite(metrics["train"]["loss"]) and np.isfinite(metrics["test"]["loss"])

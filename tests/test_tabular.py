@@ -120,10 +120,11 @@ def test_to_inputs_matches_names_in_any_order_and_notes_extra_columns():
 # Preprocessing inside the model
 
 
-def test_gap_is_imputed_with_the_training_median_and_scaled_to_zero():
+@pytest.mark.parametrize("scaling, center", [("standard", np.nanmean), ("robust", np.nanmedian)])
+def test_gap_is_imputed_with_the_training_center_and_scaled_to_zero(scaling, center):
     data = frame()
-    model = build_model(data, num_classes=2, hidden_units=(), seed=0)
-    median = np.nanmedian(data["size"].to_numpy())
+    model = build_model(infer_schema(data, scaling=scaling), num_classes=2, hidden_units=(), seed=0)
+    median = center(data["size"].to_numpy())
     row = data.iloc[[1]]  # its size is missing
     imputed = sub_model(model, "tabular_impute").predict(model.convert_inputs(row), verbose=0)
     assert imputed[0, 0] == np.float32(median)
