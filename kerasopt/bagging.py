@@ -30,7 +30,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,8 +88,9 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
             `bagging` >= 2; its architecture, optimizer, schedule, epochs,
             batch size, patience and seed apply to every member (member `k`
             is seeded `seed + k`); epochs, batch size and patience left
-            `None` are sized to a member's rows (`kerasopt.budget.sized`). `validation_split` and `refit` do not
-            apply: each member's held-out fold is its validation rows.
+            `None` are sized to a member's rows (`kerasopt.budget.sized`).
+            `validation_split` and `refit` do not apply: each member's
+            held-out fold is its validation rows.
         features: The raw feature columns of the rows.
         labels: Their labels (original values) or regression targets.
         target: The `kerasopt.tabular.TargetInfo` (default: learned from
@@ -107,8 +107,10 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
         `val_loss` and `val_accuracy` or `val_mse` / `val_mae`, and the
         learning rate), `epochs`,
         `best_epoch` (the members' median), `member_best_epochs`,
-        `epochs_run`, `steps_per_epoch`, `budget` (`kerasopt.budget.Budget.as_dict()`), `validation` (the out-of-fold scores: `kerasopt.evaluation`
-        scores in the original labels, plus `loss`), `train` (the average
+        `epochs_run`, `steps_per_epoch`, `budget`
+        (`kerasopt.budget.Budget.as_dict()`), `validation` (the out-of-fold
+        scores: `kerasopt.evaluation` scores in the original labels, plus
+        `loss`), `train` (the average
         model's Keras metrics on all rows), `seconds` and `members`.
 
     Raises:
