@@ -30,13 +30,13 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from kerasopt import budget as budget_lib
 from kerasopt import config as config_lib
 from kerasopt.errors import ArgumentError
 
@@ -119,8 +119,10 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
         config: A resolved configuration (`kerasopt.config.resolve`) with
             `bagging` >= 2; its architecture, optimizer, schedule, epochs,
             batch size, patience and seed apply to every member (member `k`
-            is seeded `seed + k`). `validation_split` and `refit` do not
-            apply: each member's held-out fold is its validation rows.
+            is seeded `seed + k`); epochs, batch size and patience left
+            `None` are sized to a member's rows (`kerasopt.budget.sized`).
+            `validation_split` and `refit` do not apply: each member's
+            held-out fold is its validation rows.
         features: The raw feature columns of the rows.
         labels: Their labels (original values) or regression targets.
         target: The `kerasopt.tabular.TargetInfo` (default: learned from
@@ -141,7 +143,8 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
         regression; and the learning rate), `epochs`, `best_epoch` (the
         members' median), `member_best_epochs`, `member_stopped_epochs`
         (the epoch each member stopped at, `epochs_run` for one that never
-        stopped), `epochs_run`, `steps_per_epoch`, `penalty` (the members'
+        stopped), `epochs_run`, `steps_per_epoch`, `budget`
+        (`kerasopt.budget.Budget.as_dict()`), `penalty` (the members'
         mean weight penalty at the end), `validation` (the out-of-fold
         scores: `kerasopt.evaluation` scores in the original labels, plus
         `mse` for regression), `train` (the average model's Keras metrics on
@@ -177,7 +180,8 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
     classification = target.task == "classification"
     drop = list(drop) + [c for c in config.get("drop") or () if c not in drop]
     schema = tabular.infer_schema(features, categorical=[c for c in config.get("categorical") or () if c not in drop],
-                                  numeric=[c for c in config.get("numeric") or () if c not in drop], drop=drop)
+                                  numeric=[c for c in config.get("numeric") or () if c not in drop], drop=drop,
+                                  scaling=config.get("numeric_scaling") or "standard")
     encoded_labels = target.encode(labels)
     train_rows, held_out = fold_rows(encoded_labels, members, config["seed"], classification)
     x = stacking.encode_table(schema, features)
@@ -187,9 +191,10 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
         weights = training.class_weights(class_weight, encoded_labels)
         sample_weight = np.asarray([weights.get(int(c), 1.0) for c in encoded_labels], dtype="float32")
 
+    config, budget = budget_lib.sized(config, max(len(r) for r in train_rows))
     seed = config["seed"]
     seeds = None if seed is None else [seed + k for k in range(members)]
-    steps = max(math.ceil(len(r) / config["batch_size"]) for r in train_rows)
+    steps = budget["steps_per_epoch"]
     kwargs = config_lib.model_arguments(config, steps)
     kwargs.pop("seed")
     kwargs["jit_compile"] = stacking.jit_for(steps * config["epochs"])
@@ -230,7 +235,7 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
               "member_stopped_epochs": [int(e) for e in result.stopped_epochs],
               "penalty": float(np.mean(result.validation["penalty"])),
               "validation": validation, "train": training.evaluate(model, features, labels),
-              "seconds": result.seconds, "members": members, "steps_per_epoch": steps,
+              "seconds": result.seconds, "members": members, "steps_per_epoch": steps, "budget": budget,
               "out_of_fold": predictions,
               "predict_out_of_fold": _out_of_fold_predictor(stacked, schema, target, held_out, len(features))}
     return model, record

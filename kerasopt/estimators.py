@@ -37,6 +37,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
+from kerasopt import budget as budget_lib
 from kerasopt import config as config_lib
 from kerasopt._quiet import quiet_retracing
 from kerasopt.errors import ArgumentError
@@ -56,7 +57,8 @@ def _default(key: str):
 # command-line run: data file, target column, test split).
 _SPEC_KEYS = ("hidden_units", "activation", "kernel_initializer", "l1", "l2", "dropout", "batch_norm",
               "optimizer", "optimizer_args", "learning_rate", "schedule", "schedule_args", "epochs",
-              "batch_size", "patience", "reduce_lr_on_plateau", "validation_split", "refit", "bagging", "seed")
+              "batch_size", "patience", "reduce_lr_on_plateau", "validation_split", "refit", "bagging", "seed",
+              "numeric_scaling")
 
 
 class _DenseEstimator(BaseEstimator):
@@ -126,13 +128,14 @@ class _DenseEstimator(BaseEstimator):
 
         def fit_once(rows, validation_rows, epochs, early_stopping):
             part = frame.iloc[rows]
+            epochs = epochs if epochs is not None else sized_config["epochs"]
             info = target if target.task == "classification" else _regression_target(y_encoded[rows], target)
-            model, _ = pipeline.model_from_config({**run_config, "epochs": epochs}, part, info, drop=dropped)
+            model, _ = pipeline.model_from_config({**sized_config, "epochs": epochs}, part, info, drop=dropped)
             # The model takes the original labels (it encodes them itself).
             validation = None if validation_rows is None else (frame.iloc[validation_rows], y[validation_rows])
             result = training.train(model, part, y[rows], validation_data=validation, epochs=epochs,
-                                    batch_size=config["batch_size"], early_stopping=early_stopping,
-                                    patience=config["patience"],
+                                    batch_size=sized_config["batch_size"], early_stopping=early_stopping,
+                                    patience=sized_config["patience"],
                                     reduce_lr_on_plateau=config["reduce_lr_on_plateau"],
                                     class_weight=class_weight, seed=config["seed"],
                                     verbose=self.verbose, report_metrics=False)
@@ -147,6 +150,7 @@ class _DenseEstimator(BaseEstimator):
             model, record = bagging.train_bagged({**run_config, "bagging": members}, frame, y, target=target,
                                                  drop=dropped, class_weight=class_weight)
             self.best_epoch_ = record["best_epoch"]
+            self.budget_ = record["budget"]
             self.model_ = model
             self.target_ = target
             return self
@@ -155,13 +159,15 @@ class _DenseEstimator(BaseEstimator):
         n_val = math.ceil(len(frame) * config["validation_split"]) if config["validation_split"] else 0
         if n_val and len(frame) - n_val >= 1:
             rows, validation_rows = _split(everything, y_encoded, n_val, target.task, config["seed"])
-            model, result = fit_once(rows, validation_rows, config["epochs"], early_stopping=True)
+            sized_config, self.budget_ = budget_lib.sized(run_config, len(rows))
+            model, result = fit_once(rows, validation_rows, None, early_stopping=True)
             self.best_epoch_ = result.best_epoch
             if config["refit"]:
                 model, _ = fit_once(everything, None, result.best_epoch, early_stopping=False)
         else:
-            model, _ = fit_once(everything, None, config["epochs"], early_stopping=False)
-            self.best_epoch_ = config["epochs"]
+            sized_config, self.budget_ = budget_lib.sized(run_config, len(everything))
+            model, _ = fit_once(everything, None, None, early_stopping=False)
+            self.best_epoch_ = sized_config["epochs"]
         self.model_ = model
         self.target_ = target
         return self
@@ -246,9 +252,11 @@ _PARAMS_DOC = """
             or `None` for a constant rate.
         schedule_args: The schedule's arguments (`None`: the specification's
             for the default schedule, else none).
-        epochs: Maximum number of epochs.
-        batch_size: Mini-batch size.
-        patience: Epochs without improvement before early stopping.
+        epochs: Maximum number of epochs (`None`: sized to the training
+            rows by `kerasopt.budget`, 300 up to 4,096 rows).
+        batch_size: Mini-batch size (`None`: sized, 32 up to 4,096 rows).
+        patience: Epochs without improvement before early stopping (`None`:
+            sized, 50 up to 4,096 rows).
         reduce_lr_on_plateau: Whether to halve a constant learning rate on plateaus.
         validation_split: Fraction of the rows held out to choose the epoch
             count by early stopping; 0 trains for `epochs` on all rows.
@@ -264,6 +272,9 @@ _PARAMS_DOC = """
             `kerasopt.tabular.infer_schema`).
         numeric: Column names to treat as numeric.
         drop: Column names to leave out.
+        numeric_scaling: `"standard"` or `"robust"` (median and
+            interquartile range, then smooth clipping of extremes; see
+            `kerasopt.tabular.build_preprocessing`).
 """
 
 
@@ -281,6 +292,8 @@ class DenseClassifier(ClassifierMixin, _DenseEstimator):
         n_features_in_: Number of columns seen in `fit`.
         feature_names_in_: Column names seen in `fit` (DataFrame input only).
         best_epoch_: The epoch count chosen by early stopping (or `epochs`).
+        budget_: The batch size, epochs and patience the fit used, those left
+            `None` sized to its rows (`kerasopt.budget.Budget.as_dict()`).
 
     Example:
 
@@ -300,7 +313,7 @@ class DenseClassifier(ClassifierMixin, _DenseEstimator):
                  reduce_lr_on_plateau=_default("reduce_lr_on_plateau"), class_weight=_default("class_weight"),
                  validation_split=_default("validation_split"), refit=_default("refit"), bagging=_default("bagging"),
                  seed=_default("seed"),
-                 verbose=0, categorical=None, numeric=None, drop=None):
+                 verbose=0, categorical=None, numeric=None, drop=None, numeric_scaling=_default("numeric_scaling")):
         self.hidden_units = hidden_units
         self.activation = activation
         self.kernel_initializer = kernel_initializer
@@ -324,6 +337,7 @@ class DenseClassifier(ClassifierMixin, _DenseEstimator):
         self.seed = seed
         self.verbose = verbose
         self.categorical = categorical
+        self.numeric_scaling = numeric_scaling
         self.numeric = numeric
         self.drop = drop
 
@@ -366,6 +380,8 @@ class DenseRegressor(RegressorMixin, _DenseEstimator):
         n_features_in_: Number of columns seen in `fit`.
         feature_names_in_: Column names seen in `fit` (DataFrame input only).
         best_epoch_: The epoch count chosen by early stopping (or `epochs`).
+        budget_: The batch size, epochs and patience the fit used, those left
+            `None` sized to its rows (`kerasopt.budget.Budget.as_dict()`).
     """
 
     _task = "regression"
@@ -379,7 +395,7 @@ class DenseRegressor(RegressorMixin, _DenseEstimator):
                  reduce_lr_on_plateau=_default("reduce_lr_on_plateau"),
                  validation_split=_default("validation_split"), refit=_default("refit"), bagging=_default("bagging"),
                  seed=_default("seed"),
-                 verbose=0, categorical=None, numeric=None, drop=None):
+                 verbose=0, categorical=None, numeric=None, drop=None, numeric_scaling=_default("numeric_scaling")):
         self.hidden_units = hidden_units
         self.activation = activation
         self.kernel_initializer = kernel_initializer
@@ -402,6 +418,7 @@ class DenseRegressor(RegressorMixin, _DenseEstimator):
         self.seed = seed
         self.verbose = verbose
         self.categorical = categorical
+        self.numeric_scaling = numeric_scaling
         self.numeric = numeric
         self.drop = drop
 

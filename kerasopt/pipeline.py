@@ -24,6 +24,7 @@ import pandas as pd
 
 from kerasopt import _io
 from kerasopt import _validation as check
+from kerasopt import budget as budget_lib
 from kerasopt import config as config_lib
 from kerasopt import data as data_lib
 from kerasopt import signals, spec
@@ -52,8 +53,10 @@ _BACKUP = ".backup"
 def _check_training_values(config: dict[str, Any]) -> None:
     """Checks the training values that `train` would only check after data loading."""
     for key in ("epochs", "batch_size"):
-        check.positive_int(key, config[key])
-    check.non_negative_int("patience", config["patience"])
+        if config[key] is not None:  # None: sized to the rows (kerasopt.budget)
+            check.positive_int(key, config[key])
+    if config["patience"] is not None:
+        check.non_negative_int("patience", config["patience"])
     if config["seed"] is not None:
         check.non_negative_int("seed", config["seed"])
     for key in ("validation_split", "test_split"):
@@ -188,7 +191,8 @@ def _schema(config: dict[str, Any], features: pd.DataFrame, drop=()):
 
     drop = list(drop or config.get("drop") or ())
     return tabular.infer_schema(features, categorical=[c for c in config.get("categorical") or () if c not in drop],
-                                numeric=[c for c in config.get("numeric") or () if c not in drop], drop=drop)
+                                numeric=[c for c in config.get("numeric") or () if c not in drop], drop=drop,
+                                scaling=config.get("numeric_scaling") or "standard")
 
 
 def _target_for(table: Table, rows: np.ndarray):
@@ -328,7 +332,10 @@ def _train_config(config: dict[str, Any], table: Table, rows: dict[str, np.ndarr
     (`kerasopt.bagging`), whose `validation` record is then their out-of-fold scores. The test rows
     are scored in the record's `test` either way."""
     if not config["bagging"]:
-        return _fit_and_refit(config, table, rows, state_dir=state_dir, verbose=verbose, progress=progress)
+        config, budget = budget_lib.sized(config, len(rows["train"]))
+        model, record = _fit_and_refit(config, table, rows, state_dir=state_dir, verbose=verbose, progress=progress)
+        record["budget"] = budget
+        return model, record
     from kerasopt import bagging, training
 
     pool = np.sort(np.concatenate([rows["train"], rows["validation"]]))
@@ -377,7 +384,8 @@ def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool
 
     Returns:
         `{"metric": "accuracy" | "r2", "folds": [score, ...], "mean": float, "std": float,
-        "best_epochs": [...]}`.
+        "best_epochs": [...], "budgets": [...]}`, a fold's budget being
+        `kerasopt.budget.Budget.as_dict()`.
     """
     from sklearn.model_selection import KFold, StratifiedKFold
 
@@ -391,7 +399,7 @@ def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool
                                                                      random_state=config["seed"])
     metric = "accuracy" if table.classification else "r2"
     labels = table.labels.to_numpy()
-    scores, best_epochs = [], []
+    scores, best_epochs, budgets = [], [], []
     with quiet_retracing():
         for fold, (train_rows, test_rows) in enumerate(
                 splitter.split(np.zeros(len(labels)), labels if table.classification else None)):
@@ -402,8 +410,9 @@ def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool
                                           progress=f"fold {fold + 1}/{folds}, " if progress else None)
             scores.append(_scores(model, table, test_rows)[metric])
             best_epochs.append(record["best_epoch"])
+            budgets.append(record["budget"])
     return {"metric": metric, "folds": scores, "mean": float(np.mean(scores)), "std": float(np.std(scores)),
-            "best_epochs": best_epochs}
+            "best_epochs": best_epochs, "budgets": budgets}
 
 
 def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: bool = False,
@@ -468,8 +477,8 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
                 "derived": {"task": model.target.task, "feature_columns": [str(c) for c in table.features.columns],
                             "used_columns": model.schema.names, "dropped_columns": model.schema.dropped,
                             "notes": table.notes, "classes": model.classes,
-                            "steps_per_epoch": record.get("steps_per_epoch",
-                                                          math.ceil(len(rows["train"]) / config["batch_size"])),
+                            "steps_per_epoch": record["budget"]["steps_per_epoch"],
+                            "budget": record["budget"],
                             "data_source": table.source,
                             "rows": _rows_used(config, rows, record),
                             **({"member_best_epochs": record["member_best_epochs"]} if config["bagging"] else {})}}

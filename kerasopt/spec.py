@@ -17,7 +17,9 @@ The defaults are kerasopt's cross-validated default classifier
 (docs/benchmarks.md, "Phone data"): one hidden layer of 128 ELU units with L1
 0.01, Adam at 0.01 with an exponential decay of 0.98 per epoch, batch 32,
 early stopping with patience 50 over at most 300 epochs, and 5 bagged
-networks averaged (`bagging`).
+networks averaged (`bagging`). Batch size, epochs and patience default to
+`None`, sized to the training rows by `kerasopt.budget` (the values above up
+to 4,096 rows per epoch, a budget of gradient steps above).
 
 The learning-rate schedule needs the steps per epoch of a run, which only the
 run knows; so `build_model` takes a float learning rate (default 0.01) or a
@@ -31,7 +33,7 @@ Example:
 >>> spec.FIELD["activation"].default
 'elu'
 >>> [f.name for f in spec.fields("columns")]
-['categorical', 'numeric', 'drop', 'task']
+['categorical', 'numeric', 'drop', 'task', 'numeric_scaling']
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", 
 OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamw", "momentum", "nadam", "nesterov", "rmsprop", "sgd")
 SCHEDULES = ("constant", "step", "multistep", "exponential", "piecewise", "inverse_time", "cosine")
 TASKS = ("classification", "regression")
+NUMERIC_SCALINGS = ("standard", "robust")  # kerasopt.tabular.NUMERIC_SCALINGS, kept in step by the tests
 #: Label column of the embedded demo data (`kerasopt.data.make_phone_data`); a user's file names its own.
 DEMO_TARGET = "price_range"
 #: Groups in the order `--help` shows them.
@@ -193,6 +196,10 @@ def _task(name: str, value):
     return check.one_of(name, value, TASKS)
 
 
+def _numeric_scaling(name: str, value):
+    return check.one_of(name, value, NUMERIC_SCALINGS)
+
+
 def _class_weight(name: str, value):
     if isinstance(value, Mapping):
         return dict(value)
@@ -231,6 +238,9 @@ FIELDS: tuple[Field, ...] = (
           metavar="COL,..."),
     Field("task", str, None, "classification or regression; none: inferred from the target column",
           "columns", check=_optional(_task), choices=TASKS),
+    Field("numeric_scaling", str, "standard", "how the model scales numeric columns: standard (mean and "
+          "standard deviation) or robust (median and interquartile range, then smooth clipping of extremes)",
+          "columns", check=_numeric_scaling, choices=NUMERIC_SCALINGS),
     # -- model ---------------------------------------------------------------------------------
     Field("hidden_units", int, [128], "units per hidden layer, e.g. 64,32; the flag alone: no hidden layer",
           "model", check=_units, cli="nargs", nargs="*", metavar="N,...",
@@ -270,13 +280,15 @@ FIELDS: tuple[Field, ...] = (
                                     "inverse_time": {"decay_rate": 0.05},
                                     "cosine": {}}}),
     # -- training ------------------------------------------------------------------------------
-    Field("epochs", int, 300, "maximum epochs (early stopping may end sooner)", "training",
-          check=check.positive_int,
+    Field("epochs", int, None, "maximum epochs (early stopping may end sooner); none: sized to the training "
+          "rows, 300 up to 4,096 rows", "training", check=_optional(check.positive_int),
           # trials are shorter than a final run: at most 150 epochs, with early stopping
           search={"epochs": 150}),
-    Field("batch_size", int, 32, "rows per gradient step", "training", check=check.positive_int,
-          search={"batch_size": {"choices": [16, 32, 64]}}),
-    Field("patience", int, 50, "early-stopping patience in epochs", "training", check=check.non_negative_int),
+    Field("batch_size", int, None, "rows per gradient step; none: sized to the training rows, 32 up to 4,096 "
+          "rows", "training", check=_optional(check.positive_int),
+          search={"batch_size": {"choices": [16, 32, 64], "default": 32}}),
+    Field("patience", int, None, "early-stopping patience in epochs; none: sized to the training rows, 50 up "
+          "to 4,096 rows", "training", check=_optional(check.non_negative_int)),
     Field("reduce_lr_on_plateau", bool, False, "halve the learning rate when the validation loss stalls "
           "(needs --schedule constant)", "training", check=_flag, cli="bool"),
     Field("class_weight", str, None, "balanced: weight classes inversely to their frequency", "training",

@@ -17,8 +17,9 @@ numeric gaps (a NaN passes `Normalization` as NaN), no missing-value
 indicator, and only one-hot or integer outputs for categories (no embedding
 for many categories). The rules here need all three, and each piece is a
 plain Keras layer with its statistics in its config: `Impute`,
-`MissingIndicator`, `Normalization(mean=, variance=)`, `StringLookup` with an
-out-of-vocabulary bucket, and one-hot or `Embedding`.
+`MissingIndicator`, `RobustScaling` (standardization, or median and
+interquartile range then smooth clipping of extremes), `StringLookup` with
+an out-of-vocabulary bucket, and one-hot or `Embedding`.
 
 Example:
 
@@ -49,13 +50,17 @@ __all__ = [
     "ONE_HOT_MAX",
     "MIN_CATEGORY_COUNT",
     "CLASSIFICATION_MAX_INTEGERS",
+    "NUMERIC_SCALINGS",
     "Column",
     "Schema",
     "TargetInfo",
     "TabularModel",
     "Impute",
     "MissingIndicator",
+    "RobustScaling",
+    "SMOOTH_CLIP_BOUND",
     "SoftmaxAUC",
+    "robust_statistics",
     "infer_schema",
     "detect_task",
     "encode_target",
@@ -85,6 +90,9 @@ CLASSIFICATION_MAX_INTEGERS = 20
 """`detect_task` calls an integer target with at most this many distinct values classification."""
 
 KINDS = ("numeric", "boolean", "categorical")
+NUMERIC_SCALINGS = ("standard", "robust")
+"""How `build_preprocessing` scales numeric columns: by training mean and standard deviation, or by median
+and interquartile range followed by smooth clipping (`RobustScaling`)."""
 TASKS = ("classification", "regression")
 
 
@@ -167,8 +175,14 @@ class Column:
         key: The name of the model input that takes the column (the column
             name, unless that name is not a valid or free layer name).
         has_gaps: Whether the training rows had missing cells.
-        mean: Training mean of a numeric or boolean column (the imputed value).
+        mean: Training mean of a numeric or boolean column (the value that
+            fills a boolean column's gaps).
         std: Training standard deviation (1 when constant apart from gaps).
+        median: Training median of a numeric column (the value that fills
+            its gaps, and the center of its robust scaling).
+        spread: The robust scale of a numeric column (`robust_spread`): its
+            interquartile range, half its range when that is 0, or 0 when the
+            column is constant apart from gaps.
         vocabulary: Categories of a categorical column, most frequent first,
             with `MISSING` when training had gaps.
         coerce: Whether text cells of a numeric column are read as missing
@@ -183,10 +197,13 @@ class Column:
     std: float | None = None
     vocabulary: list[str] | None = None
     coerce: bool = False
+    median: float | None = None
+    spread: float | None = None
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "key": self.key, "has_gaps": self.has_gaps,
-                "mean": self.mean, "std": self.std, "vocabulary": self.vocabulary, "coerce": self.coerce}
+                "mean": self.mean, "std": self.std, "vocabulary": self.vocabulary, "coerce": self.coerce,
+                "median": self.median, "spread": self.spread}
 
 
 @dataclass
@@ -202,12 +219,16 @@ class Schema:
         notes: One line per dropped column, saying why, and per column read
             in a way worth knowing (numbers and text read as categories,
             infinite values read as missing).
+        scaling: How the model scales numeric columns (`NUMERIC_SCALINGS`):
+            `"standard"` (training mean and standard deviation) or `"robust"`
+            (median and interquartile range, then smooth clipping).
     """
 
     input_names: list[str]
     features: list[Column]
     dropped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    scaling: str = "standard"
 
     @property
     def names(self) -> list[str]:
@@ -217,13 +238,14 @@ class Schema:
     def get_config(self) -> dict[str, Any]:
         """Returns a JSON-serializable dict; `Schema.from_config` rebuilds the schema."""
         return {"input_names": list(self.input_names), "features": [c.get_config() for c in self.features],
-                "dropped": list(self.dropped), "notes": list(self.notes)}
+                "dropped": list(self.dropped), "notes": list(self.notes), "scaling": self.scaling}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Schema:
         return cls(input_names=list(config["input_names"]),
                    features=[Column(**c) for c in config["features"]],
-                   dropped=list(config.get("dropped", [])), notes=list(config.get("notes", [])))
+                   dropped=list(config.get("dropped", [])), notes=list(config.get("notes", [])),
+                   scaling=config.get("scaling", "standard"))
 
     def to_inputs(self, x, notes: list[str] | None = None) -> dict[str, np.ndarray]:
         """Converts raw rows to the model's inputs.
@@ -363,7 +385,7 @@ def _input_key(name: str, taken: set[str]) -> str:
 
 
 def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[str] = (),
-                 drop: Sequence[str] = ()) -> Schema:
+                 drop: Sequence[str] = (), scaling: str = "standard") -> Schema:
     """Types the feature columns of training rows and learns their statistics.
 
     Rules, per column (after `drop`):
@@ -385,8 +407,9 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
       per row: all-distinct text, or integers forming one consecutive run
       (like 0..n-1 or 1..n).
 
-    Numeric and boolean columns keep their training mean (the value that
-    fills a gap) and standard deviation, and whether they had gaps (only
+    Numeric and boolean columns keep their training mean and standard
+    deviation, numeric ones also their median (the value that fills a gap)
+    and robust spread (`robust_statistics`), and whether they had gaps (only
     then the model gets a missing-indicator input for them). Categorical
     columns keep their categories, most frequent first; a gap is the
     category `MISSING` when training had gaps.
@@ -398,6 +421,8 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
         categorical: Column names to treat as categorical.
         numeric: Column names to treat as numeric.
         drop: Column names to leave out.
+        scaling: How the model scales numeric columns: `"standard"` or
+            `"robust"` (see `build_preprocessing`).
 
     Returns:
         A `Schema`.
@@ -407,6 +432,9 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
             a name in two of them, a column mixing numbers and text, no rows,
             or no usable column left.
     """
+    if scaling not in NUMERIC_SCALINGS:
+        raise ArgumentError(f"Invalid value for `scaling`: expected one of {', '.join(NUMERIC_SCALINGS)}. "
+                            f"Received: scaling={scaling!r}")
     frame = _as_frame(frame)
     names = [str(c) for c in frame.columns]
     if len(set(names)) != len(names):
@@ -439,7 +467,8 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
             else:
                 reason = column_or_reason
         else:
-            gaps = ~np.isfinite(values)  # declared numeric: text cells count as gaps
+            with np.errstate(over="ignore"):  # the model reads float32: a value beyond its range is a gap
+                gaps = ~np.isfinite(values.astype("float32"))  # declared numeric: text cells count as gaps
             present = values[~gaps]
             if present.size == 0:
                 reason = "all cells are missing"
@@ -448,9 +477,10 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
             if reason is None:
                 kind = "boolean" if name not in numeric and _is_bool_column(column, ~gaps, values) else "numeric"
                 std = float(present.std())
+                median, spread = robust_statistics(present) if kind == "numeric" else (None, None)
                 features.append(Column(name, kind, _input_key(name, taken), has_gaps=bool(gaps.any()),
                                        mean=float(present.mean()), std=std if std > 0 else 1.0,
-                                       coerce=name in numeric))
+                                       coerce=name in numeric, median=median, spread=spread))
                 if np.isinf(values).any():
                     notes.append(f"Column {name!r}: read {int(np.isinf(values).sum())} infinite value(s) as "
                                  "missing.")
@@ -460,7 +490,35 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
     if not features:
         raise DataError("No usable feature column: every column was dropped "
                         f"({'; '.join(n.rstrip('.') for n in notes) or 'all declared in drop'}).")
-    return Schema(input_names=names, features=features, dropped=dropped, notes=notes)
+    return Schema(input_names=names, features=features, dropped=dropped, notes=notes, scaling=scaling)
+
+
+def robust_statistics(values) -> tuple[float, float]:
+    """The center and scale of `RobustScaling` for a numeric column: median and robust spread.
+
+    The spread is the interquartile range (75th minus 25th percentile,
+    linear interpolation); when that is 0 (a column that is mostly one
+    value), half the range (max - min) / 2; when that is 0 too, 0 (the
+    column scales to 0). A few extreme cells move neither, so they cannot
+    squash the other values together as they do a standard deviation.
+
+    Args:
+        values: The column's present (finite) values.
+
+    Returns:
+        `(median, spread)`, as Python floats.
+
+    Example:
+
+    >>> robust_statistics([1.0, 2.0, 3.0, 4.0, 1e30])
+    (3.0, 2.0)
+    """
+    values = np.asarray(values, dtype="float64")
+    low, median, high = np.quantile(values, [0.25, 0.5, 0.75])
+    spread = high - low
+    if spread == 0:
+        spread = 0.5 * (values.max() - values.min())
+    return float(median), float(spread)
 
 
 def _mixed_note(name: str, column: pd.Series) -> str:
@@ -823,6 +881,79 @@ class MissingIndicator(keras.layers.Layer):
         return {**super().get_config(), "columns": list(self.columns)}
 
 
+SMOOTH_CLIP_BOUND = 3.0
+"""`RobustScaling`'s smooth clipping maps a scaled value `z` to `z / sqrt(1 + (z / 3) ** 2)`, into (-3, 3)."""
+
+_FINITE_BOUND = 1e6  # a scaled value beyond this clips to 3.0 in float32 anyway; the bound keeps (z/3)**2 finite
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class RobustScaling(keras.layers.Layer):
+    """Scales each column by fixed statistics, then clips the extremes smoothly.
+
+    For column `j`, `z = (x - center[j]) / scale[j]`; a column in `clip` then
+    becomes `z / sqrt(1 + (z / 3) ** 2)`, which is close to `z` near 0 and
+    tends to -3 and 3 for extreme values, so a value of `1e30` reaches the
+    network as 3.0 instead of overflowing (RealMLP's robust scaling and
+    smooth clipping). A column of scale 0 becomes 0. The layer has no
+    trainable weights: its statistics are in its config (and in two
+    non-trainable variables that hold them, as `Normalization` does).
+
+    Args:
+        center: One value per column of the last axis (a numeric column's
+            training median, a boolean column's mean).
+        scale: One positive value, or 0, per column (the interquartile range
+            of `kerasopt.tabular.robust_statistics`, a standard deviation).
+        clip: Indices on the last axis of the columns to clip smoothly;
+            `None` for all.
+
+    Example:
+
+    >>> layer = RobustScaling(center=[0.0], scale=[1.0])
+    >>> [round(float(v), 4) for v in layer(np.array([[0.0], [3.0], [-1e30]], "float32"))[:, 0]]
+    [0.0, 2.1213, -3.0]
+    """
+
+    def __init__(self, center, scale, clip=None, **kwargs):
+        super().__init__(**kwargs)
+        self.center = [float(v) for v in center]
+        self.scale = [float(v) for v in scale]
+        if len(self.center) != len(self.scale) or any(not np.isfinite(v) or v < 0 for v in self.scale):
+            raise ArgumentError(f"Invalid value for `scale`: expected one finite value >= 0 per value of `center`. "
+                                f"Received: center={center!r}, scale={scale!r}")
+        self.clip = list(range(len(self.center))) if clip is None else [int(c) for c in clip]
+
+    def build(self, input_shape):
+        # Non-trainable variables, as in keras.layers.Normalization: TensorFlow would rewrite a division
+        # by a constant as a multiplication by its reciprocal, which differs in the last bit.
+        positive = np.array(self.scale) > 0
+        for name, values in (("center_values", self.center), ("divisor", np.where(positive, self.scale, 1.0))):
+            setattr(self, name, self.add_weight(name=name, shape=(len(self.center),), trainable=False,
+                                                initializer=keras.initializers.Constant(np.asarray(values)),
+                                                dtype=self.compute_dtype))
+
+    def call(self, inputs):
+        ops = keras.ops
+        x = ops.cast(inputs, self.compute_dtype)
+        positive = np.array(self.scale) > 0
+        big = float(np.finfo(np.float32).max)
+        # float32 limits: x - center and the quotient may overflow; clipped, they stay finite
+        shifted = ops.clip(x - self.center_values, -big, big)
+        z = ops.clip(shifted / self.divisor, -_FINITE_BOUND, _FINITE_BOUND)
+        z = ops.where(ops.convert_to_tensor(positive), z, ops.zeros_like(z))
+        clipped = z / ops.sqrt(1.0 + ops.square(z / SMOOTH_CLIP_BOUND))
+        mask = np.zeros(len(self.center), dtype=bool)
+        mask[self.clip] = True
+        return ops.where(ops.convert_to_tensor(mask), clipped, z)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "center": list(self.center), "scale": list(self.scale),
+                "clip": list(self.clip)}
+
+
 @keras.saving.register_keras_serializable(package="kerasopt")
 class SoftmaxAUC(keras.metrics.AUC):
     """ROC AUC of a two-class softmax output against integer labels 0/1.
@@ -839,9 +970,14 @@ class SoftmaxAUC(keras.metrics.AUC):
 def build_preprocessing(schema: Schema, seed: int | None = None, embed: bool = True):
     """Returns the Keras inputs of a schema and the encoded feature tensor.
 
-    Numeric and boolean columns are concatenated, imputed with their
-    training mean (`Impute`), standardized (`Normalization` with the
-    training mean and variance), and followed by a 0/1 missing indicator
+    Numeric and boolean columns are concatenated, imputed (`Impute`) and
+    scaled (`RobustScaling`, which keeps extreme values such as 1e30
+    finite): with the schema's `scaling` `"standard"`, each is imputed with
+    its training mean and standardized by its mean and standard deviation;
+    with `"robust"`, a numeric column is imputed with its training median,
+    scaled by its median and interquartile range and smoothly clipped into
+    (-3, 3), a boolean column standardized as before. They are followed by
+    a 0/1 missing indicator
     (`MissingIndicator`) for each column that had gaps in training. Each
     categorical column goes through a `StringLookup` with one
     out-of-vocabulary bucket (a category first seen after training), then
@@ -870,9 +1006,7 @@ def build_preprocessing(schema: Schema, seed: int | None = None, embed: bool = T
     if numbers:
         stacked = [inputs[c.key] for c in numbers]
         x = stacked[0] if len(stacked) == 1 else layers.Concatenate(name="tabular_numeric")(stacked)
-        filled = Impute([c.mean for c in numbers], name="tabular_impute")(x)
-        parts.append(layers.Normalization(mean=[c.mean for c in numbers], variance=[c.std ** 2 for c in numbers],
-                                          name="tabular_standardize")(filled))
+        parts.append(_scale_numbers(numbers, x, schema.scaling))
         gaps = [i for i, c in enumerate(numbers) if c.has_gaps]
         if gaps:
             parts.append(MissingIndicator(gaps, name="tabular_missing")(x))
@@ -889,6 +1023,24 @@ def build_preprocessing(schema: Schema, seed: int | None = None, embed: bool = T
             parts.append(layers.Flatten(name=f"tabular_flatten_{j}")(vectors))
     encoded = parts[0] if len(parts) == 1 else layers.Concatenate(name="tabular_features")(parts)
     return inputs, encoded
+
+
+def _standard_divisor(std: float) -> float:
+    """The divisor of a standardized column, as `keras.layers.Normalization(variance=std ** 2)` computes it
+    in float32 (so standardized runs keep their figures to the last bit), or `std` where `std ** 2` overflows."""
+    with np.errstate(over="ignore"):
+        divisor = np.sqrt(np.float32(std ** 2))
+    return float(max(divisor, np.float32(keras.config.epsilon()))) if np.isfinite(divisor) else float(std)
+
+
+def _scale_numbers(numbers: list[Column], x, scaling: str):
+    """Imputes and scales the numeric block (see `build_preprocessing`)."""
+    robust = [scaling == "robust" and c.kind == "numeric" and c.median is not None for c in numbers]
+    fill = [c.median if r else c.mean for c, r in zip(numbers, robust)]
+    filled = Impute(fill, name="tabular_impute")(x)
+    return RobustScaling(center=fill, scale=[c.spread if r else _standard_divisor(c.std)
+                                             for c, r in zip(numbers, robust)],
+                         clip=[i for i, r in enumerate(robust) if r], name="tabular_scale")(filled)
 
 
 def embedding_blocks(schema: Schema) -> list[tuple[int, int, int, int]]:

@@ -170,10 +170,10 @@ def train(
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     validation_split: float = 0.0,
     test_data: tuple[np.ndarray, np.ndarray] | None = None,
-    epochs: int = spec.FIELD["epochs"].default,
-    batch_size: int = spec.FIELD["batch_size"].default,
+    epochs: int | None = spec.FIELD["epochs"].default,
+    batch_size: int | None = spec.FIELD["batch_size"].default,
     early_stopping: bool = True,
-    patience: int = spec.FIELD["patience"].default,
+    patience: int | None = spec.FIELD["patience"].default,
     monitor: str | None = None,
     min_delta: float = 0.0,
     reduce_lr_on_plateau: bool | dict = spec.FIELD["reduce_lr_on_plateau"].default,
@@ -200,13 +200,13 @@ def train(
             `(x, y)` to hold out, shuffled and (for integer labels)
             stratified with `seed`, unlike Keras's tail split.
         test_data: `(x_test, y_test)`, evaluated after training only.
-        epochs: Maximum number of epochs (default: the specification's, as
-            for `kerasopt train`).
-        batch_size: Mini-batch size (default: the specification's).
+        epochs: Maximum number of epochs (default `None`: sized to the
+            training rows by `kerasopt.budget`, as for `kerasopt train`).
+        batch_size: Mini-batch size (default `None`: sized likewise).
         early_stopping: Whether to stop when `monitor` has not improved for
             `patience` epochs, restoring the best weights.
-        patience: Epochs without improvement before stopping (default: the
-            specification's).
+        patience: Epochs without improvement before stopping (default
+            `None`: sized likewise).
         monitor: Metric to monitor; default `"val_loss"` with validation data,
             else `"loss"`. An unknown name raises `ValueError` after the
             first epoch, listing the available metrics.
@@ -246,6 +246,12 @@ def train(
     >>> sorted(result.metrics)
     ['train', 'validation']
     """
+    if None in (epochs, batch_size, patience):  # sized to the training rows, as `kerasopt train` does
+        from kerasopt.budget import training_budget
+
+        rows = max(1, round(len(y) * (1 - check.unit_interval("validation_split", validation_split))))
+        sizes = training_budget(rows, batch_size, epochs, patience)
+        epochs, batch_size, patience = sizes.epochs, sizes.batch_size, sizes.patience
     epochs = check.positive_int("epochs", epochs)
     batch_size = check.positive_int("batch_size", batch_size)
     patience = check.non_negative_int("patience", patience)

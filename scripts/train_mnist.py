@@ -41,7 +41,7 @@ def build_parser() -> ArgumentParser:
     # The options shared with `kerasopt train` keep its names (kerasopt.spec); their defaults are the preset's.
     preset = " (default: the preset's)"
     p.add_argument("--epochs", type=int, help="number of epochs (no early stopping)" + preset)
-    p.add_argument("--batch-size", type=int, help=spec.FIELD["batch_size"].help + preset)
+    p.add_argument("--batch-size", type=int, help="rows per gradient step" + preset)
     p.add_argument("--learning-rate", "--lr", type=float, dest="learning_rate",
                    help=spec.FIELD["learning_rate"].help + preset)
     p.add_argument("--hidden-units", "--hidden", type=int, nargs="+", dest="hidden_units", metavar="N",

@@ -120,15 +120,16 @@ def test_to_inputs_matches_names_in_any_order_and_notes_extra_columns():
 # Preprocessing inside the model
 
 
-def test_gap_is_imputed_with_the_training_mean_and_standardized_to_zero():
+@pytest.mark.parametrize("scaling, center", [("standard", np.nanmean), ("robust", np.nanmedian)])
+def test_gap_is_imputed_with_the_training_center_and_scaled_to_zero(scaling, center):
     data = frame()
-    model = build_model(data, num_classes=2, hidden_units=(), seed=0)
-    mean = np.nanmean(data["size"].to_numpy())
+    model = build_model(infer_schema(data, scaling=scaling), num_classes=2, hidden_units=(), seed=0)
+    median = center(data["size"].to_numpy())
     row = data.iloc[[1]]  # its size is missing
     imputed = sub_model(model, "tabular_impute").predict(model.convert_inputs(row), verbose=0)
-    assert imputed[0, 0] == np.float32(mean)
-    standardized = sub_model(model, "tabular_standardize").predict(model.convert_inputs(row), verbose=0)
-    assert standardized[0, 0] == 0.0
+    assert imputed[0, 0] == np.float32(median)
+    scaled = sub_model(model, "tabular_scale").predict(model.convert_inputs(row), verbose=0)
+    assert scaled[0, 0] == 0.0
 
 
 def test_one_hot_width_counts_categories_gap_and_unseen_bucket():

@@ -88,6 +88,7 @@ def test_overrides_from_a_file(tmp_path, suffix):
 
 
 def test_default_space_starts_from_the_core_defaults():
+    from kerasopt import budget
     from kerasopt.config import DEFAULTS
     from kerasopt.tuning.oracles import default_values
 
@@ -95,8 +96,10 @@ def test_default_space_starts_from_the_core_defaults():
     values = declare(hp, resolve_space())
     assert values["hidden_units"] == DEFAULTS["hidden_units"]
     for name in ("activation", "dropout", "batch_norm", "l1", "l2", "optimizer", "learning_rate",
-                 "schedule", "batch_size"):
+                 "schedule"):
         assert values[name] == DEFAULTS[name], name
+    # the run's batch size is sized to the rows (None); a trial starts from a small table's
+    assert DEFAULTS["batch_size"] is None and values["batch_size"] == budget.training_budget(1024).batch_size
     assert resolve_space()["schedule_args"]["exponential"] == DEFAULTS["schedule_args"]
     assert default_values(hp) == {"num_layers": 1, "units_0": 128, "activation": "elu", "dropout": 0.0,
                                   "batch_norm": False, "l1_on": True, "l1": 0.01, "l2_on": False,
