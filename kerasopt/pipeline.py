@@ -520,7 +520,8 @@ def _reported(config: dict[str, Any], model, record: dict[str, Any], rows: dict[
     penalty = record["penalty"] if bagged else model_penalty(model)
     stopped = record["member_stopped_epochs"] if bagged else [record["epochs_run"]]
     best = record["member_best_epochs"] if bagged else [record["best_epoch"]]
-    warnings = [w for w in [signals.early_stopping_warning(config["epochs"], config["patience"], best, stopped)]
+    warnings = [w for w in [signals.early_stopping_warning(record["budget"]["epochs"], record["budget"]["patience"],
+                                                          best, stopped)]
                 if w] + signals.small_rows_warnings(metrics, out_of_fold=bagged)
     return metrics, penalty, warnings
 

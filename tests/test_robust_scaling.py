@@ -154,4 +154,4 @@ def test_train_on_a_csv_with_extreme_cells(tmp_path, bagging, scaling):
     model = keras.saving.load_model(out / "model.keras")
     assert model.schema.scaling == scaling
     assert np.isfinite(model.predict_proba(frame.iloc[:12])).all()
-    assert np.isfinite(metrics["train"]["loss"]) and np.isfinite(metrics["test"]["loss"])
+    assert np.isfinite(metrics["train"]["log_loss"]) and np.isfinite(metrics["test"]["log_loss"])
