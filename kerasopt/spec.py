@@ -444,6 +444,7 @@ TUNE_FIELDS: tuple[Field, ...] = (
     _tune("time_budget", type=str, default=None, help="start no new trial after TIME (90s, 5m, 1h; plain "
           "numbers are seconds), then retrain the best configuration", check=_optional(_duration),
           metavar="TIME"),
+    FIELD["baseline"],
     _tune("baselines", type=bool, default=False, help="also tune scikit-learn baselines on the same rows and "
           "print a comparison", check=_flag, cli="bool"),
     _tune("finalize", type=bool, default=True, help="write trials.csv and retrain the best configuration "

@@ -188,6 +188,13 @@ def test_tune_writes_baselines_and_a_report_with_the_leaderboard(tiny_csv, tmp_p
     assert any(line.startswith("test accuracy ") and "(logistic regression " in line for line in lines)
     page = _page(out / "report.html")
     assert {"metrics", "baselines", "leaderboard", "curves", "confusion-matrix", "configuration"} <= set(page.sections)
+    # --no-baseline: a later run (resuming the finished search) writes no baselines
+    (out / "baselines.json").unlink()
+    assert main(["tune", "--data", str(tiny_csv), "--target", "price_range", "--tuner", "random", "--max-trials",
+                 "1", "--epochs", "1", "--cv", "0", "--test-split", "0.25", "--space", str(space),
+                 "--out", str(out), "--no-baseline"]) == 0
+    assert not (out / "baselines.json").exists()
+    assert not any("(logistic regression " in line for line in capsys.readouterr().out.splitlines())
 
 
 # -- the parts, on their own --------------------------------------------------------------------

@@ -47,7 +47,8 @@ def test_random_search_writes_every_output(tiny_csv, tmp_path, capsys):
     frame = make_phone_data(80, seed=5)
     probabilities = model.predict(frame.drop(columns="price_range").to_numpy("float32")[:3], verbose=0)
     assert probabilities.shape == (3, 4) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
-    assert set(result.test_metrics) == {"accuracy", "loss"}
+    assert result.test_metrics["rows"] == 20 and "loss" not in result.test_metrics  # the data loss only
+    assert set(result.test_metrics) == {"rows", "accuracy", "log_loss"}
     printed = capsys.readouterr().out
     assert printed.count("trial ") >= 2 and "2 trial(s) completed" in printed
 

@@ -159,7 +159,8 @@ def tune(data=None, target: str | None = None, config=None, **overrides) -> Tune
     from kerasopt import run_outputs  # fast baselines and report.html
 
     run_outputs.write_tune_outputs(plan.out, plan.x_train, plan.y_train, plan.x_test, plan.y_test, plan.target_info,
-                                   columns=plan.columns, seed=o["seed"], verbose=o["verbose"])
+                                   columns=plan.columns, seed=o["seed"], baseline=o["baseline"],
+                                   verbose=o["verbose"])
     return result
 
 
@@ -538,7 +539,9 @@ def finalize(search_tuner, x_train, y_train: np.ndarray, test_data, *, columns: 
         print(report.summary_table(frame, objective))
         if report.influence_note(frame):
             print(f"trials.png: {report.influence_note(frame)}.")
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in best_config.get("test_metrics", {}).items())
+        test = best_config.get("test_metrics", {})
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in test.items() if k != "rows")
+        shown = f"({test['rows']} rows) {shown}" if "rows" in test else shown
         members = best_config.get("ensemble", 1)
         print(f"best trial {best.trial_id}: {objective} {best.score:.4f}; retrained on {len(x_train)} rows for "
               f"{best_config['retrain_epochs']} epochs" + (f" with {members} seeds, averaged," if members > 1 else "")
@@ -589,7 +592,11 @@ def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensem
                             seed=search_tuner.seed, callbacks=callbacks)
     _io.write_with(path, model.save)
     x_test, y_test = test_data
-    return evaluate(model, x_test, _labels(model, y_test)) if len(x_test) else {}
+    if not len(x_test):
+        return {}
+    from kerasopt.signals import split_scores  # the data loss, not Keras's penalized `loss`
+
+    return split_scores(evaluate(model, x_test, _labels(model, y_test)), len(x_test))
 
 
 def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, seed: int,
