@@ -204,12 +204,13 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
                  keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: rates.append(logs["learning_rate"]))]
     if not classification:  # the members learn the standardized target: show and record its original units
         callbacks.append(_original_units(target.std or 1.0))
+    monitor = "val_log_loss" if classification else "val_mse"  # the data loss: no weight penalty
     if progress is not None:
         callbacks.append(ProgressLine(f"{progress}bagging {members} networks", config["epochs"],
-                                      monitor="val_log_loss" if classification else "val_mse", bounded=True,
-                                      patience=config["patience"], stop_monitor="val_loss"))
+                                      monitor=monitor, bounded=True, patience=config["patience"],
+                                      stop_monitor=monitor))
     result = stacking.train_stacked(stacked, x, y, train_rows, held_out, epochs=config["epochs"],
-                                    batch_size=config["batch_size"], early_stopping=True,
+                                    batch_size=config["batch_size"], early_stopping=True, monitor=monitor,
                                     patience=config["patience"], seed=seeds, callbacks=callbacks,
                                     sample_weight=sample_weight)
 

@@ -250,7 +250,7 @@ def _fit(model, config: dict[str, Any], data: dict[str, tuple], backup_dir: str 
     if progress is not None:
         callbacks.append(ProgressLine(progress + phase, config["epochs"], bounded=early_stopping,
                                       patience=config["patience"],
-                                      stop_monitor="val_loss" if "validation" in data else "loss"))
+                                      stop_monitor=training.data_loss(model, "validation" in data)))
     return training.train(
         model, *data["train"], validation_data=data.get("validation"), test_data=data.get("test"),
         epochs=config["epochs"], batch_size=config["batch_size"], patience=config["patience"],

@@ -1369,8 +1369,9 @@ def train_stacked(
             without improving `monitor` on its validation rows (needs
             `validation_rows`), restoring its best weights.
         patience: Epochs without improvement before a member stops.
-        monitor: `"val_loss"`, or `"val_accuracy"` (classification), or
-            `"val_mae"` / `"val_mse"` (regression).
+        monitor: `"val_loss"` (penalty included), or `"val_log_loss"` /
+            `"val_accuracy"` (classification), or `"val_mae"` / `"val_mse"`
+            (regression).
         min_delta: Minimum change that counts as an improvement.
         seed: Seed of the members' shuffling (member `k` uses `seed + k`),
             one seed per member, or `None` for a random one; also passed to
@@ -1416,7 +1417,7 @@ def train_stacked(
     if validation_rows is not None:
         validation_rows = _check_rows("validation_rows", validation_rows, len(x), members, allow_empty=False)
     regression = _is_regression(_stacked_layers(model))
-    monitors = ("val_loss", "val_mae", "val_mse") if regression else ("val_loss", "val_accuracy")
+    monitors = ("val_loss", "val_mae", "val_mse") if regression else ("val_loss", "val_log_loss", "val_accuracy")
     monitor = check.one_of("monitor", monitor, monitors)
     if seed is None:
         seeds = [int(s) for s in np.random.default_rng().integers(0, 2**31 - 1, members)]
@@ -1461,7 +1462,7 @@ def train_stacked(
         best = np.where(stopper.best_epoch >= 0, stopper.best_epoch + 1, epochs_run)
         stopped = np.where(stopper.stopped_epoch >= 0, stopper.stopped_epoch + 1, epochs_run)
     elif validation is not None and epochs_run:
-        values = history[monitor]
+        values = history[monitor] if monitor in history else np.asarray(validation.extra[monitor])
         best = (np.argmax(values, axis=0) if monitor == "val_accuracy" else np.argmin(values, axis=0)) + 1
         stopped = np.full(members, epochs_run)
     else:

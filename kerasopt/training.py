@@ -207,8 +207,12 @@ def train(
             `patience` epochs, restoring the best weights.
         patience: Epochs without improvement before stopping (default
             `None`: sized likewise).
-        monitor: Metric to monitor; default `"val_loss"` with validation data,
-            else `"loss"`. An unknown name raises `ValueError` after the
+        monitor: Metric to monitor; default the data loss (`data_loss`):
+            `"val_log_loss"` / `"val_mse"` of a table model with validation
+            data (`"log_loss"` / `"mse"` without), which leaves out the
+            weight penalty that Keras's `loss` adds and that keeps falling
+            under L1 after the fit has levelled off; `"val_loss"` / `"loss"`
+            for other models. An unknown name raises `ValueError` after the
             first epoch, listing the available metrics.
         min_delta: Minimum change that counts as an improvement.
         reduce_lr_on_plateau: `True` for `ReduceLROnPlateau(factor=0.5,
@@ -278,7 +282,7 @@ def train(
         validation_data = (_take(x, val_rows), y[val_rows])
         x, y = _take(x, train_rows), y[train_rows]
     has_val = validation_data is not None
-    monitor = monitor or ("val_loss" if has_val else "loss")
+    monitor = monitor or data_loss(model, validation=has_val)
 
     if steps_per_execution == "auto":
         if getattr(model, "steps_per_execution", 1) == 1 and getattr(model, "train_function", None) is None:
@@ -369,6 +373,25 @@ def _callbacks(callbacks) -> list:
         raise ArgumentError("Invalid value for `callbacks`: expected a list of keras.callbacks.Callback. "
                             f"Received an element: {check.shown(wrong[0])}")
     return callbacks
+
+
+def data_loss(model: keras.Model, validation: bool = True) -> str:
+    """Returns the name of the loss without weight penalties that early stopping watches for `model`.
+
+    Args:
+        model: A compiled model; a `kerasopt.tabular.TabularModel` with a
+            target carries the `log_loss` (classification) or `mse`
+            (regression, in the target's units) metric.
+        validation: Whether the name is that of the validation data.
+
+    Returns:
+        `"val_log_loss"` / `"val_mse"` for a table model with a target,
+        else Keras's `"val_loss"` (without `validation`, the same names
+        without `val_`).
+    """
+    task = getattr(getattr(model, "target", None), "task", None)
+    name = {"classification": "log_loss", "regression": "mse"}.get(task, "loss")
+    return f"val_{name}" if validation else name
 
 
 def _higher_is_better(monitor: str) -> bool:

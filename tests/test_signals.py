@@ -219,3 +219,42 @@ def test_curves_draw_the_data_loss_and_the_penalty_apart():
     assert [ax.get_title() for ax in figure.axes] == ["log loss", "accuracy", "penalty", "learning rate"]
     loss_panel = figure.axes[0]
     assert [list(line.get_ydata()) for line in loss_panel.get_lines()] == [[0.9, 0.7], [1.0, 0.8]]
+
+
+# -- early stopping watches the data loss, not the penalized loss -----------------------------------
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_early_stopping_of_a_table_model_watches_the_data_loss(task):
+    import kerasopt
+    from kerasopt.training import data_loss
+
+    frame = _table(60)
+    y = frame.pop("label") if task == "classification" else frame.pop("price")
+    frame = frame.drop(columns=["label", "price"], errors="ignore")
+    model = kerasopt.build_model(frame, y, hidden_units=(6,), l1=0.5, seed=0)
+    monitor = "val_log_loss" if task == "classification" else "val_mse"
+    assert data_loss(model) == monitor and data_loss(model, validation=False) == monitor[4:]
+    result = kerasopt.train(model, frame, y, validation_split=0.25, epochs=12, patience=3, batch_size=8, seed=0)
+    watched = result.history.history[monitor]
+    # restore_best_weights restored the epoch of the lowest data loss, whatever the penalized val_loss did
+    assert result.best_epoch == int(np.argmin(watched)) + 1
+
+
+def test_stacked_members_stop_on_their_own_log_loss():
+    from kerasopt import stacking, tabular
+
+    frame = _table(80).drop(columns="price")
+    labels = frame.pop("label")
+    schema = tabular.infer_schema(frame)
+    _, target = tabular.encode_target(labels)
+    model = stacking.build_stacked_table_model(schema, 2, target, seed=[1, 2], hidden_units=(6,), l1=0.5,
+                                               jit_compile=False)
+    rows = np.arange(80)
+    train_rows, val_rows = [rows[:60], rows[20:]], [rows[60:], rows[:20]]
+    result = stacking.train_stacked(model, stacking.encode_table(schema, frame), stacking.table_targets(target, labels),
+                                    train_rows, val_rows, epochs=15, batch_size=8, patience=2,
+                                    monitor="val_log_loss", seed=[1, 2])
+    watched = result.losses["val_log_loss"]
+    for k in range(2):
+        ran = int(result.stopped_epochs[k])
+        assert result.best_epochs[k] == int(np.argmin(watched[:ran, k])) + 1

@@ -39,7 +39,7 @@ def builds(monkeypatch):
 def _trials(out):
     records = [json.loads(p.read_text()) for p in sorted((out / "history").glob("trial_*.json"))]
     # the trial's mean penalized validation loss at its epoch: continuous, unlike its accuracy
-    return {r["trial_id"]: (r["hyperparameters"], float(np.mean([run["history"]["val_penalized_loss"][
+    return {r["trial_id"]: (r["hyperparameters"], float(np.mean([run["history"]["val_log_loss"][
         int(r["best_epoch"]) - 1] for run in r["runs"]])), r["best_epoch"]) for r in records}
 
 

@@ -248,12 +248,12 @@ def test_repair_never_requeues_a_finished_trial():
 def test_common_epoch_scores_pick_one_epoch_for_all_folds():
     # fold a is best at epoch 1 (loss .5), fold b at epoch 3 (loss .1); the mean loss curve
     # [.6, .55, .4] is lowest at epoch 3, where accuracy is .7 and .9
-    runs = [{"history": {"val_penalized_loss": [0.5, 0.6, 0.7, 0.9], "val_accuracy": [0.95, 0.8, 0.7, 0.6]}},
-            {"history": {"val_penalized_loss": [0.7, 0.5, 0.1], "val_accuracy": [0.5, 0.6, 0.9]}}]
-    epoch, scores = common_epoch_scores(runs, "val_penalized_loss")
-    assert epoch == 3 and scores == {"val_accuracy": pytest.approx(0.8), "val_penalized_loss": pytest.approx(0.4)}
+    runs = [{"history": {"val_log_loss": [0.5, 0.6, 0.7, 0.9], "val_accuracy": [0.95, 0.8, 0.7, 0.6]}},
+            {"history": {"val_log_loss": [0.7, 0.5, 0.1], "val_accuracy": [0.5, 0.6, 0.9]}}]
+    epoch, scores = common_epoch_scores(runs, "val_log_loss")
+    assert epoch == 3 and scores == {"val_accuracy": pytest.approx(0.8), "val_log_loss": pytest.approx(0.4)}
     # one training: its own best epoch
-    assert common_epoch_scores(runs[:1], "val_penalized_loss")[0] == 1
+    assert common_epoch_scores(runs[:1], "val_log_loss")[0] == 1
 
 
 def _two_trials(tmp_path, name):

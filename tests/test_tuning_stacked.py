@@ -73,10 +73,10 @@ def test_a_stacked_trial_reports_what_train_stacked_computed(mixed_csv, tmp_path
     for k, run in enumerate(runs):  # member k's curves, cut where its early stopping ended it
         stop = result.stopped_epochs[k]
         assert run["epochs_run"] == stop and run["best_epoch"] == result.best_epochs[k]
-        assert sorted(run["history"]) == ["val_accuracy", "val_penalized_loss"]
-        for name, computed in (("val_penalized_loss", "val_loss"), ("val_accuracy", "val_accuracy")):
-            assert run["history"][name] == [float(v) for v in result.history[computed][:stop, k]]
-    epoch, scores = common_epoch_scores(runs, "val_penalized_loss")
+        assert sorted(run["history"]) == ["val_accuracy", "val_log_loss"]
+        assert run["history"]["val_log_loss"] == [float(v) for v in result.losses["val_log_loss"][:stop, k]]
+        assert run["history"]["val_accuracy"] == [float(v) for v in result.history["val_accuracy"][:stop, k]]
+    epoch, scores = common_epoch_scores(runs, "val_log_loss")
     assert (record["best_epoch"], record["val_accuracy"]) == (epoch, scores["val_accuracy"])
     # the final ensemble: 2 members on all 80 rows for the trial's epoch, seeds 0 and 1, no validation
     assert [len(r) for r in retrain["rows"][0]] == [80, 80] and len(retrain["rows"]) == 1

@@ -20,9 +20,9 @@ How a trial is trained and scored:
   the scores a trial is ranked on contains the weight penalty, so trials with
   different L1/L2 strengths are compared on prediction error alone
   (`OBJECTIVES`):
-  classification: `val_accuracy`, and `val_penalized_loss` (the
-  cross-entropy plus the member's L1/L2 penalty, which early stopping and
-  the choice of the trial's epoch follow, as Keras's `val_loss` would);
+  classification: `val_accuracy`, and `val_log_loss` (the cross-entropy
+  without the penalty, which early stopping and the choice of the trial's
+  epoch follow, as `kerasopt train` does);
   regression: `val_rmse`, `val_mae` and `val_r2` in the target's original
   units, which early stopping and the epoch choice follow too.
 """
@@ -47,7 +47,7 @@ _PROPORTIONAL_SCHEDULES = ("constant", "step", "multistep", "exponential", "inve
 #: The scores a search may rank trials on, per task (the first is the default): penalty-free.
 OBJECTIVES = {"classification": ("val_accuracy",), "regression": ("val_rmse", "val_mae", "val_r2")}
 #: The curve that early stopping and the choice of a trial's epoch follow, per task.
-EPOCH_MONITOR = {"classification": "val_penalized_loss", "regression": "val_rmse"}
+EPOCH_MONITOR = {"classification": "val_log_loss", "regression": "val_rmse"}
 
 
 @dataclass
@@ -139,9 +139,9 @@ def _member_history(result, k: int, target, y_val: np.ndarray) -> dict[str, list
     stop = int(result.stopped_epochs[k])
     h = {name: np.asarray(values, dtype="float64")[:stop, k] for name, values in result.history.items()
          if name != "loss"}
-    penalized = h.pop("val_loss")  # the data loss plus the member's weight penalty
+    h.pop("val_loss")  # the data loss plus the member's weight penalty: never a score
     if target.task == "classification":
-        h["val_penalized_loss"] = penalized
+        h["val_log_loss"] = np.asarray(result.losses["val_log_loss"], dtype="float64")[:stop, k]
     else:
         std = float(target.std or 1.0)
         mse = h.pop("val_mse")
@@ -215,7 +215,7 @@ def population_runs(hypermodel, hps, encoding: SearchEncoding, folds, executions
                                     epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
                                     early_stopping=True, patience=hypermodel.patience,
                                     # the standardized MSE: the RMSE in target units, up to a constant
-                                    monitor="val_mse" if hypermodel.target.task == "regression" else "val_loss",
+                                    monitor="val_mse" if hypermodel.target.task == "regression" else "val_log_loss",
                                     seed=[seed + e for e, _ in members] * len(hps))
     runs = [{"execution": e, "fold": f, "best_epoch": int(result.best_epochs[k]),
              "epochs_run": int(result.stopped_epochs[k]),
