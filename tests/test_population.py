@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from kerasopt import stacking
-from kerasopt.models import build_model, make_regularizer
-from .test_stacking import run_on_jax
+from kerasopt.models import build_model
+from .test_stacking import as_single, max_difference, member_weights, run_on_jax, single_weights
 
 SEEDS = [3, 7, 11]
 FAST = {"jit_compile": False}
@@ -24,10 +24,6 @@ def data():
     x = (rng.normal(size=(90, 5)) * [1, 10, 0.1, 1, 5] + [0, 50, 0, 2, 0]).astype("float32")
     y = (x[:, 0] + x[:, 3] > 2).astype("int32")
     return x, y
-
-
-def _max_difference(a: keras.Model, b: keras.Model) -> float:
-    return max(float(np.max(np.abs(u - v))) for u, v in zip(a.get_weights(), b.get_weights()))
 
 
 def _member_arguments(population: dict, k: int) -> dict:
@@ -58,13 +54,9 @@ def test_population_member_trained_stacked_matches_its_single_network(data, arch
                 rows = i[w[:, k] > 0, k]
                 single.train_on_batch(x[rows], y[rows])
     untrained = stacking.build_stacked_model([x[r] for r in ROWS], seed=SEEDS, population=population, **arch)
-    for k, member in enumerate(stacking.extract_members(model)):
-        assert _max_difference(member, singles[k]) < 1e-5, k
-        assert _max_difference(member, stacking.extract_members(untrained, [k])[0]) > 1e-3  # it did train
-        # The extracted member carries its own learning rate in a fresh plain optimizer.
-        assert type(member.optimizer) is type(singles[k].optimizer)
-        assert float(member.optimizer.learning_rate) == pytest.approx(population["learning_rate"][k])
-        assert member.optimizer.get_config()["weight_decay"] == singles[k].optimizer.get_config()["weight_decay"]
+    for k, single in enumerate(singles):
+        assert max_difference(member_weights(model, k), single_weights(single)) < 1e-5, k
+        assert max_difference(member_weights(model, k), member_weights(untrained, k)) > 1e-3  # it did train
 
 
 def test_population_penalties_are_in_each_members_validation_loss(data):
@@ -75,12 +67,9 @@ def test_population_penalties_are_in_each_members_validation_loss(data):
                                          population=population, **FAST)
     result = stacking.train_stacked(model, x, y, ROWS, validation, epochs=2, batch_size=16, early_stopping=False,
                                     seed=0)
-    for k, member in enumerate(stacking.extract_members(model)):
-        for layer in member.layers:
-            if isinstance(layer, keras.layers.Dense):
-                expected = make_regularizer(population["l1"][k], population["l2"][k])
-                assert type(layer.kernel_regularizer) is type(expected)
-                assert layer.kernel_regularizer.get_config() == expected.get_config()
+    for k in range(3):  # the single network with member k's own penalties scores what the member scored
+        member = as_single(model, k, build_model(x[ROWS[k]], num_classes=2, hidden_units=(8,), seed=SEEDS[k],
+                                                 l1=population["l1"][k], l2=population["l2"][k], **FAST))
         scores = member.evaluate(x[validation[k]], y[validation[k]], verbose=0, return_dict=True)
         assert result.validation["val_loss"][k] == pytest.approx(scores["loss"], rel=1e-5)
 
@@ -121,9 +110,7 @@ def test_population_dropout_leaves_a_rate_zero_member_untouched_in_training(data
     inference = keras.ops.convert_to_numpy(model(inputs, training=False))
     np.testing.assert_array_equal(training[:, 0], inference[:, 0])
     assert not np.allclose(training[:, 1], inference[:, 1])
-    for k, member in enumerate(stacking.extract_members(model)):
-        rates = [layer.rate for layer in member.layers if isinstance(layer, keras.layers.Dropout)]
-        assert rates == ([] if k == 0 else [[0.5, 0.3][k - 1]] * 2)  # build_model(dropout=rate)'s layers
+    assert [model.get_layer(f"dropout_{i}").rates for i in range(2)] == [[0.0, 0.5, 0.3]] * 2  # every hidden layer
 
 
 def test_population_schedule_gives_the_members_shape(data):
@@ -132,10 +119,6 @@ def test_population_schedule_gives_the_members_shape(data):
     model = stacking.build_stacked_model(x, members=2, hidden_units=(4,), learning_rate=schedule,
                                          population={"learning_rate": [0.1, 0.02]}, optimizer="sgd", **FAST)
     np.testing.assert_allclose(model.optimizer.member_scales, [1.0, 0.2])
-    member = stacking.extract_members(model, [1])[0]
-    rate = member.optimizer._learning_rate
-    assert isinstance(rate, stacking.ScaledSchedule)
-    assert float(rate(20)) == pytest.approx(0.02 * 0.25)
 
 
 LOAD = """
@@ -161,7 +144,7 @@ def test_population_model_and_its_ensemble_load_in_a_fresh_process(data, tmp_pat
     stacking.train_stacked(model, x, y, ROWS, epochs=1, batch_size=16, seed=0)
     ensemble = stacking.stacked_ensemble(model)
     expected = ensemble.predict(x, verbose=0)
-    members = np.mean([m.predict(x, verbose=0) for m in stacking.extract_members(model)], axis=0)
+    members = stacking.predict_members(model, x).mean(axis=1)
     np.testing.assert_allclose(expected, members, rtol=1e-5, atol=1e-6)
     model.save(tmp_path / "stacked.keras")
     ensemble.save(tmp_path / "ensemble.keras")
@@ -210,6 +193,7 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np, keras
 from kerasopt import stacking
 from kerasopt.models import build_model
+from tests.test_stacking import member_weights, max_difference, single_weights
 assert keras.backend.backend() == "jax"
 rng = np.random.default_rng(0)
 x = rng.normal(size=(40, 3)).astype("float32"); y = (x[:, 0] > 0).astype("int32")
@@ -225,8 +209,8 @@ for epoch in range(2):
     for i, w in zip(index, weight):
         for k, single in enumerate(singles):
             single.train_on_batch(x[i[w[:, k] > 0, k]], y[i[w[:, k] > 0, k]])
-for member, single in zip(stacking.extract_members(model), singles):
-    assert max(float(np.abs(a - b).max()) for a, b in zip(member.get_weights(), single.get_weights())) < 1e-5
+for k, single in enumerate(singles):
+    assert max_difference(member_weights(model, k), single_weights(single)) < 1e-5
 print("ok")
 """
 

@@ -1,7 +1,8 @@
-"""Stacked training: members equal single networks, stay independent, come back out and save."""
+"""Stacked training: members equal single networks, stay independent, average into one model that saves."""
 
 import importlib.util
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -32,19 +33,58 @@ def data():
 ROWS = [np.arange(0, 60), np.arange(30, 90), np.arange(10, 69)]
 
 
-def _max_difference(a: keras.Model, b: keras.Model) -> float:
-    return max(float(np.max(np.abs(u - v))) for u, v in zip(a.get_weights(), b.get_weights()))
+def member_weights(stacked: keras.Model, k: int) -> dict[str, list[np.ndarray]]:
+    """Member `k`'s weights (and `Normalization` statistics) by layer name, shaped as its single network's."""
+    found = {}
+    for layer in stacked.layers:
+        if isinstance(layer, keras.layers.Normalization):
+            found[layer.name] = [keras.ops.convert_to_numpy(v)[k] for v in (layer.adapt_mean, layer.adapt_variance)]
+        elif isinstance(layer, (keras.layers.EinsumDense, stacking.StackedBatchNormalization)):
+            found[layer.name] = [keras.ops.convert_to_numpy(w)[k] for w in layer.weights]
+    return found
+
+
+def single_weights(single: keras.Model) -> dict[str, list[np.ndarray]]:
+    """A `build_model` network's weights (and `Normalization` statistics) by layer name."""
+    found = {}
+    for layer in single.layers:
+        if isinstance(layer, keras.layers.Normalization):
+            found[layer.name] = [keras.ops.convert_to_numpy(v) for v in (layer.adapt_mean, layer.adapt_variance)]
+        elif isinstance(layer, (keras.layers.Dense, keras.layers.BatchNormalization)):
+            found[layer.name] = [keras.ops.convert_to_numpy(w) for w in layer.weights]
+    return found
+
+
+def max_difference(a: dict, b: dict) -> float:
+    assert a.keys() == b.keys()
+    return max(float(np.max(np.abs(u - v))) for name in a for u, v in zip(a[name], b[name], strict=True))
+
+
+def as_single(stacked: keras.Model, k: int, single: keras.Model) -> keras.Model:
+    """`single`, a `build_model` network of the stacked model's architecture, holding member `k`'s weights."""
+    for name, values in member_weights(stacked, k).items():
+        layer = single.get_layer(name)
+        if isinstance(layer, keras.layers.Normalization):
+            layer.adapt_mean.assign(values[0])
+            layer.adapt_variance.assign(values[1])
+            layer.finalize_state()
+        else:
+            for weight, value in zip(layer.weights, values, strict=True):
+                weight.assign(value)
+    return single
 
 
 def test_untrained_members_are_exactly_build_model_networks(data):
     x, _ = data
     arch = {"num_classes": 3, "hidden_units": (8, 6), "batch_norm": [True, False], "l2": 1e-3}
     model = stacking.build_stacked_model([x[r] for r in ROWS], seed=SEEDS, **arch)
-    for k, member in enumerate(stacking.extract_members(model)):
-        single = build_model(x[ROWS[k]], seed=SEEDS[k], **arch)
-        assert [layer.name for layer in member.layers] == [layer.name for layer in single.layers]
-        for expected, got in zip(single.get_weights(), member.get_weights()):
-            np.testing.assert_array_equal(got, expected)
+    for k in range(3):
+        expected, got = single_weights(build_model(x[ROWS[k]], seed=SEEDS[k], **arch)), member_weights(model, k)
+        assert list(got) == ["normalization", "dense_0", "batch_norm_0", "dense_1", "output"]
+        assert got.keys() == expected.keys()
+        for name in got:
+            for a, b in zip(got[name], expected[name], strict=True):
+                np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("arch", [
@@ -70,9 +110,10 @@ def test_member_trained_stacked_matches_single_network_on_the_same_batches(data,
             for k, single in enumerate(singles):
                 rows = i[w[:, k] > 0, k]
                 single.train_on_batch(x[rows], y[rows].astype("float32") if arch["num_classes"] is None else y[rows])
-    for k, member in enumerate(stacking.extract_members(model)):
-        assert _max_difference(member, singles[k]) < 1e-5, k
-        assert _max_difference(member, build_model(x[ROWS[k]], seed=SEEDS[k], **arch)) > 1e-3  # it did train
+    for k, single in enumerate(singles):
+        assert max_difference(member_weights(model, k), single_weights(single)) < 1e-5, k
+        untrained = build_model(x[ROWS[k]], seed=SEEDS[k], **arch)
+        assert max_difference(member_weights(model, k), single_weights(untrained)) > 1e-3  # it did train
 
 
 def test_changing_one_members_rows_leaves_the_other_members_unchanged(data):
@@ -83,11 +124,10 @@ def test_changing_one_members_rows_leaves_the_other_members_unchanged(data):
     for rows in (ROWS, other_rows):
         model = stacking.build_stacked_model([x[r] for r in rows], seed=SEEDS, **arch)
         stacking.train_stacked(model, x, y, rows, epochs=2, batch_size=16, seed=0)
-        weights.append([m.get_weights() for m in stacking.extract_members(model)])
+        weights.append([member_weights(model, k) for k in range(3)])
     for k in (0, 2):
-        for a, b in zip(weights[0][k], weights[1][k]):
-            np.testing.assert_array_equal(a, b)
-    assert any(not np.array_equal(a, b) for a, b in zip(weights[0][1], weights[1][1]))
+        assert max_difference(weights[0][k], weights[1][k]) == 0.0
+    assert max_difference(weights[0][1], weights[1][1]) > 0.0
 
 
 @pytest.fixture(scope="module")
@@ -99,16 +139,18 @@ def trained():
     return model
 
 
-def test_extracted_members_predict_as_the_stacked_members(data, trained):
+def test_members_predict_as_their_single_networks(data, trained):
     x, _ = data
     stacked = stacking.predict_members(trained, x)
     assert stacked.shape == (90, 3, 2)
     direct = trained.predict({"features": np.repeat(x[:, None], 3, axis=1), "row_mask": np.zeros((90, 3))},
                              verbose=0)
     np.testing.assert_array_equal(stacked, direct)  # the mask only matters while training
-    for k, member in enumerate(stacking.extract_members(trained)):
+    for k in range(3):
+        single = as_single(trained, k, build_model(x[ROWS[k]], num_classes=2, hidden_units=(8,), batch_norm=True,
+                                                   dropout=0.2, seed=SEEDS[k], **FAST))
         # Dense and the stacked EinsumDense are different kernels: equal to float rounding, not bit for bit.
-        np.testing.assert_allclose(member.predict(x, verbose=0), stacked[:, k], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(single.predict(x, verbose=0), stacked[:, k], rtol=1e-5, atol=1e-6)
 
 
 LOAD = """
@@ -125,7 +167,7 @@ def test_ensemble_averages_the_members_and_loads_in_a_fresh_process(data, traine
     x, _ = data
     ensemble = stacking.stacked_ensemble(trained)
     expected = ensemble.predict(x, verbose=0)
-    members = np.mean([m.predict(x, verbose=0) for m in stacking.extract_members(trained)], axis=0)
+    members = stacking.predict_members(trained, x).mean(axis=1)
     np.testing.assert_allclose(expected, members, rtol=1e-5, atol=1e-6)
     ensemble.save(tmp_path / "ensemble.keras")
     np.save(tmp_path / "x.npy", x)
@@ -211,7 +253,9 @@ def test_validation_scores_are_the_single_networks_evaluate_scores(data):
     np.testing.assert_array_equal(result.best_epochs, result.history["val_loss"].argmin(axis=0) + 1)
     np.testing.assert_array_equal(result.stopped_epochs, [3, 3, 3])
     np.testing.assert_array_equal(result.validation["val_loss"], result.history["val_loss"][-1])  # no restore
-    for k, member in enumerate(stacking.extract_members(model)):
+    for k in range(3):
+        member = as_single(model, k, build_model(x[ROWS[k]], num_classes=2, hidden_units=(8,), l1=1e-3, l2=1e-2,
+                                                 seed=SEEDS[k], **FAST))
         scores = member.evaluate(x[validation[k]], y[validation[k]], verbose=0, return_dict=True)
         assert result.validation["val_loss"][k] == pytest.approx(scores["loss"], rel=1e-5)
         assert result.validation["val_accuracy"][k] == pytest.approx(scores["accuracy"])
@@ -279,7 +323,8 @@ def test_build_rejects_bad_arguments(kwargs, match):
     ({"train_rows": [np.arange(10), np.array([], dtype=int)]}, r"member 1 needs a 1-D array of integer row"),
     ({"train_rows": [np.arange(10), np.linspace(0, 1, 3)]}, r"member 1 needs a 1-D array of integer row"),
     ({"validation_rows": [np.arange(3)]}, r"`validation_rows`: expected 2 arrays"),
-    ({"monitor": "val_mae"}, r"`monitor`: expected one of 'val_loss', 'val_accuracy'. Received: monitor='val_mae'"),
+    ({"monitor": "val_mae"},
+     r"`monitor`: expected one of 'val_loss', 'val_log_loss', 'val_accuracy'. Received: monitor='val_mae'"),
     ({"epochs": 0}, r"`epochs`: expected a positive integer"),
     ({"batch_size": 0}, r"`batch_size`: expected a positive integer"),
     ({"x": np.zeros((30, 4))}, r"`x`: expected a 2-D array with 3 columns. Received: x with shape \(30, 4\)"),
@@ -302,6 +347,7 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np, keras
 from kerasopt import stacking
 from kerasopt.models import build_model
+from tests.test_stacking import member_weights, max_difference, single_weights
 assert keras.backend.backend() == "jax"
 rng = np.random.default_rng(0)
 x = rng.normal(size=(40, 3)).astype("float32"); y = (x[:, 0] > 0).astype("int32")
@@ -315,8 +361,8 @@ for epoch in range(2):
     for i, w in zip(index, weight):
         for k, single in enumerate(singles):
             single.train_on_batch(x[i[w[:, k] > 0, k]], y[i[w[:, k] > 0, k]])
-for member, single in zip(stacking.extract_members(model), singles):
-    assert max(float(np.abs(a - b).max()) for a, b in zip(member.get_weights(), single.get_weights())) < 1e-5
+for k, single in enumerate(singles):
+    assert max_difference(member_weights(model, k), single_weights(single)) < 1e-5
 print("ok")
 """
 
@@ -324,7 +370,7 @@ print("ok")
 def run_on_jax(script: str) -> None:
     """Runs `script` in a fresh process on the JAX backend; it prints "ok" last when its checks pass."""
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "KERAS_BACKEND": "jax"})
+                          cwd=pathlib.Path(__file__).parents[1], env={**os.environ, "KERAS_BACKEND": "jax"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "ok"
 

@@ -1,0 +1,264 @@
+"""The layers and penalties of a stacked model: K members in one `(batch, K, ...)` tensor.
+
+Every variable has the member as its leading axis. `keras.layers.EinsumDense`
+(`EQUATION`) is the members' `Dense` layers; the layers here are the rest of
+a `kerasopt.build_model` network, member by member: its dropout
+(`StackedDropout`), batch normalization (`StackedBatchNormalization`), column
+embeddings (`StackedEmbedding`) and weight penalties (`MemberwiseL1L2`,
+`MemberwiseRegularizer`).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from kerasopt import _validation as check
+from kerasopt.errors import ArgumentError
+
+__all__ = [
+    "ADDITIVE_REGULARIZERS",
+    "EQUATION",
+    "MemberwiseL1L2",
+    "MemberwiseRegularizer",
+    "StackedBatchNormalization",
+    "StackedDropout",
+    "StackedEmbedding",
+]
+
+#: The members' Dense layers: kernels of shape `(K, in, out)`, biases `(K, out)`.
+EQUATION = "bki,kio->bko"
+#: Penalties that are sums over the entries, so a penalty of the stacked kernel is the sum of the members'.
+ADDITIVE_REGULARIZERS = (keras.regularizers.L1, keras.regularizers.L2, keras.regularizers.L1L2)
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class MemberwiseRegularizer(keras.regularizers.Regularizer):
+    """Applies a regularizer to each member's slice of a stacked kernel and sums.
+
+    A penalty such as `OrthogonalRegularizer` is not a sum over the entries
+    of a kernel, so applying it to a `(K, in, out)` kernel would mix the
+    members; this wrapper gives each member the penalty its single network
+    has. (L1 and L2 penalties are sums over the entries and need no wrapper.)
+
+    Args:
+        regularizer: The single network's regularizer (name, dict or
+            instance).
+    """
+
+    def __init__(self, regularizer):
+        self.regularizer = keras.regularizers.get(regularizer)
+
+    def __call__(self, x):
+        return sum(self.regularizer(x[k]) for k in range(x.shape[0]))
+
+    def get_config(self):
+        return {"regularizer": keras.regularizers.serialize(self.regularizer)}
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class MemberwiseL1L2(keras.regularizers.Regularizer):
+    """L1 and L2 penalties with one strength per member of a stacked kernel.
+
+    For a variable whose leading axis is the member, the penalty is
+    `sum_k (l1[k] * sum(|W_k|) + l2[k] * sum(W_k ** 2))`, so member `k`'s
+    gradient is the one `keras.regularizers.L1L2(l1[k], l2[k])` gives its
+    single network.
+
+    Args:
+        l1: One L1 strength per member.
+        l2: One L2 strength per member.
+    """
+
+    def __init__(self, l1, l2):
+        self.l1 = [float(v) for v in l1]
+        self.l2 = [float(v) for v in l2]
+        if len(self.l1) != len(self.l2) or not self.l1 or min(self.l1 + self.l2) < 0:
+            raise ArgumentError("Invalid value for `l1`/`l2`: expected as many non-negative strengths in each, one "
+                                f"per member. Received: l1={l1!r}, l2={l2!r}")
+
+    def __call__(self, x):
+        ops = keras.ops
+        axes = tuple(range(1, len(x.shape)))
+        total = ops.zeros((), dtype=x.dtype)
+        if any(self.l1):
+            total = total + ops.sum(ops.convert_to_tensor(self.l1, x.dtype) * ops.sum(ops.abs(x), axis=axes))
+        if any(self.l2):
+            total = total + ops.sum(ops.convert_to_tensor(self.l2, x.dtype) * ops.sum(ops.square(x), axis=axes))
+        return total
+
+    def member_penalties(self, kernel: np.ndarray) -> np.ndarray:
+        """Each member's penalty of `kernel` (NumPy, float64)."""
+        kernel = np.asarray(kernel, "float64").reshape(len(self.l1), -1)
+        return np.asarray(self.l1) * np.abs(kernel).sum(axis=1) + np.asarray(self.l2) * np.square(kernel).sum(axis=1)
+
+    def get_config(self):
+        return {"l1": list(self.l1), "l2": list(self.l2)}
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class StackedDropout(keras.layers.Layer):
+    """Dropout of a stacked `(batch, K, units)` tensor: one rate for all members, or one per member.
+
+    While training, every entry of member `k` is dropped with probability
+    `rates[k]` (its own draw for each row and unit) and the kept entries are
+    scaled by `1 / (1 - rates[k])`, as `keras.layers.Dropout(rates[k])` does;
+    a member with rate 0 passes through unchanged. Outside training it is the
+    identity.
+
+    TensorFlow's default generator for stateless random numbers
+    (`StatelessRandomUniformV2`, "auto_select") is about ten times slower
+    under XLA on a CPU than the Threefry generator, enough to make a stacked
+    phone network with dropout train an epoch about 9x slower than without.
+    With `threefry=True` (set by `build_stacked_model` when it compiles with
+    XLA on TensorFlow) training masks come from
+    `tf.random.stateless_uniform(..., alg="threefry")`, seeded from the
+    layer's `SeedGenerator`.
+
+    Args:
+        rates: One rate in [0, 1) shared by the members, or one per member.
+        seed: Seed of the masks, or `None`.
+        threefry: Whether training masks use the Threefry generator (needs
+            XLA: TensorFlow has no Threefry kernel outside it).
+        **kwargs: Base layer arguments.
+    """
+
+    def __init__(self, rates, seed: int | None = None, threefry: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(rates, (list, tuple, np.ndarray)):
+            self.rates = [check.unit_interval("rates", r) for r in rates]
+        else:
+            self.rates = check.unit_interval("rates", rates)
+        self.seed = seed
+        self.threefry = bool(threefry)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=None):
+        shared = not isinstance(self.rates, list)
+        if not training or not (self.rates if shared else any(self.rates)):
+            return inputs
+        ops = keras.ops
+        rates = np.float32(self.rates) if shared else np.asarray(self.rates, "float32")[:, None]  # (K, 1)
+        if self.threefry and keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            seed = keras.random.randint((2,), 0, 2**31 - 1, dtype="int32", seed=self.seed_generator)
+            uniform = tf.random.stateless_uniform(tf.shape(inputs), seed=seed, alg="threefry", dtype=inputs.dtype)
+        else:
+            uniform = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator, dtype=inputs.dtype)
+        rates = ops.convert_to_tensor(rates, inputs.dtype)
+        return ops.where(uniform >= rates, inputs / (1.0 - rates), ops.zeros_like(inputs))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rates": self.rates, "seed": self.seed, "threefry": self.threefry}
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class StackedBatchNormalization(keras.layers.Layer):
+    """Batch normalization with statistics per member and unit.
+
+    Takes `(batch, K, units)` and, while training, normalizes each member's
+    units by the mean and variance over that member's real rows of the batch
+    (`row_mask`, shape `(batch, K)`, is 1 for a real row and 0 for padding);
+    otherwise by the moving statistics. Member `k`'s `gamma[k]`, `beta[k]`,
+    `moving_mean[k]` and `moving_variance[k]` are a `BatchNormalization`
+    layer of its single network, with the same update rule.
+
+    Args:
+        momentum: Momentum of the moving statistics.
+        epsilon: Added to the variance.
+        **kwargs: Base layer arguments.
+    """
+
+    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        shape = tuple(input_shape[1:])
+        self.gamma = self.add_weight(name="gamma", shape=shape, initializer="ones")
+        self.beta = self.add_weight(name="beta", shape=shape, initializer="zeros")
+        self.moving_mean = self.add_weight(name="moving_mean", shape=shape, initializer="zeros",
+                                           trainable=False)
+        self.moving_variance = self.add_weight(name="moving_variance", shape=shape, initializer="ones",
+                                               trainable=False)
+
+    def call(self, inputs, row_mask=None, training=None):
+        ops = keras.ops
+        if training:
+            if row_mask is None:
+                mean, variance = ops.moments(inputs, axes=[0])
+            else:
+                weights = ops.expand_dims(ops.cast(row_mask, inputs.dtype), -1)
+                count = ops.maximum(ops.sum(weights, axis=0), 1.0)
+                mean = ops.sum(weights * inputs, axis=0) / count
+                variance = ops.sum(weights * ops.square(inputs - mean), axis=0) / count
+            self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+            self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        scale = ops.rsqrt(variance + self.epsilon) * self.gamma
+        return inputs * scale + (self.beta - mean * scale)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class StackedEmbedding(keras.layers.Layer):
+    """Each member's own embeddings of one-hot blocks of stacked features.
+
+    An `Embedding` lookup is the product of the category's one-hot vector
+    with the embedding matrix, so a one-hot block of width `n` times a
+    member's `(n, dim)` matrix is exactly that member's `Embedding` (same
+    output, same gradient). The layer maps `(batch, K, features)` to
+    `(batch, K, features')`, replacing each block `(start, width, dim)` by its
+    `dim` embedded values and passing the other features through in order.
+
+    Args:
+        blocks: `(start, width, dim)` of each one-hot block, in order of
+            `start` (see `kerasopt.tabular.embedding_blocks`).
+    """
+
+    def __init__(self, blocks, **kwargs):
+        super().__init__(**kwargs)
+        self.blocks = [tuple(int(v) for v in b) for b in blocks]
+        starts = [b[0] for b in self.blocks]
+        if not self.blocks or any(len(b) != 3 or min(b) < 0 or b[1] < 1 or b[2] < 1 for b in self.blocks) \
+                or starts != sorted(starts) \
+                or any(a[0] + a[1] > b[0] for a, b in zip(self.blocks, self.blocks[1:])):
+            raise ArgumentError("Invalid value for `blocks`: expected non-overlapping (start, width, dim) "
+                                f"triples in order of start. Received: blocks={blocks!r}")
+
+    def build(self, input_shape):
+        members, width = int(input_shape[1]), int(input_shape[2])
+        if self.blocks[-1][0] + self.blocks[-1][1] > width:
+            raise ArgumentError(f"StackedEmbedding blocks {self.blocks} exceed the {width} input features.")
+        self.tables = [self.add_weight(shape=(members, w, d), initializer="zeros", name=f"embeddings_{j}")
+                       for j, (_, w, d) in enumerate(self.blocks)]
+        self._width = width
+
+    def call(self, inputs):
+        parts, position = [], 0
+        for (start, width, _), table in zip(self.blocks, self.tables):
+            if start > position:
+                parts.append(inputs[..., position:start])
+            parts.append(keras.ops.einsum("bki,kid->bkd", inputs[..., start:start + width], table))
+            position = start + width
+        if position < self._width:
+            parts.append(inputs[..., position:])
+        return parts[0] if len(parts) == 1 else keras.ops.concatenate(parts, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        width = int(input_shape[2]) + sum(d - w for _, w, d in self.blocks)
+        return (input_shape[0], input_shape[1], width)
+
+    def get_config(self):
+        return {**super().get_config(), "blocks": [list(b) for b in self.blocks]}
