@@ -64,7 +64,8 @@ def __dir__():
 # Modules that define Keras-serializable objects (registered under the package name "kerasopt").
 # Keras resolves a saved "kerasopt>..." class only from its registry, and it imports no
 # module outside Keras itself, so these modules must have run before a model is loaded.
-_SERIALIZABLE_MODULES = ("kerasopt.augmentation", "kerasopt.schedules", "kerasopt.stacking", "kerasopt.tabular")
+_SERIALIZABLE_MODULES = ("kerasopt.augmentation", "kerasopt.schedules", "kerasopt.stacking", "kerasopt.tabular.layers",
+                         "kerasopt.tabular.model")
 
 
 def _register_serializables() -> None:
