@@ -31,7 +31,7 @@ from kerasopt.errors import ArgumentError, DataError
 from kerasopt.tabular.cells import as_series, canonical, row_hint, split_cells
 
 __all__ = ["MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "NUMERIC_SCALINGS", "Column",
-           "Schema", "infer_schema", "robust_statistics"]
+           "Schema", "infer_schema", "robust_statistics", "check_names"]
 
 MISSING = "[missing]"
 """The category that a missing categorical cell becomes (its own category when training had gaps)."""
@@ -255,7 +255,20 @@ def _encode_cells(col: Column, values, issues=None) -> np.ndarray:
     return _infinite_as_missing(col, values, issues).astype("float32")
 
 
-def _check_names(argument: str, names: Sequence[str], available: list[str]) -> list[str]:
+def check_names(argument: str, names: Sequence[str], available: list[str]) -> list[str]:
+    """Checks that the column names declared in `argument` (`categorical`, `numeric`, `drop`) exist.
+
+    Args:
+        argument: The argument or config key that declares them.
+        names: One name or a list of names.
+        available: The feature column names.
+
+    Returns:
+        The names, as a list of strings.
+
+    Raises:
+        DataError: naming the unknown columns and the available ones.
+    """
     if isinstance(names, str):
         names = [names]
     names = [str(n) for n in names]
@@ -351,9 +364,9 @@ def _checked_frame(frame, scaling: str) -> tuple[pd.DataFrame, list[str]]:
 
 def _declared(names: list[str], categorical, numeric, drop) -> tuple[list[str], list[str], list[str]]:
     """The declared `categorical`, `numeric` and `drop` names, checked against `names` and each other."""
-    categorical = _check_names("categorical", categorical, names)
-    numeric = _check_names("numeric", numeric, names)
-    drop = _check_names("drop", drop, names)
+    categorical = check_names("categorical", categorical, names)
+    numeric = check_names("numeric", numeric, names)
+    drop = check_names("drop", drop, names)
     both = sorted((set(categorical) & set(numeric)) | (set(drop) & (set(categorical) | set(numeric))))
     if both:
         raise DataError(f"Column(s) declared twice among categorical, numeric and drop: {', '.join(both)}.")
