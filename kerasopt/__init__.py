@@ -65,7 +65,7 @@ def __dir__():
 # Keras resolves a saved "kerasopt>..." class only from its registry, and it imports no
 # module outside Keras itself, so these modules must have run before a model is loaded.
 _SERIALIZABLE_MODULES = ("kerasopt.augmentation", "kerasopt.schedules", "kerasopt.stacking.layers",
-                         "kerasopt.stacking.optimizers", "kerasopt.tabular")
+                         "kerasopt.stacking.optimizers", "kerasopt.tabular.layers", "kerasopt.tabular.model")
 
 
 def _register_serializables() -> None:

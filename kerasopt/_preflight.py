@@ -34,6 +34,7 @@ def check(args: argparse.Namespace) -> None:
 def _target_in(frame, target: str, declared: dict | None = None) -> None:
     """Checks the target and the declared column names (`{"categorical": [...], ...}`) against `frame`."""
     from kerasopt import data as data_lib
+    from kerasopt.tabular.schema import check_names
 
     columns = [str(c) for c in frame.columns]
     if target not in columns:  # the words of `kerasopt.pipeline.table_from_frame`
@@ -41,10 +42,7 @@ def _target_in(frame, target: str, declared: dict | None = None) -> None:
                         f"Available columns: {', '.join(columns)}. Choose one with --target.")
     features = [c for c in columns if c != target]
     for argument, names in (declared or {}).items():
-        unknown = [n for n in names or () if n not in features]
-        if unknown:  # the words of `kerasopt.tabular.infer_schema`
-            raise DataError(f"Unknown column(s) in `{argument}`: {', '.join(unknown)}. "
-                            f"Available columns: {', '.join(features)}.")
+        check_names(argument, names or (), features)
 
 
 def _train(args) -> None:

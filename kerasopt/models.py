@@ -185,6 +185,7 @@ def build_model(
     num_classes, target = _task(inputs, y, num_classes, target)
     if _is_table(inputs):
         from kerasopt import tabular
+        from kerasopt.tabular import model as tabular_model
 
         schema = inputs if isinstance(inputs, tabular.Schema) else tabular.infer_schema(inputs)
         n_inputs = len(schema.features)
@@ -256,11 +257,11 @@ def build_model(
     loss_weights = None
     if schema is not None:
         if num_classes is None and target is not None:
-            outputs = tabular.restore_target(outputs, target)
+            outputs = tabular_model.restore_target(outputs, target)
         if num_classes is None:
-            loss_weights, default_metrics = tabular.regression_compile_defaults(target)
+            loss_weights, default_metrics = tabular_model.regression_compile_defaults(target)
         else:
-            default_metrics = tabular.classification_metrics(int(num_classes))
+            default_metrics = tabular_model.classification_metrics(int(num_classes))
         metrics = default_metrics if metrics is None else metrics
         model = tabular.TabularModel(x_in, outputs, name=name, schema=schema, target=target)
     else:
@@ -371,9 +372,9 @@ def _indices(classes) -> list[int]:
 def _is_table(inputs) -> bool:
     if isinstance(inputs, (int, np.integer, np.ndarray, list, tuple)):
         return False
-    from kerasopt import tabular
+    from kerasopt.tabular.model import is_tabular_input
 
-    return tabular.is_tabular_input(inputs)
+    return is_tabular_input(inputs)
 
 
 def average_models(models: Sequence[keras.Model], loss: Any = None, metrics: Sequence[Any] | None = None,
@@ -417,6 +418,7 @@ def average_models(models: Sequence[keras.Model], loss: Any = None, metrics: Seq
     if schema is not None:
         # Members of a table share the schema of the rows they trained on: one input per column.
         from kerasopt import tabular
+        from kerasopt.tabular import model as tabular_model
 
         if any(getattr(m, "schema", None) is None or m.schema.get_config() != schema.get_config() for m in models):
             raise ArgumentError("Invalid value for `models`: tabular members must share one schema (train them "
@@ -438,9 +440,9 @@ def average_models(models: Sequence[keras.Model], loss: Any = None, metrics: Seq
         target = models[0].target
         model = tabular.TabularModel(x_in, average, name=name, schema=schema, target=target)
         if target is not None and target.task == "regression":
-            loss_weights, default_metrics = tabular.regression_compile_defaults(target)
+            loss_weights, default_metrics = tabular_model.regression_compile_defaults(target)
         elif target is not None:
-            default_metrics = tabular.classification_metrics(target.num_classes)
+            default_metrics = tabular_model.classification_metrics(target.num_classes)
     else:
         model = keras.Model(x_in, average, name=name)
     model.compile(loss=models[0].loss if loss is None else loss, loss_weights=loss_weights,

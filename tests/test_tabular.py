@@ -44,6 +44,25 @@ def sub_model(model, layer):
 # Schema
 
 
+def test_column_typing_and_targets_answer_without_keras():
+    """The command line's input checks may type columns and targets before TensorFlow loads."""
+    code = ("import sys; from kerasopt.tabular import encode_target, infer_schema; "
+            "infer_schema({'a': [1.0, 2.0, 3.5]}); encode_target(['x', 'y', 'x', 'y']); print('keras' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr[-2000:]
+
+
+def test_public_names_resolve_and_keep_their_registered_keras_names():
+    from kerasopt import tabular
+
+    assert set(tabular.__all__) <= set(dir(tabular))
+    for name in tabular.__all__:
+        assert getattr(tabular, name) is not None, name
+    for name in ("Impute", "MissingIndicator", "RobustScaling", "SoftmaxAUC", "TabularModel"):
+        # a saved model names its classes "kerasopt>Class": they load whichever module defines them
+        assert keras.saving.get_registered_name(getattr(tabular, name)) == f"kerasopt>{name}"
+
+
 def test_kinds_statistics_and_vocabulary():
     schema = infer_schema(frame())
     assert [(c.name, c.kind, c.has_gaps) for c in schema.features] == [

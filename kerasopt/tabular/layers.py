@@ -1,0 +1,270 @@
+"""The preprocessing layers of a table model, and `build_preprocessing`, which wires them from a `Schema`.
+
+`build_preprocessing` turns a `Schema` into Keras inputs (one per column,
+keyed by the column name) and the encoded feature tensor, so a saved model
+takes raw rows: numbers, strings and gaps.
+
+Why the lookup layers and not `keras.utils.FeatureSpace`: FeatureSpace adapts
+on a `tf.data` pipeline and is meant to run there, has no imputation of
+numeric gaps (a NaN passes `Normalization` as NaN), no missing-value
+indicator, and only one-hot or integer outputs for categories (no embedding
+for many categories). The rules here need all three, and each piece is a
+plain Keras layer with its statistics in its config: `Impute`,
+`MissingIndicator`, `RobustScaling` (standardization, or median and
+interquartile range then smooth clipping of extremes), `StringLookup` with
+an out-of-vocabulary bucket, and one-hot or `Embedding`.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from kerasopt.errors import ArgumentError
+from kerasopt.tabular.schema import ONE_HOT_MAX, Column, Schema
+
+__all__ = ["Impute", "MissingIndicator", "RobustScaling", "SMOOTH_CLIP_BOUND", "build_preprocessing",
+           "embedding_blocks", "embedding_dim", "embedding_initializer", "encoded_width"]
+
+_OOV = "[unseen]"  # StringLookup's out-of-vocabulary token: categories first seen after training
+
+
+def embedding_dim(n_categories: int) -> int:
+    """Embedding size for a column of `n_categories`: `min(16, round(1.6 * n ** 0.56))`.
+
+    The rule of thumb of fast.ai's tabular models, capped at 16 for small networks.
+    """
+    return int(min(16, max(2, round(1.6 * n_categories ** 0.56))))
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class Impute(keras.layers.Layer):
+    """Replaces missing (NaN or infinite) values, column by column, with fixed values.
+
+    Args:
+        values: One fill value per column of the last axis (e.g. training means).
+    """
+
+    def __init__(self, values, **kwargs):
+        super().__init__(**kwargs)
+        self.values = [float(v) for v in values]
+
+    def call(self, inputs):
+        inputs = keras.ops.cast(inputs, self.compute_dtype)
+        fill = keras.ops.convert_to_tensor(self.values, dtype=inputs.dtype)
+        return keras.ops.where(keras.ops.isfinite(inputs), inputs, fill)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "values": list(self.values)}
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class MissingIndicator(keras.layers.Layer):
+    """Returns 1.0 where a value is missing (NaN or infinite), for selected columns.
+
+    Args:
+        columns: Indices on the last axis of the columns to report.
+    """
+
+    def __init__(self, columns, **kwargs):
+        super().__init__(**kwargs)
+        self.columns = [int(c) for c in columns]
+
+    def call(self, inputs):
+        picked = keras.ops.take(inputs, self.columns, axis=-1)
+        return keras.ops.cast(keras.ops.logical_not(keras.ops.isfinite(picked)), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], len(self.columns))
+
+    def get_config(self):
+        return {**super().get_config(), "columns": list(self.columns)}
+
+
+SMOOTH_CLIP_BOUND = 3.0
+"""`RobustScaling`'s smooth clipping maps a scaled value `z` to `z / sqrt(1 + (z / 3) ** 2)`, into (-3, 3)."""
+
+_FINITE_BOUND = 1e6  # a scaled value beyond this clips to 3.0 in float32 anyway; the bound keeps (z/3)**2 finite
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class RobustScaling(keras.layers.Layer):
+    """Scales each column by fixed statistics, then clips the extremes smoothly.
+
+    For column `j`, `z = (x - center[j]) / scale[j]`; a column in `clip` then
+    becomes `z / sqrt(1 + (z / 3) ** 2)`, which is close to `z` near 0 and
+    tends to -3 and 3 for extreme values, so a value of `1e30` reaches the
+    network as 3.0 instead of overflowing (RealMLP's robust scaling and
+    smooth clipping). A column of scale 0 becomes 0. The layer has no
+    trainable weights: its statistics are in its config (and in two
+    non-trainable variables that hold them, as `Normalization` does).
+
+    Args:
+        center: One value per column of the last axis (a numeric column's
+            training median, a boolean column's mean).
+        scale: One positive value, or 0, per column (the interquartile range
+            of `kerasopt.tabular.robust_statistics`, a standard deviation).
+        clip: Indices on the last axis of the columns to clip smoothly;
+            `None` for all.
+
+    Example:
+
+    >>> layer = RobustScaling(center=[0.0], scale=[1.0])
+    >>> [round(float(v), 4) for v in layer(np.array([[0.0], [3.0], [-1e30]], "float32"))[:, 0]]
+    [0.0, 2.1213, -3.0]
+    """
+
+    def __init__(self, center, scale, clip=None, **kwargs):
+        super().__init__(**kwargs)
+        self.center = [float(v) for v in center]
+        self.scale = [float(v) for v in scale]
+        if len(self.center) != len(self.scale) or any(not np.isfinite(v) or v < 0 for v in self.scale):
+            raise ArgumentError(f"Invalid value for `scale`: expected one finite value >= 0 per value of `center`. "
+                                f"Received: center={center!r}, scale={scale!r}")
+        self.clip = list(range(len(self.center))) if clip is None else [int(c) for c in clip]
+
+    def build(self, input_shape):
+        # Non-trainable variables, as in keras.layers.Normalization: TensorFlow would rewrite a division
+        # by a constant as a multiplication by its reciprocal, which differs in the last bit.
+        positive = np.array(self.scale) > 0
+        for name, values in (("center_values", self.center), ("divisor", np.where(positive, self.scale, 1.0))):
+            setattr(self, name, self.add_weight(name=name, shape=(len(self.center),), trainable=False,
+                                                initializer=keras.initializers.Constant(np.asarray(values)),
+                                                dtype=self.compute_dtype))
+
+    def call(self, inputs):
+        ops = keras.ops
+        x = ops.cast(inputs, self.compute_dtype)
+        positive = np.array(self.scale) > 0
+        big = float(np.finfo(np.float32).max)
+        # float32 limits: x - center and the quotient may overflow; clipped, they stay finite
+        shifted = ops.clip(x - self.center_values, -big, big)
+        z = ops.clip(shifted / self.divisor, -_FINITE_BOUND, _FINITE_BOUND)
+        z = ops.where(ops.convert_to_tensor(positive), z, ops.zeros_like(z))
+        clipped = z / ops.sqrt(1.0 + ops.square(z / SMOOTH_CLIP_BOUND))
+        mask = np.zeros(len(self.center), dtype=bool)
+        mask[self.clip] = True
+        return ops.where(ops.convert_to_tensor(mask), clipped, z)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "center": list(self.center), "scale": list(self.scale),
+                "clip": list(self.clip)}
+
+
+def build_preprocessing(schema: Schema, seed: int | None = None, embed: bool = True):
+    """Returns the Keras inputs of a schema and the encoded feature tensor.
+
+    Numeric and boolean columns are concatenated, imputed (`Impute`) and
+    scaled (`RobustScaling`, which keeps extreme values such as 1e30
+    finite): with the schema's `scaling` `"standard"`, each is imputed with
+    its training mean and standardized by its mean and standard deviation;
+    with `"robust"`, a numeric column is imputed with its training median,
+    scaled by its median and interquartile range and smoothly clipped into
+    (-3, 3), a boolean column standardized as before. They are followed by
+    a 0/1 missing indicator (`MissingIndicator`) for each column that had
+    gaps in training. Each
+    categorical column goes through a `StringLookup` with one
+    out-of-vocabulary bucket (a category first seen after training), then
+    one-hot (at most `ONE_HOT_MAX` categories) or an `Embedding` of
+    `embedding_dim(n)` dimensions.
+
+    Args:
+        schema: A `Schema` from `infer_schema`.
+        seed: Seed of the embedding initializers.
+        embed: Whether columns of more than `ONE_HOT_MAX` categories get
+            their `Embedding`; `False` one-hot encodes them too, for a model
+            that embeds them itself (`embedding_blocks` says where they are;
+            stacked training gives each member its own embedding). Without
+            embeddings the preprocessing has no trainable weights.
+
+    Returns:
+        `(inputs, encoded)`: a dict `{column key: keras.Input}` and the
+        float tensor of shape `(batch, width)`.
+    """
+    layers = keras.layers
+    inputs, parts = {}, []
+    numbers = [c for c in schema.features if c.kind in ("numeric", "boolean")]
+    for col in schema.features:
+        dtype = "string" if col.kind == "categorical" else "float32"
+        inputs[col.key] = keras.Input(shape=(1,), dtype=dtype, name=col.key)
+    if numbers:
+        stacked = [inputs[c.key] for c in numbers]
+        x = stacked[0] if len(stacked) == 1 else layers.Concatenate(name="tabular_numeric")(stacked)
+        parts.append(_scale_numbers(numbers, x, schema.scaling))
+        gaps = [i for i, c in enumerate(numbers) if c.has_gaps]
+        if gaps:
+            parts.append(MissingIndicator(gaps, name="tabular_missing")(x))
+    for j, col in enumerate(c for c in schema.features if c.kind == "categorical"):
+        parts.append(_encode_categories(col, j, inputs[col.key], seed, embed))
+    encoded = parts[0] if len(parts) == 1 else layers.Concatenate(name="tabular_features")(parts)
+    return inputs, encoded
+
+
+def _encode_categories(col: Column, j: int, x, seed: int | None, embed: bool):
+    """The one-hot block, or the flattened embedding, of categorical column `j` (see `build_preprocessing`)."""
+    layers = keras.layers
+    n = len(col.vocabulary)
+    if n <= ONE_HOT_MAX or not embed:
+        return layers.StringLookup(vocabulary=col.vocabulary, num_oov_indices=1, oov_token=_OOV,
+                                   output_mode="one_hot", name=f"tabular_lookup_{j}")(x)
+    index = layers.StringLookup(vocabulary=col.vocabulary, num_oov_indices=1, oov_token=_OOV,
+                                name=f"tabular_lookup_{j}")(x)
+    vectors = layers.Embedding(n + 1, embedding_dim(n), embeddings_initializer=embedding_initializer(seed, j),
+                               name=f"tabular_embedding_{j}")(index)
+    return layers.Flatten(name=f"tabular_flatten_{j}")(vectors)
+
+
+def _standard_divisor(std: float) -> float:
+    """The divisor of a standardized column, as `keras.layers.Normalization(variance=std ** 2)` computes it
+    in float32 (so standardized runs keep their figures to the last bit), or `std` where `std ** 2` overflows."""
+    with np.errstate(over="ignore"):
+        divisor = np.sqrt(np.float32(std ** 2))
+    return float(max(divisor, np.float32(keras.config.epsilon()))) if np.isfinite(divisor) else float(std)
+
+
+def _scale_numbers(numbers: list[Column], x, scaling: str):
+    """Imputes and scales the numeric block (see `build_preprocessing`)."""
+    robust = [scaling == "robust" and c.kind == "numeric" and c.median is not None for c in numbers]
+    fill = [c.median if r else c.mean for c, r in zip(numbers, robust)]
+    filled = Impute(fill, name="tabular_impute")(x)
+    return RobustScaling(center=fill, scale=[c.spread if r else _standard_divisor(c.std)
+                                             for c, r in zip(numbers, robust)],
+                         clip=[i for i, r in enumerate(robust) if r], name="tabular_scale")(filled)
+
+
+def embedding_blocks(schema: Schema) -> list[tuple[int, int, int, int]]:
+    """Where `build_preprocessing(schema, embed=False)` puts the columns that `build_preprocessing(schema)` embeds.
+
+    Returns:
+        One `(start, width, dim, index)` per embedded column: the position
+        and width (categories + 1 out-of-vocabulary slot) of its one-hot
+        block in the encoded features, its `embedding_dim`, and its index
+        among the categorical columns (which seeds its initializer).
+    """
+    numbers = [c for c in schema.features if c.kind in ("numeric", "boolean")]
+    position = len(numbers) + sum(c.has_gaps for c in numbers)
+    blocks = []
+    for j, col in enumerate(c for c in schema.features if c.kind == "categorical"):
+        n = len(col.vocabulary)
+        if n > ONE_HOT_MAX:
+            blocks.append((position, n + 1, embedding_dim(n), j))
+        position += n + 1
+    return blocks
+
+
+def encoded_width(schema: Schema) -> int:
+    """Width of `build_preprocessing(schema, embed=False)`'s encoded features."""
+    numbers = [c for c in schema.features if c.kind in ("numeric", "boolean")]
+    return (len(numbers) + sum(c.has_gaps for c in numbers)
+            + sum(len(c.vocabulary) + 1 for c in schema.features if c.kind == "categorical"))
+
+
+def embedding_initializer(seed: int | None, index: int) -> keras.initializers.Initializer:
+    """The initializer of the embedding of categorical column `index` in a model seeded `seed`."""
+    return keras.initializers.RandomUniform(-0.05, 0.05, seed=None if seed is None else seed + 2000 + index)

@@ -1,0 +1,188 @@
+"""`TabularModel`: the Functional model that carries a table's `Schema` and `TargetInfo`.
+
+The schema and the target info are part of the model's config, so
+`model.keras` alone takes raw rows and predicts in the original labels. Also
+here, the output side of a table model: a regression output back on the
+target's scale (`restore_target`), and the loss weight and metrics it is
+compiled with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+
+import keras
+import numpy as np
+import pandas as pd
+
+from kerasopt.errors import ArgumentError, DataError
+from kerasopt.tabular.schema import Schema
+from kerasopt.tabular.target import TargetInfo
+
+__all__ = ["TabularModel", "SoftmaxAUC", "is_tabular_input", "restore_target", "regression_compile_defaults",
+           "classification_metrics"]
+
+
+def _needs_conversion(x) -> bool:
+    if isinstance(x, pd.DataFrame):
+        return True
+    if isinstance(x, np.ndarray):
+        return x.ndim == 2
+    if isinstance(x, Mapping):
+        return any(isinstance(v, (pd.Series, list, tuple, np.ndarray)) for v in x.values())
+    return False
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class TabularModel(keras.Model):
+    """A Functional model over named table columns that carries its `Schema` and `TargetInfo`.
+
+    Its inputs are keyed by the column names. `predict`, `evaluate`, `fit`
+    and calling the model accept a `pandas.DataFrame`, a dict of named
+    columns (strings, NaN) or a 2-D array in the schema's column order, and
+    convert them with `schema.to_inputs`. The schema and the target info
+    are part of the model's config, so a saved `.keras` file loads with
+    both (`keras.saving.load_model`) and still speaks the original labels.
+    Targets given to `fit`, `evaluate` and `kerasopt.train` are the original
+    labels (the values of `classes`: strings, 1..K, booleans...) or, for
+    regression, the raw target values; the model encodes them
+    (`convert_targets`). Only a model without a target (built with
+    `num_classes`) takes class indices.
+
+    Built by `kerasopt.build_model` from a DataFrame or a `Schema`.
+
+    Attributes:
+        schema: The `Schema` of the inputs.
+        target: The `TargetInfo` of the output.
+        classes: The class labels (original values), or `None` for regression.
+    """
+
+    def __init__(self, *args, schema=None, target=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.schema = schema if isinstance(schema, Schema) or schema is None else Schema.from_config(schema)
+        self.target = target if isinstance(target, TargetInfo) or target is None else TargetInfo.from_config(target)
+        self._converted = False
+
+    @property
+    def classes(self) -> list | None:
+        return None if self.target is None else self.target.classes
+
+    def get_config(self):
+        config = super().get_config()
+        config["schema"] = None if self.schema is None else self.schema.get_config()
+        config["target"] = None if self.target is None else self.target.get_config()
+        return config
+
+    def convert_inputs(self, x, notes: list[str] | None = None):
+        """Returns `schema.to_inputs(x)` for raw rows; datasets and tensors pass unchanged."""
+        if self.schema is not None and not self._converted and _needs_conversion(x):
+            return self.schema.to_inputs(x, notes=notes)
+        return x
+
+    def convert_targets(self, y):
+        """Returns `target.encode(y)`: class indices for original labels, float32 for regression values.
+
+        `y` passes unchanged without a target, when it is `None`, a dataset
+        or a tensor, and inside `converted()`.
+        """
+        if self.target is None or self._converted or y is None \
+                or not isinstance(y, (pd.Series, np.ndarray, list, tuple)):
+            return y
+        try:
+            return self.target.encode(y)
+        except DataError as e:
+            if "not one of the classes" not in str(e):
+                raise
+            raise DataError(f"{e} The model takes its original labels, not class indices.") from None
+
+    @contextlib.contextmanager
+    def converted(self):
+        """A context in which `fit`, `evaluate` and `predict` take data already converted (the output of
+        `convert_inputs` and `convert_targets`) and convert nothing again.
+
+        `fit` uses it for Keras's own validation pass, and `kerasopt.train`
+        for data it converted once.
+        """
+        previous, self._converted = self._converted, True
+        try:
+            yield self
+        finally:
+            self._converted = previous
+
+    def __call__(self, inputs, *args, **kwargs):
+        return super().__call__(self.convert_inputs(inputs), *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        return super().predict(self.convert_inputs(x), *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        return super().evaluate(self.convert_inputs(x), self.convert_targets(y), *args, **kwargs)
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        validation = kwargs.get("validation_data")
+        if isinstance(validation, tuple) and validation:
+            kwargs["validation_data"] = (self.convert_inputs(validation[0]),
+                                         *(self.convert_targets(v) if i == 0 else v
+                                           for i, v in enumerate(validation[1:])))
+        x, y = self.convert_inputs(x), self.convert_targets(y)
+        with self.converted():
+            return super().fit(x, y, *args, **kwargs)
+
+    def predict_proba(self, x, batch_size: int = 1024) -> np.ndarray:
+        """Class probabilities, one column per class in the order of `classes`."""
+        if self.classes is None:
+            raise ArgumentError("predict_proba needs a classifier; this model is a regression model.")
+        return np.asarray(self.predict(x, batch_size=batch_size, verbose=0))
+
+    def predict_labels(self, x, batch_size: int = 1024) -> np.ndarray:
+        """Predicted labels in their original values, or restored values for regression."""
+        outputs = np.asarray(self.predict(x, batch_size=batch_size, verbose=0))
+        if self.target is None:
+            return outputs.argmax(axis=-1) if outputs.shape[-1] > 1 else outputs[:, 0]
+        return self.target.decode(outputs)
+
+
+def is_tabular_input(inputs) -> bool:
+    """Whether `build_model` should build a `TabularModel` for `inputs` (a DataFrame, dict or Schema)."""
+    return isinstance(inputs, (pd.DataFrame, Schema, Mapping))
+
+
+def restore_target(outputs, target: TargetInfo):
+    """Maps a standardized regression output back to the target's scale (`Rescaling(std, offset=mean)`)."""
+    return keras.layers.Rescaling(target.std, offset=target.mean, name="tabular_restore_target")(outputs)
+
+
+def regression_compile_defaults(target: TargetInfo | None):
+    """Loss weight and metrics of a regression model whose output is on the target's scale.
+
+    The squared error is divided by the target's training variance, so the
+    loss is that of a standardized target and the weight penalties keep the
+    strength they have on any other table. The metrics report the data
+    loss in the target's units, `mse`, which the `loss` (scaled, with every
+    weight penalty added) is not.
+    """
+    var = 1.0 if target is None or not target.std else float(target.std) ** 2
+    metrics = [keras.metrics.MeanSquaredError(name="mse"), keras.metrics.RootMeanSquaredError(name="rmse"),
+               keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.R2Score(name="r2")]
+    return 1.0 / var, metrics
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class SoftmaxAUC(keras.metrics.AUC):
+    """ROC AUC of a two-class softmax output against integer labels 0/1.
+
+    `keras.metrics.AUC` wants one probability per row; this passes it the
+    second column (the probability of class 1).
+    """
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = keras.ops.reshape(y_true, (-1, 1))
+        return super().update_state(y_true, y_pred[:, 1:2], sample_weight=sample_weight)
+
+
+def classification_metrics(num_classes: int) -> list:
+    """`accuracy`, `log_loss` (the cross-entropy without the weight penalties that `loss` adds),
+    plus `auc` (`SoftmaxAUC`) for two classes."""
+    log_loss = keras.metrics.SparseCategoricalCrossentropy(name="log_loss")
+    return ["accuracy", log_loss, SoftmaxAUC(name="auc")] if num_classes == 2 else ["accuracy", log_loss]
