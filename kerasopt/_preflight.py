@@ -16,17 +16,21 @@ from kerasopt.errors import ConfigError, DataError, OutputExistsError
 __all__ = ["check"]
 
 
-def check(args: argparse.Namespace) -> None:
+def check(args: argparse.Namespace, overrides: dict | None = None) -> None:
     """Checks the inputs of a parsed `kerasopt` command line; raises its first user error.
 
     Args:
         args: The parsed arguments of `train`, `predict`, `evaluate` or `tune`.
+        overrides: The run options the flags of `train` give
+            (`kerasopt.cli.spec_overrides(args)`).
 
     Raises:
         KerasoptError: for a missing or unreadable file, an unknown target or
             id column, an existing output, or an invalid configuration.
     """
-    checks = {"train": _train, "predict": _predict, "evaluate": _evaluate, "tune": _tune}
+    if args.command == "train":
+        _train(args, overrides or {})
+    checks = {"predict": _predict, "evaluate": _evaluate, "tune": _tune}
     if args.command in checks:
         checks[args.command](args)
 
@@ -45,13 +49,13 @@ def _target_in(frame, target: str, declared: dict | None = None) -> None:
         check_names(argument, names or (), features)
 
 
-def _train(args) -> None:
-    from kerasopt import _io, cli, pipeline
+def _train(args, overrides: dict) -> None:
+    from kerasopt import _io, pipeline, spec
     from kerasopt import config as config_lib
 
     file_config = config_lib.load_file(args.config) if args.config else None
-    config = config_lib.resolve(file_config, **cli.spec_overrides(args))
-    out = args.out if args.out is not None else cli.default_out(config)
+    config = config_lib.resolve(file_config, **overrides)
+    out = args.out if args.out is not None else spec.default_out(config.get("data"))
     if args.cv is not None:
         path = os.path.join(out, "cv.json")
         if os.path.exists(path) and not args.overwrite:

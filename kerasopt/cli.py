@@ -493,7 +493,8 @@ def main(argv: list[str] | None = None) -> int:
     from kerasopt import _preflight
 
     return run_reporting_errors(f"kerasopt {args.command}", lambda: COMMANDS[args.command](args), resumes,
-                                before_keras=lambda: _preflight.check(args))
+                                before_keras=lambda: _preflight.check(
+                                    args, spec_overrides(args) if args.command == "train" else None))
 
 
 def demo_unless_data(argv: list[str]) -> list[str]:
