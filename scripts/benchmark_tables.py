@@ -507,13 +507,14 @@ def markdown(table_scores: pd.DataFrame, models: list[str], tie: float) -> str:
         task, cells, costs = first["task"], [], []
         for m in models:
             line = by.get((name, m))
-            cells.append("" if line is None else _score_cell(task, line["score"]) if line["ok"] else line["status"][:40])
+            cell = "" if line is None else _score_cell(task, line["score"]) if line["ok"] else line["status"][:40]
+            cells.append(cell)
             costs.append("" if line is None else
                          f"{line['seconds']:.1f} s (CPU {line['cpu_seconds']:.1f} s), {line['peak_mb']:.0f} MB")
-        score_lines.append([name, task[:5], first["rows"], first["runs"], *cells,
+        score_lines.append([name, "cls" if task == bt.CLASSIFICATION else "reg", first["rows"], first["runs"], *cells,
                             _gap_cell(task, gaps.get(name, np.nan))])
         cost_lines.append([name, first["rows"], *costs])
-    parts = ["Score: accuracy (classification) or R^2 (regression), mean over seeds x folds.",
+    parts = ["Score: accuracy (cls: classification) or R^2 (reg: regression), mean over seeds x folds.",
              _md(["table", "task", "rows", "folds run", *labels, "kerasopt - best peer"], score_lines),
              "Wall seconds per fold (fit + predict), the CPU seconds of all its threads, and the peak resident "
              "memory of the worker process (imports and data included).",
@@ -557,7 +558,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, help="seconds allowed to one model on one table (default: none)")
     parser.add_argument("--threads", type=int, help="threads each model may use (default: each library's own; "
                                                     "1 gives steadier times on a busy machine)")
-    parser.add_argument("--tie", type=float, default=0.005, help="a tie: mean scores within this (default: %(default)s)")
+    parser.add_argument("--tie", type=float, default=0.005,
+                        help="a tie: mean scores within this (default: %(default)s)")
     parser.add_argument("--out", default="benchmark_results", help="folder of results.csv, results.md and logs "
                                                                    "(default: %(default)s)")
     args = parser.parse_args(argv)

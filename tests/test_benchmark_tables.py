@@ -119,7 +119,7 @@ def test_a_run_writes_every_fold_and_a_rerun_continues_it(tmp_path):
     hmda = results[results["table"] == "HMDA"]
     assert hmda["score"].between(0.5, 1).all()  # accuracy of a binary task with 88 % "no"
     assert (results["peak_mb"] >= results["start_mb"]).all() and (results["start_mb"] > 0).all()
-    assert "| Salaries | regre | 120 | 2 |" in (out / "results.md").read_text()
+    assert "| Salaries | reg | 120 | 2 |" in (out / "results.md").read_text()
 
     # A killed run: the file lost a line; the rerun runs that fold only and appends it.
     lines = (out / "results.csv").read_text().splitlines(keepends=True)
