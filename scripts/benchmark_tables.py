@@ -98,7 +98,7 @@ def _as_filled_text(x: pd.DataFrame) -> pd.DataFrame:
     _, other = feature_kinds(x)
     x = x.copy()
     for c in other:
-        x[c] = x[c].astype(str)
+        x[c] = _as_text(x[[c]])[c].fillna("nan")
     return x
 
 

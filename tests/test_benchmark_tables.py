@@ -146,3 +146,13 @@ def test_a_model_past_its_timeout_is_marked_and_left_out_of_the_summary(tmp_path
     out, results = _run(tmp_path, "--models", "linear", "--tables", "Salaries", "--timeout", "0.01")
     assert len(results) == 2 and results["status"].str.startswith("timeout").all()
     assert "timeout" in (out / "results.md").read_text()
+
+
+def test_catboost_gets_text_without_gaps_and_lightgbm_categories_with_them():
+    x = pd.DataFrame({"n": [1.0, np.nan, 3.0], "s": pd.Series(["a", np.nan, "b"], dtype="str"),
+                      "o": pd.Series([True, False, np.nan], dtype=object)})
+    text = bench._as_filled_text(x)
+    assert text["s"].tolist() == ["a", "nan", "b"] and text["o"].tolist() == ["True", "False", "nan"]
+    assert text["n"].isna().tolist() == [False, True, False]  # numbers keep their gaps (CatBoost takes NaN)
+    codes = bench._as_category(x)
+    assert isinstance(codes["s"].dtype, pd.CategoricalDtype) and codes["s"].isna().tolist() == [False, True, False]
