@@ -403,10 +403,11 @@ def run_table(name: str, args, results_path: str, log_dir: str) -> None:
 # The summary
 
 
-def per_table(results: pd.DataFrame) -> pd.DataFrame:
+def per_table(results: pd.DataFrame, expected: dict[str, int] | None = None) -> pd.DataFrame:
     """One line per table and model: mean and std of the score, mean seconds per fold, peak MB.
 
-    A model with any fold that did not finish gets no score on that table (`status` says why).
+    A model with any fold that did not finish, or with fewer lines than `expected[table]` (a run
+    still under way), gets no score on that table (`status` says why).
     """
     r = results.copy()
     r["ok"] = r["status"] == "ok"
@@ -416,6 +417,10 @@ def per_table(results: pd.DataFrame) -> pd.DataFrame:
                       cpu_seconds=("cpu_seconds", "mean"),
                       peak_mb=("peak_mb", "max"), start_mb=("start_mb", "max"),
                       status=("status", lambda s: next((v for v in s if v != "ok"), "ok"))).reset_index()
+    if expected:
+        short = out["runs"] < out["table"].map(expected).fillna(0)
+        out.loc[short & out["ok"], "status"] = "unfinished"
+        out["ok"] &= ~short
     out.loc[~out["ok"], ["score", "std"]] = np.nan
     return out
 
@@ -595,7 +600,8 @@ def main(argv: list[str] | None = None) -> int:
                      for t, r, s in zip(chosen["table"], chosen["rows"], chosen["seed"])]]
     chosen = chosen[(chosen["folds"] == args.folds)
                     & ((chosen["model"] != OURS) | (chosen["params"] == args.kerasopt_params))]
-    text = markdown(per_table(chosen), args.models, args.tie)
+    expected = {t: args.folds * (args.seeds or default_seeds(used_rows(t, args.max_rows))) for t in args.tables}
+    text = markdown(per_table(chosen, expected), args.models, args.tie)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(text)
     print(text)

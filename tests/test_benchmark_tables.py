@@ -156,3 +156,13 @@ def test_catboost_gets_text_without_gaps_and_lightgbm_categories_with_them():
     assert text["n"].isna().tolist() == [False, True, False]  # numbers keep their gaps (CatBoost takes NaN)
     codes = bench._as_category(x)
     assert isinstance(codes["s"].dtype, pd.CategoricalDtype) and codes["s"].isna().tolist() == [False, True, False]
+
+
+def test_a_model_with_folds_missing_gets_no_score():
+    line = dict.fromkeys(bench.COLUMNS, "")
+    rows = [{**line, "table": "t", "task": "regression", "model": m, "fold": k, "score": 0.5, "seconds": 1.0,
+             "cpu_seconds": 1.0, "peak_mb": 9.0, "start_mb": 1.0, "status": "ok"}
+            for m, k in [("linear", 0), ("linear", 1), ("hgb", 0)]]
+    scores = bench.per_table(pd.DataFrame(rows), {"t": 2}).set_index("model")
+    assert scores.loc["linear", "score"] == 0.5 and scores.loc["linear", "status"] == "ok"
+    assert np.isnan(scores.loc["hgb", "score"]) and scores.loc["hgb", "status"] == "unfinished"
