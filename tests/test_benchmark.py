@@ -112,6 +112,7 @@ def test_missing_targets_are_reported_not_measured():
     assert "| not measured |" in benchmark.markdown(report)
 
 
+@pytest.mark.slow  # runs every variant; the report and markdown functions are tested above
 def test_quick_run_writes_a_well_formed_table(tmp_path, monkeypatch, capsys):
     # PyTorch counts as missing here, so the table must show the skip instead of a measurement.
     real = benchmark._missing_package

@@ -270,6 +270,7 @@ def test_phone_scripts_default_to_the_demo_data(argv, added):
     assert demo_unless_data(argv) == ([*argv, "--demo"] if added else argv)
 
 
+@pytest.mark.slow  # a subprocess; `demo_unless_data` above and the --demo run cover it in-process
 def test_train_phone_script_without_data_trains_on_the_demo_data(tmp_path):
     out = tmp_path / "phone"
     proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "train_phone.py"), "--out", str(out),

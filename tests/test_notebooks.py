@@ -26,7 +26,13 @@ def test_notebooks_are_found():
     assert NOTEBOOKS, f"no notebooks in {os.path.join(REPO, 'notebooks')}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[os.path.basename(p) for p in NOTEBOOKS])
+# The two notebooks that train the longest run with -m slow; their functions are tested in
+# test_experiments_*.py and test_augmentation.py, and optimization.ipynb runs by default.
+SLOW_NOTEBOOKS = ("mnist.ipynb", "regularization.ipynb")
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if os.path.basename(p) in SLOW_NOTEBOOKS
+                                  else p for p in NOTEBOOKS], ids=[os.path.basename(p) for p in NOTEBOOKS])
 def test_notebook_executes_without_errors(path, tmp_path, monkeypatch):
     monkeypatch.setenv("KERASOPT_NOTEBOOK_QUICK", "1")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
