@@ -81,8 +81,9 @@ def _csv(tmp_path, n=200):
 
 def test_a_run_writes_its_budget_and_reproduces_it_from_config_json(tmp_path):
     csv = _csv(tmp_path)
-    args = ["train", "--data", str(csv), "--target", "y", "--hidden-units", "4", "--epochs", "3", "--quiet"]
-    assert main([*args, "--bagging", "0", "--out", str(tmp_path / "one")]) == 0
+    args = ["train", "--data", str(csv), "--target", "y", "--hidden-units", "4", "--epochs", "3", "--quiet",
+            "--no-baseline"]
+    assert main([*args, "--bagging", "0", "--no-refit", "--out", str(tmp_path / "one")]) == 0
     written = json.loads((tmp_path / "one" / "config.json").read_text())
     assert (written["batch_size"], written["epochs"], written["patience"]) == (None, 3, None)
     # 200 rows: 160 non-test, of which 128 train the network
