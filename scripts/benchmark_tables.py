@@ -58,6 +58,9 @@ import pandas as pd  # noqa: E402
 
 from benchmarks import tables as bt  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import real_data  # noqa: E402  (scripts/real_data.py)
+
 COLUMNS = ["table", "task", "rows", "folds", "model", "params", "seed", "fold", "score", "seconds", "peak_mb",
            "start_mb", "cpu_seconds", "threads", "status", "date", "host"]
 KEY = ["table", "rows", "folds", "model", "params", "seed", "fold"]
@@ -72,16 +75,8 @@ _threads: int | None = None  # set in a worker by --threads: every library limit
 # The models: each takes the raw frame (strings, gaps) and is built per fold.
 
 
-def feature_kinds(x: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """Numeric feature columns, and the rest (text, booleans, categories)."""
-    numeric = [c for c in x.columns if pd.api.types.is_numeric_dtype(x[c]) and not pd.api.types.is_bool_dtype(x[c])]
-    return numeric, [c for c in x.columns if c not in numeric]
-
-
-def _as_text(x):
-    """Non-numeric columns as Python strings; a gap stays NaN."""
-    x = pd.DataFrame(x)
-    return x.astype(str).astype(object).where(x.notna(), np.nan)
+# The column kinds and the two scikit-learn peers are real_data.py's, so both benchmarks score the same models.
+feature_kinds, _as_text = real_data.feature_kinds, real_data._as_text
 
 
 def _as_category(x: pd.DataFrame) -> pd.DataFrame:
@@ -103,39 +98,13 @@ def _as_filled_text(x: pd.DataFrame) -> pd.DataFrame:
 
 
 def linear(x, task, seed, params):
-    """LogisticRegression / Ridge after imputation, scaling and one-hot encoding."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-
-    numeric, other = feature_kinds(x)
-    prep = ColumnTransformer([
-        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-        ("cat", make_pipeline(FunctionTransformer(_as_text, feature_names_out="one-to-one"),
-                              SimpleImputer(strategy="constant", fill_value="missing"),
-                              OneHotEncoder(handle_unknown="ignore")), other)])
-    model = LogisticRegression(max_iter=5000) if task == bt.CLASSIFICATION else Ridge()
-    return make_pipeline(prep, model)
+    """LogisticRegression / Ridge after imputation, scaling and one-hot encoding (`real_data.linear_baseline`)."""
+    return real_data.linear_baseline(x, task, seed)
 
 
 def hgb(x, task, seed, params):
-    """HistGradientBoosting with native categories: non-numeric columns ordinal-encoded, gaps as NaN."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
-
-    numeric, other = feature_kinds(x)
-    # At most 255 codes (HistGradientBoosting's limit): rarer values share one, unseen ones become NaN.
-    encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                             encoded_missing_value=np.nan, max_categories=255)
-    prep = ColumnTransformer([("cat", make_pipeline(FunctionTransformer(_as_text, feature_names_out="one-to-one"),
-                                                    encoder), other),
-                              ("num", "passthrough", numeric)])
-    cls = HistGradientBoostingClassifier if task == bt.CLASSIFICATION else HistGradientBoostingRegressor
-    return make_pipeline(prep, cls(categorical_features=list(range(len(other))) or None, random_state=seed))
+    """HistGradientBoosting with native categories, gaps as NaN (`real_data.hgb_baseline`)."""
+    return real_data.hgb_baseline(x, task, seed)
 
 
 def lightgbm(x, task, seed, params):
