@@ -36,6 +36,31 @@ def _score(target, truth: np.ndarray, outputs: np.ndarray) -> float:
     return float(r2_score(truth, outputs.reshape(len(outputs), -1)[:, 0]))
 
 
+def _shuffled_drops(model, x: pd.DataFrame, truth: np.ndarray, keep: np.ndarray, base: float, repeats: int,
+                    rng: np.random.Generator, predict) -> list[dict]:
+    """One `{column, importance, std}` per used column: the score drop over `repeats` shuffles of its cells."""
+    n = len(x)
+    names = list(model.schema.names)
+    per_call = max(1, _ROWS_PER_CALL // (n * repeats))  # columns whose shuffled copies share one predict call
+    rows = []
+    for start in range(0, len(names), per_call):
+        group = names[start:start + per_call]
+        blocks = []
+        for name in group:
+            cells = x[name].to_numpy()
+            for _ in range(repeats):
+                block = x.copy()
+                block[name] = cells[rng.permutation(n)]
+                blocks.append(block)
+        outputs = np.asarray(predict(pd.concat(blocks, ignore_index=True), np.tile(keep, len(blocks))))
+        for i, name in enumerate(group):
+            scores = [_score(model.target, truth, outputs[(i * repeats + r) * n:(i * repeats + r + 1) * n])
+                      for r in range(repeats)]
+            rows.append({"column": name, "importance": base - float(np.mean(scores)),
+                         "std": float(np.std(scores))})
+    return rows
+
+
 def permutation_importance(model, features: pd.DataFrame, labels, *, repeats: int = 5, max_rows: int = 2000,
                            seed: int | None = 0, predict=None) -> pd.DataFrame:
     """Scores each column the model uses by the drop in score when its cells are shuffled.
@@ -77,24 +102,7 @@ def permutation_importance(model, features: pd.DataFrame, labels, *, repeats: in
         x, truth = x.iloc[keep].reset_index(drop=True), truth[keep]
     n = len(x)
     base = _score(model.target, truth, np.asarray(predict(x, keep)))
-    names = list(model.schema.names)
-    per_call = max(1, _ROWS_PER_CALL // (n * repeats))  # columns whose shuffled copies share one predict call
-    rows = []
-    for start in range(0, len(names), per_call):
-        group = names[start:start + per_call]
-        blocks = []
-        for name in group:
-            cells = x[name].to_numpy()
-            for _ in range(repeats):
-                block = x.copy()
-                block[name] = cells[rng.permutation(n)]
-                blocks.append(block)
-        outputs = np.asarray(predict(pd.concat(blocks, ignore_index=True), np.tile(keep, len(blocks))))
-        for i, name in enumerate(group):
-            scores = [_score(model.target, truth, outputs[(i * repeats + r) * n:(i * repeats + r + 1) * n])
-                      for r in range(repeats)]
-            rows.append({"column": name, "importance": base - float(np.mean(scores)),
-                         "std": float(np.std(scores))})
+    rows = _shuffled_drops(model, x, truth, keep, base, repeats, rng, predict)
     frame = pd.DataFrame(rows, columns=["column", "importance", "std"])
     frame = frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
     frame["metric"] = "accuracy" if model.target.task == "classification" else "r2"
