@@ -1,6 +1,6 @@
 """Every use of Keras's private API in kerasopt, in one place.
 
-Tested with Keras 3.15 (setup.cfg pins `keras>=3.5,<3.16`). Nothing else in
+Tested with Keras 3.15 (setup.cfg pins `keras>=3.7,<3.16`). Nothing else in
 kerasopt touches a private name of a Keras object; a test checks this. When
 Keras changes, this module is the one to adapt:
 

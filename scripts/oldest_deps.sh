@@ -12,11 +12,12 @@ venv="${1:-.venv-oldest}"
 "${PYTHON:-python3}" -m venv "$venv"
 pip="$venv/bin/python -m pip"
 $pip install --quiet --upgrade pip
-# Keep these pins equal to the lower bounds in setup.cfg.
+# Keep these pins equal to the lower bounds in setup.cfg. pyparsing: matplotlib 3.7 predates
+# pyparsing 3.2, whose deprecation warnings it would raise under `-W error`.
 $pip install --quiet \
-    "tensorflow==2.16.1" "keras==3.5.0" "keras-tuner==1.4.7" "tensorboard==2.16.2" \
+    "tensorflow==2.16.1" "keras==3.7.0" "keras-tuner==1.4.7" "tensorboard==2.16.2" \
     "numpy==1.23.5" "pandas==2.0.0" "scipy==1.9.3" "scikit-learn==1.6.0" \
-    "matplotlib==3.7.0" "pyyaml==6.0.1" \
+    "matplotlib==3.7.0" "pyparsing<3.2" "pyyaml==6.0.1" \
     "pytest>=7.4" "pytest-xdist>=3.5"
 $pip install --quiet --no-deps -e .
 $pip check
