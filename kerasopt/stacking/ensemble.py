@@ -63,29 +63,35 @@ def stacked_ensemble(model: keras.Model, schema=None, target=None, name: str = "
     if (schema is None) != (target is None):
         raise ArgumentError("Pass both `schema` and `target` (a table model) or neither. "
                             f"Received: schema={check.shown(schema)}, target={check.shown(target)}")
+    if schema is not None:
+        return _table_ensemble(stacked_ensemble(model, name=f"{name}_members"), schema, target, regression, name)
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
-    copy.name = f"{name}_members"
     for layer in copy.layers:
         if isinstance(layer, keras.layers.Normalization):
             layer.finalize_state()
-    if schema is None:
-        x_in = x = keras.Input(shape=(n_inputs,), name="features")
-    else:
-        x_in, x = tabular_lib.build_preprocessing(schema)
-    x = keras.layers.RepeatVector(count, name="members")(x)
+    x_in = keras.Input(shape=(n_inputs,), name="features")
+    x = keras.layers.RepeatVector(count, name="members")(x_in)
     outputs = copy({"features": x, "row_mask": keras.ops.ones_like(x[..., 0])})
-    outputs = keras.layers.GlobalAveragePooling1D(name="average")(outputs)
-    loss_weights, metrics = None, ["mae"] if regression else ["accuracy"]
-    if schema is None:
-        ensemble = keras.Model(x_in, outputs, name=name)
+    ensemble = keras.Model(x_in, keras.layers.GlobalAveragePooling1D(name="average")(outputs), name=name)
+    return _compiled(ensemble, regression, None, ["mae"] if regression else ["accuracy"])
+
+
+def _table_ensemble(body: keras.Model, schema, target, regression: bool, name: str) -> keras.Model:
+    """The `TabularModel` that encodes raw rows for `body` (`stacked_ensemble` of the members) and restores a
+    regression output to the target's scale."""
+    inputs, encoded = tabular_lib.build_preprocessing(schema)
+    outputs = body(encoded)
+    if regression:
+        outputs = tabular_lib.restore_target(outputs, target)
+        loss_weights, metrics = tabular_lib.regression_compile_defaults(target)
     else:
-        if regression:
-            outputs = tabular_lib.restore_target(outputs, target)
-            loss_weights, metrics = tabular_lib.regression_compile_defaults(target)
-        else:
-            metrics = tabular_lib.classification_metrics(target.num_classes)
-        ensemble = tabular_lib.TabularModel(x_in, outputs, name=name, schema=schema, target=target)
+        loss_weights, metrics = None, tabular_lib.classification_metrics(target.num_classes)
+    ensemble = tabular_lib.TabularModel(inputs, outputs, name=name, schema=schema, target=target)
+    return _compiled(ensemble, regression, loss_weights, metrics)
+
+
+def _compiled(ensemble: keras.Model, regression: bool, loss_weights, metrics) -> keras.Model:
     ensemble.compile(loss="mse" if regression else "sparse_categorical_crossentropy", loss_weights=loss_weights,
                      metrics=metrics)
     ensemble.optimizer.build(ensemble.trainable_variables)  # saved and loaded with all its variables
