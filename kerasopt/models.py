@@ -149,8 +149,10 @@ def build_model(
     x_in, x = _input_stage(schema, features, n_inputs, normalize, augment, image_shape, seed)
     outputs = network.apply(x, seed)
     model, loss_weights, metrics = _wrap(x_in, outputs, schema, target, num_classes, metrics, name)
-    model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss_weights=loss_weights,
-                  loss=_default_loss(num_classes) if loss is None else loss, metrics=metrics, jit_compile=jit_compile,
+    if loss is None:
+        loss = "mse" if num_classes is None else "sparse_categorical_crossentropy"
+    model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss, loss_weights=loss_weights,
+                  metrics=metrics, jit_compile=jit_compile,
                   steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
     return model
 
@@ -158,7 +160,8 @@ def build_model(
 def _wrap(x_in, outputs, schema, target, num_classes, metrics, name: str):
     """`(model, loss weights, metrics)`: a `keras.Model`, or for a table a `TabularModel` with its output side."""
     if schema is None:
-        return keras.Model(x_in, outputs, name=name), None, _default_metrics(num_classes) if metrics is None else metrics
+        default = ["mae"] if num_classes is None else ["accuracy"]
+        return keras.Model(x_in, outputs, name=name), None, default if metrics is None else metrics
     from kerasopt.tabular import model as tabular_model
 
     loss_weights = None
@@ -170,14 +173,6 @@ def _wrap(x_in, outputs, schema, target, num_classes, metrics, name: str):
         default_metrics = tabular_model.classification_metrics(int(num_classes))
     model = tabular_model.TabularModel(x_in, outputs, name=name, schema=schema, target=target)
     return model, loss_weights, default_metrics if metrics is None else metrics
-
-
-def _default_loss(num_classes: int | None) -> str:
-    return "mse" if num_classes is None else "sparse_categorical_crossentropy"
-
-
-def _default_metrics(num_classes: int | None) -> list:
-    return ["mae"] if num_classes is None else ["accuracy"]
 
 
 def _embedding_blocks(schema) -> list:

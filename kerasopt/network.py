@@ -105,7 +105,8 @@ class Network:
 
     @classmethod
     def create(cls, num_classes: int | None, hidden_units: int | Sequence[int] = tuple(DEFAULTS["hidden_units"]),
-               activation: str = DEFAULTS["activation"], kernel_initializer: str | dict = DEFAULTS["kernel_initializer"],
+               activation: str = DEFAULTS["activation"],
+               kernel_initializer: str | dict = DEFAULTS["kernel_initializer"],
                l1: float | Sequence[float] = DEFAULTS["l1"], l2: float | Sequence[float] = DEFAULTS["l2"],
                kernel_regularizer=None, dropout: float | Sequence[float] = DEFAULTS["dropout"],
                batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"], embeddings=()) -> Network:
@@ -114,11 +115,15 @@ class Network:
         Raises:
             ArgumentError: naming the argument and echoing the value.
         """
+        if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer))
+                                        or num_classes < 2):
+            raise ArgumentError("Invalid value for `num_classes`: expected an integer >= 2, or None for regression. "
+                                f"Received: num_classes={check.shown(num_classes)}")
         units = [hidden_units] if isinstance(hidden_units, (int, np.integer)) else list(hidden_units)
         units = tuple(check.positive_int("hidden_units", u) for u in units)
         _keras_lookup("activation", keras.activations.get, activation)
         _keras_lookup("kernel_initializer", keras.initializers.get, kernel_initializer)
-        return cls(units, num_classes, activation, kernel_initializer,
+        return cls(units, None if num_classes is None else int(num_classes), activation, kernel_initializer,
                    _regularizers(l1, l2, kernel_regularizer, len(units) + 1),
                    tuple(check.per_layer("dropout", dropout, len(units), check.unit_interval)),
                    tuple(check.per_layer("batch_norm", batch_norm, len(units), _flag)),

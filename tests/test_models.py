@@ -88,6 +88,15 @@ def test_same_seed_same_weights_different_seed_different():
     assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
 
 
+def test_seed_scheme_kernel_i_gets_seed_plus_i_dropout_i_seed_plus_1000_plus_i():
+    model = build_model(5, num_classes=2, hidden_units=(8, 4), dropout=0.2, kernel_initializer="he_normal", seed=7)
+    for i, name in enumerate(["dense_0", "dense_1", "output"]):
+        kernel = model.get_layer(name).kernel
+        expected = keras.initializers.HeNormal(seed=7 + i)(tuple(kernel.shape))
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(kernel), keras.ops.convert_to_numpy(expected))
+    assert [model.get_layer(f"dropout_{i}").seed for i in (0, 1)] == [1007, 1008]
+
+
 def test_optimizer_and_learning_rate():
     model = build_model(3, num_classes=2, optimizer="momentum", learning_rate=0.05)
     assert isinstance(model.optimizer, keras.optimizers.SGD)

@@ -19,8 +19,8 @@ from kerasopt import network as network_lib
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
 from kerasopt.stacking.layers import EQUATION, StackedBatchNormalization
-from kerasopt.tabular.layers import BlockEmbedding
 from kerasopt.stacking.optimizers import check_optimizer, memberwise_optimizer
+from kerasopt.tabular.layers import BlockEmbedding
 
 __all__ = ["POPULATION_KEYS", "XLA_MIN_STEPS", "build_stacked_model", "is_regression", "jit_for", "member_seeds",
            "member_variables", "model_members", "stacked_layers"]
