@@ -22,7 +22,6 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "build_model": "kerasopt.models",
     "make_regularizer": "kerasopt.network",
-    "Network": "kerasopt.network",
     "train": "kerasopt.training",
     "TrainResult": "kerasopt.training",
     "run_training": "kerasopt.pipeline",
@@ -41,7 +40,7 @@ _EXPORTS = {
     "ConfigError": "kerasopt.errors",
     "OutputExistsError": "kerasopt.errors",
 }
-_SUBMODULES = ("augmentation", "bagging", "callbacks", "config", "data", "errors", "estimators", "evaluation", "export", "models", "network", "optimizers", "pipeline",
+_SUBMODULES = ("augmentation", "bagging", "callbacks", "config", "data", "errors", "estimators", "evaluation", "export", "models", "optimizers", "pipeline",
                "plotting", "schedules", "spec", "stacking", "tabular", "training", "tuning", "experiments")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
