@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS = {
     "build_model": "kerasopt.models",
-    "make_regularizer": "kerasopt.models",
+    "make_regularizer": "kerasopt.network",
     "train": "kerasopt.training",
     "TrainResult": "kerasopt.training",
     "run_training": "kerasopt.pipeline",

@@ -227,7 +227,7 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
         validation = evaluation.regression_scores(np.asarray(labels, dtype="float64"), restored)
         validation = {"rows": validation.pop("rows"), "mse": validation["rmse"] ** 2, **validation}
         predictions = restored
-    model = stacking.table_ensemble(stacked, schema, target, name="kerasopt_bagged")
+    model = stacking.stacked_ensemble(stacked, schema, target, name="kerasopt_bagged")
     history = _history({**result.losses, **result.history}, members, 1.0 if classification else target.std or 1.0)
     history["learning_rate"] = rates
     record = {"history": history, "epochs": list(range(result.epochs_run)),

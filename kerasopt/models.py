@@ -1,13 +1,8 @@
-"""The Dense-network factory: `build_model`.
+"""The Dense-network factory `build_model`: a `kerasopt.network.Network`, its inputs, and how it compiles.
 
-Layer stack, per hidden layer: `Dense` (kernel regularizer) -> optional
-`BatchNormalization` -> activation -> optional `Dropout`; then the output
-`Dense` layer with a softmax for classification or no activation for
-regression. When training features are given, an adapted `Normalization`
-layer comes first, so the model takes raw feature rows.
-
-`average_models` joins networks trained alike into one model that averages
-their outputs (the tuner's `best_model.keras`).
+When training features are given, an adapted `Normalization` layer comes
+first, so the model takes raw feature rows; a table gets its preprocessing
+and becomes a `kerasopt.tabular.TabularModel`.
 """
 
 from __future__ import annotations
@@ -23,44 +18,9 @@ from kerasopt import augmentation as augmentation_lib
 from kerasopt import optimizers as optimizers_lib
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
+from kerasopt.network import Network, make_regularizer
 
-__all__ = ["average_models", "build_model", "make_regularizer"]
-
-
-def make_regularizer(l1: float = 0.0, l2: float = 0.0) -> keras.regularizers.Regularizer | None:
-    """Returns the Keras weight penalty for L1 and L2 strengths.
-
-    Args:
-        l1: L1 strength (adds `l1 * sum(|w|)` to the loss).
-        l2: L2 strength (adds `l2 * sum(w**2)` to the loss).
-
-    Returns:
-        `keras.regularizers.L1`, `L2` or `L1L2`, or `None` when both are 0.
-    """
-    l1 = check.non_negative_float("l1", l1)
-    l2 = check.non_negative_float("l2", l2)
-    if l1 and l2:
-        return keras.regularizers.L1L2(l1=l1, l2=l2)
-    if l1:
-        return keras.regularizers.L1(l1)
-    if l2:
-        return keras.regularizers.L2(l2)
-    return None
-
-
-def _keras_lookup(name: str, getter, value):
-    try:
-        return getter(value)
-    except (ValueError, TypeError):
-        raise ArgumentError(f"Invalid value for `{name}`: could not interpret it. Received: {name}={value!r}") from None
-
-
-def _per_layer_flags(name: str, value, count: int) -> list[bool]:
-    def flag(n, v):
-        if not isinstance(v, (bool, np.bool_)):
-            raise ArgumentError(f"Invalid value for `{n}`: expected True or False. Received: {n}={v!r}")
-        return bool(v)
-    return check.per_layer(name, value, count, flag)
+__all__ = ["build_model", "make_optimizer", "make_regularizer"]
 
 
 def build_model(
@@ -181,112 +141,104 @@ def build_model(
     >>> model.output_shape
     (None, 4)
     """
-    features = schema = None
     num_classes, target = _task(inputs, y, num_classes, target)
+    schema, features, n_inputs = _inputs(inputs)
+    network = Network.create(num_classes, hidden_units, activation, kernel_initializer, l1, l2, kernel_regularizer,
+                             dropout, batch_norm, embeddings=_embedding_blocks(schema))
+    seed = None if seed is None else check.non_negative_int("seed", seed)
+    x_in, x = _input_stage(schema, features, n_inputs, normalize, augment, image_shape, seed)
+    outputs = network.apply(x, seed)
+    model, loss_weights, metrics = _wrap(x_in, outputs, schema, target, num_classes, metrics, name)
+    if loss is None:
+        loss = "mse" if num_classes is None else "sparse_categorical_crossentropy"
+    model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss, loss_weights=loss_weights,
+                  metrics=metrics, jit_compile=jit_compile,
+                  steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
+    return model
+
+
+def _wrap(x_in, outputs, schema, target, num_classes, metrics, name: str):
+    """`(model, loss weights, metrics)`: a `keras.Model`, or for a table a `TabularModel` with its output side."""
+    if schema is None:
+        default = ["mae"] if num_classes is None else ["accuracy"]
+        return keras.Model(x_in, outputs, name=name), None, default if metrics is None else metrics
+    from kerasopt.tabular import model as tabular_model
+
+    loss_weights = None
+    if num_classes is None:
+        if target is not None:
+            outputs = tabular_model.restore_target(outputs, target)
+        loss_weights, default_metrics = tabular_model.regression_compile_defaults(target)
+    else:
+        default_metrics = tabular_model.classification_metrics(int(num_classes))
+    model = tabular_model.TabularModel(x_in, outputs, name=name, schema=schema, target=target)
+    return model, loss_weights, default_metrics if metrics is None else metrics
+
+
+def _embedding_blocks(schema) -> list:
+    if schema is None:
+        return []
+    from kerasopt.tabular.layers import embedding_blocks
+
+    return embedding_blocks(schema)
+
+
+def _inputs(inputs):
+    """`(schema, training features, number of inputs)` of `build_model`'s `inputs` (`None` where absent)."""
     if _is_table(inputs):
         from kerasopt import tabular
-        from kerasopt.tabular import model as tabular_model
 
         schema = inputs if isinstance(inputs, tabular.Schema) else tabular.infer_schema(inputs)
-        n_inputs = len(schema.features)
-    elif isinstance(inputs, (int, np.integer)) and not isinstance(inputs, bool):
-        n_inputs = check.positive_int("inputs", inputs)
-    else:
-        features = np.asarray(inputs, dtype="float32")
-        if features.ndim != 2 or features.shape[0] < 1 or features.shape[1] < 1:
-            raise ArgumentError("Invalid value for `inputs`: expected a positive integer or a 2-D array "
-                             f"of training features. Received: inputs with shape {features.shape}")
-        n_inputs = features.shape[1]
-    units = [hidden_units] if isinstance(hidden_units, (int, np.integer)) else list(hidden_units)
-    units = [check.positive_int("hidden_units", u) for u in units]
-    n_dense = len(units) + 1
-    act = _keras_lookup("activation", keras.activations.get, activation)
-    del act  # validated only; layers take the identifier
-    _keras_lookup("kernel_initializer", keras.initializers.get, kernel_initializer)
-    dropouts = check.per_layer("dropout", dropout, len(units), check.unit_interval)
-    norms = _per_layer_flags("batch_norm", batch_norm, len(units))
-    if kernel_regularizer is not None:
-        # l1 and l2 at their defaults give way to kernel_regularizer
-        if not (np.all(np.asarray(l1, dtype=object) == DEFAULTS["l1"])
-                and np.all(np.asarray(l2, dtype=object) == DEFAULTS["l2"])):
-            raise ArgumentError("Pass either `kernel_regularizer` or `l1`/`l2`, not both. "
-                             f"Received: kernel_regularizer={kernel_regularizer!r}, l1={l1!r}, l2={l2!r}")
-        regs = [_keras_lookup("kernel_regularizer", keras.regularizers.get, r)
-                for r in check.per_layer("kernel_regularizer", kernel_regularizer, n_dense, lambda n, v: v)]
-    else:
-        l1s = check.per_layer("l1", l1, n_dense, check.non_negative_float)
-        l2s = check.per_layer("l2", l2, n_dense, check.non_negative_float)
-        regs = [make_regularizer(a, b) for a, b in zip(l1s, l2s)]
-    if seed is not None:
-        seed = check.non_negative_int("seed", seed)
-    if schema is not None and augment is not None:
-        raise ArgumentError("`augment` applies to image rows (an array or a number of pixels), not to a table. "
-                            f"Received: augment={augment!r}")
-    augmentation = augmentation_lib.get(augment, image_shape, seed=None if seed is None else seed + 2000)
+        return schema, None, len(schema.features)
+    if isinstance(inputs, (int, np.integer)) and not isinstance(inputs, bool):
+        return None, None, check.positive_int("inputs", inputs)
+    features = np.asarray(inputs, dtype="float32")
+    if features.ndim != 2 or features.shape[0] < 1 or features.shape[1] < 1:
+        raise ArgumentError("Invalid value for `inputs`: expected a positive integer or a 2-D array "
+                            f"of training features. Received: inputs with shape {features.shape}")
+    return None, features, features.shape[1]
 
-    def initializer(index: int):
-        init = keras.initializers.get(kernel_initializer)
-        config = init.get_config()
-        if seed is not None and "seed" in config:
-            config["seed"] = seed + index
-            init = init.__class__.from_config(config)
-        return init
 
-    layers = keras.layers
+def _input_stage(schema, features, n_inputs: int, normalize: bool, augment, image_shape, seed):
+    """`(inputs, x)`: the model's inputs and what the network takes (preprocessed, augmented, normalized)."""
     if schema is not None:
-        x_in, x = tabular.build_preprocessing(schema, seed=seed)
-    else:
-        x_in = keras.Input(shape=(n_inputs,), name="features")
-        x = x_in if augmentation is None else augmentation(x_in)
+        if augment is not None:
+            raise ArgumentError("`augment` applies to image rows (an array or a number of pixels), not to a table. "
+                                f"Received: augment={augment!r}")
+        from kerasopt.tabular.layers import build_preprocessing
+
+        return build_preprocessing(schema)
+    augmentation = augmentation_lib.get(augment, image_shape, seed=None if seed is None else seed + 2000)
+    x_in = keras.Input(shape=(n_inputs,), name="features")
+    x = x_in if augmentation is None else augmentation(x_in)
     if features is not None and normalize:
-        norm = layers.Normalization(name="normalization")
+        norm = keras.layers.Normalization(name="normalization")
         norm.adapt(features)
         x = norm(x)
-    for i, (n_units, rate, bn, reg) in enumerate(zip(units, dropouts, norms, regs)):
-        x = layers.Dense(n_units, use_bias=not bn, kernel_initializer=initializer(i),
-                         kernel_regularizer=reg, name=f"dense_{i}")(x)
-        if bn:
-            x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
-        x = layers.Activation(activation, name=f"activation_{i}")(x)
-        if rate:
-            x = layers.Dropout(rate, seed=None if seed is None else seed + 1000 + i, name=f"dropout_{i}")(x)
-    out_units = 1 if num_classes is None else int(num_classes)
-    outputs = layers.Dense(out_units, activation=None if num_classes is None else "softmax",
-                           kernel_initializer=initializer(len(units)), kernel_regularizer=regs[-1],
-                           name="output")(x)
-    loss_weights = None
-    if schema is not None:
-        if num_classes is None and target is not None:
-            outputs = tabular_model.restore_target(outputs, target)
-        if num_classes is None:
-            loss_weights, default_metrics = tabular_model.regression_compile_defaults(target)
-        else:
-            default_metrics = tabular_model.classification_metrics(int(num_classes))
-        metrics = default_metrics if metrics is None else metrics
-        model = tabular.TabularModel(x_in, outputs, name=name, schema=schema, target=target)
-    else:
-        model = keras.Model(x_in, outputs, name=name)
+    return x_in, x
 
+
+def make_optimizer(optimizer, learning_rate=None) -> keras.optimizers.Optimizer:
+    """The optimizer of `build_model`'s `optimizer` and `learning_rate` (see there).
+
+    Args:
+        optimizer: Optimizer name, dict or instance.
+        learning_rate: A float, a `LearningRateSchedule`, or `None`.
+
+    Returns:
+        A `keras.optimizers.Optimizer`.
+    """
     if isinstance(optimizer, keras.optimizers.Optimizer):
         if learning_rate is not None:
             raise ArgumentError("Pass `learning_rate` to the optimizer instance itself, not to build_model. "
-                             f"Received: learning_rate={learning_rate!r}")
-        opt = optimizer
-    else:
-        if learning_rate is None:
-            own = isinstance(optimizer, dict) and ("learning_rate" in optimizer or "class_name" in optimizer)
-            learning_rate = None if own else DEFAULTS["learning_rate"]
-        if learning_rate is not None and not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-            learning_rate = check.positive_float("learning_rate", learning_rate)
-        kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
-        opt = optimizers_lib.get(optimizer, **kwargs)
-    if loss is None:
-        loss = "mse" if num_classes is None else "sparse_categorical_crossentropy"
-    if metrics is None:
-        metrics = ["mae"] if num_classes is None else ["accuracy"]
-    model.compile(optimizer=opt, loss=loss, loss_weights=loss_weights, metrics=metrics, jit_compile=jit_compile,
-                  steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
-    return model
+                                f"Received: learning_rate={learning_rate!r}")
+        return optimizer
+    if learning_rate is None:
+        own = isinstance(optimizer, dict) and ("learning_rate" in optimizer or "class_name" in optimizer)
+        learning_rate = None if own else DEFAULTS["learning_rate"]
+    if learning_rate is not None and not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        learning_rate = check.positive_float("learning_rate", learning_rate)
+    return optimizers_lib.get(optimizer, **({} if learning_rate is None else {"learning_rate": learning_rate}))
 
 
 def _check_num_classes(num_classes):
@@ -375,78 +327,3 @@ def _is_table(inputs) -> bool:
     from kerasopt.tabular.model import is_tabular_input
 
     return is_tabular_input(inputs)
-
-
-def average_models(models: Sequence[keras.Model], loss: Any = None, metrics: Sequence[Any] | None = None,
-                   name: str = "ensemble") -> keras.Model:
-    """Returns one model whose output is the mean of the outputs of `models` on a shared input.
-
-    Averaging the class probabilities of networks trained alike from
-    different seeds removes most of the seed-to-seed spread of a single
-    network. The members are renamed `member_0`, `member_1`, ...; each keeps
-    its own layers, so models that start with an adapted `Normalization`
-    layer still take raw feature rows. One model is returned as it is.
-
-    Args:
-        models: Models with the same input and output shapes.
-        loss: Loss to compile the average with (default: the first member's).
-        metrics: Metrics to compile it with (default: `["accuracy"]`). An
-            `evaluate` loss includes every member's weight penalties.
-        name: Name of the returned model.
-
-    Returns:
-        A compiled `keras.Model` (for `predict` and `evaluate`; training it
-        trains all members at once).
-
-    Example:
-
-    >>> members = [build_model(x_train, num_classes=4, seed=s) for s in range(3)]  # doctest: +SKIP
-    >>> ensemble = average_models(members)  # doctest: +SKIP
-    """
-    models_arg = models
-    models = list(models) if isinstance(models, (list, tuple)) else []
-    if not models or not all(isinstance(m, keras.Model) for m in models):
-        raise ArgumentError(f"Invalid value for `models`: expected a non-empty list of keras.Model. "
-                         f"Received: models={models_arg!r}")
-    if len(models) == 1:
-        return models[0]
-    shapes = {(tuple(m.inputs[0].shape[1:]), tuple(m.outputs[0].shape[1:])) for m in models}
-    if len(shapes) != 1:
-        raise ArgumentError(f"Invalid value for `models`: every model needs the same input and output shapes. "
-                         f"Received (input, output) shapes: {sorted(shapes)}")
-    schema = getattr(models[0], "schema", None)
-    if schema is not None:
-        # Members of a table share the schema of the rows they trained on: one input per column.
-        from kerasopt import tabular
-        from kerasopt.tabular import model as tabular_model
-
-        if any(getattr(m, "schema", None) is None or m.schema.get_config() != schema.get_config() for m in models):
-            raise ArgumentError("Invalid value for `models`: tabular members must share one schema (train them "
-                             f"on the same rows). Received: models={models_arg!r}")
-        x_in = {c.key: keras.Input(shape=(1,), dtype="string" if c.kind == "categorical" else "float32",
-                                   name=c.key) for c in schema.features}
-    else:
-        first = models[0].inputs[0]
-        x_in = keras.Input(shape=tuple(first.shape[1:]), dtype=first.dtype, name="features")
-    outputs = []
-    for i, member in enumerate(models):
-        member.name = f"member_{i}"
-        if getattr(member, "optimizer", None) is not None and not member.optimizer.built:
-            member.optimizer.build(member.trainable_variables)  # so that a saved copy loads without warnings
-        outputs.append(member(x_in))
-    average = keras.layers.Average(name="average")(outputs)
-    loss_weights, default_metrics = None, ["accuracy"]
-    if schema is not None:
-        target = models[0].target
-        model = tabular.TabularModel(x_in, average, name=name, schema=schema, target=target)
-        if target is not None and target.task == "regression":
-            loss_weights, default_metrics = tabular_model.regression_compile_defaults(target)
-        elif target is not None:
-            default_metrics = tabular_model.classification_metrics(target.num_classes)
-    else:
-        model = keras.Model(x_in, average, name=name)
-    model.compile(loss=models[0].loss if loss is None else loss, loss_weights=loss_weights,
-                  metrics=default_metrics if metrics is None else list(metrics))
-    model.optimizer.build(model.trainable_variables)  # saved and loaded with all its variables
-    return model
-

@@ -77,6 +77,7 @@ def _measure(args) -> dict:
 
     x, y, train_rows, val_rows, source = _load(pathlib.Path(args.data), args.rows)
     arch = {"num_classes": 4, "hidden_units": (128,), "activation": "elu"}
+    xla = stacking.jit_for(-(-len(train_rows) // 32) * args.epochs)  # kerasopt's XLA policy for the run's length
     runs = {}  # "K/validate" -> function that trains for args.epochs and returns the median epoch time
     for validate in (False, True):
         def single(model=build_model(x[train_rows], seed=0, **arch), validate=validate):
@@ -86,8 +87,8 @@ def _measure(args) -> dict:
             return timer.median()
         runs[f"1/{validate}"] = single
         for k in args.members:
-            def stacked(model=stacking.build_stacked_model(x[train_rows], members=k, seed=0, **arch), k=k,
-                        validate=validate):
+            def stacked(model=stacking.build_stacked_model(x[train_rows], members=k, seed=0, jit_compile=xla, **arch),
+                        k=k, validate=validate):
                 timer = EpochTimer()
                 stacking.train_stacked(model, x, y, [train_rows] * k, [val_rows] * k if validate else None,
                                        epochs=args.epochs, batch_size=32, early_stopping=False, seed=0,
@@ -119,7 +120,8 @@ def _measure_population(args) -> dict:
     def stacked() -> float:
         start = time.perf_counter()
         model = stacking.build_stacked_model(x[train_rows], members=len(rates), seed=0,
-                                             population={"learning_rate": rates}, **arch)
+                                             population={"learning_rate": rates}, **arch,
+                                             jit_compile=stacking.jit_for(-(-len(train_rows) // 32) * args.epochs))
         stacking.train_stacked(model, x, y, [train_rows] * len(rates), epochs=args.epochs, batch_size=32,
                                early_stopping=False, seed=0)
         return time.perf_counter() - start

@@ -88,6 +88,15 @@ def test_same_seed_same_weights_different_seed_different():
     assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
 
 
+def test_seed_scheme_kernel_i_gets_seed_plus_i_dropout_i_seed_plus_1000_plus_i():
+    model = build_model(5, num_classes=2, hidden_units=(8, 4), dropout=0.2, kernel_initializer="he_normal", seed=7)
+    for i, name in enumerate(["dense_0", "dense_1", "output"]):
+        kernel = model.get_layer(name).kernel
+        expected = keras.initializers.HeNormal(seed=7 + i)(tuple(kernel.shape))
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(kernel), keras.ops.convert_to_numpy(expected))
+    assert [model.get_layer(f"dropout_{i}").seed for i in (0, 1)] == [1007, 1008]
+
+
 def test_optimizer_and_learning_rate():
     model = build_model(3, num_classes=2, optimizer="momentum", learning_rate=0.05)
     assert isinstance(model.optimizer, keras.optimizers.SGD)
@@ -164,37 +173,3 @@ def test_invalid_arguments_raise(kwargs, match):
     kwargs = {"inputs": 4, "hidden_units": (3,), "num_classes": 2, **kwargs}
     with pytest.raises(ArgumentError, match=match):  # a KerasoptError and a ValueError
         build_model(**kwargs)
-
-
-def test_average_models_outputs_the_mean_and_survives_a_save(tmp_path):
-    from kerasopt.models import average_models
-
-    x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32") * 50
-    members = [build_model(x, num_classes=3, hidden_units=[4], seed=s) for s in range(3)]
-    expected = np.mean([m.predict(x, verbose=0) for m in members], axis=0)
-    ensemble = average_models(members)
-    assert ensemble.name == "ensemble" and [m.name for m in members] == ["member_0", "member_1", "member_2"]
-    np.testing.assert_allclose(ensemble.predict(x, verbose=0), expected, atol=1e-6)
-    path = tmp_path / "e.keras"
-    ensemble.save(path)
-    np.testing.assert_allclose(keras.saving.load_model(path).predict(x, verbose=0), expected, atol=1e-6)
-    assert average_models(members[:1]) is members[0]
-
-
-@pytest.mark.parametrize("models, match", [
-    ([], "expected a non-empty list of keras.Model"),
-    (["model"], "expected a non-empty list of keras.Model"),
-    (None, "non-empty list"),
-])
-def test_average_models_rejects_bad_members(models, match):
-    from kerasopt.models import average_models
-
-    with pytest.raises((ValueError, TypeError), match=match):
-        average_models(models)
-
-
-def test_average_models_needs_equal_shapes():
-    from kerasopt.models import average_models
-
-    with pytest.raises(ValueError, match="same input and output shapes"):
-        average_models([build_model(3, num_classes=2), build_model(4, num_classes=2)])

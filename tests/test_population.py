@@ -31,7 +31,7 @@ def _member_arguments(population: dict, k: int) -> dict:
 
 
 @pytest.mark.parametrize("arch, population", [
-    ({"optimizer": "momentum"}, {"learning_rate": [0.1, 0.03, 0.3]}),
+    ({"optimizer": "momentum", "jit_compile": True}, {"learning_rate": [0.1, 0.03, 0.3]}),
     ({"optimizer": "adam", **FAST},
      {"learning_rate": [0.01, 0.003, 0.03], "l1": [0.0, 1e-3, 1e-2], "l2": [1e-2, 0.0, 1e-3]}),
     ({"optimizer": {"name": "adamw", "weight_decay": 0.1}, "batch_norm": [True, False], **FAST},

@@ -310,6 +310,8 @@ def test_build_message_names_the_argument():
     ({"inputs": 3, "members": 2, "optimizer": keras.optimizers.SGD(global_clipnorm=1.0)}, r"`global_clipnorm`"),
     ({"inputs": 3, "members": 2, "optimizer": keras.optimizers.Lamb()}, r"Received: optimizer=Lamb"),
     ({"inputs": 3, "members": 2, "loss": "mse"}, r"`loss`: expected None or a `keras.losses.Loss`"),
+    ({"inputs": 3, "members": 2, "num_classes": 1}, r"`num_classes`: expected an integer >= 2, or None"),
+    ({"inputs": 3, "members": 2, "hidden_units": (4, 0)}, r"`hidden_units`: expected a positive integer"),
 ])
 def test_build_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

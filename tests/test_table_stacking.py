@@ -101,7 +101,7 @@ def test_table_ensemble_averages_the_members_and_loads_in_a_fresh_process(table,
     model = stacking.build_stacked_table_model(schema, 3, target, seed=SEEDS, **ARCH)
     x = stacking.encode_table(schema, frame)
     stacking.train_stacked(model, x, stacking.table_targets(target, label), [np.arange(80)] * 3, epochs=2, seed=0)
-    ensemble = stacking.table_ensemble(model, schema, target)
+    ensemble = stacking.stacked_ensemble(model, schema, target)
     assert isinstance(ensemble, tabular.TabularModel)
     rows = frame.iloc[:10].copy()
     rows.loc[rows.index[0], "model"] = "never seen"
@@ -118,6 +118,23 @@ def test_table_ensemble_averages_the_members_and_loads_in_a_fresh_process(table,
     assert done.stdout.split()[0] == "TabularModel"
 
 
+def test_single_table_model_embeds_in_the_network_and_loads_in_a_fresh_process(table, tmp_path):
+    frame, label, schema, target = table
+    model = build_model(frame, label, hidden_units=(8,), seed=0)
+    embedding = model.get_layer("embeddings")
+    assert isinstance(embedding, tabular.BlockEmbedding) and embedding.blocks == [b[:3] for b in
+                                                                               tabular.embedding_blocks(schema)]
+    assert {layer.name for layer in model.layers if layer.trainable_weights} == {"embeddings", "dense_0", "output"}
+    model.fit(frame, label, epochs=1, verbose=0)
+    expected = model.predict(frame.iloc[:10], verbose=0)
+    model.save(tmp_path / "ensemble.keras")
+    frame.iloc[:10].to_pickle(tmp_path / "rows.pkl")
+    done = subprocess.run([sys.executable, "-c", LOAD], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, env={**os.environ})
+    assert done.returncode == 0, done.stderr[-2000:]
+    np.testing.assert_array_equal(np.load(tmp_path / "loaded.npy"), expected)
+
+
 def test_regression_table_ensemble_restores_the_target_scale():
     frame, _ = _frame(40)
     y = frame["size"].to_numpy() * 1000.0
@@ -125,25 +142,29 @@ def test_regression_table_ensemble_restores_the_target_scale():
     _, target = tabular.encode_target(y, task="regression")
     model = stacking.build_stacked_table_model(schema, 2, target, seed=0, **ARCH)
     standardized = stacking.predict_members(model, stacking.encode_table(schema, frame)).mean(axis=1)
-    ensemble = stacking.table_ensemble(model, schema, target)
+    ensemble = stacking.stacked_ensemble(model, schema, target)
     np.testing.assert_allclose(ensemble.predict(frame, verbose=0), standardized * target.std + target.mean,
                                rtol=1e-5)
 
 
-def test_stacked_embedding_config_round_trip():
-    layer = stacking.StackedEmbedding([(1, 3, 2)], name="embeddings")
-    x = keras.ops.convert_to_tensor(np.eye(4, dtype="float32")[None, None, :, :].reshape(4, 1, 4))
-    out = layer(x)
-    assert tuple(out.shape) == (4, 1, 4 - 3 + 2)
-    clone = stacking.StackedEmbedding.from_config(layer.get_config())
-    assert clone.blocks == [(1, 3, 2)]
+def test_block_embedding_multiplies_each_block_by_its_matrix():
+    x = np.array([[5.0, 0, 1, 0, 7.0], [6.0, 1, 0, 0, 8.0]], "float32")  # a one-hot block at 1..3
+    layer = tabular.BlockEmbedding([(1, 3, 2)], name="embeddings")
+    layer.build(x.shape)
+    table = np.arange(6, dtype="float32").reshape(3, 2)
+    layer.tables[0].assign(table)
+    np.testing.assert_array_equal(layer(x), [[5.0, 2, 3, 7.0], [6.0, 0, 1, 8.0]])
+    stacked = tabular.BlockEmbedding.from_config(layer.get_config())  # (batch, K, features): a matrix per member
+    stacked.build((None, 2, 5))
+    stacked.tables[0].assign(np.stack([table, table + 10]))
+    np.testing.assert_array_equal(stacked(np.stack([x, x], axis=1))[:, 1], [[5.0, 12, 13, 7.0], [6.0, 10, 11, 8.0]])
 
 
 @pytest.mark.parametrize("blocks", [[], [(0, 3)], [(2, 2, 2), (0, 3, 2)], [(0, 3, 2), (2, 2, 2)], [(0, 0, 2)]],
                          ids=["empty", "pair", "unordered", "overlapping", "zero-width"])
-def test_stacked_embedding_rejects_bad_blocks(blocks):
+def test_block_embedding_rejects_bad_blocks(blocks):
     with pytest.raises(ValueError, match="Invalid value for `blocks`"):
-        stacking.StackedEmbedding(blocks)
+        tabular.BlockEmbedding(blocks)
 
 
 def test_embeddings_refuse_a_normalization_of_the_one_hot_blocks():

@@ -168,8 +168,9 @@ def test_many_categories_get_an_embedding():
     n = ONE_HOT_MAX + 4
     data = pd.DataFrame({"city": [f"c{i % n}" for i in range(2 * n)], "x": np.arange(2 * n) % 3})
     model = build_model(data, num_classes=2, hidden_units=())
-    embedding = model.get_layer("tabular_embedding_0")
-    assert (embedding.input_dim, embedding.output_dim) == (n + 1, embedding_dim(n))
+    embedding = model.get_layer("embeddings")  # the network embeds the one-hot block after "x"
+    assert embedding.blocks == [(1, n + 1, embedding_dim(n))]
+    assert tuple(embedding.tables[0].shape) == (n + 1, embedding_dim(n))
     assert embedding_dim(20) == 9
 
 

@@ -1,57 +1,8 @@
-"""`build_stacked_model`: K copies of a `kerasopt.build_model` network as one Keras model.
+"""`build_stacked_model`: K copies of a `kerasopt.build_model` network as one Keras model (`docs/stacking.md`).
 
-Small Dense networks on small tables spend a training step on dispatch
-overhead, not arithmetic, so K networks cost little more than one when they
-run as one model. `build_stacked_model` makes K copies of the network that
-`kerasopt.build_model` makes, with one `keras.layers.EinsumDense`
-(`"bki,kio->bko"`: kernels of shape `(K, in, out)`, biases `(K, out)`) per
-`Dense` layer. The model takes `{"features": (batch, K, features),
-"row_mask": (batch, K)}` (`row_mask` is 1 for a member's real row and 0 for
-padding; only `StackedBatchNormalization` reads it) and returns `(batch, K,
-outputs)`. Member `k` is its own network:
-
-- its initial weights are exactly those of `build_model(seed=seeds[k])`, its
-  `Normalization` is adapted on its own training rows;
-- its loss is its own batch mean (fed with `plan_batches`'s weights, `1 /
-  rows` for a real row and 0 for padding); the model's loss is the SUM of
-  the members' losses (a given `keras.losses.Loss` gets reduction `"sum"`),
-  and every weight penalty is the member's own, so each member's gradient is
-  the one its single network would get (optimizers that couple the entries
-  of a variable, such as norm clipping, are refused; a penalty that is not a
-  sum over the entries is applied to each member's kernel,
-  `MemberwiseRegularizer`);
-- Dropout draws its own masks for each member's rows (`StackedDropout`), and
-  `StackedBatchNormalization` keeps batch statistics per member and unit
-  (over the member's real rows only);
-- with `embeddings`, it embeds each one-hot block `(start, width, dim)` of
-  the features with its own `(width, dim)` matrix (`StackedEmbedding`,
-  initialized uniformly in [-0.05, 0.05]).
-
-`jit_compile="auto"` compiles with XLA on TensorFlow also on a CPU, where
-Keras's own `"auto"` does not (15 stacked phone networks train an epoch about
-3x faster with it); `jit_for` is the policy callers use for a run of a given
-length.
-
-Populations: members that share the layer shapes may differ in their
-continuous hyperparameters, so that one stacked model trains several trials
-of a search (`population={"learning_rate": [...], "l1": [...], "l2": [...],
-"dropout": [...]}`, one value per member for any of the keys; l1, l2 and
-dropout apply to every layer). Member `k` then trains exactly as
-`build_model(..., learning_rate=lr[k], l1=l1[k], l2=l2[k],
-dropout=dropout[k], seed=seeds[k])` would (dropout: the same rate, its own
-masks):
-
-- learning rates: the optimizer (a plain Keras class, not a subclass)
-  becomes its `Memberwise` class (`kerasopt.stacking.optimizers`) with
-  `member_scales` the rates themselves (the base rate is 1.0). A
-  `LearningRateSchedule` `learning_rate` gives the members' common shape:
-  member `k` follows `schedule(step) * lr[k] / schedule(0)`;
-- penalties: `MemberwiseL1L2` weights each member's slice of every kernel by
-  its own strengths; `population["l1"]` or `["l2"]` cannot be combined with
-  `kernel_regularizer`, and the other penalty comes from its scalar;
-- dropout: `StackedDropout` drops each member's units at its own rate.
-
-A key replaces its scalar argument, which must keep its default.
+The model takes `{"features": (batch, K, features), "row_mask": (batch, K)}`
+and returns `(batch, K, outputs)`; member `k` is the `kerasopt.network.Network`
+that `build_model(seed=seeds[k])` makes, rendered with `Network.apply_stacked`.
 """
 
 from __future__ import annotations
@@ -63,15 +14,16 @@ import keras
 import numpy as np
 
 from kerasopt import _validation as check
-from kerasopt import models as models_lib  # the module: stacking may register while models imports
+from kerasopt import models as models_lib  # modules, not names: models -> network -> stacking imports back
+from kerasopt import network as network_lib
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
-from kerasopt.stacking.layers import (ADDITIVE_REGULARIZERS, EQUATION, MemberwiseL1L2, MemberwiseRegularizer,
-                                      StackedBatchNormalization, StackedDropout, StackedEmbedding)
+from kerasopt.stacking.layers import EQUATION, StackedBatchNormalization
 from kerasopt.stacking.optimizers import check_optimizer, memberwise_optimizer
+from kerasopt.tabular.layers import BlockEmbedding
 
-__all__ = ["POPULATION_KEYS", "XLA_MIN_STEPS", "build_stacked_model", "forward", "is_regression", "jit_for",
-           "member_seeds", "member_variables", "model_members", "stacked_layers"]
+__all__ = ["POPULATION_KEYS", "XLA_MIN_STEPS", "build_stacked_model", "is_regression", "jit_for", "member_seeds",
+           "member_variables", "model_members", "stacked_layers"]
 
 
 #: Gradient steps (all epochs) from which compiling a stacked model with XLA pays on TensorFlow:
@@ -81,16 +33,18 @@ XLA_MIN_STEPS = 2000
 
 
 def jit_for(steps: int) -> bool | str:
-    """The `jit_compile` for a stacked run of `steps` gradient steps in all.
+    """kerasopt's XLA policy: the `jit_compile` for a run of `steps` gradient steps in all.
 
-    On TensorFlow, XLA only from `XLA_MIN_STEPS` steps on (a short run spends
-    longer compiling than it saves); on other backends `"auto"`.
+    On TensorFlow, XLA from `XLA_MIN_STEPS` steps on, also on a CPU (where
+    Keras's `"auto"` leaves it off), and not for a shorter run, which spends
+    longer compiling than it saves; on other backends `"auto"`. The builders
+    pass their `jit_compile` to `Model.compile` as given.
 
     Args:
         steps: Steps per epoch times epochs.
 
     Returns:
-        `True`, `False` or `"auto"`, for `build_stacked_model`'s `jit_compile`.
+        `True`, `False` or `"auto"`, for `jit_compile`.
     """
     if keras.backend.backend() != "tensorflow":
         return "auto"
@@ -200,34 +154,6 @@ def _stacked_loss(loss, num_classes):
     return resolved.__class__.from_config({**resolved.get_config(), "reduction": "sum"})
 
 
-def _initial_kernel(kernel_initializer, seed: int | None, index: int, shape) -> np.ndarray:
-    """The kernel `build_model(seed=seed)` gives its Dense layer number `index`."""
-    init = keras.initializers.get(kernel_initializer)
-    config = init.get_config()
-    if seed is not None and "seed" in config:
-        config["seed"] = seed + index
-        init = init.__class__.from_config(config)
-    return keras.ops.convert_to_numpy(init(shape, dtype="float32"))
-
-
-def forward(layers: dict[str, keras.layers.Layer], x, row_mask):
-    """Runs the stacked layers (named as in `build_model`) on `x` of shape `(batch, K, features)`."""
-    if "embeddings" in layers:
-        x = layers["embeddings"](x)
-    if "normalization" in layers:
-        x = layers["normalization"](x)
-    i = 0
-    while f"dense_{i}" in layers:
-        x = layers[f"dense_{i}"](x)
-        if f"batch_norm_{i}" in layers:
-            x = layers[f"batch_norm_{i}"](x, row_mask=row_mask)
-        x = layers[f"activation_{i}"](x)
-        if f"dropout_{i}" in layers:
-            x = layers[f"dropout_{i}"](x)
-        i += 1
-    return layers["output"](x)
-
-
 def build_stacked_model(
     inputs: int | np.ndarray | Sequence[np.ndarray], members: int | None = None, num_classes: int | None = 2,
     hidden_units: int | Sequence[int] = tuple(DEFAULTS["hidden_units"]), activation: str = DEFAULTS["activation"],
@@ -243,7 +169,7 @@ def build_stacked_model(
     """Builds and compiles K independent copies of a `build_model` network as one model.
 
     Member `k` starts from `build_model(..., seed=seeds[k])`'s weights and gets its single network's
-    gradient (see the module docstring). The model takes `{"features": (batch, K, features),
+    gradient (`docs/stacking.md`). The model takes `{"features": (batch, K, features),
     "row_mask": (batch, K)}` and returns `(batch, K, outputs)`.
 
     Args:
@@ -255,11 +181,12 @@ def build_stacked_model(
             the optimizer must update each weight entry from its own gradient (no `clipnorm`).
         loss: `None` (the single network's loss) or a `keras.losses.Loss`, summed over the members.
         seed: One seed (member `k` gets `seed + k`), one seed per member, or `None`.
-        jit_compile: Passed to `Model.compile`; `"auto"` compiles with XLA on TensorFlow, also on a CPU.
+        jit_compile: Passed to `Model.compile` (kerasopt's policy for a run's length: `jit_for`).
         steps_per_execution: Passed to `Model.compile`.
         name: Model name.
-        embeddings: Optional `(start, width, dim)` one-hot blocks of the features that each member embeds
-            with its own matrix (`StackedEmbedding`). Needs `normalize=False`.
+        embeddings: Optional `(start, width, dim[, index])` one-hot blocks of the features that each member
+            embeds with its own matrix (`kerasopt.tabular.BlockEmbedding`, seeded by `index`, by default the
+            block's place). Needs `normalize=False`.
         population: Optional `{key: one value per member}` for keys in `POPULATION_KEYS`: member `k`
             trains as `build_model(..., key=values[k])` would.
 
@@ -269,130 +196,37 @@ def build_stacked_model(
     """
     n_inputs, features, members = _member_features(inputs, members)
     seeds = member_seeds("seed", seed, members)
-    embedding = _embedding(embeddings, n_inputs, normalize and features is not None)
-    if jit_compile == "auto" and keras.backend.backend() == "tensorflow":
-        jit_compile = True  # Keras's "auto" leaves XLA off on a CPU; the stacked einsums run several times faster
     per_member = _check_population(population, members, learning_rate=learning_rate, l1=l1, l2=l2,
                                    dropout=dropout, kernel_regularizer=kernel_regularizer)
-    template = _template(
-        n_inputs, embedding, per_member, num_classes=num_classes, hidden_units=hidden_units, activation=activation,
-        kernel_initializer=kernel_initializer, l1=l1, l2=l2, kernel_regularizer=kernel_regularizer, dropout=dropout,
-        batch_norm=batch_norm, normalize=normalize, optimizer=optimizer, learning_rate=learning_rate, seed=seeds[0],
-        jit_compile=jit_compile, steps_per_execution=steps_per_execution)
-    opt = _stacked_optimizer(template.optimizer, per_member, learning_rate)
-    stacked_loss = _stacked_loss(loss, num_classes)
-    model, stack = _assemble(template, n_inputs, members, per_member, seeds[0], embedding,
-                             normalization=features is not None and normalize, jit_compile=jit_compile, name=name)
-    _initialize(stack, template, features, seeds, kernel_initializer)
-    model.compile(optimizer=opt, loss=stacked_loss, metrics=_data_loss_metrics(loss, num_classes),
-                  jit_compile=jit_compile, steps_per_execution=check.positive_int("steps_per_execution",
-                                                                                  steps_per_execution))
+    network = network_lib.Network.create(num_classes, hidden_units, activation, kernel_initializer, l1, l2,
+                                         kernel_regularizer, dropout, batch_norm,
+                                         embeddings=_blocks(embeddings, normalize and features is not None))
+    opt = _stacked_optimizer(optimizer, learning_rate, per_member)
+    x_in = keras.Input(shape=(members, n_inputs), name="features")
+    mask_in = keras.Input(shape=(members,), name="row_mask")
+    x = _normalized(x_in, features) if features is not None and normalize else x_in
+    threefry = jit_compile is True and keras.backend.backend() == "tensorflow"  # see StackedDropout
+    outputs = network.apply_stacked(x, mask_in, seeds, per_member, threefry=threefry)
+    model = keras.Model({"features": x_in, "row_mask": mask_in}, outputs, name=name)
+    model.compile(optimizer=opt, loss=_stacked_loss(loss, num_classes), metrics=_data_loss_metrics(loss, num_classes),
+                  jit_compile=jit_compile,
+                  steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
     return model
 
 
-def _template(n_inputs: int, embedding: StackedEmbedding | None, per_member: dict, **arguments) -> keras.Model:
-    """The single network whose layers the members copy (after the embeddings); `build_model` checks every argument.
-
-    A population's penalties and dropout replace the template's (its `l1`, `l2` and `dropout` are 0).
-    """
-    if embedding is not None:
-        n_inputs += sum(d - w for _, w, d in embedding.blocks)
-    if "l1" in per_member:
-        arguments.update(l1=0.0, l2=0.0)
-    if "dropout" in per_member:
-        arguments["dropout"] = 0.0
-    return models_lib.build_model(n_inputs, **arguments)
-
-
-def _assemble(template: keras.Model, n_inputs: int, members: int, per_member: dict, seed: int | None,
-              embedding: StackedEmbedding | None, normalization: bool, jit_compile, name: str
-              ) -> tuple[keras.Model, dict[str, keras.layers.Layer]]:
-    """The stacked model of `template`'s layers (before its weights are set), and its layers by name."""
-    threefry = jit_compile is True and keras.backend.backend() == "tensorflow"  # see StackedDropout
-    stack = _stack_template(template, members, per_member, seed, threefry)
-    if embedding is not None:
-        stack["embeddings"] = embedding
-    if normalization:
-        stack["normalization"] = keras.layers.Normalization(axis=(1, 2), name="normalization")
-    x_in = keras.Input(shape=(members, n_inputs), name="features")
-    mask_in = keras.Input(shape=(members,), name="row_mask")
-    model = keras.Model({"features": x_in, "row_mask": mask_in}, forward(stack, x_in, mask_in), name=name)
-    return model, stack
-
-
-def _embedding(embeddings, n_inputs: int, normalized: bool) -> StackedEmbedding | None:
-    """The `StackedEmbedding` of `build_stacked_model`'s `embeddings`, or `None`."""
-    if not embeddings:
-        return None
-    if normalized:
-        raise ArgumentError("`embeddings` needs `normalize=False`: a Normalization layer would rescale the "
-                            f"one-hot blocks. Received: embeddings={embeddings!r}, normalize=True")
-    embedding = StackedEmbedding(embeddings, name="embeddings")
-    if embedding.blocks[-1][0] + embedding.blocks[-1][1] > n_inputs:
-        raise ArgumentError(f"Invalid value for `embeddings`: the blocks exceed the {n_inputs} input "
-                            f"features. Received: embeddings={embeddings!r}")
-    return embedding
-
-
-def _stacked_optimizer(opt: keras.optimizers.Optimizer, per_member: dict, learning_rate):
-    """The template's optimizer, checked, as its `Memberwise` class for a population's learning rates."""
+def _stacked_optimizer(optimizer, learning_rate, per_member: dict) -> keras.optimizers.Optimizer:
+    """`build_model`'s optimizer, checked, as its `Memberwise` class for a population's learning rates."""
+    opt = models_lib.make_optimizer(optimizer, learning_rate)
     check_optimizer(opt)
     if "learning_rate" in per_member:
         return memberwise_optimizer(opt, per_member["learning_rate"], learning_rate)
     return opt
 
 
-def _stack_template(template: keras.Model, members: int, per_member: dict, seed: int | None,
-                    threefry: bool) -> dict[str, keras.layers.Layer]:
-    """The stacked layer of every layer of the single network `template` after its `Normalization`, by name."""
-    layers = keras.layers
-    stack: dict[str, keras.layers.Layer] = {}
-    for layer in template.layers:
-        if isinstance(layer, layers.Dense):
-            reg = layer.kernel_regularizer
-            if "l1" in per_member:
-                reg = MemberwiseL1L2(per_member["l1"], per_member["l2"])
-            elif reg is not None and not isinstance(reg, ADDITIVE_REGULARIZERS):
-                reg = MemberwiseRegularizer(reg)
-            stack[layer.name] = layers.EinsumDense(
-                EQUATION, output_shape=(members, layer.units), bias_axes="ko" if layer.use_bias else None,
-                activation=layer.activation, kernel_initializer="zeros", kernel_regularizer=reg,
-                name=layer.name)
-        elif isinstance(layer, layers.BatchNormalization):
-            stack[layer.name] = StackedBatchNormalization(momentum=layer.momentum, epsilon=layer.epsilon,
-                                                          name=layer.name)
-        elif isinstance(layer, layers.Activation):
-            stack[layer.name] = layers.Activation(layer.activation, name=layer.name)
-        elif isinstance(layer, layers.Dropout):
-            stack[layer.name] = StackedDropout(layer.rate, seed=layer.seed, threefry=threefry, name=layer.name)
-    if "dropout" in per_member:
-        hidden = sum(isinstance(layer, layers.Dense) for layer in template.layers) - 1
-        for i in range(hidden):
-            stack[f"dropout_{i}"] = StackedDropout(per_member["dropout"], name=f"dropout_{i}", threefry=threefry,
-                                                   seed=None if seed is None else seed + 1000 + i)
-    return stack
-
-
-def _initialize(stack: dict[str, keras.layers.Layer], template: keras.Model, features, seeds,
-                kernel_initializer) -> None:
-    """Gives member `k` the initial weights of `build_model(seed=seeds[k])` and its own adapted `Normalization`."""
-    if "normalization" in stack:
-        _adapt_members(stack["normalization"], features)
-    dense_layers = [layer for layer in template.layers if isinstance(layer, keras.layers.Dense)]
-    for index, layer in enumerate(dense_layers):
-        shape = (int(layer.kernel.shape[0]), int(layer.kernel.shape[1]))
-        stack[layer.name].kernel.assign(
-            np.stack([_initial_kernel(kernel_initializer, s, index, shape) for s in seeds]))
-    if "embeddings" in stack:
-        embedding = stack["embeddings"]
-        for j, (table, (_, width, dim)) in enumerate(zip(embedding.tables, embedding.blocks)):
-            table.assign(np.stack([_initial_kernel(keras.initializers.RandomUniform(-0.05, 0.05),
-                                                   None if s is None else s + 2000, j, (width, dim))
-                                   for s in seeds]))
-
-
-def _adapt_members(norm: keras.layers.Normalization, features: list[np.ndarray]) -> None:
-    """Adapts member `k`'s slice of the stacked `norm` on `features[k]`, as `build_model` adapts its own."""
+def _normalized(x, features: list[np.ndarray]):
+    """`x` through a `Normalization` whose member `k` is adapted on `features[k]`, as `build_model` adapts its own."""
+    norm = keras.layers.Normalization(axis=(1, 2), name="normalization")
+    x = norm(x)
     means, variances, adapted = [], [], {}
     for member_features in features:
         if id(member_features) not in adapted:  # members that share their features share the statistics
@@ -405,6 +239,20 @@ def _adapt_members(norm: keras.layers.Normalization, features: list[np.ndarray])
     norm.adapt_mean.assign(np.stack(means))
     norm.adapt_variance.assign(np.stack(variances))
     norm.finalize_state()
+    return x
+
+
+def _blocks(embeddings, normalized: bool) -> list:
+    """`embeddings` as `(start, width, dim, index)` blocks (`index`: the block's place unless given)."""
+    if not embeddings:
+        return []
+    if normalized:
+        raise ArgumentError("`embeddings` needs `normalize=False`: a Normalization layer would rescale the "
+                            f"one-hot blocks. Received: embeddings={embeddings!r}, normalize=True")
+    if any(len(block) not in (3, 4) for block in embeddings):
+        raise ArgumentError("Invalid value for `embeddings`: expected (start, width, dim) blocks. "
+                            f"Received: embeddings={embeddings!r}")
+    return [(*block[:3], block[3] if len(block) == 4 else j) for j, block in enumerate(embeddings)]
 
 
 def _data_loss_metrics(loss, num_classes: int | None) -> list | None:
@@ -440,6 +288,6 @@ def member_variables(layers: dict[str, keras.layers.Layer]) -> list:
     """The variables whose leading axis is the member (everything that training changes)."""
     found = []
     for layer in layers.values():
-        if isinstance(layer, (keras.layers.EinsumDense, StackedBatchNormalization, StackedEmbedding)):
+        if isinstance(layer, (keras.layers.EinsumDense, StackedBatchNormalization, BlockEmbedding)):
             found.extend(layer.weights)
     return found

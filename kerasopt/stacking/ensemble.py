@@ -6,8 +6,9 @@ import keras
 import numpy as np
 
 from kerasopt import _validation as check
+from kerasopt import tabular as tabular_lib
 from kerasopt.errors import ArgumentError
-from kerasopt.stacking.builder import forward, is_regression, model_members, stacked_layers
+from kerasopt.stacking.builder import is_regression, model_members, stacked_layers
 
 __all__ = ["predict_members", "stacked_ensemble"]
 
@@ -36,40 +37,62 @@ def predict_members(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -
     return np.asarray(model.predict(inputs, batch_size=check.positive_int("batch_size", batch_size), verbose=0))
 
 
-def stacked_ensemble(model: keras.Model, name: str = "ensemble") -> keras.Model:
+def stacked_ensemble(model: keras.Model, schema=None, target=None, name: str = "ensemble") -> keras.Model:
     """Returns one model that averages the outputs of a stacked model's members.
 
-    The ensemble takes raw feature rows `(batch, features)`, repeats each row
-    for the K members (`RepeatVector`), runs a copy of the stacked layers
-    (inference mode) and averages the members' outputs over the member axis
-    (`GlobalAveragePooling1D`): class probabilities for classification,
-    predictions for regression. It holds a copy of the weights, saves to
-    `.keras` and loads back after `import kerasopt`.
+    The ensemble repeats each row for the K members (`RepeatVector`), runs a
+    copy of the stacked model (inference mode) and averages the members'
+    outputs (`GlobalAveragePooling1D`): class probabilities, or predictions.
+    With a `schema` it is a `kerasopt.tabular.TabularModel` that takes raw
+    rows, encodes them as `encode_table` does, and maps a regression output
+    back to the target's scale. It saves to `.keras` and loads back after
+    `import kerasopt`.
 
     Args:
-        model: A model from `build_stacked_model`.
+        model: A model from `build_stacked_model` or `build_stacked_table_model`.
+        schema: For a table model, its `kerasopt.tabular.Schema`.
+        target: With `schema`, its `kerasopt.tabular.TargetInfo`.
         name: Name of the returned model.
 
     Returns:
-        A compiled `keras.Model` with input `(batch, features)` and output
-        `(batch, outputs)`.
-
-    Raises:
-        ValueError: for a model not made by `build_stacked_model`.
+        A compiled `keras.Model` taking `(batch, features)`, or a
+        `TabularModel` taking raw rows, with output `(batch, outputs)`.
     """
-    stacked_layers(model)
+    regression = is_regression(stacked_layers(model))
+    count, n_inputs = model_members(model)
+    if (schema is None) != (target is None):
+        raise ArgumentError("Pass both `schema` and `target` (a table model) or neither. "
+                            f"Received: schema={check.shown(schema)}, target={check.shown(target)}")
+    if schema is not None:
+        return _table_ensemble(stacked_ensemble(model, name=f"{name}_members"), schema, target, regression, name)
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
-    layers = stacked_layers(copy)
-    if "normalization" in layers:
-        layers["normalization"].finalize_state()
-    count, n_inputs = model_members(model)
+    for layer in copy.layers:
+        if isinstance(layer, keras.layers.Normalization):
+            layer.finalize_state()
     x_in = keras.Input(shape=(n_inputs,), name="features")
     x = keras.layers.RepeatVector(count, name="members")(x_in)
-    outputs = keras.layers.GlobalAveragePooling1D(name="average")(forward(layers, x, None))
-    ensemble = keras.Model(x_in, outputs, name=name)
-    regression = is_regression(layers)
-    ensemble.compile(loss="mse" if regression else "sparse_categorical_crossentropy",
-                     metrics=["mae"] if regression else ["accuracy"])
+    outputs = copy({"features": x, "row_mask": keras.ops.ones_like(x[..., 0])})
+    ensemble = keras.Model(x_in, keras.layers.GlobalAveragePooling1D(name="average")(outputs), name=name)
+    return _compiled(ensemble, regression, None, ["mae"] if regression else ["accuracy"])
+
+
+def _table_ensemble(body: keras.Model, schema, target, regression: bool, name: str) -> keras.Model:
+    """The `TabularModel` that encodes raw rows for `body` (`stacked_ensemble` of the members) and restores a
+    regression output to the target's scale."""
+    inputs, encoded = tabular_lib.build_preprocessing(schema)
+    outputs = body(encoded)
+    if regression:
+        outputs = tabular_lib.restore_target(outputs, target)
+        loss_weights, metrics = tabular_lib.regression_compile_defaults(target)
+    else:
+        loss_weights, metrics = None, tabular_lib.classification_metrics(target.num_classes)
+    ensemble = tabular_lib.TabularModel(inputs, outputs, name=name, schema=schema, target=target)
+    return _compiled(ensemble, regression, loss_weights, metrics)
+
+
+def _compiled(ensemble: keras.Model, regression: bool, loss_weights, metrics) -> keras.Model:
+    ensemble.compile(loss="mse" if regression else "sparse_categorical_crossentropy", loss_weights=loss_weights,
+                     metrics=metrics)
     ensemble.optimizer.build(ensemble.trainable_variables)  # saved and loaded with all its variables
     return ensemble

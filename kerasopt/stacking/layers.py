@@ -3,9 +3,9 @@
 Every variable has the member as its leading axis. `keras.layers.EinsumDense`
 (`EQUATION`) is the members' `Dense` layers; the layers here are the rest of
 a `kerasopt.build_model` network, member by member: its dropout
-(`StackedDropout`), batch normalization (`StackedBatchNormalization`), column
-embeddings (`StackedEmbedding`) and weight penalties (`MemberwiseL1L2`,
-`MemberwiseRegularizer`).
+(`StackedDropout`), batch normalization (`StackedBatchNormalization`) and
+weight penalties (`MemberwiseL1L2`, `MemberwiseRegularizer`); column
+embeddings are `kerasopt.tabular.BlockEmbedding`, stacked or not.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ __all__ = [
     "MemberwiseRegularizer",
     "StackedBatchNormalization",
     "StackedDropout",
-    "StackedEmbedding",
 ]
 
 #: The members' Dense layers: kernels of shape `(K, in, out)`, biases `(K, out)`.
@@ -209,56 +208,3 @@ class StackedBatchNormalization(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
-
-
-@keras.saving.register_keras_serializable(package="kerasopt")
-class StackedEmbedding(keras.layers.Layer):
-    """Each member's own embeddings of one-hot blocks of stacked features.
-
-    An `Embedding` lookup is the product of the category's one-hot vector
-    with the embedding matrix, so a one-hot block of width `n` times a
-    member's `(n, dim)` matrix is exactly that member's `Embedding` (same
-    output, same gradient). The layer maps `(batch, K, features)` to
-    `(batch, K, features')`, replacing each block `(start, width, dim)` by its
-    `dim` embedded values and passing the other features through in order.
-
-    Args:
-        blocks: `(start, width, dim)` of each one-hot block, in order of
-            `start` (see `kerasopt.tabular.embedding_blocks`).
-    """
-
-    def __init__(self, blocks, **kwargs):
-        super().__init__(**kwargs)
-        self.blocks = [tuple(int(v) for v in b) for b in blocks]
-        starts = [b[0] for b in self.blocks]
-        if not self.blocks or any(len(b) != 3 or min(b) < 0 or b[1] < 1 or b[2] < 1 for b in self.blocks) \
-                or starts != sorted(starts) \
-                or any(a[0] + a[1] > b[0] for a, b in zip(self.blocks, self.blocks[1:])):
-            raise ArgumentError("Invalid value for `blocks`: expected non-overlapping (start, width, dim) "
-                                f"triples in order of start. Received: blocks={blocks!r}")
-
-    def build(self, input_shape):
-        members, width = int(input_shape[1]), int(input_shape[2])
-        if self.blocks[-1][0] + self.blocks[-1][1] > width:
-            raise ArgumentError(f"StackedEmbedding blocks {self.blocks} exceed the {width} input features.")
-        self.tables = [self.add_weight(shape=(members, w, d), initializer="zeros", name=f"embeddings_{j}")
-                       for j, (_, w, d) in enumerate(self.blocks)]
-        self._width = width
-
-    def call(self, inputs):
-        parts, position = [], 0
-        for (start, width, _), table in zip(self.blocks, self.tables):
-            if start > position:
-                parts.append(inputs[..., position:start])
-            parts.append(keras.ops.einsum("bki,kid->bkd", inputs[..., start:start + width], table))
-            position = start + width
-        if position < self._width:
-            parts.append(inputs[..., position:])
-        return parts[0] if len(parts) == 1 else keras.ops.concatenate(parts, axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        width = int(input_shape[2]) + sum(d - w for _, w, d in self.blocks)
-        return (input_shape[0], input_shape[1], width)
-
-    def get_config(self):
-        return {**super().get_config(), "blocks": [list(b) for b in self.blocks]}

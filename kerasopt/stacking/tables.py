@@ -1,4 +1,4 @@
-"""Stacked table networks: one shared encoding of the columns, K stacked networks, one averaging TabularModel."""
+"""Stacked table networks: one shared encoding of the columns (`encode_table`), K networks over it."""
 
 from __future__ import annotations
 
@@ -10,20 +10,17 @@ import numpy as np
 from kerasopt import _validation as check
 from kerasopt import tabular as tabular_lib
 from kerasopt.errors import ArgumentError
-from kerasopt.stacking.builder import build_stacked_model, member_seeds, stacked_layers
-from kerasopt.stacking.ensemble import stacked_ensemble
+from kerasopt.stacking.builder import build_stacked_model
 
-__all__ = ["build_stacked_table_model", "encode_table", "table_ensemble", "table_targets"]
+__all__ = ["build_stacked_table_model", "encode_table", "table_targets"]
 
 
 def encode_table(schema, x, batch_size: int = 4096) -> np.ndarray:
     """Encodes raw table rows into the float features that stacked table networks take.
 
-    The encoding is `kerasopt.tabular.build_preprocessing(schema,
-    embed=False)`: imputed and standardized numbers, missing indicators, and
-    one-hot categories, where a column that a single network embeds keeps
-    its one-hot block for each member's own `StackedEmbedding`. It has no
-    trainable weights, so all members share it.
+    The encoding is `kerasopt.tabular.build_preprocessing(schema)`, which
+    a single table network starts with too. It has no trainable weights, so
+    all members share it.
 
     Args:
         schema: A `kerasopt.tabular.Schema`.
@@ -34,7 +31,7 @@ def encode_table(schema, x, batch_size: int = 4096) -> np.ndarray:
     Returns:
         A float32 array of shape `(rows, width)`.
     """
-    inputs, encoded = tabular_lib.build_preprocessing(schema, embed=False)
+    inputs, encoded = tabular_lib.build_preprocessing(schema)
     encoder = keras.Model(inputs, encoded, name="table_encoder")
     rows = schema.to_inputs(x)
     return np.asarray(encoder.predict(rows, batch_size=check.positive_int("batch_size", batch_size), verbose=0),
@@ -69,8 +66,7 @@ def build_stacked_table_model(schema, members: int, target, *, seed: int | Seque
     Member `k` is the network `kerasopt.build_model(schema, target=target,
     seed=seeds[k], ...)` builds, after its preprocessing: the same Dense
     layers and initial weights, and its own embedding of each column the
-    single network embeds (`StackedEmbedding`, initialized like the
-    single network's `Embedding`). A regression member learns the
+    single network embeds (`kerasopt.tabular.BlockEmbedding`). A regression member learns the
     standardized target (`table_targets`).
 
     Args:
@@ -91,49 +87,6 @@ def build_stacked_table_model(schema, members: int, target, *, seed: int | Seque
         if name in kwargs:
             raise ArgumentError(f"build_stacked_table_model sets `{name}` from the schema and target. "
                                 f"Received: {name}={kwargs[name]!r}")
-    members = check.positive_int("members", members)
-    blocks = tabular_lib.embedding_blocks(schema)
-    width = tabular_lib.encoded_width(schema)
-    model = build_stacked_model(width, members=members, num_classes=target.num_classes, normalize=False,
-                                embeddings=[b[:3] for b in blocks] or None, seed=seed, **kwargs)
-    if blocks:
-        seeds = member_seeds("seed", seed, members)
-        layer = stacked_layers(model)["embeddings"]
-        for table, (_, block_width, dim, index) in zip(layer.tables, blocks):
-            table.assign(np.stack([keras.ops.convert_to_numpy(
-                tabular_lib.embedding_initializer(s, index)((block_width, dim), dtype="float32")) for s in seeds]))
-    return model
-
-
-def table_ensemble(model: keras.Model, schema, target, name: str = "ensemble") -> keras.Model:
-    """Returns one `kerasopt.tabular.TabularModel` that averages a stacked table model's members.
-
-    The model takes raw rows (strings, gaps) like any kerasopt table model:
-    it encodes them (`encode_table`'s layers), runs the members
-    (`stacked_ensemble`) and averages their class probabilities, or their
-    standardized predictions mapped back to the target's scale. It saves to
-    `.keras` and loads back after `import kerasopt`.
-
-    Args:
-        model: A model from `build_stacked_table_model`, trained.
-        schema: Its `kerasopt.tabular.Schema`.
-        target: Its `kerasopt.tabular.TargetInfo`.
-        name: Name of the returned model.
-
-    Returns:
-        A compiled `kerasopt.tabular.TabularModel`.
-    """
-    body = stacked_ensemble(model, name=f"{name}_members")
-    inputs, encoded = tabular_lib.build_preprocessing(schema, embed=False)
-    outputs = body(encoded)
-    regression = target.task == "regression"
-    if regression:
-        outputs = tabular_lib.restore_target(outputs, target)
-        loss_weights, metrics = tabular_lib.regression_compile_defaults(target)
-    else:
-        loss_weights, metrics = None, tabular_lib.classification_metrics(target.num_classes)
-    ensemble = tabular_lib.TabularModel(inputs, outputs, name=name, schema=schema, target=target)
-    ensemble.compile(loss="mse" if regression else "sparse_categorical_crossentropy", loss_weights=loss_weights,
-                     metrics=metrics)
-    ensemble.optimizer.build(ensemble.trainable_variables)  # saved and loaded with all its variables
-    return ensemble
+    return build_stacked_model(tabular_lib.encoded_width(schema), members=check.positive_int("members", members),
+                               num_classes=target.num_classes, normalize=False, seed=seed,
+                               embeddings=tabular_lib.embedding_blocks(schema), **kwargs)

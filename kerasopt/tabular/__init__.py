@@ -6,7 +6,7 @@
 - `kerasopt.tabular.target`: `detect_task`, `encode_target` and `TargetInfo`,
   from labels of any kind to what the network trains on, and back.
 - `kerasopt.tabular.layers`: the preprocessing Keras layers (`Impute`,
-  `MissingIndicator`, `RobustScaling`, lookups and embeddings) and
+  `MissingIndicator`, `RobustScaling`, lookups, `BlockEmbedding`) and
   `build_preprocessing`, which wires them from a `Schema`.
 - `kerasopt.tabular.model`: `TabularModel`, the Functional model that carries
   both, so `model.keras` alone takes raw rows and predicts in the original
@@ -35,8 +35,8 @@ from kerasopt.tabular.target import CLASSIFICATION_MAX_INTEGERS, TargetInfo, det
 
 # public name -> the module (importing Keras) that defines it
 _KERAS_EXPORTS = {
-    **dict.fromkeys(("Impute", "MissingIndicator", "RobustScaling", "SMOOTH_CLIP_BOUND", "build_preprocessing",
-                     "embedding_blocks", "embedding_dim", "embedding_initializer", "encoded_width"),
+    **dict.fromkeys(("BlockEmbedding", "Impute", "MissingIndicator", "RobustScaling", "SMOOTH_CLIP_BOUND",
+                     "build_preprocessing", "embedding_blocks", "embedding_dim", "encoded_width"),
                     "kerasopt.tabular.layers"),
     **dict.fromkeys(("TabularModel", "SoftmaxAUC", "restore_target", "is_tabular_input",
                      "regression_compile_defaults", "classification_metrics"), "kerasopt.tabular.model"),
@@ -46,7 +46,7 @@ __all__ = [
     "MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "CLASSIFICATION_MAX_INTEGERS", "NUMERIC_SCALINGS",
     "Column", "Schema", "TargetInfo", "TabularModel", "Impute", "MissingIndicator", "RobustScaling",
     "SMOOTH_CLIP_BOUND", "SoftmaxAUC", "robust_statistics", "infer_schema", "detect_task", "encode_target",
-    "build_preprocessing", "embedding_blocks", "embedding_dim", "embedding_initializer", "encoded_width",
+    "build_preprocessing", "embedding_blocks", "embedding_dim", "encoded_width", "BlockEmbedding",
 ]
 
 

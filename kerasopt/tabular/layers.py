@@ -1,18 +1,11 @@
 """The preprocessing layers of a table model, and `build_preprocessing`, which wires them from a `Schema`.
 
-`build_preprocessing` turns a `Schema` into Keras inputs (one per column,
-keyed by the column name) and the encoded feature tensor, so a saved model
-takes raw rows: numbers, strings and gaps.
-
-Why the lookup layers and not `keras.utils.FeatureSpace`: FeatureSpace adapts
-on a `tf.data` pipeline and is meant to run there, has no imputation of
-numeric gaps (a NaN passes `Normalization` as NaN), no missing-value
-indicator, and only one-hot or integer outputs for categories (no embedding
-for many categories). The rules here need all three, and each piece is a
-plain Keras layer with its statistics in its config: `Impute`,
-`MissingIndicator`, `RobustScaling` (standardization, or median and
-interquartile range then smooth clipping of extremes), `StringLookup` with
-an out-of-vocabulary bucket, and one-hot or `Embedding`.
+Plain Keras layers with their statistics in their config (`Impute`,
+`MissingIndicator`, `RobustScaling`, `StringLookup`), not
+`keras.utils.FeatureSpace`, which has no imputation of numeric gaps, no
+missing-value indicator and no embedding. The encoding has no trainable
+weights; the network embeds the one-hot blocks of columns with many
+categories (`BlockEmbedding`, `embedding_blocks`).
 """
 
 from __future__ import annotations
@@ -23,8 +16,8 @@ import numpy as np
 from kerasopt.errors import ArgumentError
 from kerasopt.tabular.schema import ONE_HOT_MAX, Column, Schema
 
-__all__ = ["Impute", "MissingIndicator", "RobustScaling", "SMOOTH_CLIP_BOUND", "build_preprocessing",
-           "embedding_blocks", "embedding_dim", "embedding_initializer", "encoded_width"]
+__all__ = ["BlockEmbedding", "Impute", "MissingIndicator", "RobustScaling", "SMOOTH_CLIP_BOUND", "build_preprocessing",
+           "embedding_blocks", "embedding_dim", "encoded_width"]
 
 _OOV = "[unseen]"  # StringLookup's out-of-vocabulary token: categories first seen after training
 
@@ -157,35 +150,25 @@ class RobustScaling(keras.layers.Layer):
                 "clip": list(self.clip)}
 
 
-def build_preprocessing(schema: Schema, seed: int | None = None, embed: bool = True):
-    """Returns the Keras inputs of a schema and the encoded feature tensor.
+def build_preprocessing(schema: Schema):
+    """Returns the Keras inputs of a schema and the encoded feature tensor (no trainable weights).
 
     Numeric and boolean columns are concatenated, imputed (`Impute`) and
-    scaled (`RobustScaling`, which keeps extreme values such as 1e30
-    finite): with the schema's `scaling` `"standard"`, each is imputed with
-    its training mean and standardized by its mean and standard deviation;
-    with `"robust"`, a numeric column is imputed with its training median,
-    scaled by its median and interquartile range and smoothly clipped into
-    (-3, 3), a boolean column standardized as before. They are followed by
-    a 0/1 missing indicator (`MissingIndicator`) for each column that had
-    gaps in training. Each
-    categorical column goes through a `StringLookup` with one
-    out-of-vocabulary bucket (a category first seen after training), then
-    one-hot (at most `ONE_HOT_MAX` categories) or an `Embedding` of
-    `embedding_dim(n)` dimensions.
+    scaled (`RobustScaling`): with the schema's `scaling` `"standard"`, by
+    their training mean and standard deviation; with `"robust"`, a numeric
+    column by its median and interquartile range, then smoothly clipped into
+    (-3, 3). A 0/1 missing indicator (`MissingIndicator`) follows for each
+    column that had gaps in training. Each categorical column becomes the
+    one-hot block of a `StringLookup` with one out-of-vocabulary bucket (a
+    category first seen after training); the network embeds the blocks of
+    columns with more than `ONE_HOT_MAX` categories (`embedding_blocks`).
 
     Args:
         schema: A `Schema` from `infer_schema`.
-        seed: Seed of the embedding initializers.
-        embed: Whether columns of more than `ONE_HOT_MAX` categories get
-            their `Embedding`; `False` one-hot encodes them too, for a model
-            that embeds them itself (`embedding_blocks` says where they are;
-            stacked training gives each member its own embedding). Without
-            embeddings the preprocessing has no trainable weights.
 
     Returns:
         `(inputs, encoded)`: a dict `{column key: keras.Input}` and the
-        float tensor of shape `(batch, width)`.
+        float tensor of shape `(batch, encoded_width(schema))`.
     """
     layers = keras.layers
     inputs, parts = {}, []
@@ -201,23 +184,10 @@ def build_preprocessing(schema: Schema, seed: int | None = None, embed: bool = T
         if gaps:
             parts.append(MissingIndicator(gaps, name="tabular_missing")(x))
     for j, col in enumerate(c for c in schema.features if c.kind == "categorical"):
-        parts.append(_encode_categories(col, j, inputs[col.key], seed, embed))
+        parts.append(layers.StringLookup(vocabulary=col.vocabulary, num_oov_indices=1, oov_token=_OOV,
+                                         output_mode="one_hot", name=f"tabular_lookup_{j}")(inputs[col.key]))
     encoded = parts[0] if len(parts) == 1 else layers.Concatenate(name="tabular_features")(parts)
     return inputs, encoded
-
-
-def _encode_categories(col: Column, j: int, x, seed: int | None, embed: bool):
-    """The one-hot block, or the flattened embedding, of categorical column `j` (see `build_preprocessing`)."""
-    layers = keras.layers
-    n = len(col.vocabulary)
-    if n <= ONE_HOT_MAX or not embed:
-        return layers.StringLookup(vocabulary=col.vocabulary, num_oov_indices=1, oov_token=_OOV,
-                                   output_mode="one_hot", name=f"tabular_lookup_{j}")(x)
-    index = layers.StringLookup(vocabulary=col.vocabulary, num_oov_indices=1, oov_token=_OOV,
-                                name=f"tabular_lookup_{j}")(x)
-    vectors = layers.Embedding(n + 1, embedding_dim(n), embeddings_initializer=embedding_initializer(seed, j),
-                               name=f"tabular_embedding_{j}")(index)
-    return layers.Flatten(name=f"tabular_flatten_{j}")(vectors)
 
 
 def _standard_divisor(std: float) -> float:
@@ -239,7 +209,7 @@ def _scale_numbers(numbers: list[Column], x, scaling: str):
 
 
 def embedding_blocks(schema: Schema) -> list[tuple[int, int, int, int]]:
-    """Where `build_preprocessing(schema, embed=False)` puts the columns that `build_preprocessing(schema)` embeds.
+    """The one-hot blocks of `build_preprocessing(schema)` that a network embeds (> `ONE_HOT_MAX` categories).
 
     Returns:
         One `(start, width, dim, index)` per embedded column: the position
@@ -259,12 +229,62 @@ def embedding_blocks(schema: Schema) -> list[tuple[int, int, int, int]]:
 
 
 def encoded_width(schema: Schema) -> int:
-    """Width of `build_preprocessing(schema, embed=False)`'s encoded features."""
+    """Width of `build_preprocessing(schema)`'s encoded features."""
     numbers = [c for c in schema.features if c.kind in ("numeric", "boolean")]
     return (len(numbers) + sum(c.has_gaps for c in numbers)
             + sum(len(c.vocabulary) + 1 for c in schema.features if c.kind == "categorical"))
 
 
-def embedding_initializer(seed: int | None, index: int) -> keras.initializers.Initializer:
-    """The initializer of the embedding of categorical column `index` in a model seeded `seed`."""
-    return keras.initializers.RandomUniform(-0.05, 0.05, seed=None if seed is None else seed + 2000 + index)
+@keras.saving.register_keras_serializable(package="kerasopt")
+class BlockEmbedding(keras.layers.Layer):
+    """Embeds one-hot blocks of the features, each with its own `(width, dim)` matrix.
+
+    An `Embedding` lookup is the product of the category's one-hot vector
+    with the embedding matrix, so a one-hot block times a `(width, dim)`
+    matrix is that `Embedding` (same output, same gradient). Each block
+    `(start, width, dim)` is replaced by its `dim` embedded values; the other
+    features pass through in order. Features of shape `(batch, K, features)`
+    (K stacked networks) get one matrix per member, `(K, width, dim)`.
+
+    Args:
+        blocks: `(start, width, dim)` of each one-hot block, in order of
+            `start` (see `embedding_blocks`).
+        **kwargs: Base layer arguments.
+    """
+
+    def __init__(self, blocks, **kwargs):
+        super().__init__(**kwargs)
+        self.blocks = [tuple(int(v) for v in b) for b in blocks]
+        starts = [b[0] for b in self.blocks]
+        if not self.blocks or any(len(b) != 3 or min(b) < 0 or b[1] < 1 or b[2] < 1 for b in self.blocks) \
+                or starts != sorted(starts) \
+                or any(a[0] + a[1] > b[0] for a, b in zip(self.blocks, self.blocks[1:])):
+            raise ArgumentError("Invalid value for `blocks`: expected non-overlapping (start, width, dim) "
+                                f"triples in order of start. Received: blocks={blocks!r}")
+
+    def build(self, input_shape):
+        width = int(input_shape[-1])
+        if self.blocks[-1][0] + self.blocks[-1][1] > width:
+            raise ArgumentError(f"Invalid value for `blocks`: they exceed the {width} input features. "
+                                f"Received: blocks={self.blocks}")
+        members = tuple(int(d) for d in input_shape[1:-1])
+        self.tables = [self.add_weight(shape=(*members, w, d), initializer="random_uniform", name=f"embeddings_{j}")
+                       for j, (_, w, d) in enumerate(self.blocks)]
+
+    def call(self, inputs):
+        parts, position = [], 0
+        equation = "bi,id->bd" if len(inputs.shape) == 2 else "bki,kid->bkd"
+        for (start, width, _), table in zip(self.blocks, self.tables):
+            if start > position:
+                parts.append(inputs[..., position:start])
+            parts.append(keras.ops.einsum(equation, inputs[..., start:start + width], table))
+            position = start + width
+        if position < inputs.shape[-1]:
+            parts.append(inputs[..., position:])
+        return parts[0] if len(parts) == 1 else keras.ops.concatenate(parts, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], int(input_shape[-1]) + sum(d - w for _, w, d in self.blocks))
+
+    def get_config(self):
+        return {**super().get_config(), "blocks": [list(b) for b in self.blocks]}

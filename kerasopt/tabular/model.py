@@ -1,11 +1,5 @@
-"""`TabularModel`: the Functional model that carries a table's `Schema` and `TargetInfo`.
-
-The schema and the target info are part of the model's config, so
-`model.keras` alone takes raw rows and predicts in the original labels. Also
-here, the output side of a table model: a regression output back on the
-target's scale (`restore_target`), and the loss weight and metrics it is
-compiled with.
-"""
+"""`TabularModel`, the Functional model that carries a table's `Schema` and `TargetInfo`, and its output side
+(`restore_target`, the loss weight and metrics a table model is compiled with)."""
 
 from __future__ import annotations
 

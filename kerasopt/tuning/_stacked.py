@@ -245,7 +245,7 @@ def stacked_retrain(hypermodel, hp, frame, y, *, columns: dict | None, epochs: i
 
     Returns:
         A `kerasopt.tabular.TabularModel` averaging the members
-        (`kerasopt.stacking.table_ensemble`), which takes raw rows.
+        (`kerasopt.stacking.stacked_ensemble`), which takes raw rows.
     """
     from kerasopt import stacking
 
@@ -256,5 +256,5 @@ def stacked_retrain(hypermodel, hp, frame, y, *, columns: dict | None, epochs: i
     stacking.train_stacked(model, encoding.x, encoding.y, rows, epochs=epochs,
                            batch_size=int(values["batch_size"]), early_stopping=False, seed=seeds,
                            callbacks=callbacks)
-    return stacking.table_ensemble(model, encoding.schema, hypermodel.target,
+    return stacking.stacked_ensemble(model, encoding.schema, hypermodel.target,
                                    name="ensemble" if members > 1 else "model")
