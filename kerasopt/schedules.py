@@ -303,30 +303,19 @@ def get(identifier: str | dict | keras.optimizers.schedules.LearningRateSchedule
     """Returns a learning-rate schedule from a name, a dict or an instance.
 
     Args:
-        identifier: A schedule name (see `available()`), `None` or
-            `"constant"` for a fixed rate, a dict (`{"name": "step",
-            "step_size": 10, "gamma": 0.5}` or Keras's serialized form), a
-            `LearningRateSchedule` instance (returned as is) or a float (a
-            fixed rate).
+        identifier: A schedule name (see `available()`); `None`, `"constant"` or a float for a
+            fixed rate; a dict (`{"name": "step", "step_size": 10}` or Keras's serialized form);
+            or a `LearningRateSchedule` (returned as is).
         learning_rate: The initial learning rate of the schedule.
-        steps_per_epoch: Optimizer steps in one epoch,
-            `ceil(training rows / batch_size)`; required by every schedule
-            but the constant one (they count epochs, and the optimizer
-            counts steps).
-        epochs: The run's number of epochs: the default length of a
-            schedule that has one (`cosine`'s `decay_epochs`).
-        **kwargs: The schedule's own arguments (`step_size`, `gamma`,
-            `milestones`, `boundaries`, `values`, `decay_rate`,
-            `decay_epochs`, `warmup_epochs`, `alpha`).
+        steps_per_epoch: Optimizer steps in one epoch; required by every schedule but the constant one.
+        epochs: The run's number of epochs: the default length of `cosine` (`decay_epochs`).
+        **kwargs: The schedule's own arguments (`step_size`, `gamma`, `milestones`, ...).
 
     Returns:
-        A `keras.optimizers.schedules.LearningRateSchedule`, or a float for a
-        constant learning rate.
+        A `keras.optimizers.schedules.LearningRateSchedule`, or a float for a constant rate.
 
     Raises:
-        ArgumentError: for an unknown name, invalid arguments, or an epoch
-            schedule without `steps_per_epoch` (or, for `cosine`, without
-            `decay_epochs` or `epochs`).
+        ArgumentError: for an unknown name, invalid arguments, or a missing `steps_per_epoch`.
 
     Example:
 
@@ -346,43 +335,45 @@ def get(identifier: str | dict | keras.optimizers.schedules.LearningRateSchedule
             return keras.saving.deserialize_keras_object(identifier)
         config = dict(identifier)
         if "name" not in config:
-            raise ArgumentError(
-                "A schedule dict needs a 'name' key, one of "
-                f"{', '.join(available())}. Received: schedule={identifier!r}"
-            )
+            raise ArgumentError(f"A schedule dict needs a 'name' key, one of {', '.join(available())}. "
+                                f"Received: schedule={identifier!r}")
         name = config.pop("name")
         return get(name, learning_rate=config.pop("learning_rate", learning_rate),
                    steps_per_epoch=config.pop("steps_per_epoch", steps_per_epoch),
                    epochs=config.pop("epochs", epochs), **{**config, **kwargs})
     if isinstance(identifier, str):
-        key = identifier.lower()
-        if key not in _SCHEDULES:
-            raise ArgumentError(
-                f"Unknown schedule: schedule={identifier!r}. Known schedules: {', '.join(available())}."
-            )
-        cls = _SCHEDULES[key]
-        if cls is None:
-            if kwargs:
-                raise ArgumentError(f"The constant schedule takes no arguments. Received: {sorted(kwargs)}")
-            return check.positive_float("learning_rate", learning_rate)
-        if cls is not PiecewiseConstant:
-            kwargs = {"initial_learning_rate": learning_rate, **kwargs}
-        if steps_per_epoch is None:
-            raise ArgumentError(
-                f"Invalid arguments for schedule {identifier!r}: it counts epochs and the optimizer counts "
-                "steps, so it needs `steps_per_epoch` (ceil(training rows / batch_size)). "
-                "Received: steps_per_epoch=None")
-        length = _LENGTH_ARGS.get(cls)
-        if length is not None and length not in kwargs:
-            if epochs is None:
-                raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: it needs `{length}`, or "
-                                    f"the run's `epochs` as its default. Received: {length}=None, epochs=None")
-            kwargs[length] = check.positive_int("epochs", epochs)
-        try:
-            return cls(steps_per_epoch=steps_per_epoch, **kwargs)
-        except TypeError as e:
-            raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: {e}") from None
+        return _from_name(identifier, learning_rate, steps_per_epoch, epochs, kwargs)
     raise ArgumentError(f"Could not interpret schedule identifier: schedule={identifier!r}")
+
+
+def _from_name(identifier: str, learning_rate: float, steps_per_epoch: int | None, epochs: int | None,
+               kwargs: dict) -> keras.optimizers.schedules.LearningRateSchedule | float:
+    """The schedule named `identifier` with its arguments checked."""
+    key = identifier.lower()
+    if key not in _SCHEDULES:
+        raise ArgumentError(f"Unknown schedule: schedule={identifier!r}. Known schedules: {', '.join(available())}.")
+    cls = _SCHEDULES[key]
+    if cls is None:
+        if kwargs:
+            raise ArgumentError(f"The constant schedule takes no arguments. Received: {sorted(kwargs)}")
+        return check.positive_float("learning_rate", learning_rate)
+    if cls is not PiecewiseConstant:
+        kwargs = {"initial_learning_rate": learning_rate, **kwargs}
+    if steps_per_epoch is None:
+        raise ArgumentError(
+            f"Invalid arguments for schedule {identifier!r}: it counts epochs and the optimizer counts "
+            "steps, so it needs `steps_per_epoch` (ceil(training rows / batch_size)). "
+            "Received: steps_per_epoch=None")
+    length = _LENGTH_ARGS.get(cls)
+    if length is not None and length not in kwargs:
+        if epochs is None:
+            raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: it needs `{length}`, or "
+                                f"the run's `epochs` as its default. Received: {length}=None, epochs=None")
+        kwargs = {**kwargs, length: check.positive_int("epochs", epochs)}
+    try:
+        return cls(steps_per_epoch=steps_per_epoch, **kwargs)
+    except TypeError as e:
+        raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: {e}") from None
 
 
 def epoch_values(schedule: keras.optimizers.schedules.LearningRateSchedule | float, epochs: int,

@@ -322,26 +322,17 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
         dropout: Dropout rate after each hidden layer.
         batch_norm: Whether to use batch normalization.
         l2: L2 strength on every kernel.
-        schedule: A learning-rate schedule name or dict for
-            `kerasopt.schedules.get` (e.g. `"cosine"`, `{"name": "step",
-            "step_size": 5, "gamma": 0.5}`); `"cosine"` without
-            `decay_epochs` decays over all `epochs`. `None` keeps the rate constant.
+        schedule: A schedule name or dict for `kerasopt.schedules.get` (`"cosine"` decays over
+            all `epochs`); `None` keeps the rate constant.
         kernel_initializer: Initializer of every Dense kernel.
         input_dropout: Dropout rate on the input pixels.
-        augment: Data augmentation in training only, a name or dict for
-            `kerasopt.augmentation.get` (e.g. `"rotation,shift,zoom"`).
+        augment: Augmentation in training only, for `kerasopt.augmentation.get` (`"rotation,shift"`).
         seed: Seed of initialization, dropout, augmentation and shuffling.
         verbose: Verbosity of `fit`.
         callbacks: More Keras callbacks for `fit`.
 
     Returns:
         A `MnistResult`.
-
-    Example:
-
-    >>> result = run_mnist(load_digits(), epochs=2, seed=0)  # doctest: +SKIP
-    >>> 0.0 <= result.test_accuracy <= 1.0  # doctest: +SKIP
-    True
     """
     from kerasopt import schedules
     from kerasopt.training import train

@@ -130,11 +130,6 @@ def tune(data=None, target: str | None = None, config=None, **overrides) -> Tune
 
     Raises:
         ArgumentError, ConfigError, DataError, OutputExistsError: before any trial runs.
-
-    Example:
-
-    >>> tune("train.csv", "label", tuner="random", max_trials=5).best["score"]  # doctest: +SKIP
-    0.97
     """
     start = time.monotonic()
     if isinstance(config, (str, os.PathLike)):
