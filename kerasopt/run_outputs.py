@@ -27,7 +27,7 @@ from kerasopt import baselines as baselines_lib
 from kerasopt import report
 
 __all__ = ["TRAIN_FILES", "EVALUATION_FILES", "TUNE_FILES", "train_extras", "write_train_outputs",
-           "write_evaluation_outputs", "write_tune_outputs", "oof_frame", "comparison_lines", "report_line"]
+           "write_evaluation_outputs", "write_tune_outputs", "oof_frame", "comparison_lines"]
 
 #: Files `write_train_outputs` adds to a training run (`oof_predictions.csv` with bagging only).
 TRAIN_FILES = ("importance.csv", "importance.png", "oof_predictions.csv", "report.html")
@@ -37,11 +37,6 @@ EVALUATION_FILES = ("importance.csv", "importance.png", "report.html")
 TUNE_FILES = ("baselines.json", "report.html")
 _SCALARS = ("rows", "accuracy", "balanced_accuracy", "log_loss", "roc_auc", "loss", "rmse", "mae", "r2")
 IMPORTANCE_REPEATS = 5
-
-
-def report_line(path: str) -> str:
-    """The last line a command prints: where its report is."""
-    return f"report: {path}"
 
 
 def _scalars(scores: dict[str, Any]) -> dict[str, Any]:
