@@ -136,11 +136,6 @@ class ProgressLine(keras.callbacks.Callback):
         stop_monitor: The metric the early stopping watches (default:
             `monitor`); one value, or one per member of a stacked model.
             Higher is better for accuracy, AUC and R^2, lower otherwise.
-
-    Example:
-
-    >>> callback = ProgressLine("refit", epochs=40)  # doctest: +SKIP
-    >>> model.fit(x, y, epochs=40, callbacks=[callback], verbose=0)  # doctest: +SKIP
     """
 
     _PREFERRED = ("val_accuracy", "val_log_loss", "val_mse", "accuracy", "log_loss", "mse", "val_loss", "loss")

@@ -485,13 +485,7 @@ COMMANDS["tune"] = _tune
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the command line; returns the exit status.
-
-    Example:
-
-    >>> main(["train", "--epochs", "5", "--out", "runs/demo"])  # doctest: +SKIP
-    0
-    """
+    """Runs the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     missing = _missing_data(args)
     if missing:

@@ -123,12 +123,6 @@ def load_mnist(path: str | os.PathLike | None = None) -> Images:
     Raises:
         DataError: if the file is missing (the message names the exact path
             to put it at), unreadable, lacks a key, or the shapes disagree.
-
-    Example:
-
-    >>> data = load_mnist("/work/shared/data/mnist/mnist.npz")  # doctest: +SKIP
-    >>> data.x_train.shape, data.x_test.shape  # doctest: +SKIP
-    ((60000, 784), (10000, 784))
     """
     target = os.fspath(path) if path is not None else default_mnist_path()
     if not os.path.isfile(target):

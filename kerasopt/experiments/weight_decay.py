@@ -194,12 +194,6 @@ def sweep(lambdas: Sequence[float] = tuple(range(11)), data: LinearData | None =
         A `pandas.DataFrame` with one row per lambda: `lambda`, `keras_l2`
         (`lambda / 2`), `train_loss`, `test_loss` (squared loss `/2`, no
         penalty), `w_norm`.
-
-    Example:
-
-    >>> table = sweep([0, 3], epochs=100)  # doctest: +SKIP
-    >>> table.w_norm.is_monotonic_decreasing  # doctest: +SKIP
-    True
     """
     data = make_data(seed=seed) if data is None else data
     rows = []
