@@ -136,17 +136,11 @@ def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epoc
         batch_size: Minibatch size (the book: 5).
         learning_rate: Plain SGD learning rate (the book: 0.003).
         seed: Seed of the initial weights and the shuffling.
-        record_history: Whether to evaluate the test loss after every epoch
-            for `history` (slower); when False, `history` holds only the
-            running training loss of each epoch.
+        record_history: Whether to evaluate the test loss after every epoch (slower).
 
     Returns:
-        A dict with `lambda`, `penalty`, `train_loss` and `test_loss` (the
-        book's squared loss `/2`, without the penalty, after the last epoch),
-        `w_norm` (`||w||_2`), `bias`, `weights` (the learned `w`) and
-        `history` (per-epoch `train_loss` and, with `record_history`,
-        `test_loss`: the same loss, the training one averaged over the
-        epoch's batches as Keras logs it).
+        A dict with `lambda`, `penalty`, `train_loss` and `test_loss` (the book's squared
+        loss `/2` without the penalty), `w_norm`, `bias`, `weights` and per-epoch `history`.
     """
     from kerasopt.models import build_model
     from kerasopt.training import train
