@@ -95,32 +95,23 @@ def in_memory_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle:
                       seed: int | None = None, repeat: bool = False):
     """Returns a `tf.data.Dataset` of `(x, y)` batches for `Model.fit` on TensorFlow.
 
-    The rows stay in memory as two tensors; each epoch the dataset shuffles
-    the row indices (with `seed`, anew every epoch) and gathers each batch
-    with one `tf.gather`, prefetching the next. On a small network this
-    takes about half the time per step of Keras's own adapter for NumPy
-    arrays, which slices and re-batches through a longer pipeline; the
-    batches hold the same rows in a different random order, so results are
-    the same up to that order.
+    The rows stay in memory as tensors; each epoch shuffles the row indices and
+    gathers each batch with one `tf.gather`: about half the time per step of
+    Keras's own adapter for NumPy arrays on a small network.
 
     Args:
-        x: Features, shape `(rows, ...)`, or a dict of such arrays (the
-            named columns of a `TabularModel`; string columns gather too).
+        x: Features, shape `(rows, ...)`, or a dict of such arrays (a `TabularModel`'s columns).
         y: Targets, one per row.
         batch_size: Rows per batch (the last batch may be smaller).
         shuffle: Whether to reshuffle the rows every epoch.
         seed: Seed of the shuffle.
-        repeat: Whether to repeat the epochs without end (pass
-            `steps_per_epoch` to `fit`): one iterator then serves every
-            epoch instead of a new one per epoch.
+        repeat: Whether to repeat the epochs without end (pass `steps_per_epoch` to `fit`).
 
     Returns:
-        A `tf.data.Dataset` with a known number of batches (infinite with
-        `repeat`).
+        A `tf.data.Dataset`.
     """
     import tensorflow as tf
 
-    # Keras's own adapter casts float arrays to `floatx`; do the same.
     def tensor(a):
         # Keras's own adapter casts float arrays to `floatx`; do the same. Strings become tf.string.
         a = np.asarray(a)

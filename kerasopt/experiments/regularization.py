@@ -239,7 +239,7 @@ def run_experiment(out_dir: str | os.PathLike | None = None, data_path: str | os
         DataError: if `data_path` cannot be read.
     """
     from kerasopt import _io
-    from kerasopt.plotting import save_figure
+    from kerasopt.plotting import save_figures
 
     if out_dir is not None:
         out_dir = os.fspath(out_dir)
@@ -259,6 +259,5 @@ def run_experiment(out_dir: str | os.PathLike | None = None, data_path: str | os
         os.makedirs(out_dir, exist_ok=True)
         _io.write_text(os.path.join(out_dir, "regularization.csv"), table.to_csv())
         _io.write_json(os.path.join(out_dir, "regularization_history.json"), histories)
-        for name, figure in figures.items():
-            save_figure(figure, os.path.join(out_dir, name))
+        save_figures(figures, out_dir)
     return {"table": table, "histories": histories, "data": source, "figures": figures}

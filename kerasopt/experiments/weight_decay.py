@@ -330,7 +330,7 @@ def run_experiment(out_dir: str | os.PathLike | None = None, lambdas: Sequence[f
             is False (checked before any training).
     """
     from kerasopt import _io
-    from kerasopt.plotting import save_figure
+    from kerasopt.plotting import save_figures
 
     if out_dir is not None:
         out_dir = os.fspath(out_dir)
@@ -350,6 +350,5 @@ def run_experiment(out_dir: str | os.PathLike | None = None, lambdas: Sequence[f
         os.makedirs(out_dir, exist_ok=True)
         _io.write_text(os.path.join(out_dir, "weight_decay_sweep.csv"), table.to_csv(index=False))
         _io.write_text(os.path.join(out_dir, "weight_decay_l1_l2.csv"), l1_l2.to_csv())
-        for name, figure in figures.items():
-            save_figure(figure, os.path.join(out_dir, name))
+        save_figures(figures, out_dir)
     return {"sweep": table, "l1_l2": l1_l2, "runs": runs, "weights": weights, "figures": figures}
