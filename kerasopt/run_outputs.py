@@ -183,16 +183,11 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
     Returns:
         `{file name: path}` of the files written.
     """
-    from kerasopt import importance
-    from kerasopt.plotting import save_figure
-
     paths = {name: os.path.join(out_dir, name) for name in TRAIN_FILES}
     target = model.target
     name = os.path.basename(os.path.normpath(out_dir))
     frame = extras["importance"]
-    _io.write_with(paths["importance.csv"], lambda tmp: frame.to_csv(tmp, index=False))
-    figure = importance.plot_importance(frame, title=f"{target.name}: permutation importance")
-    save_figure(figure, paths["importance.png"])
+    figure = _write_importance(frame, paths, target.name)
     pool = np.sort(np.concatenate([rows["train"], rows["validation"]]))
     oof = None
     if "out_of_fold" in record:
@@ -245,6 +240,17 @@ def _read_json(path: str | None) -> dict[str, Any]:
         return {}
 
 
+def _write_importance(frame: pd.DataFrame, paths: dict[str, str], target: str):
+    """Writes `importance.csv` and `importance.png` of a permutation-importance table; returns the figure."""
+    from kerasopt import importance
+    from kerasopt.plotting import save_figure
+
+    _io.write_with(paths["importance.csv"], lambda tmp: frame.to_csv(tmp, index=False))
+    figure = importance.plot_importance(frame, title=f"{target}: permutation importance")
+    save_figure(figure, paths["importance.png"])
+    return figure
+
+
 def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: str, features: pd.DataFrame,
                              truth, scores: dict[str, Any], seed: int | None = 0) -> dict[str, str]:
     """Writes `importance.csv`, `importance.png` and `report.html` of `kerasopt evaluate`.
@@ -267,14 +273,11 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
         `{file name: path}` of the files written.
     """
     from kerasopt import importance
-    from kerasopt.plotting import save_figure
 
     paths = {name: os.path.join(out_dir, name) for name in EVALUATION_FILES}
     target = model.target
     frame = importance.permutation_importance(model, features, truth, repeats=IMPORTANCE_REPEATS, seed=seed)
-    _io.write_with(paths["importance.csv"], lambda tmp: frame.to_csv(tmp, index=False))
-    figure = importance.plot_importance(frame, title=f"{target.name}: permutation importance")
-    save_figure(figure, paths["importance.png"])
+    figure = _write_importance(frame, paths, target.name)
     metrics = [{"rows on": os.path.basename(os.fspath(data_path)), **_scalars(scores)}]
     body = report.table(metrics)
     if "per_class" in scores:
