@@ -455,10 +455,6 @@ def experiment_parser(prog: str, doc: str, seed_help: str = "random seed (defaul
     return parser
 
 
-COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate, "export": _export}
-# --- tune subcommand (owned by tuning) ---
-
-
 def _tune(args) -> int:
     from kerasopt import spec
     from kerasopt.tuning.search import tune
@@ -480,8 +476,7 @@ def _tune(args) -> int:
     return 0
 
 
-COMMANDS["tune"] = _tune
-# --- end tune ---
+COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate, "export": _export, "tune": _tune}
 
 
 def main(argv: list[str] | None = None) -> int:

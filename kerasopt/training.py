@@ -191,14 +191,12 @@ def train(model: keras.Model, x: np.ndarray, y: np.ndarray, *,
         A `TrainResult`.
     """
     epochs, batch_size, patience = _sizes(y, validation_split, epochs, batch_size, patience)
-    if seed is not None:
-        seed = check.non_negative_int("seed", seed)
-        keras.utils.set_random_seed(seed)
+    seed = _seeded(seed)
     x, y, validation_data, test_data = _split(model, x, y, validation_data, validation_split, test_data, seed)
     monitor = monitor or data_loss(model, validation=validation_data is not None)
     _set_steps_per_execution(model, steps_per_execution, math.ceil(len(y) / batch_size))
-    cbs, stopper = _train_callbacks(model, monitor, early_stopping, patience, min_delta, reduce_lr_on_plateau)
-    cbs.extend(_callbacks(callbacks))
+    cbs, stopper = _train_callbacks(model, monitor, early_stopping, patience, min_delta, reduce_lr_on_plateau,
+                                    callbacks)
     start = time.perf_counter()
     with _converted(model):
         history = model.fit(**_fit_data(x, y, validation_data, batch_size, seed), epochs=epochs,
@@ -225,6 +223,14 @@ def _sizes(y, validation_split, epochs, batch_size, patience) -> tuple[int, int,
         epochs, batch_size, patience = sizes.epochs, sizes.batch_size, sizes.patience
     return (check.positive_int("epochs", epochs), check.positive_int("batch_size", batch_size),
             check.non_negative_int("patience", patience))
+
+
+def _seeded(seed: int | None) -> int | None:
+    """The checked `seed`, passed to `keras.utils.set_random_seed` so a run is repeatable."""
+    if seed is not None:
+        seed = check.non_negative_int("seed", seed)
+        keras.utils.set_random_seed(seed)
+    return seed
 
 
 def _split(model, x, y, validation_data, validation_split, test_data, seed):
@@ -259,8 +265,8 @@ def _set_steps_per_execution(model: keras.Model, steps_per_execution, steps_per_
         model.train_function = None
 
 
-def _train_callbacks(model, monitor, early_stopping, patience, min_delta, reduce_lr_on_plateau):
-    """`train`'s own callbacks and its `EarlyStopping` (or `None`)."""
+def _train_callbacks(model, monitor, early_stopping, patience, min_delta, reduce_lr_on_plateau, callbacks):
+    """`train`'s own callbacks, then the user's `callbacks`; and its `EarlyStopping` (or `None`)."""
     cbs: list[keras.callbacks.Callback] = [LearningRateLogger(), MonitorCheck(monitor)]
     stopper = None
     min_delta = check.non_negative_float("min_delta", min_delta)
@@ -276,7 +282,7 @@ def _train_callbacks(model, monitor, early_stopping, patience, min_delta, reduce
         if isinstance(reduce_lr_on_plateau, dict):
             options.update(reduce_lr_on_plateau)
         cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, **options))
-    return cbs, stopper
+    return cbs + _callbacks(callbacks), stopper
 
 
 def _fit_data(x, y, validation_data, batch_size: int, seed) -> dict:
