@@ -666,7 +666,10 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
         The scores (see `kerasopt.evaluation`), with `warnings` (a line when
         they rest on fewer than `kerasopt.signals.SMALL_ROWS` rows).
     """
-    model_path, out_dir = os.fspath(model_path), os.fspath(out_dir)
+    from kerasopt import evaluation
+    from kerasopt.plotting import save_figure
+
+    model_path, out_dir, data_path = os.fspath(model_path), os.fspath(out_dir), os.fspath(data_path)
     _io.check_out_dir(out_dir, EVALUATION_FILES, overwrite)
     frame = data_lib.load_csv(data_path, encoding=encoding)
     model = _load_tabular_model(model_path)
@@ -679,8 +682,9 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
     features = frame.drop(columns=[target])
     inputs = model.convert_inputs(features, notes=notes)
     outputs = np.asarray(model.predict(inputs, batch_size=1024, verbose=0))
-    scores = _evaluation_scores(model, truth.to_numpy(), outputs, out_dir,
-                                title=f"{target}: {os.path.basename(os.fspath(data_path))}")
+    scores, figure = evaluation.scores_and_figure(truth.to_numpy(), model.target.decode(outputs), outputs,
+                                                  model.classes, title=f"{target}: {os.path.basename(data_path)}")
+    save_figure(figure, os.path.join(out_dir, "confusion_matrix.png" if model.classes is not None else "residuals.png"))
     warning = signals.few_rows_warning("evaluation", scores["rows"])
     scores["warnings"] = [warning] if warning else []
     _io.write_json(os.path.join(out_dir, "evaluation.json"),
@@ -691,18 +695,3 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
     run_outputs.write_evaluation_outputs(out_dir, model, model_path, data_path, features, truth, scores)
     return scores
 
-
-def _evaluation_scores(model, truth: np.ndarray, outputs: np.ndarray, out_dir: str, title: str) -> dict[str, Any]:
-    """The scores of `outputs` against `truth`; writes `confusion_matrix.png` or `residuals.png`."""
-    from kerasopt import evaluation
-    from kerasopt.plotting import save_figure
-
-    predicted = model.target.decode(outputs)
-    if model.classes is not None:
-        scores = evaluation.classification_scores(truth, predicted, outputs, model.classes)
-        save_figure(evaluation.plot_confusion_matrix(scores["confusion_matrix"], scores["classes"], title=title),
-                    os.path.join(out_dir, "confusion_matrix.png"))
-    else:
-        scores = evaluation.regression_scores(truth, predicted)
-        save_figure(evaluation.plot_residuals(truth, predicted, title=title), os.path.join(out_dir, "residuals.png"))
-    return scores

@@ -118,11 +118,10 @@ def oof_frame(table, pool: np.ndarray, target, outputs: np.ndarray) -> pd.DataFr
 def _error_figure(target, truth, predicted, proba, title: str):
     from kerasopt import evaluation
 
+    _, figure = evaluation.scores_and_figure(truth, predicted, proba, target.classes, title=title)
     if target.classes is not None:
-        scores = evaluation.classification_scores(truth, predicted, proba, target.classes)
-        return "confusion-matrix", "Confusion matrix", evaluation.plot_confusion_matrix(
-            scores["confusion_matrix"], scores["classes"], title=title)
-    return "residuals", "Residuals", evaluation.plot_residuals(truth, predicted, title=title)
+        return "confusion-matrix", "Confusion matrix", figure
+    return "residuals", "Residuals", figure
 
 
 def _baseline_rows(ours: dict[str, Any], baselines: dict[str, Any]) -> list[dict]:
