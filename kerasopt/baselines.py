@@ -15,13 +15,6 @@ types the raw cells (numbers, booleans, categories with gaps as their own
 category), and the schema's dropped columns are left out. Without test rows,
 each baseline is scored by 5-fold cross-validated (out-of-fold) predictions on
 the training rows instead.
-
-Example:
-
->>> from kerasopt import baselines
->>> result = baselines.fit_baselines(model.schema, model.target, x_tr, y_tr, x_te, y_te)  # doctest: +SKIP
->>> result["models"]["logistic_regression"]["accuracy"]  # doctest: +SKIP
-0.9594
 """
 
 from __future__ import annotations

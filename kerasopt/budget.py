@@ -1,24 +1,10 @@
 """Size-aware training: batch size, epoch budget and patience from the number of training rows.
 
-The options `batch_size`, `epochs` and `patience` default to `None`: "sized
-to the rows". `sized` turns them into numbers from the rows one network
-trains on per epoch, so a run's cost grows no faster than its rows and a
-100,000-row table is not trained like a 1,600-row one:
-
-- up to `SMALL_TABLE_ROWS` (4,096) rows: batch 32, at most 300 epochs,
-  patience 50, the values cross-validated on the 1,600-row phone table
-  (whose networks train on 1,024 rows), which they keep exactly;
-- above: the batch grows by 32 rows for every 4,096 rows (64 above 4,096
-  rows, 96 above 8,192, ...) up to `MAX_BATCH_SIZE`, so an epoch stays near
-  128 steps until the cap; the epochs are what fits in `STEP_BUDGET`
-  gradient steps (at most 300, at least `MIN_EPOCHS`), and the patience is a
-  sixth of them (at least `MIN_PATIENCE`), as 50 is of 300.
-
-The budget is counted in gradient steps, not seconds, so a seed still makes
-a run repeatable. A value the user sets is kept as given. The rows are the
-rows of one network's epoch: with bagging K, the non-test rows less the
-network's held-out fold; without, the non-test rows less the validation
-split (and all non-test rows in the refit).
+`batch_size`, `epochs` and `patience` default to `None`; `sized` turns them into numbers
+from the rows one network trains on per epoch (docs/preprocessing.md has the table): up to
+`SMALL_TABLE_ROWS` rows batch 32, 300 epochs, patience 50; above, a larger batch and the
+epochs that fit in `STEP_BUDGET` gradient steps (counted in steps, not seconds, so a seed
+still repeats a run). A value the user sets is kept as given.
 
 Example:
 

@@ -110,37 +110,19 @@ def _higher_is_better(name: str) -> bool:
 class ProgressLine(keras.callbacks.Callback):
     """Shows one updating line per training phase on a terminal, nothing elsewhere.
 
-    At the end of each epoch the line is rewritten in place (`\\r`):
-    `early-stopping run: epoch 12/300, val_accuracy 0.9125, 0:03 elapsed, 0:02 to 1:05 left`.
-    When the phase ends the line is finished with a newline. Nothing is
-    written when `stream` is not a terminal (a log file, a pipe, a captured
-    test), so logs stay clean.
-
-    The time per epoch is measured on the epochs after the first of this
-    call, since the first one also traces and compiles the model; after the
-    first epoch the line shows the time elapsed only. The time left is that
-    epoch time times the epochs still to run. A phase with early stopping
-    (`bounded=True`) may end sooner: given its `patience`, the line shows
-    the range from the earliest end (no improvement from now on) to the
-    last epoch, else "at most" the time to the last epoch.
+    Each epoch rewrites the line in place (`\\r`), e.g.
+    `early-stopping run: epoch 12/300, val_accuracy 0.9125, 0:03 elapsed, 0:02 to 1:05 left`;
+    the time left leaves out the first (tracing) epoch and, with early stopping, ranges
+    from the earliest end (no improvement from now on) to the last epoch.
 
     Args:
         phase: Name of the phase, shown first (e.g. `"refit"`).
         epochs: Number of epochs of the phase (the `epochs` of `fit`).
-        monitor: Metric to show; `None` picks the first logged of
-            `_PREFERRED` (validation accuracy or data loss first), or any
-            other logged metric.
+        monitor: Metric to show; `None` picks the first logged of `_PREFERRED`.
         bounded: Whether the phase may end sooner (early stopping).
         stream: Where to write; default `sys.stderr` at the time of writing.
         patience: The early stopping's patience, for the earliest end.
-        stop_monitor: The metric the early stopping watches (default:
-            `monitor`); one value, or one per member of a stacked model.
-            Higher is better for accuracy, AUC and R^2, lower otherwise.
-
-    Example:
-
-    >>> callback = ProgressLine("refit", epochs=40)  # doctest: +SKIP
-    >>> model.fit(x, y, epochs=40, callbacks=[callback], verbose=0)  # doctest: +SKIP
+        stop_monitor: The metric the early stopping watches (default: `monitor`).
     """
 
     _PREFERRED = ("val_accuracy", "val_log_loss", "val_mse", "accuracy", "log_loss", "mse", "val_loss", "loss")

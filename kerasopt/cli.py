@@ -196,16 +196,22 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser of the `kerasopt` command.
 
-    The options of `kerasopt train` are generated from `kerasopt.spec.FIELDS`;
+    The options of `kerasopt train` and `tune` are generated from `kerasopt.spec`;
     every help line shows its default.
     """
-    from kerasopt import spec
-
     from kerasopt import __version__
 
     parser = ArgumentParser(prog="kerasopt", description="Build, train and tune regularized dense networks.")
     parser.add_argument("--version", action="version", version=f"kerasopt {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    for add in (_add_train_command, _add_predict_command, _add_evaluate_command, _add_export_command,
+                _add_tune_command):
+        add(sub)
+    _show_defaults(parser)
+    return parser
+
+
+def _add_train_command(sub) -> None:
     train = sub.add_parser("train", help="train a model on a CSV and write a run directory",
                            description="Train a Dense network on a labelled CSV (--data, or --demo for "
                                        "embedded phone-like data) and write model.keras, config.json, "
@@ -223,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--verbose", type=int, default=0, choices=[0, 1, 2], help="Keras fit verbosity")
     add_spec_flags(train)
     _add_common(train)
+
+
+def _add_predict_command(sub) -> None:
     predict = sub.add_parser("predict", help="predict the rows of a CSV with a saved model",
                              description="Write the id column (when present), the prediction in the original "
                                          "labels and one probability column per class for the rows of a CSV.")
@@ -237,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "the model does not use, else row: the data row number from 1)")
     _add_encoding(predict)
     _add_common(predict)
+
+
+def _add_evaluate_command(sub) -> None:
     evaluate = sub.add_parser("evaluate", help="score a saved model on a labelled CSV",
                               description="Score a saved model on labelled rows: accuracy, balanced accuracy, "
                                           "log loss, per-class precision/recall/F1 and a confusion matrix, or "
@@ -246,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", required=True, help="folder for evaluation.json and the figure")
     _add_encoding(evaluate)
     _add_common(evaluate)
+
+
+def _add_export_command(sub) -> None:
     export = sub.add_parser("export", help="write a saved model as a TensorFlow SavedModel for serving",
                             description="Write a TensorFlow SavedModel whose serving signature takes the raw "
                                         "named columns (NaN for a missing number, \"\" for a missing category) "
@@ -254,7 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--model", required=True, help="model.keras of a train or tune run")
     export.add_argument("--out", required=True, help="SavedModel directory to write")
     export.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    # --- tune subcommand (owned by tuning) ---
+
+
+def _add_tune_command(sub) -> None:
+    from kerasopt import spec
+
     tune = sub.add_parser("tune", help="search hyperparameters with KerasTuner and keep the best model",
                           description="Search the hyperparameters of a Dense network for a table with KerasTuner "
                                       "and write trials.csv, trials.png, best_config.json and "
@@ -268,9 +287,6 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--quiet", action="store_true",
                       help="no progress lines, status line or summary (the status line shows only on a terminal)")
     _add_common(tune)
-    # --- end tune ---
-    _show_defaults(parser)
-    return parser
 
 
 def _train(args) -> int:
@@ -439,10 +455,6 @@ def experiment_parser(prog: str, doc: str, seed_help: str = "random seed (defaul
     return parser
 
 
-COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate, "export": _export}
-# --- tune subcommand (owned by tuning) ---
-
-
 def _tune(args) -> int:
     from kerasopt import spec
     from kerasopt.tuning.search import tune
@@ -464,18 +476,11 @@ def _tune(args) -> int:
     return 0
 
 
-COMMANDS["tune"] = _tune
-# --- end tune ---
+COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate, "export": _export, "tune": _tune}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the command line; returns the exit status.
-
-    Example:
-
-    >>> main(["train", "--epochs", "5", "--out", "runs/demo"])  # doctest: +SKIP
-    0
-    """
+    """Runs the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     missing = _missing_data(args)
     if missing:

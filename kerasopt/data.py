@@ -103,6 +103,30 @@ def load_csv(path: str | os.PathLike, encoding: str | None = None) -> pd.DataFra
         ArgumentError: for an unknown `encoding`.
     """
     path = os.fspath(path)
+    text = _read_text(path, encoding)
+    if not text.strip():
+        raise DataError(f"Data file is empty: {path}. It needs a header row and data rows.")
+    delimiter = _sniff_delimiter(text)
+    header = [c.strip() for c in next(csv.reader(io.StringIO(text), delimiter=delimiter))]
+    repeated = [c for c, n in collections.Counter(header).items() if n > 1]
+    if repeated:
+        raise DataError(f"Data file {path} has duplicate column names: {', '.join(map(repr, repeated))}. "
+                        "Give every column its own name.")
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=True,
+                            decimal="," if _decimal_comma(text, delimiter) else ".")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"Data file is empty: {path}. It needs a header row and data rows.") from None
+    except pd.errors.ParserError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"Data file {path} is not a readable CSV file: {first}") from None
+    if frame.empty:
+        raise DataError(f"Data file has a header but no data rows: {path}.")
+    return frame
+
+
+def _read_text(path: str, encoding: str | None) -> str:
+    """The text of the file at `path`, decoded with `encoding` (`None`: UTF-8 with or without BOM)."""
     if not os.path.exists(path):
         raise DataError(f"Data file not found: {path}. Pass the path of an existing CSV file.")
     if os.path.isdir(path):
@@ -124,25 +148,7 @@ def load_csv(path: str | os.PathLike, encoding: str | None = None) -> pd.DataFra
                         "exported from a spreadsheet, or save it as UTF-8.") from None
     if encoding is not None and text.startswith("\ufeff"):
         text = text[1:]
-    if not text.strip():
-        raise DataError(f"Data file is empty: {path}. It needs a header row and data rows.")
-    delimiter = _sniff_delimiter(text)
-    header = [c.strip() for c in next(csv.reader(io.StringIO(text), delimiter=delimiter))]
-    repeated = [c for c, n in collections.Counter(header).items() if n > 1]
-    if repeated:
-        raise DataError(f"Data file {path} has duplicate column names: {', '.join(map(repr, repeated))}. "
-                        "Give every column its own name.")
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=True,
-                            decimal="," if _decimal_comma(text, delimiter) else ".")
-    except pd.errors.EmptyDataError:
-        raise DataError(f"Data file is empty: {path}. It needs a header row and data rows.") from None
-    except pd.errors.ParserError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DataError(f"Data file {path} is not a readable CSV file: {first}") from None
-    if frame.empty:
-        raise DataError(f"Data file has a header but no data rows: {path}.")
-    return frame
+    return text
 
 
 def _suggest(name: str, options) -> str:
@@ -343,6 +349,17 @@ def make_phone_data(n_samples: int = 2000, seed: int = 0, noise: float = 0.1) ->
         raise ArgumentError(f"Invalid value for `n_samples`: expected at least 4 rows. Received: n_samples={n_samples!r}")
     noise = check.non_negative_float("noise", noise)
     rng = np.random.default_rng(seed)
+    frame = _phone_columns(rng, n)
+    z = lambda c: (frame[c] - frame[c].mean()) / frame[c].std()  # noqa: E731
+    score = 1.0 * z("ram") + 0.25 * z("battery_power") + 0.15 * z("px_height") + 0.15 * z("px_width")
+    score = score + noise * rng.standard_normal(n)
+    ranks = score.rank(method="first").to_numpy() - 1
+    frame[PHONE_TARGET] = (ranks * 4 // n).astype("int64")
+    return frame
+
+
+def _phone_columns(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """`n` rows of the 20 phone feature columns, with the real data set's value ranges and types."""
     ints = lambda lo, hi: rng.integers(lo, hi + 1, n)  # noqa: E731
     coin = lambda p=0.5: (rng.random(n) < p).astype("int64")  # noqa: E731
     three_g = coin(0.76)
@@ -370,10 +387,4 @@ def make_phone_data(n_samples: int = 2000, seed: int = 0, noise: float = 0.1) ->
         "touch_screen": coin(),
         "wifi": coin(),
     }
-    frame = pd.DataFrame(columns)[PHONE_FEATURES]
-    z = lambda c: (frame[c] - frame[c].mean()) / frame[c].std()  # noqa: E731
-    score = 1.0 * z("ram") + 0.25 * z("battery_power") + 0.15 * z("px_height") + 0.15 * z("px_width")
-    score = score + noise * rng.standard_normal(n)
-    ranks = score.rank(method="first").to_numpy() - 1
-    frame[PHONE_TARGET] = (ranks * 4 // n).astype("int64")
-    return frame
+    return pd.DataFrame(columns)[PHONE_FEATURES]

@@ -22,6 +22,7 @@ __all__ = [
     "format_scores",
     "plot_confusion_matrix",
     "plot_residuals",
+    "scores_and_figure",
 ]
 
 
@@ -152,3 +153,23 @@ def plot_residuals(y_true: Sequence[float], y_pred: Sequence[float], title: str 
         figure.suptitle(title)
     figure.tight_layout()
     return figure
+
+
+def scores_and_figure(y_true: Sequence, y_pred: Sequence, proba: np.ndarray | None, classes: Sequence | None,
+                      title: str | None = None) -> tuple[dict[str, Any], Figure]:
+    """Returns the scores and their figure: a confusion matrix with `classes`, else a residual plot.
+
+    Args:
+        y_true: True labels or values.
+        y_pred: Predicted labels or values.
+        proba: Class probabilities, one column per class (classification), or `None`.
+        classes: The class labels, or `None` for a regression.
+        title: Optional figure title.
+
+    Returns:
+        `(classification_scores or regression_scores, Figure)`.
+    """
+    if classes is not None:
+        scores = classification_scores(y_true, y_pred, proba, classes)
+        return scores, plot_confusion_matrix(scores["confusion_matrix"], scores["classes"], title=title)
+    return regression_scores(y_true, y_pred), plot_residuals(y_true, y_pred, title=title)

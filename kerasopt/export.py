@@ -21,14 +21,6 @@ values: `string`, `int64`, `float64` or `bool` tensors), `probabilities`
 (`float32`, one column per class, in the order of `classes`) and `classes`
 (the class labels, one row per input row); for a regression model, `value`
 (`float32`, on the target's scale).
-
-Example:
-
->>> export_model("runs/penguins/model.keras", "serving/penguins")  # doctest: +SKIP
->>> import tensorflow as tf  # doctest: +SKIP
->>> served = tf.saved_model.load("serving/penguins")  # doctest: +SKIP
->>> serve = served.signatures["serving_default"]  # doctest: +SKIP
->>> serve(island=tf.constant(["Biscoe", ""]), bill_length_mm=tf.constant([39.1, float("nan")]))  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -8,12 +8,6 @@ own (a category is one column, not its one-hot or embedding parts). The score
 is accuracy for a classifier and R^2 for a regressor, the headline scores of
 a run. Shuffles are seeded, and each column's shuffled copies are predicted
 in as few calls as memory allows.
-
-Example:
-
->>> from kerasopt import importance
->>> frame = importance.permutation_importance(model, x_test, y_test, repeats=5, seed=0)  # doctest: +SKIP
->>> frame.head(3)  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -41,21 +41,16 @@ def get(identifier: str | dict | keras.optimizers.Optimizer = "adam", **kwargs) 
     """Returns a fresh Keras optimizer.
 
     Args:
-        identifier: An optimizer name (see `available()`), a dict, or a
-            `keras.optimizers.Optimizer` instance. A dict is either Keras's
-            serialized form (`{"class_name": "Adam", "config": {...}}`) or a
-            flat form with a `"name"` key and keyword arguments
-            (`{"name": "momentum", "learning_rate": 0.01}`).
-        **kwargs: Keyword arguments for the optimizer (e.g. `learning_rate`,
-            which may be a float or a `LearningRateSchedule`); they override
-            the preset of the name and the values of a dict.
+        identifier: An optimizer name (see `available()`), an instance (returned as is), or a dict:
+            Keras's serialized form or `{"name": "momentum", "learning_rate": 0.01}`.
+        **kwargs: Keyword arguments for the optimizer (e.g. `learning_rate`, a float or a
+            `LearningRateSchedule`); they override the name's preset and the dict's values.
 
     Returns:
-        A `keras.optimizers.Optimizer`. An instance is returned as is.
+        A `keras.optimizers.Optimizer`.
 
     Raises:
-        ValueError: if the identifier is unknown or a keyword argument is not
-            accepted by the optimizer.
+        ArgumentError: if the identifier is unknown or the optimizer refuses a keyword argument.
 
     Example:
 
@@ -65,36 +60,31 @@ def get(identifier: str | dict | keras.optimizers.Optimizer = "adam", **kwargs) 
     """
     if isinstance(identifier, keras.optimizers.Optimizer):
         if kwargs:
-            raise ArgumentError(
-                "Keyword arguments cannot be combined with an optimizer instance; "
-                f"configure the instance instead. Received: {sorted(kwargs)}"
-            )
+            raise ArgumentError("Keyword arguments cannot be combined with an optimizer instance; "
+                                f"configure the instance instead. Received: {sorted(kwargs)}")
         return identifier
     if isinstance(identifier, dict):
-        if "class_name" in identifier:
-            name = str(identifier["class_name"])
-            config = dict(identifier.get("config", {}))
-        elif "name" in identifier:
-            config = dict(identifier)
-            name = str(config.pop("name"))
-        else:
-            raise ArgumentError(
-                "An optimizer dict needs a 'name' (or Keras's 'class_name') key. "
-                f"Received: optimizer={identifier!r}"
-            )
-        config.update(kwargs)
-        return get(name, **config)
+        name, config = _name_and_config(identifier)
+        return get(name, **{**config, **kwargs})
     if isinstance(identifier, str):
         key = identifier.lower()
         if key not in _OPTIMIZERS:
-            raise ArgumentError(
-                f"Unknown optimizer: optimizer={identifier!r}. "
-                f"Known optimizers: {', '.join(available())}."
-            )
+            raise ArgumentError(f"Unknown optimizer: optimizer={identifier!r}. "
+                                f"Known optimizers: {', '.join(available())}.")
         cls, preset = _OPTIMIZERS[key]
-        config = {**preset, **kwargs}
         try:
-            return cls(**config)
+            return cls(**{**preset, **kwargs})
         except (TypeError, ValueError) as e:  # unknown or invalid keyword argument
             raise ArgumentError(f"Invalid arguments for optimizer {identifier!r}: {e}") from None
     raise ArgumentError(f"Could not interpret optimizer identifier: optimizer={identifier!r}")
+
+
+def _name_and_config(identifier: dict) -> tuple[str, dict]:
+    """The name and arguments of an optimizer dict, Keras's serialized form or `{"name": ..., **arguments}`."""
+    if "class_name" in identifier:
+        return str(identifier["class_name"]), dict(identifier.get("config", {}))
+    if "name" in identifier:
+        config = dict(identifier)
+        return str(config.pop("name")), config
+    raise ArgumentError("An optimizer dict needs a 'name' (or Keras's 'class_name') key. "
+                        f"Received: optimizer={identifier!r}")

@@ -417,41 +417,25 @@ def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool
 
 def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: bool = False,
                  verbose: int = 0, progress: bool = True) -> dict[str, Any]:
-    """Trains a model as configured and writes the run directory.
+    """Trains a model as configured and writes the run directory (see docs/cli.md).
 
-    With `bagging` K (>= 2), K networks train as one stacked model, each on
-    all but one of K folds of the training and validation rows and stopping
-    early on its own fold (`kerasopt.bagging`); the saved model averages
-    them, and the `validation` metrics are their out-of-fold scores. With
-    `bagging` 0, training runs in two phases: early stopping on the
-    validation rows picks the number of epochs, then, with `refit`, a fresh
-    model is trained on the training and validation rows together for that
-    many epochs and saved. The curves go to `history.csv` and `curves.png`.
-    The test rows take part in no phase, so the test metrics are an
-    honest estimate for the saved model. Data errors and an existing run are
-    reported before any training. Without bagging, training state is backed
-    up every epoch in `out_dir/.backup`, and running the same command again
-    resumes a killed run; a killed bagging run (one stacked model, seconds
-    long) starts again from the beginning.
+    With `bagging` K >= 2, K networks train as one stacked model on K folds (`validation` metrics
+    out-of-fold); with `bagging` 0, early stopping on the validation rows picks the epochs, then
+    `refit` retrains on all non-test rows; a killed run resumes from `out_dir/.backup`.
 
     Args:
-        config: A configuration (see `kerasopt.config.DEFAULTS`); missing keys
-            take their defaults.
+        config: A configuration (see `kerasopt.config.DEFAULTS`); missing keys take their defaults.
         out_dir: Directory for the outputs.
         overwrite: Whether to replace the outputs of an earlier run.
         verbose: Verbosity of `fit`.
-        progress: Whether to show one updating progress line per phase when
-            standard error is a terminal.
+        progress: Whether to show a progress line per phase when standard error is a terminal.
 
     Returns:
-        A summary dict: the metrics per split, `scores` of the test rows in
-        the original labels, best epoch, epochs run, seconds, `notes` on
-        dropped columns and the output paths.
+        A summary dict: metrics per split, test `scores` in the original labels, best epoch,
+        epochs run, seconds, `notes` on dropped columns and the output paths.
 
     Raises:
-        DataError, ConfigError, OutputExistsError, ValueError: for bad input
-            (a configuration without `data` or `demo` included), before
-            anything is written.
+        DataError, ConfigError, OutputExistsError, ValueError: for bad input, before anything is written.
     """
     config = config_lib.resolve(config)
     _check_training_values(config)
@@ -462,7 +446,6 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
 
     # Keras loads only after the input checks.
     from kerasopt import run_outputs
-    from kerasopt.plotting import plot_history, save_figure
 
     # Invalid hyperparameters raise while the first model is built, before anything is written.
     state_dir = os.path.join(out_dir, _BACKUP)
@@ -473,15 +456,7 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
 
     paths = {name: os.path.join(out_dir, name) for name in RUN_FILES}
     _io.write_with(paths["model.keras"], model.save)
-    resolved = {**config, "target": model.target.name,
-                "derived": {"task": model.target.task, "feature_columns": [str(c) for c in table.features.columns],
-                            "used_columns": model.schema.names, "dropped_columns": model.schema.dropped,
-                            "notes": table.notes, "classes": model.classes,
-                            "steps_per_epoch": record["budget"]["steps_per_epoch"],
-                            "budget": record["budget"],
-                            "data_source": table.source,
-                            "rows": _rows_used(config, rows, record),
-                            **({"member_best_epochs": record["member_best_epochs"]} if config["bagging"] else {})}}
+    resolved = _resolved_config(config, table, rows, model, record)
     _io.write_json(paths["config.json"], resolved)
     metrics, penalty, warnings = _reported(config, model, record, resolved["derived"]["rows"])
     extras = run_outputs.train_extras(config, table, rows, model, record)
@@ -490,12 +465,7 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
                "seconds": round(record["seconds"], 3), "warnings": warnings, "note": _metrics_note(config, record),
                **({"baselines": extras["baselines"]} if extras["baselines"] else {})}
     _io.write_json(paths["metrics.json"], written)
-    columns = signals.history_columns(record["history"])
-    history = pd.DataFrame(columns)
-    history.insert(0, "epoch", np.asarray(record["epochs"], dtype="int64") + 1)
-    _io.write_with(paths["history.csv"], lambda tmp: history.to_csv(tmp, index=False))
-    save_figure(plot_history(columns, title=f"kerasopt run: {os.path.basename(out_dir)}"),
-                paths["curves.png"])
+    _write_history(record, paths, title=f"kerasopt run: {os.path.basename(out_dir)}")
     extra_paths = run_outputs.write_train_outputs(out_dir, resolved, written, extras, table, rows, model, record)
     paths = {name: path for name, path in paths.items() if name in extra_paths or name not in run_outputs.TRAIN_FILES}
     shutil.rmtree(state_dir, ignore_errors=True)
@@ -504,6 +474,30 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
             "notes": table.notes, "task": model.target.task, "paths": paths, "baselines": extras["baselines"],
             "comparison": run_outputs.comparison_lines(extras, written, model.target.task), "penalty": penalty,
             "warnings": warnings}
+
+
+def _resolved_config(config: dict[str, Any], table, rows, model, record: dict[str, Any]) -> dict[str, Any]:
+    """The `config.json` of a run: the configuration and what training derived from the data."""
+    return {**config, "target": model.target.name,
+            "derived": {"task": model.target.task, "feature_columns": [str(c) for c in table.features.columns],
+                        "used_columns": model.schema.names, "dropped_columns": model.schema.dropped,
+                        "notes": table.notes, "classes": model.classes,
+                        "steps_per_epoch": record["budget"]["steps_per_epoch"],
+                        "budget": record["budget"],
+                        "data_source": table.source,
+                        "rows": _rows_used(config, rows, record),
+                        **({"member_best_epochs": record["member_best_epochs"]} if config["bagging"] else {})}}
+
+
+def _write_history(record: dict[str, Any], paths: dict[str, str], title: str) -> None:
+    """Writes the curves of a run: `history.csv` and `curves.png`."""
+    from kerasopt.plotting import plot_history, save_figure
+
+    columns = signals.history_columns(record["history"])
+    history = pd.DataFrame(columns)
+    history.insert(0, "epoch", np.asarray(record["epochs"], dtype="int64") + 1)
+    _io.write_with(paths["history.csv"], lambda tmp: history.to_csv(tmp, index=False))
+    save_figure(plot_history(columns, title=title), paths["curves.png"])
 
 
 def _reported(config: dict[str, Any], model, record: dict[str, Any], rows: dict[str, int]
@@ -658,24 +652,14 @@ EVALUATION_FILES = ("evaluation.json", "confusion_matrix.png", "residuals.png", 
 def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, out_dir: str | os.PathLike,
                   overwrite: bool = False, notes: list[str] | None = None,
                   encoding: str | None = None) -> dict[str, Any]:
-    """Scores a saved model on a labelled CSV and writes the report.
-
-    Classification: accuracy, balanced accuracy, log loss, ROC AUC (two
-    classes), per-class precision / recall / F1, and `confusion_matrix.png`.
-    Regression: RMSE, MAE, R^2 and `residuals.png`. All in `evaluation.json`.
-    Also the permutation importance of the columns on these rows
-    (`importance.csv`, `importance.png`) and `report.html`
-    (`kerasopt.run_outputs.write_evaluation_outputs`).
+    """Scores a saved model on a labelled CSV and writes the report (`evaluation.json`, figures, importance).
 
     Args:
         model_path: A `model.keras` written by `kerasopt train` or `tune`.
-        data_path: CSV with the feature columns and the target column the
-            model was trained on.
-        out_dir: Folder for the report; earlier reports are kept unless
-            `overwrite`.
+        data_path: CSV with the feature columns and the target column the model was trained on.
+        out_dir: Folder for the report.
         overwrite: Whether to replace an earlier report in `out_dir`.
-        notes: Optional list that receives lines about ignored columns and
-            cells read as missing (see `predict_file`).
+        notes: Optional list that receives lines about ignored columns and cells read as missing.
         encoding: Text encoding of the CSV (`None`: UTF-8).
 
     Returns:
@@ -685,7 +669,7 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
     from kerasopt import evaluation
     from kerasopt.plotting import save_figure
 
-    model_path, out_dir = os.fspath(model_path), os.fspath(out_dir)
+    model_path, out_dir, data_path = os.fspath(model_path), os.fspath(out_dir), os.fspath(data_path)
     _io.check_out_dir(out_dir, EVALUATION_FILES, overwrite)
     frame = data_lib.load_csv(data_path, encoding=encoding)
     model = _load_tabular_model(model_path)
@@ -698,18 +682,9 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
     features = frame.drop(columns=[target])
     inputs = model.convert_inputs(features, notes=notes)
     outputs = np.asarray(model.predict(inputs, batch_size=1024, verbose=0))
-    source = os.path.basename(os.fspath(data_path))
-    if model.classes is not None:
-        scores = evaluation.classification_scores(truth.to_numpy(), model.target.decode(outputs), outputs,
-                                                  model.classes)
-        figure = evaluation.plot_confusion_matrix(scores["confusion_matrix"], scores["classes"],
-                                                  title=f"{target}: {source}")
-        save_figure(figure, os.path.join(out_dir, "confusion_matrix.png"))
-    else:
-        predicted = model.target.decode(outputs)
-        scores = evaluation.regression_scores(truth.to_numpy(), predicted)
-        save_figure(evaluation.plot_residuals(truth.to_numpy(), predicted, title=f"{target}: {source}"),
-                    os.path.join(out_dir, "residuals.png"))
+    scores, figure = evaluation.scores_and_figure(truth.to_numpy(), model.target.decode(outputs), outputs,
+                                                  model.classes, title=f"{target}: {os.path.basename(data_path)}")
+    save_figure(figure, os.path.join(out_dir, "confusion_matrix.png" if model.classes is not None else "residuals.png"))
     warning = signals.few_rows_warning("evaluation", scores["rows"])
     scores["warnings"] = [warning] if warning else []
     _io.write_json(os.path.join(out_dir, "evaluation.json"),
@@ -719,3 +694,4 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
 
     run_outputs.write_evaluation_outputs(out_dir, model, model_path, data_path, features, truth, scores)
     return scores
+

@@ -27,7 +27,7 @@ from kerasopt import baselines as baselines_lib
 from kerasopt import report
 
 __all__ = ["TRAIN_FILES", "EVALUATION_FILES", "TUNE_FILES", "train_extras", "write_train_outputs",
-           "write_evaluation_outputs", "write_tune_outputs", "oof_frame", "comparison_lines", "report_line"]
+           "write_evaluation_outputs", "write_tune_outputs", "oof_frame", "comparison_lines"]
 
 #: Files `write_train_outputs` adds to a training run (`oof_predictions.csv` with bagging only).
 TRAIN_FILES = ("importance.csv", "importance.png", "oof_predictions.csv", "report.html")
@@ -37,11 +37,6 @@ EVALUATION_FILES = ("importance.csv", "importance.png", "report.html")
 TUNE_FILES = ("baselines.json", "report.html")
 _SCALARS = ("rows", "accuracy", "balanced_accuracy", "log_loss", "roc_auc", "loss", "rmse", "mae", "r2")
 IMPORTANCE_REPEATS = 5
-
-
-def report_line(path: str) -> str:
-    """The last line a command prints: where its report is."""
-    return f"report: {path}"
 
 
 def _scalars(scores: dict[str, Any]) -> dict[str, Any]:
@@ -123,11 +118,10 @@ def oof_frame(table, pool: np.ndarray, target, outputs: np.ndarray) -> pd.DataFr
 def _error_figure(target, truth, predicted, proba, title: str):
     from kerasopt import evaluation
 
+    _, figure = evaluation.scores_and_figure(truth, predicted, proba, target.classes, title=title)
     if target.classes is not None:
-        scores = evaluation.classification_scores(truth, predicted, proba, target.classes)
-        return "confusion-matrix", "Confusion matrix", evaluation.plot_confusion_matrix(
-            scores["confusion_matrix"], scores["classes"], title=title)
-    return "residuals", "Residuals", evaluation.plot_residuals(truth, predicted, title=title)
+        return "confusion-matrix", "Confusion matrix", figure
+    return "residuals", "Residuals", figure
 
 
 def _baseline_rows(ours: dict[str, Any], baselines: dict[str, Any]) -> list[dict]:
@@ -188,16 +182,11 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
     Returns:
         `{file name: path}` of the files written.
     """
-    from kerasopt import importance
-    from kerasopt.plotting import save_figure
-
     paths = {name: os.path.join(out_dir, name) for name in TRAIN_FILES}
     target = model.target
     name = os.path.basename(os.path.normpath(out_dir))
     frame = extras["importance"]
-    _io.write_with(paths["importance.csv"], lambda tmp: frame.to_csv(tmp, index=False))
-    figure = importance.plot_importance(frame, title=f"{target.name}: permutation importance")
-    save_figure(figure, paths["importance.png"])
+    figure = _write_importance(frame, paths, target.name)
     pool = np.sort(np.concatenate([rows["train"], rows["validation"]]))
     oof = None
     if "out_of_fold" in record:
@@ -250,6 +239,17 @@ def _read_json(path: str | None) -> dict[str, Any]:
         return {}
 
 
+def _write_importance(frame: pd.DataFrame, paths: dict[str, str], target: str):
+    """Writes `importance.csv` and `importance.png` of a permutation-importance table; returns the figure."""
+    from kerasopt import importance
+    from kerasopt.plotting import save_figure
+
+    _io.write_with(paths["importance.csv"], lambda tmp: frame.to_csv(tmp, index=False))
+    figure = importance.plot_importance(frame, title=f"{target}: permutation importance")
+    save_figure(figure, paths["importance.png"])
+    return figure
+
+
 def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: str, features: pd.DataFrame,
                              truth, scores: dict[str, Any], seed: int | None = 0) -> dict[str, str]:
     """Writes `importance.csv`, `importance.png` and `report.html` of `kerasopt evaluate`.
@@ -272,14 +272,11 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
         `{file name: path}` of the files written.
     """
     from kerasopt import importance
-    from kerasopt.plotting import save_figure
 
     paths = {name: os.path.join(out_dir, name) for name in EVALUATION_FILES}
     target = model.target
     frame = importance.permutation_importance(model, features, truth, repeats=IMPORTANCE_REPEATS, seed=seed)
-    _io.write_with(paths["importance.csv"], lambda tmp: frame.to_csv(tmp, index=False))
-    figure = importance.plot_importance(frame, title=f"{target.name}: permutation importance")
-    save_figure(figure, paths["importance.png"])
+    figure = _write_importance(frame, paths, target.name)
     metrics = [{"rows on": os.path.basename(os.fspath(data_path)), **_scalars(scores)}]
     body = report.table(metrics)
     if "per_class" in scores:

@@ -61,13 +61,15 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """Base class: a learning rate that is a function of the epoch.
 
     Subclasses implement `value_at_epoch(epoch)` with `keras.ops` on a float32
-    tensor holding the (0-based) epoch number, and extend `get_config`.
+    tensor holding the (0-based) epoch number, and name their arguments in `_CONFIG`.
 
     Args:
         steps_per_epoch: Optimizer steps in one epoch, usually
             `ceil(num_train_samples / batch_size)`.
         name: Optional name.
     """
+
+    _CONFIG: tuple[str, ...] = ()
 
     def __init__(self, steps_per_epoch: int = 1, name: str | None = None):
         self.steps_per_epoch = check.positive_int("steps_per_epoch", steps_per_epoch)
@@ -82,7 +84,9 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
-        return {"steps_per_epoch": self.steps_per_epoch, "name": self.name}
+        values = {key: getattr(self, key) for key in self._CONFIG}
+        return {"steps_per_epoch": self.steps_per_epoch, "name": self.name,
+                **{k: list(v) if isinstance(v, list) else v for k, v in values.items()}}
 
 
 @_register
@@ -106,6 +110,8 @@ class StepDecay(EpochSchedule):
     [0.1, 0.1, 0.05, 0.025]
     """
 
+    _CONFIG = ("initial_learning_rate", "step_size", "gamma")
+
     def __init__(self, initial_learning_rate: float, step_size: int, gamma: float = 0.1,
                  steps_per_epoch: int = 1, name: str | None = None):
         super().__init__(steps_per_epoch, name)
@@ -115,10 +121,6 @@ class StepDecay(EpochSchedule):
 
     def value_at_epoch(self, epoch):
         return self.initial_learning_rate * ops.power(self.gamma, ops.floor(epoch / self.step_size))
-
-    def get_config(self):
-        return {**super().get_config(), "initial_learning_rate": self.initial_learning_rate,
-                "step_size": self.step_size, "gamma": self.gamma}
 
 
 @_register
@@ -136,6 +138,8 @@ class MultiStepDecay(EpochSchedule):
         name: Optional name.
     """
 
+    _CONFIG = ("initial_learning_rate", "milestones", "gamma")
+
     def __init__(self, initial_learning_rate: float, milestones: list[int], gamma: float = 0.1,
                  steps_per_epoch: int = 1, name: str | None = None):
         super().__init__(steps_per_epoch, name)
@@ -146,10 +150,6 @@ class MultiStepDecay(EpochSchedule):
     def value_at_epoch(self, epoch):
         passed = ops.sum(ops.cast(ops.greater_equal(epoch, np.asarray(self.milestones, "float32")), "float32"))
         return self.initial_learning_rate * ops.power(self.gamma, passed)
-
-    def get_config(self):
-        return {**super().get_config(), "initial_learning_rate": self.initial_learning_rate,
-                "milestones": list(self.milestones), "gamma": self.gamma}
 
 
 @_register
@@ -165,6 +165,8 @@ class ExponentialDecay(EpochSchedule):
         name: Optional name.
     """
 
+    _CONFIG = ("initial_learning_rate", "gamma")
+
     def __init__(self, initial_learning_rate: float, gamma: float = 0.95,
                  steps_per_epoch: int = 1, name: str | None = None):
         super().__init__(steps_per_epoch, name)
@@ -173,10 +175,6 @@ class ExponentialDecay(EpochSchedule):
 
     def value_at_epoch(self, epoch):
         return self.initial_learning_rate * ops.power(self.gamma, epoch)
-
-    def get_config(self):
-        return {**super().get_config(), "initial_learning_rate": self.initial_learning_rate,
-                "gamma": self.gamma}
 
 
 @_register
@@ -191,6 +189,8 @@ class PiecewiseConstant(EpochSchedule):
         steps_per_epoch: Optimizer steps in one epoch.
         name: Optional name.
     """
+
+    _CONFIG = ("boundaries", "values")
 
     def __init__(self, boundaries: list[int], values: list[float],
                  steps_per_epoch: int = 1, name: str | None = None):
@@ -207,9 +207,6 @@ class PiecewiseConstant(EpochSchedule):
         index = ops.sum(ops.cast(ops.greater_equal(epoch, np.asarray(self.boundaries, "float32")), "int32"))
         return ops.take(np.asarray(self.values, "float32"), index)
 
-    def get_config(self):
-        return {**super().get_config(), "boundaries": list(self.boundaries), "values": list(self.values)}
-
 
 @_register
 class InverseTimeDecay(EpochSchedule):
@@ -222,6 +219,8 @@ class InverseTimeDecay(EpochSchedule):
         name: Optional name.
     """
 
+    _CONFIG = ("initial_learning_rate", "decay_rate")
+
     def __init__(self, initial_learning_rate: float, decay_rate: float = 0.5,
                  steps_per_epoch: int = 1, name: str | None = None):
         super().__init__(steps_per_epoch, name)
@@ -230,10 +229,6 @@ class InverseTimeDecay(EpochSchedule):
 
     def value_at_epoch(self, epoch):
         return self.initial_learning_rate / (1.0 + self.decay_rate * epoch)
-
-    def get_config(self):
-        return {**super().get_config(), "initial_learning_rate": self.initial_learning_rate,
-                "decay_rate": self.decay_rate}
 
 
 @_register
@@ -254,6 +249,8 @@ class WarmupCosineDecay(EpochSchedule):
         name: Optional name.
     """
 
+    _CONFIG = ("initial_learning_rate", "decay_epochs", "warmup_epochs", "alpha")
+
     def __init__(self, initial_learning_rate: float, decay_epochs: int, warmup_epochs: int = 0,
                  alpha: float = 0.0, steps_per_epoch: int = 1, name: str | None = None):
         super().__init__(steps_per_epoch, name)
@@ -269,11 +266,6 @@ class WarmupCosineDecay(EpochSchedule):
         lr_min = self.alpha * lr0
         cosine = lr_min + (lr0 - lr_min) * 0.5 * (1.0 + ops.cos(math.pi * t / self.decay_epochs))
         return ops.where(ops.less(epoch, float(self.warmup_epochs)), warm, cosine)
-
-    def get_config(self):
-        return {**super().get_config(), "initial_learning_rate": self.initial_learning_rate,
-                "decay_epochs": self.decay_epochs, "warmup_epochs": self.warmup_epochs,
-                "alpha": self.alpha}
 
 
 # name -> class; the class's first argument(s) are filled from `learning_rate`.
@@ -303,30 +295,19 @@ def get(identifier: str | dict | keras.optimizers.schedules.LearningRateSchedule
     """Returns a learning-rate schedule from a name, a dict or an instance.
 
     Args:
-        identifier: A schedule name (see `available()`), `None` or
-            `"constant"` for a fixed rate, a dict (`{"name": "step",
-            "step_size": 10, "gamma": 0.5}` or Keras's serialized form), a
-            `LearningRateSchedule` instance (returned as is) or a float (a
-            fixed rate).
+        identifier: A schedule name (see `available()`); `None`, `"constant"` or a float for a
+            fixed rate; a dict (`{"name": "step", "step_size": 10}` or Keras's serialized form);
+            or a `LearningRateSchedule` (returned as is).
         learning_rate: The initial learning rate of the schedule.
-        steps_per_epoch: Optimizer steps in one epoch,
-            `ceil(training rows / batch_size)`; required by every schedule
-            but the constant one (they count epochs, and the optimizer
-            counts steps).
-        epochs: The run's number of epochs: the default length of a
-            schedule that has one (`cosine`'s `decay_epochs`).
-        **kwargs: The schedule's own arguments (`step_size`, `gamma`,
-            `milestones`, `boundaries`, `values`, `decay_rate`,
-            `decay_epochs`, `warmup_epochs`, `alpha`).
+        steps_per_epoch: Optimizer steps in one epoch; required by every schedule but the constant one.
+        epochs: The run's number of epochs: the default length of `cosine` (`decay_epochs`).
+        **kwargs: The schedule's own arguments (`step_size`, `gamma`, `milestones`, ...).
 
     Returns:
-        A `keras.optimizers.schedules.LearningRateSchedule`, or a float for a
-        constant learning rate.
+        A `keras.optimizers.schedules.LearningRateSchedule`, or a float for a constant rate.
 
     Raises:
-        ArgumentError: for an unknown name, invalid arguments, or an epoch
-            schedule without `steps_per_epoch` (or, for `cosine`, without
-            `decay_epochs` or `epochs`).
+        ArgumentError: for an unknown name, invalid arguments, or a missing `steps_per_epoch`.
 
     Example:
 
@@ -346,43 +327,45 @@ def get(identifier: str | dict | keras.optimizers.schedules.LearningRateSchedule
             return keras.saving.deserialize_keras_object(identifier)
         config = dict(identifier)
         if "name" not in config:
-            raise ArgumentError(
-                "A schedule dict needs a 'name' key, one of "
-                f"{', '.join(available())}. Received: schedule={identifier!r}"
-            )
+            raise ArgumentError(f"A schedule dict needs a 'name' key, one of {', '.join(available())}. "
+                                f"Received: schedule={identifier!r}")
         name = config.pop("name")
         return get(name, learning_rate=config.pop("learning_rate", learning_rate),
                    steps_per_epoch=config.pop("steps_per_epoch", steps_per_epoch),
                    epochs=config.pop("epochs", epochs), **{**config, **kwargs})
     if isinstance(identifier, str):
-        key = identifier.lower()
-        if key not in _SCHEDULES:
-            raise ArgumentError(
-                f"Unknown schedule: schedule={identifier!r}. Known schedules: {', '.join(available())}."
-            )
-        cls = _SCHEDULES[key]
-        if cls is None:
-            if kwargs:
-                raise ArgumentError(f"The constant schedule takes no arguments. Received: {sorted(kwargs)}")
-            return check.positive_float("learning_rate", learning_rate)
-        if cls is not PiecewiseConstant:
-            kwargs = {"initial_learning_rate": learning_rate, **kwargs}
-        if steps_per_epoch is None:
-            raise ArgumentError(
-                f"Invalid arguments for schedule {identifier!r}: it counts epochs and the optimizer counts "
-                "steps, so it needs `steps_per_epoch` (ceil(training rows / batch_size)). "
-                "Received: steps_per_epoch=None")
-        length = _LENGTH_ARGS.get(cls)
-        if length is not None and length not in kwargs:
-            if epochs is None:
-                raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: it needs `{length}`, or "
-                                    f"the run's `epochs` as its default. Received: {length}=None, epochs=None")
-            kwargs[length] = check.positive_int("epochs", epochs)
-        try:
-            return cls(steps_per_epoch=steps_per_epoch, **kwargs)
-        except TypeError as e:
-            raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: {e}") from None
+        return _from_name(identifier, learning_rate, steps_per_epoch, epochs, kwargs)
     raise ArgumentError(f"Could not interpret schedule identifier: schedule={identifier!r}")
+
+
+def _from_name(identifier: str, learning_rate: float, steps_per_epoch: int | None, epochs: int | None,
+               kwargs: dict) -> keras.optimizers.schedules.LearningRateSchedule | float:
+    """The schedule named `identifier` with its arguments checked."""
+    key = identifier.lower()
+    if key not in _SCHEDULES:
+        raise ArgumentError(f"Unknown schedule: schedule={identifier!r}. Known schedules: {', '.join(available())}.")
+    cls = _SCHEDULES[key]
+    if cls is None:
+        if kwargs:
+            raise ArgumentError(f"The constant schedule takes no arguments. Received: {sorted(kwargs)}")
+        return check.positive_float("learning_rate", learning_rate)
+    if cls is not PiecewiseConstant:
+        kwargs = {"initial_learning_rate": learning_rate, **kwargs}
+    if steps_per_epoch is None:
+        raise ArgumentError(
+            f"Invalid arguments for schedule {identifier!r}: it counts epochs and the optimizer counts "
+            "steps, so it needs `steps_per_epoch` (ceil(training rows / batch_size)). "
+            "Received: steps_per_epoch=None")
+    length = _LENGTH_ARGS.get(cls)
+    if length is not None and length not in kwargs:
+        if epochs is None:
+            raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: it needs `{length}`, or "
+                                f"the run's `epochs` as its default. Received: {length}=None, epochs=None")
+        kwargs = {**kwargs, length: check.positive_int("epochs", epochs)}
+    try:
+        return cls(steps_per_epoch=steps_per_epoch, **kwargs)
+    except TypeError as e:
+        raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: {e}") from None
 
 
 def epoch_values(schedule: keras.optimizers.schedules.LearningRateSchedule | float, epochs: int,

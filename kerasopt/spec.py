@@ -13,19 +13,10 @@ tuner searches it, its search range. Everything else is derived from it:
 - the default search space of the tuner (`kerasopt.tuning.space.DEFAULT_SPACE`),
   whose first trial is this run's defaults.
 
-The defaults are kerasopt's cross-validated default classifier
-(docs/benchmarks.md, "Phone data"): one hidden layer of 128 ELU units with L1
-0.01, Adam at 0.01 with an exponential decay of 0.98 per epoch, batch 32,
-early stopping with patience 50 over at most 300 epochs, and 5 bagged
-networks averaged (`bagging`). Batch size, epochs and patience default to
-`None`, sized to the training rows by `kerasopt.budget` (the values above up
-to 4,096 rows per epoch, a budget of gradient steps above).
-
-The learning-rate schedule needs the steps per epoch of a run, which only the
-run knows; so `build_model` takes a float learning rate (default 0.01) or a
-ready schedule, and the run-level default schedule (`schedule`,
-`schedule_args`) is applied by `kerasopt.pipeline.model_from_config` through
-`kerasopt.schedules.get`.
+The defaults are kerasopt's cross-validated default classifier (docs/benchmarks.md);
+batch size, epochs and patience default to `None`, sized to the rows by `kerasopt.budget`.
+The run-level schedule (`schedule`, `schedule_args`) needs the run's steps per epoch,
+so `kerasopt.pipeline.model_from_config` applies it, not `build_model`.
 
 Example:
 
@@ -86,21 +77,12 @@ class Field:
             normalizes a value from any source; `None` for no check.
         choices: Allowed values shown in `--help` (the check enforces them
             where they are a closed set).
-        cli: Command-line form: `"value"` (one value), `"nargs"` or
-            `"comma"` (a list: values separated by commas, `--categorical a,b`,
-            `--hidden-units 64,32`, or by spaces, which the command line
-            accepts as well; `nargs` `"*"` lets the flag stand alone for an
-            empty list), `"bool"`
-            (`--flag/--no-flag`), `"json"` (a JSON object), or `None` (config
-            file only).
+        cli: Command-line form: `"value"`, `"nargs"` or `"comma"` (a list, `--hidden-units 64,32`
+            or `64 32`), `"bool"` (`--flag/--no-flag`), `"json"`, or `None` (config file only).
         nargs: argparse `nargs` for `cli="nargs"`.
         metavar: Placeholder in `--help`.
-        search: The tuner's hyperparameter(s) for this option: a dict from
-            hyperparameter name to its spec in `kerasopt.tuning.space` form
-            (a fixed value, `{"choices": [...]}` or `{"min": ..., "max": ...}`),
-            without `"default"` (the search's first trial takes this field's
-            default) unless the hyperparameter is not the option itself;
-            `None` where the tuner does not search it.
+        search: The tuner's hyperparameter(s) for this option, `{name: spec}` in
+            `kerasopt.tuning.space` form (the first trial takes this field's default), or `None`.
     """
 
     name: str

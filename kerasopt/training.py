@@ -95,32 +95,23 @@ def in_memory_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle:
                       seed: int | None = None, repeat: bool = False):
     """Returns a `tf.data.Dataset` of `(x, y)` batches for `Model.fit` on TensorFlow.
 
-    The rows stay in memory as two tensors; each epoch the dataset shuffles
-    the row indices (with `seed`, anew every epoch) and gathers each batch
-    with one `tf.gather`, prefetching the next. On a small network this
-    takes about half the time per step of Keras's own adapter for NumPy
-    arrays, which slices and re-batches through a longer pipeline; the
-    batches hold the same rows in a different random order, so results are
-    the same up to that order.
+    The rows stay in memory as tensors; each epoch shuffles the row indices and
+    gathers each batch with one `tf.gather`: about half the time per step of
+    Keras's own adapter for NumPy arrays on a small network.
 
     Args:
-        x: Features, shape `(rows, ...)`, or a dict of such arrays (the
-            named columns of a `TabularModel`; string columns gather too).
+        x: Features, shape `(rows, ...)`, or a dict of such arrays (a `TabularModel`'s columns).
         y: Targets, one per row.
         batch_size: Rows per batch (the last batch may be smaller).
         shuffle: Whether to reshuffle the rows every epoch.
         seed: Seed of the shuffle.
-        repeat: Whether to repeat the epochs without end (pass
-            `steps_per_epoch` to `fit`): one iterator then serves every
-            epoch instead of a new one per epoch.
+        repeat: Whether to repeat the epochs without end (pass `steps_per_epoch` to `fit`).
 
     Returns:
-        A `tf.data.Dataset` with a known number of batches (infinite with
-        `repeat`).
+        A `tf.data.Dataset`.
     """
     import tensorflow as tf
 
-    # Keras's own adapter casts float arrays to `floatx`; do the same.
     def tensor(a):
         # Keras's own adapter casts float arrays to `floatx`; do the same. Strings become tf.string.
         a = np.asarray(a)
@@ -162,111 +153,92 @@ def class_weights(class_weight, y) -> dict | None:
                      f"{{class: weight}}. Received: class_weight={class_weight!r}")
 
 
-def train(
-    model: keras.Model,
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
-    validation_split: float = 0.0,
-    test_data: tuple[np.ndarray, np.ndarray] | None = None,
-    epochs: int | None = spec.FIELD["epochs"].default,
-    batch_size: int | None = spec.FIELD["batch_size"].default,
-    early_stopping: bool = True,
-    patience: int | None = spec.FIELD["patience"].default,
-    monitor: str | None = None,
-    min_delta: float = 0.0,
-    reduce_lr_on_plateau: bool | dict = spec.FIELD["reduce_lr_on_plateau"].default,
-    class_weight: str | dict | None = spec.FIELD["class_weight"].default,
-    callbacks: list[keras.callbacks.Callback] | None = None,
-    steps_per_execution: int | str = "auto",
-    seed: int | None = None,
-    verbose: int | str = 0,
-    report_metrics: bool = True,
-) -> TrainResult:
-    """Trains a compiled model through `Model.fit` and evaluates it.
+def train(model: keras.Model, x: np.ndarray, y: np.ndarray, *,
+          validation_data: tuple[np.ndarray, np.ndarray] | None = None, validation_split: float = 0.0,
+          test_data: tuple[np.ndarray, np.ndarray] | None = None,
+          epochs: int | None = spec.FIELD["epochs"].default, batch_size: int | None = spec.FIELD["batch_size"].default,
+          early_stopping: bool = True, patience: int | None = spec.FIELD["patience"].default,
+          monitor: str | None = None, min_delta: float = 0.0,
+          reduce_lr_on_plateau: bool | dict = spec.FIELD["reduce_lr_on_plateau"].default,
+          class_weight: str | dict | None = spec.FIELD["class_weight"].default,
+          callbacks: list[keras.callbacks.Callback] | None = None, steps_per_execution: int | str = "auto",
+          seed: int | None = None, verbose: int | str = 0, report_metrics: bool = True) -> TrainResult:
+    """Trains a compiled model through `Model.fit` and evaluates it (see docs/python.md).
 
     Args:
         model: A compiled `keras.Model`, e.g. from `kerasopt.build_model`.
-        x: Training features: an array, or for a
-            `kerasopt.tabular.TabularModel` raw rows (a DataFrame or dict of
-            named columns, strings and gaps included).
-        y: Training targets: class indices or values; for a `TabularModel`
-            with a target (from `build_model(X, y)`), the original labels
-            (strings, 1..K, ...) or raw regression values, which the model
-            encodes (`TabularModel.convert_targets`).
-        validation_data: `(x_val, y_val)` for validation, `y_val` like `y`.
-        validation_split: Instead of `validation_data`, the fraction of
-            `(x, y)` to hold out, shuffled and (for integer labels)
-            stratified with `seed`, unlike Keras's tail split.
+        x: Training features; raw rows (DataFrame, dict of columns) for a `TabularModel`.
+        y: Training targets; original labels for a `TabularModel` with a target.
+        validation_data: `(x_val, y_val)` for validation.
+        validation_split: Instead, the fraction of `(x, y)` to hold out (shuffled, stratified).
         test_data: `(x_test, y_test)`, evaluated after training only.
-        epochs: Maximum number of epochs (default `None`: sized to the
-            training rows by `kerasopt.budget`, as for `kerasopt train`).
-        batch_size: Mini-batch size (default `None`: sized likewise).
-        early_stopping: Whether to stop when `monitor` has not improved for
-            `patience` epochs, restoring the best weights.
-        patience: Epochs without improvement before stopping (default
-            `None`: sized likewise).
-        monitor: Metric to monitor; default the data loss (`data_loss`):
-            `"val_log_loss"` / `"val_mse"` of a table model with validation
-            data (`"log_loss"` / `"mse"` without), which leaves out the
-            weight penalty that Keras's `loss` adds and that keeps falling
-            under L1 after the fit has levelled off; `"val_loss"` / `"loss"`
-            for other models. An unknown name raises `ValueError` after the
-            first epoch, listing the available metrics.
+        epochs: Maximum number of epochs (`None`: sized to the rows by `kerasopt.budget`).
+        batch_size: Mini-batch size (`None`: sized likewise).
+        early_stopping: Whether to stop after `patience` epochs without improvement, restoring the best weights.
+        patience: Epochs without improvement before stopping (`None`: sized likewise).
+        monitor: Metric to monitor; default the data loss without weight penalties (`data_loss`).
         min_delta: Minimum change that counts as an improvement.
-        reduce_lr_on_plateau: `True` for `ReduceLROnPlateau(factor=0.5,
-            patience=max(1, patience // 2))`, or a dict of its arguments.
-            Needs a float learning rate, not a schedule.
+        reduce_lr_on_plateau: `True` for `ReduceLROnPlateau(factor=0.5, patience=max(1, patience // 2))`,
+            or a dict of its arguments; needs a float learning rate.
         class_weight: `None`, `"balanced"` or a dict `{class index: weight}`.
-        callbacks: Keras callbacks, run after `train`'s own (learning-rate
-            logging, early stopping, `reduce_lr_on_plateau`), e.g.
-            `keras.callbacks.ModelCheckpoint(path, save_best_only=True)`,
-            `CSVLogger(path)`, `TensorBoard(log_dir)`, or
-            `BackupAndRestore(folder)`, with which a killed run, started
-            again with the same arguments, resumes from its last finished
-            epoch.
-        steps_per_execution: Batches per compiled call; `"auto"` runs a
-            whole epoch per call on TensorFlow and JAX, unless the model was
-            compiled with a value other than 1.
-        seed: Seed for shuffling and the validation split; also passed to
-            `keras.utils.set_random_seed` so a run is repeatable.
+        callbacks: Keras callbacks, run after `train`'s own.
+        steps_per_execution: Batches per compiled call; `"auto"`: a whole epoch on TensorFlow and JAX.
+        seed: Seed for shuffling, the validation split and `keras.utils.set_random_seed`.
         verbose: Verbosity of `fit`.
-        report_metrics: Whether to evaluate the final weights on every
-            split for `TrainResult.metrics` (left empty when `False`, which
-            saves tracing the test function of a model used only once).
+        report_metrics: Whether to evaluate the final weights on every split.
 
     Returns:
-        A `TrainResult` with the History, evaluated metrics, the best epoch
-        and the learning rate of every epoch.
-
-    Example:
-
-    >>> import numpy as np, kerasopt
-    >>> x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
-    >>> y = (x[:, 0] > 0).astype("int32")
-    >>> model = kerasopt.build_model(x, num_classes=2, seed=0)
-    >>> result = kerasopt.train(model, x, y, validation_split=0.25, epochs=3, seed=0)
-    >>> sorted(result.metrics)
-    ['train', 'validation']
+        A `TrainResult`.
     """
-    if None in (epochs, batch_size, patience):  # sized to the training rows, as `kerasopt train` does
+    epochs, batch_size, patience = _sizes(y, validation_split, epochs, batch_size, patience)
+    seed = _seeded(seed)
+    x, y, validation_data, test_data = _split(model, x, y, validation_data, validation_split, test_data, seed)
+    monitor = monitor or data_loss(model, validation=validation_data is not None)
+    _set_steps_per_execution(model, steps_per_execution, math.ceil(len(y) / batch_size))
+    cbs, stopper = _train_callbacks(model, monitor, early_stopping, patience, min_delta, reduce_lr_on_plateau,
+                                    callbacks)
+    start = time.perf_counter()
+    with _converted(model):
+        history = model.fit(**_fit_data(x, y, validation_data, batch_size, seed), epochs=epochs,
+                            class_weight=class_weights(class_weight, y), callbacks=cbs, verbose=verbose)
+    seconds = time.perf_counter() - start
+    metrics = {}
+    if report_metrics:
+        splits = {"train": (x, y), "validation": validation_data, "test": test_data}
+        metrics = {name: _evaluate(model, *data) for name, data in splits.items() if data is not None}
+    # `history.epoch` holds absolute epoch indices, also for a run resumed from a backup.
+    return TrainResult(history=history, metrics=metrics, best_epoch=_best_epoch(history, stopper, monitor),
+                       epochs_run=history.epoch[-1] + 1 if history.epoch else 0,
+                       learning_rates=[float(v) for v in history.history.get("learning_rate", [])],
+                       seconds=seconds)
+
+
+def _sizes(y, validation_split, epochs, batch_size, patience) -> tuple[int, int, int]:
+    """Checked `(epochs, batch_size, patience)`; `None`s sized to the training rows as `kerasopt train` does."""
+    if None in (epochs, batch_size, patience):
         from kerasopt.budget import training_budget
 
         rows = max(1, round(len(y) * (1 - check.unit_interval("validation_split", validation_split))))
         sizes = training_budget(rows, batch_size, epochs, patience)
         epochs, batch_size, patience = sizes.epochs, sizes.batch_size, sizes.patience
-    epochs = check.positive_int("epochs", epochs)
-    batch_size = check.positive_int("batch_size", batch_size)
-    patience = check.non_negative_int("patience", patience)
-    min_delta = check.non_negative_float("min_delta", min_delta)
+    return (check.positive_int("epochs", epochs), check.positive_int("batch_size", batch_size),
+            check.non_negative_int("patience", patience))
+
+
+def _seeded(seed: int | None) -> int | None:
+    """The checked `seed`, passed to `keras.utils.set_random_seed` so a run is repeatable."""
+    if seed is not None:
+        seed = check.non_negative_int("seed", seed)
+        keras.utils.set_random_seed(seed)
+    return seed
+
+
+def _split(model, x, y, validation_data, validation_split, test_data, seed):
+    """Converted `(x, y, validation_data, test_data)`, with `validation_split` of the rows held out."""
     validation_split = check.unit_interval("validation_split", validation_split)
     if validation_data is not None and validation_split:
         raise ArgumentError("Pass either `validation_data` or `validation_split`, not both. "
                          f"Received: validation_split={validation_split!r}")
-    if seed is not None:
-        seed = check.non_negative_int("seed", seed)
-        keras.utils.set_random_seed(seed)
     # A TabularModel converts raw rows (a DataFrame, a dict of named columns) and original labels.
     x, y = _model_data(model, x, y)
     if validation_data is not None:
@@ -281,18 +253,23 @@ def train(
                                                 stratify=stratify, random_state=seed)
         validation_data = (_take(x, val_rows), y[val_rows])
         x, y = _take(x, train_rows), y[train_rows]
-    has_val = validation_data is not None
-    monitor = monitor or data_loss(model, validation=has_val)
+    return x, y, validation_data, test_data
 
+
+def _set_steps_per_execution(model: keras.Model, steps_per_execution, steps_per_epoch: int) -> None:
     if steps_per_execution == "auto":
         if getattr(model, "steps_per_execution", 1) == 1 and getattr(model, "train_function", None) is None:
-            model.steps_per_execution = auto_steps_per_execution(math.ceil(len(y) / batch_size))
+            model.steps_per_execution = auto_steps_per_execution(steps_per_epoch)
     else:
         model.steps_per_execution = check.positive_int("steps_per_execution", steps_per_execution)
         model.train_function = None
 
+
+def _train_callbacks(model, monitor, early_stopping, patience, min_delta, reduce_lr_on_plateau, callbacks):
+    """`train`'s own callbacks, then the user's `callbacks`; and its `EarlyStopping` (or `None`)."""
     cbs: list[keras.callbacks.Callback] = [LearningRateLogger(), MonitorCheck(monitor)]
     stopper = None
+    min_delta = check.non_negative_float("min_delta", min_delta)
     if early_stopping:
         stopper = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, min_delta=min_delta,
                                                 restore_best_weights=True)
@@ -305,41 +282,31 @@ def train(
         if isinstance(reduce_lr_on_plateau, dict):
             options.update(reduce_lr_on_plateau)
         cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, **options))
-    cbs.extend(_callbacks(callbacks))
+    return cbs + _callbacks(callbacks), stopper
 
-    fit_data = {"x": x, "y": y, "batch_size": batch_size, "shuffle": True, "validation_data": validation_data}
-    if _fast_input(x, y, validation_data):
-        # The dataset shuffles itself; `shuffle=False` only tells `fit` not to expect to.
-        fit_data = {"x": in_memory_dataset(x, y, batch_size, shuffle=True, seed=seed, repeat=True),
-                    "steps_per_epoch": math.ceil(len(y) / batch_size), "shuffle": False,
-                    "validation_data": None if validation_data is None else
-                    in_memory_dataset(*validation_data, batch_size, shuffle=False)}
-    start = time.perf_counter()
-    with _converted(model):
-        history = model.fit(**fit_data, epochs=epochs, class_weight=class_weights(class_weight, y), callbacks=cbs,
-                            verbose=verbose)
-    seconds = time.perf_counter() - start
 
+def _fit_data(x, y, validation_data, batch_size: int, seed) -> dict:
+    """The data arguments of `fit`: through `in_memory_dataset` where `_fast_input` allows."""
+    if not _fast_input(x, y, validation_data):
+        return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True, "validation_data": validation_data}
+    # The dataset shuffles itself; `shuffle=False` only tells `fit` not to expect to.
+    return {"x": in_memory_dataset(x, y, batch_size, shuffle=True, seed=seed, repeat=True),
+            "steps_per_epoch": math.ceil(len(y) / batch_size), "shuffle": False,
+            "validation_data": None if validation_data is None else
+            in_memory_dataset(*validation_data, batch_size, shuffle=False)}
+
+
+def _best_epoch(history, stopper, monitor: str) -> int:
+    """1-based epoch with the best monitored value (the last epoch when none was logged)."""
     logs = history.history
-    # `history.epoch` holds absolute epoch indices, also for a run resumed from a backup.
     epochs_run = history.epoch[-1] + 1 if history.epoch else 0
     if stopper is not None and stopper.best is not None and np.isfinite(stopper.best):
-        best_epoch = int(stopper.best_epoch) + 1
-    elif monitor in logs and epochs_run:
+        return int(stopper.best_epoch) + 1
+    if monitor in logs and epochs_run:
         values = np.asarray(logs[monitor], dtype="float64")
         best = np.nanargmax(values) if _higher_is_better(monitor) else np.nanargmin(values)
-        best_epoch = int(history.epoch[best]) + 1
-    else:
-        best_epoch = epochs_run
-    metrics = {}
-    if report_metrics:
-        metrics["train"] = _evaluate(model, x, y)
-        if has_val:
-            metrics["validation"] = _evaluate(model, *validation_data)
-        if test_data is not None:
-            metrics["test"] = _evaluate(model, *test_data)
-    return TrainResult(history=history, metrics=metrics, best_epoch=best_epoch, epochs_run=epochs_run,
-                       learning_rates=[float(v) for v in logs.get("learning_rate", [])], seconds=seconds)
+        return int(history.epoch[best]) + 1
+    return epochs_run
 
 
 def _model_data(model: keras.Model, x, y):

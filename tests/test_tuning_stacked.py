@@ -12,6 +12,7 @@ import pytest
 from kerasopt import stacking
 from kerasopt.cli import main
 from kerasopt.data import make_phone_data
+from kerasopt.errors import ArgumentError
 from kerasopt.tuning import search
 from kerasopt.tuning._tuner import common_epoch_scores
 from kerasopt.tuning.search import tune
@@ -128,23 +129,36 @@ def test_regression_members_report_metrics_on_the_target_scale(tmp_path, spy_tra
         np.testing.assert_allclose(h["val_r2"], 1 - mse / np.var(z), rtol=1e-6)
 
 
-def test_workers_get_the_options_that_define_the_search(tiny_csv, tmp_path):
+def test_workers_get_the_options_that_define_the_search(tiny_csv, tmp_path, monkeypatch):
     from kerasopt import spec
     from kerasopt.cli import build_parser
+    from kerasopt.tuning import distributed
 
-    o = spec.tune_options(data=str(tiny_csv), target="price_range", tuner="random", max_trials=2, cv=0,
-                          categorical=["ram"], test_split=0.1, space={"num_layers": 0}, out=str(tmp_path / "p"))
-    plan = search._prepare(o)
-    args = vars(build_parser().parse_args(["tune", *plan.cli_args]))
+    class Launched(Exception):
+        pass
+
+    def fake_launch(args, out, **kwargs):  # the argv every chief and worker process would get
+        launched.append(args)
+        raise Launched
+
+    launched = []
+    monkeypatch.setattr(distributed, "launch", fake_launch)
+    out = tmp_path / "p"
+    with pytest.raises(Launched):
+        tune(tiny_csv, "price_range", tuner="random", max_trials=2, cv=0, categorical=["ram"], test_split=0.1,
+             space={"num_layers": 0}, out=out, workers=2, verbose=0)
+    args = vars(build_parser().parse_args(["tune", *launched[0]]))
     given = {name: args[name] for name in spec.DEFINES_SEARCH if args[name] is not None}
     assert given["cv"] == 0 and given["categorical"] == ["ram"] and given["test_split"] == 0.1
-    assert given["space"] == os.path.join(str(tmp_path / "p"), "logs", "space.json")  # the resolved space, as a file
+    assert given["space"] == os.path.join(str(out), "logs", "space.json")  # the resolved space, as a file
+    assert json.loads((out / "logs" / "space.json").read_text())["num_layers"] == 0
     assert given["objective"] == "val_accuracy" and given["max_trials"] == 2
-    # a worker that parses them records the same search
-    for name in ("tuner", "max_trials", "executions_per_trial", "objective", "cv", "patience", "seed", "test_split",
-                 "target", "categorical"):
-        assert given[name] == plan.options[name], name
-    assert plan.fingerprint["data"] == given["data"] == os.path.abspath(tiny_csv)
+    # a worker that parses them records the same search as the launcher did in search.json
+    recorded = json.loads((out / "search.json").read_text())
+    for name in ("tuner", "executions_per_trial", "objective", "cv", "patience", "seed", "test_split", "target",
+                 "categorical"):
+        assert given[name] == recorded[name], name
+    assert recorded["data"] == given["data"] == os.path.abspath(tiny_csv)
 
 
 @pytest.mark.parametrize("flags", [["--sequential"], ["--objective", "val_loss"]])
@@ -172,11 +186,13 @@ def test_cli_and_config_reach_tune(monkeypatch, tmp_path):
                     "cv": 0, "overwrite": False, "verbose": 1}
 
 
-def test_the_default_output_folder_and_test_split_follow_train(tiny_csv):
-    from kerasopt import spec
-
-    plan = search._prepare(spec.tune_options(data=str(tiny_csv), target="price_range"))
-    assert plan.out == os.path.join("runs", "tiny-tune")  # train writes runs/tiny
+def test_the_default_output_folder_and_test_split_follow_train(tiny_csv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ArgumentError, match="objective"):  # a bad option: refused before anything is written
+        tune(tiny_csv, "price_range", objective="val_rmse")
+    assert not os.path.exists("runs")
+    result = tune(tiny_csv, "price_range", tuner="random", max_trials=1, epochs=2, cv=0, space=SPACE, baseline=False,
+                  verbose=0)
+    assert result.out_dir == os.path.join("runs", "tiny-tune")  # train writes runs/tiny
     # the default test split of `kerasopt train`: 16 of the 80 rows are held out
-    assert (len(plan.x_train), len(plan.x_test)) == (64, 16)
-    assert not os.path.exists(plan.out)  # nothing written before the search runs
+    assert result.test_metrics["rows"] == 16

@@ -123,12 +123,6 @@ def load_mnist(path: str | os.PathLike | None = None) -> Images:
     Raises:
         DataError: if the file is missing (the message names the exact path
             to put it at), unreadable, lacks a key, or the shapes disagree.
-
-    Example:
-
-    >>> data = load_mnist("/work/shared/data/mnist/mnist.npz")  # doctest: +SKIP
-    >>> data.x_train.shape, data.x_test.shape  # doctest: +SKIP
-    ((60000, 784), (10000, 784))
     """
     target = os.fspath(path) if path is not None else default_mnist_path()
     if not os.path.isfile(target):
@@ -322,26 +316,17 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
         dropout: Dropout rate after each hidden layer.
         batch_norm: Whether to use batch normalization.
         l2: L2 strength on every kernel.
-        schedule: A learning-rate schedule name or dict for
-            `kerasopt.schedules.get` (e.g. `"cosine"`, `{"name": "step",
-            "step_size": 5, "gamma": 0.5}`); `"cosine"` without
-            `decay_epochs` decays over all `epochs`. `None` keeps the rate constant.
+        schedule: A schedule name or dict for `kerasopt.schedules.get` (`"cosine"` decays over
+            all `epochs`); `None` keeps the rate constant.
         kernel_initializer: Initializer of every Dense kernel.
         input_dropout: Dropout rate on the input pixels.
-        augment: Data augmentation in training only, a name or dict for
-            `kerasopt.augmentation.get` (e.g. `"rotation,shift,zoom"`).
+        augment: Augmentation in training only, for `kerasopt.augmentation.get` (`"rotation,shift"`).
         seed: Seed of initialization, dropout, augmentation and shuffling.
         verbose: Verbosity of `fit`.
         callbacks: More Keras callbacks for `fit`.
 
     Returns:
         A `MnistResult`.
-
-    Example:
-
-    >>> result = run_mnist(load_digits(), epochs=2, seed=0)  # doctest: +SKIP
-    >>> 0.0 <= result.test_accuracy <= 1.0  # doctest: +SKIP
-    True
     """
     from kerasopt import schedules
     from kerasopt.training import train

@@ -68,28 +68,22 @@ def compare_regularizers(x: np.ndarray, y: np.ndarray, variants: Mapping[str, di
     """Trains one network per regularizer on the same split and tabulates the gap.
 
     Args:
-        x: Raw features (a `Normalization` layer is adapted on the training
-            rows).
+        x: Raw features (a `Normalization` layer is adapted on the training rows).
         y: Integer labels.
-        variants: `{label: build_model arguments}`, e.g. `{"none": {},
-            "dropout": {"dropout": 0.5}}`, or a list of names of
-            `VARIANTS`; default all of `VARIANTS`.
+        variants: `{label: build_model arguments}` (e.g. `{"dropout": {"dropout": 0.5}}`) or
+            names of `VARIANTS`; default all of `VARIANTS`.
         hidden_units: Hidden layer sizes of the (over-parameterised) network.
         epochs: Epochs per variant (no early stopping).
         batch_size: Mini-batch size.
-        validation_size: Fraction of the rows held out for validation
-            (stratified); a large one leaves few training rows, so the
-            network overfits.
+        validation_size: Fraction of the rows held out for validation (stratified).
         learning_rate: Learning rate of `optimizer`.
         optimizer: Optimizer name.
         seed: Seed of the split, the initial weights, dropout and shuffling.
 
     Returns:
-        `(table, histories)`: a `pandas.DataFrame` indexed by variant with
-        `train_accuracy`, `val_accuracy`, `train_loss`, `val_loss`
-        (cross-entropy without penalty), `accuracy_gap` (train - val),
-        `loss_gap` (val - train), `params` (trainable) and `seconds`; and a dict
-        `{variant: History.history}` of per-epoch curves.
+        `(table, histories)`: a DataFrame indexed by variant with `train_accuracy`, `val_accuracy`,
+        `train_loss`, `val_loss` (cross-entropy without penalty), `accuracy_gap`, `loss_gap`,
+        `params` and `seconds`; and `{variant: History.history}`.
 
     Example:
 
@@ -98,12 +92,24 @@ def compare_regularizers(x: np.ndarray, y: np.ndarray, variants: Mapping[str, di
     >>> list(table.columns[:3])
     ['train_accuracy', 'val_accuracy', 'train_loss']
     """
-    import keras
-
     from kerasopt import data as data_lib
-    from kerasopt.models import build_model
-    from kerasopt.training import train
 
+    variants = _variants(variants)
+    splits = data_lib.split(np.asarray(x, "float32"), np.asarray(y, "int32"),
+                            validation_size=check.open_unit_interval("validation_size", validation_size),
+                            test_size=0.0, seed=seed)
+    options = {"num_classes": int(np.max(y)) + 1, "hidden_units": hidden_units, "optimizer": optimizer,
+               "learning_rate": learning_rate, "seed": seed}
+    rows, histories = [], {}
+    for label, variant in variants.items():
+        row, histories[label] = _train_variant(splits, {**options, "activation": "relu", "l1": 0.0, **dict(variant)},
+                                               epochs, batch_size, seed)
+        rows.append({"variant": label, **row})
+    return pd.DataFrame(rows).set_index("variant"), histories
+
+
+def _variants(variants) -> dict[str, dict]:
+    """`{label: build_model arguments}` of a mapping, a list of names of `VARIANTS` or `None` (all)."""
     if variants is not None and not isinstance(variants, Mapping):
         unknown = [v for v in variants if v not in VARIANTS]
         if unknown:
@@ -114,30 +120,29 @@ def compare_regularizers(x: np.ndarray, y: np.ndarray, variants: Mapping[str, di
     if not variants:
         raise ArgumentError("Invalid value for `variants`: expected at least one variant. "
                          f"Received: variants={variants!r}")
-    splits = data_lib.split(np.asarray(x, "float32"), np.asarray(y, "int32"),
-                            validation_size=check.open_unit_interval("validation_size", validation_size),
-                            test_size=0.0, seed=seed)
-    num_classes = int(np.max(y)) + 1
-    rows, histories = [], {}
-    for label, options in variants.items():
-        keras.backend.clear_session()
-        model = build_model(splits.x_train, num_classes=num_classes, hidden_units=hidden_units,
-                            optimizer=optimizer, learning_rate=learning_rate, seed=seed,
-                            metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")],
-                            **{"activation": "relu", "l1": 0.0, **dict(options)})
-        start = time.perf_counter()
-        result = train(model, splits.x_train, splits.y_train, validation_data=(splits.x_val, splits.y_val),
-                       epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
-        seconds = time.perf_counter() - start
-        tr, va = result.metrics["train"], result.metrics["validation"]
-        rows.append({"variant": label, "train_accuracy": tr["accuracy"], "val_accuracy": va["accuracy"],
-                     "train_loss": tr["cross_entropy"], "val_loss": va["cross_entropy"],
-                     "accuracy_gap": tr["accuracy"] - va["accuracy"],
-                     "loss_gap": va["cross_entropy"] - tr["cross_entropy"],
-                     "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
-                     "seconds": round(seconds, 1)})
-        histories[label] = {k: [float(v) for v in values] for k, values in result.history.history.items()}
-    return pd.DataFrame(rows).set_index("variant"), histories
+    return variants
+
+
+def _train_variant(splits, options: dict, epochs: int, batch_size: int, seed: int) -> tuple[dict, dict]:
+    """Trains one network without early stopping; returns its row of the table and its curves."""
+    import keras
+
+    from kerasopt.models import build_model
+    from kerasopt.training import train
+
+    keras.backend.clear_session()
+    model = build_model(splits.x_train, **options,
+                        metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")])
+    start = time.perf_counter()
+    result = train(model, splits.x_train, splits.y_train, validation_data=(splits.x_val, splits.y_val),
+                   epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
+    seconds = time.perf_counter() - start
+    tr, va = result.metrics["train"], result.metrics["validation"]
+    row = {"train_accuracy": tr["accuracy"], "val_accuracy": va["accuracy"],
+           "train_loss": tr["cross_entropy"], "val_loss": va["cross_entropy"],
+           "accuracy_gap": tr["accuracy"] - va["accuracy"], "loss_gap": va["cross_entropy"] - tr["cross_entropy"],
+           "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)), "seconds": round(seconds, 1)}
+    return row, {k: [float(v) for v in values] for k, values in result.history.history.items()}
 
 
 def plot_regularization_curves(histories: Mapping[str, Mapping[str, list]], title: str | None = None):
@@ -234,7 +239,7 @@ def run_experiment(out_dir: str | os.PathLike | None = None, data_path: str | os
         DataError: if `data_path` cannot be read.
     """
     from kerasopt import _io
-    from kerasopt.plotting import save_figure
+    from kerasopt.plotting import save_figures
 
     if out_dir is not None:
         out_dir = os.fspath(out_dir)
@@ -254,6 +259,5 @@ def run_experiment(out_dir: str | os.PathLike | None = None, data_path: str | os
         os.makedirs(out_dir, exist_ok=True)
         _io.write_text(os.path.join(out_dir, "regularization.csv"), table.to_csv())
         _io.write_json(os.path.join(out_dir, "regularization_history.json"), histories)
-        for name, figure in figures.items():
-            save_figure(figure, os.path.join(out_dir, name))
+        save_figures(figures, out_dir)
     return {"table": table, "histories": histories, "data": source, "figures": figures}

@@ -136,17 +136,11 @@ def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epoc
         batch_size: Minibatch size (the book: 5).
         learning_rate: Plain SGD learning rate (the book: 0.003).
         seed: Seed of the initial weights and the shuffling.
-        record_history: Whether to evaluate the test loss after every epoch
-            for `history` (slower); when False, `history` holds only the
-            running training loss of each epoch.
+        record_history: Whether to evaluate the test loss after every epoch (slower).
 
     Returns:
-        A dict with `lambda`, `penalty`, `train_loss` and `test_loss` (the
-        book's squared loss `/2`, without the penalty, after the last epoch),
-        `w_norm` (`||w||_2`), `bias`, `weights` (the learned `w`) and
-        `history` (per-epoch `train_loss` and, with `record_history`,
-        `test_loss`: the same loss, the training one averaged over the
-        epoch's batches as Keras logs it).
+        A dict with `lambda`, `penalty`, `train_loss` and `test_loss` (the book's squared
+        loss `/2` without the penalty), `w_norm`, `bias`, `weights` and per-epoch `history`.
     """
     from kerasopt.models import build_model
     from kerasopt.training import train
@@ -194,12 +188,6 @@ def sweep(lambdas: Sequence[float] = tuple(range(11)), data: LinearData | None =
         A `pandas.DataFrame` with one row per lambda: `lambda`, `keras_l2`
         (`lambda / 2`), `train_loss`, `test_loss` (squared loss `/2`, no
         penalty), `w_norm`.
-
-    Example:
-
-    >>> table = sweep([0, 3], epochs=100)  # doctest: +SKIP
-    >>> table.w_norm.is_monotonic_decreasing  # doctest: +SKIP
-    True
     """
     data = make_data(seed=seed) if data is None else data
     rows = []
@@ -342,7 +330,7 @@ def run_experiment(out_dir: str | os.PathLike | None = None, lambdas: Sequence[f
             is False (checked before any training).
     """
     from kerasopt import _io
-    from kerasopt.plotting import save_figure
+    from kerasopt.plotting import save_figures
 
     if out_dir is not None:
         out_dir = os.fspath(out_dir)
@@ -362,6 +350,5 @@ def run_experiment(out_dir: str | os.PathLike | None = None, lambdas: Sequence[f
         os.makedirs(out_dir, exist_ok=True)
         _io.write_text(os.path.join(out_dir, "weight_decay_sweep.csv"), table.to_csv(index=False))
         _io.write_text(os.path.join(out_dir, "weight_decay_l1_l2.csv"), l1_l2.to_csv())
-        for name, figure in figures.items():
-            save_figure(figure, os.path.join(out_dir, name))
+        save_figures(figures, out_dir)
     return {"sweep": table, "l1_l2": l1_l2, "runs": runs, "weights": weights, "figures": figures}

@@ -1,23 +1,12 @@
 """`SearchTuner`: the KerasTuner `Tuner` that runs kerasopt trials.
 
 It differs from `keras_tuner.Tuner` in these places:
-- `run_trial` trains one network per fold (k-fold) or on one validation
-  split, per execution, as the members of ONE stacked model
-  (`kerasopt.tuning._stacked`), with early stopping on the validation
-  curve `_stacked.EPOCH_MONITOR`, and reports the mean of every validation
-  score at one epoch common to all trainings (`common_epoch_scores`): the
-  objective (penalty-free, `_stacked.OBJECTIVES`) and, for regression, the
-  RMSE, MAE and R^2 in the target's units; that epoch, the epochs run and
-  the seconds. It writes the per-trial history.
-- `population > 1` (not in a distributed search):
-  the search asks the oracle for up to `population` trials at once, and
-  the trials among them that differ only in learning rate, L1/L2 and
-  dropout (`_stacked.population_key`) train as the members of ONE stacked
-  model (`_stacked.population_runs`); each trial is then reported exactly
-  as `run_trial` reports it (history file, oracle, progress line, status
-  line, TensorBoard), its `seconds` being its share of the population's.
-  Per-trial model building and compiling, which dominates a small search,
-  is paid once per population.
+- `run_trial` trains every fold and execution as the members of ONE stacked
+  model (`kerasopt.tuning._stacked`) and reports the mean validation scores at
+  one epoch common to all of them (`common_epoch_scores`).
+- `population > 1` (not in a distributed search): trials that differ only in
+  learning rate, L1/L2 and dropout (`_stacked.population_key`) train together
+  as one stacked model, each reported as `run_trial` reports it.
 - `reload` repairs a resumed project: a trial whose `trial.json` says it
   finished is never queued again, and a trial left RUNNING by a killed
   process is queued to run again.

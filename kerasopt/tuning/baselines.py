@@ -81,10 +81,6 @@ def run_baselines(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, 
     Returns:
         A DataFrame with one row per model: `model`, `best_params`,
         `cv_accuracy`, `test_accuracy`, `seconds`.
-
-    Example:
-
-    >>> table = run_baselines(x_tr, y_tr, x_te, y_te, names=["LogisticRegression"])  # doctest: +SKIP
     """
     check.positive_int("cv", cv)
     grids = _grids(seed)

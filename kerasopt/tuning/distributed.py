@@ -78,13 +78,9 @@ def launch(args: list[str], out: str, *, workers: int, timeout: float | None = N
            host: str = "127.0.0.1", max_restarts: int = 3, poll: float = 0.2) -> None:
     """Runs a search as a chief and `workers` worker processes on `host`; returns when it is over.
 
-    Each process runs `python -m kerasopt tune ARGS --role ...` and writes
-    its log to `out/logs/<id>.log`; the chief only searches (`--no-finalize`):
-    the caller collects the results. A worker that exits with an error is
-    restarted with the same id (at most `max_restarts` times each). Every
-    process is stopped when this function returns or raises;
-    `out/logs/exit_codes.json` records how each one ended (`null`: it had to
-    be stopped) and the restarts.
+    Each process runs `python -m kerasopt tune ARGS --role ...` with its log in
+    `out/logs/<id>.log`; a worker that fails is restarted with the same id.
+    `out/logs/exit_codes.json` records how each process ended and the restarts.
 
     Args:
         args: The `kerasopt tune` flags every process shares (`--out` among them).
@@ -101,99 +97,110 @@ def launch(args: list[str], out: str, *, workers: int, timeout: float | None = N
             time bound passes (finished trials are kept; rerun to resume).
     """
     timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
-    logs = os.path.join(out, "logs")
-    os.makedirs(logs, exist_ok=True)
-    args = [*args, *spec.to_argv({"timeout": timeout}, ["timeout"])]
-    port = free_port(host)
-    history = os.path.join(out, "history")
-    seen = set(glob.glob(os.path.join(history, "trial_*.json")))
-    processes: dict[str, subprocess.Popen] = {}
-    restarts = {f"worker{i}": 0 for i in range(workers)}
-
-    def start(tuner_id: str) -> subprocess.Popen:
-        env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": host,
-               "KERASTUNER_ORACLE_PORT": str(port), "TF_CPP_MIN_LOG_LEVEL": "3"}
-        role = {"role": "chief", "finalize": False} if tuner_id == "chief" else {"role": "worker",
-                                                                                  "worker_id": tuner_id}
-        command = [sys.executable, "-m", "kerasopt", "tune", *args,
-                   *spec.to_argv({**role, "oracle": f"{host}:{port}"}, [*role, "oracle"])]
-        _io.write_json(os.path.join(logs, f"{tuner_id}.command.json"), {"command": command})
-        with open(os.path.join(logs, f"{tuner_id}.log"), "ab") as log:
-            return subprocess.Popen(command,
-                                    env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
-
-    def report_new_trials() -> None:
-        from kerasopt.tuning.report import progress_line
-
-        for path in sorted(set(glob.glob(os.path.join(history, "trial_*.json"))) - seen):
-            seen.add(path)
-            if verbose:
-                try:
-                    with open(path, encoding="utf-8") as f:
-                        record = json.load(f)
-                except (OSError, ValueError):
-                    seen.discard(path)  # being written; read it next time
-                    continue
-                print(progress_line(record["trial_id"], record["objective"], record, record["hyperparameters"],
-                                    prefix=f"[{record['tuner_id']}] "), flush=True)
-
+    group = _Processes([*args, *spec.to_argv({"timeout": timeout}, ["timeout"])], out, host, workers, verbose)
     deadline = time.monotonic() + timeout
     if verbose:
-        print(f"distributed search: chief on {host}:{port} and {workers} worker(s); logs in {logs}", flush=True)
+        print(f"distributed search: chief on {host}:{group.port} and {workers} worker(s); logs in {group.logs}",
+              flush=True)
     try:
-        processes["chief"] = start("chief")
-        for worker_id in restarts:
-            processes[worker_id] = start(worker_id)
-        done: set[str] = set()
+        for tuner_id in ["chief", *group.restarts]:
+            group.start(tuner_id)
         chief_ended_at = None
         while True:
             time.sleep(poll)
-            report_new_trials()
-            chief_rc = processes["chief"].poll()
+            group.report_new_trials()
+            chief_rc = group.processes["chief"].poll()
             if chief_rc not in (None, 0):
-                raise KerasoptError(f"The chief exited with status {chief_rc}: "
-                                    f"{_tail(os.path.join(logs, 'chief.log'))}")
-            for worker_id in restarts:
-                if worker_id in done:
-                    continue
-                rc = processes[worker_id].poll()
-                if rc is None:
-                    continue
-                if rc == 0:
-                    done.add(worker_id)
-                    continue
-                if chief_rc is not None:
-                    done.add(worker_id)  # the search is over; nothing left to recover
-                    continue
-                restarts[worker_id] += 1
-                if restarts[worker_id] > max_restarts:
-                    raise KerasoptError(f"Worker {worker_id} failed {restarts[worker_id]} times (last status "
-                                        f"{rc}): {_tail(os.path.join(logs, worker_id + '.log'))}")
-                if verbose:
-                    print(f"worker {worker_id} exited with status {rc}; restarting it with the same id to "
-                          f"recover its trial ({restarts[worker_id]}/{max_restarts})", flush=True)
-                processes[worker_id] = start(worker_id)
+                raise KerasoptError(f"The chief exited with status {chief_rc}: {group.tail('chief')}")
+            group.restart_failed_workers(chief_rc, max_restarts)
             if chief_rc == 0:
                 chief_ended_at = chief_ended_at or time.monotonic()
-                if len(done) == workers or time.monotonic() - chief_ended_at > 30:
+                if len(group.done) == workers or time.monotonic() - chief_ended_at > 30:
                     break
-            elif len(done) == workers:
+            elif len(group.done) == workers:
                 # Every worker got its stop signal; the chief follows within a moment.
                 try:
-                    processes["chief"].wait(max(1.0, min(60.0, deadline - time.monotonic())))
+                    group.processes["chief"].wait(max(1.0, min(60.0, deadline - time.monotonic())))
                 except subprocess.TimeoutExpired:
                     pass
-                if processes["chief"].poll() not in (None, 0):
+                if group.processes["chief"].poll() not in (None, 0):
                     continue  # reported as a chief failure on the next pass
                 break
             if time.monotonic() > deadline:
                 raise KerasoptError(f"The distributed search did not finish within {timeout:g} s; finished "
                                     "trials are kept, and running the same command again resumes it.")
-        report_new_trials()
+        group.report_new_trials()
     finally:
+        group.stop_all()
+
+
+class _Processes:
+    """The chief and worker processes of one `launch`, their logs, restarts and reported trials."""
+
+    def __init__(self, args: list[str], out: str, host: str, workers: int, verbose: int):
+        self.args, self.host, self.verbose = args, host, verbose
+        self.logs = os.path.join(out, "logs")
+        os.makedirs(self.logs, exist_ok=True)
+        self.port = free_port(host)
+        self.history = os.path.join(out, "history")
+        self.seen = set(glob.glob(os.path.join(self.history, "trial_*.json")))
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.restarts = {f"worker{i}": 0 for i in range(workers)}
+        self.done: set[str] = set()
+
+    def start(self, tuner_id: str) -> None:
+        env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": self.host,
+               "KERASTUNER_ORACLE_PORT": str(self.port), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        role = {"role": "chief", "finalize": False} if tuner_id == "chief" else {"role": "worker",
+                                                                                  "worker_id": tuner_id}
+        command = [sys.executable, "-m", "kerasopt", "tune", *self.args,
+                   *spec.to_argv({**role, "oracle": f"{self.host}:{self.port}"}, [*role, "oracle"])]
+        _io.write_json(os.path.join(self.logs, f"{tuner_id}.command.json"), {"command": command})
+        with open(os.path.join(self.logs, f"{tuner_id}.log"), "ab") as log:
+            self.processes[tuner_id] = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+
+    def tail(self, tuner_id: str) -> str:
+        return _tail(os.path.join(self.logs, f"{tuner_id}.log"))
+
+    def report_new_trials(self) -> None:
+        from kerasopt.tuning.report import progress_line
+
+        for path in sorted(set(glob.glob(os.path.join(self.history, "trial_*.json"))) - self.seen):
+            self.seen.add(path)
+            if self.verbose:
+                try:
+                    with open(path, encoding="utf-8") as f:
+                        record = json.load(f)
+                except (OSError, ValueError):
+                    self.seen.discard(path)  # being written; read it next time
+                    continue
+                print(progress_line(record["trial_id"], record["objective"], record, record["hyperparameters"],
+                                    prefix=f"[{record['tuner_id']}] "), flush=True)
+
+    def restart_failed_workers(self, chief_rc: int | None, max_restarts: int) -> None:
+        """Marks finished workers done and restarts failed ones, while the chief runs."""
+        for worker_id in self.restarts:
+            rc = None if worker_id in self.done else self.processes[worker_id].poll()
+            if rc is None:
+                continue
+            if rc == 0 or chief_rc is not None:  # after the chief: the search is over, nothing to recover
+                self.done.add(worker_id)
+                continue
+            self.restarts[worker_id] += 1
+            if self.restarts[worker_id] > max_restarts:
+                raise KerasoptError(f"Worker {worker_id} failed {self.restarts[worker_id]} times (last status "
+                                    f"{rc}): {self.tail(worker_id)}")
+            if self.verbose:
+                print(f"worker {worker_id} exited with status {rc}; restarting it with the same id to "
+                      f"recover its trial ({self.restarts[worker_id]}/{max_restarts})", flush=True)
+            self.start(worker_id)
+
+    def stop_all(self) -> None:
+        """Stops every process and writes `exit_codes.json` (`null`: it had to be stopped)."""
         codes = {}
-        for tuner_id, process in processes.items():
+        for tuner_id, process in self.processes.items():
             codes[tuner_id] = process.poll()  # None: still running, so stopped here
             _stop(process)
-        _io.write_json(os.path.join(logs, "exit_codes.json"), {"codes": codes, "restarts": restarts})
+        _io.write_json(os.path.join(self.logs, "exit_codes.json"), {"codes": codes, "restarts": self.restarts})

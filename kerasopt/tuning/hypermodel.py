@@ -74,12 +74,6 @@ class DenseHyperModel(keras_tuner.HyperModel):
         patience: Early-stopping patience in epochs.
         seed: Default seed for initializers, dropout and shuffling (a
             `build` or `fit` call may pass its own).
-
-    Example:
-
-    >>> import keras_tuner
-    >>> hm = DenseHyperModel(resolve_space(), features=frame, target=target)  # doctest: +SKIP
-    >>> model = hm.build(keras_tuner.HyperParameters(), fold_rows, seed=1)  # doctest: +SKIP
     """
 
     def __init__(self, space: dict[str, Any], num_classes: int | None = None, features=None, *, target=None,

@@ -4,17 +4,8 @@ The search runs on KerasTuner's own engine (oracles, trials, project folder,
 chief/worker mode). kerasopt adds the model-building hypermodel, a k-fold
 objective whose trials train as one stacked model (`kerasopt.tuning._stacked`),
 per-trial history, checks of every input before the first trial, safe
-resumption and the outputs a user reads:
-
-    DIR/trials.csv        one row per trial: hyperparameters used, score (and, for regression, RMSE and
-                          R^2 in the target's units), best epoch, epochs, seconds
-    DIR/trials.png        scores by trial and, with enough trials, the most influential hyperparameters
-    DIR/best_config.json  the best trial's hyperparameters and `build_model` arguments
-    DIR/best_model.keras  the best configuration retrained on all search rows
-    DIR/history/          per-trial training history (every fold and execution)
-    DIR/search/           KerasTuner's project folder (oracle and trial state)
-    DIR/search.json       what defines the search (a rerun must match it to resume) and, under
-                          "last_run", whether the time budget ended the last run
+resumption and the outputs a user reads (`trials.csv`, `trials.png`, `best_config.json`,
+`best_model.keras`, `history/`, `search.json`; see docs/tuning.md).
 
 Trials are ranked on a validation score without the weight penalty
 (`kerasopt.spec.TUNE_OBJECTIVES`), so that trials with different L1/L2
@@ -130,11 +121,6 @@ def tune(data=None, target: str | None = None, config=None, **overrides) -> Tune
 
     Raises:
         ArgumentError, ConfigError, DataError, OutputExistsError: before any trial runs.
-
-    Example:
-
-    >>> tune("train.csv", "label", tuner="random", max_trials=5).best["score"]  # doctest: +SKIP
-    0.97
     """
     start = time.monotonic()
     if isinstance(config, (str, os.PathLike)):

@@ -136,24 +136,34 @@ def _check_spec(name: str, spec) -> Any:
     if "value" in keys and keys == {"value"}:
         return _check_value(name, spec["value"])
     if "choices" in keys:
-        if not keys <= {"choices", "default"}:
-            raise ConfigError(f"Invalid value for `space.{name}`: a choice spec takes only 'choices' and "
-                              f"'default'. Received: {name}={spec!r}")
-        choices = spec["choices"]
-        if not isinstance(choices, (list, tuple)) or not choices:
-            raise _fail(name, "a non-empty list of choices", choices)
-        values = [_check_value(name, v) for v in choices]
-        if len(set(map(repr, values))) != len(values):
-            raise _fail(name, "choices without repeats", choices)
-        out: dict[str, Any] = {"choices": values}
-        if "default" in spec:
-            default = _check_value(name, spec["default"])
-            if repr(default) not in map(repr, values):
-                raise ConfigError(f"Invalid value for `space.{name}`: the default {spec['default']!r} is not "
-                                  f"one of the choices {values!r}. Received: {name}={spec!r}")
-            out["default"] = default
-        return out
-    allowed = {"min", "max", "step", "sampling", "zero", "default"}
+        return _check_choices(name, spec)
+    return _check_range(name, spec)
+
+
+def _check_choices(name: str, spec: dict) -> dict[str, Any]:
+    """Returns the normalized `{"choices": [...], "default": ...}` spec."""
+    if not set(spec) <= {"choices", "default"}:
+        raise ConfigError(f"Invalid value for `space.{name}`: a choice spec takes only 'choices' and "
+                          f"'default'. Received: {name}={spec!r}")
+    choices = spec["choices"]
+    if not isinstance(choices, (list, tuple)) or not choices:
+        raise _fail(name, "a non-empty list of choices", choices)
+    values = [_check_value(name, v) for v in choices]
+    if len(set(map(repr, values))) != len(values):
+        raise _fail(name, "choices without repeats", choices)
+    out: dict[str, Any] = {"choices": values}
+    if "default" in spec:
+        default = _check_value(name, spec["default"])
+        if repr(default) not in map(repr, values):
+            raise ConfigError(f"Invalid value for `space.{name}`: the default {spec['default']!r} is not "
+                              f"one of the choices {values!r}. Received: {name}={spec!r}")
+        out["default"] = default
+    return out
+
+
+def _check_range(name: str, spec: dict) -> dict[str, Any]:
+    """Returns the normalized `{"min": ..., "max": ...}` spec (with `step`, `sampling`, `zero`, `default`)."""
+    keys, allowed = set(spec), {"min", "max", "step", "sampling", "zero", "default"}
     if not {"min", "max"} <= keys or not keys <= allowed:
         raise ConfigError(f"Invalid value for `space.{name}`: expected a value, a list of choices, "
                           f"{{'choices': [...]}} or {{'min': ..., 'max': ...}} (optional 'step', "
@@ -269,72 +279,78 @@ def declare(hp, space: dict[str, Any]) -> dict[str, Any]:
         `batch_norm`, `l1`, `l2`, `optimizer`, `learning_rate`, `momentum`
         (`None` where it does not apply), `schedule`, `batch_size`, `epochs`.
     """
+    values = _declare_layers(hp, space)
+    values["l1"] = _declare_one(hp, "l1", space["l1"])
+    values["l2"] = _declare_one(hp, "l2", space["l2"])
+    optimizer = _declare_one(hp, "optimizer", space["optimizer"])
+    values["optimizer"] = optimizer
+    values["learning_rate"] = _declare_one(hp, "learning_rate", space["learning_rate"])
+    opt_values = _values(space["optimizer"]) or []
+    with_momentum = [o for o in opt_values if o in MOMENTUM_OPTIMIZERS]
+    values["momentum"] = None
+    if with_momentum:
+        momentum = _declare_one(hp, "momentum", space["momentum"], ("optimizer", with_momentum))
+        values["momentum"] = momentum if optimizer in MOMENTUM_OPTIMIZERS else None
+    for name in ("schedule", "batch_size", "epochs"):
+        values[name] = _declare_one(hp, name, space[name])
+    return values
 
-    def one(name: str, spec, parent: tuple[str, list] | None = None, hp_name: str | None = None):
-        hp_name = hp_name or name
-        if parent is not None:
-            with hp.conditional_scope(*parent):
-                return one(name, spec, None, hp_name)
-        if not isinstance(spec, dict):
-            return hp.Fixed(hp_name, spec)
-        default = spec.get("default")
-        if "choices" in spec:
-            choices = spec["choices"]
-            if len(choices) == 1:
-                return hp.Fixed(hp_name, choices[0])
-            if _KINDS[name] == "bool" and sorted(choices) == [False, True]:
-                return hp.Boolean(hp_name, default=bool(default))
-            return hp.Choice(hp_name, choices, ordered=_KINDS[name] in ("int", "float"), default=default)
-        lo, hi = spec["min"], spec["max"]
-        sampling = spec.get("sampling", "linear")
-        if spec.get("zero"):
-            on = hp.Boolean(f"{hp_name}_on", default=default is None or default > 0)
-            inner = {k: v for k, v in spec.items() if k not in ("zero", "default")}
-            if default:
-                inner["default"] = default
-            with hp.conditional_scope(f"{hp_name}_on", [True]):
-                value = one(name, inner, None, hp_name)
-            return value if on else 0.0
-        if lo == hi:
-            return hp.Fixed(hp_name, lo)
-        if _KINDS[name] == "int":
-            return hp.Int(hp_name, lo, hi, step=spec.get("step"), sampling=sampling, default=default)
-        return hp.Float(hp_name, lo, hi, step=spec.get("step"), sampling=sampling, default=default)
 
+def _declare_layers(hp, space: dict[str, Any]) -> dict[str, Any]:
+    """Declares the depth, the units of each layer (conditional on the depth) and the layer options."""
     values: dict[str, Any] = {}
     depth_spec = space["num_layers"]
-    depth = one("num_layers", depth_spec)
+    depth = _declare_one(hp, "num_layers", depth_spec)
     depth_values = _values(depth_spec) or list(range(depth_spec["min"], depth_spec["max"] + 1))
     max_depth = max(depth_values)
     units = []
     for i in range(max_depth):
         parents = [d for d in depth_values if d > i]
-        unit = one("units", space["units"], ("num_layers", parents), f"units_{i}")
+        unit = _declare_one(hp, "units", space["units"], ("num_layers", parents), f"units_{i}")
         if i < depth:
             units.append(unit)
     values["hidden_units"] = units
     if max_depth:
         deep = [d for d in depth_values if d > 0]
         for name in ("activation", "dropout", "batch_norm"):
-            value = one(name, space[name], ("num_layers", deep))
+            value = _declare_one(hp, name, space[name], ("num_layers", deep))
             values[name] = value if depth else DEFAULT_INACTIVE[name]
     else:
         values.update(DEFAULT_INACTIVE)
-    values["l1"] = one("l1", space["l1"])
-    values["l2"] = one("l2", space["l2"])
-    optimizer = one("optimizer", space["optimizer"])
-    values["optimizer"] = optimizer
-    values["learning_rate"] = one("learning_rate", space["learning_rate"])
-    opt_values = _values(space["optimizer"]) or []
-    with_momentum = [o for o in opt_values if o in MOMENTUM_OPTIMIZERS]
-    values["momentum"] = None
-    if with_momentum:
-        momentum = one("momentum", space["momentum"], ("optimizer", with_momentum))
-        values["momentum"] = momentum if optimizer in MOMENTUM_OPTIMIZERS else None
-    values["schedule"] = one("schedule", space["schedule"])
-    values["batch_size"] = one("batch_size", space["batch_size"])
-    values["epochs"] = one("epochs", space["epochs"])
     return values
+
+
+def _declare_one(hp, name: str, spec, parent: tuple[str, list] | None = None, hp_name: str | None = None):
+    """Declares one hyperparameter (active when `parent`'s value is in its list) and returns its value."""
+    hp_name = hp_name or name
+    if parent is not None:
+        with hp.conditional_scope(*parent):
+            return _declare_one(hp, name, spec, None, hp_name)
+    if not isinstance(spec, dict):
+        return hp.Fixed(hp_name, spec)
+    default = spec.get("default")
+    if "choices" in spec:
+        choices = spec["choices"]
+        if len(choices) == 1:
+            return hp.Fixed(hp_name, choices[0])
+        if _KINDS[name] == "bool" and sorted(choices) == [False, True]:
+            return hp.Boolean(hp_name, default=bool(default))
+        return hp.Choice(hp_name, choices, ordered=_KINDS[name] in ("int", "float"), default=default)
+    lo, hi = spec["min"], spec["max"]
+    sampling = spec.get("sampling", "linear")
+    if spec.get("zero"):
+        on = hp.Boolean(f"{hp_name}_on", default=default is None or default > 0)
+        inner = {k: v for k, v in spec.items() if k not in ("zero", "default")}
+        if default:
+            inner["default"] = default
+        with hp.conditional_scope(f"{hp_name}_on", [True]):
+            value = _declare_one(hp, name, inner, None, hp_name)
+        return value if on else 0.0
+    if lo == hi:
+        return hp.Fixed(hp_name, lo)
+    if _KINDS[name] == "int":
+        return hp.Int(hp_name, lo, hi, step=spec.get("step"), sampling=sampling, default=default)
+    return hp.Float(hp_name, lo, hi, step=spec.get("step"), sampling=sampling, default=default)
 
 
 # Values used when there is no hidden layer (the hyperparameters are then inactive).
