@@ -37,7 +37,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from kerasopt import budget as budget_lib
 from kerasopt import config as config_lib
 from kerasopt._quiet import quiet_retracing
 from kerasopt.errors import ArgumentError
@@ -102,7 +101,7 @@ class _DenseEstimator(BaseEstimator):
             return self._fit_quietly(X, y)
 
     def _fit_quietly(self, X, y):
-        from kerasopt import pipeline, tabular, training
+        from kerasopt import pipeline, tabular
 
         config = self._config()
         frame = self._frame(X, reset=True)
@@ -119,55 +118,20 @@ class _DenseEstimator(BaseEstimator):
         class_weight = config.get("class_weight")
         if isinstance(class_weight, dict):  # keys are labels, as in scikit-learn; Keras wants class indices
             class_weight = {i: float(class_weight.get(c, 1.0)) for i, c in enumerate(target.classes)}
-
-        # Columns without signal are found on all rows: a subset can hide an identifier (shuffled
-        # ids 1..n are no longer one consecutive run).
-        dropped = tabular.infer_schema(frame, **overrides).dropped
-        run_config = {**config, "categorical": list(overrides["categorical"]),
-                      "numeric": list(overrides["numeric"])}
-
-        def fit_once(rows, validation_rows, epochs, early_stopping):
-            part = frame.iloc[rows]
-            epochs = epochs if epochs is not None else sized_config["epochs"]
-            info = target if target.task == "classification" else _regression_target(y_encoded[rows], target)
-            model, _ = pipeline.model_from_config({**sized_config, "epochs": epochs}, part, info, drop=dropped)
-            # The model takes the original labels (it encodes them itself).
-            validation = None if validation_rows is None else (frame.iloc[validation_rows], y[validation_rows])
-            result = training.train(model, part, y[rows], validation_data=validation, epochs=epochs,
-                                    batch_size=sized_config["batch_size"], early_stopping=early_stopping,
-                                    patience=sized_config["patience"],
-                                    reduce_lr_on_plateau=config["reduce_lr_on_plateau"],
-                                    class_weight=class_weight, seed=config["seed"],
-                                    verbose=self.verbose, report_metrics=False)
-            return model, result
-
         members = config["bagging"]
         if members and len(frame) < 2 * members:  # each fold needs two rows: fewer members, or one network
             members = len(frame) // 2 if len(frame) >= 4 else 0
-        if members:
-            from kerasopt import bagging
-
-            model, record = bagging.train_bagged({**run_config, "bagging": members}, frame, y, target=target,
-                                                 drop=dropped, class_weight=class_weight)
-            self.best_epoch_ = record["best_epoch"]
-            self.budget_ = record["budget"]
-            self.model_ = model
-            self.target_ = target
-            return self
-
-        everything = np.arange(len(frame))
-        n_val = math.ceil(len(frame) * config["validation_split"]) if config["validation_split"] else 0
-        if n_val and len(frame) - n_val >= 1:
-            rows, validation_rows = _split(everything, y_encoded, n_val, target.task, config["seed"])
-            sized_config, self.budget_ = budget_lib.sized(run_config, len(rows))
-            model, result = fit_once(rows, validation_rows, None, early_stopping=True)
-            self.best_epoch_ = result.best_epoch
-            if config["refit"]:
-                model, _ = fit_once(everything, None, result.best_epoch, early_stopping=False)
-        else:
-            sized_config, self.budget_ = budget_lib.sized(run_config, len(everything))
-            model, _ = fit_once(everything, None, None, early_stopping=False)
-            self.best_epoch_ = sized_config["epochs"]
+        run_config = {**config, "categorical": list(overrides["categorical"]), "numeric": list(overrides["numeric"]),
+                      "class_weight": class_weight, "bagging": members}
+        # Columns without signal are found on all rows: a subset can hide an identifier (shuffled
+        # ids 1..n are no longer one consecutive run).
+        dropped = tabular.infer_schema(frame, **overrides).dropped
+        table = pipeline.Table(frame, pd.Series(y, name=target.name), target, "scikit-learn data",
+                               drop=list(dropped), notes=[])
+        model, record = pipeline._train_config(run_config, table, _rows(config, members, y_encoded, target.task),
+                                               verbose=self.verbose)
+        self.best_epoch_ = record["best_epoch"]
+        self.budget_ = record["budget"]
         self.model_ = model
         self.target_ = target
         return self
@@ -216,13 +180,16 @@ class _DenseEstimator(BaseEstimator):
         super().__setstate__(state)
 
 
-def _regression_target(values: np.ndarray, target):
-    """The regression target's statistics on the rows a network is trained on."""
-    from kerasopt.tabular import TargetInfo
-
-    std = float(np.std(values.astype("float64")))
-    return TargetInfo("regression", mean=float(np.mean(values.astype("float64"))), std=std if std > 0 else 1.0,
-                      name=target.name)
+def _rows(config: dict[str, Any], members: int, y: np.ndarray, task: str) -> dict[str, np.ndarray]:
+    """The training, validation and (no) test rows of a fit: with bagging all rows train (the members hold
+    out their folds); else `validation_split` of them are held out, when at least one row is left."""
+    everything = np.arange(len(y))
+    n_val = math.ceil(len(y) * config["validation_split"]) if config["validation_split"] and not members else 0
+    if n_val and len(y) - n_val >= 1:
+        train, validation = _split(everything, y, n_val, task, config["seed"])
+    else:
+        train, validation = everything, everything[:0]
+    return {"train": np.sort(train), "validation": np.sort(validation), "test": everything[:0]}
 
 
 def _split(rows: np.ndarray, y: np.ndarray, n_val: int, task: str, seed):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kerasopt import data
+from kerasopt import data, stacking
 from kerasopt.cli import main, run_reporting_errors
 from kerasopt.errors import ArgumentError, DataError
 from kerasopt.pipeline import RUN_FILES
@@ -103,7 +103,7 @@ def test_killed_refit_resumes_without_repeating_the_selection_run(tmp_path, phon
 
     def fit_killed_once_in_refit(self, *args, callbacks=None, **kwargs):
         # the selection run stops early; the refit trains for the chosen number of epochs
-        early_stopping = any(isinstance(c, keras.callbacks.EarlyStopping) for c in callbacks or ())
+        early_stopping = any(isinstance(c, stacking.MemberEarlyStopping) for c in callbacks or ())
         calls.append("selection" if early_stopping else "refit")
         if calls == ["selection", "refit"]:
             raise KeyboardInterrupt

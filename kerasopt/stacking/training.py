@@ -5,8 +5,8 @@ the model runs the epoch's steps with `steps_per_execution` = the steps of
 an epoch (on TensorFlow one compiled call fed by a `tf.data` pipeline that
 gathers each step's `(batch, K, features)` rows; on JAX, whose Keras
 trainer loops over jitted steps, a generator of NumPy batches). Each member
-is scored on its own validation rows in one vectorised prediction, and
-stops on its own record (`MemberEarlyStopping`), getting its best epoch's
+is scored on its own validation rows in one prediction by Keras metrics that
+keep one mean per member (`MemberMean`), and stops on its own record (`MemberEarlyStopping`), getting its best epoch's
 weights back; training ends when all have stopped.
 """
 
@@ -25,7 +25,7 @@ from kerasopt.errors import ArgumentError
 from kerasopt.stacking.builder import is_regression, member_seeds, member_variables, model_members, stacked_layers
 from kerasopt.stacking.layers import ADDITIVE_REGULARIZERS, MemberwiseL1L2, MemberwiseRegularizer
 
-__all__ = ["MemberEarlyStopping", "StackedTrainResult", "plan_batches", "train_stacked"]
+__all__ = ["MemberEarlyStopping", "MemberMean", "StackedTrainResult", "member_penalties", "plan_batches", "train_stacked"]
 
 
 def _check_rows(name: str, rows, n_rows: int, members: int | None, allow_empty: bool) -> list[np.ndarray]:
@@ -172,8 +172,75 @@ class MemberEarlyStopping(keras.callbacks.Callback):
             variable.assign(now)
 
 
+_MEMBER_FUNCTIONS = {
+    "log_loss": keras.losses.sparse_categorical_crossentropy,
+    "accuracy": keras.metrics.sparse_categorical_accuracy,
+    "mse": keras.losses.mean_squared_error,
+    "mae": keras.losses.mean_absolute_error,
+}
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class MemberMean(keras.metrics.Metric):
+    """The running mean of a per-row score, one mean per member of a stacked model.
+
+    `update_state(y_true, y_pred, sample_weight)` takes a stacked model's
+    targets (`(batch, K, 1)` class indices or values), outputs
+    `(batch, K, outputs)` and weights `(batch, K)` (the row mask: 0 for
+    padding); each member's mean is the weighted mean of Keras's own per-row
+    function over its rows. `result()` has shape `(K,)`.
+
+    Args:
+        score: `"log_loss"` (`keras.losses.sparse_categorical_crossentropy`),
+            `"accuracy"` (`keras.metrics.sparse_categorical_accuracy`),
+            `"mse"` or `"mae"` (`keras.losses.mean_squared_error` /
+            `mean_absolute_error`).
+        members: Number of members K.
+        name: Name of the metric (default: `score`).
+    """
+
+    def __init__(self, score: str, members: int, name: str | None = None, **kwargs):
+        super().__init__(name=name or score, **kwargs)
+        self.score = check.one_of("score", score, tuple(_MEMBER_FUNCTIONS))
+        self.members = check.positive_int("members", members)
+        self.total = self.add_variable((self.members,), initializer="zeros", name="total")
+        self.count = self.add_variable((self.members,), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = keras.ops.cast(_MEMBER_FUNCTIONS[self.score](y_true, y_pred), self.dtype)
+        weights = keras.ops.ones_like(values) if sample_weight is None else keras.ops.cast(sample_weight, self.dtype)
+        self.total.assign_add(keras.ops.sum(values * weights, axis=0))
+        self.count.assign_add(keras.ops.sum(weights, axis=0))
+
+    def result(self):
+        return keras.ops.divide_no_nan(self.total, self.count)
+
+    def get_config(self):
+        return {**super().get_config(), "score": self.score, "members": self.members}
+
+
+def member_penalties(model: keras.Model) -> np.ndarray:
+    """Each member's weight penalty from the stacked model's kernels, shape `(K,)` (float64)."""
+    total = np.zeros(model_members(model)[0])
+    for layer in model.layers:
+        reg = getattr(layer, "kernel_regularizer", None)
+        if reg is None:
+            continue
+        kernel = keras.ops.convert_to_numpy(layer.kernel).astype("float64")
+        if isinstance(reg, MemberwiseL1L2):
+            total += reg.member_penalties(kernel)
+        elif isinstance(reg, ADDITIVE_REGULARIZERS):
+            total += (float(getattr(reg, "l1", 0.0)) * np.abs(kernel).sum(axis=(1, 2))
+                      + float(getattr(reg, "l2", 0.0)) * np.square(kernel).sum(axis=(1, 2)))
+        else:
+            inner = reg.regularizer if isinstance(reg, MemberwiseRegularizer) else reg
+            total += [float(keras.ops.convert_to_numpy(inner(layer.kernel[k]))) for k in range(len(total))]
+    return total
+
+
 class _MemberValidation(keras.callbacks.Callback):
-    """Writes each member's validation loss and metrics on its own rows, and its weight penalty, into the epoch logs."""
+    """Writes each member's validation scores on its own rows (`MemberMean` metrics of the model's predictions)
+    and its weight penalty into the epoch logs."""
 
     EXTRA = ("val_log_loss", "penalty")
 
@@ -188,46 +255,23 @@ class _MemberValidation(keras.callbacks.Callback):
             mask[: len(r), k] = 1.0
         self.inputs = {"features": keras.ops.convert_to_tensor(np.asarray(x, "float32")[index]),
                        "row_mask": keras.ops.convert_to_tensor(mask)}
-        self.mask = mask.astype(bool)
-        self.counts = mask.sum(axis=0)
-        self.y = np.asarray(y)[index]
-        self.regression = regression
+        self.mask = mask
+        self.y = np.asarray(y)[index][..., None]  # (rows, K, 1): Keras's functions then keep the member axis
+        self.metrics = [MemberMean(s, count, name=f"val_{s}")
+                        for s in (("mse", "mae") if regression else ("log_loss", "accuracy"))]
         self.history: dict[str, list[np.ndarray]] = {}
         self.extra: dict[str, list[np.ndarray]] = {}  # logged, and kept apart from `history`
 
-    def member_penalties(self) -> np.ndarray:
-        total = np.zeros(self.mask.shape[1])
-        for layer in self.model.layers:
-            reg = getattr(layer, "kernel_regularizer", None)
-            if reg is None:
-                continue
-            kernel = keras.ops.convert_to_numpy(layer.kernel).astype("float64")
-            if isinstance(reg, MemberwiseL1L2):
-                total += reg.member_penalties(kernel)
-            elif isinstance(reg, ADDITIVE_REGULARIZERS):
-                total += (float(getattr(reg, "l1", 0.0)) * np.abs(kernel).sum(axis=(1, 2))
-                          + float(getattr(reg, "l2", 0.0)) * np.square(kernel).sum(axis=(1, 2)))
-            else:
-                inner = reg.regularizer if isinstance(reg, MemberwiseRegularizer) else reg
-                total += [float(keras.ops.convert_to_numpy(inner(layer.kernel[k]))) for k in range(len(total))]
-        return total
-
     def scores(self) -> dict[str, np.ndarray]:
-        out = np.asarray(self.model.predict_on_batch(self.inputs), dtype="float64")
-        if self.regression:
-            error = out[..., 0] - self.y
-            mse = np.where(self.mask, np.square(error), 0).sum(axis=0) / self.counts
-            mae = np.where(self.mask, np.abs(error), 0).sum(axis=0) / self.counts
-            penalty = self.member_penalties()
-            return {"val_loss": mse + penalty, "val_mse": mse, "val_mae": mae, "penalty": penalty}
-        eps = keras.config.epsilon()
-        labels = np.where(self.mask, self.y, 0).astype("int64")
-        chosen = np.take_along_axis(out, labels[..., None], axis=-1)[..., 0]
-        cross_entropy = np.where(self.mask, -np.log(np.clip(chosen, eps, 1 - eps)), 0).sum(axis=0) / self.counts
-        accuracy = np.where(self.mask, out.argmax(axis=-1) == labels, 0).sum(axis=0) / self.counts
-        penalty = self.member_penalties()
-        return {"val_loss": cross_entropy + penalty, "val_log_loss": cross_entropy, "val_accuracy": accuracy,
-                "penalty": penalty}
+        outputs = self.model.predict_on_batch(self.inputs)
+        scores = {}
+        for metric in self.metrics:
+            metric.reset_state()
+            metric.update_state(self.y, outputs, sample_weight=self.mask)
+            scores[metric.name] = keras.ops.convert_to_numpy(metric.result()).astype("float64")
+        scores["penalty"] = member_penalties(self.model)
+        data_loss = scores["val_mse" if "val_mse" in scores else "val_log_loss"]
+        return {"val_loss": data_loss + scores["penalty"], **scores}
 
     def on_epoch_end(self, epoch, logs=None):
         scores = self.scores()
