@@ -1,25 +1,14 @@
 """Bagging: K networks, each trained on all but one of K folds, averaged into one model.
 
-`train_bagged` splits the rows it is given into K folds (stratified for
-classification). Member `k` trains on the other K-1 folds and stops early on
-fold `k`, which it never trains on; the K members train together as one
-stacked model (`kerasopt.stacking`), so they cost little more than one
-network. The saved model averages the members' class probabilities (or
-predictions). Each row is held out by exactly one member, so that member's
-predictions for its fold (the out-of-fold predictions) score the procedure
-on rows no member chose its epoch on or trained on, at no extra cost.
-
-Compared with one network that stops early on a validation split and is then
-refit on all rows for the chosen epoch count, bagging uses every row for
-training (in K-1 of the K members) and for early stopping (in one), and
-averaging K networks removes most of a single network's seed-to-seed spread.
-
-The members share one encoding of the columns (`kerasopt.stacking.encode_table`),
-learned on all rows given: the column statistics (means, variances,
-categories) of a member's held-out fold take part in its encoding, though its
-labels do not. The out-of-fold estimate is therefore not a strict
-cross-validation of the encoding; `kerasopt.pipeline.cross_validate_config`
-re-learns everything, encoding included, inside each of its outer folds.
+Member `k` trains on the other K-1 folds (`fold_rows`, stratified for
+classification) and stops early on fold `k`; the K members train as one
+stacked model (`kerasopt.members.train_members`), at little more than the
+cost of one network. Each row is held out by exactly one member, whose
+predictions for it (out of fold) score the procedure on rows no member chose
+its epoch on or trained on. The members share one encoding of the columns,
+learned on all rows given (the held-out fold's column statistics, not its
+labels): `kerasopt.pipeline.cross_validate_config` re-learns it inside each
+of its outer folds.
 
 Example:
 
@@ -73,32 +62,24 @@ def fold_rows(labels: Sequence, members: int, seed: int | None, classification: 
 
 
 def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequence, *, target=None,
-                 drop: Sequence[str] = (), class_weight="config", progress: str | None = None
-                 ) -> tuple[Any, dict[str, Any]]:
+                 drop: Sequence[str] = (), progress: str | None = None) -> tuple[Any, dict[str, Any]]:
     """Trains `config["bagging"]` networks on K-fold splits of a table and averages them.
 
-    Member `k` trains on all folds but fold `k` (`fold_rows`, seeded with
-    the configuration's `seed`) and stops early on fold `k`, through
-    `kerasopt.members.train_members`.
-
     Args:
-        config: A resolved configuration (`kerasopt.config.resolve`) with
-            `bagging` >= 2 (see `train_members`). `validation_split` and
-            `refit` do not apply: each member's held-out fold is its
-            validation rows.
+        config: A resolved configuration with `bagging` >= 2 (see
+            `kerasopt.members.train_members`); `validation_split` and `refit`
+            do not apply.
         features: The raw feature columns of the rows.
         labels: Their labels (original values) or regression targets.
         target: The `kerasopt.tabular.TargetInfo` (default: learned from
             `labels` with the configuration's `task`).
         drop: Columns to leave out besides the configuration's `drop`.
-        class_weight: `"balanced"`, a dict `{class index: weight}`, `None`,
-            or `"config"` for the configuration's `class_weight`.
         progress: Prefix of a progress line shown on a terminal, or `None`.
 
     Returns:
-        `(model, record)` as `train_members` returns them: `validation`
-        holds the out-of-fold scores, `out_of_fold` every row's prediction
-        by the member that held it out, in the order of the rows.
+        `(model, record)` as `train_members` returns them: `validation` holds
+        the out-of-fold scores, `out_of_fold` every row's prediction by the
+        member that held it out.
 
     Raises:
         ArgumentError: for a configuration without bagging, or with
@@ -117,5 +98,4 @@ def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequenc
     train_rows, held_out = fold_rows(target.encode(labels), members, config["seed"],
                                      target.task == "classification")
     return members_lib.train_members(config, features, labels, train_rows, held_out, target=target, drop=drop,
-                                     class_weight=class_weight,
                                      progress=None if progress is None else f"{progress}bagging {members} networks")

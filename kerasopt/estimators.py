@@ -7,15 +7,11 @@ DataFrame of mixed kinds with gaps or a plain array, and work in `Pipeline`,
 hyperparameter of the model or of its training run, with the default of
 `kerasopt.config.DEFAULTS`.
 
-Fitting: by default (`bagging=5`) five networks train as one stacked model,
-each on four of five folds of the rows with early stopping on the fifth, and
-predictions average them, as `kerasopt train` does (`kerasopt.bagging`).
-With `bagging=0` one network is trained: with `validation_split` > 0, a
-first run holds out that fraction of the rows (stratified for
-classification), trains with early stopping (`patience`) and keeps the best
-epoch count; with `refit` a fresh network is then trained on all rows for
-that many epochs. With `validation_split=0` the network trains for `epochs`
-on all rows.
+Fitting is `kerasopt train`'s procedure on all rows given: by default five
+bagged networks (`kerasopt.bagging`); with `bagging=0` one network that stops
+early on `validation_split` of the rows (stratified when every class fits),
+then with `refit` a fresh one trained on all rows for the best epoch count
+(with `validation_split=0`, `epochs` on all rows).
 
 Example:
 

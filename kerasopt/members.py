@@ -1,23 +1,12 @@
 """`train_members`: the one procedure that trains a table model of K members.
 
-The rows are encoded once (`kerasopt.stacking.encode_table`, with column
-statistics learned on the members' training rows together), K networks train
-as one stacked model (`kerasopt.stacking.build_stacked_table_model`; member
-`k` is `kerasopt.build_model(seed=seed + k)`'s network), each on its own
-training rows with its own early stopping on its own validation rows
-(`kerasopt.stacking.train_stacked`), and the returned model averages them
-(`kerasopt.stacking.table_ensemble`), taking raw rows.
-
-K = 1 is the single network: `kerasopt.pipeline` trains it with early
-stopping on the validation rows, then refits it on the training and
-validation rows for the best epoch count; bagging (`kerasopt.bagging`) is K
-members on K folds.
-
-Example:
-
->>> from kerasopt import config, members
->>> model, record = members.train_members(config.resolve(), frame, labels, [train], [held_out])  # doctest: +SKIP
->>> record["validation"]["accuracy"]  # the member's score on its held-out rows  # doctest: +SKIP
+The rows are encoded once (`kerasopt.stacking.encode_table`), K networks
+(member `k` is `kerasopt.build_model(seed=seed + k)`'s network) train as one
+stacked model, each on its own rows and stopping early on its own validation
+rows (`kerasopt.stacking.train_stacked`), and the returned
+`kerasopt.tabular.TabularModel` averages them. Bagging is K members on K
+folds (`kerasopt.bagging`); one network is K = 1 (`kerasopt.pipeline`: early
+stopping on a validation split, then a refit without validation rows).
 """
 
 from __future__ import annotations
@@ -38,7 +27,8 @@ __all__ = ["train_members"]
 
 @dataclass
 class _Data:
-    """A table as the members see it: raw rows, the shared encoding, targets and row weights."""
+    """A table as the members see it: raw rows, the shared encoding (schema learned on the training rows),
+    targets and the rows' class weights."""
 
     features: pd.DataFrame
     labels: pd.Series
@@ -49,7 +39,7 @@ class _Data:
     sample_weight: np.ndarray | None
 
     @classmethod
-    def of(cls, config, features, labels, train_rows, target, drop, class_weight) -> _Data:
+    def of(cls, config, features, labels, train_rows, target, drop) -> _Data:
         from kerasopt import stacking, tabular, training
 
         features = features.reset_index(drop=True)
@@ -63,11 +53,9 @@ class _Data:
             numeric=[c for c in config.get("numeric") or () if c not in drop], drop=drop,
             scaling=config.get("numeric_scaling") or "standard")
         sample_weight = None
-        if isinstance(class_weight, str) and class_weight == "config":
-            class_weight = config.get("class_weight")
-        if class_weight is not None:
+        if config.get("class_weight") is not None:
             encoded = target.encode(labels)
-            weights = training.class_weights(class_weight, encoded[fitted])
+            weights = training.class_weights(config["class_weight"], encoded[fitted])
             sample_weight = np.asarray([weights.get(int(c), 1.0) for c in encoded], dtype="float32")
         return cls(features, labels, target, schema, stacking.encode_table(schema, features),
                    stacking.table_targets(target, labels), sample_weight)
@@ -79,14 +67,15 @@ class _Data:
 
 def train_members(config: dict[str, Any], features: pd.DataFrame, labels: Sequence,
                   train_rows: Sequence[np.ndarray], validation_rows: Sequence[np.ndarray] | None = None, *,
-                  target=None, drop: Sequence[str] = (), class_weight="config", progress: str | None = None,
-                  verbose: int = 0) -> tuple[Any, dict[str, Any]]:
+                  target=None, drop: Sequence[str] = (), progress: str | None = None, verbose: int = 0
+                  ) -> tuple[Any, dict[str, Any]]:
     """Trains K networks on a table, each on its own rows, and averages them into one model.
 
     Args:
         config: A resolved configuration, for every member (member `k` is
             seeded `seed + k`; options left `None` sized to the largest
-            member's rows by `kerasopt.budget.sized`). With K = 1,
+            member's rows by `kerasopt.budget.sized`; `class_weight` a dict
+            of class indices or `"balanced"`). With K = 1,
             `reduce_lr_on_plateau` watches the member's data loss.
         features: The raw feature columns of the rows.
         labels: Their labels (original values) or regression targets.
@@ -97,8 +86,6 @@ def train_members(config: dict[str, Any], features: pd.DataFrame, labels: Sequen
         target: The `kerasopt.tabular.TargetInfo` (default: learned from
             the training rows' labels with the configuration's `task`).
         drop: Columns to leave out besides the configuration's `drop`.
-        class_weight: `"balanced"`, a dict `{class index: weight}`, `None`,
-            or `"config"` for the configuration's `class_weight`.
         progress: Text of a progress line shown on a terminal, or `None`.
         verbose: Verbosity of `fit` without validation rows.
 
@@ -125,7 +112,7 @@ def train_members(config: dict[str, Any], features: pd.DataFrame, labels: Sequen
         raise ArgumentError("`reduce_lr_on_plateau` is not supported with bagging (each network would need its "
                             "own learning rate); pass bagging=0 (--bagging 0) to use it. "
                             f"Received: reduce_lr_on_plateau={config['reduce_lr_on_plateau']!r}")
-    data = _Data.of(config, features, labels, train_rows, target, drop, class_weight)
+    data = _Data.of(config, features, labels, train_rows, target, drop)
     config, budget = budget_lib.sized(config, max(len(r) for r in train_rows))
     stacked, steps = _build(config, data, train_rows)
     callbacks, rates = _callbacks(config, stacked, data, validation_rows is not None, progress)
@@ -147,7 +134,7 @@ def _record(result, model, stacked, data: _Data, train_rows, validation_rows, st
 
     members = len(train_rows)
     std = 1.0 if data.classification else data.target.std or 1.0
-    history = {**_history({**result.losses, **result.history}, members, std), "learning_rate": rates}
+    history = {**_history(result.history, members, std), "learning_rate": rates}
     fitted = np.unique(np.concatenate(train_rows))
     record = {"history": history, "epochs": list(range(result.epochs_run)),
               "best_epoch": int(np.median(result.best_epochs)),
@@ -212,50 +199,31 @@ def _plateau(config: dict[str, Any], stacked, monitor: str):
 
 
 def _held_out(stacked, data: _Data, validation_rows: Sequence[np.ndarray]) -> dict[str, Any]:
-    """The record's `validation`, `out_of_fold` and `predict_out_of_fold`.
-
-    Each validation row is predicted by the member that held it out (the
-    last one, for a row several members hold out): `validation` holds their
-    `kerasopt.evaluation` scores in the original labels (plus `mse` for
-    regression), `out_of_fold` the predictions in the order of the rows
-    (class probabilities, or values in the target's units), and
-    `predict_out_of_fold(frame, positions)` predicts rows whose cells may
-    differ, `positions` naming the row of each (for
-    `kerasopt.importance.permutation_importance`).
-    """
+    """`validation`: the `kerasopt.evaluation` scores (plus `mse` for regression) of each validation row
+    predicted by the member that held it out (the last one, for a row several hold out); `out_of_fold`:
+    those predictions in the order of the rows (class probabilities, or values in the target's units);
+    `predict_out_of_fold(frame, positions)`: the same for rows whose cells may differ, `positions` naming
+    the row of each (for `kerasopt.importance.permutation_importance`)."""
     from kerasopt import evaluation, stacking
 
     owner = np.full(len(data.features), -1, dtype="int64")
-    for k, held in enumerate(validation_rows):
-        owner[held] = k
-    held = np.flatnonzero(owner >= 0)
-    outputs = stacking.predict_members(stacked, data.x[held])
-    chosen = outputs[np.arange(len(held)), owner[held]].astype("float64")
-    truth = data.labels.iloc[held].to_numpy()
-    if data.classification:
-        validation = evaluation.classification_scores(truth, data.target.decode(chosen), chosen, data.target.classes)
-        predictions = chosen
-    else:
-        predictions = chosen[:, 0] * (data.target.std or 1.0) + data.target.mean
-        validation = evaluation.regression_scores(np.asarray(truth, dtype="float64"), predictions)
-        validation = {"rows": validation.pop("rows"), "mse": validation["rmse"] ** 2, **validation}
-    return {"validation": validation, "out_of_fold": predictions,
-            "predict_out_of_fold": _out_of_fold_predictor(stacked, data, owner)}
-
-
-def _out_of_fold_predictor(stacked, data: _Data, owner: np.ndarray):
-    """Returns `predict(frame, positions)`: row `i` of `frame` predicted by the member that held out row
-    `positions[i]`, as class probabilities or values in the target's units."""
-    from kerasopt import stacking
+    for k, rows in enumerate(validation_rows):
+        owner[rows] = k
 
     def predict(frame: pd.DataFrame, positions) -> np.ndarray:
         outputs = stacking.predict_members(stacked, stacking.encode_table(data.schema, frame))
         chosen = outputs[np.arange(len(frame)), owner[np.asarray(positions)]].astype("float64")
-        if not data.classification:
-            return chosen[:, 0] * (data.target.std or 1.0) + data.target.mean
-        return chosen
+        return chosen if data.classification else chosen[:, 0] * (data.target.std or 1.0) + data.target.mean
 
-    return predict
+    held = np.flatnonzero(owner >= 0)
+    predictions, truth = predict(data.features.iloc[held], held), data.labels.iloc[held].to_numpy()
+    if data.classification:
+        validation = evaluation.classification_scores(truth, data.target.decode(predictions), predictions,
+                                                      data.target.classes)
+    else:
+        validation = evaluation.regression_scores(np.asarray(truth, dtype="float64"), predictions)
+        validation = {"rows": validation.pop("rows"), "mse": validation["rmse"] ** 2, **validation}
+    return {"validation": validation, "out_of_fold": predictions, "predict_out_of_fold": predict}
 
 
 def _member_mean(values: np.ndarray) -> list[float]:

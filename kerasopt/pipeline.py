@@ -213,27 +213,16 @@ def _fit_and_refit(config: dict[str, Any], table: Table, rows: dict[str, np.ndar
                    state_dir: str | None = None, verbose: int = 0,
                    progress: str | None = None) -> tuple[Any, dict[str, Any]]:
     """Trains one network with early stopping on the validation rows, then (with `refit`) a fresh one on
-    the training and validation rows together for the best epoch count, without early stopping.
+    the training and validation rows for the best epoch count (`_one_network`, without test rows).
 
-    Each phase learns its column statistics (schema) and a regression target's scale from its own
-    training rows. The test rows take part in neither phase. With `state_dir`, the outcome of the
-    first phase is kept in a small JSON file there, so a run killed during the refit and started
-    again only repeats the refit. With `progress` (a prefix, `""` for none), each phase shows a
-    `ProgressLine` on a terminal.
-
-    Args:
-        config: A resolved configuration, its budget sized.
-        table: The labelled rows.
-        rows: Row indices `{"train", "validation", "test"}` (validation and test may be empty).
-        state_dir: Folder for the resumable state, or `None`.
-        verbose: Verbosity of `fit`.
-        progress: Prefix of the progress lines, or `None` for none.
+    With `state_dir`, the first phase's record is kept there, so a run killed in the refit and started
+    again only repeats the refit. `progress` (a prefix, `""` for none, `None` for no lines) shows a
+    `ProgressLine` per phase.
 
     Returns:
-        `(model, record)`: the final model (a one-member `kerasopt.members.train_members` model) and
-        the first phase's record (`history`, `epochs`, `best_epoch`, `epochs_run`, `validation`
-        scores, ...), with the final model's `train` metrics and `penalty`, both phases' `seconds`
-        and `refit_rows`.
+        `(model, record)`: the final (one-member) model and the first phase's record (see
+        `kerasopt.members.train_members`) with the final model's `train` and `penalty`, both phases'
+        `seconds` and `refit_rows`.
     """
     state_path = os.path.join(state_dir, "selection.json") if state_dir else None
     record = None
@@ -260,10 +249,9 @@ def _fit_and_refit(config: dict[str, Any], table: Table, rows: dict[str, np.ndar
 def _train_config(config: dict[str, Any], table: Table, rows: dict[str, np.ndarray],
                   state_dir: str | None = None, verbose: int = 0,
                   progress: str | None = None) -> tuple[Any, dict[str, Any]]:
-    """Trains as configured on `rows` (see `_fit_and_refit`): one network with early stopping and a
-    refit, or with `bagging` K networks on K folds of the training and validation rows together
-    (`kerasopt.bagging`), whose `validation` record is then their out-of-fold scores. The test rows
-    are scored in the record's `test` either way."""
+    """Trains as configured on `rows`: one network (`_fit_and_refit`), or K bagged networks on the
+    training and validation rows together (`kerasopt.bagging`: `validation` is out of fold); the
+    record's `test` scores the test rows."""
     from kerasopt import bagging, training
 
     if not config["bagging"]:

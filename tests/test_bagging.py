@@ -185,8 +185,7 @@ def test_members_validation_scores_are_each_members_scores_on_its_own_rows(regre
         expected["val_loss"] = data_loss + penalty[k]
         for name, value in expected.items():
             assert result.validation[name][k] == pytest.approx(value, rel=1e-4), name
-            logged = {**result.history, **result.losses}[name]  # the last epoch's logs: no early stopping
-            assert logged[-1][k] == pytest.approx(value, rel=1e-4), name
+            assert result.history[name][-1][k] == pytest.approx(value, rel=1e-4), name  # no early stopping
 
 
 def test_one_network_is_one_member_scored_on_its_validation_rows():

@@ -182,19 +182,17 @@ _MEMBER_FUNCTIONS = {
 
 @keras.saving.register_keras_serializable(package="kerasopt")
 class MemberMean(keras.metrics.Metric):
-    """The running mean of a per-row score, one mean per member of a stacked model.
+    """The running mean of a per-row score, one mean per member of a stacked model (`result()`: shape `(K,)`).
 
-    `update_state(y_true, y_pred, sample_weight)` takes a stacked model's
-    targets (`(batch, K, 1)` class indices or values), outputs
-    `(batch, K, outputs)` and weights `(batch, K)` (the row mask: 0 for
-    padding); each member's mean is the weighted mean of Keras's own per-row
-    function over its rows. `result()` has shape `(K,)`.
+    `update_state(y_true, y_pred, sample_weight)` takes targets `(batch, K,
+    1)`, outputs `(batch, K, outputs)` and row weights `(batch, K)` (the row
+    mask), and applies Keras's own per-row function of `score`:
+    `"log_loss"` (`keras.losses.sparse_categorical_crossentropy`),
+    `"accuracy"` (`keras.metrics.sparse_categorical_accuracy`), `"mse"` or
+    `"mae"` (`keras.losses.mean_squared_error` / `mean_absolute_error`).
 
     Args:
-        score: `"log_loss"` (`keras.losses.sparse_categorical_crossentropy`),
-            `"accuracy"` (`keras.metrics.sparse_categorical_accuracy`),
-            `"mse"` or `"mae"` (`keras.losses.mean_squared_error` /
-            `mean_absolute_error`).
+        score: One of the four names above.
         members: Number of members K.
         name: Name of the metric (default: `score`).
     """
@@ -242,8 +240,6 @@ class _MemberValidation(keras.callbacks.Callback):
     """Writes each member's validation scores on its own rows (`MemberMean` metrics of the model's predictions)
     and its weight penalty into the epoch logs."""
 
-    EXTRA = ("val_log_loss", "penalty")
-
     def __init__(self, x, y, rows, regression: bool):
         super().__init__()
         count = len(rows)
@@ -259,8 +255,6 @@ class _MemberValidation(keras.callbacks.Callback):
         self.y = np.asarray(y)[index][..., None]  # (rows, K, 1): Keras's functions then keep the member axis
         self.metrics = [MemberMean(s, count, name=f"val_{s}")
                         for s in (("mse", "mae") if regression else ("log_loss", "accuracy"))]
-        self.history: dict[str, list[np.ndarray]] = {}
-        self.extra: dict[str, list[np.ndarray]] = {}  # logged, and kept apart from `history`
 
     def scores(self) -> dict[str, np.ndarray]:
         outputs = self.model.predict_on_batch(self.inputs)
@@ -274,28 +268,8 @@ class _MemberValidation(keras.callbacks.Callback):
         return {"val_loss": data_loss + scores["penalty"], **scores}
 
     def on_epoch_end(self, epoch, logs=None):
-        scores = self.scores()
-        for key, values in scores.items():
-            record = self.extra if key in self.EXTRA else self.history
-            record.setdefault(key, []).append(values)
-            if logs is not None:
-                logs[key] = values
-
-
-class _LossRecorder(keras.callbacks.Callback):
-    """Records the summed training `loss` and, when compiled, the members' mean data loss."""
-
-    def __init__(self):
-        super().__init__()
-        self.losses: list[float] = []
-        self.data_losses: dict[str, list[float]] = {}
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.losses.append(float(logs.get("loss", np.nan)))
-        for key in ("log_loss", "mse"):
-            if key in logs:
-                self.data_losses.setdefault(key, []).append(float(logs[key]))
+        if logs is not None:
+            logs.update(self.scores())
 
 
 @dataclass
@@ -303,12 +277,15 @@ class StackedTrainResult:
     """What `train_stacked` returns.
 
     Attributes:
-        history: `"loss"`: the summed training loss of every epoch (shape
-            `(epochs_run,)`); with validation rows also `"val_loss"` and
-            `"val_accuracy"` (classification) or `"val_mse"` and `"val_mae"`
-            (regression), one row per epoch and one column per member
-            (shape `(epochs_run, K)`). `val_loss` includes the member's
-            weight penalty, as Keras's does; the other scores do not.
+        history: The epoch logs as the members' validation and early
+            stopping leave them: `"loss"`, the summed training loss, and
+            with the default loss the members' mean data loss `"log_loss"`
+            or `"mse"` (a Keras metric, weighted like the loss), shape
+            `(epochs_run,)`; with validation rows, one column per member
+            (shape `(epochs_run, K)`): `"val_loss"` (with the member's
+            weight penalty, as Keras's), `"val_log_loss"` and
+            `"val_accuracy"`, or `"val_mse"` and `"val_mae"`, and
+            `"penalty"` (the member's weight penalty at the end of the epoch).
         best_epochs: 1-based best epoch of each member by `monitor` (shape
             `(K,)`), also without early stopping (retraining for that many
             epochs reproduces the choice); without validation rows, the
@@ -321,14 +298,6 @@ class StackedTrainResult:
             ends with (its best epoch's), `{name: array of K}`; empty
             without validation rows.
         seconds: Wall time of `fit`.
-        losses: The loss apart from the penalty, per epoch: with the
-            default loss, the members' mean training data loss, `"log_loss"`
-            or `"mse"` (shape `(epochs_run,)`; a Keras metric, weighted like
-            the loss with `sample_weight`); with validation rows, each
-            member's `"penalty"` (its weight penalty at the end of the
-            epoch) and, for classification, `"val_log_loss"` (its
-            `val_loss` without the penalty), shape `(epochs_run, K)`. The
-            epoch logs that `callbacks` see hold them too.
     """
 
     history: dict[str, np.ndarray]
@@ -337,7 +306,6 @@ class StackedTrainResult:
     epochs_run: int
     validation: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: float = 0.0
-    losses: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool, sample_weight=None):
@@ -439,12 +407,12 @@ def train_stacked(
     if getattr(model, "train_function", None) is None and model.steps_per_execution == 1 \
             and keras.backend.backend() in ("tensorflow", "jax"):
         model.steps_per_execution = steps
-    recorder = _LossRecorder()
+    recorder = keras.callbacks.History()  # the logs as the members' validation and early stopping leave them
     validation = None if validation_rows is None else _MemberValidation(x, y, validation_rows, regression)
     stopper = None
     if validation is not None and early_stopping:
         stopper = MemberEarlyStopping(monitor, "max" if monitor == "val_accuracy" else "min", patience, min_delta)
-    cbs = [c for c in (recorder, validation, stopper) if c is not None] + list(callbacks or [])
+    cbs = [c for c in (validation, stopper, recorder) if c is not None] + list(callbacks or [])
     start = time.perf_counter()
     model.fit(batches, epochs=epochs, steps_per_epoch=steps, shuffle=False, callbacks=cbs,
               verbose=0 if validation is not None else verbose)
@@ -486,27 +454,21 @@ def _check_sample_weight(sample_weight, n_rows: int) -> np.ndarray | None:
     return sample_weight
 
 
-def _result(recorder: _LossRecorder, validation: _MemberValidation | None, stopper: MemberEarlyStopping | None,
-            monitor: str, members: int, seconds: float) -> StackedTrainResult:
+def _result(recorder: keras.callbacks.History, validation: _MemberValidation | None,
+            stopper: MemberEarlyStopping | None, monitor: str, members: int, seconds: float) -> StackedTrainResult:
     """The `StackedTrainResult` of a finished `fit`."""
-    epochs_run = len(recorder.losses)
-    history = {"loss": np.asarray(recorder.losses)}
-    final: dict[str, np.ndarray] = {}
-    if validation is not None:
-        history.update({k: np.asarray(v) for k, v in validation.history.items()})
-        final = validation.scores()
+    history = {key: np.asarray(values) for key, values in recorder.history.items()}
+    epochs_run = len(recorder.epoch)
+    final = {} if validation is None else validation.scores()
     if stopper is not None:
         best = np.where(stopper.best_epoch >= 0, stopper.best_epoch + 1, epochs_run)
         stopped = np.where(stopper.stopped_epoch >= 0, stopper.stopped_epoch + 1, epochs_run)
     elif validation is not None and epochs_run:
-        values = history[monitor] if monitor in history else np.asarray(validation.extra[monitor])
+        values = history[monitor]
         best = (np.argmax(values, axis=0) if monitor == "val_accuracy" else np.argmin(values, axis=0)) + 1
         stopped = np.full(members, epochs_run)
     else:
         best = np.full(members, epochs_run)
         stopped = np.full(members, epochs_run)
-    losses = {k: np.asarray(v) for k, v in recorder.data_losses.items()}
-    if validation is not None:
-        losses.update({k: np.asarray(v) for k, v in validation.extra.items()})
     return StackedTrainResult(history=history, best_epochs=best, stopped_epochs=stopped, epochs_run=epochs_run,
-                              validation=final, seconds=seconds, losses=losses)
+                              validation=final, seconds=seconds)
