@@ -115,7 +115,7 @@ def train_members(config: dict[str, Any], features: pd.DataFrame, labels: Sequen
     data = _Data.of(config, features, labels, train_rows, target, drop)
     config, budget = budget_lib.sized(config, max(len(r) for r in train_rows))
     stacked, steps = _build(config, data, train_rows)
-    callbacks, rates = _callbacks(config, stacked, data, validation_rows is not None, progress)
+    callbacks = _callbacks(config, stacked, data, validation_rows is not None, progress)
     monitor = "val_log_loss" if data.classification else "val_mse"  # the data loss: no weight penalty
     result = stacking.train_stacked(stacked, data.x, data.y, train_rows, validation_rows, epochs=config["epochs"],
                                     batch_size=config["batch_size"], early_stopping=True, monitor=monitor,
@@ -123,18 +123,18 @@ def train_members(config: dict[str, Any], features: pd.DataFrame, labels: Sequen
                                     sample_weight=data.sample_weight, verbose=verbose)
     model = stacking.table_ensemble(stacked, data.schema, data.target,
                                     name="kerasopt_bagged" if members > 1 else "kerasopt_model")
-    return model, _record(result, model, stacked, data, train_rows, validation_rows, steps, budget, rates)
+    return model, _record(result, model, stacked, data, train_rows, validation_rows, steps, budget)
 
 
-def _record(result, model, stacked, data: _Data, train_rows, validation_rows, steps: int, budget: dict,
-            rates: list[float]) -> dict[str, Any]:
+def _record(result, model, stacked, data: _Data, train_rows, validation_rows, steps: int, budget: dict
+            ) -> dict[str, Any]:
     """`train_members`'s record of a finished `train_stacked` run."""
     from kerasopt import training
     from kerasopt.stacking.training import member_penalties
 
     members = len(train_rows)
     std = 1.0 if data.classification else data.target.std or 1.0
-    history = {**_history(result.history, members, std), "learning_rate": rates}
+    history = _history(result.history, members, std)
     fitted = np.unique(np.concatenate(train_rows))
     record = {"history": history, "epochs": list(range(result.epochs_run)),
               "best_epoch": int(np.median(result.best_epochs)),
@@ -169,23 +169,21 @@ def _build(config: dict[str, Any], data: _Data, train_rows: Sequence[np.ndarray]
 
 
 def _callbacks(config: dict[str, Any], stacked, data: _Data, validation: bool, progress: str | None):
-    """The Keras callbacks of a run (learning-rate log, original units, plateau, progress) and its rates' list."""
+    """The Keras callbacks of a run: original units, plateau, progress."""
     import keras
 
-    from kerasopt.callbacks import LearningRateLogger, ProgressLine
+    from kerasopt.callbacks import ProgressLine
 
-    rates: list[float] = []
-    callbacks = [LearningRateLogger(),
-                 keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: rates.append(logs["learning_rate"]))]
-    if not data.classification:  # the members learn the standardized target: show and record its original units
+    callbacks = []
+    if not data.classification:  # the members learn the standardized target: show its original units
         callbacks.append(_original_units(data.target.std or 1.0))
     monitor = ("val_" if validation else "") + ("log_loss" if data.classification else "mse")
     if config.get("reduce_lr_on_plateau"):
-        callbacks.insert(1, _plateau(config, stacked, monitor))
+        callbacks.insert(0, _plateau(config, stacked, monitor))
     if progress is not None:
         callbacks.append(ProgressLine(progress, config["epochs"], monitor=monitor if validation else None,
                                       bounded=validation, patience=config["patience"], stop_monitor=monitor))
-    return callbacks, rates
+    return callbacks
 
 
 def _plateau(config: dict[str, Any], stacked, monitor: str):

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from kerasopt import _validation as check
+from kerasopt.callbacks import LearningRateLogger
 from kerasopt.errors import ArgumentError
 from kerasopt.stacking.builder import is_regression, member_seeds, member_variables, model_members, stacked_layers
 from kerasopt.stacking.layers import ADDITIVE_REGULARIZERS, MemberwiseL1L2, MemberwiseRegularizer
@@ -285,7 +286,8 @@ class StackedTrainResult:
             (shape `(epochs_run, K)`): `"val_loss"` (with the member's
             weight penalty, as Keras's), `"val_log_loss"` and
             `"val_accuracy"`, or `"val_mse"` and `"val_mae"`, and
-            `"penalty"` (the member's weight penalty at the end of the epoch).
+            `"penalty"` (the member's weight penalty at the end of the epoch);
+            and `"learning_rate"`, the rate each epoch began with.
         best_epochs: 1-based best epoch of each member by `monitor` (shape
             `(K,)`), also without early stopping (retraining for that many
             epochs reproduces the choice); without validation rows, the
@@ -408,11 +410,12 @@ def train_stacked(
             and keras.backend.backend() in ("tensorflow", "jax"):
         model.steps_per_execution = steps
     recorder = keras.callbacks.History()  # the logs as the members' validation and early stopping leave them
+    rate = LearningRateLogger()
     validation = None if validation_rows is None else _MemberValidation(x, y, validation_rows, regression)
     stopper = None
     if validation is not None and early_stopping:
         stopper = MemberEarlyStopping(monitor, "max" if monitor == "val_accuracy" else "min", patience, min_delta)
-    cbs = [c for c in (validation, stopper, recorder) if c is not None] + list(callbacks or [])
+    cbs = [c for c in (rate, validation, stopper, recorder) if c is not None] + list(callbacks or [])
     start = time.perf_counter()
     model.fit(batches, epochs=epochs, steps_per_epoch=steps, shuffle=False, callbacks=cbs,
               verbose=0 if validation is not None else verbose)
