@@ -6,8 +6,9 @@ an epoch (on TensorFlow one compiled call fed by a `tf.data` pipeline that
 gathers each step's `(batch, K, features)` rows; on JAX, whose Keras
 trainer loops over jitted steps, a generator of NumPy batches). Each member
 is scored on its own validation rows in one prediction by Keras metrics that
-keep one mean per member (`MemberMean`), and stops on its own record (`MemberEarlyStopping`), getting its best epoch's
-weights back; training ends when all have stopped.
+keep one mean per member (`MemberMean`), and stops on its own record
+(`MemberEarlyStopping`), getting its best epoch's weights back; training
+ends when all have stopped.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from kerasopt.errors import ArgumentError
 from kerasopt.stacking.builder import is_regression, member_seeds, member_variables, model_members, stacked_layers
 from kerasopt.stacking.layers import ADDITIVE_REGULARIZERS, MemberwiseL1L2, MemberwiseRegularizer
 
-__all__ = ["MemberEarlyStopping", "MemberMean", "StackedTrainResult", "member_penalties", "plan_batches", "train_stacked"]
+__all__ = ["MemberEarlyStopping", "MemberMean", "StackedTrainResult", "member_penalties", "plan_batches",
+           "train_stacked"]
 
 
 def _check_rows(name: str, rows, n_rows: int, members: int | None, allow_empty: bool) -> list[np.ndarray]:
