@@ -22,7 +22,6 @@ import keras
 import numpy as np
 
 from kerasopt import _validation as check
-from kerasopt.callbacks import LearningRateLogger
 from kerasopt.errors import ArgumentError
 from kerasopt.stacking.builder import is_regression, member_seeds, member_variables, model_members, stacked_layers
 from kerasopt.stacking.layers import ADDITIVE_REGULARIZERS, MemberwiseL1L2, MemberwiseRegularizer
@@ -396,12 +395,13 @@ def train_stacked(
     Returns:
         A `StackedTrainResult`.
     """
+    from kerasopt.callbacks import LearningRateLogger  # not at the top: kerasopt.callbacks imports Keras, which
+    # imports this module
+
     regression = is_regression(stacked_layers(model))
     members = model_members(model)[0]
-    epochs = check.positive_int("epochs", epochs)
-    batch_size = check.positive_int("batch_size", batch_size)
-    patience = check.non_negative_int("patience", patience)
-    min_delta = check.non_negative_float("min_delta", min_delta)
+    epochs, batch_size = check.positive_int("epochs", epochs), check.positive_int("batch_size", batch_size)
+    patience, min_delta = check.non_negative_int("patience", patience), check.non_negative_float("min_delta", min_delta)
     x, y, train_rows, validation_rows = _check_data(model, x, y, train_rows, validation_rows)
     monitor = check.one_of("monitor", monitor, _MONITORS[regression])
     seeds = _shuffle_seeds(seed, members)
@@ -411,13 +411,11 @@ def train_stacked(
     if getattr(model, "train_function", None) is None and model.steps_per_execution == 1 \
             and keras.backend.backend() in ("tensorflow", "jax"):
         model.steps_per_execution = steps
-    recorder = keras.callbacks.History()  # the logs as the members' validation and early stopping leave them
-    rate = LearningRateLogger()
     validation = None if validation_rows is None else _MemberValidation(x, y, validation_rows, regression)
-    stopper = None
-    if validation is not None and early_stopping:
-        stopper = MemberEarlyStopping(monitor, "max" if monitor == "val_accuracy" else "min", patience, min_delta)
-    cbs = [c for c in (rate, validation, stopper, recorder) if c is not None] + list(callbacks or [])
+    mode = "max" if monitor == "val_accuracy" else "min"
+    stopper = MemberEarlyStopping(monitor, mode, patience, min_delta) if validation and early_stopping else None
+    recorder = keras.callbacks.History()  # the logs as the members' validation and early stopping leave them
+    cbs = [c for c in (LearningRateLogger(), validation, stopper, recorder) if c is not None] + list(callbacks or [])
     start = time.perf_counter()
     model.fit(batches, epochs=epochs, steps_per_epoch=steps, shuffle=False, callbacks=cbs,
               verbose=0 if validation is not None else verbose)
