@@ -277,32 +277,7 @@ class DenseClassifier(ClassifierMixin, _DenseEstimator):
                  validation_split=_default("validation_split"), refit=_default("refit"), bagging=_default("bagging"),
                  seed=_default("seed"),
                  verbose=0, categorical=None, numeric=None, drop=None, numeric_scaling=_default("numeric_scaling")):
-        self.hidden_units = hidden_units
-        self.activation = activation
-        self.kernel_initializer = kernel_initializer
-        self.l1 = l1
-        self.l2 = l2
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.optimizer = optimizer
-        self.optimizer_args = optimizer_args
-        self.learning_rate = learning_rate
-        self.schedule = schedule
-        self.schedule_args = schedule_args
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.patience = patience
-        self.reduce_lr_on_plateau = reduce_lr_on_plateau
-        self.class_weight = class_weight
-        self.validation_split = validation_split
-        self.refit = refit
-        self.bagging = bagging
-        self.seed = seed
-        self.verbose = verbose
-        self.categorical = categorical
-        self.numeric_scaling = numeric_scaling
-        self.numeric = numeric
-        self.drop = drop
+        _store_params(self, locals())
 
     def fit(self, X, y):
         """Fits the network.
@@ -359,31 +334,7 @@ class DenseRegressor(RegressorMixin, _DenseEstimator):
                  validation_split=_default("validation_split"), refit=_default("refit"), bagging=_default("bagging"),
                  seed=_default("seed"),
                  verbose=0, categorical=None, numeric=None, drop=None, numeric_scaling=_default("numeric_scaling")):
-        self.hidden_units = hidden_units
-        self.activation = activation
-        self.kernel_initializer = kernel_initializer
-        self.l1 = l1
-        self.l2 = l2
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.optimizer = optimizer
-        self.optimizer_args = optimizer_args
-        self.learning_rate = learning_rate
-        self.schedule = schedule
-        self.schedule_args = schedule_args
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.patience = patience
-        self.reduce_lr_on_plateau = reduce_lr_on_plateau
-        self.validation_split = validation_split
-        self.refit = refit
-        self.bagging = bagging
-        self.seed = seed
-        self.verbose = verbose
-        self.categorical = categorical
-        self.numeric_scaling = numeric_scaling
-        self.numeric = numeric
-        self.drop = drop
+        _store_params(self, locals())
 
     def fit(self, X, y):
         """Fits the network.
@@ -403,6 +354,13 @@ class DenseRegressor(RegressorMixin, _DenseEstimator):
     def predict(self, X) -> np.ndarray:
         """Predicted values, `(rows,)`, on the target's scale."""
         return self._predict_outputs(X)[:, 0].astype("float64")
+
+
+def _store_params(estimator, params: dict[str, Any]) -> None:
+    """Sets every constructor argument as an attribute of the same name, unchanged (scikit-learn's rule)."""
+    for key, value in params.items():
+        if key != "self":
+            setattr(estimator, key, value)
 
 
 def _target_vector(y) -> np.ndarray:
