@@ -7,15 +7,11 @@ DataFrame of mixed kinds with gaps or a plain array, and work in `Pipeline`,
 hyperparameter of the model or of its training run, with the default of
 `kerasopt.config.DEFAULTS`.
 
-Fitting: by default (`bagging=5`) five networks train as one stacked model,
-each on four of five folds of the rows with early stopping on the fifth, and
-predictions average them, as `kerasopt train` does (`kerasopt.bagging`).
-With `bagging=0` one network is trained: with `validation_split` > 0, a
-first run holds out that fraction of the rows (stratified for
-classification), trains with early stopping (`patience`) and keeps the best
-epoch count; with `refit` a fresh network is then trained on all rows for
-that many epochs. With `validation_split=0` the network trains for `epochs`
-on all rows.
+Fitting is `kerasopt train`'s procedure on all rows given: by default five
+bagged networks (`kerasopt.bagging`); with `bagging=0` one network that stops
+early on `validation_split` of the rows (stratified when every class fits),
+then with `refit` a fresh one trained on all rows for the best epoch count
+(with `validation_split=0`, `epochs` on all rows).
 
 Example:
 
@@ -37,7 +33,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from kerasopt import budget as budget_lib
 from kerasopt import config as config_lib
 from kerasopt._quiet import quiet_retracing
 from kerasopt.errors import ArgumentError
@@ -102,7 +97,7 @@ class _DenseEstimator(BaseEstimator):
             return self._fit_quietly(X, y)
 
     def _fit_quietly(self, X, y):
-        from kerasopt import pipeline, tabular, training
+        from kerasopt import pipeline, tabular
 
         config = self._config()
         frame = self._frame(X, reset=True)
@@ -119,55 +114,20 @@ class _DenseEstimator(BaseEstimator):
         class_weight = config.get("class_weight")
         if isinstance(class_weight, dict):  # keys are labels, as in scikit-learn; Keras wants class indices
             class_weight = {i: float(class_weight.get(c, 1.0)) for i, c in enumerate(target.classes)}
-
-        # Columns without signal are found on all rows: a subset can hide an identifier (shuffled
-        # ids 1..n are no longer one consecutive run).
-        dropped = tabular.infer_schema(frame, **overrides).dropped
-        run_config = {**config, "categorical": list(overrides["categorical"]),
-                      "numeric": list(overrides["numeric"])}
-
-        def fit_once(rows, validation_rows, epochs, early_stopping):
-            part = frame.iloc[rows]
-            epochs = epochs if epochs is not None else sized_config["epochs"]
-            info = target if target.task == "classification" else _regression_target(y_encoded[rows], target)
-            model, _ = pipeline.model_from_config({**sized_config, "epochs": epochs}, part, info, drop=dropped)
-            # The model takes the original labels (it encodes them itself).
-            validation = None if validation_rows is None else (frame.iloc[validation_rows], y[validation_rows])
-            result = training.train(model, part, y[rows], validation_data=validation, epochs=epochs,
-                                    batch_size=sized_config["batch_size"], early_stopping=early_stopping,
-                                    patience=sized_config["patience"],
-                                    reduce_lr_on_plateau=config["reduce_lr_on_plateau"],
-                                    class_weight=class_weight, seed=config["seed"],
-                                    verbose=self.verbose, report_metrics=False)
-            return model, result
-
         members = config["bagging"]
         if members and len(frame) < 2 * members:  # each fold needs two rows: fewer members, or one network
             members = len(frame) // 2 if len(frame) >= 4 else 0
-        if members:
-            from kerasopt import bagging
-
-            model, record = bagging.train_bagged({**run_config, "bagging": members}, frame, y, target=target,
-                                                 drop=dropped, class_weight=class_weight)
-            self.best_epoch_ = record["best_epoch"]
-            self.budget_ = record["budget"]
-            self.model_ = model
-            self.target_ = target
-            return self
-
-        everything = np.arange(len(frame))
-        n_val = math.ceil(len(frame) * config["validation_split"]) if config["validation_split"] else 0
-        if n_val and len(frame) - n_val >= 1:
-            rows, validation_rows = _split(everything, y_encoded, n_val, target.task, config["seed"])
-            sized_config, self.budget_ = budget_lib.sized(run_config, len(rows))
-            model, result = fit_once(rows, validation_rows, None, early_stopping=True)
-            self.best_epoch_ = result.best_epoch
-            if config["refit"]:
-                model, _ = fit_once(everything, None, result.best_epoch, early_stopping=False)
-        else:
-            sized_config, self.budget_ = budget_lib.sized(run_config, len(everything))
-            model, _ = fit_once(everything, None, None, early_stopping=False)
-            self.best_epoch_ = sized_config["epochs"]
+        run_config = {**config, "categorical": list(overrides["categorical"]), "numeric": list(overrides["numeric"]),
+                      "class_weight": class_weight, "bagging": members}
+        # Columns without signal are found on all rows: a subset can hide an identifier (shuffled
+        # ids 1..n are no longer one consecutive run).
+        dropped = tabular.infer_schema(frame, **overrides).dropped
+        table = pipeline.Table(frame, pd.Series(y, name=target.name), target, "scikit-learn data",
+                               drop=list(dropped), notes=[])
+        model, record = pipeline._train_config(run_config, table, _rows(config, members, y_encoded, target.task),
+                                               verbose=self.verbose)
+        self.best_epoch_ = record["best_epoch"]
+        self.budget_ = record["budget"]
         self.model_ = model
         self.target_ = target
         return self
@@ -216,13 +176,16 @@ class _DenseEstimator(BaseEstimator):
         super().__setstate__(state)
 
 
-def _regression_target(values: np.ndarray, target):
-    """The regression target's statistics on the rows a network is trained on."""
-    from kerasopt.tabular import TargetInfo
-
-    std = float(np.std(values.astype("float64")))
-    return TargetInfo("regression", mean=float(np.mean(values.astype("float64"))), std=std if std > 0 else 1.0,
-                      name=target.name)
+def _rows(config: dict[str, Any], members: int, y: np.ndarray, task: str) -> dict[str, np.ndarray]:
+    """The training, validation and (no) test rows of a fit: with bagging all rows train (the members hold
+    out their folds); else `validation_split` of them are held out, when at least one row is left."""
+    everything = np.arange(len(y))
+    n_val = math.ceil(len(y) * config["validation_split"]) if config["validation_split"] and not members else 0
+    if n_val and len(y) - n_val >= 1:
+        train, validation = _split(everything, y, n_val, task, config["seed"])
+    else:
+        train, validation = everything, everything[:0]
+    return {"train": np.sort(train), "validation": np.sort(validation), "test": everything[:0]}
 
 
 def _split(rows: np.ndarray, y: np.ndarray, n_val: int, task: str, seed):
@@ -314,32 +277,7 @@ class DenseClassifier(ClassifierMixin, _DenseEstimator):
                  validation_split=_default("validation_split"), refit=_default("refit"), bagging=_default("bagging"),
                  seed=_default("seed"),
                  verbose=0, categorical=None, numeric=None, drop=None, numeric_scaling=_default("numeric_scaling")):
-        self.hidden_units = hidden_units
-        self.activation = activation
-        self.kernel_initializer = kernel_initializer
-        self.l1 = l1
-        self.l2 = l2
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.optimizer = optimizer
-        self.optimizer_args = optimizer_args
-        self.learning_rate = learning_rate
-        self.schedule = schedule
-        self.schedule_args = schedule_args
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.patience = patience
-        self.reduce_lr_on_plateau = reduce_lr_on_plateau
-        self.class_weight = class_weight
-        self.validation_split = validation_split
-        self.refit = refit
-        self.bagging = bagging
-        self.seed = seed
-        self.verbose = verbose
-        self.categorical = categorical
-        self.numeric_scaling = numeric_scaling
-        self.numeric = numeric
-        self.drop = drop
+        _store_params(self, locals())
 
     def fit(self, X, y):
         """Fits the network.
@@ -396,31 +334,7 @@ class DenseRegressor(RegressorMixin, _DenseEstimator):
                  validation_split=_default("validation_split"), refit=_default("refit"), bagging=_default("bagging"),
                  seed=_default("seed"),
                  verbose=0, categorical=None, numeric=None, drop=None, numeric_scaling=_default("numeric_scaling")):
-        self.hidden_units = hidden_units
-        self.activation = activation
-        self.kernel_initializer = kernel_initializer
-        self.l1 = l1
-        self.l2 = l2
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.optimizer = optimizer
-        self.optimizer_args = optimizer_args
-        self.learning_rate = learning_rate
-        self.schedule = schedule
-        self.schedule_args = schedule_args
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.patience = patience
-        self.reduce_lr_on_plateau = reduce_lr_on_plateau
-        self.validation_split = validation_split
-        self.refit = refit
-        self.bagging = bagging
-        self.seed = seed
-        self.verbose = verbose
-        self.categorical = categorical
-        self.numeric_scaling = numeric_scaling
-        self.numeric = numeric
-        self.drop = drop
+        _store_params(self, locals())
 
     def fit(self, X, y):
         """Fits the network.
@@ -440,6 +354,13 @@ class DenseRegressor(RegressorMixin, _DenseEstimator):
     def predict(self, X) -> np.ndarray:
         """Predicted values, `(rows,)`, on the target's scale."""
         return self._predict_outputs(X)[:, 0].astype("float64")
+
+
+def _store_params(estimator, params: dict[str, Any]) -> None:
+    """Sets every constructor argument as an attribute of the same name, unchanged (scikit-learn's rule)."""
+    for key, value in params.items():
+        if key != "self":
+            setattr(estimator, key, value)
 
 
 def _target_vector(y) -> np.ndarray:

@@ -57,8 +57,8 @@ def build_model(
     here, because it counts epochs and needs the run's steps per epoch: pass
     `learning_rate=kerasopt.schedules.get(DEFAULTS["schedule"],
     learning_rate=DEFAULTS["learning_rate"], steps_per_epoch=...,
-    **DEFAULTS["schedule_args"])`, or build from a whole configuration with
-    `kerasopt.pipeline.model_from_config`, which does it.
+    **DEFAULTS["schedule_args"])`, or take all the arguments of a configuration
+    from `kerasopt.config.model_arguments(config, steps_per_epoch)`, which does it.
 
     Args:
         inputs: The number of input features, or the training features

@@ -13,7 +13,6 @@ the table's columns itself and knows its labels, so `predict_file` and
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 from dataclasses import dataclass
@@ -40,7 +39,6 @@ __all__ = [
     "load_table",
     "table_from_frame",
     "target_column",
-    "model_from_config",
     "predict_file",
     "run_training",
 ]
@@ -186,15 +184,6 @@ def load_table(config: dict[str, Any]) -> Table:
                             drop=config.get("drop"), source=source)
 
 
-def _schema(config: dict[str, Any], features: pd.DataFrame, drop=()):
-    from kerasopt import tabular
-
-    drop = list(drop or config.get("drop") or ())
-    return tabular.infer_schema(features, categorical=[c for c in config.get("categorical") or () if c not in drop],
-                                numeric=[c for c in config.get("numeric") or () if c not in drop], drop=drop,
-                                scaling=config.get("numeric_scaling") or "standard")
-
-
 def _target_for(table: Table, rows: np.ndarray):
     """The table's target info, with a regression target's statistics from `rows` only."""
     from kerasopt import tabular
@@ -204,147 +193,78 @@ def _target_for(table: Table, rows: np.ndarray):
     return tabular.encode_target(table.labels.iloc[rows], task="regression")[1]
 
 
-def model_from_config(config: dict[str, Any], x_train, target, drop=()):
-    """Builds the compiled model that a configuration describes.
+def _one_network(config: dict[str, Any], table: Table, train: np.ndarray, validation: np.ndarray,
+                 progress: str | None, verbose: int) -> tuple[Any, dict[str, Any]]:
+    """One network (`kerasopt.members.train_members` with K = 1) trained on `train`, stopping early on
+    `validation` when it is not empty; its column statistics and a regression target's scale come from
+    `train`."""
+    from kerasopt import members
 
-    Args:
-        config: A resolved configuration (see `kerasopt.config.resolve`).
-        x_train: Training rows: a DataFrame of raw columns (the model is a
-            `TabularModel`) or a numeric array. They fix the model's
-            column statistics and the steps per epoch of an epoch-based
-            schedule.
-        target: A `kerasopt.tabular.TargetInfo`, or the number of classes
-            (`None` for regression) for an array.
-        drop: For a DataFrame, the columns to leave out (default: the
-            configuration's `drop`).
-
-    The schedule is the configuration's `schedule` with `schedule_args`; a
-    schedule's length in epochs (`cosine`'s `decay_epochs`) defaults to the
-    configuration's `epochs`.
-
-    Returns:
-        `(model, steps_per_epoch)`.
-    """
-    from kerasopt import models
-
-    steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
-    if isinstance(x_train, pd.DataFrame):
-        inputs, kwargs = _schema(config, x_train, drop), {"target": target}
-    else:
-        inputs, kwargs = x_train, {"num_classes": target}
-    model = models.build_model(inputs, **config_lib.model_arguments(config, steps_per_epoch), **kwargs)
-    return model, steps_per_epoch
-
-
-def _fit(model, config: dict[str, Any], data: dict[str, tuple], backup_dir: str | None = None,
-         verbose: int = 0, early_stopping: bool = True, progress: str | None = None):
-    import keras
-
-    from kerasopt import training
-    from kerasopt.callbacks import PenaltyLogger, ProgressLine
-
-    phase = "early-stopping run" if early_stopping else "refit"
-    callbacks = [PenaltyLogger()]
-    if backup_dir is not None:
-        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir))
-    if progress is not None:
-        callbacks.append(ProgressLine(progress + phase, config["epochs"], bounded=early_stopping,
-                                      patience=config["patience"],
-                                      stop_monitor=training.data_loss(model, "validation" in data)))
-    return training.train(
-        model, *data["train"], validation_data=data.get("validation"), test_data=data.get("test"),
-        epochs=config["epochs"], batch_size=config["batch_size"], patience=config["patience"],
-        early_stopping=early_stopping, reduce_lr_on_plateau=config["reduce_lr_on_plateau"],
-        class_weight=config["class_weight"], seed=config["seed"], verbose=verbose, callbacks=callbacks)
-
-
-def _parts(table: Table, rows: dict[str, np.ndarray]) -> dict[str, tuple]:
-    """`{part: (raw feature rows, original labels)}` for the non-empty parts of `rows` (the model encodes
-    the labels)."""
-    return {part: (table.features.iloc[r].reset_index(drop=True), table.labels.iloc[r].reset_index(drop=True))
-            for part, r in rows.items() if len(r)}
+    model, record = members.train_members(config, table.features, table.labels, [train],
+                                          [validation] if len(validation) else None,
+                                          target=_target_for(table, train), drop=table.drop, progress=progress,
+                                          verbose=verbose)
+    for key in ("out_of_fold", "predict_out_of_fold"):  # the held-out rows are a validation split, not folds
+        record.pop(key, None)
+    return model, record
 
 
 def _fit_and_refit(config: dict[str, Any], table: Table, rows: dict[str, np.ndarray],
                    state_dir: str | None = None, verbose: int = 0,
                    progress: str | None = None) -> tuple[Any, dict[str, Any]]:
-    """Trains with early stopping on the validation rows, then (with `refit`) retrains a fresh
-    model on the training and validation rows together for the best epoch count.
+    """Trains one network with early stopping on the validation rows, then (with `refit`) a fresh one on
+    the training and validation rows for the best epoch count (`_one_network`, without test rows).
 
-    Each phase learns its column statistics (schema) and a regression target's scale from
-    its own training rows. The test rows take part in neither phase. With `state_dir`, each
-    phase backs up its training state there, and the outcome of the first phase is kept in
-    a small JSON file, so a killed run started again resumes where it stopped. With `progress`
-    (a prefix, `""` for none), each phase shows a `ProgressLine` on a terminal.
-
-    Args:
-        config: A resolved configuration.
-        table: The labelled rows.
-        rows: Row indices `{"train", "validation", "test"}` (validation and test may be empty).
-        state_dir: Folder for the resumable state, or `None`.
-        verbose: Verbosity of `fit`.
-        progress: Prefix of the progress lines, or `None` for none.
+    With `state_dir`, the first phase's record is kept there, so a run killed in the refit and started
+    again only repeats the refit. `progress` (a prefix, `""` for none, `None` for no lines) shows a
+    `ProgressLine` per phase.
 
     Returns:
-        `(model, record)`: the final model and a dict with the selection run's `history`
-        (per-epoch lists), `epochs` (absolute indices), `best_epoch`, `epochs_run`,
-        `validation` metrics, and the final model's `train` and `test` metrics, `seconds`,
-        and `refit_rows`.
+        `(model, record)`: the final (one-member) model and the first phase's record (see
+        `kerasopt.members.train_members`) with the final model's `train` and `penalty`, both phases'
+        `seconds` and `refit_rows`.
     """
     state_path = os.path.join(state_dir, "selection.json") if state_dir else None
-    backup = (lambda name: os.path.join(state_dir, name)) if state_dir else (lambda name: None)
     record = None
     if state_path and os.path.isfile(state_path):
         with open(state_path, encoding="utf-8") as f:
             record = json.load(f)
-    has_val = len(rows["validation"]) > 0
-    if record is None or not config["refit"] or not has_val:
-        target = _target_for(table, rows["train"])
-        data = _parts(table, rows)
-        model, _ = model_from_config(config, data["train"][0], target, table.drop)
-        result = _fit(model, config, data, backup_dir=backup("selection"), verbose=verbose, progress=progress)
-        record = {"history": result.history.history, "epochs": list(result.history.epoch),
-                  "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-                  "validation": result.metrics.get("validation", {}), "train": result.metrics["train"],
-                  "test": result.metrics.get("test", {}), "seconds": result.seconds,
-                  "refit_rows": 0}
-        if not (config["refit"] and has_val):
+    refit = config["refit"] and len(rows["validation"]) > 0
+    if record is None or not refit:
+        model, record = _one_network(config, table, rows["train"], rows["validation"],
+                                     None if progress is None else progress + "early-stopping run", verbose)
+        record["refit_rows"] = 0
+        if not refit:
             return model, record
         if state_path:
             _io.write_json(state_path, record)
     both = np.concatenate([rows["train"], rows["validation"]])
-    target = _target_for(table, both)
-    data = _parts(table, {"train": both, "test": rows["test"]})
-    refit_config = {**config, "epochs": record["best_epoch"]}
-    model, _ = model_from_config(refit_config, data["train"][0], target, table.drop)
-    final = _fit(model, refit_config, data, backup_dir=backup("refit"), verbose=verbose, early_stopping=False,
-                 progress=progress)
-    record.update(train=final.metrics["train"], test=final.metrics.get("test", {}),
-                  seconds=record["seconds"] + final.seconds, refit_rows=len(both))
+    model, final = _one_network({**config, "epochs": record["best_epoch"]}, table, both, both[:0],
+                                None if progress is None else progress + "refit", verbose)
+    record.update(train=final["train"], penalty=final["penalty"], seconds=record["seconds"] + final["seconds"],
+                  refit_rows=len(both))
     return model, record
 
 
 def _train_config(config: dict[str, Any], table: Table, rows: dict[str, np.ndarray],
                   state_dir: str | None = None, verbose: int = 0,
                   progress: str | None = None) -> tuple[Any, dict[str, Any]]:
-    """Trains as configured on `rows` (see `_fit_and_refit`): one network with early stopping and a
-    refit, or with `bagging` K networks on K folds of the training and validation rows together
-    (`kerasopt.bagging`), whose `validation` record is then their out-of-fold scores. The test rows
-    are scored in the record's `test` either way."""
+    """Trains as configured on `rows`: one network (`_fit_and_refit`), or K bagged networks on the
+    training and validation rows together (`kerasopt.bagging`: `validation` is out of fold); the
+    record's `test` scores the test rows."""
+    from kerasopt import bagging, training
+
     if not config["bagging"]:
         config, budget = budget_lib.sized(config, len(rows["train"]))
         model, record = _fit_and_refit(config, table, rows, state_dir=state_dir, verbose=verbose, progress=progress)
         record["budget"] = budget
-        return model, record
-    from kerasopt import bagging, training
-
-    pool = np.sort(np.concatenate([rows["train"], rows["validation"]]))
-    target = _target_for(table, pool)
-    model, record = bagging.train_bagged(config, table.features.iloc[pool], table.labels.iloc[pool],
-                                         target=target, drop=table.drop, progress=progress)
+    else:
+        pool = np.sort(np.concatenate([rows["train"], rows["validation"]]))
+        model, record = bagging.train_bagged(config, table.features.iloc[pool], table.labels.iloc[pool],
+                                             target=_target_for(table, pool), drop=table.drop, progress=progress)
+        record["refit_rows"] = 0
     test = rows["test"]
-    record.update(test=training.evaluate(model, table.features.iloc[test], table.labels.iloc[test])
-                  if len(test) else {}, refit_rows=0)
+    record["test"] = training.evaluate(model, table.features.iloc[test], table.labels.iloc[test]) if len(test) else {}
     return model, record
 
 
@@ -503,19 +423,16 @@ def _write_history(record: dict[str, Any], paths: dict[str, str], title: str) ->
 def _reported(config: dict[str, Any], model, record: dict[str, Any], rows: dict[str, int]
               ) -> tuple[dict[str, dict], float, list[str]]:
     """The scores a run reports per split (data losses, row counts), the final weight penalty, and its warnings."""
-    from kerasopt.callbacks import model_penalty
-
     bagged = bool(config["bagging"])
     counts = {"train": rows["train"] if bagged else rows["refit"] or rows["train"],
               "validation": rows["train"] if bagged else rows["validation"], "test": rows["test"]}
     metrics = {split: signals.split_scores(record[split], counts[split])
                for split in ("train", "validation", "test") if record[split]}
-    # A bagged model's `losses` sum every member's penalty; the record holds their mean.
-    penalty = record["penalty"] if bagged else model_penalty(model)
-    stopped = record["member_stopped_epochs"] if bagged else [record["epochs_run"]]
-    best = record["member_best_epochs"] if bagged else [record["best_epoch"]]
+    # The members' mean penalty (the saved model's `losses` sum every member's).
+    penalty = record["penalty"]
     warnings = [w for w in [signals.early_stopping_warning(record["budget"]["epochs"], record["budget"]["patience"],
-                                                          best, stopped)]
+                                                          record["member_best_epochs"],
+                                                          record["member_stopped_epochs"])]
                 if w] + signals.small_rows_warnings(metrics, out_of_fold=bagged)
     return metrics, penalty, warnings
 

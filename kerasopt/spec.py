@@ -16,7 +16,7 @@ tuner searches it, its search range. Everything else is derived from it:
 The defaults are kerasopt's cross-validated default classifier (docs/benchmarks.md);
 batch size, epochs and patience default to `None`, sized to the rows by `kerasopt.budget`.
 The run-level schedule (`schedule`, `schedule_args`) needs the run's steps per epoch,
-so `kerasopt.pipeline.model_from_config` applies it, not `build_model`.
+so `kerasopt.config.model_arguments` applies it, not `build_model`.
 
 Example:
 

@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import accuracy_score, log_loss
+from sklearn.metrics import accuracy_score, log_loss, mean_absolute_error, mean_squared_error
 
-from kerasopt import bagging, config, data, stacking
+from kerasopt import bagging, config, data, members, stacking
 from kerasopt.cli import main
 from kerasopt.errors import ArgumentError
 
@@ -133,3 +133,82 @@ def test_cli_bagging_run_and_prediction(tmp_path):  # --cv with bagging (the def
     assert main(["predict", "--model", str(out / "model.keras"), "--data", str(csv),
                  "--out", str(tmp_path / "p.csv")]) == 0
     assert len(pd.read_csv(tmp_path / "p.csv")) == 150
+
+
+def test_member_mean_keeps_one_keras_mean_per_member_over_its_rows():
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet([1.0, 1.0, 1.0], size=(6, 2)).astype("float32")  # (rows, K, classes)
+    labels = rng.integers(0, 3, size=(6, 2))
+    mask = np.array([[1, 1], [1, 1], [1, 0], [1, 0], [0, 1], [1, 1]], "float32")  # member 1 has 4 rows
+    scores = {}
+    for name in ("log_loss", "accuracy"):
+        metric = stacking.training.MemberMean(name, members=2)
+        for half in (slice(0, 3), slice(3, 6)):  # a running mean over two batches
+            metric.update_state(labels[half, :, None], proba[half], sample_weight=mask[half])
+        scores[name] = np.asarray(metric.result())
+    for k in range(2):
+        rows = mask[:, k] > 0
+        assert scores["log_loss"][k] == pytest.approx(log_loss(labels[rows, k], proba[rows, k], labels=[0, 1, 2]),
+                                                      rel=1e-5)
+        assert scores["accuracy"][k] == pytest.approx(accuracy_score(labels[rows, k], proba[rows, k].argmax(1)))
+    values, predicted = rng.normal(size=(6, 2, 1)), rng.normal(size=(6, 2, 1)).astype("float32")
+    metric = stacking.training.MemberMean("mse", members=2)
+    metric.update_state(values, predicted, sample_weight=mask)
+    for k in range(2):
+        rows = mask[:, k] > 0
+        assert np.asarray(metric.result())[k] == pytest.approx(
+            mean_squared_error(values[rows, k, 0], predicted[rows, k, 0]), rel=1e-5)
+
+
+@pytest.mark.parametrize("regression", [False, True])
+def test_members_validation_scores_are_each_members_scores_on_its_own_rows(regression):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 3)).astype("float32")
+    y = (x[:, 0] + x[:, 1]).astype("float32") if regression else (x[:, 0] > 0).astype("int32")
+    train, held = [np.arange(40), np.arange(20, 60)], [np.arange(40, 60), np.arange(0, 13)]
+    model = stacking.build_stacked_model(3, members=2, hidden_units=(4,), num_classes=None if regression else 2,
+                                         l1=0.0, l2=0.01, seed=0, jit_compile=False)
+    result = stacking.train_stacked(model, x, y, train, held, epochs=2, batch_size=8, seed=0, early_stopping=False)
+    outputs = stacking.predict_members(model, x).astype("float64")
+    if not regression:
+        outputs /= outputs.sum(axis=-1, keepdims=True)  # float32 probabilities, summing to 1 in float64
+    penalty = 0.01 * sum(np.square(w.numpy()).sum(axis=(1, 2)) for w in model.weights if w.path.endswith("kernel"))
+    np.testing.assert_allclose(result.validation["penalty"], penalty, rtol=1e-4)
+    for k, rows in enumerate(held):
+        if regression:
+            expected = {"val_mse": mean_squared_error(y[rows], outputs[rows, k, 0]),
+                        "val_mae": mean_absolute_error(y[rows], outputs[rows, k, 0])}
+        else:
+            expected = {"val_log_loss": log_loss(y[rows], outputs[rows, k], labels=[0, 1]),
+                        "val_accuracy": accuracy_score(y[rows], outputs[rows, k].argmax(1))}
+        data_loss = expected["val_mse" if regression else "val_log_loss"]
+        expected["val_loss"] = data_loss + penalty[k]
+        for name, value in expected.items():
+            assert result.validation[name][k] == pytest.approx(value, rel=1e-4), name
+            assert result.history[name][-1][k] == pytest.approx(value, rel=1e-4), name  # no early stopping
+
+
+def test_one_network_is_one_member_scored_on_its_validation_rows():
+    frame = data.make_phone_data(120, seed=3)
+    labels = frame.pop("price_range")
+    train, held = np.arange(90), np.arange(90, 120)
+    model, record = members.train_members(config.resolve(**FAST), frame, labels, [train], [held])
+    assert record["members"] == 1 and record["best_epoch"] == record["member_best_epochs"][0]
+    proba = model.predict_proba(frame.iloc[held])  # the saved model is its one member
+    assert record["validation"]["rows"] == 30
+    assert record["validation"]["accuracy"] == accuracy_score(labels.iloc[held], model.predict_labels(frame.iloc[held]))
+    assert record["validation"]["log_loss"] == pytest.approx(log_loss(labels.iloc[held], proba, labels=model.classes),
+                                                             rel=1e-5)
+    assert record["train"]["log_loss"] == pytest.approx(
+        log_loss(labels.iloc[train], model.predict_proba(frame.iloc[train]), labels=model.classes), rel=1e-4)
+
+
+def test_one_network_halves_a_constant_rate_on_a_plateau():
+    frame = data.make_phone_data(60, seed=3)
+    labels = frame.pop("price_range")
+    # At a rate of 1e-7 the validation loss moves by far less than ReduceLROnPlateau's min_delta (1e-4): after
+    # half the patience (2 epochs) without improvement the rate halves. Early stopping would need 4.
+    settings = config.resolve(**{**FAST, "epochs": 4, "patience": 4}, schedule="constant", learning_rate=1e-7,
+                              reduce_lr_on_plateau=True)
+    _, record = members.train_members(settings, frame, labels, [np.arange(45)], [np.arange(45, 60)])
+    np.testing.assert_allclose(record["history"]["learning_rate"], [1e-7, 1e-7, 1e-7, 5e-8], rtol=1e-6)

@@ -99,8 +99,9 @@ def test_regressor_restores_the_scale_of_the_target(bagging):
     reg = DenseRegressor(**{**FAST, "hidden_units": (), "bagging": bagging}).fit(frame, y)
     prediction = reg.predict(frame)
     assert prediction.dtype == np.float64 and prediction.shape == (40,)
-    # the last Dense layer (of every bagged member) predicts the standardized target: zero it, get the mean
-    model = reg.model_ if not bagging else reg.model_.get_layer("kerasopt_bagged_members")
+    # the last Dense layer of every member (one without bagging) predicts the standardized target: zero it,
+    # get the mean
+    model = reg.model_.get_layer(f"{reg.model_.name}_members")
     output = model.get_layer("output")
     output.set_weights([np.zeros_like(w) for w in output.get_weights()])
     np.testing.assert_allclose(reg.predict(frame), np.full(40, y.mean()), rtol=1e-6)

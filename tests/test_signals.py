@@ -254,7 +254,7 @@ def test_stacked_members_stop_on_their_own_log_loss():
     result = stacking.train_stacked(model, stacking.encode_table(schema, frame), stacking.table_targets(target, labels),
                                     train_rows, val_rows, epochs=15, batch_size=8, patience=2,
                                     monitor="val_log_loss", seed=[1, 2])
-    watched = result.losses["val_log_loss"]
+    watched = result.history["val_log_loss"]
     for k in range(2):
         ran = int(result.stopped_epochs[k])
         assert result.best_epochs[k] == int(np.argmin(watched[:ran, k])) + 1

@@ -238,8 +238,8 @@ def test_train_stacked_restores_each_members_best_epoch(data):
     assert np.all(result.best_epochs <= result.stopped_epochs)
     # the validation loss is the members' data loss plus each one's weight penalty, both logged on their own
     np.testing.assert_allclose(result.history["val_loss"],
-                               result.losses["val_log_loss"] + result.losses["penalty"], rtol=1e-6)
-    assert result.losses["log_loss"].shape == (result.epochs_run,) and "penalty" not in result.history
+                               result.history["val_log_loss"] + result.history["penalty"], rtol=1e-6)
+    assert result.history["log_loss"].shape == (result.epochs_run,)
     assert result.epochs_run == max(result.stopped_epochs)
 
 

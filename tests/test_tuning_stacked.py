@@ -75,7 +75,7 @@ def test_a_stacked_trial_reports_what_train_stacked_computed(mixed_csv, tmp_path
         stop = result.stopped_epochs[k]
         assert run["epochs_run"] == stop and run["best_epoch"] == result.best_epochs[k]
         assert sorted(run["history"]) == ["val_accuracy", "val_log_loss"]
-        assert run["history"]["val_log_loss"] == [float(v) for v in result.losses["val_log_loss"][:stop, k]]
+        assert run["history"]["val_log_loss"] == [float(v) for v in result.history["val_log_loss"][:stop, k]]
         assert run["history"]["val_accuracy"] == [float(v) for v in result.history["val_accuracy"][:stop, k]]
     epoch, scores = common_epoch_scores(runs, "val_log_loss")
     assert (record["best_epoch"], record["val_accuracy"]) == (epoch, scores["val_accuracy"])

@@ -5,9 +5,10 @@ the model runs the epoch's steps with `steps_per_execution` = the steps of
 an epoch (on TensorFlow one compiled call fed by a `tf.data` pipeline that
 gathers each step's `(batch, K, features)` rows; on JAX, whose Keras
 trainer loops over jitted steps, a generator of NumPy batches). Each member
-is scored on its own validation rows in one vectorised prediction, and
-stops on its own record (`MemberEarlyStopping`), getting its best epoch's
-weights back; training ends when all have stopped.
+is scored on its own validation rows in one prediction by Keras metrics that
+keep one mean per member (`MemberMean`), and stops on its own record
+(`MemberEarlyStopping`), getting its best epoch's weights back; training
+ends when all have stopped.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from kerasopt.errors import ArgumentError
 from kerasopt.stacking.builder import is_regression, member_seeds, member_variables, model_members, stacked_layers
 from kerasopt.stacking.layers import ADDITIVE_REGULARIZERS, MemberwiseL1L2, MemberwiseRegularizer
 
-__all__ = ["MemberEarlyStopping", "StackedTrainResult", "plan_batches", "train_stacked"]
+__all__ = ["MemberEarlyStopping", "MemberMean", "StackedTrainResult", "member_penalties", "plan_batches",
+           "train_stacked"]
 
 
 def _check_rows(name: str, rows, n_rows: int, members: int | None, allow_empty: bool) -> list[np.ndarray]:
@@ -172,10 +174,73 @@ class MemberEarlyStopping(keras.callbacks.Callback):
             variable.assign(now)
 
 
-class _MemberValidation(keras.callbacks.Callback):
-    """Writes each member's validation loss and metrics on its own rows, and its weight penalty, into the epoch logs."""
+_MEMBER_FUNCTIONS = {
+    "log_loss": keras.losses.sparse_categorical_crossentropy,
+    "accuracy": keras.metrics.sparse_categorical_accuracy,
+    "mse": keras.losses.mean_squared_error,
+    "mae": keras.losses.mean_absolute_error,
+}
 
-    EXTRA = ("val_log_loss", "penalty")
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class MemberMean(keras.metrics.Metric):
+    """The running mean of a per-row score, one mean per member of a stacked model (`result()`: shape `(K,)`).
+
+    `update_state(y_true, y_pred, sample_weight)` takes targets `(batch, K,
+    1)`, outputs `(batch, K, outputs)` and row weights `(batch, K)` (the row
+    mask), and applies Keras's own per-row function of `score`:
+    `"log_loss"` (`keras.losses.sparse_categorical_crossentropy`),
+    `"accuracy"` (`keras.metrics.sparse_categorical_accuracy`), `"mse"` or
+    `"mae"` (`keras.losses.mean_squared_error` / `mean_absolute_error`).
+
+    Args:
+        score: One of the four names above.
+        members: Number of members K.
+        name: Name of the metric (default: `score`).
+    """
+
+    def __init__(self, score: str, members: int, name: str | None = None, **kwargs):
+        super().__init__(name=name or score, **kwargs)
+        self.score = check.one_of("score", score, tuple(_MEMBER_FUNCTIONS))
+        self.members = check.positive_int("members", members)
+        self.total = self.add_variable((self.members,), initializer="zeros", name="total")
+        self.count = self.add_variable((self.members,), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = keras.ops.cast(_MEMBER_FUNCTIONS[self.score](y_true, y_pred), self.dtype)
+        weights = keras.ops.ones_like(values) if sample_weight is None else keras.ops.cast(sample_weight, self.dtype)
+        self.total.assign_add(keras.ops.sum(values * weights, axis=0))
+        self.count.assign_add(keras.ops.sum(weights, axis=0))
+
+    def result(self):
+        return keras.ops.divide_no_nan(self.total, self.count)
+
+    def get_config(self):
+        return {**super().get_config(), "score": self.score, "members": self.members}
+
+
+def member_penalties(model: keras.Model) -> np.ndarray:
+    """Each member's weight penalty from the stacked model's kernels, shape `(K,)` (float64)."""
+    total = np.zeros(model_members(model)[0])
+    for layer in model.layers:
+        reg = getattr(layer, "kernel_regularizer", None)
+        if reg is None:
+            continue
+        kernel = keras.ops.convert_to_numpy(layer.kernel).astype("float64")
+        if isinstance(reg, MemberwiseL1L2):
+            total += reg.member_penalties(kernel)
+        elif isinstance(reg, ADDITIVE_REGULARIZERS):
+            total += (float(getattr(reg, "l1", 0.0)) * np.abs(kernel).sum(axis=(1, 2))
+                      + float(getattr(reg, "l2", 0.0)) * np.square(kernel).sum(axis=(1, 2)))
+        else:
+            inner = reg.regularizer if isinstance(reg, MemberwiseRegularizer) else reg
+            total += [float(keras.ops.convert_to_numpy(inner(layer.kernel[k]))) for k in range(len(total))]
+    return total
+
+
+class _MemberValidation(keras.callbacks.Callback):
+    """Writes each member's validation scores on its own rows (`MemberMean` metrics of the model's predictions)
+    and its weight penalty into the epoch logs."""
 
     def __init__(self, x, y, rows, regression: bool):
         super().__init__()
@@ -188,70 +253,25 @@ class _MemberValidation(keras.callbacks.Callback):
             mask[: len(r), k] = 1.0
         self.inputs = {"features": keras.ops.convert_to_tensor(np.asarray(x, "float32")[index]),
                        "row_mask": keras.ops.convert_to_tensor(mask)}
-        self.mask = mask.astype(bool)
-        self.counts = mask.sum(axis=0)
-        self.y = np.asarray(y)[index]
-        self.regression = regression
-        self.history: dict[str, list[np.ndarray]] = {}
-        self.extra: dict[str, list[np.ndarray]] = {}  # logged, and kept apart from `history`
-
-    def member_penalties(self) -> np.ndarray:
-        total = np.zeros(self.mask.shape[1])
-        for layer in self.model.layers:
-            reg = getattr(layer, "kernel_regularizer", None)
-            if reg is None:
-                continue
-            kernel = keras.ops.convert_to_numpy(layer.kernel).astype("float64")
-            if isinstance(reg, MemberwiseL1L2):
-                total += reg.member_penalties(kernel)
-            elif isinstance(reg, ADDITIVE_REGULARIZERS):
-                total += (float(getattr(reg, "l1", 0.0)) * np.abs(kernel).sum(axis=(1, 2))
-                          + float(getattr(reg, "l2", 0.0)) * np.square(kernel).sum(axis=(1, 2)))
-            else:
-                inner = reg.regularizer if isinstance(reg, MemberwiseRegularizer) else reg
-                total += [float(keras.ops.convert_to_numpy(inner(layer.kernel[k]))) for k in range(len(total))]
-        return total
+        self.mask = mask
+        self.y = np.asarray(y)[index][..., None]  # (rows, K, 1): Keras's functions then keep the member axis
+        self.metrics = [MemberMean(s, count, name=f"val_{s}")
+                        for s in (("mse", "mae") if regression else ("log_loss", "accuracy"))]
 
     def scores(self) -> dict[str, np.ndarray]:
-        out = np.asarray(self.model.predict_on_batch(self.inputs), dtype="float64")
-        if self.regression:
-            error = out[..., 0] - self.y
-            mse = np.where(self.mask, np.square(error), 0).sum(axis=0) / self.counts
-            mae = np.where(self.mask, np.abs(error), 0).sum(axis=0) / self.counts
-            penalty = self.member_penalties()
-            return {"val_loss": mse + penalty, "val_mse": mse, "val_mae": mae, "penalty": penalty}
-        eps = keras.config.epsilon()
-        labels = np.where(self.mask, self.y, 0).astype("int64")
-        chosen = np.take_along_axis(out, labels[..., None], axis=-1)[..., 0]
-        cross_entropy = np.where(self.mask, -np.log(np.clip(chosen, eps, 1 - eps)), 0).sum(axis=0) / self.counts
-        accuracy = np.where(self.mask, out.argmax(axis=-1) == labels, 0).sum(axis=0) / self.counts
-        penalty = self.member_penalties()
-        return {"val_loss": cross_entropy + penalty, "val_log_loss": cross_entropy, "val_accuracy": accuracy,
-                "penalty": penalty}
+        outputs = self.model.predict_on_batch(self.inputs)
+        scores = {}
+        for metric in self.metrics:
+            metric.reset_state()
+            metric.update_state(self.y, outputs, sample_weight=self.mask)
+            scores[metric.name] = keras.ops.convert_to_numpy(metric.result()).astype("float64")
+        scores["penalty"] = member_penalties(self.model)
+        data_loss = scores["val_mse" if "val_mse" in scores else "val_log_loss"]
+        return {"val_loss": data_loss + scores["penalty"], **scores}
 
     def on_epoch_end(self, epoch, logs=None):
-        scores = self.scores()
-        for key, values in scores.items():
-            record = self.extra if key in self.EXTRA else self.history
-            record.setdefault(key, []).append(values)
-            if logs is not None:
-                logs[key] = values
-
-
-class _LossRecorder(keras.callbacks.Callback):
-    """Records the summed training `loss` and, when compiled, the members' mean data loss."""
-
-    def __init__(self):
-        super().__init__()
-        self.losses: list[float] = []
-        self.data_losses: dict[str, list[float]] = {}
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.losses.append(float(logs.get("loss", np.nan)))
-        for key in ("log_loss", "mse"):
-            if key in logs:
-                self.data_losses.setdefault(key, []).append(float(logs[key]))
+        if logs is not None:
+            logs.update(self.scores())
 
 
 @dataclass
@@ -259,12 +279,16 @@ class StackedTrainResult:
     """What `train_stacked` returns.
 
     Attributes:
-        history: `"loss"`: the summed training loss of every epoch (shape
-            `(epochs_run,)`); with validation rows also `"val_loss"` and
-            `"val_accuracy"` (classification) or `"val_mse"` and `"val_mae"`
-            (regression), one row per epoch and one column per member
-            (shape `(epochs_run, K)`). `val_loss` includes the member's
-            weight penalty, as Keras's does; the other scores do not.
+        history: The epoch logs as the members' validation and early
+            stopping leave them: `"loss"`, the summed training loss, and
+            with the default loss the members' mean data loss `"log_loss"`
+            or `"mse"` (a Keras metric, weighted like the loss), shape
+            `(epochs_run,)`; with validation rows, one column per member
+            (shape `(epochs_run, K)`): `"val_loss"` (with the member's
+            weight penalty, as Keras's), `"val_log_loss"` and
+            `"val_accuracy"`, or `"val_mse"` and `"val_mae"`, and
+            `"penalty"` (the member's weight penalty at the end of the epoch);
+            and `"learning_rate"`, the rate each epoch began with.
         best_epochs: 1-based best epoch of each member by `monitor` (shape
             `(K,)`), also without early stopping (retraining for that many
             epochs reproduces the choice); without validation rows, the
@@ -277,14 +301,6 @@ class StackedTrainResult:
             ends with (its best epoch's), `{name: array of K}`; empty
             without validation rows.
         seconds: Wall time of `fit`.
-        losses: The loss apart from the penalty, per epoch: with the
-            default loss, the members' mean training data loss, `"log_loss"`
-            or `"mse"` (shape `(epochs_run,)`; a Keras metric, weighted like
-            the loss with `sample_weight`); with validation rows, each
-            member's `"penalty"` (its weight penalty at the end of the
-            epoch) and, for classification, `"val_log_loss"` (its
-            `val_loss` without the penalty), shape `(epochs_run, K)`. The
-            epoch logs that `callbacks` see hold them too.
     """
 
     history: dict[str, np.ndarray]
@@ -293,7 +309,6 @@ class StackedTrainResult:
     epochs_run: int
     validation: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: float = 0.0
-    losses: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool, sample_weight=None):
@@ -380,12 +395,13 @@ def train_stacked(
     Returns:
         A `StackedTrainResult`.
     """
+    from kerasopt.callbacks import LearningRateLogger  # not at the top: kerasopt.callbacks imports Keras, which
+    # imports this module
+
     regression = is_regression(stacked_layers(model))
     members = model_members(model)[0]
-    epochs = check.positive_int("epochs", epochs)
-    batch_size = check.positive_int("batch_size", batch_size)
-    patience = check.non_negative_int("patience", patience)
-    min_delta = check.non_negative_float("min_delta", min_delta)
+    epochs, batch_size = check.positive_int("epochs", epochs), check.positive_int("batch_size", batch_size)
+    patience, min_delta = check.non_negative_int("patience", patience), check.non_negative_float("min_delta", min_delta)
     x, y, train_rows, validation_rows = _check_data(model, x, y, train_rows, validation_rows)
     monitor = check.one_of("monitor", monitor, _MONITORS[regression])
     seeds = _shuffle_seeds(seed, members)
@@ -395,12 +411,11 @@ def train_stacked(
     if getattr(model, "train_function", None) is None and model.steps_per_execution == 1 \
             and keras.backend.backend() in ("tensorflow", "jax"):
         model.steps_per_execution = steps
-    recorder = _LossRecorder()
     validation = None if validation_rows is None else _MemberValidation(x, y, validation_rows, regression)
-    stopper = None
-    if validation is not None and early_stopping:
-        stopper = MemberEarlyStopping(monitor, "max" if monitor == "val_accuracy" else "min", patience, min_delta)
-    cbs = [c for c in (recorder, validation, stopper) if c is not None] + list(callbacks or [])
+    mode = "max" if monitor == "val_accuracy" else "min"
+    stopper = MemberEarlyStopping(monitor, mode, patience, min_delta) if validation and early_stopping else None
+    recorder = keras.callbacks.History()  # the logs as the members' validation and early stopping leave them
+    cbs = [c for c in (LearningRateLogger(), validation, stopper, recorder) if c is not None] + list(callbacks or [])
     start = time.perf_counter()
     model.fit(batches, epochs=epochs, steps_per_epoch=steps, shuffle=False, callbacks=cbs,
               verbose=0 if validation is not None else verbose)
@@ -442,27 +457,21 @@ def _check_sample_weight(sample_weight, n_rows: int) -> np.ndarray | None:
     return sample_weight
 
 
-def _result(recorder: _LossRecorder, validation: _MemberValidation | None, stopper: MemberEarlyStopping | None,
-            monitor: str, members: int, seconds: float) -> StackedTrainResult:
+def _result(recorder: keras.callbacks.History, validation: _MemberValidation | None,
+            stopper: MemberEarlyStopping | None, monitor: str, members: int, seconds: float) -> StackedTrainResult:
     """The `StackedTrainResult` of a finished `fit`."""
-    epochs_run = len(recorder.losses)
-    history = {"loss": np.asarray(recorder.losses)}
-    final: dict[str, np.ndarray] = {}
-    if validation is not None:
-        history.update({k: np.asarray(v) for k, v in validation.history.items()})
-        final = validation.scores()
+    history = {key: np.asarray(values) for key, values in recorder.history.items()}
+    epochs_run = len(recorder.epoch)
+    final = {} if validation is None else validation.scores()
     if stopper is not None:
         best = np.where(stopper.best_epoch >= 0, stopper.best_epoch + 1, epochs_run)
         stopped = np.where(stopper.stopped_epoch >= 0, stopper.stopped_epoch + 1, epochs_run)
     elif validation is not None and epochs_run:
-        values = history[monitor] if monitor in history else np.asarray(validation.extra[monitor])
+        values = history[monitor]
         best = (np.argmax(values, axis=0) if monitor == "val_accuracy" else np.argmin(values, axis=0)) + 1
         stopped = np.full(members, epochs_run)
     else:
         best = np.full(members, epochs_run)
         stopped = np.full(members, epochs_run)
-    losses = {k: np.asarray(v) for k, v in recorder.data_losses.items()}
-    if validation is not None:
-        losses.update({k: np.asarray(v) for k, v in validation.extra.items()})
     return StackedTrainResult(history=history, best_epochs=best, stopped_epochs=stopped, epochs_run=epochs_run,
-                              validation=final, seconds=seconds, losses=losses)
+                              validation=final, seconds=seconds)

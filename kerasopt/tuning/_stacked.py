@@ -137,12 +137,10 @@ def _build_population(hypermodel, hps, encoding: SearchEncoding, members: int, n
 def _member_history(result, k: int, target, y_val: np.ndarray) -> dict[str, list[float]]:
     """Member `k`'s validation curves (see the module docstring), cut at its last epoch."""
     stop = int(result.stopped_epochs[k])
+    # `val_loss`, the data loss plus the member's weight penalty, is never a score
     h = {name: np.asarray(values, dtype="float64")[:stop, k] for name, values in result.history.items()
-         if name != "loss"}
-    h.pop("val_loss")  # the data loss plus the member's weight penalty: never a score
-    if target.task == "classification":
-        h["val_log_loss"] = np.asarray(result.losses["val_log_loss"], dtype="float64")[:stop, k]
-    else:
+         if name.startswith("val_") and name != "val_loss"}
+    if target.task != "classification":
         std = float(target.std or 1.0)
         mse = h.pop("val_mse")
         h["val_mae"] = h["val_mae"] * std
