@@ -1,21 +1,9 @@
-"""`tune`: a hyperparameter search with KerasTuner, resumable, optionally distributed.
+"""`tune`: a resumable, optionally distributed hyperparameter search with KerasTuner (docs/tuning.md).
 
-The search runs on KerasTuner's own engine (oracles, trials, project folder,
-chief/worker mode). kerasopt adds the model-building hypermodel, a k-fold
-objective whose trials train as one stacked model (`kerasopt.tuning._stacked`),
-per-trial history, checks of every input before the first trial, safe
-resumption and the outputs a user reads (`trials.csv`, `trials.png`, `best_config.json`,
-`best_model.keras`, `history/`, `search.json`; see docs/tuning.md).
-
-Trials are ranked on a validation score without the weight penalty
-(`kerasopt.spec.TUNE_OBJECTIVES`), so that trials with different L1/L2
-strengths are compared on prediction error alone.
-
-The options, their defaults and checks are `kerasopt.spec.TUNE_FIELDS`.
-`tune` reads as its four steps: `_prepare` (options, data, rows), the output
-folder (`_prepare_out_dir`), `_search` (in this process, as a chief or worker,
-or through the distributed launcher) and `finalize` (trials.csv, the best
-configuration retrained).
+`tune` reads as its four steps: `_prepare` (options, data, rows), the output folder
+(`_prepare_out_dir`), `_search` (in this process, as a chief or worker, or through the
+distributed launcher) and `_finalize` (trials.csv, the best configuration retrained). The options,
+their defaults and checks are `kerasopt.spec.TUNE_FIELDS`.
 """
 
 from __future__ import annotations
@@ -41,9 +29,8 @@ from kerasopt.errors import ArgumentError, ConfigError, KerasoptError, OutputExi
 from kerasopt.pipeline import table_from_frame, target_column
 from kerasopt.tuning import space as space_lib
 
-__all__ = ["tune", "TuneResult", "TUNERS", "available_objectives"]
+__all__ = ["tune", "TuneResult", "available_objectives"]
 
-TUNERS = spec_lib.TUNERS
 PROJECT = "search"
 #: `tune`'s population per tuner when `population=None`: grid and random trials do not depend on
 #: earlier results, so asking for several at once runs the same trials.
@@ -93,15 +80,10 @@ def available_objectives(task: str | None = None) -> list[str]:
 def tune(data=None, target: str | None = None, config=None, **overrides) -> TuneResult:
     """Searches hyperparameters of a `kerasopt` network for a table with KerasTuner.
 
-    Every input (data, space, objective, options) is checked before the
-    first trial. Calling `tune` again with the same arguments and `out`
-    resumes an interrupted search: finished trials are kept and not
-    repeated; pass `overwrite=True` to start over.
-
-    Each trial trains its folds and executions as the members of one stacked
-    model and is ranked on a validation score without the weight penalty:
-    `val_accuracy` for classification, the RMSE in the target's units
-    (`val_rmse`, or `val_mae`, `val_r2`) for regression.
+    Every input is checked before the first trial. Calling `tune` again with
+    the same arguments and `out` resumes an interrupted search; `overwrite=True`
+    starts over. Trials are ranked on a score without the weight penalty
+    (`available_objectives`).
 
     Args:
         data: Labelled CSV path, a DataFrame, or `None` for the embedded
@@ -195,8 +177,8 @@ class _Plan:
 
     def make_tuner(self, **kwargs):
         o = self.options
-        return make_tuner(o["tuner"], o["space"], self.x_train, self.y_train, target=self.target_info,
-                          columns=self.columns, objective=o["objective"], cv=o["cv"], max_trials=o["max_trials"],
+        return make_tuner(o["tuner"], o["space"], target=self.target_info, columns=self.columns,
+                          objective=o["objective"], cv=o["cv"], max_trials=o["max_trials"],
                           executions_per_trial=o["executions_per_trial"], seed=o["seed"], out=o["out"],
                           patience=o["patience"], validation_split=o["validation_split"], **kwargs)
 
@@ -327,22 +309,23 @@ def _parse_oracle(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _set_environment(values: dict[str, str | None]) -> None:
+    """Sets the variables `values` gives a string, unsets those it gives `None`."""
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @contextlib.contextmanager
 def _environment(values: dict[str, str | None]):
     saved = {k: os.environ.get(k) for k in values}
     try:
-        for k, v in values.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_environment(values)
         yield
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_environment(saved)
 
 
 def _search(plan: _Plan, deadline: float | None):
@@ -419,19 +402,13 @@ def _launch(plan: _Plan, deadline: float | None) -> None:
     distributed.launch(args, plan.out, workers=o["workers"], timeout=o["timeout"], verbose=o["verbose"])
 
 
-def make_tuner(tuner: str, space: dict[str, Any], x, y: np.ndarray, *, target=None, num_classes: int | None = None,
-               columns: dict | None = None, objective: str, cv: int | None, max_trials: int,
-               executions_per_trial: int, seed: int, out: str, patience: int, validation_split: float,
-               timeout: float | None = None, verbose: int = 1, status=None, tensorboard=None,
-               population: int = 1):
-    """Returns the KerasTuner tuner of a search (reloading its project folder when present).
+def make_tuner(tuner: str, space: dict[str, Any], *, target, columns: dict | None = None, objective: str,
+               cv: int | None, max_trials: int, executions_per_trial: int, seed: int, out: str, patience: int,
+               validation_split: float, timeout: float | None = None, verbose: int = 1, status=None,
+               tensorboard=None, population: int = 1):
+    """The KerasTuner tuner of a search (reloading its project folder when present); arguments as in `tune`.
 
-    Args:
-        status: A `kerasopt.tuning.report.StatusLine` to update, or `None`.
-        tensorboard: A directory for TensorBoard HParams logs, or `None`.
-        population: Trials asked for at once and trained as populations (see `tune`).
-        Others: As in `tune` (`target` a `kerasopt.tabular.TargetInfo`, or
-            `num_classes` for array features).
+    `target` is a `kerasopt.tabular.TargetInfo`, `status` a `report.StatusLine` or `None`.
     """
     import keras_tuner
 
@@ -455,8 +432,7 @@ def make_tuner(tuner: str, space: dict[str, Any], x, y: np.ndarray, *, target=No
             space["epochs"].get("choices") or [space["epochs"]["max"]])
         oracle = oracles.HyperbandOracle(max_epochs=int(epochs), factor=3, hyperband_iterations=1, **common)
         oracle.max_trials = max_trials  # the budget caps Hyperband's own trial count
-    hypermodel = DenseHyperModel(space, num_classes, features=x, target=target, columns=columns,
-                                 objective=objective, patience=patience, seed=seed)
+    hypermodel = DenseHyperModel(space, target, columns=columns, patience=patience)
     from kerasopt.tuning._tuner import SearchTuner
 
     return SearchTuner(oracle, hypermodel, cv=cv, validation_split=validation_split,
@@ -582,7 +558,8 @@ def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensem
         return {}
     from kerasopt.signals import split_scores  # the data loss, not Keras's penalized `loss`
 
-    return split_scores(evaluate(model, x_test, _labels(model, y_test)), len(x_test))
+    # The search holds encoded targets; a table model's `evaluate` takes its original labels.
+    return split_scores(evaluate(model, x_test, model.target.labels(y_test)), len(x_test))
 
 
 def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, seed: int,
@@ -606,8 +583,3 @@ def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, s
         print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return table
 
-
-def _labels(model, y):
-    """The search holds class indices; a table model's `train` and `evaluate` take its original labels."""
-    target = getattr(model, "target", None)
-    return y if target is None else target.labels(y)
