@@ -441,62 +441,23 @@ def make_tuner(tuner: str, space: dict[str, Any], *, target, columns: dict | Non
 
 
 def _finalize(plan: _Plan, search_tuner) -> TuneResult:
-    ensemble, verbose = plan.options["ensemble"], plan.options["verbose"]
-    status = None
-    if verbose:
-        from kerasopt.tuning.report import StatusLine
-
-        status = StatusLine(plan.options["max_trials"], plan.options["objective"])
-    result = finalize(search_tuner, plan.x_train, plan.y_train, (plan.x_test, plan.y_test),
-                      columns=list(plan.x_train.columns), ensemble=ensemble, verbose=verbose, status=status)
-    result.stopped_by_time_budget = bool(_last_run(plan.out).get("stopped_by_time_budget", False))
-    return result
-
-
-def finalize(search_tuner, x_train, y_train: np.ndarray, test_data, *, columns: list[str],
-             ensemble: int = 1, verbose: int = 1, status=None) -> TuneResult:
-    """Writes trials.csv, trials.png, best_config.json and best_model.keras of a finished search.
-
-    `status` (a `kerasopt.tuning.report.StatusLine`) announces the retraining on a terminal.
-    """
+    """Writes trials.csv, trials.png, best_config.json and best_model.keras of a finished search."""
     from kerasopt.tuning import report
 
-    out = search_tuner.out_dir
-    oracle = search_tuner.oracle
+    oracle, verbose = search_tuner.oracle, plan.options["verbose"]
     objective = oracle.objective.name
+    stopped = bool(_last_run(plan.out).get("stopped_by_time_budget", False))
     frame = report.trials_frame(oracle, objective)
     # An accuracy moves in steps of one held-out row (of every fold and execution together).
-    rows = search_tuner.held_out_rows(y_train) * search_tuner.executions if objective == "val_accuracy" else None
-    report.write_trials(frame, out, objective, rows=rows)
+    rows = search_tuner.held_out_rows(plan.y_train) * search_tuner.executions if objective == "val_accuracy" else None
+    report.write_trials(frame, plan.out, objective, rows=rows)
     best_trials = oracle.get_best_trials(1)
     if not best_trials:
         if verbose:
             print("no trial completed; nothing to retrain.")
-        return TuneResult(out, frame)
+        return TuneResult(plan.out, frame, stopped_by_time_budget=stopped)
     best = best_trials[0]
-    best_config = _best_config(search_tuner, best, columns)
-    best_config["ensemble"] = int(ensemble)
-    model_path = os.path.join(out, "best_model.keras")
-    config_path = os.path.join(out, "best_config.json")
-    earlier = None
-    if os.path.exists(config_path) and os.path.exists(model_path):
-        with open(config_path, encoding="utf-8") as f:
-            earlier = json.load(f)
-    if earlier and earlier.get("trial_id") == best.trial_id and earlier.get("hyperparameters") == \
-            best_config["hyperparameters"] and earlier.get("ensemble", 1) == ensemble:
-        best_config = earlier  # the same best trial: keep the model already retrained
-    else:
-        if status is not None:
-            status.announce(f"retraining trial {best.trial_id}'s configuration on {len(x_train)} rows for "
-                        f"{best_config['retrain_epochs']} epochs" + (f", {ensemble} seeds" if ensemble > 1 else ""))
-        try:
-            best_config["test_metrics"] = _retrain(search_tuner, best, x_train, y_train, test_data, model_path,
-                                                   best_config["retrain_epochs"], ensemble,
-                                                   progress=status is not None and status.active)
-        finally:
-            if status is not None:
-                status.clear()
-        _io.write_json(config_path, best_config)
+    best_config = _best_model(plan, search_tuner, best)
     if verbose:
         print(report.summary_table(frame, objective))
         if report.influence_note(frame):
@@ -505,10 +466,43 @@ def finalize(search_tuner, x_train, y_train: np.ndarray, test_data, *, columns: 
         shown = ", ".join(f"{k} {v:.4f}" for k, v in test.items() if k != "rows")
         shown = f"({test['rows']} rows) {shown}" if "rows" in test else shown
         members = best_config.get("ensemble", 1)
-        print(f"best trial {best.trial_id}: {objective} {best.score:.4f}; retrained on {len(x_train)} rows for "
+        print(f"best trial {best.trial_id}: {objective} {best.score:.4f}; retrained on {len(plan.x_train)} rows for "
               f"{best_config['retrain_epochs']} epochs" + (f" with {members} seeds, averaged," if members > 1 else "")
-              + f" -> {model_path}" + (f"; held-out test: {shown}" if shown else ""))
-    return TuneResult(out, frame, best=best_config, test_metrics=best_config.get("test_metrics", {}))
+              + f" -> {os.path.join(plan.out, 'best_model.keras')}" + (f"; held-out test: {shown}" if shown else ""))
+    return TuneResult(plan.out, frame, best=best_config, test_metrics=best_config.get("test_metrics", {}),
+                      stopped_by_time_budget=stopped)
+
+
+def _best_model(plan: _Plan, search_tuner, best) -> dict[str, Any]:
+    """Retrains the best trial's configuration into best_model.keras unless an earlier run did; its best_config."""
+    ensemble = plan.options["ensemble"]
+    best_config = _best_config(search_tuner, best, list(plan.x_train.columns))
+    best_config["ensemble"] = int(ensemble)
+    model_path = os.path.join(plan.out, "best_model.keras")
+    config_path = os.path.join(plan.out, "best_config.json")
+    earlier = None
+    if os.path.exists(config_path) and os.path.exists(model_path):
+        with open(config_path, encoding="utf-8") as f:
+            earlier = json.load(f)
+    if earlier and earlier.get("trial_id") == best.trial_id and earlier.get("hyperparameters") == \
+            best_config["hyperparameters"] and earlier.get("ensemble", 1) == ensemble:
+        return earlier  # the same best trial: keep the model already retrained
+    status = None
+    if plan.options["verbose"]:
+        from kerasopt.tuning.report import StatusLine
+
+        status = StatusLine(plan.options["max_trials"], plan.options["objective"])
+        status.announce(f"retraining trial {best.trial_id}'s configuration on {len(plan.x_train)} rows for "
+                        f"{best_config['retrain_epochs']} epochs" + (f", {ensemble} seeds" if ensemble > 1 else ""))
+    try:
+        best_config["test_metrics"] = _retrain(search_tuner, best, plan.x_train, plan.y_train,
+                                               (plan.x_test, plan.y_test), model_path, best_config["retrain_epochs"],
+                                               ensemble, progress=status is not None and status.active)
+    finally:
+        if status is not None:
+            status.clear()
+    _io.write_json(config_path, best_config)
+    return best_config
 
 
 def _best_config(search_tuner, trial, columns: list[str]) -> dict[str, Any]:
