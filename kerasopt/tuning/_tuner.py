@@ -264,9 +264,3 @@ class SearchTuner(keras_tuner.Tuner):
             self.status.trial_ended(metrics[self.oracle.objective.name] if completed else None, values,
                                     metrics["seconds"] if completed else None)
         self._last = None
-
-    def save_model(self, trial_id, model, step=0):
-        """Models are not kept per trial: the best configuration is retrained at the end."""
-
-    def load_model(self, trial):
-        raise NotImplementedError("kerasopt retrains the best configuration; see best_model.keras.")

@@ -26,7 +26,7 @@ from kerasopt import data as data_lib
 from kerasopt import spec as spec_lib
 from kerasopt._quiet import quiet_retracing
 from kerasopt.errors import ArgumentError, ConfigError, KerasoptError, OutputExistsError
-from kerasopt.pipeline import table_from_frame, target_column
+from kerasopt.pipeline import load_training_data, table_from_frame, target_column
 from kerasopt.tuning import space as space_lib
 
 __all__ = ["tune", "TuneResult", "available_objectives"]
@@ -196,7 +196,8 @@ def _prepare(o: dict[str, Any]) -> _Plan:
     o["space"] = space_lib.resolve_space(o["space"])
     if o["epochs"] is not None:
         o["space"]["epochs"] = int(o["epochs"])
-    frame = _load(data, o["encoding"])
+    frame = data if isinstance(data, pd.DataFrame) else \
+        load_training_data({"demo": data is None, "data": data, "encoding": o["encoding"]})[0]
     o["target"] = target_column(o["target"], data, frame)
     table = table_from_frame(frame, o["target"], task=o["task"], categorical=o["categorical"],
                              numeric=o["numeric"], drop=o["drop"], source=_data_id(data))
@@ -248,14 +249,6 @@ def _data_id(data) -> str:
         digest = hashlib.sha256(pd.util.hash_pandas_object(data, index=False).values.tobytes()).hexdigest()
         return f"dataframe:{digest[:16]}"
     return os.path.abspath(os.fspath(data))
-
-
-def _load(data, encoding: str | None = None) -> pd.DataFrame:
-    if data is None:
-        return data_lib.make_phone_data(seed=0)
-    if isinstance(data, pd.DataFrame):
-        return data
-    return data_lib.load_csv(data, encoding=encoding)
 
 
 def _prepare_out_dir(out: str, fingerprint: dict, overwrite: bool, role: str | None) -> None:

@@ -199,7 +199,7 @@ def resolve_space(overrides: dict[str, Any] | str | os.PathLike | None = None) -
     """Returns the default space updated with `overrides`, checked.
 
     Args:
-        overrides: A dict of specs (see the module docstring), the path of a
+        overrides: A dict of specs (see docs/tuning.md), the path of a
             JSON or YAML file holding one, or `None` for the default space.
             Each name given replaces the default spec of that name;
             `schedule_args` is merged per schedule.
