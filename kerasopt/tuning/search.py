@@ -182,6 +182,11 @@ class _Plan:
                           executions_per_trial=o["executions_per_trial"], seed=o["seed"], out=o["out"],
                           patience=o["patience"], validation_split=o["validation_split"], **kwargs)
 
+    def local_tuner(self):
+        """A tuner of this process over the project folder: it collects what a chief and its workers ran."""
+        with _environment(dict.fromkeys(_DIST_ENV)):
+            return self.make_tuner(verbose=self.options["verbose"])
+
 
 def _prepare(o: dict[str, Any]) -> _Plan:
     """Completes the checked options (`kerasopt.spec.tune_options`), reads the data and splits the rows."""
@@ -334,18 +339,16 @@ def _search(plan: _Plan, deadline: float | None):
         from kerasopt.tuning import hparams_log
 
         hparams_log.write_config(tensorboard, objective)
-    local_env = {k: None for k in _DIST_ENV}
     if o["workers"]:
         _launch(plan, deadline)
-        with _environment(local_env):
-            return plan.make_tuner(verbose=verbose)
+        return plan.local_tuner()
     status = None
     if verbose and role is None:
         from kerasopt.tuning.report import StatusLine
 
         status = StatusLine(plan.options["max_trials"], objective,
                             budget=None if deadline is None else deadline - time.monotonic())
-    with _environment(_process_env(o) if role is not None else local_env):
+    with _environment(_process_env(o) if role is not None else dict.fromkeys(_DIST_ENV)):
         search_tuner = plan.make_tuner(timeout=o["timeout"], verbose=verbose, status=status, tensorboard=tensorboard,
                                        population=o["population"] if role is None else 1)
         if role != "worker" and deadline is not None:
@@ -363,17 +366,13 @@ def _search(plan: _Plan, deadline: float | None):
                 status.clear()
     if role == "worker":
         return search_tuner
-    stopped = bool(getattr(search_tuner.oracle, "budget_stopped", False))
+    stopped = search_tuner.oracle.budget_stopped  # every oracle of a search is a `TimeBudget`
     _record_last_run(plan.out, {"time_budget": o["time_budget"], "stopped_by_time_budget": stopped,
                                 "trials": len(search_tuner.oracle.trials)})
     if stopped and verbose:
         print(f"time budget reached after {len(search_tuner.oracle.trials)} trial(s); no new trial started.",
               flush=True)
-    if role == "chief":
-        # Reload the oracle as a plain, local one to collect the results.
-        with _environment(local_env):
-            return plan.make_tuner(verbose=verbose)
-    return search_tuner
+    return plan.local_tuner() if role == "chief" else search_tuner
 
 
 def _process_env(o: dict[str, Any]) -> dict[str, str]:
@@ -488,9 +487,8 @@ def _best_model(plan: _Plan, search_tuner, best) -> dict[str, Any]:
         status.announce(f"retraining trial {best.trial_id}'s configuration on {len(plan.x_train)} rows for "
                         f"{best_config['retrain_epochs']} epochs" + (f", {ensemble} seeds" if ensemble > 1 else ""))
     try:
-        best_config["test_metrics"] = _retrain(search_tuner, best, plan.x_train, plan.y_train,
-                                               (plan.x_test, plan.y_test), model_path, best_config["retrain_epochs"],
-                                               ensemble, progress=status is not None and status.active)
+        best_config["test_metrics"] = _retrain(plan, search_tuner, best, model_path, best_config["retrain_epochs"],
+                                               progress=status is not None and status.active)
     finally:
         if status is not None:
             status.clear()
@@ -517,8 +515,7 @@ def _best_config(search_tuner, trial, columns: list[str]) -> dict[str, Any]:
             "features": list(columns)}
 
 
-def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensemble: int = 1,
-             progress: bool = False) -> dict[str, float]:
+def _retrain(plan: _Plan, search_tuner, trial, path: str, epochs: int, progress: bool) -> dict[str, float]:
     """Trains `ensemble` networks of the trial's configuration on all search rows, saves their average.
 
     They train as one stacked model (`kerasopt.tuning._stacked.stacked_retrain`); the saved model is
@@ -531,16 +528,16 @@ def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensem
     from kerasopt.tuning._stacked import stacked_retrain
 
     keras.backend.clear_session()
-    hypermodel = search_tuner.hypermodel
+    hypermodel, ensemble = search_tuner.hypermodel, plan.options["ensemble"]
     hp = trial.hyperparameters.copy()
     hp.values["tuner/epochs"] = epochs  # build the schedule for the retraining length
     # The stacked loss is the members' sum: the line shows the epochs only (no metric by that name).
     label = f"retraining {ensemble} seeds" if ensemble > 1 else "retraining"
     callbacks = [ProgressLine(label, epochs, monitor="")] if progress else []
-    model = stacked_retrain(hypermodel, hp, x, y, columns=hypermodel.columns, epochs=epochs, members=ensemble,
-                            seed=search_tuner.seed, callbacks=callbacks)
+    model = stacked_retrain(hypermodel, hp, plan.x_train, plan.y_train, columns=hypermodel.columns, epochs=epochs,
+                            members=ensemble, seed=search_tuner.seed, callbacks=callbacks)
     _io.write_with(path, model.save)
-    x_test, y_test = test_data
+    x_test, y_test = plan.x_test, plan.y_test
     if not len(x_test):
         return {}
     from kerasopt.signals import split_scores  # the data loss, not Keras's penalized `loss`
