@@ -48,15 +48,6 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(5)
 
 
-def _tail(path: str, lines: int = 3) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            text = [line.strip() for line in f.read().splitlines() if line.strip()]
-    except OSError:
-        return ""
-    return " | ".join(text[-lines:])
-
-
 def launch(args: list[str], out: str, *, workers: int, timeout: float | None = None, verbose: int = 1,
            host: str = "127.0.0.1", max_restarts: int = 3, poll: float = 0.2) -> None:
     """Runs a search as a chief and `workers` worker processes on `host`; returns when it is over.
@@ -142,8 +133,14 @@ class _Processes:
                 command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
 
-    def tail(self, tuner_id: str) -> str:
-        return _tail(os.path.join(self.logs, f"{tuner_id}.log"))
+    def tail(self, tuner_id: str, lines: int = 3) -> str:
+        """The last lines of a process's log, on one line."""
+        try:
+            with open(os.path.join(self.logs, f"{tuner_id}.log"), encoding="utf-8", errors="replace") as f:
+                text = [line.strip() for line in f.read().splitlines() if line.strip()]
+        except OSError:
+            return ""
+        return " | ".join(text[-lines:])
 
     def report_new_trials(self) -> None:
         from kerasopt.tuning.report import progress_line

@@ -28,14 +28,10 @@ def default_values(space: keras_tuner.HyperParameters) -> dict:
 
 
 class TimeBudget:
-    """Mixin for a KerasTuner oracle: no new trial starts after a deadline.
+    """Mixin for a KerasTuner oracle: no new trial starts after `set_deadline`'s deadline.
 
-    `set_deadline(seconds)` starts the clock; once it has passed,
-    `create_trial` answers a new request with a STOPPED trial (a trial
-    already running for that tuner, e.g. a restarted worker's, is still
-    handed back), and `budget_stopped` records that the budget ended the
-    search. The first trial after `set_deadline` always starts, so that a
-    search has a configuration to retrain however small its budget.
+    A new request then gets a STOPPED trial (a trial already running for that tuner is still handed
+    back) and `budget_stopped` is set; the first trial after `set_deadline` always starts.
     """
 
     deadline: float | None = None
@@ -75,13 +71,10 @@ class _DefaultsFirst(TimeBudget):
 
 
 class GridSearchOracle(TimeBudget, keras_tuner.oracles.GridSearchOracle):
-    """`keras_tuner.oracles.GridSearchOracle` with a time budget.
+    """`keras_tuner.oracles.GridSearchOracle` with a time budget, for populations and resumed searches.
 
-    It hands out the grid's combinations in KerasTuner's order without
-    waiting for the running trials to end (KerasTuner's derives the next
-    combination from a finished trial's, so a population search would get
-    one new trial per finished one), and a resumed search continues the
-    grid where it stopped (KerasTuner's loses its place on reload).
+    It hands out the grid in KerasTuner's order without waiting for running trials to end, and a
+    resumed search continues the grid where it stopped (KerasTuner's loses its place on reload).
     """
 
     def reload(self):
