@@ -261,9 +261,8 @@ def _two_trials(tmp_path, name):
     from kerasopt.tabular import encode_target
     from kerasopt.tuning.search import make_tuner
 
-    x, y, _ = to_arrays(make_phone_data(40, seed=5), "price_range")
-    tuner = make_tuner("bayesian", resolve_space(), x, y, target=encode_target(y)[1], objective="val_accuracy",
-                       cv=None,
+    _, y, _ = to_arrays(make_phone_data(40, seed=5), "price_range")
+    tuner = make_tuner("bayesian", resolve_space(), target=encode_target(y)[1], objective="val_accuracy", cv=None,
                        max_trials=5, executions_per_trial=1, seed=0, out=str(tmp_path / name), patience=1,
                        validation_split=0.2, verbose=0)
     first = tuner.oracle.create_trial("a")

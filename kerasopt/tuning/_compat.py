@@ -1,33 +1,8 @@
-"""Every use of KerasTuner's private API in kerasopt, in one place.
+"""Every use of KerasTuner's private API in kerasopt, in one place, each with a test.
 
-Tested with KerasTuner 1.4.8 (setup.cfg pins `keras-tuner>=1.4.7,<1.5`).
-Nothing else in kerasopt imports `keras_tuner.src` or touches a private
-name of a KerasTuner object; a test checks this. When KerasTuner changes,
-this module is the one to adapt:
-
-- `is_chief_oracle()`: whether this process serves the oracle
-  (`keras_tuner.src.distribute.utils`).
-- `is_worker(tuner)`: whether a tuner is a client of a chief (`Tuner._is_worker`).
-- `repair_oracle(oracle)`: rebuilds a reloaded oracle's retry queue
-  (`Oracle._retry_queue`).
-- `requeue_ongoing(oracle)`: queues every trial handed out and not finished
-  (`Oracle._retry_queue`), for a search that one process runs alone.
-- `run_and_update_trial(tuner, trial, ...)`: runs a trial and reports it to
-  the oracle as `Tuner.search` does (`BaseTuner._try_run_and_update_trial`).
-- `grid_continue(oracle, trial_id)`: lets a grid oracle hand out the next
-  combination before `trial_id` ends (`GridSearchOracle._populate_next`).
-- `grid_rebuild(oracle)`: rebuilds a reloaded grid oracle's walk of the
-  grid (`_ordered_ids`, `_populate_next`), which KerasTuner does not save.
-- `is_duplicate(oracle, values)` and `random_values(oracle)`: an oracle's
-  duplicate check and random sampling (`Oracle._duplicate`,
-  `Oracle._random_populate_space`).
-- `bayesian_values(oracle, restarts, candidates)`: the Bayesian oracle's
-  proposal from its Gaussian process (`gpr`, `beta`, `_vectorize_trials`,
-  `_get_hp_bounds`, `_vector_to_values`, `_random_state`).
-- `serve(oracle, host, port, ...)`: serves an oracle over gRPC with
-  KerasTuner's servicer and protocol buffers (`OracleServicer`,
-  `exit_chief`, `protos`), like `oracle_chief.start_server` but with prompt
-  shutdown and a time bound.
+Tested with KerasTuner 1.4.8 (setup.cfg pins `keras-tuner>=1.4.7,<1.5`). Nothing else in kerasopt
+imports `keras_tuner.src` or touches a private name of a KerasTuner object (a test checks this);
+when KerasTuner changes, this module is the one to adapt. Each function names what it uses.
 """
 
 from __future__ import annotations
@@ -97,13 +72,10 @@ def grid_continue(oracle, trial_id: str) -> None:
 
 
 def grid_rebuild(oracle) -> None:
-    """Rebuilds a reloaded `GridSearchOracle`'s walk of the grid from its trials.
+    """Rebuilds a reloaded `GridSearchOracle`'s walk of the grid, which KerasTuner keeps only in memory.
 
-    KerasTuner keeps the grid's order (`_ordered_ids`) and the trials to
-    continue from (`_populate_next`) only in memory, so a reloaded grid
-    oracle either stops at once or fails on a trial it does not know. The
-    trials are put back in grid order and each is queued to continue from:
-    the oracle then hands out exactly the combinations not tried yet.
+    The trials are put back in grid order (`_ordered_ids`) and each queued to continue from
+    (`_populate_next`): the oracle then hands out exactly the combinations not tried yet.
     """
     import functools
 
@@ -134,17 +106,9 @@ def random_values(oracle) -> dict:
 def bayesian_values(oracle, restarts: int, candidates: int) -> dict | None:
     """The values `BayesianOptimizationOracle.populate_space` proposes, found with fewer restarts.
 
-    KerasTuner fits its Gaussian process to the completed trials and
-    minimizes the upper confidence bound `mu - beta * sigma` with L-BFGS-B
-    from 50 random starting points, each step scoring one point per
-    `predict` call. This fits
-    the same process and minimizes the same bound, but scores `candidates`
-    random points in one vectorized `predict` and starts L-BFGS-B from the
-    best `restarts` of them.
-
-    Returns:
-        The proposed values, or `None` while the oracle is still in its
-        random phase (fewer completed trials than its initial points).
+    The same Gaussian process and upper confidence bound `mu - beta * sigma` as KerasTuner's, but
+    L-BFGS-B starts from the best `restarts` of `candidates` random points scored in one vectorized
+    `predict` (KerasTuner: 50 random starts). `None` while the oracle is still in its random phase.
     """
     import numpy as np
     import scipy.optimize
@@ -172,24 +136,11 @@ def bayesian_values(oracle, restarts: int, candidates: int) -> dict | None:
 
 def serve(oracle, host: str, port: int, timeout: float | None = None, poll: float = 0.1,
           grace: float = 30.0) -> None:
-    """Serves `oracle` to workers over gRPC until the search is over.
+    """Serves `oracle` to workers over gRPC until the search is over, like `oracle_chief.start_server`.
 
-    Like `keras_tuner`'s `oracle_chief.start_server`, but it stops within
-    `poll` seconds of the last worker leaving, stops `grace` seconds after the
-    last trial ended even if a worker vanished without saying goodbye, and
-    raises after `timeout` seconds (KerasTuner's server polls every 20 s and
-    never gives up).
-
-    Args:
-        oracle: The chief's oracle.
-        host: Address to listen on.
-        port: Port to listen on.
-        timeout: Seconds after which serving stops with an error (`None`: no bound).
-        poll: Seconds between checks.
-        grace: Seconds to wait for silent workers once no trial is running.
-
-    Raises:
-        KerasoptError: if the port cannot be bound or `timeout` passes.
+    Unlike KerasTuner's server (which polls every 20 s and never gives up), it checks every `poll`
+    seconds, stops `grace` seconds after the last trial ended even if a worker vanished without a
+    goodbye, and raises `KerasoptError` after `timeout` seconds or when `host:port` cannot be bound.
     """
     from concurrent import futures
 

@@ -1,20 +1,12 @@
 """`SearchTuner`: the KerasTuner `Tuner` that runs kerasopt trials.
 
-It differs from `keras_tuner.Tuner` in these places:
-- `run_trial` trains every fold and execution as the members of ONE stacked
-  model (`kerasopt.tuning._stacked`) and reports the mean validation scores at
-  one epoch common to all of them (`common_epoch_scores`).
-- `population > 1` (not in a distributed search): trials that differ only in
-  learning rate, L1/L2 and dropout (`_stacked.population_key`) train together
-  as one stacked model, each reported as `run_trial` reports it.
-- `reload` repairs a resumed project: a trial whose `trial.json` says it
-  finished is never queued again, and a trial left RUNNING by a killed
-  process is queued to run again.
-- `search` on the chief serves the oracle with prompt shutdown and a time
-  bound (KerasTuner's server polls every 20 s and never gives up).
-- Progress: a line per finished trial (`verbose`), a live status line on a
-  terminal (`status`), and TensorBoard HParams logs (`tensorboard`).
-- Models are not checkpointed per trial; the best configuration is retrained.
+It differs from `keras_tuner.Tuner` where:
+- `run_trial` trains a trial's folds and executions as ONE stacked model (`_stacked`) and scores
+  them at one common epoch (`common_epoch_scores`);
+- `population > 1` trains the trials that differ only in pooled hyperparameters together;
+- `reload` and `search` repair a resumed project's queue, and a chief serves the oracle with prompt
+  shutdown and a time bound (`_compat.serve`);
+- models are not saved per trial: the best configuration is retrained.
 """
 
 from __future__ import annotations
@@ -29,29 +21,16 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from kerasopt import _io
-from kerasopt.tuning import _compat, report
+from kerasopt.tuning import _compat, _stacked, report
 
 __all__ = ["SearchTuner"]
 
 def common_epoch_scores(runs: list[dict], monitor: str) -> tuple[int, dict[str, float]]:
-    """Returns the epoch and scores of a trial from its trainings (folds and executions).
+    """Returns `(epoch, scores)`: the minimum of the runs' mean `monitor` curve and every curve's mean there.
 
-    One epoch count is chosen for all trainings: the minimum of their mean
-    `monitor` curve (over the epochs every training ran; early stopping ends
-    each one at least `patience` epochs after its own best). The scores are
-    the means of every recorded curve at that epoch. This is the epoch count
-    the best configuration is retrained for, and choosing one epoch instead
-    of one per fold keeps a configuration with a noisy validation curve from
-    scoring on its luckiest epoch of each fold. With one training it is
-    simply the epoch of its lowest `monitor`.
-
-    Args:
-        runs: Dicts with a `history` (metric name to per-epoch values).
-        monitor: The curve (lower is better) that chooses the epoch.
-
-    Returns:
-        `(epoch, scores)`, the epoch counted from 1, `scores` a dict from
-        each metric of the histories to its mean at that epoch.
+    One epoch for all folds and executions (counted from 1, over the epochs every run ran) keeps a
+    noisy configuration from scoring on its luckiest epoch of each fold; the best configuration is
+    retrained for it. `runs` are dicts with a `history` (metric name to per-epoch values).
     """
     length = min(len(r["history"][monitor]) for r in runs)
     curve = np.mean([r["history"][monitor][:length] for r in runs], axis=0)
@@ -61,21 +40,12 @@ def common_epoch_scores(runs: list[dict], monitor: str) -> tuple[int, dict[str, 
 
 
 def trial_metrics(runs: list[dict], objective: str, task: str, seconds: float) -> dict[str, float]:
-    """Returns what a trial reports to the oracle: its score and the numbers trials.csv shows.
+    """Returns what a trial reports to the oracle: `{objective: score, "best_epoch", "epochs_run", "seconds"}`.
 
-    Args:
-        runs: The trial's run dicts (`kerasopt.tuning._stacked.population_runs`).
-        objective: The score the search ranks on (one of `_stacked.OBJECTIVES[task]`).
-        task: `"classification"` or `"regression"`.
-        seconds: The trial's training time.
-
-    Returns:
-        `{objective: score, "best_epoch", "epochs_run", "seconds"}` and, for
-        regression, `val_rmse` and `val_r2` in the target's units.
+    Regression adds `val_rmse` and `val_r2` in the target's units. `runs` are
+    `_stacked.population_runs`'s dicts.
     """
-    from kerasopt.tuning._stacked import EPOCH_MONITOR
-
-    epoch, scores = common_epoch_scores(runs, EPOCH_MONITOR[task])
+    epoch, scores = common_epoch_scores(runs, _stacked.EPOCH_MONITOR[task])
     shown = ("val_rmse", "val_r2") if task == "regression" else ()
     return {objective: scores[objective], **{name: scores[name] for name in shown},
             "best_epoch": float(epoch), "epochs_run": float(round(np.mean([r["epochs_run"] for r in runs]))),
@@ -99,7 +69,6 @@ class SearchTuner(keras_tuner.Tuner):
         self.timeout = timeout
         self.verbose = verbose
         self._folds_cache = None
-        self._finished_here = 0
         self._reloaded = False
         super().__init__(oracle, hypermodel, overwrite=False, **kwargs)
         oracle_file = os.path.join(self.project_dir, "oracle.json")
@@ -147,8 +116,6 @@ class SearchTuner(keras_tuner.Tuner):
         """`keras_tuner.Tuner.search`'s loop, taking up to `population` trials at a time."""
         from keras_tuner.engine.trial import TrialStatus
 
-        from kerasopt.tuning import _stacked
-
         self.on_search_begin()
         while True:
             trials, stopped = [], False
@@ -182,8 +149,6 @@ class SearchTuner(keras_tuner.Tuner):
         """Trains `group` (trials with one `population_key`) as one stacked model and reports each trial."""
         from keras_tuner.engine.trial import TrialStatus
 
-        from kerasopt.tuning import _stacked
-
         if len(group) == 1:
             self.on_trial_begin(group[0])
             _compat.run_and_update_trial(self, group[0], x, y)
@@ -194,11 +159,8 @@ class SearchTuner(keras_tuner.Tuner):
             self._log(f"start {trial.trial_id} {self.tuner_id} population {len(group)}")
         start = time.perf_counter()
         try:
-            self._encode(x, y)
-            keras.backend.clear_session()
-            gc.collect()
-            results = _stacked.population_runs(self.hypermodel, [t.hyperparameters for t in group], self._encoding,
-                                               self._folds(y), self.executions, self.seed)
+            results = _stacked.population_runs(self.hypermodel, [t.hyperparameters for t in group],
+                                               self._fresh_encoding(x, y), self._folds(y), self.executions, self.seed)
         except keras_tuner.errors.FatalError:
             raise
         except Exception:  # noqa: BLE001 - each trial runs alone and fails (or not) on its own
@@ -238,25 +200,19 @@ class SearchTuner(keras_tuner.Tuner):
         with open(path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
 
-    def _encode(self, x, y) -> None:
-        from kerasopt.tuning import _stacked
-
-        if self._encoding is None:  # the rows are encoded once per search; the encoding needs no hp
+    def _fresh_encoding(self, x, y) -> _stacked.SearchEncoding:
+        """The search rows, encoded once per search (no hyperparameter needed), and a clear Keras session."""
+        if self._encoding is None:
             self._encoding = _stacked.SearchEncoding.of(x, y, self.hypermodel.target, self.hypermodel.columns)
-
-    def _stacked_runs(self, hp, x, y) -> list[dict]:
-        from kerasopt.tuning import _stacked
-
-        self._encode(x, y)
         keras.backend.clear_session()
         gc.collect()
-        return _stacked.stacked_runs(self.hypermodel, hp, self._encoding, self._folds(y), self.executions,
-                                     self.seed)
+        return self._encoding
 
     def run_trial(self, trial, x, y, **kwargs):
         self._log(f"start {trial.trial_id} {self.tuner_id}")
         start = time.perf_counter()
-        runs = self._stacked_runs(trial.hyperparameters, x, y)
+        runs = _stacked.stacked_runs(self.hypermodel, trial.hyperparameters, self._fresh_encoding(x, y),
+                                     self._folds(y), self.executions, self.seed)
         return self._report(trial, runs, time.perf_counter() - start)
 
     def _report(self, trial, runs: list[dict], seconds: float, population: int = 1) -> dict:
@@ -287,7 +243,6 @@ class SearchTuner(keras_tuner.Tuner):
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
-        self._finished_here += 1
         metrics = getattr(self, "_last", None)
         completed = trial.status == "COMPLETED" and metrics
         values = report.active_values(trial.hyperparameters)
@@ -309,9 +264,3 @@ class SearchTuner(keras_tuner.Tuner):
             self.status.trial_ended(metrics[self.oracle.objective.name] if completed else None, values,
                                     metrics["seconds"] if completed else None)
         self._last = None
-
-    def save_model(self, trial_id, model, step=0):
-        """Models are not kept per trial: the best configuration is retrained at the end."""
-
-    def load_model(self, trial):
-        raise NotImplementedError("kerasopt retrains the best configuration; see best_model.keras.")

@@ -3,8 +3,8 @@
 Each baseline is `Pipeline([preprocessor(), estimator])` searched with
 `GridSearchCV` (stratified k-fold, accuracy): numbers imputed with their mean
 (plus a missing indicator) and standardized, text columns one-hot encoded
-with a gap as its own category, all fitted inside each fold exactly like
-kerasopt's in-model preprocessing.
+(a gap its own category `"[missing]"`, unseen categories ignored), all fitted
+inside each fold exactly like kerasopt's in-model preprocessing.
 """
 
 from __future__ import annotations
@@ -30,13 +30,7 @@ __all__ = ["BASELINES", "preprocessor", "run_baselines"]
 
 
 def preprocessor() -> ColumnTransformer:
-    """Returns the preprocessing of a raw table for scikit-learn models.
-
-    Numeric (and boolean) columns: mean imputation with a missing indicator,
-    then standardization. Other columns: a gap becomes the category
-    `"[missing]"`, then one-hot encoding that ignores categories first seen
-    after fitting.
-    """
+    """Returns the preprocessing of a raw table for scikit-learn models (see the module docstring)."""
     numbers = Pipeline([("impute", SimpleImputer(add_indicator=True)), ("scale", StandardScaler())])
     text = Pipeline([("impute", SimpleImputer(strategy="constant", fill_value="[missing]")),
                      ("onehot", OneHotEncoder(handle_unknown="ignore"))])

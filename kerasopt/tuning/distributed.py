@@ -1,25 +1,8 @@
-"""Distributed search on KerasTuner's chief/worker engine (gRPC), with its traps handled.
+"""`launch`: a search as a chief and worker processes on this machine, a dead worker restarted.
 
-KerasTuner runs a search over processes when `KERASTUNER_TUNER_ID`,
-`KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT` are set: the process
-whose id contains "chief" serves the oracle; each worker asks it for trials.
-kerasopt handles what that engine leaves to the user:
-
-- A worker that dies leaves its trial RUNNING and the chief waits forever.
-  `launch` watches its workers and restarts a dead one with the same id, which
-  makes the chief hand it the same trial again (`max_restarts` bounds this).
-- `overwrite=True` in a distributed process deletes the shared folder: only
-  the launcher (or the chief, with `role="chief"`) may overwrite; workers refuse.
-- Resuming a project can re-run a finished trial: `SearchTuner.reload`
-  repairs the reloaded oracle's queue from the trial files.
-- The chief polls every 20 s and waits for workers that are gone:
-  `kerasopt.tuning._compat.serve` polls every 0.1 s, stops once the search is
-  over (after a grace period for workers that vanished), and is bounded by
-  `timeout`.
-
-`launch` starts every process through the command line
-(`python -m kerasopt tune ... --role chief|worker`), so this module does not
-import the search.
+Every process is started through the command line (`python -m kerasopt tune ... --role
+chief|worker`), so this module imports neither the search nor KerasTuner. The KerasTuner traps it
+and `_compat.serve` handle are listed in docs/tuning.md (distributed search).
 """
 
 from __future__ import annotations
@@ -65,22 +48,12 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(5)
 
 
-def _tail(path: str, lines: int = 3) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            text = [line.strip() for line in f.read().splitlines() if line.strip()]
-    except OSError:
-        return ""
-    return " | ".join(text[-lines:])
-
-
 def launch(args: list[str], out: str, *, workers: int, timeout: float | None = None, verbose: int = 1,
            host: str = "127.0.0.1", max_restarts: int = 3, poll: float = 0.2) -> None:
     """Runs a search as a chief and `workers` worker processes on `host`; returns when it is over.
 
-    Each process runs `python -m kerasopt tune ARGS --role ...` with its log in
-    `out/logs/<id>.log`; a worker that fails is restarted with the same id.
-    `out/logs/exit_codes.json` records how each process ended and the restarts.
+    Each process runs `python -m kerasopt tune ARGS --role ...`, its log in `out/logs/<id>.log`;
+    `out/logs/exit_codes.json` records how each ended and the restarts.
 
     Args:
         args: The `kerasopt tune` flags every process shares (`--out` among them).
@@ -89,12 +62,11 @@ def launch(args: list[str], out: str, *, workers: int, timeout: float | None = N
         timeout: Bound on the whole run in seconds (default 6 hours).
         verbose: 1 prints a progress line per finished trial.
         host: Address the chief listens on.
-        max_restarts: Restarts allowed per worker.
+        max_restarts: Restarts allowed per worker (a failed one restarts with the same id).
         poll: Seconds between checks.
 
     Raises:
-        KerasoptError: if the chief fails, a worker keeps failing, or the
-            time bound passes (finished trials are kept; rerun to resume).
+        KerasoptError: if the chief fails, a worker keeps failing, or the time bound passes.
     """
     timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
     group = _Processes([*args, *spec.to_argv({"timeout": timeout}, ["timeout"])], out, host, workers, verbose)
@@ -161,8 +133,14 @@ class _Processes:
                 command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
 
-    def tail(self, tuner_id: str) -> str:
-        return _tail(os.path.join(self.logs, f"{tuner_id}.log"))
+    def tail(self, tuner_id: str, lines: int = 3) -> str:
+        """The last lines of a process's log, on one line."""
+        try:
+            with open(os.path.join(self.logs, f"{tuner_id}.log"), encoding="utf-8", errors="replace") as f:
+                text = [line.strip() for line in f.read().splitlines() if line.strip()]
+        except OSError:
+            return ""
+        return " | ".join(text[-lines:])
 
     def report_new_trials(self) -> None:
         from kerasopt.tuning.report import progress_line

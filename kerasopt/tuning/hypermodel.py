@@ -1,12 +1,7 @@
-"""`DenseHyperModel`: a `keras_tuner.HyperModel` over `kerasopt.build_model`.
+"""`DenseHyperModel`, the `keras_tuner.HyperModel` of a search, and `model_kwargs`, a trial's network.
 
-`values(hp)` declares the search space (see `kerasopt.tuning.space`) and
-returns a trial's values, from which `kerasopt.tuning._stacked` builds and
-trains the trial's stacked model (`model_kwargs`). `build(hp, features,
-seed=...)` returns the plain network of a trial (`kerasopt.build_model` on
-the rows it is given); KerasTuner calls it to learn the space. Everything
-else the hypermodel needs is given at construction; nothing is set on it from
-outside.
+`kerasopt.tuning._stacked` builds and trains each trial's stacked model from
+`values(hp)` and `model_kwargs`.
 """
 
 from __future__ import annotations
@@ -15,8 +10,6 @@ import math
 from typing import Any
 
 import keras_tuner
-import numpy as np
-import pandas as pd
 
 from kerasopt import spec
 from kerasopt.tuning import space as space_lib
@@ -25,17 +18,10 @@ __all__ = ["DenseHyperModel", "model_kwargs"]
 
 
 def model_kwargs(values: dict[str, Any], space: dict[str, Any], n_rows: int) -> dict[str, Any]:
-    """Returns the `build_model` arguments (minus inputs) of a trial's values.
+    """Returns the `build_model` arguments (all but the inputs) of a trial's `values`.
 
-    The names are the options of `kerasopt.spec.BUILD_MODEL_ARGS` that a
-    search sets (every one but `kernel_initializer`, which keeps its default):
-    a trial is a run configuration. The schedule is built as a run builds it
-    (`kerasopt.schedules.get` with the trial's epochs as the default length).
-
-    Args:
-        values: The dict returned by `space.declare`.
-        space: The resolved space (for `schedule_args`).
-        n_rows: Number of training rows, for the schedule's steps per epoch.
+    Every option of `kerasopt.spec.BUILD_MODEL_ARGS` a search sets (`kernel_initializer` keeps its
+    default); the schedule is built as a run builds it, spanning the trial's epochs of `n_rows` rows.
     """
     from kerasopt import schedules
 
@@ -54,45 +40,27 @@ def model_kwargs(values: dict[str, Any], space: dict[str, Any], n_rows: int) -> 
 
 
 class DenseHyperModel(keras_tuner.HyperModel):
-    """A HyperModel that builds `kerasopt` Dense networks.
+    """The search space of a `kerasopt` Dense network, and what its trials need.
 
     Args:
         space: A space from `kerasopt.tuning.space.resolve_space`.
-        num_classes: Number of classes of an array-input classifier (`None`
-            for regression); ignored when `target` is given.
-        features: Training rows used by `build(hp)` without `features`
-            (KerasTuner's own calls, which only declare the space): a
-            DataFrame of raw columns (each build then types them and learns
-            their statistics, and the model is a
-            `kerasopt.tabular.TabularModel`), or a numeric array that adapts
-            the `Normalization` layer.
-        target: The `kerasopt.tabular.TargetInfo` of a table's target.
-        columns: Column overrides for tables: `{"categorical": [...],
-            "numeric": [...], "drop": [...]}`.
-        objective: The score the search ranks trials on (see
-            `kerasopt.tuning._stacked.OBJECTIVES`).
+        target: The `kerasopt.tabular.TargetInfo` of the table's target.
+        columns: Column overrides: `{"categorical": [...], "numeric": [...], "drop": [...]}`.
         patience: Early-stopping patience in epochs.
-        seed: Default seed for initializers, dropout and shuffling (a
-            `build` or `fit` call may pass its own).
     """
 
-    def __init__(self, space: dict[str, Any], num_classes: int | None = None, features=None, *, target=None,
-                 columns: dict[str, list[str]] | None = None, objective: str = "val_accuracy",
-                 patience: int = 10, seed: int | None = None):
+    def __init__(self, space: dict[str, Any], target, *, columns: dict[str, list[str]] | None = None,
+                 patience: int = 10):
         super().__init__(name="kerasopt_dense", tunable=True)
         self.space = space
         self.target = target
-        self.num_classes = target.num_classes if target is not None else num_classes
-        self.features = features
         self.columns = dict(columns or {})
-        self.objective = objective
         self.patience = patience
-        self.seed = seed
 
     @property
     def classification(self) -> bool:
-        """Whether the network is a classifier (stratified folds, accuracy objectives)."""
-        return self.num_classes is not None
+        """Whether the network is a classifier (stratified folds)."""
+        return self.target.task == "classification"
 
     def values(self, hp) -> dict[str, Any]:
         """Declares the space on `hp` and returns this trial's values."""
@@ -101,30 +69,6 @@ class DenseHyperModel(keras_tuner.HyperModel):
             values["epochs"] = int(hp.values["tuner/epochs"])
         return values
 
-    def build(self, hp, features=None, *, seed=None):
-        """Returns the network of the trial `hp`, its preprocessing learned on `features`.
-
-        Args:
-            hp: The trial's `keras_tuner.HyperParameters` (the space is declared on it).
-            features: The training rows of this training (a fold's, or all
-                rows for a retraining); `None` uses the rows given at construction.
-            seed: Seed of the initializers and dropout; `None` uses the
-                construction's `seed`.
-
-        Returns:
-            A compiled `keras.Model`.
-        """
-        from kerasopt.models import build_model
-
-        features = self.features if features is None else features
-        seed = self.seed if seed is None else seed
-        values = self.values(hp)
-        kwargs = model_kwargs(values, self.space, len(features))
-        if isinstance(features, pd.DataFrame):
-            from kerasopt.tabular import infer_schema
-
-            schema = infer_schema(features, **self.columns)
-            return build_model(schema, target=self.target, seed=seed, **kwargs)
-        return build_model(np.asarray(features, dtype="float32"), num_classes=self.num_classes,
-                           seed=seed, **kwargs)
-
+    def build(self, hp):
+        """Declares the space on `hp`: KerasTuner calls it to learn the space; trials build stacked models."""
+        self.values(hp)

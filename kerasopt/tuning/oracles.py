@@ -1,19 +1,7 @@
-"""KerasTuner oracles whose first trial runs the space's default values.
+"""KerasTuner oracles with a time budget (`TimeBudget`), whose first trial runs the space's defaults.
 
-KerasTuner's random and Bayesian oracles sample their first trials at random.
-kerasopt's default space carries a known-good starting point (its defaults
-are `kerasopt.config.DEFAULTS`, the cross-validated default classifier), so
-these oracles run it first, as Optuna's `enqueue_trial` or Ray Tune's
-`points_to_evaluate` would: the search then only keeps a sampled
-configuration that scores better on the objective. Every later trial is
-KerasTuner's own (random, or the Gaussian-process proposal after the random
-initial points). A resumed search never reruns the defaults, because the
-defaults trial is the one with id 0.
-
-Every oracle of a search also takes a time budget (`TimeBudget`): once
-its deadline has passed, it starts no new trial and the search ends as if
-`max_trials` had been reached. The budget lives in the oracle, so it holds
-for a distributed search too (the chief's oracle stops handing out trials).
+A resumed search never reruns the defaults: they are the trial with id 0. The budget lives in the
+oracle, so it holds for a distributed search too (docs/tuning.md).
 """
 
 from __future__ import annotations
@@ -30,15 +18,7 @@ __all__ = ["DefaultsFirstBayesianOracle", "DefaultsFirstRandomSearchOracle", "Gr
 
 
 def default_values(space: keras_tuner.HyperParameters) -> dict:
-    """Returns the default value of every hyperparameter that is active under the defaults.
-
-    Args:
-        space: The oracle's `HyperParameters` (every declared hyperparameter).
-
-    Returns:
-        A dict of hyperparameter name to default value, conditional ones
-        included only when their parent's default activates them.
-    """
+    """Returns the default of every hyperparameter of `space` that is active under the defaults."""
     hps = keras_tuner.HyperParameters()
     for hp in space.space:
         hps.merge([hp])
@@ -48,14 +28,10 @@ def default_values(space: keras_tuner.HyperParameters) -> dict:
 
 
 class TimeBudget:
-    """Mixin for a KerasTuner oracle: no new trial starts after a deadline.
+    """Mixin for a KerasTuner oracle: no new trial starts after `set_deadline`'s deadline.
 
-    `set_deadline(seconds)` starts the clock; once it has passed,
-    `create_trial` answers a new request with a STOPPED trial (a trial
-    already running for that tuner, e.g. a restarted worker's, is still
-    handed back), and `budget_stopped` records that the budget ended the
-    search. The first trial after `set_deadline` always starts, so that a
-    search has a configuration to retrain however small its budget.
+    A new request then gets a STOPPED trial (a trial already running for that tuner is still handed
+    back) and `budget_stopped` is set; the first trial after `set_deadline` always starts.
     """
 
     deadline: float | None = None
@@ -95,13 +71,10 @@ class _DefaultsFirst(TimeBudget):
 
 
 class GridSearchOracle(TimeBudget, keras_tuner.oracles.GridSearchOracle):
-    """`keras_tuner.oracles.GridSearchOracle` with a time budget.
+    """`keras_tuner.oracles.GridSearchOracle` with a time budget, for populations and resumed searches.
 
-    It hands out the grid's combinations in KerasTuner's order without
-    waiting for the running trials to end (KerasTuner's derives the next
-    combination from a finished trial's, so a population search would get
-    one new trial per finished one), and a resumed search continues the
-    grid where it stopped (KerasTuner's loses its place on reload).
+    It hands out the grid in KerasTuner's order without waiting for running trials to end, and a
+    resumed search continues the grid where it stopped (KerasTuner's loses its place on reload).
     """
 
     def reload(self):
@@ -126,19 +99,11 @@ class DefaultsFirstRandomSearchOracle(_DefaultsFirst, keras_tuner.oracles.Random
 class DefaultsFirstBayesianOracle(_DefaultsFirst, keras_tuner.oracles.BayesianOptimizationOracle):
     """`keras_tuner.oracles.BayesianOptimizationOracle` whose first trial runs the defaults.
 
-    The defaults trial counts as one of the `num_initial_points`. Proposals
-    minimize KerasTuner's upper confidence bound on its Gaussian process,
-    with L-BFGS-B started from the best `restarts` (5) of `candidates` (2000)
-    random points scored in one vectorized call, instead of from 50 random
-    points: replayed on the 30 trials of a default phone search, both found
-    the same minimum of the bound after 10, 15, 20, 25 and 30 trials, and
-    the restarts are a tenth as many. A proposal already tried is replaced by a
-    random sample (KerasTuner would run it again). They are computed with
-    scikit-learn's input checks off
-    (`assume_finite`, `skip_parameter_validation`): the acquisition function
-    calls the Gaussian process's `predict` tens of thousands of times per
-    trial on arrays KerasTuner has already cleaned of NaN and inf, and the
-    checks took most of the oracle's time (about 3 s of 4 s per trial).
+    The defaults trial counts as one of the `num_initial_points`. Proposals come from
+    `_compat.bayesian_values` (a tenth of KerasTuner's L-BFGS-B restarts; on the 30 trials of a
+    default phone search both found the same minimum of the bound), computed with scikit-learn's
+    input checks off (they took about 3 s of 4 s per trial). A proposal already tried is replaced
+    by a random sample (KerasTuner would run it again).
     """
 
     #: L-BFGS-B starting points of a proposal (KerasTuner: 50 random ones), and the random points

@@ -1,21 +1,9 @@
-"""`tune`: a hyperparameter search with KerasTuner, resumable, optionally distributed.
+"""`tune`: a resumable, optionally distributed hyperparameter search with KerasTuner (docs/tuning.md).
 
-The search runs on KerasTuner's own engine (oracles, trials, project folder,
-chief/worker mode). kerasopt adds the model-building hypermodel, a k-fold
-objective whose trials train as one stacked model (`kerasopt.tuning._stacked`),
-per-trial history, checks of every input before the first trial, safe
-resumption and the outputs a user reads (`trials.csv`, `trials.png`, `best_config.json`,
-`best_model.keras`, `history/`, `search.json`; see docs/tuning.md).
-
-Trials are ranked on a validation score without the weight penalty
-(`kerasopt.spec.TUNE_OBJECTIVES`), so that trials with different L1/L2
-strengths are compared on prediction error alone.
-
-The options, their defaults and checks are `kerasopt.spec.TUNE_FIELDS`.
-`tune` reads as its four steps: `_prepare` (options, data, rows), the output
-folder (`_prepare_out_dir`), `_search` (in this process, as a chief or worker,
-or through the distributed launcher) and `finalize` (trials.csv, the best
-configuration retrained).
+`tune` reads as its four steps: `_prepare` (options, data, rows), the output folder
+(`_prepare_out_dir`), `_search` (in this process, as a chief or worker, or through the
+distributed launcher) and `_finalize` (trials.csv, the best configuration retrained). The options,
+their defaults and checks are `kerasopt.spec.TUNE_FIELDS`.
 """
 
 from __future__ import annotations
@@ -38,12 +26,11 @@ from kerasopt import data as data_lib
 from kerasopt import spec as spec_lib
 from kerasopt._quiet import quiet_retracing
 from kerasopt.errors import ArgumentError, ConfigError, KerasoptError, OutputExistsError
-from kerasopt.pipeline import table_from_frame, target_column
+from kerasopt.pipeline import load_training_data, table_from_frame, target_column
 from kerasopt.tuning import space as space_lib
 
-__all__ = ["tune", "TuneResult", "TUNERS", "available_objectives"]
+__all__ = ["tune", "TuneResult", "available_objectives"]
 
-TUNERS = spec_lib.TUNERS
 PROJECT = "search"
 #: `tune`'s population per tuner when `population=None`: grid and random trials do not depend on
 #: earlier results, so asking for several at once runs the same trials.
@@ -93,15 +80,10 @@ def available_objectives(task: str | None = None) -> list[str]:
 def tune(data=None, target: str | None = None, config=None, **overrides) -> TuneResult:
     """Searches hyperparameters of a `kerasopt` network for a table with KerasTuner.
 
-    Every input (data, space, objective, options) is checked before the
-    first trial. Calling `tune` again with the same arguments and `out`
-    resumes an interrupted search: finished trials are kept and not
-    repeated; pass `overwrite=True` to start over.
-
-    Each trial trains its folds and executions as the members of one stacked
-    model and is ranked on a validation score without the weight penalty:
-    `val_accuracy` for classification, the RMSE in the target's units
-    (`val_rmse`, or `val_mae`, `val_r2`) for regression.
+    Every input is checked before the first trial. Calling `tune` again with
+    the same arguments and `out` resumes an interrupted search; `overwrite=True`
+    starts over. Trials are ranked on a score without the weight penalty
+    (`available_objectives`).
 
     Args:
         data: Labelled CSV path, a DataFrame, or `None` for the embedded
@@ -195,10 +177,15 @@ class _Plan:
 
     def make_tuner(self, **kwargs):
         o = self.options
-        return make_tuner(o["tuner"], o["space"], self.x_train, self.y_train, target=self.target_info,
-                          columns=self.columns, objective=o["objective"], cv=o["cv"], max_trials=o["max_trials"],
+        return make_tuner(o["tuner"], o["space"], target=self.target_info, columns=self.columns,
+                          objective=o["objective"], cv=o["cv"], max_trials=o["max_trials"],
                           executions_per_trial=o["executions_per_trial"], seed=o["seed"], out=o["out"],
                           patience=o["patience"], validation_split=o["validation_split"], **kwargs)
+
+    def local_tuner(self):
+        """A tuner of this process over the project folder: it collects what a chief and its workers ran."""
+        with _environment(dict.fromkeys(_DIST_ENV)):
+            return self.make_tuner(verbose=self.options["verbose"])
 
 
 def _prepare(o: dict[str, Any]) -> _Plan:
@@ -214,7 +201,8 @@ def _prepare(o: dict[str, Any]) -> _Plan:
     o["space"] = space_lib.resolve_space(o["space"])
     if o["epochs"] is not None:
         o["space"]["epochs"] = int(o["epochs"])
-    frame = _load(data, o["encoding"])
+    frame = data if isinstance(data, pd.DataFrame) else \
+        load_training_data({"demo": data is None, "data": data, "encoding": o["encoding"]})[0]
     o["target"] = target_column(o["target"], data, frame)
     table = table_from_frame(frame, o["target"], task=o["task"], categorical=o["categorical"],
                              numeric=o["numeric"], drop=o["drop"], source=_data_id(data))
@@ -268,14 +256,6 @@ def _data_id(data) -> str:
     return os.path.abspath(os.fspath(data))
 
 
-def _load(data, encoding: str | None = None) -> pd.DataFrame:
-    if data is None:
-        return data_lib.make_phone_data(seed=0)
-    if isinstance(data, pd.DataFrame):
-        return data
-    return data_lib.load_csv(data, encoding=encoding)
-
-
 def _prepare_out_dir(out: str, fingerprint: dict, overwrite: bool, role: str | None) -> None:
     if os.path.exists(out) and not os.path.isdir(out):
         raise OutputExistsError(f"Output path {out} is a file, not a directory. Choose another --out.")
@@ -327,22 +307,23 @@ def _parse_oracle(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _set_environment(values: dict[str, str | None]) -> None:
+    """Sets the variables `values` gives a string, unsets those it gives `None`."""
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @contextlib.contextmanager
 def _environment(values: dict[str, str | None]):
     saved = {k: os.environ.get(k) for k in values}
     try:
-        for k, v in values.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_environment(values)
         yield
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_environment(saved)
 
 
 def _search(plan: _Plan, deadline: float | None):
@@ -358,18 +339,16 @@ def _search(plan: _Plan, deadline: float | None):
         from kerasopt.tuning import hparams_log
 
         hparams_log.write_config(tensorboard, objective)
-    local_env = {k: None for k in _DIST_ENV}
     if o["workers"]:
         _launch(plan, deadline)
-        with _environment(local_env):
-            return plan.make_tuner(verbose=verbose)
+        return plan.local_tuner()
     status = None
     if verbose and role is None:
         from kerasopt.tuning.report import StatusLine
 
         status = StatusLine(plan.options["max_trials"], objective,
                             budget=None if deadline is None else deadline - time.monotonic())
-    with _environment(_process_env(o) if role is not None else local_env):
+    with _environment(_process_env(o) if role is not None else dict.fromkeys(_DIST_ENV)):
         search_tuner = plan.make_tuner(timeout=o["timeout"], verbose=verbose, status=status, tensorboard=tensorboard,
                                        population=o["population"] if role is None else 1)
         if role != "worker" and deadline is not None:
@@ -387,17 +366,13 @@ def _search(plan: _Plan, deadline: float | None):
                 status.clear()
     if role == "worker":
         return search_tuner
-    stopped = bool(getattr(search_tuner.oracle, "budget_stopped", False))
+    stopped = search_tuner.oracle.budget_stopped  # every oracle of a search is a `TimeBudget`
     _record_last_run(plan.out, {"time_budget": o["time_budget"], "stopped_by_time_budget": stopped,
                                 "trials": len(search_tuner.oracle.trials)})
     if stopped and verbose:
         print(f"time budget reached after {len(search_tuner.oracle.trials)} trial(s); no new trial started.",
               flush=True)
-    if role == "chief":
-        # Reload the oracle as a plain, local one to collect the results.
-        with _environment(local_env):
-            return plan.make_tuner(verbose=verbose)
-    return search_tuner
+    return plan.local_tuner() if role == "chief" else search_tuner
 
 
 def _process_env(o: dict[str, Any]) -> dict[str, str]:
@@ -419,19 +394,13 @@ def _launch(plan: _Plan, deadline: float | None) -> None:
     distributed.launch(args, plan.out, workers=o["workers"], timeout=o["timeout"], verbose=o["verbose"])
 
 
-def make_tuner(tuner: str, space: dict[str, Any], x, y: np.ndarray, *, target=None, num_classes: int | None = None,
-               columns: dict | None = None, objective: str, cv: int | None, max_trials: int,
-               executions_per_trial: int, seed: int, out: str, patience: int, validation_split: float,
-               timeout: float | None = None, verbose: int = 1, status=None, tensorboard=None,
-               population: int = 1):
-    """Returns the KerasTuner tuner of a search (reloading its project folder when present).
+def make_tuner(tuner: str, space: dict[str, Any], *, target, columns: dict | None = None, objective: str,
+               cv: int | None, max_trials: int, executions_per_trial: int, seed: int, out: str, patience: int,
+               validation_split: float, timeout: float | None = None, verbose: int = 1, status=None,
+               tensorboard=None, population: int = 1):
+    """The KerasTuner tuner of a search (reloading its project folder when present); arguments as in `tune`.
 
-    Args:
-        status: A `kerasopt.tuning.report.StatusLine` to update, or `None`.
-        tensorboard: A directory for TensorBoard HParams logs, or `None`.
-        population: Trials asked for at once and trained as populations (see `tune`).
-        Others: As in `tune` (`target` a `kerasopt.tabular.TargetInfo`, or
-            `num_classes` for array features).
+    `target` is a `kerasopt.tabular.TargetInfo`, `status` a `report.StatusLine` or `None`.
     """
     import keras_tuner
 
@@ -455,8 +424,7 @@ def make_tuner(tuner: str, space: dict[str, Any], x, y: np.ndarray, *, target=No
             space["epochs"].get("choices") or [space["epochs"]["max"]])
         oracle = oracles.HyperbandOracle(max_epochs=int(epochs), factor=3, hyperband_iterations=1, **common)
         oracle.max_trials = max_trials  # the budget caps Hyperband's own trial count
-    hypermodel = DenseHyperModel(space, num_classes, features=x, target=target, columns=columns,
-                                 objective=objective, patience=patience, seed=seed)
+    hypermodel = DenseHyperModel(space, target, columns=columns, patience=patience)
     from kerasopt.tuning._tuner import SearchTuner
 
     return SearchTuner(oracle, hypermodel, cv=cv, validation_split=validation_split,
@@ -465,62 +433,23 @@ def make_tuner(tuner: str, space: dict[str, Any], x, y: np.ndarray, *, target=No
 
 
 def _finalize(plan: _Plan, search_tuner) -> TuneResult:
-    ensemble, verbose = plan.options["ensemble"], plan.options["verbose"]
-    status = None
-    if verbose:
-        from kerasopt.tuning.report import StatusLine
-
-        status = StatusLine(plan.options["max_trials"], plan.options["objective"])
-    result = finalize(search_tuner, plan.x_train, plan.y_train, (plan.x_test, plan.y_test),
-                      columns=list(plan.x_train.columns), ensemble=ensemble, verbose=verbose, status=status)
-    result.stopped_by_time_budget = bool(_last_run(plan.out).get("stopped_by_time_budget", False))
-    return result
-
-
-def finalize(search_tuner, x_train, y_train: np.ndarray, test_data, *, columns: list[str],
-             ensemble: int = 1, verbose: int = 1, status=None) -> TuneResult:
-    """Writes trials.csv, trials.png, best_config.json and best_model.keras of a finished search.
-
-    `status` (a `kerasopt.tuning.report.StatusLine`) announces the retraining on a terminal.
-    """
+    """Writes trials.csv, trials.png, best_config.json and best_model.keras of a finished search."""
     from kerasopt.tuning import report
 
-    out = search_tuner.out_dir
-    oracle = search_tuner.oracle
+    oracle, verbose = search_tuner.oracle, plan.options["verbose"]
     objective = oracle.objective.name
+    stopped = bool(_last_run(plan.out).get("stopped_by_time_budget", False))
     frame = report.trials_frame(oracle, objective)
     # An accuracy moves in steps of one held-out row (of every fold and execution together).
-    rows = search_tuner.held_out_rows(y_train) * search_tuner.executions if objective == "val_accuracy" else None
-    report.write_trials(frame, out, objective, rows=rows)
+    rows = search_tuner.held_out_rows(plan.y_train) * search_tuner.executions if objective == "val_accuracy" else None
+    report.write_trials(frame, plan.out, objective, rows=rows)
     best_trials = oracle.get_best_trials(1)
     if not best_trials:
         if verbose:
             print("no trial completed; nothing to retrain.")
-        return TuneResult(out, frame)
+        return TuneResult(plan.out, frame, stopped_by_time_budget=stopped)
     best = best_trials[0]
-    best_config = _best_config(search_tuner, best, columns)
-    best_config["ensemble"] = int(ensemble)
-    model_path = os.path.join(out, "best_model.keras")
-    config_path = os.path.join(out, "best_config.json")
-    earlier = None
-    if os.path.exists(config_path) and os.path.exists(model_path):
-        with open(config_path, encoding="utf-8") as f:
-            earlier = json.load(f)
-    if earlier and earlier.get("trial_id") == best.trial_id and earlier.get("hyperparameters") == \
-            best_config["hyperparameters"] and earlier.get("ensemble", 1) == ensemble:
-        best_config = earlier  # the same best trial: keep the model already retrained
-    else:
-        if status is not None:
-            status.announce(f"retraining trial {best.trial_id}'s configuration on {len(x_train)} rows for "
-                        f"{best_config['retrain_epochs']} epochs" + (f", {ensemble} seeds" if ensemble > 1 else ""))
-        try:
-            best_config["test_metrics"] = _retrain(search_tuner, best, x_train, y_train, test_data, model_path,
-                                                   best_config["retrain_epochs"], ensemble,
-                                                   progress=status is not None and status.active)
-        finally:
-            if status is not None:
-                status.clear()
-        _io.write_json(config_path, best_config)
+    best_config = _best_model(plan, search_tuner, best)
     if verbose:
         print(report.summary_table(frame, objective))
         if report.influence_note(frame):
@@ -529,10 +458,42 @@ def finalize(search_tuner, x_train, y_train: np.ndarray, test_data, *, columns: 
         shown = ", ".join(f"{k} {v:.4f}" for k, v in test.items() if k != "rows")
         shown = f"({test['rows']} rows) {shown}" if "rows" in test else shown
         members = best_config.get("ensemble", 1)
-        print(f"best trial {best.trial_id}: {objective} {best.score:.4f}; retrained on {len(x_train)} rows for "
+        print(f"best trial {best.trial_id}: {objective} {best.score:.4f}; retrained on {len(plan.x_train)} rows for "
               f"{best_config['retrain_epochs']} epochs" + (f" with {members} seeds, averaged," if members > 1 else "")
-              + f" -> {model_path}" + (f"; held-out test: {shown}" if shown else ""))
-    return TuneResult(out, frame, best=best_config, test_metrics=best_config.get("test_metrics", {}))
+              + f" -> {os.path.join(plan.out, 'best_model.keras')}" + (f"; held-out test: {shown}" if shown else ""))
+    return TuneResult(plan.out, frame, best=best_config, test_metrics=best_config.get("test_metrics", {}),
+                      stopped_by_time_budget=stopped)
+
+
+def _best_model(plan: _Plan, search_tuner, best) -> dict[str, Any]:
+    """Retrains the best trial's configuration into best_model.keras unless an earlier run did; its best_config."""
+    ensemble = plan.options["ensemble"]
+    best_config = _best_config(search_tuner, best, list(plan.x_train.columns))
+    best_config["ensemble"] = int(ensemble)
+    model_path = os.path.join(plan.out, "best_model.keras")
+    config_path = os.path.join(plan.out, "best_config.json")
+    earlier = None
+    if os.path.exists(config_path) and os.path.exists(model_path):
+        with open(config_path, encoding="utf-8") as f:
+            earlier = json.load(f)
+    if earlier and earlier.get("trial_id") == best.trial_id and earlier.get("hyperparameters") == \
+            best_config["hyperparameters"] and earlier.get("ensemble", 1) == ensemble:
+        return earlier  # the same best trial: keep the model already retrained
+    status = None
+    if plan.options["verbose"]:
+        from kerasopt.tuning.report import StatusLine
+
+        status = StatusLine(plan.options["max_trials"], plan.options["objective"])
+        status.announce(f"retraining trial {best.trial_id}'s configuration on {len(plan.x_train)} rows for "
+                        f"{best_config['retrain_epochs']} epochs" + (f", {ensemble} seeds" if ensemble > 1 else ""))
+    try:
+        best_config["test_metrics"] = _retrain(plan, search_tuner, best, model_path, best_config["retrain_epochs"],
+                                               progress=status is not None and status.active)
+    finally:
+        if status is not None:
+            status.clear()
+    _io.write_json(config_path, best_config)
+    return best_config
 
 
 def _best_config(search_tuner, trial, columns: list[str]) -> dict[str, Any]:
@@ -554,8 +515,7 @@ def _best_config(search_tuner, trial, columns: list[str]) -> dict[str, Any]:
             "features": list(columns)}
 
 
-def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensemble: int = 1,
-             progress: bool = False) -> dict[str, float]:
+def _retrain(plan: _Plan, search_tuner, trial, path: str, epochs: int, progress: bool) -> dict[str, float]:
     """Trains `ensemble` networks of the trial's configuration on all search rows, saves their average.
 
     They train as one stacked model (`kerasopt.tuning._stacked.stacked_retrain`); the saved model is
@@ -568,21 +528,22 @@ def _retrain(search_tuner, trial, x, y, test_data, path: str, epochs: int, ensem
     from kerasopt.tuning._stacked import stacked_retrain
 
     keras.backend.clear_session()
-    hypermodel = search_tuner.hypermodel
+    hypermodel, ensemble = search_tuner.hypermodel, plan.options["ensemble"]
     hp = trial.hyperparameters.copy()
     hp.values["tuner/epochs"] = epochs  # build the schedule for the retraining length
     # The stacked loss is the members' sum: the line shows the epochs only (no metric by that name).
     label = f"retraining {ensemble} seeds" if ensemble > 1 else "retraining"
     callbacks = [ProgressLine(label, epochs, monitor="")] if progress else []
-    model = stacked_retrain(hypermodel, hp, x, y, columns=hypermodel.columns, epochs=epochs, members=ensemble,
-                            seed=search_tuner.seed, callbacks=callbacks)
+    model = stacked_retrain(hypermodel, hp, plan.x_train, plan.y_train, columns=hypermodel.columns, epochs=epochs,
+                            members=ensemble, seed=search_tuner.seed, callbacks=callbacks)
     _io.write_with(path, model.save)
-    x_test, y_test = test_data
+    x_test, y_test = plan.x_test, plan.y_test
     if not len(x_test):
         return {}
     from kerasopt.signals import split_scores  # the data loss, not Keras's penalized `loss`
 
-    return split_scores(evaluate(model, x_test, _labels(model, y_test)), len(x_test))
+    # The search holds encoded targets; a table model's `evaluate` takes its original labels.
+    return split_scores(evaluate(model, x_test, model.target.labels(y_test)), len(x_test))
 
 
 def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, seed: int,
@@ -606,8 +567,3 @@ def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, s
         print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return table
 
-
-def _labels(model, y):
-    """The search holds class indices; a table model's `train` and `evaluate` take its original labels."""
-    target = getattr(model, "target", None)
-    return y if target is None else target.labels(y)

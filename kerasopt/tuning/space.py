@@ -1,37 +1,9 @@
-"""Search spaces: the default space for tabular classification, overrides, checks.
+"""Search spaces: the default space (from `kerasopt.spec.FIELDS`), overrides and their checks.
 
-A space is a dict from a hyperparameter name to a spec:
-
-| spec                                                   | meaning                          |
-|--------------------------------------------------------|----------------------------------|
-| a scalar (`64`, `"adam"`, `true`)                       | a fixed value                    |
-| a list, or `{"choices": [...]}`                        | one of these values              |
-| `{"min": a, "max": b}` (+ `"step"`, `"sampling"`)      | a range; `"sampling": "log"`     |
-| `{"min": a, "max": b, "sampling": "log", "zero": true}` | 0, or a log-scale value in range |
-
-A list or range spec may add `"default": value`: the value of the search's
-first trial (random and Bayesian searches start from the defaults, see
-`kerasopt.tuning.oracles`). The default space is derived from the `search`
-entries of `kerasopt.spec.FIELDS`, and its defaults are kerasopt's own
-default classifier (`kerasopt.config.DEFAULTS`): one ELU layer of 128 units
-with L1 0.01, Adam at 0.01 with exponential decay, batch 32. Without a
-`"default"`, a range starts at its min and a list at its first choice.
-
-Names (see `DEFAULT_SPACE`): `num_layers`, `units` (one hyperparameter
-`units_<i>` per hidden layer, active only when `num_layers > i`),
-`activation`, `dropout`, `batch_norm`, `l1`, `l2`, `optimizer`,
-`learning_rate`, `momentum` (active only for `sgd`, `momentum`, `nesterov`
-and `rmsprop`), `schedule`, `batch_size`, `epochs`; plus `schedule_args`, a
-fixed mapping of schedule name to its arguments.
-
-Overrides (a dict, or a JSON/YAML file) replace the spec of each name they
-give; `resolve_space` checks the result before any trial runs.
-
-Example:
-
->>> space = resolve_space({"num_layers": {"min": 0, "max": 1}, "optimizer": ["adam", "sgd"]})
->>> space["optimizer"]
-{'choices': ['adam', 'sgd']}
+A space maps a hyperparameter name to a spec: a fixed value; a list or `{"choices": [...]}`; or a
+range `{"min": a, "max": b}` with optional `"step"`, `"sampling": "log"` and `"zero": true` (0 or a
+log-scale value). List and range specs may add `"default"`, the first trial's value. docs/tuning.md
+describes the formats and the default space.
 """
 
 from __future__ import annotations
@@ -227,7 +199,7 @@ def resolve_space(overrides: dict[str, Any] | str | os.PathLike | None = None) -
     """Returns the default space updated with `overrides`, checked.
 
     Args:
-        overrides: A dict of specs (see the module docstring), the path of a
+        overrides: A dict of specs (see docs/tuning.md), the path of a
             JSON or YAML file holding one, or `None` for the default space.
             Each name given replaces the default spec of that name;
             `schedule_args` is merged per schedule.
