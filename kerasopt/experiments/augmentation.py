@@ -19,6 +19,7 @@ import numpy as np
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
+from kerasopt.plotting import finish, new_figure, style
 
 __all__ = ["OUTPUT_FILES", "augmented_examples", "compare_augmentation", "plot_augmentation_curves",
            "plot_augmentation_grid", "run_experiment"]
@@ -54,11 +55,9 @@ def augmented_examples(rows: np.ndarray, augment: Any = "rotation,shift,zoom", v
 
 def plot_augmentation_grid(rows: np.ndarray, examples: np.ndarray, title: str | None = None):
     """Draws each original digit (first column) beside its augmented variants; returns a Figure."""
-    from matplotlib.figure import Figure
-
     n, variants, height, width = examples.shape
-    figure = Figure(figsize=(1.1 * (variants + 1), 1.1 * n + (0.4 if title else 0.1)))
-    axes = figure.subplots(n, variants + 1, squeeze=False)
+    figure, axes = new_figure(1.1 * (variants + 1), 1.1 * n + (0.4 if title else 0.1), n, variants + 1,
+                              squeeze=False)
     originals = np.asarray(rows).reshape(n, height, width)
     for i in range(n):
         for j in range(variants + 1):
@@ -114,10 +113,7 @@ def compare_augmentation(data, augment: Any = "rotation,shift,zoom", clean_rows:
 
 def plot_augmentation_curves(runs: dict[str, Any], title: str | None = None):
     """Draws clean-train and test accuracy per epoch of each run, and their gap; returns a Figure."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(10.0, 3.8))
-    acc_ax, gap_ax = figure.subplots(1, 2)
+    figure, (acc_ax, gap_ax) = new_figure(10.0, 3.8, 1, 2)
     for i, (label, run) in enumerate(runs.items()):
         history = run.history
         epochs = np.arange(1, len(history["val_accuracy"]) + 1)
@@ -126,17 +122,10 @@ def plot_augmentation_curves(runs: dict[str, Any], title: str | None = None):
         acc_ax.plot(epochs, train, "--", color=f"C{i}", label=f"{label}: train rows")
         acc_ax.plot(epochs, test, "-", color=f"C{i}", label=f"{label}: test rows")
         gap_ax.plot(epochs, 100 * (train - test), "-", color=f"C{i}", label=label)
-    acc_ax.set_ylabel("accuracy (inference mode)")
-    gap_ax.set_ylabel("train - test accuracy (points)")
     gap_ax.axhline(0.0, color="black", linewidth=0.8)
-    for ax in (acc_ax, gap_ax):
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+    style(acc_ax, "epoch", "accuracy (inference mode)", legend={"fontsize": "small"})
+    style(gap_ax, "epoch", "train - test accuracy (points)", legend={"fontsize": "small"})
+    return finish(figure, title)
 
 
 def run_experiment(data, out_dir: str | os.PathLike | None = None, augment: Any = "rotation,shift,zoom",

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
+from kerasopt.plotting import finish, new_figure, style
+
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 
@@ -228,13 +230,10 @@ def plot_step(result: BackpropResult) -> Figure:
         A `matplotlib.figure.Figure` with one bar chart of gradients.
     """
     names = list(result.gradients)
-    figure = Figure(figsize=(6.4, 3.2))
-    ax = figure.subplots()
+    figure, ax = new_figure(6.4, 3.2)
     values = [result.gradients[n] for n in names]
     ax.bar(names, values, color=["tab:blue" if n.startswith("w") else "tab:gray" for n in names])
     ax.axhline(0.0, color="black", linewidth=0.8)
-    ax.set_ylabel("dE / dparameter")
-    ax.set_title(f"One backprop step: E {result.total_error:.6f} -> {result.total_error_after:.6f}")
-    ax.grid(axis="y", alpha=0.3)
-    figure.tight_layout()
-    return figure
+    style(ax, ylabel="dE / dparameter", grid={"axis": "y"},
+          title=f"One backprop step: E {result.total_error:.6f} -> {result.total_error_after:.6f}")
+    return finish(figure)

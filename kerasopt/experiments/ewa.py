@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
+from kerasopt.plotting import finish, new_figure, style
+
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 
@@ -135,18 +137,12 @@ def format_table(result: EWAResult, days: Sequence[int] | None = None) -> str:
 
 def plot_ewa(result: EWAResult) -> Figure:
     """Draws the temperatures and each average, solid when corrected, dashed when not."""
-    figure = Figure(figsize=(6.4, 3.8))
-    ax = figure.subplots()
+    figure, ax = new_figure(6.4, 3.8)
     days = np.arange(1, len(result.temperatures) + 1)
     ax.scatter(days, result.temperatures, s=12, color="black", label="temperature")
     for i, (beta, raw) in enumerate(result.averages.items()):
         color = f"C{i}"
         ax.plot(days, result.corrected[beta], color=color, label=f"beta={beta} corrected")
         ax.plot(days, raw, color=color, linestyle="--", label=f"beta={beta} no correction")
-    ax.set_xlabel("day")
-    ax.set_ylabel("degrees C")
-    ax.set_title("Exponentially weighted averages")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    figure.tight_layout()
-    return figure
+    style(ax, "day", "degrees C", "Exponentially weighted averages", legend={"fontsize": 8})
+    return finish(figure)

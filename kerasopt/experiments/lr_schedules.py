@@ -78,13 +78,11 @@ def format_table(values: dict[str, np.ndarray], epochs: Sequence[int] = (0, 9, 1
 
 def plot_schedules(epochs: int = 200, learning_rate: float = 0.1, log_scale: bool = True) -> Figure:
     """Draws every course schedule with `kerasopt.plotting.plot_schedule`."""
-    from kerasopt.plotting import plot_schedule
+    from kerasopt.plotting import finish, new_figure, plot_schedule, style
 
     epochs = check.positive_int("epochs", epochs)
-    figure = Figure(figsize=(7.0, 4.2))
-    ax = figure.subplots()
+    figure, ax = new_figure(7.0, 4.2)
     plot_schedule(course_schedules(learning_rate), epochs, ax=ax, log_scale=log_scale)
-    ax.set_title(f"Learning-rate schedules over {epochs} epochs (lr = {learning_rate:g})")
-    ax.legend(fontsize=8)
-    figure.tight_layout()
-    return figure
+    style(ax, title=f"Learning-rate schedules over {epochs} epochs (lr = {learning_rate:g})", grid=False,
+          legend={"fontsize": 8})
+    return finish(figure)

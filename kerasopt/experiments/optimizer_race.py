@@ -239,24 +239,19 @@ def plot_race(result: RaceResult) -> Figure:
     that coincide stay visible; a note under the axes names the pairs
     within 1 % of each other at every epoch (see `coinciding`).
     """
+    from kerasopt.plotting import finish, new_figure, style
+
     pairs = coinciding(result)
-    figure = Figure(figsize=(6.4, 4.4 if pairs else 4.0))
-    ax = figure.subplots()
+    figure, ax = new_figure(6.4, 4.4 if pairs else 4.0)
     for i, (name, curve) in enumerate(result.losses.items()):
         line, marker = _STYLES[i % len(_STYLES)]
         ax.plot(np.arange(len(curve) + 1), [result.initial_loss[name], *curve], linestyle=line,
                 marker=marker, markersize=6 if i % 2 else 4, markerfacecolor="none" if i % 2 else None,
                 color=f"C{i % 10}", label=name)
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss (MSE)")
-    ax.set_title("y = x^3 + 0.1 noise, 1-20-1 ReLU net, same initial weights")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    if pairs:
-        text = "; ".join(f"{a} and {b} coincide (within {100 * d:.1f} %)" for a, b, d in pairs)
-        figure.text(0.01, 0.01, text, fontsize=7.5, va="bottom", ha="left", wrap=True)
-        figure.tight_layout(rect=(0, 0.06, 1, 1))
-    else:
-        figure.tight_layout()
-    return figure
+    style(ax, "epoch", "training loss (MSE)", "y = x^3 + 0.1 noise, 1-20-1 ReLU net, same initial weights",
+          yscale="log", grid={"which": "both"}, legend={"fontsize": 8})
+    if not pairs:
+        return finish(figure)
+    text = "; ".join(f"{a} and {b} coincide (within {100 * d:.1f} %)" for a, b, d in pairs)
+    figure.text(0.01, 0.01, text, fontsize=7.5, va="bottom", ha="left", wrap=True)
+    return finish(figure, rect=(0, 0.06, 1, 1))

@@ -25,6 +25,7 @@ import pandas as pd
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
+from kerasopt.plotting import finish, new_figure, style
 
 __all__ = ["VARIANTS", "compare_regularizers", "load_phone", "plot_gap", "plot_regularization_curves",
            "run_experiment"]
@@ -155,10 +156,7 @@ def plot_regularization_curves(histories: Mapping[str, Mapping[str, list]], titl
     Returns:
         A `matplotlib.figure.Figure`.
     """
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(10.0, 3.8))
-    acc_ax, loss_ax = figure.subplots(1, 2)
+    figure, (acc_ax, loss_ax) = new_figure(10.0, 3.8, 1, 2)
     colors = [f"C{i}" for i in range(10)]
     for (label, history), color in zip(histories.items(), colors * 3):
         epochs = np.arange(1, len(history["accuracy"]) + 1)
@@ -166,17 +164,10 @@ def plot_regularization_curves(histories: Mapping[str, Mapping[str, list]], titl
         acc_ax.plot(epochs, history["val_accuracy"], "-", color=color, label=label)
         loss_ax.plot(epochs, history["cross_entropy"], "--", color=color, alpha=0.7)
         loss_ax.plot(epochs, history["val_cross_entropy"], "-", color=color, label=label)
-    acc_ax.set_ylabel("accuracy")
-    loss_ax.set_ylabel("cross-entropy (no penalty)")
-    loss_ax.set_yscale("log")
-    for ax in (acc_ax, loss_ax):
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-    acc_ax.legend(fontsize="small", title="solid: validation, dashed: train", title_fontsize="small")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+    style(acc_ax, "epoch", "accuracy",
+          legend={"fontsize": "small", "title": "solid: validation, dashed: train", "title_fontsize": "small"})
+    style(loss_ax, "epoch", "cross-entropy (no penalty)", yscale="log")
+    return finish(figure, title)
 
 
 def plot_gap(table: pd.DataFrame, title: str | None = None):
@@ -186,29 +177,22 @@ def plot_gap(table: pd.DataFrame, title: str | None = None):
     right panel shows the gap itself (train - validation accuracy, in
     points), the quantity the regularizers are meant to shrink.
     """
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(9.6, 3.6))
-    acc_ax, gap_ax = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    figure, (acc_ax, gap_ax) = new_figure(9.6, 3.6, 1, 2, gridspec_kw={"width_ratios": [3, 2]})
     index = np.arange(len(table))
     labels = list(table.index)
     acc_ax.bar(index - 0.2, table["train_accuracy"], 0.4, label="train")
     acc_ax.bar(index + 0.2, table["val_accuracy"], 0.4, label="validation")
     acc_ax.set_ylim(0.0, 1.0)
-    acc_ax.set_ylabel("accuracy")
-    acc_ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small", frameon=False)
+    style(acc_ax, ylabel="accuracy", grid={"axis": "y"}, legend={
+        "loc": "lower center", "bbox_to_anchor": (0.5, 1.0), "ncol": 2, "fontsize": "small", "frameon": False})
     gap = 100 * (table["train_accuracy"] - table["val_accuracy"])
     bars = gap_ax.bar(index, gap, 0.6, color="C3")
     gap_ax.bar_label(bars, fmt="%.1f", fontsize="small")
     gap_ax.set_ylim(0.0, max(1.0, float(gap.max())) * 1.15)
-    gap_ax.set_ylabel("train - validation accuracy (points)")
+    style(gap_ax, ylabel="train - validation accuracy (points)", grid={"axis": "y"})
     for ax in (acc_ax, gap_ax):
         ax.set_xticks(index, labels, rotation=15, fontsize="small")
-        ax.grid(alpha=0.3, axis="y")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+    return finish(figure, title)
 
 
 OUTPUT_FILES = ("regularization.csv", "regularization_history.json", "regularization_curves.png",

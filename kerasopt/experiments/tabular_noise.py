@@ -108,20 +108,16 @@ def cross_validate_noise(x: np.ndarray, y: np.ndarray, stddevs: Sequence[float] 
 
 def plot_noise(table: pd.DataFrame, title: str | None = None):
     """Draws the mean held-out accuracy per seed (thin) and over seeds (thick) against the noise level."""
-    from matplotlib.figure import Figure
+    from kerasopt.plotting import finish, new_figure, style
 
-    figure = Figure(figsize=(5.6, 3.6))
-    ax = figure.subplots()
+    figure, ax = new_figure(5.6, 3.6)
     per_seed = table.groupby(["seed", "stddev"])["test_accuracy"].mean().unstack("seed")
     for seed in per_seed.columns:
         ax.plot(per_seed.index, per_seed[seed], "o-", color="0.6", linewidth=0.8, markersize=3)
     ax.plot(per_seed.index, per_seed.mean(axis=1), "o-", color="C0", linewidth=2,
             label=f"mean over {per_seed.shape[1]} seeds (grey: each seed)")
-    ax.set_xlabel("Gaussian noise std on standardized features")
-    ax.set_ylabel("cross-validated accuracy")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    style(ax, "Gaussian noise std on standardized features", "cross-validated accuracy",
+          legend={"fontsize": "small"})
     if title:
         ax.set_title(title, fontsize="medium")
-    figure.tight_layout()
-    return figure
+    return finish(figure)

@@ -33,6 +33,7 @@ import pandas as pd
 from keras import ops
 
 from kerasopt import _validation as check
+from kerasopt.plotting import finish, new_figure, style
 
 __all__ = [
     "LinearData",
@@ -241,62 +242,34 @@ def compare_l1_l2(lambd: float = 3.0, data: LinearData | None = None, epochs: in
 
 def plot_sweep(table: pd.DataFrame, title: str | None = None):
     """Draws train/test loss and `||w||` against lambda from `sweep`; returns a Figure."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(9.0, 3.4))
-    left, right = figure.subplots(1, 2)
+    figure, (left, right) = new_figure(9.0, 3.4, 1, 2)
     left.semilogy(table["lambda"], table["train_loss"], "o-", label="train")
     left.semilogy(table["lambda"], table["test_loss"], "s-", label="test")
-    left.set_xlabel("lambda")
-    left.set_ylabel("squared loss / 2 (no penalty)")
-    left.legend()
+    style(left, "lambda", "squared loss / 2 (no penalty)", legend={})
     right.plot(table["lambda"], table["w_norm"], "o-", color="tab:purple")
-    right.set_yscale("log")
-    right.set_xlabel("lambda")
-    right.set_ylabel("||w||")
-    for ax in (left, right):
-        ax.grid(alpha=0.3)
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+    style(right, "lambda", "||w||", yscale="log")
+    return finish(figure, title)
 
 
 def plot_curves(runs: dict[str, dict], title: str | None = None):
     """Draws the per-epoch train and test loss of `train_linear` runs, one panel per run."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(4.0 * len(runs), 3.2))
-    axes = figure.subplots(1, len(runs), squeeze=False)[0]
-    for ax, (label, run) in zip(axes, runs.items()):
+    figure, axes = new_figure(4.0 * len(runs), 3.2, 1, len(runs), squeeze=False)
+    for ax, (label, run) in zip(axes[0], runs.items()):
         epochs = np.arange(1, len(run["history"]["train_loss"]) + 1)
         ax.semilogy(epochs, run["history"]["train_loss"], label="train")
         ax.semilogy(epochs, run["history"]["test_loss"], label="test")
-        ax.set_title(label)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    axes[0].set_ylabel("squared loss / 2")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+        style(ax, "epoch", title=label, legend={})
+    axes[0, 0].set_ylabel("squared loss / 2")
+    return finish(figure, title)
 
 
 def plot_weight_histogram(weights: dict[str, np.ndarray], title: str | None = None):
     """Draws histograms of learned weights, e.g. from `compare_l1_l2(return_weights=True)`."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(4.0 * len(weights), 3.0))
-    axes = figure.subplots(1, len(weights), squeeze=False)[0]
-    for ax, (label, w) in zip(axes, weights.items()):
+    figure, axes = new_figure(4.0 * len(weights), 3.0, 1, len(weights), squeeze=False)
+    for ax, (label, w) in zip(axes[0], weights.items()):
         ax.hist(w, bins=40, color="tab:blue")
-        ax.set_title(f"{label}: ||w|| = {np.linalg.norm(w):.3g}")
-        ax.set_xlabel("w")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+        style(ax, "w", title=f"{label}: ||w|| = {np.linalg.norm(w):.3g}", grid=False)
+    return finish(figure, title)
 
 
 OUTPUT_FILES = ("weight_decay_sweep.csv", "weight_decay_l1_l2.csv", "weight_decay_sweep.png",
