@@ -4,3 +4,30 @@ Each module is one experiment; import it directly, e.g.
 `from kerasopt.experiments import backprop`. The scripts in `scripts/` and the
 notebooks in `notebooks/` only call these functions.
 """
+
+import os
+
+
+def check_outputs(out_dir, names, overwrite: bool) -> None:
+    """Raises `OutputExistsError` before any training if `out_dir` holds `names` and `overwrite` is False."""
+    from kerasopt import _io
+
+    if out_dir is not None:
+        _io.check_out_dir(os.fspath(out_dir), names, overwrite)
+
+
+def write_outputs(out_dir, files: dict) -> None:
+    """Writes `{file name: Figure, text or JSON-ready object}` into `out_dir` atomically (`None`: nothing)."""
+    from matplotlib.figure import Figure
+
+    from kerasopt import _io
+    from kerasopt.plotting import save_figure
+
+    for name, content in files.items() if out_dir is not None else ():
+        path = os.path.join(os.fspath(out_dir), name)
+        if isinstance(content, Figure):
+            save_figure(content, path)
+        elif isinstance(content, str):
+            _io.write_text(path, content)
+        else:
+            _io.write_json(path, content)

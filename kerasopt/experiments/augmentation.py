@@ -151,11 +151,9 @@ def run_experiment(data, out_dir: str | os.PathLike | None = None, augment: Any 
         OutputExistsError: if `out_dir` holds an earlier run and `overwrite`
             is False (checked before any training).
     """
-    from kerasopt import _io
-    from kerasopt.plotting import save_figures
+    from kerasopt.experiments import check_outputs, write_outputs
 
-    if out_dir is not None:
-        _io.check_out_dir(os.fspath(out_dir), OUTPUT_FILES, overwrite)
+    check_outputs(out_dir, OUTPUT_FILES, overwrite)
     rows = data.x_test[:check.positive_int("digits", digits)]
     examples = augmented_examples(rows, augment, variants=variants, seed=seed)
     runs = compare_augmentation(data, augment, seed=seed, **settings)
@@ -173,8 +171,5 @@ def run_experiment(data, out_dir: str | os.PathLike | None = None, augment: Any 
         "augmentation_curves.png": plot_augmentation_curves(
             runs, title=f"{network} on {len(data.x_train)} training rows; test rows: {len(data.x_test)}"),
     }
-    if out_dir is not None:
-        os.makedirs(out_dir, exist_ok=True)
-        save_figures(figures, out_dir)
-        _io.write_json(os.path.join(os.fspath(out_dir), "augmentation.json"), summary)
+    write_outputs(out_dir, {**figures, "augmentation.json": summary})
     return {"runs": runs, "summary": summary, "figures": figures}

@@ -398,16 +398,13 @@ def save_mnist_run(result: MnistResult, out_dir: str | os.PathLike, overwrite: b
         OutputExistsError: if a file would be replaced and `overwrite` is False.
     """
     from kerasopt import _io
-    from kerasopt.plotting import save_figure
+    from kerasopt.experiments import check_outputs, write_outputs
 
-    out_dir = os.fspath(out_dir)
     names = ["metrics.json", "mnist_curves.png"] + (["model.keras"] if save_model else [])
-    _io.check_out_dir(out_dir, names, overwrite)
-    os.makedirs(out_dir, exist_ok=True)
-    paths = [os.path.join(out_dir, n) for n in names]
-    _io.write_json(paths[0], result.to_dict())
-    acc = result.test_accuracy
-    save_figure(plot_mnist_history(result.history, title=f"test accuracy {acc:.4f}"), paths[1])
+    check_outputs(out_dir, names, overwrite)
+    write_outputs(out_dir, {"metrics.json": result.to_dict(), "mnist_curves.png": plot_mnist_history(
+        result.history, title=f"test accuracy {result.test_accuracy:.4f}")})
+    paths = [os.path.join(os.fspath(out_dir), n) for n in names]
     if save_model:
         _io.write_with(paths[2], lambda tmp: result.model.save(tmp))
     return paths

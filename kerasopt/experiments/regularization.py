@@ -222,12 +222,9 @@ def run_experiment(out_dir: str | os.PathLike | None = None, data_path: str | os
             is False (checked before any training).
         DataError: if `data_path` cannot be read.
     """
-    from kerasopt import _io
-    from kerasopt.plotting import save_figures
+    from kerasopt.experiments import check_outputs, write_outputs
 
-    if out_dir is not None:
-        out_dir = os.fspath(out_dir)
-        _io.check_out_dir(out_dir, OUTPUT_FILES, overwrite)
+    check_outputs(out_dir, OUTPUT_FILES, overwrite)
     x, y = load_phone(data_path, n_samples=n_samples, seed=kwargs.get("seed", 0))
     source = os.path.abspath(data_path) if data_path is not None else f"make_phone_data({n_samples})"
     # Figures name the file, not where it lies on this machine.
@@ -239,9 +236,6 @@ def run_experiment(out_dir: str | os.PathLike | None = None, data_path: str | os
         "regularization_curves.png": plot_regularization_curves(histories, title=f"{shape} network on {shown}"),
         "regularization_gap.png": plot_gap(table, title="Final train and validation accuracy"),
     }
-    if out_dir is not None:
-        os.makedirs(out_dir, exist_ok=True)
-        _io.write_text(os.path.join(out_dir, "regularization.csv"), table.to_csv())
-        _io.write_json(os.path.join(out_dir, "regularization_history.json"), histories)
-        save_figures(figures, out_dir)
+    write_outputs(out_dir, {"regularization.csv": table.to_csv(), "regularization_history.json": histories,
+                            **figures})
     return {"table": table, "histories": histories, "data": source, "figures": figures}

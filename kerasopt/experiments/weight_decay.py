@@ -302,12 +302,9 @@ def run_experiment(out_dir: str | os.PathLike | None = None, lambdas: Sequence[f
         OutputExistsError: if `out_dir` holds an earlier run and `overwrite`
             is False (checked before any training).
     """
-    from kerasopt import _io
-    from kerasopt.plotting import save_figures
+    from kerasopt.experiments import check_outputs, write_outputs
 
-    if out_dir is not None:
-        out_dir = os.fspath(out_dir)
-        _io.check_out_dir(out_dir, OUTPUT_FILES, overwrite)
+    check_outputs(out_dir, OUTPUT_FILES, overwrite)
     data = make_data(seed=seed)
     table = sweep(lambdas, data=data, epochs=epochs, seed=seed)
     runs = {f"lambda = {lam:g}": train_linear(data, lam, epochs=epochs, seed=seed) for lam in curve_lambdas}
@@ -319,9 +316,6 @@ def run_experiment(out_dir: str | os.PathLike | None = None, lambdas: Sequence[f
         "weight_decay_l1_l2.png": plot_weight_histogram(
             weights, title=f"Learned weights (penalty strength lambda/2 = {compare_lambda / 2:g})"),
     }
-    if out_dir is not None:
-        os.makedirs(out_dir, exist_ok=True)
-        _io.write_text(os.path.join(out_dir, "weight_decay_sweep.csv"), table.to_csv(index=False))
-        _io.write_text(os.path.join(out_dir, "weight_decay_l1_l2.csv"), l1_l2.to_csv())
-        save_figures(figures, out_dir)
+    write_outputs(out_dir, {"weight_decay_sweep.csv": table.to_csv(index=False),
+                            "weight_decay_l1_l2.csv": l1_l2.to_csv(), **figures})
     return {"sweep": table, "l1_l2": l1_l2, "runs": runs, "weights": weights, "figures": figures}
