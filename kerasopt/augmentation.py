@@ -1,34 +1,8 @@
 """Data augmentation for images given as flat pixel rows: `ImageAugmentation` and `get`.
 
-The course lists data augmentation (random rotations, shifts, zooms, flips)
-beside L1/L2, dropout, early stopping and batch normalization as a
-regularizer. Keras 3 deprecates `ImageDataGenerator`; the current way is
-random preprocessing layers inside the model that act only in training.
-`ImageAugmentation` is one such layer for the Dense networks of kerasopt: it
-reshapes each flat row (e.g. MNIST's 784 pixels) to its image, applies the
-chosen Keras layers (`RandomRotation`, `RandomTranslation`, `RandomZoom`,
-`RandomFlip`) and flattens the result back. Outside training it returns its
-input unchanged, so a trained or saved model takes raw pixel rows and
-predicts deterministically.
-
-The vocabulary (`get` accepts any of these):
-
-| key        | meaning                                             | default with the bare name |
-|------------|-----------------------------------------------------|----------------------------|
-| `rotation` | largest rotation, in degrees (either way)           | 10                         |
-| `shift`    | largest shift, as a fraction of height and of width | 0.1                        |
-| `zoom`     | largest zoom in or out, as a fraction               | 0.1                        |
-| `flip`     | `"horizontal"`, `"vertical"` or both (not for digits: a flipped 2 is no digit) | `"horizontal"` |
-
-Areas moved into the image are filled with 0 (the background of MNIST).
-
-Example:
-
->>> layer = get("rotation,shift,zoom", image_shape=(28, 28, 1))
->>> layer.rotation, layer.shift, layer.zoom
-(10.0, 0.1, 0.1)
->>> get({"rotation": 15, "shift": 0.05}, image_shape=(28, 28, 1)).zoom
-0.0
+`ImageAugmentation` reshapes each row to its image, applies Keras's random flip, rotation,
+shift and zoom (zero fill) in training only, and flattens back; at inference it returns its
+input, so a saved model takes raw pixel rows. The vocabulary is in docs/course.md.
 """
 
 from __future__ import annotations
@@ -214,8 +188,13 @@ def get(identifier, image_shape=None, seed: int | None = None) -> ImageAugmentat
         An `ImageAugmentation` layer, or `None` for no augmentation.
 
     Raises:
-        ValueError: naming `augment` and echoing it, for an unknown name,
-            key or setting.
+        ArgumentError: naming `augment` and echoing it, for an unknown name, key or setting.
+
+    Example:
+
+    >>> layer = get("rotation,shift,zoom", image_shape=(28, 28, 1))
+    >>> layer.rotation, layer.shift, layer.zoom
+    (10.0, 0.1, 0.1)
     """
     if isinstance(identifier, ImageAugmentation):
         return identifier

@@ -1,22 +1,8 @@
 """Learning-rate schedules counted in epochs, run in optimizer steps.
 
-The course (and PyTorch's `StepLR`, `MultiStepLR`, `ExponentialLR`) describes
-learning-rate decay per epoch. Keras optimizers call their schedule with the
-optimizer's step count. Each schedule here takes `steps_per_epoch` and maps a
-step to its epoch, `epoch = floor(step / steps_per_epoch)`, so the learning
-rate is constant within an epoch and follows the closed-form formula across
-epochs. They are ordinary `keras.optimizers.schedules.LearningRateSchedule`
-objects: pass them as `learning_rate` to any Keras optimizer; they serialize
-inside a saved `.keras` model and load back.
-
-| name             | class                 | learning rate at epoch `e`                      |
-|------------------|-----------------------|-------------------------------------------------|
-| `"step"`         | `StepDecay`           | `lr * gamma ** floor(e / step_size)`            |
-| `"multistep"`    | `MultiStepDecay`      | `lr * gamma ** (number of milestones <= e)`     |
-| `"exponential"`  | `ExponentialDecay`    | `lr * gamma ** e`                               |
-| `"piecewise"`    | `PiecewiseConstant`   | `values[number of boundaries <= e]`             |
-| `"inverse_time"` | `InverseTimeDecay`    | `lr / (1 + decay_rate * e)`                     |
-| `"cosine"`       | `WarmupCosineDecay`   | linear warm-up, then cosine down to `alpha*lr`  |
+Each schedule maps the optimizer's step to its epoch, `floor(step / steps_per_epoch)`,
+and follows its closed-form formula across epochs (table: docs/python.md). They are
+`keras.optimizers.schedules.LearningRateSchedule` objects that serialize in a `.keras` model.
 """
 
 from __future__ import annotations

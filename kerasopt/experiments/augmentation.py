@@ -1,13 +1,7 @@
-"""Data augmentation on MNIST: what the transforms do, and the train/test gap with and without them.
+"""Data augmentation on MNIST: the transforms, and the train/test gap with and without them.
 
-`augmented_examples` draws random variants of a few digits with the layer
-that `kerasopt.augmentation` puts in a model (`plot_augmentation_grid`
-shows them beside the originals). `compare_augmentation` trains the same
-dense network on the same rows twice, without and with augmentation, and
-records after each epoch the accuracy and cross-entropy on the clean
-training rows (inference mode: no dropout, no transforms) beside those on the
-test rows; `plot_augmentation_curves` draws both and their gap, which
-augmentation narrows.
+`compare_augmentation` trains the same network with and without augmentation and records, per
+epoch, the clean training rows (inference mode) beside the test rows; augmentation narrows the gap.
 """
 
 from __future__ import annotations

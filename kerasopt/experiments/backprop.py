@@ -1,28 +1,10 @@
-"""Backpropagation, checked against a published worked example.
+"""Backpropagation, checked against Matt Mazur's worked example of a 2-2-2 sigmoid network.
 
-Matt Mazur's "A Step by Step Backpropagation Example" works one gradient
-step of a 2-2-2 sigmoid network by hand: inputs 0.05 and 0.10, targets 0.01
-and 0.99, hidden weights w1..w4 = 0.15, 0.20, 0.25, 0.30 and bias 0.35,
-output weights w5..w8 = 0.40, 0.45, 0.50, 0.55 and bias 0.60, loss
-`sum((out - target)**2) / 2`, learning rate 0.5. Before the step the total
-error is 0.298371109; after it w5 = 0.35891648 and w1 = 0.149780716.
-
-`backprop_step` builds that network as a Keras model (float64), computes the
-gradients with TensorFlow's automatic differentiation (`tf.GradientTape`; the
-TensorFlow backend is needed) and applies one step of `keras.optimizers.SGD`,
-so the published numbers check Keras itself.
-
-The article names the weights by the neuron they feed: w1 = i1->h1,
-w2 = i2->h1, w3 = i1->h2, w4 = i2->h2 (and w5..w8 likewise from h1, h2 to
-o1, o2). A Keras `Dense` kernel is `[inputs, outputs]`, the transpose of
-that layout, so the hidden kernel is `[[w1, w3], [w2, w4]]`. The article
-holds the biases fixed (`update_biases=False`, the default); their gradients
-are reported all the same, one bias per neuron: b_h1, b_h2, b_o1, b_o2. Training them too
-(`update_biases=True`) changes none of the weights after one step.
-
-After the step the error is 0.291027774, which is also what a forward pass
-with the article's rounded updated weights gives; the article prints
-0.291027924 (1.5e-7 higher).
+`backprop_step` builds the network as a float64 Keras model, takes TensorFlow's gradients and
+one `keras.optimizers.SGD` step: error 0.298371109 before, w5 = 0.35891648 and w1 = 0.149780716
+after. The article's weights feed neurons (w1 = i1->h1, w2 = i2->h1, w3 = i1->h2, ...), so the
+Keras kernel `[inputs, outputs]` is `[[w1, w3], [w2, w4]]`; biases are reported per neuron
+(b_h1, b_h2, b_o1, b_o2) and stay fixed unless `update_biases=True`. See docs/course.md.
 """
 
 from __future__ import annotations

@@ -1,13 +1,7 @@
 """Exponentially weighted averages, the idea behind momentum, RMSprop and Adam.
 
-`v_0 = 0`, `v_t = beta * v_{t-1} + (1 - beta) * theta_t`. Because `v_0 = 0`
-the first values are biased towards zero; the bias-corrected average
-`v_t / (1 - beta**t)` removes that. The corrected average equals pandas'
-`Series.ewm(alpha=1 - beta, adjust=True).mean()`; the uncorrected one starts
-from 0, which pandas' `adjust=False` (it starts from `theta_1`) does not.
-
-The course smooths 30 daily temperatures with `beta = 0.5` (about the last 2
-days) and `beta = 0.9` (about the last 10 days).
+`v_t = beta * v_{t-1} + (1 - beta) * theta_t` from `v_0 = 0`, biased towards 0 at first;
+`v_t / (1 - beta**t)` corrects it and equals pandas' `ewm(alpha=1 - beta, adjust=True).mean()`.
 """
 
 from __future__ import annotations

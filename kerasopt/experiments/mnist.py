@@ -1,23 +1,8 @@
-"""MNIST with a dense network: the course's 784-500-10 classifier.
+"""MNIST with a dense network: the course's 784-500-10 classifier and the `PRESETS`.
 
-The course trains a fully connected 784-500-10 ReLU network with Adam
-(learning rate 1e-3), batch size 100, for 5 epochs, and reports about 98%
-test accuracy. `COURSE` holds that setting; `STRONG` adds dropout (0.2 on
-the pixels, 0.5 after the hidden layer), 30 epochs and a cosine learning-rate
-schedule, and beats it (98.60% against 98.01% with seed 0). `AUGMENTED` adds the course's missing
-regularizer, data augmentation (random rotations, shifts and zooms in
-training only, `kerasopt.augmentation`), to a wider 784-1024-1024-10 network.
-
-Preprocessing lives inside the model: the first layer is
-`Rescaling(1 / max_value)` (255 for MNIST, 16 for scikit-learn's 8x8 digits),
-so a trained or saved model takes raw pixel rows (flattened, 0..255) and the
-loaders return raw pixel values as float32 without scaling them.
-
-Nothing is downloaded. `load_mnist` reads a local Keras-format `mnist.npz`
-(keys `x_train`, `y_train`, `x_test`, `y_test`) from a path or from the Keras
-cache (`~/.keras/datasets/mnist.npz`, or `$KERAS_HOME/datasets/mnist.npz`);
-`load_digits` gives scikit-learn's bundled 8x8 digits through the same code
-path when MNIST is not at hand.
+The model rescales raw pixels itself (`Rescaling(1 / max_value)`), so loaders return raw
+pixel values and a saved model takes raw rows. Nothing is downloaded: `load_mnist` reads a
+local Keras-format `mnist.npz`; `load_digits` gives scikit-learn's 8x8 digits. See docs/course.md.
 """
 
 from __future__ import annotations

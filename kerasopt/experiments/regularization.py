@@ -1,17 +1,8 @@
 """Dropout, batch normalization and L2 against overfitting: the train/validation gap.
 
-An over-parameterised network (by default 20-512-512-4, about 274k weights)
-trained on a modest phone data set fits the training rows almost perfectly;
-the gap between training and validation accuracy measures how much it
-overfits. `compare_regularizers` trains the same network with each
-regularizer in turn (same split, same seed, no early stopping) and tabulates
-the final accuracy and cross-entropy on both splits and the gap.
-
-The reported loss is the data cross-entropy only (a
-`SparseCategoricalCrossentropy` metric), without the L2 penalty that Keras
-adds to the training objective, so the variants compare on equal terms.
-Training metrics are evaluated after training in inference mode (dropout
-off, batch-norm moving statistics), like the validation metrics.
+`compare_regularizers` trains one over-parameterised network per regularizer (same split, seed,
+no early stopping). Losses are the data cross-entropy without the L2 penalty; training metrics
+are evaluated after training in inference mode, like the validation ones.
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
-"""Augmenting table rows with Gaussian noise: does it help on the phone data? (It did not.)
+"""Augmenting table rows with Gaussian noise after the `Normalization` layer (it did not help).
 
-Images have label-preserving transforms (a slightly rotated 3 is still a 3);
-table rows have no such obvious ones. The usual stand-in is Gaussian noise on
-the standardized features in training (Keras's `GaussianNoise` layer, right
-after the adapted `Normalization` layer, inactive at inference).
-`cross_validate_noise` measures it by stratified k-fold cross-validation over
-several seeds on kerasopt's core default network (20-128-4 ELU, L1 0.01,
-Adam 0.01 decayed by 0.98 per epoch, batch 32), trained for a fixed number of
-epochs so that every noise level gets the same budget; `plot_noise` draws the
-mean held-out accuracy per seed against the noise level.
+`cross_validate_noise` scores each noise level by stratified k-fold cross-validation over seeds
+on the core default network; `plot_noise` draws the result. See docs/course.md.
 """
 
 from __future__ import annotations

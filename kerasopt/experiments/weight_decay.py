@@ -1,24 +1,9 @@
 """Weight decay on high-dimensional linear regression (Dive into Deep Learning, "Weight Decay").
 
-The book's setting: `y = 0.05 + sum_i 0.01 * x_i + eps` with 200 inputs
-`x ~ N(0, 1)`, noise `eps ~ N(0, 0.01**2)`, only 20 training samples and 100
-test samples; a linear model with `w ~ N(0, 1)`, `b = 0`, trained by plain
-minibatch SGD (batch 5, learning rate 0.003) for 100 epochs. Without a
-penalty it overfits (train loss near 0, test loss large); the penalty
-`lambda / 2 * ||w||**2` on the weights (not the bias) shrinks `||w||` and
-closes the gap.
-
-Losses and the penalty, exactly as in the book:
-
-* The data loss is the book's squared loss `(y_hat - y)**2 / 2`, averaged
-  over the batch (`half_squared_error`, half of Keras's `"mse"`). All losses
-  this module reports are this data loss *without* the penalty.
-* The penalty `lambda / 2 * ||w||**2` is Keras's `keras.regularizers.L2(l2)`,
-  which adds `l2 * sum(w**2)`, with `l2 = lambda / 2`. With the book's loss,
-  learning rate and this mapping, each SGD step is the book's
-  `w <- (1 - lr * lambda) * w - lr * grad`.
-* L1 for comparison: `keras.regularizers.L1(l1)` adds `l1 * sum(|w|)`;
-  `compare_l1_l2` uses the same strength `lambda / 2` for both.
+`y = 0.05 + sum_i 0.01 * x_i + eps` with 200 inputs and 20 training rows, a linear model
+trained by plain SGD. The book's penalty `lambda / 2 * ||w||**2` is `keras.regularizers.L2(lambda / 2)`
+and its loss is `half_squared_error`, so each step is `w <- (1 - lr * lambda) * w - lr * grad`.
+Reported losses are the data loss without the penalty. See docs/course.md.
 """
 
 from __future__ import annotations
