@@ -17,26 +17,15 @@ import keras
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 
-__all__ = ["DEFAULTS", "ImageAugmentation", "get", "square_image_shape"]
+__all__ = ["DEFAULTS", "ImageAugmentation", "get"]
 
 #: What a bare name in the vocabulary stands for (`get("rotation,shift,zoom")`).
 DEFAULTS: dict[str, Any] = {"rotation": 10.0, "shift": 0.1, "zoom": 0.1, "flip": "horizontal"}
 _FLIPS = ("horizontal", "vertical", "horizontal_and_vertical")
 
 
-def square_image_shape(n_pixels: int) -> tuple[int, int, int]:
-    """Returns `(side, side, 1)` for a flat row of `n_pixels = side**2` grey pixels.
-
-    Args:
-        n_pixels: Pixels per row (784 for MNIST, 64 for the 8x8 digits).
-
-    Returns:
-        The single-channel square image shape.
-
-    Raises:
-        ValueError: if `n_pixels` is not a perfect square (pass `image_shape`
-            explicitly then).
-    """
+def _square_image_shape(n_pixels: int) -> tuple[int, int, int]:
+    """`(side, side, 1)` for `n_pixels = side**2` grey pixels."""
     side = math.isqrt(n_pixels)
     if side * side != n_pixels:
         raise ArgumentError("Invalid value for `image_shape`: rows of a non-square pixel count need an "
@@ -143,7 +132,7 @@ class ImageAugmentation(keras.layers.Layer):
             if input_shape[-1] is None:
                 raise ArgumentError("Invalid value for `image_shape`: rows of unknown length need an explicit "
                                  "(height, width, channels). Received: image_shape=None")
-            self.image_shape = square_image_shape(input_shape[-1])
+            self.image_shape = _square_image_shape(input_shape[-1])
         n_pixels = math.prod(self.image_shape)
         if input_shape[-1] is not None and input_shape[-1] != n_pixels:
             raise ArgumentError(f"Invalid value for `image_shape`: {self.image_shape} holds {n_pixels} pixels "

@@ -22,14 +22,13 @@ OUTPUT_FILES = ("augmentation_grid.png", "augmentation_curves.png", "augmentatio
 
 
 def augmented_examples(rows: np.ndarray, augment: Any = "rotation,shift,zoom", variants: int = 5,
-                       image_shape=None, seed: int = 0) -> np.ndarray:
+                       seed: int = 0) -> np.ndarray:
     """Returns `variants` random augmentations of each row, as images.
 
     Args:
         rows: Flat pixel rows, shape `(n, pixels)`.
         augment: A name, dict or layer for `kerasopt.augmentation.get`.
         variants: Augmented copies per row.
-        image_shape: Image shape of the rows (`None`: square grey images).
         seed: Seed of the transforms.
 
     Returns:
@@ -39,7 +38,7 @@ def augmented_examples(rows: np.ndarray, augment: Any = "rotation,shift,zoom", v
 
     rows = np.asarray(rows, dtype="float32")
     variants = check.positive_int("variants", variants)
-    layer = augmentation.get(augment, image_shape, seed=seed)
+    layer = augmentation.get(augment, seed=seed)
     if layer is None:
         raise ArgumentError(f"Invalid value for `augment`: expected some augmentation. Received: augment={augment!r}")
     out = [np.asarray(layer(rows, training=True)) for _ in range(variants)]
@@ -68,29 +67,26 @@ def plot_augmentation_grid(rows: np.ndarray, examples: np.ndarray, title: str | 
     return figure
 
 
-def compare_augmentation(data, augment: Any = "rotation,shift,zoom", clean_rows: int = 10000,
+def compare_augmentation(data, augment: Any = "rotation,shift,zoom",
                          seed: int = 0, **settings) -> dict[str, Any]:
     """Trains one network without and one with augmentation on the same rows; returns both runs.
 
     Args:
         data: `kerasopt.experiments.mnist.Images`.
         augment: The augmentation of the second run.
-        clean_rows: How many training rows (the first ones) are evaluated
-            after each epoch in inference mode for the clean train curve.
         seed: Seed of both runs (same initial weights and batch order).
         **settings: `run_mnist` settings shared by both runs (e.g.
             `hidden_units`, `epochs`, `dropout`, `schedule`).
 
     Returns:
-        `{"none": MnistResult, "augmented": MnistResult}`; each `history`
-        also holds `clean_train_accuracy` and `clean_train_loss` per epoch.
+        `{"none": MnistResult, "augmented": MnistResult}`; each `history` also holds
+        `clean_train_accuracy` and `clean_train_loss` per epoch (first 10,000 training rows).
     """
     import keras
 
     from kerasopt.experiments import mnist
 
-    clean_rows = check.positive_int("clean_rows", clean_rows)
-    x_clean, y_clean = data.x_train[:clean_rows], data.y_train[:clean_rows]
+    x_clean, y_clean = data.x_train[:10000], data.y_train[:10000]
 
     class CleanTrain(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):

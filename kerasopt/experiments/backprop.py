@@ -190,18 +190,18 @@ def backprop_step(learning_rate: float = MAZUR["learning_rate"],
     )
 
 
-def format_table(result: BackpropResult, decimals: int = 9) -> str:
+def format_table(result: BackpropResult) -> str:
     """Returns the step as text: outputs, errors, and per parameter value, gradient, update."""
-    f = f"{{:.{decimals}f}}"
+    f, w = "{:.9f}", 13
     lines = [f"out_o1 = {f.format(result.outputs['o1'])}   out_o2 = {f.format(result.outputs['o2'])}",
              f"E_total before = {f.format(result.total_error)}   "
              f"after = {f.format(result.total_error_after)}",
              "",
-             f"{'param':<6} {'before':>{decimals + 4}} {'dE/dparam':>{decimals + 4}} {'after':>{decimals + 4}}"]
+             f"{'param':<6} {'before':>{w}} {'dE/dparam':>{w}} {'after':>{w}}"]
     for name in result.weights_before:
-        lines.append(f"{name:<6} {f.format(result.weights_before[name]):>{decimals + 4}} "
-                     f"{f.format(result.gradients[name]):>{decimals + 4}} "
-                     f"{f.format(result.weights_after[name]):>{decimals + 4}}")
+        lines.append(f"{name:<6} {f.format(result.weights_before[name]):>{w}} "
+                     f"{f.format(result.gradients[name]):>{w}} "
+                     f"{f.format(result.weights_after[name]):>{w}}")
     return "\n".join(lines)
 
 

@@ -112,10 +112,10 @@ def ewa_experiment(days: int = 30, betas: Sequence[float] = (0.5, 0.9), seed: in
     )
 
 
-def format_table(result: EWAResult, days: Sequence[int] | None = None) -> str:
-    """Returns the temperatures and averages of some days (1-based) as text."""
+def format_table(result: EWAResult) -> str:
+    """Returns the temperatures and averages of days 1, 2, 3, 5, 10, the middle and the last as text."""
     n = len(result.temperatures)
-    days = list(days) if days is not None else sorted({1, 2, 3, 5, 10, n // 2, n})
+    days = sorted({1, 2, 3, 5, 10, n // 2, n})
     header = f"{'day':>4} {'theta':>7}" + "".join(
         f" {'b=' + str(b):>9} {'b=' + str(b) + ' corr':>12}" for b in result.averages)
     lines = [header]

@@ -46,7 +46,7 @@ def _rates(learning_rate, names: list[str]) -> dict[str, float]:
 
 
 def trajectories(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, learning_rate: float | Mapping[str, float] = 0.01,
-                 steps: int = 2, w0: float = 1.0) -> dict[str, np.ndarray]:
+                 steps: int = 2) -> dict[str, np.ndarray]:
     """Runs each optimizer for a few steps on `f(w) = w**2 / 2` (gradient `w`).
 
     The Keras optimizers (through `kerasopt.optimizers.get`, so with the
@@ -56,7 +56,6 @@ def trajectories(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, learning_rate: 
         optimizers: `kerasopt.optimizers` names.
         learning_rate: One rate for all, or `{name: rate}`.
         steps: Number of steps.
-        w0: Starting point.
 
     Returns:
         `{name: array [w_0, w_1, ..., w_steps]}`.
@@ -73,13 +72,11 @@ def trajectories(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, learning_rate: 
     names = _names(optimizers)
     rates = _rates(learning_rate, names)
     steps = check.positive_int("steps", steps)
-    if not check._is_real(w0) or not np.isfinite(w0):
-        raise ArgumentError(f"Invalid value for `w0`: expected a finite number. Received: w0={w0!r}")
     result = {}
     for name in names:
         optimizer = optimizers_lib.get(name, learning_rate=rates[name])
-        w = keras.Variable(np.float64(w0), dtype="float64", name="w")
-        path = [float(w0)]
+        w = keras.Variable(np.float64(1.0), dtype="float64", name="w")
+        path = [1.0]
         for _ in range(steps):
             gradient = keras.ops.convert_to_tensor(w.value)  # d/dw (w**2 / 2) = w
             optimizer.apply([gradient], [w])
@@ -181,12 +178,12 @@ def format_race_table(result: RaceResult) -> str:
     return "\n".join(lines)
 
 
-def format_trajectory_table(paths: Mapping[str, np.ndarray], decimals: int = 8) -> str:
+def format_trajectory_table(paths: Mapping[str, np.ndarray]) -> str:
     """Returns `w_0, w_1, ...` of each optimizer as text."""
     steps = len(next(iter(paths.values())))
-    lines = [f"{'optimizer':<10}" + "".join(f" {'w_' + str(i):>{decimals + 4}}" for i in range(steps))]
+    lines = [f"{'optimizer':<10}" + "".join(f" {'w_' + str(i):>12}" for i in range(steps))]
     for name, path in paths.items():
-        lines.append(f"{name:<10}" + "".join(f" {w:>{decimals + 4}.{decimals}f}" for w in path))
+        lines.append(f"{name:<10}" + "".join(f" {w:>12.8f}" for w in path))
     return "\n".join(lines)
 
 
