@@ -154,10 +154,9 @@ class ImageAugmentation(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        config = super().get_config()
-        config.update({"image_shape": None if self.image_shape is None else list(self.image_shape), "rotation": self.rotation, "shift": self.shift,
-                       "zoom": self.zoom, "flip": self.flip, "seed": self.seed})
-        return config
+        shape = None if self.image_shape is None else list(self.image_shape)
+        return {**super().get_config(), "image_shape": shape, "rotation": self.rotation, "shift": self.shift,
+                "zoom": self.zoom, "flip": self.flip, "seed": self.seed}
 
 
 def get(identifier, image_shape=None, seed: int | None = None) -> ImageAugmentation | None:

@@ -31,3 +31,11 @@ def write_outputs(out_dir, files: dict) -> None:
             _io.write_text(path, content)
         else:
             _io.write_json(path, content)
+
+
+def train_curves(model, x, y, **kwargs):
+    """Runs `kerasopt.train` without early stopping; returns its result and the per-epoch logs as float lists."""
+    from kerasopt.training import train
+
+    result = train(model, x, y, early_stopping=False, **kwargs)
+    return result, {k: [float(v) for v in values] for k, values in result.history.history.items()}

@@ -314,7 +314,7 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
         A `MnistResult`.
     """
     from kerasopt import schedules
-    from kerasopt.training import train
+    from kerasopt.experiments import train_curves
 
     epochs = check.positive_int("epochs", epochs)
     batch_size = check.positive_int("batch_size", batch_size)
@@ -327,10 +327,9 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
                               dropout=dropout, batch_norm=batch_norm, l2=l2, learning_rate=rate,
                               kernel_initializer=kernel_initializer, input_dropout=input_dropout, seed=seed,
                               augment=augment)
-    result = train(model, data.x_train, data.y_train, validation_data=(data.x_test, data.y_test),
-                   epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
-                   verbose=verbose, callbacks=callbacks)
-    history = {k: [float(v) for v in values] for k, values in result.history.history.items()}
+    result, history = train_curves(model, data.x_train, data.y_train, validation_data=(data.x_test, data.y_test),
+                                   epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose,
+                                   callbacks=callbacks)
     config = {"data": data.name, "train_rows": int(len(data.x_train)), "test_rows": int(len(data.x_test)),
               "hidden_units": [int(u) for u in ([hidden_units] if isinstance(hidden_units, int) else hidden_units)],
               "epochs": epochs, "batch_size": batch_size, "learning_rate": float(learning_rate),

@@ -142,7 +142,7 @@ def optimizer_race(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
     import keras
 
     from kerasopt.models import build_model
-    from kerasopt.training import train
+    from kerasopt.experiments import train_curves
 
     names = _names(optimizers)
     rates = _rates(learning_rate, names)
@@ -162,8 +162,8 @@ def optimizer_race(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
         model = build(name)
         model.set_weights(initial)
         initial_loss[name] = float(model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)["loss"])
-        result = train(model, x, y, epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
-        losses[name] = [float(v) for v in result.history.history["loss"]]
+        result, curves = train_curves(model, x, y, epochs=epochs, batch_size=batch_size, seed=seed)
+        losses[name] = curves["loss"]
         final_loss[name] = result.metrics["train"]["loss"]
     return RaceResult(losses=losses, initial_loss=initial_loss, final_loss=final_loss,
                       learning_rates=rates, initial_weights=initial)

@@ -120,21 +120,21 @@ def _train_variant(splits, options: dict, epochs: int, batch_size: int, seed: in
     import keras
 
     from kerasopt.models import build_model
-    from kerasopt.training import train
+    from kerasopt.experiments import train_curves
 
     keras.backend.clear_session()
     model = build_model(splits.x_train, **options,
                         metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")])
     start = time.perf_counter()
-    result = train(model, splits.x_train, splits.y_train, validation_data=(splits.x_val, splits.y_val),
-                   epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
+    result, curves = train_curves(model, splits.x_train, splits.y_train, validation_data=(splits.x_val, splits.y_val),
+                                  epochs=epochs, batch_size=batch_size, seed=seed)
     seconds = time.perf_counter() - start
     tr, va = result.metrics["train"], result.metrics["validation"]
     row = {"train_accuracy": tr["accuracy"], "val_accuracy": va["accuracy"],
            "train_loss": tr["cross_entropy"], "val_loss": va["cross_entropy"],
            "accuracy_gap": tr["accuracy"] - va["accuracy"], "loss_gap": va["cross_entropy"] - tr["cross_entropy"],
            "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)), "seconds": round(seconds, 1)}
-    return row, {k: [float(v) for v in values] for k, values in result.history.history.items()}
+    return row, curves
 
 
 def plot_regularization_curves(histories: Mapping[str, Mapping[str, list]], title: str | None = None):

@@ -74,7 +74,7 @@ def cross_validate_noise(x: np.ndarray, y: np.ndarray, stddevs: Sequence[float] 
     import keras
     from sklearn.model_selection import StratifiedKFold
 
-    from kerasopt.training import train
+    from kerasopt.experiments import train_curves
 
     folds = check.positive_int("folds", folds)
     if folds < 2:
@@ -91,8 +91,8 @@ def cross_validate_noise(x: np.ndarray, y: np.ndarray, stddevs: Sequence[float] 
                 keras.backend.clear_session()
                 steps = int(np.ceil(len(train_rows) / batch_size))
                 model = noisy_model(x[train_rows], num_classes, stddev, seed=seed, epochs_steps=steps)
-                result = train(model, x[train_rows], y[train_rows], test_data=(x[test_rows], y[test_rows]),
-                               epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
+                result, _ = train_curves(model, x[train_rows], y[train_rows], test_data=(x[test_rows], y[test_rows]),
+                                         epochs=epochs, batch_size=batch_size, seed=seed)
                 rows.append({"seed": seed, "fold": fold, "stddev": stddev,
                              "test_accuracy": result.metrics["test"]["accuracy"],
                              "train_accuracy": result.metrics["train"]["accuracy"]})

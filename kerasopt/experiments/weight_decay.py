@@ -129,7 +129,7 @@ def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epoc
         loss `/2` without the penalty), `w_norm`, `bias`, `weights` and per-epoch `history`.
     """
     from kerasopt.models import build_model
-    from kerasopt.training import train
+    from kerasopt.experiments import train_curves
 
     lambd = check.non_negative_float("lambd", lambd)
     penalty = check.one_of("penalty", penalty, ("l2", "l1"))
@@ -139,9 +139,8 @@ def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epoc
                         learning_rate=learning_rate, loss=half_squared_error,
                         metrics=[half_squared_error], seed=seed, name="linear_regression", **strength)
     validation = (data.x_test, data.y_test) if record_history else None
-    result = train(model, data.x_train, data.y_train, validation_data=validation,
-                   epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
-    logs = result.history.history
+    _, logs = train_curves(model, data.x_train, data.y_train, validation_data=validation,
+                           epochs=epochs, batch_size=batch_size, seed=seed)
     kernel, bias = model.get_layer("output").get_weights()
     weights = kernel.ravel().astype("float64")
     return {
@@ -152,9 +151,8 @@ def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epoc
         "w_norm": float(np.linalg.norm(weights)),
         "bias": float(bias[0]),
         "weights": weights,
-        "history": {"train_loss": [float(v) for v in logs["half_squared_error"]],
-                    **({"test_loss": [float(v) for v in logs["val_half_squared_error"]]}
-                       if record_history else {})},
+        "history": {"train_loss": logs["half_squared_error"],
+                    **({"test_loss": logs["val_half_squared_error"]} if record_history else {})},
     }
 
 
