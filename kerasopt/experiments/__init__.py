@@ -39,3 +39,16 @@ def train_curves(model, x, y, **kwargs):
 
     result = train(model, x, y, early_stopping=False, **kwargs)
     return result, {k: [float(v) for v in values] for k, values in result.history.history.items()}
+
+
+def classifier(core, layers, name: str, input_name: str):
+    """Chains `layers` on a raw-row input named `input_name` into a classifier compiled with `core`'s optimizer."""
+    import keras
+
+    inputs = keras.Input(shape=core.input_shape[1:], name=input_name)
+    x = inputs
+    for layer in layers:
+        x = layer(x)
+    model = keras.Model(inputs, x, name=name)
+    model.compile(optimizer=core.optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model

@@ -227,6 +227,7 @@ def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: flo
     """
     import keras
 
+    from kerasopt.experiments import classifier
     from kerasopt.models import build_model
 
     max_value = check.positive_float("max_value", max_value)
@@ -235,21 +236,14 @@ def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: flo
                        hidden_units=hidden_units, activation="relu", dropout=dropout, batch_norm=batch_norm,
                        l1=0.0, l2=l2, normalize=False, optimizer="adam", learning_rate=learning_rate, seed=seed,
                        kernel_initializer=kernel_initializer, augment=augment, image_shape=image_shape)
-    # One flat model: the rescaling layer, then build_model's layers (a chain, the augmentation
-    # first if any), the input dropout before the first Dense layer, so that a saved model holds a
-    # single optimizer and takes raw pixels.
-    inputs = keras.Input(shape=(n_pixels,), name="pixels")
-    x = keras.layers.Rescaling(1.0 / max_value, name="rescaling")(inputs)
-    for layer in core.layers:
-        if input_dropout and isinstance(layer, keras.layers.Dense):
-            x = keras.layers.Dropout(input_dropout, seed=None if seed is None else seed + 999,
-                                     name="input_dropout")(x)
-            input_dropout = 0.0
-        if not isinstance(layer, keras.layers.InputLayer):
-            x = layer(x)
-    model = keras.Model(inputs, x, name="mnist_dense")
-    model.compile(optimizer=core.optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+    # One flat model that takes raw pixels: the rescaling, then build_model's chain (the augmentation
+    # first if any) with the input dropout before the first Dense layer.
+    layers = [keras.layers.Rescaling(1.0 / max_value, name="rescaling"), *core.layers[1:]]
+    if input_dropout:
+        at = next(i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.Dense))
+        layers.insert(at, keras.layers.Dropout(input_dropout, seed=None if seed is None else seed + 999,
+                                               name="input_dropout"))
+    return classifier(core, layers, "mnist_dense", "pixels")
 
 
 @dataclass

@@ -34,21 +34,18 @@ def noisy_model(x_train: np.ndarray, num_classes: int, stddev: float, seed: int 
     import keras
 
     from kerasopt import schedules
+    from kerasopt.experiments import classifier
     from kerasopt.models import build_model
 
     stddev = check.non_negative_float("stddev", stddev)
     rate = schedules.get("exponential", learning_rate=0.01, steps_per_epoch=epochs_steps, gamma=0.98)
     core = build_model(x_train, num_classes=num_classes, hidden_units=(128,), activation="elu", l1=0.01,
                        learning_rate=rate, seed=seed)
-    inputs = keras.Input(shape=(x_train.shape[1],), name="features")
-    x = inputs
-    for layer in core.layers[1:]:
-        x = layer(x)
-        if layer.name == "normalization" and stddev:
-            x = keras.layers.GaussianNoise(stddev, seed=seed + 7, name="gaussian_noise")(x)
-    model = keras.Model(inputs, x, name="noisy_dense")
-    model.compile(optimizer=core.optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+    layers = core.layers[1:]
+    if stddev:
+        at = next(i for i, layer in enumerate(layers) if layer.name == "normalization") + 1
+        layers.insert(at, keras.layers.GaussianNoise(stddev, seed=seed + 7, name="gaussian_noise"))
+    return classifier(core, layers, "noisy_dense", "features")
 
 
 def cross_validate_noise(x: np.ndarray, y: np.ndarray, stddevs: Sequence[float] = (0.0, 0.1, 0.3),
