@@ -68,28 +68,20 @@ def _spec(name: str, value) -> Any:
 
 @keras.saving.register_keras_serializable(package="kerasopt")
 class ImageAugmentation(keras.layers.Layer):
-    """Random image transforms of flat pixel rows, in training only.
-
-    In training the layer reshapes each row to `image_shape`, applies (in
-    this order) a random flip, rotation, shift and zoom with Keras's random
-    preprocessing layers, and flattens the result back; otherwise it returns
-    its inputs unchanged.
+    """Random flip, rotation, shift and zoom (in that order) of flat pixel rows, in training only.
 
     Args:
-        image_shape: `(height, width)` or `(height, width, channels)` of the
-            images whose pixels the rows hold (row-major, as
-            `numpy.reshape` flattens them); `None` reads square grey images
-            from the row length (`(28, 28, 1)` for 784 pixels).
+        image_shape: `(height, width[, channels])` of the row-major images; `None` reads square
+            grey images from the row length (`(28, 28, 1)` for 784 pixels).
         rotation: Largest rotation in degrees, either way (0 for none).
         shift: Largest shift as a fraction of the height and of the width.
         zoom: Largest zoom in or out, as a fraction of the size.
-        flip: `None`, `"horizontal"`, `"vertical"` or
-            `"horizontal_and_vertical"`.
+        flip: `None`, `"horizontal"`, `"vertical"` or `"horizontal_and_vertical"`.
         seed: Seed of the random transforms.
         **kwargs: Base `Layer` arguments (`name`, ...).
 
     Raises:
-        ValueError: naming the argument and echoing it, for a bad setting.
+        ArgumentError: naming the argument and echoing it, for a bad setting.
 
     Example:
 
@@ -163,13 +155,9 @@ def get(identifier, image_shape=None, seed: int | None = None) -> ImageAugmentat
     """Returns the augmentation layer an identifier names, like `keras.optimizers.get`.
 
     Args:
-        identifier: `None`, `False`, `""` or `"none"` for no augmentation; a
-            comma-separated string of vocabulary names, each with its
-            default (`"rotation,shift,zoom"`); a dict of names to settings
-            (`{"rotation": 10, "shift": 0.1, "zoom": 0.1}`); or an
-            `ImageAugmentation` instance, returned as it is.
-        image_shape: Shape of the images (see `ImageAugmentation`); `None`
-            reads square grey images from the row length.
+        identifier: `None`, `False`, `""` or `"none"` for none; comma-separated names with their
+            `DEFAULTS` (`"rotation,shift,zoom"`); a dict of names to settings; or an instance.
+        image_shape: Shape of the images (see `ImageAugmentation`).
         seed: Seed of the random transforms.
 
     Returns:
