@@ -142,15 +142,13 @@ def backprop_step(learning_rate: float = MAZUR["learning_rate"],
         targets: The two targets for o1, o2.
         weights: w1..w8 (article naming); default the article's.
         biases: `{"b1": ..., "b2": ...}`; default the article's.
-        update_biases: Whether the SGD step also updates the biases (the
-            article keeps them fixed).
+        update_biases: Whether the SGD step also updates the biases (the article's does not).
 
     Returns:
-        A `BackpropResult` with the error, every gradient and every updated
-        parameter.
+        A `BackpropResult` with the error, every gradient and every updated parameter.
 
     Raises:
-        ValueError: for an invalid argument.
+        ArgumentError: for an invalid argument.
         NotImplementedError: when the Keras backend is not TensorFlow.
 
     Example:

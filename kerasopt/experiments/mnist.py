@@ -281,10 +281,7 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
               l2: float = 0.0, schedule: str | dict | None = None,
               kernel_initializer: str | dict = "he_normal", input_dropout: float = 0.0,
               augment=None, seed: int = 0, verbose: int = 0, callbacks=None) -> MnistResult:
-    """Trains the dense MNIST classifier and returns its test accuracy.
-
-    The test rows are passed as validation data, so `history` holds the test
-    curves; there is no early stopping and no model selection on them.
+    """Trains the dense MNIST classifier; the test rows are `fit`'s validation data, used for no choice.
 
     Args:
         data: `Images` from `load_mnist`, `load_digits` or `subsample`.

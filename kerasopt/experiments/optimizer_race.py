@@ -190,20 +190,14 @@ def format_trajectory_table(paths: Mapping[str, np.ndarray]) -> str:
 def coinciding(result: RaceResult, rtol: float = 0.01) -> list[tuple[str, str, float]]:
     """Returns the pairs of optimizers whose loss curves lie within `rtol` of each other.
 
-    Such curves hide one another in `plot_race`; e.g. Adam and AdamW: AdamW
-    is Adam plus a decoupled weight decay that multiplies every weight by
-    `1 - learning_rate * 0.004` per step (Keras's default `weight_decay`),
-    about 3 % in all over the race's 750 steps at learning rate 0.01, which
-    moves the loss of the 61-weight network by less than 1 %.
+    Such curves hide one another in `plot_race` (e.g. Adam and AdamW; see docs/course.md).
 
     Args:
         result: A `RaceResult`.
-        rtol: Largest relative difference, at every epoch, of two curves
-            that count as coinciding.
+        rtol: Largest relative difference, at every epoch, of two coinciding curves.
 
     Returns:
-        `(name_a, name_b, largest relative difference)` for each such pair,
-        in the order of `result.losses`.
+        `(name_a, name_b, largest relative difference)` per pair, in the order of `result.losses`.
     """
     rtol = check.positive_float("rtol", rtol)
     names = list(result.losses)

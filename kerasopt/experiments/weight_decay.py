@@ -105,14 +105,10 @@ def _data_loss(weights: np.ndarray, bias: float, x: np.ndarray, y: np.ndarray) -
 def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epochs: int = 100,
                  batch_size: int = 5, learning_rate: float = 0.003, seed: int = 0,
                  record_history: bool = True) -> dict:
-    """Trains the book's linear model with a weight penalty of strength `lambd`.
+    """Trains the book's linear model (`build_model` with no hidden layer, plain SGD, `w ~ N(0, 1)`).
 
-    The model is `kerasopt.build_model(num_inputs, num_classes=None,
-    hidden_units=(), optimizer="sgd")` with `w ~ N(0, 1)` (`D2L_INITIALIZER`),
-    the book's loss `half_squared_error` and, for `penalty="l2"`, the Keras
-    L2 strength `lambd / 2` (the book's `lambda / 2 * ||w||**2`); for
-    `penalty="l1"` the L1 strength `lambd / 2` (adds `lambd / 2 * sum(|w|)`).
-    The bias is not penalised.
+    The loss is `half_squared_error`; the kernel (not the bias) gets the Keras L1 or L2
+    strength `lambd / 2`, the book's `lambda / 2 * ||w||**2` for L2.
 
     Args:
         data: A `LinearData` from `make_data`.
@@ -186,11 +182,8 @@ def compare_l1_l2(lambd: float = 3.0, data: LinearData | None = None, epochs: in
                   threshold: float = 1e-3, seed: int = 0, return_weights: bool = False, **kwargs):
     """Trains with an L1 and with an L2 penalty of equal strength and counts near-zero weights.
 
-    Both use the Keras strength `lambd / 2` (`L1`: `lambd / 2 * sum(|w|)`;
-    `L2`: `lambd / 2 * sum(w**2)`, the book's penalty). Plain SGD on the L1
-    penalty moves every weight by `lr * lambd / 2` toward 0 per step, so
-    weights that the data does not need end up at (or oscillating within one
-    step of) 0, whereas L2 only scales them down geometrically.
+    Both use the Keras strength `lambd / 2`. SGD on L1 moves every weight by `lr * lambd / 2`
+    toward 0 per step, so unneeded weights end at (or within a step of) 0; L2 only scales them.
 
     Args:
         lambd: The book's lambda (strength `lambd / 2` for both penalties).
@@ -202,9 +195,8 @@ def compare_l1_l2(lambd: float = 3.0, data: LinearData | None = None, epochs: in
         **kwargs: Passed to `train_linear`.
 
     Returns:
-        A `pandas.DataFrame` indexed by penalty (`"none"`, `"l2"`, `"l1"`)
-        with `train_loss`, `test_loss`, `w_norm`, `l1_norm`, `near_zero`
-        (count) and `near_zero_fraction`; with `return_weights`, also a dict
+        A DataFrame indexed by penalty (`"none"`, `"l2"`, `"l1"`) with `train_loss`, `test_loss`,
+        `w_norm`, `l1_norm`, `near_zero`, `near_zero_fraction`; with `return_weights`, also
         `{penalty: weights}`.
     """
     threshold = check.positive_float("threshold", threshold)
