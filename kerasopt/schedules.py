@@ -50,8 +50,7 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
     tensor holding the (0-based) epoch number, and name their arguments in `_CONFIG`.
 
     Args:
-        steps_per_epoch: Optimizer steps in one epoch, usually
-            `ceil(num_train_samples / batch_size)`.
+        steps_per_epoch: Optimizer steps in one epoch, usually `ceil(rows / batch_size)`.
         name: Optional name.
     """
 
@@ -86,8 +85,7 @@ class StepDecay(EpochSchedule):
         initial_learning_rate: Learning rate of the first epochs.
         step_size: Number of epochs between two decays.
         gamma: Multiplicative factor of each decay.
-        steps_per_epoch: Optimizer steps in one epoch.
-        name: Optional name.
+        steps_per_epoch, name: As in `EpochSchedule`.
 
     Example:
 
@@ -120,8 +118,7 @@ class MultiStepDecay(EpochSchedule):
         initial_learning_rate: Learning rate before the first milestone.
         milestones: Strictly increasing epoch numbers.
         gamma: Multiplicative factor at each milestone.
-        steps_per_epoch: Optimizer steps in one epoch.
-        name: Optional name.
+        steps_per_epoch, name: As in `EpochSchedule`.
     """
 
     _CONFIG = ("initial_learning_rate", "milestones", "gamma")
@@ -147,8 +144,7 @@ class ExponentialDecay(EpochSchedule):
     Args:
         initial_learning_rate: Learning rate of the first epoch.
         gamma: Multiplicative factor per epoch.
-        steps_per_epoch: Optimizer steps in one epoch.
-        name: Optional name.
+        steps_per_epoch, name: As in `EpochSchedule`.
     """
 
     _CONFIG = ("initial_learning_rate", "gamma")
@@ -172,8 +168,7 @@ class PiecewiseConstant(EpochSchedule):
     Args:
         boundaries: Strictly increasing epoch numbers where the rate changes.
         values: Learning rates, one more than `boundaries`.
-        steps_per_epoch: Optimizer steps in one epoch.
-        name: Optional name.
+        steps_per_epoch, name: As in `EpochSchedule`.
     """
 
     _CONFIG = ("boundaries", "values")
@@ -201,8 +196,7 @@ class InverseTimeDecay(EpochSchedule):
     Args:
         initial_learning_rate: Learning rate of the first epoch.
         decay_rate: Rate of the decay per epoch.
-        steps_per_epoch: Optimizer steps in one epoch.
-        name: Optional name.
+        steps_per_epoch, name: As in `EpochSchedule`.
     """
 
     _CONFIG = ("initial_learning_rate", "decay_rate")
@@ -231,8 +225,7 @@ class WarmupCosineDecay(EpochSchedule):
         decay_epochs: Length of the cosine phase in epochs.
         warmup_epochs: Length of the linear warm-up in epochs (0 for none).
         alpha: Final learning rate as a fraction of `initial_learning_rate`.
-        steps_per_epoch: Optimizer steps in one epoch.
-        name: Optional name.
+        steps_per_epoch, name: As in `EpochSchedule`.
     """
 
     _CONFIG = ("initial_learning_rate", "decay_epochs", "warmup_epochs", "alpha")
