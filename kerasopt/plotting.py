@@ -10,23 +10,13 @@ from matplotlib.figure import Figure
 
 from kerasopt import _io
 
-__all__ = ["finish", "new_figure", "plot_history", "plot_schedule", "save_figure", "save_figures", "style"]
+__all__ = ["finish", "new_figure", "plot_history", "plot_schedule", "save_figure", "style"]
 
 
 def save_figure(figure: Figure, path: str | os.PathLike, dpi: int = 110) -> None:
     """Saves a figure to `path` atomically (the format follows the suffix)."""
     fmt = os.path.splitext(os.fspath(path))[1].lstrip(".") or "png"
     _io.write_with(path, lambda tmp: figure.savefig(tmp, dpi=dpi, format=fmt, bbox_inches="tight"))
-
-
-def save_figures(figures: Mapping[str, Figure], out_dir: str | os.PathLike) -> list[str]:
-    """Saves `{file name: figure}` into `out_dir` atomically; returns the paths written."""
-    paths = []
-    for name, figure in figures.items():
-        path = os.path.join(os.fspath(out_dir), name)
-        save_figure(figure, path)
-        paths.append(path)
-    return paths
 
 
 def new_figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **subplots):

@@ -16,21 +16,22 @@ def check_outputs(out_dir, names, overwrite: bool) -> None:
         _io.check_out_dir(os.fspath(out_dir), names, overwrite)
 
 
-def write_outputs(out_dir, files: dict) -> None:
-    """Writes `{file name: Figure, text or JSON-ready object}` into `out_dir` atomically (`None`: nothing)."""
+def write_outputs(out_dir, files: dict) -> list[str]:
+    """Writes `{file name: Figure, text or JSON-ready object}` into `out_dir` atomically; returns the paths."""
     from matplotlib.figure import Figure
 
     from kerasopt import _io
     from kerasopt.plotting import save_figure
 
-    for name, content in files.items() if out_dir is not None else ():
-        path = os.path.join(os.fspath(out_dir), name)
+    paths = [os.path.join(os.fspath(out_dir), name) for name in files] if out_dir is not None else []
+    for path, content in zip(paths, files.values()):
         if isinstance(content, Figure):
             save_figure(content, path)
         elif isinstance(content, str):
             _io.write_text(path, content)
         else:
             _io.write_json(path, content)
+    return paths
 
 
 def train_curves(model, x, y, **kwargs):
