@@ -199,15 +199,13 @@ def subsample(data: Images, n_train: int | None = None, n_test: int | None = Non
 def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: float = 255.0,
                       hidden_units=(500,), dropout: float = 0.0, batch_norm: bool = False,
                       l2: float = 0.0, learning_rate=1e-3, kernel_initializer: str | dict = "he_normal",
-                      input_dropout: float = 0.0, seed: int | None = None, augment=None,
-                      image_shape=None):
+                      input_dropout: float = 0.0, seed: int | None = None, augment=None):
     """Builds the compiled classifier: `Rescaling(1/max_value)`, then `kerasopt.build_model`'s layers.
 
     Args:
         n_pixels: Pixels per image (784 for MNIST, 64 for the 8x8 digits).
         num_classes: Number of classes.
-        max_value: Largest raw pixel value; inputs are divided by it inside
-            the model, so the model takes raw pixel rows.
+        max_value: Largest raw pixel value; the model divides its raw pixel rows by it.
         hidden_units: Hidden layer sizes (the course: `(500,)`).
         dropout: Dropout rate after each hidden layer.
         batch_norm: Whether to add batch normalization to the hidden layers.
@@ -216,11 +214,8 @@ def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: flo
         kernel_initializer: Initializer of every Dense kernel.
         input_dropout: Dropout rate on the (rescaled) pixels, in [0, 1).
         seed: Seed of the initializers and dropout.
-        augment: Data augmentation in training only (see
-            `kerasopt.augmentation.get`), e.g. `"rotation,shift,zoom"`; it
-            comes right after the rescaling, before `input_dropout`.
-        image_shape: Image shape of the rows; `None` reads square grey
-            images (28x28 for MNIST, 8x8 for the digits).
+        augment: Augmentation in training only (`kerasopt.augmentation.get`) on square grey
+            images, right after the rescaling, before `input_dropout`.
 
     Returns:
         A compiled `keras.Model` (sparse categorical cross-entropy, accuracy).
@@ -235,7 +230,7 @@ def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: flo
     core = build_model(check.positive_int("n_pixels", n_pixels), num_classes=num_classes,
                        hidden_units=hidden_units, activation="relu", dropout=dropout, batch_norm=batch_norm,
                        l1=0.0, l2=l2, normalize=False, optimizer="adam", learning_rate=learning_rate, seed=seed,
-                       kernel_initializer=kernel_initializer, augment=augment, image_shape=image_shape)
+                       kernel_initializer=kernel_initializer, augment=augment)
     # One flat model that takes raw pixels: the rescaling, then build_model's chain (the augmentation
     # first if any) with the input dropout before the first Dense layer.
     layers = [keras.layers.Rescaling(1.0 / max_value, name="rescaling"), *core.layers[1:]]
