@@ -1,34 +1,8 @@
 """Data augmentation for images given as flat pixel rows: `ImageAugmentation` and `get`.
 
-The course lists data augmentation (random rotations, shifts, zooms, flips)
-beside L1/L2, dropout, early stopping and batch normalization as a
-regularizer. Keras 3 deprecates `ImageDataGenerator`; the current way is
-random preprocessing layers inside the model that act only in training.
-`ImageAugmentation` is one such layer for the Dense networks of kerasopt: it
-reshapes each flat row (e.g. MNIST's 784 pixels) to its image, applies the
-chosen Keras layers (`RandomRotation`, `RandomTranslation`, `RandomZoom`,
-`RandomFlip`) and flattens the result back. Outside training it returns its
-input unchanged, so a trained or saved model takes raw pixel rows and
-predicts deterministically.
-
-The vocabulary (`get` accepts any of these):
-
-| key        | meaning                                             | default with the bare name |
-|------------|-----------------------------------------------------|----------------------------|
-| `rotation` | largest rotation, in degrees (either way)           | 10                         |
-| `shift`    | largest shift, as a fraction of height and of width | 0.1                        |
-| `zoom`     | largest zoom in or out, as a fraction               | 0.1                        |
-| `flip`     | `"horizontal"`, `"vertical"` or both (not for digits: a flipped 2 is no digit) | `"horizontal"` |
-
-Areas moved into the image are filled with 0 (the background of MNIST).
-
-Example:
-
->>> layer = get("rotation,shift,zoom", image_shape=(28, 28, 1))
->>> layer.rotation, layer.shift, layer.zoom
-(10.0, 0.1, 0.1)
->>> get({"rotation": 15, "shift": 0.05}, image_shape=(28, 28, 1)).zoom
-0.0
+`ImageAugmentation` reshapes each row to its image, applies Keras's random flip, rotation,
+shift and zoom (zero fill) in training only, and flattens back; at inference it returns its
+input, so a saved model takes raw pixel rows. The vocabulary is in docs/course.md.
 """
 
 from __future__ import annotations
@@ -43,26 +17,15 @@ import keras
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 
-__all__ = ["DEFAULTS", "ImageAugmentation", "get", "square_image_shape"]
+__all__ = ["DEFAULTS", "ImageAugmentation", "get"]
 
 #: What a bare name in the vocabulary stands for (`get("rotation,shift,zoom")`).
 DEFAULTS: dict[str, Any] = {"rotation": 10.0, "shift": 0.1, "zoom": 0.1, "flip": "horizontal"}
 _FLIPS = ("horizontal", "vertical", "horizontal_and_vertical")
 
 
-def square_image_shape(n_pixels: int) -> tuple[int, int, int]:
-    """Returns `(side, side, 1)` for a flat row of `n_pixels = side**2` grey pixels.
-
-    Args:
-        n_pixels: Pixels per row (784 for MNIST, 64 for the 8x8 digits).
-
-    Returns:
-        The single-channel square image shape.
-
-    Raises:
-        ValueError: if `n_pixels` is not a perfect square (pass `image_shape`
-            explicitly then).
-    """
+def _square_image_shape(n_pixels: int) -> tuple[int, int, int]:
+    """`(side, side, 1)` for `n_pixels = side**2` grey pixels."""
     side = math.isqrt(n_pixels)
     if side * side != n_pixels:
         raise ArgumentError("Invalid value for `image_shape`: rows of a non-square pixel count need an "
@@ -105,28 +68,20 @@ def _spec(name: str, value) -> Any:
 
 @keras.saving.register_keras_serializable(package="kerasopt")
 class ImageAugmentation(keras.layers.Layer):
-    """Random image transforms of flat pixel rows, in training only.
-
-    In training the layer reshapes each row to `image_shape`, applies (in
-    this order) a random flip, rotation, shift and zoom with Keras's random
-    preprocessing layers, and flattens the result back; otherwise it returns
-    its inputs unchanged.
+    """Random flip, rotation, shift and zoom (in that order) of flat pixel rows, in training only.
 
     Args:
-        image_shape: `(height, width)` or `(height, width, channels)` of the
-            images whose pixels the rows hold (row-major, as
-            `numpy.reshape` flattens them); `None` reads square grey images
-            from the row length (`(28, 28, 1)` for 784 pixels).
+        image_shape: `(height, width[, channels])` of the row-major images; `None` reads square
+            grey images from the row length (`(28, 28, 1)` for 784 pixels).
         rotation: Largest rotation in degrees, either way (0 for none).
         shift: Largest shift as a fraction of the height and of the width.
         zoom: Largest zoom in or out, as a fraction of the size.
-        flip: `None`, `"horizontal"`, `"vertical"` or
-            `"horizontal_and_vertical"`.
+        flip: `None`, `"horizontal"`, `"vertical"` or `"horizontal_and_vertical"`.
         seed: Seed of the random transforms.
         **kwargs: Base `Layer` arguments (`name`, ...).
 
     Raises:
-        ValueError: naming the argument and echoing it, for a bad setting.
+        ArgumentError: naming the argument and echoing it, for a bad setting.
 
     Example:
 
@@ -169,7 +124,7 @@ class ImageAugmentation(keras.layers.Layer):
             if input_shape[-1] is None:
                 raise ArgumentError("Invalid value for `image_shape`: rows of unknown length need an explicit "
                                  "(height, width, channels). Received: image_shape=None")
-            self.image_shape = square_image_shape(input_shape[-1])
+            self.image_shape = _square_image_shape(input_shape[-1])
         n_pixels = math.prod(self.image_shape)
         if input_shape[-1] is not None and input_shape[-1] != n_pixels:
             raise ArgumentError(f"Invalid value for `image_shape`: {self.image_shape} holds {n_pixels} pixels "
@@ -191,31 +146,31 @@ class ImageAugmentation(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        config = super().get_config()
-        config.update({"image_shape": None if self.image_shape is None else list(self.image_shape), "rotation": self.rotation, "shift": self.shift,
-                       "zoom": self.zoom, "flip": self.flip, "seed": self.seed})
-        return config
+        shape = None if self.image_shape is None else list(self.image_shape)
+        return {**super().get_config(), "image_shape": shape, "rotation": self.rotation, "shift": self.shift,
+                "zoom": self.zoom, "flip": self.flip, "seed": self.seed}
 
 
 def get(identifier, image_shape=None, seed: int | None = None) -> ImageAugmentation | None:
     """Returns the augmentation layer an identifier names, like `keras.optimizers.get`.
 
     Args:
-        identifier: `None`, `False`, `""` or `"none"` for no augmentation; a
-            comma-separated string of vocabulary names, each with its
-            default (`"rotation,shift,zoom"`); a dict of names to settings
-            (`{"rotation": 10, "shift": 0.1, "zoom": 0.1}`); or an
-            `ImageAugmentation` instance, returned as it is.
-        image_shape: Shape of the images (see `ImageAugmentation`); `None`
-            reads square grey images from the row length.
+        identifier: `None`, `False`, `""` or `"none"` for none; comma-separated names with their
+            `DEFAULTS` (`"rotation,shift,zoom"`); a dict of names to settings; or an instance.
+        image_shape: Shape of the images (see `ImageAugmentation`).
         seed: Seed of the random transforms.
 
     Returns:
         An `ImageAugmentation` layer, or `None` for no augmentation.
 
     Raises:
-        ValueError: naming `augment` and echoing it, for an unknown name,
-            key or setting.
+        ArgumentError: naming `augment` and echoing it, for an unknown name, key or setting.
+
+    Example:
+
+    >>> layer = get("rotation,shift,zoom", image_shape=(28, 28, 1))
+    >>> layer.rotation, layer.shift, layer.zoom
+    (10.0, 0.1, 0.1)
     """
     if isinstance(identifier, ImageAugmentation):
         return identifier

@@ -14,8 +14,19 @@ from kerasopt.errors import ArgumentError
 __all__ = ["LearningRateLogger", "MonitorCheck", "PenaltyLogger", "ProgressLine", "model_penalty"]
 
 
+class _Callback(keras.callbacks.Callback):
+    """A callback whose `get_config` holds its constructor arguments."""
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
 @keras.saving.register_keras_serializable(package="kerasopt")
-class LearningRateLogger(keras.callbacks.Callback):
+class LearningRateLogger(_Callback):
     """Logs the learning rate each epoch ran with, as `logs["learning_rate"]`.
 
     The rate is read when the epoch begins, so with a schedule it is the
@@ -35,16 +46,9 @@ class LearningRateLogger(keras.callbacks.Callback):
         if logs is not None and self._rate is not None:
             logs.setdefault("learning_rate", self._rate)
 
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
 
 @keras.saving.register_keras_serializable(package="kerasopt")
-class MonitorCheck(keras.callbacks.Callback):
+class MonitorCheck(_Callback):
     """Stops with a clear error when a monitored metric is not logged.
 
     Keras's `EarlyStopping` only warns and then never stops; this callback
@@ -69,13 +73,10 @@ class MonitorCheck(keras.callbacks.Callback):
     def get_config(self):
         return {"monitor": self.monitor}
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="kerasopt")
-class PenaltyLogger(keras.callbacks.Callback):
+class PenaltyLogger(_Callback):
     """Logs the model's weight penalty at the end of each epoch, as `logs["penalty"]`.
 
     The penalty is the sum of the model's regularization losses
@@ -87,13 +88,6 @@ class PenaltyLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["penalty"] = model_penalty(self.model)
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def model_penalty(model: keras.Model) -> float:
@@ -107,7 +101,7 @@ def _higher_is_better(name: str) -> bool:
 
 
 @keras.saving.register_keras_serializable(package="kerasopt")
-class ProgressLine(keras.callbacks.Callback):
+class ProgressLine(_Callback):
     """Shows one updating line per training phase on a terminal, nothing elsewhere.
 
     Each epoch rewrites the line in place (`\\r`), e.g.
@@ -236,6 +230,3 @@ class ProgressLine(keras.callbacks.Callback):
         return {"phase": self.phase, "epochs": self.epochs, "monitor": self.monitor, "bounded": self.bounded,
                 "patience": self.patience, "stop_monitor": self.stop_monitor}
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

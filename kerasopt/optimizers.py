@@ -1,11 +1,6 @@
-"""Optimizer lookup: a name, a dict or an instance, like `keras.optimizers.get`.
+"""Optimizer lookup by the course's names (`available()`), a dict or an instance, like `keras.optimizers.get`.
 
-The names are the ones of the course: `"sgd"` (plain stochastic gradient
-descent), `"momentum"` (SGD with momentum 0.9), `"nesterov"` (SGD with Nesterov
-momentum 0.9), `"adagrad"`, `"rmsprop"` (rho 0.9), `"adam"`, `"adamw"`,
-`"nadam"` and `"adadelta"`. Any keyword argument of the Keras optimizer class
-overrides the preset, so the course's Adam with betas 0.9/0.99 is
-`get("adam", beta_2=0.99)`.
+Keyword arguments override a name's preset: the course's Adam is `get("adam", beta_2=0.99)`.
 """
 
 from __future__ import annotations

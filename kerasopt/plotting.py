@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from kerasopt import _io
 
-__all__ = ["plot_history", "plot_schedule", "save_figure", "save_figures"]
+__all__ = ["finish", "new_figure", "plot_history", "plot_schedule", "save_figure", "style"]
 
 
 def save_figure(figure: Figure, path: str | os.PathLike, dpi: int = 110) -> None:
@@ -19,14 +19,56 @@ def save_figure(figure: Figure, path: str | os.PathLike, dpi: int = 110) -> None
     _io.write_with(path, lambda tmp: figure.savefig(tmp, dpi=dpi, format=fmt, bbox_inches="tight"))
 
 
-def save_figures(figures: Mapping[str, Figure], out_dir: str | os.PathLike) -> list[str]:
-    """Saves `{file name: figure}` into `out_dir` atomically; returns the paths written."""
-    paths = []
-    for name, figure in figures.items():
-        path = os.path.join(os.fspath(out_dir), name)
-        save_figure(figure, path)
-        paths.append(path)
-    return paths
+def new_figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **subplots):
+    """Returns a new figure of `width` x `height` inches and its axes.
+
+    Args:
+        width: Width in inches.
+        height: Height in inches.
+        nrows: Rows of axes.
+        ncols: Columns of axes.
+        **subplots: Passed to `Figure.subplots` (`squeeze`, `gridspec_kw`, ...).
+
+    Returns:
+        `(figure, axes)`, the axes as `Figure.subplots` returns them.
+    """
+    figure = Figure(figsize=(width, height))
+    return figure, figure.subplots(nrows, ncols, **subplots)
+
+
+def style(ax, xlabel: str | None = None, ylabel: str | None = None, title: str | None = None,
+          yscale: str | None = None, legend: dict | None = None, grid: bool | dict = True):
+    """Labels an Axes, sets its y scale, grids it (alpha 0.3) and adds a legend.
+
+    Args:
+        ax: A matplotlib Axes.
+        xlabel: x-axis label.
+        ylabel: y-axis label.
+        title: Axes title.
+        yscale: y scale, e.g. `"log"`.
+        legend: `Axes.legend` options (`{}` for the defaults); `None` draws no legend.
+        grid: Whether to draw the grid, or `Axes.grid` options besides the alpha.
+
+    Returns:
+        The Axes.
+    """
+    for value, setter in ((xlabel, ax.set_xlabel), (ylabel, ax.set_ylabel), (title, ax.set_title),
+                          (yscale, ax.set_yscale)):
+        if value is not None:
+            setter(value)
+    if grid is not False:
+        ax.grid(alpha=0.3, **(grid if isinstance(grid, dict) else {}))
+    if legend is not None:
+        ax.legend(**legend)
+    return ax
+
+
+def finish(figure: Figure, title: str | None = None, **layout) -> Figure:
+    """Adds the figure title, if any, and lays the figure out tightly (`**layout`: `tight_layout` options)."""
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout(**layout)
+    return figure
 
 
 def plot_history(history: Mapping[str, Sequence[float]], title: str | None = None) -> Figure:
@@ -47,27 +89,16 @@ def plot_history(history: Mapping[str, Sequence[float]], title: str | None = Non
     skip = {"loss", "log_loss", "mse", "objective", "penalty", "learning_rate"}
     metric = next((k for k in history if k not in skip and not k.startswith("val_")), None)
     panels = [k for k in (loss, metric, "penalty", "learning_rate") if k is not None and k in history]
-    figure = Figure(figsize=(4.2 * len(panels), 3.4))
-    axes = figure.subplots(1, len(panels), squeeze=False)[0]
-    for ax, key in zip(axes, panels):
+    figure, axes = new_figure(4.2 * len(panels), 3.4, 1, len(panels), squeeze=False)
+    for ax, key in zip(axes[0], panels):
         epochs = np.arange(1, len(history[key]) + 1)
-        if key == "learning_rate":
-            ax.plot(epochs, history[key], color="tab:green")
-            ax.set_yscale("log")
-        elif key == "penalty":
-            ax.plot(epochs, history[key], color="tab:red")
-        else:
-            ax.plot(epochs, history[key], label="train")
-            if f"val_{key}" in history:
-                ax.plot(epochs, history[f"val_{key}"], label="validation")
-            ax.legend()
-        ax.set_title(key.replace("_", " "))
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+        own = {"learning_rate": "tab:green", "penalty": "tab:red"}.get(key)
+        ax.plot(epochs, history[key], **({"color": own} if own else {"label": "train"}))
+        if own is None and f"val_{key}" in history:
+            ax.plot(epochs, history[f"val_{key}"], label="validation")
+        style(ax, "epoch", title=key.replace("_", " "), yscale="log" if key == "learning_rate" else None,
+              legend=None if own else {})
+    return finish(figure, title)
 
 
 def plot_schedule(schedules, epochs: int, steps_per_epoch: int | None = None, ax=None,
@@ -87,16 +118,10 @@ def plot_schedule(schedules, epochs: int, steps_per_epoch: int | None = None, ax
     from kerasopt.schedules import epoch_values
 
     if ax is None:
-        ax = Figure(figsize=(6.4, 4.0)).subplots()
+        ax = new_figure(6.4, 4.0)[1]
     items = schedules.items() if isinstance(schedules, Mapping) else [(None, schedules)]
     for label, schedule in items:
         values = epoch_values(schedule, epochs, steps_per_epoch)
         ax.step(np.arange(len(values)), values, where="post", label=label)
-    if log_scale:
-        ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("learning rate")
-    ax.grid(alpha=0.3)
-    if isinstance(schedules, Mapping):
-        ax.legend()
-    return ax
+    return style(ax, "epoch", "learning rate", yscale="log" if log_scale else None,
+                 legend={} if isinstance(schedules, Mapping) else None)

@@ -1,22 +1,8 @@
 """Learning-rate schedules counted in epochs, run in optimizer steps.
 
-The course (and PyTorch's `StepLR`, `MultiStepLR`, `ExponentialLR`) describes
-learning-rate decay per epoch. Keras optimizers call their schedule with the
-optimizer's step count. Each schedule here takes `steps_per_epoch` and maps a
-step to its epoch, `epoch = floor(step / steps_per_epoch)`, so the learning
-rate is constant within an epoch and follows the closed-form formula across
-epochs. They are ordinary `keras.optimizers.schedules.LearningRateSchedule`
-objects: pass them as `learning_rate` to any Keras optimizer; they serialize
-inside a saved `.keras` model and load back.
-
-| name             | class                 | learning rate at epoch `e`                      |
-|------------------|-----------------------|-------------------------------------------------|
-| `"step"`         | `StepDecay`           | `lr * gamma ** floor(e / step_size)`            |
-| `"multistep"`    | `MultiStepDecay`      | `lr * gamma ** (number of milestones <= e)`     |
-| `"exponential"`  | `ExponentialDecay`    | `lr * gamma ** e`                               |
-| `"piecewise"`    | `PiecewiseConstant`   | `values[number of boundaries <= e]`             |
-| `"inverse_time"` | `InverseTimeDecay`    | `lr / (1 + decay_rate * e)`                     |
-| `"cosine"`       | `WarmupCosineDecay`   | linear warm-up, then cosine down to `alpha*lr`  |
+Each schedule maps the optimizer's step to its epoch, `floor(step / steps_per_epoch)`,
+and follows its closed-form formula across epochs (table: docs/python.md). They are
+`keras.optimizers.schedules.LearningRateSchedule` objects that serialize in a `.keras` model.
 """
 
 from __future__ import annotations
@@ -64,8 +50,7 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
     tensor holding the (0-based) epoch number, and name their arguments in `_CONFIG`.
 
     Args:
-        steps_per_epoch: Optimizer steps in one epoch, usually
-            `ceil(num_train_samples / batch_size)`.
+        steps_per_epoch: Optimizer steps in one epoch, usually `ceil(rows / batch_size)`.
         name: Optional name.
     """
 
@@ -100,8 +85,7 @@ class StepDecay(EpochSchedule):
         initial_learning_rate: Learning rate of the first epochs.
         step_size: Number of epochs between two decays.
         gamma: Multiplicative factor of each decay.
-        steps_per_epoch: Optimizer steps in one epoch.
-        name: Optional name.
+        steps_per_epoch, name: As in `EpochSchedule`.
 
     Example:
 
@@ -134,8 +118,7 @@ class MultiStepDecay(EpochSchedule):
         initial_learning_rate: Learning rate before the first milestone.
         milestones: Strictly increasing epoch numbers.
         gamma: Multiplicative factor at each milestone.
-        steps_per_epoch: Optimizer steps in one epoch.
-        name: Optional name.
+        steps_per_epoch, name: As in `EpochSchedule`.
     """
 
     _CONFIG = ("initial_learning_rate", "milestones", "gamma")
@@ -161,8 +144,7 @@ class ExponentialDecay(EpochSchedule):
     Args:
         initial_learning_rate: Learning rate of the first epoch.
         gamma: Multiplicative factor per epoch.
-        steps_per_epoch: Optimizer steps in one epoch.
-        name: Optional name.
+        steps_per_epoch, name: As in `EpochSchedule`.
     """
 
     _CONFIG = ("initial_learning_rate", "gamma")
@@ -186,8 +168,7 @@ class PiecewiseConstant(EpochSchedule):
     Args:
         boundaries: Strictly increasing epoch numbers where the rate changes.
         values: Learning rates, one more than `boundaries`.
-        steps_per_epoch: Optimizer steps in one epoch.
-        name: Optional name.
+        steps_per_epoch, name: As in `EpochSchedule`.
     """
 
     _CONFIG = ("boundaries", "values")
@@ -215,8 +196,7 @@ class InverseTimeDecay(EpochSchedule):
     Args:
         initial_learning_rate: Learning rate of the first epoch.
         decay_rate: Rate of the decay per epoch.
-        steps_per_epoch: Optimizer steps in one epoch.
-        name: Optional name.
+        steps_per_epoch, name: As in `EpochSchedule`.
     """
 
     _CONFIG = ("initial_learning_rate", "decay_rate")
@@ -245,8 +225,7 @@ class WarmupCosineDecay(EpochSchedule):
         decay_epochs: Length of the cosine phase in epochs.
         warmup_epochs: Length of the linear warm-up in epochs (0 for none).
         alpha: Final learning rate as a fraction of `initial_learning_rate`.
-        steps_per_epoch: Optimizer steps in one epoch.
-        name: Optional name.
+        steps_per_epoch, name: As in `EpochSchedule`.
     """
 
     _CONFIG = ("initial_learning_rate", "decay_epochs", "warmup_epochs", "alpha")

@@ -10,10 +10,8 @@ Usage:
 
 import sys
 
-from kerasopt._io import check_out_dir
 from kerasopt.cli import experiment_parser, run_reporting_errors
-from kerasopt.experiments import backprop
-from kerasopt.plotting import save_figures
+from kerasopt.experiments import backprop, check_outputs, write_outputs
 
 FIGURES = ("backprop_gradients.png",)
 
@@ -28,11 +26,11 @@ def main(argv=None) -> int:
 
     def run():
         if args.out:
-            check_out_dir(args.out, FIGURES, args.overwrite)
+            check_outputs(args.out, FIGURES, args.overwrite)
         result = backprop.backprop_step(learning_rate=args.learning_rate, update_biases=args.update_biases)
         print(backprop.format_table(result))
         if args.out:
-            for path in save_figures({"backprop_gradients.png": backprop.plot_step(result)}, args.out):
+            for path in write_outputs(args.out, {"backprop_gradients.png": backprop.plot_step(result)}):
                 print(f"wrote {path}")
 
     return run_reporting_errors(parser.prog, run)

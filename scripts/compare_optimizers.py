@@ -12,10 +12,8 @@ Usage:
 
 import sys
 
-from kerasopt._io import check_out_dir
 from kerasopt.cli import experiment_parser, run_reporting_errors
-from kerasopt.experiments import optimizer_race
-from kerasopt.plotting import save_figures
+from kerasopt.experiments import check_outputs, optimizer_race, write_outputs
 
 FIGURES = ("optimizers_race.png",)
 
@@ -32,7 +30,7 @@ def main(argv=None) -> int:
 
     def run():
         if args.out:
-            check_out_dir(args.out, FIGURES, args.overwrite)
+            check_outputs(args.out, FIGURES, args.overwrite)
         steps = optimizer_race.trajectories(args.optimizers, learning_rate=args.learning_rate)
         race = optimizer_race.optimizer_race(args.optimizers, learning_rate=args.learning_rate,
                                              epochs=args.epochs, batch_size=args.batch_size,
@@ -42,7 +40,7 @@ def main(argv=None) -> int:
         print(f"\nFinal training loss after {args.epochs} epochs:")
         print(optimizer_race.format_race_table(race))
         if args.out:
-            for path in save_figures({"optimizers_race.png": optimizer_race.plot_race(race)}, args.out):
+            for path in write_outputs(args.out, {"optimizers_race.png": optimizer_race.plot_race(race)}):
                 print(f"wrote {path}")
 
     return run_reporting_errors(parser.prog, run)

@@ -9,10 +9,8 @@ Usage:
 
 import sys
 
-from kerasopt._io import check_out_dir
 from kerasopt.cli import experiment_parser, run_reporting_errors
-from kerasopt.experiments import ewa
-from kerasopt.plotting import save_figures
+from kerasopt.experiments import check_outputs, ewa, write_outputs
 
 FIGURES = ("ewa.png",)
 
@@ -25,11 +23,11 @@ def main(argv=None) -> int:
 
     def run():
         if args.out:
-            check_out_dir(args.out, FIGURES, args.overwrite)
+            check_outputs(args.out, FIGURES, args.overwrite)
         result = ewa.ewa_experiment(days=args.days, betas=args.betas, seed=args.seed)
         print(ewa.format_table(result))
         if args.out:
-            for path in save_figures({"ewa.png": ewa.plot_ewa(result)}, args.out):
+            for path in write_outputs(args.out, {"ewa.png": ewa.plot_ewa(result)}):
                 print(f"wrote {path}")
 
     return run_reporting_errors(parser.prog, run)

@@ -9,10 +9,8 @@ Usage:
 
 import sys
 
-from kerasopt._io import check_out_dir
 from kerasopt.cli import experiment_parser, run_reporting_errors
-from kerasopt.experiments import lr_schedules
-from kerasopt.plotting import save_figures
+from kerasopt.experiments import check_outputs, lr_schedules, write_outputs
 
 FIGURES = ("lr_schedules.png",)
 
@@ -26,12 +24,12 @@ def main(argv=None) -> int:
 
     def run():
         if args.out:
-            check_out_dir(args.out, FIGURES, args.overwrite)
+            check_outputs(args.out, FIGURES, args.overwrite)
         values = lr_schedules.schedule_values(args.epochs, args.learning_rate)
         print(lr_schedules.format_table(values))
         if args.out:
             figure = lr_schedules.plot_schedules(args.epochs, args.learning_rate)
-            for path in save_figures({"lr_schedules.png": figure}, args.out):
+            for path in write_outputs(args.out, {"lr_schedules.png": figure}):
                 print(f"wrote {path}")
 
     return run_reporting_errors(parser.prog, run)

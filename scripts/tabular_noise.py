@@ -32,22 +32,18 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
 
     def run():
-        from kerasopt import _io
-        from kerasopt.experiments import regularization, tabular_noise
-        from kerasopt.plotting import save_figure
+        from kerasopt.experiments import check_outputs, regularization, tabular_noise, write_outputs
 
-        _io.check_out_dir(args.out, FILES, args.overwrite)
+        check_outputs(args.out, FILES, args.overwrite)
         x, y = regularization.load_phone(args.data)
         table = tabular_noise.cross_validate_noise(x, y, args.stddevs, args.seeds, args.folds, args.epochs)
         summary = table.groupby("stddev").agg(test_accuracy=("test_accuracy", "mean"),
                                               test_std=("test_accuracy", "std"),
                                               train_accuracy=("train_accuracy", "mean"))
         print(summary.to_string(float_format=lambda v: f"{v:.4f}"))
-        os.makedirs(args.out, exist_ok=True)
-        _io.write_text(os.path.join(args.out, FILES[0]), table.to_csv(index=False))
         source = os.path.basename(args.data) if args.data else "generated phone-like rows"
-        save_figure(tabular_noise.plot_noise(table, title=f"{args.folds}-fold CV on {source}, {args.epochs} epochs"),
-                    os.path.join(args.out, FILES[1]))
+        figure = tabular_noise.plot_noise(table, title=f"{args.folds}-fold CV on {source}, {args.epochs} epochs")
+        write_outputs(args.out, {FILES[0]: table.to_csv(index=False), FILES[1]: figure})
         for name in FILES:
             print(f"wrote {os.path.join(args.out, name)}")
 

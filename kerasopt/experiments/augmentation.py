@@ -1,13 +1,7 @@
-"""Data augmentation on MNIST: what the transforms do, and the train/test gap with and without them.
+"""Data augmentation on MNIST: the transforms, and the train/test gap with and without them.
 
-`augmented_examples` draws random variants of a few digits with the layer
-that `kerasopt.augmentation` puts in a model (`plot_augmentation_grid`
-shows them beside the originals). `compare_augmentation` trains the same
-dense network on the same rows twice, without and with augmentation, and
-records after each epoch the accuracy and cross-entropy on the clean
-training rows (inference mode: no dropout, no transforms) beside those on the
-test rows; `plot_augmentation_curves` draws both and their gap, which
-augmentation narrows.
+`compare_augmentation` trains the same network with and without augmentation and records, per
+epoch, the clean training rows (inference mode) beside the test rows; augmentation narrows the gap.
 """
 
 from __future__ import annotations
@@ -19,6 +13,7 @@ import numpy as np
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
+from kerasopt.plotting import finish, new_figure, style
 
 __all__ = ["OUTPUT_FILES", "augmented_examples", "compare_augmentation", "plot_augmentation_curves",
            "plot_augmentation_grid", "run_experiment"]
@@ -27,14 +22,13 @@ OUTPUT_FILES = ("augmentation_grid.png", "augmentation_curves.png", "augmentatio
 
 
 def augmented_examples(rows: np.ndarray, augment: Any = "rotation,shift,zoom", variants: int = 5,
-                       image_shape=None, seed: int = 0) -> np.ndarray:
+                       seed: int = 0) -> np.ndarray:
     """Returns `variants` random augmentations of each row, as images.
 
     Args:
         rows: Flat pixel rows, shape `(n, pixels)`.
         augment: A name, dict or layer for `kerasopt.augmentation.get`.
         variants: Augmented copies per row.
-        image_shape: Image shape of the rows (`None`: square grey images).
         seed: Seed of the transforms.
 
     Returns:
@@ -44,7 +38,7 @@ def augmented_examples(rows: np.ndarray, augment: Any = "rotation,shift,zoom", v
 
     rows = np.asarray(rows, dtype="float32")
     variants = check.positive_int("variants", variants)
-    layer = augmentation.get(augment, image_shape, seed=seed)
+    layer = augmentation.get(augment, seed=seed)
     if layer is None:
         raise ArgumentError(f"Invalid value for `augment`: expected some augmentation. Received: augment={augment!r}")
     out = [np.asarray(layer(rows, training=True)) for _ in range(variants)]
@@ -54,11 +48,9 @@ def augmented_examples(rows: np.ndarray, augment: Any = "rotation,shift,zoom", v
 
 def plot_augmentation_grid(rows: np.ndarray, examples: np.ndarray, title: str | None = None):
     """Draws each original digit (first column) beside its augmented variants; returns a Figure."""
-    from matplotlib.figure import Figure
-
     n, variants, height, width = examples.shape
-    figure = Figure(figsize=(1.1 * (variants + 1), 1.1 * n + (0.4 if title else 0.1)))
-    axes = figure.subplots(n, variants + 1, squeeze=False)
+    figure, axes = new_figure(1.1 * (variants + 1), 1.1 * n + (0.4 if title else 0.1), n, variants + 1,
+                              squeeze=False)
     originals = np.asarray(rows).reshape(n, height, width)
     for i in range(n):
         for j in range(variants + 1):
@@ -75,29 +67,26 @@ def plot_augmentation_grid(rows: np.ndarray, examples: np.ndarray, title: str | 
     return figure
 
 
-def compare_augmentation(data, augment: Any = "rotation,shift,zoom", clean_rows: int = 10000,
+def compare_augmentation(data, augment: Any = "rotation,shift,zoom",
                          seed: int = 0, **settings) -> dict[str, Any]:
     """Trains one network without and one with augmentation on the same rows; returns both runs.
 
     Args:
         data: `kerasopt.experiments.mnist.Images`.
         augment: The augmentation of the second run.
-        clean_rows: How many training rows (the first ones) are evaluated
-            after each epoch in inference mode for the clean train curve.
         seed: Seed of both runs (same initial weights and batch order).
         **settings: `run_mnist` settings shared by both runs (e.g.
             `hidden_units`, `epochs`, `dropout`, `schedule`).
 
     Returns:
-        `{"none": MnistResult, "augmented": MnistResult}`; each `history`
-        also holds `clean_train_accuracy` and `clean_train_loss` per epoch.
+        `{"none": MnistResult, "augmented": MnistResult}`; each `history` also holds
+        `clean_train_accuracy` and `clean_train_loss` per epoch (first 10,000 training rows).
     """
     import keras
 
     from kerasopt.experiments import mnist
 
-    clean_rows = check.positive_int("clean_rows", clean_rows)
-    x_clean, y_clean = data.x_train[:clean_rows], data.y_train[:clean_rows]
+    x_clean, y_clean = data.x_train[:10000], data.y_train[:10000]
 
     class CleanTrain(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -114,10 +103,7 @@ def compare_augmentation(data, augment: Any = "rotation,shift,zoom", clean_rows:
 
 def plot_augmentation_curves(runs: dict[str, Any], title: str | None = None):
     """Draws clean-train and test accuracy per epoch of each run, and their gap; returns a Figure."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(10.0, 3.8))
-    acc_ax, gap_ax = figure.subplots(1, 2)
+    figure, (acc_ax, gap_ax) = new_figure(10.0, 3.8, 1, 2)
     for i, (label, run) in enumerate(runs.items()):
         history = run.history
         epochs = np.arange(1, len(history["val_accuracy"]) + 1)
@@ -126,17 +112,10 @@ def plot_augmentation_curves(runs: dict[str, Any], title: str | None = None):
         acc_ax.plot(epochs, train, "--", color=f"C{i}", label=f"{label}: train rows")
         acc_ax.plot(epochs, test, "-", color=f"C{i}", label=f"{label}: test rows")
         gap_ax.plot(epochs, 100 * (train - test), "-", color=f"C{i}", label=label)
-    acc_ax.set_ylabel("accuracy (inference mode)")
-    gap_ax.set_ylabel("train - test accuracy (points)")
     gap_ax.axhline(0.0, color="black", linewidth=0.8)
-    for ax in (acc_ax, gap_ax):
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+    style(acc_ax, "epoch", "accuracy (inference mode)", legend={"fontsize": "small"})
+    style(gap_ax, "epoch", "train - test accuracy (points)", legend={"fontsize": "small"})
+    return finish(figure, title)
 
 
 def run_experiment(data, out_dir: str | os.PathLike | None = None, augment: Any = "rotation,shift,zoom",
@@ -162,11 +141,9 @@ def run_experiment(data, out_dir: str | os.PathLike | None = None, augment: Any 
         OutputExistsError: if `out_dir` holds an earlier run and `overwrite`
             is False (checked before any training).
     """
-    from kerasopt import _io
-    from kerasopt.plotting import save_figures
+    from kerasopt.experiments import check_outputs, write_outputs
 
-    if out_dir is not None:
-        _io.check_out_dir(os.fspath(out_dir), OUTPUT_FILES, overwrite)
+    check_outputs(out_dir, OUTPUT_FILES, overwrite)
     rows = data.x_test[:check.positive_int("digits", digits)]
     examples = augmented_examples(rows, augment, variants=variants, seed=seed)
     runs = compare_augmentation(data, augment, seed=seed, **settings)
@@ -184,8 +161,5 @@ def run_experiment(data, out_dir: str | os.PathLike | None = None, augment: Any 
         "augmentation_curves.png": plot_augmentation_curves(
             runs, title=f"{network} on {len(data.x_train)} training rows; test rows: {len(data.x_test)}"),
     }
-    if out_dir is not None:
-        os.makedirs(out_dir, exist_ok=True)
-        save_figures(figures, out_dir)
-        _io.write_json(os.path.join(os.fspath(out_dir), "augmentation.json"), summary)
+    write_outputs(out_dir, {**figures, "augmentation.json": summary})
     return {"runs": runs, "summary": summary, "figures": figures}

@@ -1,28 +1,10 @@
-"""Backpropagation, checked against a published worked example.
+"""Backpropagation, checked against Matt Mazur's worked example of a 2-2-2 sigmoid network.
 
-Matt Mazur's "A Step by Step Backpropagation Example" works one gradient
-step of a 2-2-2 sigmoid network by hand: inputs 0.05 and 0.10, targets 0.01
-and 0.99, hidden weights w1..w4 = 0.15, 0.20, 0.25, 0.30 and bias 0.35,
-output weights w5..w8 = 0.40, 0.45, 0.50, 0.55 and bias 0.60, loss
-`sum((out - target)**2) / 2`, learning rate 0.5. Before the step the total
-error is 0.298371109; after it w5 = 0.35891648 and w1 = 0.149780716.
-
-`backprop_step` builds that network as a Keras model (float64), computes the
-gradients with TensorFlow's automatic differentiation (`tf.GradientTape`; the
-TensorFlow backend is needed) and applies one step of `keras.optimizers.SGD`,
-so the published numbers check Keras itself.
-
-The article names the weights by the neuron they feed: w1 = i1->h1,
-w2 = i2->h1, w3 = i1->h2, w4 = i2->h2 (and w5..w8 likewise from h1, h2 to
-o1, o2). A Keras `Dense` kernel is `[inputs, outputs]`, the transpose of
-that layout, so the hidden kernel is `[[w1, w3], [w2, w4]]`. The article
-holds the biases fixed (`update_biases=False`, the default); their gradients
-are reported all the same, one bias per neuron: b_h1, b_h2, b_o1, b_o2. Training them too
-(`update_biases=True`) changes none of the weights after one step.
-
-After the step the error is 0.291027774, which is also what a forward pass
-with the article's rounded updated weights gives; the article prints
-0.291027924 (1.5e-7 higher).
+`backprop_step` builds the network as a float64 Keras model, takes TensorFlow's gradients and
+one `keras.optimizers.SGD` step: error 0.298371109 before, w5 = 0.35891648 and w1 = 0.149780716
+after. The article's weights feed neurons (w1 = i1->h1, w2 = i2->h1, w3 = i1->h2, ...), so the
+Keras kernel `[inputs, outputs]` is `[[w1, w3], [w2, w4]]`; biases are reported per neuron
+(b_h1, b_h2, b_o1, b_o2) and stay fixed unless `update_biases=True`. See docs/course.md.
 """
 
 from __future__ import annotations
@@ -32,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from kerasopt.plotting import finish, new_figure, style
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
@@ -158,15 +142,13 @@ def backprop_step(learning_rate: float = MAZUR["learning_rate"],
         targets: The two targets for o1, o2.
         weights: w1..w8 (article naming); default the article's.
         biases: `{"b1": ..., "b2": ...}`; default the article's.
-        update_biases: Whether the SGD step also updates the biases (the
-            article keeps them fixed).
+        update_biases: Whether the SGD step also updates the biases (the article's does not).
 
     Returns:
-        A `BackpropResult` with the error, every gradient and every updated
-        parameter.
+        A `BackpropResult` with the error, every gradient and every updated parameter.
 
     Raises:
-        ValueError: for an invalid argument.
+        ArgumentError: for an invalid argument.
         NotImplementedError: when the Keras backend is not TensorFlow.
 
     Example:
@@ -206,18 +188,18 @@ def backprop_step(learning_rate: float = MAZUR["learning_rate"],
     )
 
 
-def format_table(result: BackpropResult, decimals: int = 9) -> str:
+def format_table(result: BackpropResult) -> str:
     """Returns the step as text: outputs, errors, and per parameter value, gradient, update."""
-    f = f"{{:.{decimals}f}}"
+    f, w = "{:.9f}", 13
     lines = [f"out_o1 = {f.format(result.outputs['o1'])}   out_o2 = {f.format(result.outputs['o2'])}",
              f"E_total before = {f.format(result.total_error)}   "
              f"after = {f.format(result.total_error_after)}",
              "",
-             f"{'param':<6} {'before':>{decimals + 4}} {'dE/dparam':>{decimals + 4}} {'after':>{decimals + 4}}"]
+             f"{'param':<6} {'before':>{w}} {'dE/dparam':>{w}} {'after':>{w}}"]
     for name in result.weights_before:
-        lines.append(f"{name:<6} {f.format(result.weights_before[name]):>{decimals + 4}} "
-                     f"{f.format(result.gradients[name]):>{decimals + 4}} "
-                     f"{f.format(result.weights_after[name]):>{decimals + 4}}")
+        lines.append(f"{name:<6} {f.format(result.weights_before[name]):>{w}} "
+                     f"{f.format(result.gradients[name]):>{w}} "
+                     f"{f.format(result.weights_after[name]):>{w}}")
     return "\n".join(lines)
 
 
@@ -228,13 +210,10 @@ def plot_step(result: BackpropResult) -> Figure:
         A `matplotlib.figure.Figure` with one bar chart of gradients.
     """
     names = list(result.gradients)
-    figure = Figure(figsize=(6.4, 3.2))
-    ax = figure.subplots()
+    figure, ax = new_figure(6.4, 3.2)
     values = [result.gradients[n] for n in names]
     ax.bar(names, values, color=["tab:blue" if n.startswith("w") else "tab:gray" for n in names])
     ax.axhline(0.0, color="black", linewidth=0.8)
-    ax.set_ylabel("dE / dparameter")
-    ax.set_title(f"One backprop step: E {result.total_error:.6f} -> {result.total_error_after:.6f}")
-    ax.grid(axis="y", alpha=0.3)
-    figure.tight_layout()
-    return figure
+    style(ax, ylabel="dE / dparameter", grid={"axis": "y"},
+          title=f"One backprop step: E {result.total_error:.6f} -> {result.total_error_after:.6f}")
+    return finish(figure)

@@ -1,13 +1,7 @@
 """Exponentially weighted averages, the idea behind momentum, RMSprop and Adam.
 
-`v_0 = 0`, `v_t = beta * v_{t-1} + (1 - beta) * theta_t`. Because `v_0 = 0`
-the first values are biased towards zero; the bias-corrected average
-`v_t / (1 - beta**t)` removes that. The corrected average equals pandas'
-`Series.ewm(alpha=1 - beta, adjust=True).mean()`; the uncorrected one starts
-from 0, which pandas' `adjust=False` (it starts from `theta_1`) does not.
-
-The course smooths 30 daily temperatures with `beta = 0.5` (about the last 2
-days) and `beta = 0.9` (about the last 10 days).
+`v_t = beta * v_{t-1} + (1 - beta) * theta_t` from `v_0 = 0`, biased towards 0 at first;
+`v_t / (1 - beta**t)` corrects it and equals pandas' `ewm(alpha=1 - beta, adjust=True).mean()`.
 """
 
 from __future__ import annotations
@@ -17,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from kerasopt.plotting import finish, new_figure, style
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
@@ -116,10 +112,10 @@ def ewa_experiment(days: int = 30, betas: Sequence[float] = (0.5, 0.9), seed: in
     )
 
 
-def format_table(result: EWAResult, days: Sequence[int] | None = None) -> str:
-    """Returns the temperatures and averages of some days (1-based) as text."""
+def format_table(result: EWAResult) -> str:
+    """Returns the temperatures and averages of days 1, 2, 3, 5, 10, the middle and the last as text."""
     n = len(result.temperatures)
-    days = list(days) if days is not None else sorted({1, 2, 3, 5, 10, n // 2, n})
+    days = sorted({1, 2, 3, 5, 10, n // 2, n})
     header = f"{'day':>4} {'theta':>7}" + "".join(
         f" {'b=' + str(b):>9} {'b=' + str(b) + ' corr':>12}" for b in result.averages)
     lines = [header]
@@ -135,18 +131,12 @@ def format_table(result: EWAResult, days: Sequence[int] | None = None) -> str:
 
 def plot_ewa(result: EWAResult) -> Figure:
     """Draws the temperatures and each average, solid when corrected, dashed when not."""
-    figure = Figure(figsize=(6.4, 3.8))
-    ax = figure.subplots()
+    figure, ax = new_figure(6.4, 3.8)
     days = np.arange(1, len(result.temperatures) + 1)
     ax.scatter(days, result.temperatures, s=12, color="black", label="temperature")
     for i, (beta, raw) in enumerate(result.averages.items()):
         color = f"C{i}"
         ax.plot(days, result.corrected[beta], color=color, label=f"beta={beta} corrected")
         ax.plot(days, raw, color=color, linestyle="--", label=f"beta={beta} no correction")
-    ax.set_xlabel("day")
-    ax.set_ylabel("degrees C")
-    ax.set_title("Exponentially weighted averages")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    figure.tight_layout()
-    return figure
+    style(ax, "day", "degrees C", "Exponentially weighted averages", legend={"fontsize": 8})
+    return finish(figure)

@@ -14,8 +14,6 @@ The values (for `learning_rate=0.1`) are scaled with `learning_rate`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -66,25 +64,23 @@ def schedule_values(epochs: int = 200, learning_rate: float = 0.1) -> dict[str, 
     return {label: epoch_values(s, epochs) for label, s in course_schedules(learning_rate).items()}
 
 
-def format_table(values: dict[str, np.ndarray], epochs: Sequence[int] = (0, 9, 10, 49, 50, 100, 125, 160, 199)) -> str:
-    """Returns the learning rate of each schedule at some (0-based) epochs as text."""
+def format_table(values: dict[str, np.ndarray]) -> str:
+    """Returns the learning rate of each schedule at epochs 0, 9, 10, 49, 50, 100, 125, 160 and 199 as text."""
     n = len(next(iter(values.values())))
-    epochs = [e for e in epochs if 0 <= e < n]
+    epochs = [e for e in (0, 9, 10, 49, 50, 100, 125, 160, 199) if e < n]
     lines = [f"{'epoch':>5}" + "".join(f" {label:>12}" for label in values)]
     for e in epochs:
         lines.append(f"{e:>5}" + "".join(f" {v[e]:>12.6g}" for v in values.values()))
     return "\n".join(lines)
 
 
-def plot_schedules(epochs: int = 200, learning_rate: float = 0.1, log_scale: bool = True) -> Figure:
-    """Draws every course schedule with `kerasopt.plotting.plot_schedule`."""
-    from kerasopt.plotting import plot_schedule
+def plot_schedules(epochs: int = 200, learning_rate: float = 0.1) -> Figure:
+    """Draws every course schedule with `kerasopt.plotting.plot_schedule`, log scale."""
+    from kerasopt.plotting import finish, new_figure, plot_schedule, style
 
     epochs = check.positive_int("epochs", epochs)
-    figure = Figure(figsize=(7.0, 4.2))
-    ax = figure.subplots()
-    plot_schedule(course_schedules(learning_rate), epochs, ax=ax, log_scale=log_scale)
-    ax.set_title(f"Learning-rate schedules over {epochs} epochs (lr = {learning_rate:g})")
-    ax.legend(fontsize=8)
-    figure.tight_layout()
-    return figure
+    figure, ax = new_figure(7.0, 4.2)
+    plot_schedule(course_schedules(learning_rate), epochs, ax=ax, log_scale=True)
+    style(ax, title=f"Learning-rate schedules over {epochs} epochs (lr = {learning_rate:g})", grid=False,
+          legend={"fontsize": 8})
+    return finish(figure)

@@ -1,23 +1,8 @@
-"""MNIST with a dense network: the course's 784-500-10 classifier.
+"""MNIST with a dense network: the course's 784-500-10 classifier and the `PRESETS`.
 
-The course trains a fully connected 784-500-10 ReLU network with Adam
-(learning rate 1e-3), batch size 100, for 5 epochs, and reports about 98%
-test accuracy. `COURSE` holds that setting; `STRONG` adds dropout (0.2 on
-the pixels, 0.5 after the hidden layer), 30 epochs and a cosine learning-rate
-schedule, and beats it (98.60% against 98.01% with seed 0). `AUGMENTED` adds the course's missing
-regularizer, data augmentation (random rotations, shifts and zooms in
-training only, `kerasopt.augmentation`), to a wider 784-1024-1024-10 network.
-
-Preprocessing lives inside the model: the first layer is
-`Rescaling(1 / max_value)` (255 for MNIST, 16 for scikit-learn's 8x8 digits),
-so a trained or saved model takes raw pixel rows (flattened, 0..255) and the
-loaders return raw pixel values as float32 without scaling them.
-
-Nothing is downloaded. `load_mnist` reads a local Keras-format `mnist.npz`
-(keys `x_train`, `y_train`, `x_test`, `y_test`) from a path or from the Keras
-cache (`~/.keras/datasets/mnist.npz`, or `$KERAS_HOME/datasets/mnist.npz`);
-`load_digits` gives scikit-learn's bundled 8x8 digits through the same code
-path when MNIST is not at hand.
+The model rescales raw pixels itself (`Rescaling(1 / max_value)`), so loaders return raw
+pixel values and a saved model takes raw rows. Nothing is downloaded: `load_mnist` reads a
+local Keras-format `mnist.npz`; `load_digits` gives scikit-learn's 8x8 digits. See docs/course.md.
 """
 
 from __future__ import annotations
@@ -214,15 +199,13 @@ def subsample(data: Images, n_train: int | None = None, n_test: int | None = Non
 def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: float = 255.0,
                       hidden_units=(500,), dropout: float = 0.0, batch_norm: bool = False,
                       l2: float = 0.0, learning_rate=1e-3, kernel_initializer: str | dict = "he_normal",
-                      input_dropout: float = 0.0, seed: int | None = None, augment=None,
-                      image_shape=None):
+                      input_dropout: float = 0.0, seed: int | None = None, augment=None):
     """Builds the compiled classifier: `Rescaling(1/max_value)`, then `kerasopt.build_model`'s layers.
 
     Args:
         n_pixels: Pixels per image (784 for MNIST, 64 for the 8x8 digits).
         num_classes: Number of classes.
-        max_value: Largest raw pixel value; inputs are divided by it inside
-            the model, so the model takes raw pixel rows.
+        max_value: Largest raw pixel value; the model divides its raw pixel rows by it.
         hidden_units: Hidden layer sizes (the course: `(500,)`).
         dropout: Dropout rate after each hidden layer.
         batch_norm: Whether to add batch normalization to the hidden layers.
@@ -231,17 +214,15 @@ def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: flo
         kernel_initializer: Initializer of every Dense kernel.
         input_dropout: Dropout rate on the (rescaled) pixels, in [0, 1).
         seed: Seed of the initializers and dropout.
-        augment: Data augmentation in training only (see
-            `kerasopt.augmentation.get`), e.g. `"rotation,shift,zoom"`; it
-            comes right after the rescaling, before `input_dropout`.
-        image_shape: Image shape of the rows; `None` reads square grey
-            images (28x28 for MNIST, 8x8 for the digits).
+        augment: Augmentation in training only (`kerasopt.augmentation.get`) on square grey
+            images, right after the rescaling, before `input_dropout`.
 
     Returns:
         A compiled `keras.Model` (sparse categorical cross-entropy, accuracy).
     """
     import keras
 
+    from kerasopt.experiments import classifier
     from kerasopt.models import build_model
 
     max_value = check.positive_float("max_value", max_value)
@@ -249,22 +230,15 @@ def build_mnist_model(n_pixels: int = 784, num_classes: int = 10, max_value: flo
     core = build_model(check.positive_int("n_pixels", n_pixels), num_classes=num_classes,
                        hidden_units=hidden_units, activation="relu", dropout=dropout, batch_norm=batch_norm,
                        l1=0.0, l2=l2, normalize=False, optimizer="adam", learning_rate=learning_rate, seed=seed,
-                       kernel_initializer=kernel_initializer, augment=augment, image_shape=image_shape)
-    # One flat model: the rescaling layer, then build_model's layers (a chain, the augmentation
-    # first if any), the input dropout before the first Dense layer, so that a saved model holds a
-    # single optimizer and takes raw pixels.
-    inputs = keras.Input(shape=(n_pixels,), name="pixels")
-    x = keras.layers.Rescaling(1.0 / max_value, name="rescaling")(inputs)
-    for layer in core.layers:
-        if input_dropout and isinstance(layer, keras.layers.Dense):
-            x = keras.layers.Dropout(input_dropout, seed=None if seed is None else seed + 999,
-                                     name="input_dropout")(x)
-            input_dropout = 0.0
-        if not isinstance(layer, keras.layers.InputLayer):
-            x = layer(x)
-    model = keras.Model(inputs, x, name="mnist_dense")
-    model.compile(optimizer=core.optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+                       kernel_initializer=kernel_initializer, augment=augment)
+    # One flat model that takes raw pixels: the rescaling, then build_model's chain (the augmentation
+    # first if any) with the input dropout before the first Dense layer.
+    layers = [keras.layers.Rescaling(1.0 / max_value, name="rescaling"), *core.layers[1:]]
+    if input_dropout:
+        at = next(i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.Dense))
+        layers.insert(at, keras.layers.Dropout(input_dropout, seed=None if seed is None else seed + 999,
+                                               name="input_dropout"))
+    return classifier(core, layers, "mnist_dense", "pixels")
 
 
 @dataclass
@@ -302,10 +276,7 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
               l2: float = 0.0, schedule: str | dict | None = None,
               kernel_initializer: str | dict = "he_normal", input_dropout: float = 0.0,
               augment=None, seed: int = 0, verbose: int = 0, callbacks=None) -> MnistResult:
-    """Trains the dense MNIST classifier and returns its test accuracy.
-
-    The test rows are passed as validation data, so `history` holds the test
-    curves; there is no early stopping and no model selection on them.
+    """Trains the dense MNIST classifier; the test rows are `fit`'s validation data, used for no choice.
 
     Args:
         data: `Images` from `load_mnist`, `load_digits` or `subsample`.
@@ -329,7 +300,7 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
         A `MnistResult`.
     """
     from kerasopt import schedules
-    from kerasopt.training import train
+    from kerasopt.experiments import train_curves
 
     epochs = check.positive_int("epochs", epochs)
     batch_size = check.positive_int("batch_size", batch_size)
@@ -342,10 +313,9 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
                               dropout=dropout, batch_norm=batch_norm, l2=l2, learning_rate=rate,
                               kernel_initializer=kernel_initializer, input_dropout=input_dropout, seed=seed,
                               augment=augment)
-    result = train(model, data.x_train, data.y_train, validation_data=(data.x_test, data.y_test),
-                   epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
-                   verbose=verbose, callbacks=callbacks)
-    history = {k: [float(v) for v in values] for k, values in result.history.history.items()}
+    result, history = train_curves(model, data.x_train, data.y_train, validation_data=(data.x_test, data.y_test),
+                                   epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose,
+                                   callbacks=callbacks)
     config = {"data": data.name, "train_rows": int(len(data.x_train)), "test_rows": int(len(data.x_test)),
               "hidden_units": [int(u) for u in ([hidden_units] if isinstance(hidden_units, int) else hidden_units)],
               "epochs": epochs, "batch_size": batch_size, "learning_rate": float(learning_rate),
@@ -398,16 +368,13 @@ def save_mnist_run(result: MnistResult, out_dir: str | os.PathLike, overwrite: b
         OutputExistsError: if a file would be replaced and `overwrite` is False.
     """
     from kerasopt import _io
-    from kerasopt.plotting import save_figure
+    from kerasopt.experiments import check_outputs, write_outputs
 
-    out_dir = os.fspath(out_dir)
     names = ["metrics.json", "mnist_curves.png"] + (["model.keras"] if save_model else [])
-    _io.check_out_dir(out_dir, names, overwrite)
-    os.makedirs(out_dir, exist_ok=True)
-    paths = [os.path.join(out_dir, n) for n in names]
-    _io.write_json(paths[0], result.to_dict())
-    acc = result.test_accuracy
-    save_figure(plot_mnist_history(result.history, title=f"test accuracy {acc:.4f}"), paths[1])
+    check_outputs(out_dir, names, overwrite)
+    write_outputs(out_dir, {"metrics.json": result.to_dict(), "mnist_curves.png": plot_mnist_history(
+        result.history, title=f"test accuracy {result.test_accuracy:.4f}")})
+    paths = [os.path.join(os.fspath(out_dir), n) for n in names]
     if save_model:
         _io.write_with(paths[2], lambda tmp: result.model.save(tmp))
     return paths

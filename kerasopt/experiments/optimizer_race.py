@@ -1,13 +1,7 @@
-"""Optimizers compared: a race on a small regression and steps on a parabola.
+"""Optimizers compared: a race on `y = x**3 + noise` and a few steps on `f(w) = w**2 / 2`.
 
-`optimizer_race` fits `y = x**3 + 0.1 * noise` (1,500 points in [-1, 1])
-with a 1-20-1 ReLU network for each optimizer, all from the same initial
-weights and the same batch order, and returns each optimizer's loss curve.
-
-`trajectories` runs a few steps of each Keras optimizer on `f(w) = w**2 / 2`
-(gradient `w`) from `w = 1`, small enough to check by hand against the
-update formulas: e.g. SGD with learning rate 0.01 and momentum 0.9 goes
-1 -> 0.99 -> 0.9711.
+`optimizer_race` trains a 1-20-1 ReLU network per optimizer from the same weights and batches;
+`trajectories` runs each optimizer by hand-checkable steps (momentum 0.9, lr 0.01: 1 -> 0.99 -> 0.9711).
 """
 
 from __future__ import annotations
@@ -52,7 +46,7 @@ def _rates(learning_rate, names: list[str]) -> dict[str, float]:
 
 
 def trajectories(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, learning_rate: float | Mapping[str, float] = 0.01,
-                 steps: int = 2, w0: float = 1.0) -> dict[str, np.ndarray]:
+                 steps: int = 2) -> dict[str, np.ndarray]:
     """Runs each optimizer for a few steps on `f(w) = w**2 / 2` (gradient `w`).
 
     The Keras optimizers (through `kerasopt.optimizers.get`, so with the
@@ -62,7 +56,6 @@ def trajectories(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, learning_rate: 
         optimizers: `kerasopt.optimizers` names.
         learning_rate: One rate for all, or `{name: rate}`.
         steps: Number of steps.
-        w0: Starting point.
 
     Returns:
         `{name: array [w_0, w_1, ..., w_steps]}`.
@@ -79,13 +72,11 @@ def trajectories(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, learning_rate: 
     names = _names(optimizers)
     rates = _rates(learning_rate, names)
     steps = check.positive_int("steps", steps)
-    if not check._is_real(w0) or not np.isfinite(w0):
-        raise ArgumentError(f"Invalid value for `w0`: expected a finite number. Received: w0={w0!r}")
     result = {}
     for name in names:
         optimizer = optimizers_lib.get(name, learning_rate=rates[name])
-        w = keras.Variable(np.float64(w0), dtype="float64", name="w")
-        path = [float(w0)]
+        w = keras.Variable(np.float64(1.0), dtype="float64", name="w")
+        path = [1.0]
         for _ in range(steps):
             gradient = keras.ops.convert_to_tensor(w.value)  # d/dw (w**2 / 2) = w
             optimizer.apply([gradient], [w])
@@ -151,7 +142,7 @@ def optimizer_race(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
     import keras
 
     from kerasopt.models import build_model
-    from kerasopt.training import train
+    from kerasopt.experiments import train_curves
 
     names = _names(optimizers)
     rates = _rates(learning_rate, names)
@@ -171,8 +162,8 @@ def optimizer_race(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
         model = build(name)
         model.set_weights(initial)
         initial_loss[name] = float(model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)["loss"])
-        result = train(model, x, y, epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
-        losses[name] = [float(v) for v in result.history.history["loss"]]
+        result, curves = train_curves(model, x, y, epochs=epochs, batch_size=batch_size, seed=seed)
+        losses[name] = curves["loss"]
         final_loss[name] = result.metrics["train"]["loss"]
     return RaceResult(losses=losses, initial_loss=initial_loss, final_loss=final_loss,
                       learning_rates=rates, initial_weights=initial)
@@ -187,32 +178,26 @@ def format_race_table(result: RaceResult) -> str:
     return "\n".join(lines)
 
 
-def format_trajectory_table(paths: Mapping[str, np.ndarray], decimals: int = 8) -> str:
+def format_trajectory_table(paths: Mapping[str, np.ndarray]) -> str:
     """Returns `w_0, w_1, ...` of each optimizer as text."""
     steps = len(next(iter(paths.values())))
-    lines = [f"{'optimizer':<10}" + "".join(f" {'w_' + str(i):>{decimals + 4}}" for i in range(steps))]
+    lines = [f"{'optimizer':<10}" + "".join(f" {'w_' + str(i):>12}" for i in range(steps))]
     for name, path in paths.items():
-        lines.append(f"{name:<10}" + "".join(f" {w:>{decimals + 4}.{decimals}f}" for w in path))
+        lines.append(f"{name:<10}" + "".join(f" {w:>12.8f}" for w in path))
     return "\n".join(lines)
 
 
 def coinciding(result: RaceResult, rtol: float = 0.01) -> list[tuple[str, str, float]]:
     """Returns the pairs of optimizers whose loss curves lie within `rtol` of each other.
 
-    Such curves hide one another in `plot_race`; e.g. Adam and AdamW: AdamW
-    is Adam plus a decoupled weight decay that multiplies every weight by
-    `1 - learning_rate * 0.004` per step (Keras's default `weight_decay`),
-    about 3 % in all over the race's 750 steps at learning rate 0.01, which
-    moves the loss of the 61-weight network by less than 1 %.
+    Such curves hide one another in `plot_race` (e.g. Adam and AdamW; see docs/course.md).
 
     Args:
         result: A `RaceResult`.
-        rtol: Largest relative difference, at every epoch, of two curves
-            that count as coinciding.
+        rtol: Largest relative difference, at every epoch, of two coinciding curves.
 
     Returns:
-        `(name_a, name_b, largest relative difference)` for each such pair,
-        in the order of `result.losses`.
+        `(name_a, name_b, largest relative difference)` per pair, in the order of `result.losses`.
     """
     rtol = check.positive_float("rtol", rtol)
     names = list(result.losses)
@@ -239,24 +224,19 @@ def plot_race(result: RaceResult) -> Figure:
     that coincide stay visible; a note under the axes names the pairs
     within 1 % of each other at every epoch (see `coinciding`).
     """
+    from kerasopt.plotting import finish, new_figure, style
+
     pairs = coinciding(result)
-    figure = Figure(figsize=(6.4, 4.4 if pairs else 4.0))
-    ax = figure.subplots()
+    figure, ax = new_figure(6.4, 4.4 if pairs else 4.0)
     for i, (name, curve) in enumerate(result.losses.items()):
         line, marker = _STYLES[i % len(_STYLES)]
         ax.plot(np.arange(len(curve) + 1), [result.initial_loss[name], *curve], linestyle=line,
                 marker=marker, markersize=6 if i % 2 else 4, markerfacecolor="none" if i % 2 else None,
                 color=f"C{i % 10}", label=name)
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss (MSE)")
-    ax.set_title("y = x^3 + 0.1 noise, 1-20-1 ReLU net, same initial weights")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    if pairs:
-        text = "; ".join(f"{a} and {b} coincide (within {100 * d:.1f} %)" for a, b, d in pairs)
-        figure.text(0.01, 0.01, text, fontsize=7.5, va="bottom", ha="left", wrap=True)
-        figure.tight_layout(rect=(0, 0.06, 1, 1))
-    else:
-        figure.tight_layout()
-    return figure
+    style(ax, "epoch", "training loss (MSE)", "y = x^3 + 0.1 noise, 1-20-1 ReLU net, same initial weights",
+          yscale="log", grid={"which": "both"}, legend={"fontsize": 8})
+    if not pairs:
+        return finish(figure)
+    text = "; ".join(f"{a} and {b} coincide (within {100 * d:.1f} %)" for a, b, d in pairs)
+    figure.text(0.01, 0.01, text, fontsize=7.5, va="bottom", ha="left", wrap=True)
+    return finish(figure, rect=(0, 0.06, 1, 1))

@@ -1,17 +1,8 @@
 """Dropout, batch normalization and L2 against overfitting: the train/validation gap.
 
-An over-parameterised network (by default 20-512-512-4, about 274k weights)
-trained on a modest phone data set fits the training rows almost perfectly;
-the gap between training and validation accuracy measures how much it
-overfits. `compare_regularizers` trains the same network with each
-regularizer in turn (same split, same seed, no early stopping) and tabulates
-the final accuracy and cross-entropy on both splits and the gap.
-
-The reported loss is the data cross-entropy only (a
-`SparseCategoricalCrossentropy` metric), without the L2 penalty that Keras
-adds to the training objective, so the variants compare on equal terms.
-Training metrics are evaluated after training in inference mode (dropout
-off, batch-norm moving statistics), like the validation metrics.
+`compare_regularizers` trains one over-parameterised network per regularizer (same split, seed,
+no early stopping). Losses are the data cross-entropy without the L2 penalty; training metrics
+are evaluated after training in inference mode, like the validation ones.
 """
 
 from __future__ import annotations
@@ -25,6 +16,7 @@ import pandas as pd
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
+from kerasopt.plotting import finish, new_figure, style
 
 __all__ = ["VARIANTS", "compare_regularizers", "load_phone", "plot_gap", "plot_regularization_curves",
            "run_experiment"]
@@ -128,21 +120,21 @@ def _train_variant(splits, options: dict, epochs: int, batch_size: int, seed: in
     import keras
 
     from kerasopt.models import build_model
-    from kerasopt.training import train
+    from kerasopt.experiments import train_curves
 
     keras.backend.clear_session()
     model = build_model(splits.x_train, **options,
                         metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")])
     start = time.perf_counter()
-    result = train(model, splits.x_train, splits.y_train, validation_data=(splits.x_val, splits.y_val),
-                   epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
+    result, curves = train_curves(model, splits.x_train, splits.y_train, validation_data=(splits.x_val, splits.y_val),
+                                  epochs=epochs, batch_size=batch_size, seed=seed)
     seconds = time.perf_counter() - start
     tr, va = result.metrics["train"], result.metrics["validation"]
     row = {"train_accuracy": tr["accuracy"], "val_accuracy": va["accuracy"],
            "train_loss": tr["cross_entropy"], "val_loss": va["cross_entropy"],
            "accuracy_gap": tr["accuracy"] - va["accuracy"], "loss_gap": va["cross_entropy"] - tr["cross_entropy"],
            "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)), "seconds": round(seconds, 1)}
-    return row, {k: [float(v) for v in values] for k, values in result.history.history.items()}
+    return row, curves
 
 
 def plot_regularization_curves(histories: Mapping[str, Mapping[str, list]], title: str | None = None):
@@ -155,10 +147,7 @@ def plot_regularization_curves(histories: Mapping[str, Mapping[str, list]], titl
     Returns:
         A `matplotlib.figure.Figure`.
     """
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(10.0, 3.8))
-    acc_ax, loss_ax = figure.subplots(1, 2)
+    figure, (acc_ax, loss_ax) = new_figure(10.0, 3.8, 1, 2)
     colors = [f"C{i}" for i in range(10)]
     for (label, history), color in zip(histories.items(), colors * 3):
         epochs = np.arange(1, len(history["accuracy"]) + 1)
@@ -166,17 +155,10 @@ def plot_regularization_curves(histories: Mapping[str, Mapping[str, list]], titl
         acc_ax.plot(epochs, history["val_accuracy"], "-", color=color, label=label)
         loss_ax.plot(epochs, history["cross_entropy"], "--", color=color, alpha=0.7)
         loss_ax.plot(epochs, history["val_cross_entropy"], "-", color=color, label=label)
-    acc_ax.set_ylabel("accuracy")
-    loss_ax.set_ylabel("cross-entropy (no penalty)")
-    loss_ax.set_yscale("log")
-    for ax in (acc_ax, loss_ax):
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-    acc_ax.legend(fontsize="small", title="solid: validation, dashed: train", title_fontsize="small")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+    style(acc_ax, "epoch", "accuracy",
+          legend={"fontsize": "small", "title": "solid: validation, dashed: train", "title_fontsize": "small"})
+    style(loss_ax, "epoch", "cross-entropy (no penalty)", yscale="log")
+    return finish(figure, title)
 
 
 def plot_gap(table: pd.DataFrame, title: str | None = None):
@@ -186,29 +168,22 @@ def plot_gap(table: pd.DataFrame, title: str | None = None):
     right panel shows the gap itself (train - validation accuracy, in
     points), the quantity the regularizers are meant to shrink.
     """
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(9.6, 3.6))
-    acc_ax, gap_ax = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    figure, (acc_ax, gap_ax) = new_figure(9.6, 3.6, 1, 2, gridspec_kw={"width_ratios": [3, 2]})
     index = np.arange(len(table))
     labels = list(table.index)
     acc_ax.bar(index - 0.2, table["train_accuracy"], 0.4, label="train")
     acc_ax.bar(index + 0.2, table["val_accuracy"], 0.4, label="validation")
     acc_ax.set_ylim(0.0, 1.0)
-    acc_ax.set_ylabel("accuracy")
-    acc_ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small", frameon=False)
+    style(acc_ax, ylabel="accuracy", grid={"axis": "y"}, legend={
+        "loc": "lower center", "bbox_to_anchor": (0.5, 1.0), "ncol": 2, "fontsize": "small", "frameon": False})
     gap = 100 * (table["train_accuracy"] - table["val_accuracy"])
     bars = gap_ax.bar(index, gap, 0.6, color="C3")
     gap_ax.bar_label(bars, fmt="%.1f", fontsize="small")
     gap_ax.set_ylim(0.0, max(1.0, float(gap.max())) * 1.15)
-    gap_ax.set_ylabel("train - validation accuracy (points)")
+    style(gap_ax, ylabel="train - validation accuracy (points)", grid={"axis": "y"})
     for ax in (acc_ax, gap_ax):
         ax.set_xticks(index, labels, rotation=15, fontsize="small")
-        ax.grid(alpha=0.3, axis="y")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+    return finish(figure, title)
 
 
 OUTPUT_FILES = ("regularization.csv", "regularization_history.json", "regularization_curves.png",
@@ -238,12 +213,9 @@ def run_experiment(out_dir: str | os.PathLike | None = None, data_path: str | os
             is False (checked before any training).
         DataError: if `data_path` cannot be read.
     """
-    from kerasopt import _io
-    from kerasopt.plotting import save_figures
+    from kerasopt.experiments import check_outputs, write_outputs
 
-    if out_dir is not None:
-        out_dir = os.fspath(out_dir)
-        _io.check_out_dir(out_dir, OUTPUT_FILES, overwrite)
+    check_outputs(out_dir, OUTPUT_FILES, overwrite)
     x, y = load_phone(data_path, n_samples=n_samples, seed=kwargs.get("seed", 0))
     source = os.path.abspath(data_path) if data_path is not None else f"make_phone_data({n_samples})"
     # Figures name the file, not where it lies on this machine.
@@ -255,9 +227,6 @@ def run_experiment(out_dir: str | os.PathLike | None = None, data_path: str | os
         "regularization_curves.png": plot_regularization_curves(histories, title=f"{shape} network on {shown}"),
         "regularization_gap.png": plot_gap(table, title="Final train and validation accuracy"),
     }
-    if out_dir is not None:
-        os.makedirs(out_dir, exist_ok=True)
-        _io.write_text(os.path.join(out_dir, "regularization.csv"), table.to_csv())
-        _io.write_json(os.path.join(out_dir, "regularization_history.json"), histories)
-        save_figures(figures, out_dir)
+    write_outputs(out_dir, {"regularization.csv": table.to_csv(), "regularization_history.json": histories,
+                            **figures})
     return {"table": table, "histories": histories, "data": source, "figures": figures}

@@ -1,14 +1,7 @@
-"""Augmenting table rows with Gaussian noise: does it help on the phone data? (It did not.)
+"""Augmenting table rows with Gaussian noise after the `Normalization` layer (it did not help).
 
-Images have label-preserving transforms (a slightly rotated 3 is still a 3);
-table rows have no such obvious ones. The usual stand-in is Gaussian noise on
-the standardized features in training (Keras's `GaussianNoise` layer, right
-after the adapted `Normalization` layer, inactive at inference).
-`cross_validate_noise` measures it by stratified k-fold cross-validation over
-several seeds on kerasopt's core default network (20-128-4 ELU, L1 0.01,
-Adam 0.01 decayed by 0.98 per epoch, batch 32), trained for a fixed number of
-epochs so that every noise level gets the same budget; `plot_noise` draws the
-mean held-out accuracy per seed against the noise level.
+`cross_validate_noise` scores each noise level by stratified k-fold cross-validation over seeds
+on the core default network; `plot_noise` draws the result. See docs/course.md.
 """
 
 from __future__ import annotations
@@ -41,21 +34,18 @@ def noisy_model(x_train: np.ndarray, num_classes: int, stddev: float, seed: int 
     import keras
 
     from kerasopt import schedules
+    from kerasopt.experiments import classifier
     from kerasopt.models import build_model
 
     stddev = check.non_negative_float("stddev", stddev)
     rate = schedules.get("exponential", learning_rate=0.01, steps_per_epoch=epochs_steps, gamma=0.98)
     core = build_model(x_train, num_classes=num_classes, hidden_units=(128,), activation="elu", l1=0.01,
                        learning_rate=rate, seed=seed)
-    inputs = keras.Input(shape=(x_train.shape[1],), name="features")
-    x = inputs
-    for layer in core.layers[1:]:
-        x = layer(x)
-        if layer.name == "normalization" and stddev:
-            x = keras.layers.GaussianNoise(stddev, seed=seed + 7, name="gaussian_noise")(x)
-    model = keras.Model(inputs, x, name="noisy_dense")
-    model.compile(optimizer=core.optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+    layers = core.layers[1:]
+    if stddev:
+        at = next(i for i, layer in enumerate(layers) if layer.name == "normalization") + 1
+        layers.insert(at, keras.layers.GaussianNoise(stddev, seed=seed + 7, name="gaussian_noise"))
+    return classifier(core, layers, "noisy_dense", "features")
 
 
 def cross_validate_noise(x: np.ndarray, y: np.ndarray, stddevs: Sequence[float] = (0.0, 0.1, 0.3),
@@ -81,7 +71,7 @@ def cross_validate_noise(x: np.ndarray, y: np.ndarray, stddevs: Sequence[float] 
     import keras
     from sklearn.model_selection import StratifiedKFold
 
-    from kerasopt.training import train
+    from kerasopt.experiments import train_curves
 
     folds = check.positive_int("folds", folds)
     if folds < 2:
@@ -98,8 +88,8 @@ def cross_validate_noise(x: np.ndarray, y: np.ndarray, stddevs: Sequence[float] 
                 keras.backend.clear_session()
                 steps = int(np.ceil(len(train_rows) / batch_size))
                 model = noisy_model(x[train_rows], num_classes, stddev, seed=seed, epochs_steps=steps)
-                result = train(model, x[train_rows], y[train_rows], test_data=(x[test_rows], y[test_rows]),
-                               epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
+                result, _ = train_curves(model, x[train_rows], y[train_rows], test_data=(x[test_rows], y[test_rows]),
+                                         epochs=epochs, batch_size=batch_size, seed=seed)
                 rows.append({"seed": seed, "fold": fold, "stddev": stddev,
                              "test_accuracy": result.metrics["test"]["accuracy"],
                              "train_accuracy": result.metrics["train"]["accuracy"]})
@@ -108,20 +98,16 @@ def cross_validate_noise(x: np.ndarray, y: np.ndarray, stddevs: Sequence[float] 
 
 def plot_noise(table: pd.DataFrame, title: str | None = None):
     """Draws the mean held-out accuracy per seed (thin) and over seeds (thick) against the noise level."""
-    from matplotlib.figure import Figure
+    from kerasopt.plotting import finish, new_figure, style
 
-    figure = Figure(figsize=(5.6, 3.6))
-    ax = figure.subplots()
+    figure, ax = new_figure(5.6, 3.6)
     per_seed = table.groupby(["seed", "stddev"])["test_accuracy"].mean().unstack("seed")
     for seed in per_seed.columns:
         ax.plot(per_seed.index, per_seed[seed], "o-", color="0.6", linewidth=0.8, markersize=3)
     ax.plot(per_seed.index, per_seed.mean(axis=1), "o-", color="C0", linewidth=2,
             label=f"mean over {per_seed.shape[1]} seeds (grey: each seed)")
-    ax.set_xlabel("Gaussian noise std on standardized features")
-    ax.set_ylabel("cross-validated accuracy")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    style(ax, "Gaussian noise std on standardized features", "cross-validated accuracy",
+          legend={"fontsize": "small"})
     if title:
         ax.set_title(title, fontsize="medium")
-    figure.tight_layout()
-    return figure
+    return finish(figure)

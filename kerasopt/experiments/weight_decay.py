@@ -1,24 +1,9 @@
 """Weight decay on high-dimensional linear regression (Dive into Deep Learning, "Weight Decay").
 
-The book's setting: `y = 0.05 + sum_i 0.01 * x_i + eps` with 200 inputs
-`x ~ N(0, 1)`, noise `eps ~ N(0, 0.01**2)`, only 20 training samples and 100
-test samples; a linear model with `w ~ N(0, 1)`, `b = 0`, trained by plain
-minibatch SGD (batch 5, learning rate 0.003) for 100 epochs. Without a
-penalty it overfits (train loss near 0, test loss large); the penalty
-`lambda / 2 * ||w||**2` on the weights (not the bias) shrinks `||w||` and
-closes the gap.
-
-Losses and the penalty, exactly as in the book:
-
-* The data loss is the book's squared loss `(y_hat - y)**2 / 2`, averaged
-  over the batch (`half_squared_error`, half of Keras's `"mse"`). All losses
-  this module reports are this data loss *without* the penalty.
-* The penalty `lambda / 2 * ||w||**2` is Keras's `keras.regularizers.L2(l2)`,
-  which adds `l2 * sum(w**2)`, with `l2 = lambda / 2`. With the book's loss,
-  learning rate and this mapping, each SGD step is the book's
-  `w <- (1 - lr * lambda) * w - lr * grad`.
-* L1 for comparison: `keras.regularizers.L1(l1)` adds `l1 * sum(|w|)`;
-  `compare_l1_l2` uses the same strength `lambda / 2` for both.
+`y = 0.05 + sum_i 0.01 * x_i + eps` with 200 inputs and 20 training rows, a linear model
+trained by plain SGD. The book's penalty `lambda / 2 * ||w||**2` is `keras.regularizers.L2(lambda / 2)`
+and its loss is `half_squared_error`, so each step is `w <- (1 - lr * lambda) * w - lr * grad`.
+Reported losses are the data loss without the penalty. See docs/course.md.
 """
 
 from __future__ import annotations
@@ -33,6 +18,7 @@ import pandas as pd
 from keras import ops
 
 from kerasopt import _validation as check
+from kerasopt.plotting import finish, new_figure, style
 
 __all__ = [
     "LinearData",
@@ -119,14 +105,10 @@ def _data_loss(weights: np.ndarray, bias: float, x: np.ndarray, y: np.ndarray) -
 def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epochs: int = 100,
                  batch_size: int = 5, learning_rate: float = 0.003, seed: int = 0,
                  record_history: bool = True) -> dict:
-    """Trains the book's linear model with a weight penalty of strength `lambd`.
+    """Trains the book's linear model (`build_model` with no hidden layer, plain SGD, `w ~ N(0, 1)`).
 
-    The model is `kerasopt.build_model(num_inputs, num_classes=None,
-    hidden_units=(), optimizer="sgd")` with `w ~ N(0, 1)` (`D2L_INITIALIZER`),
-    the book's loss `half_squared_error` and, for `penalty="l2"`, the Keras
-    L2 strength `lambd / 2` (the book's `lambda / 2 * ||w||**2`); for
-    `penalty="l1"` the L1 strength `lambd / 2` (adds `lambd / 2 * sum(|w|)`).
-    The bias is not penalised.
+    The loss is `half_squared_error`; the kernel (not the bias) gets the Keras L1 or L2
+    strength `lambd / 2`, the book's `lambda / 2 * ||w||**2` for L2.
 
     Args:
         data: A `LinearData` from `make_data`.
@@ -143,7 +125,7 @@ def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epoc
         loss `/2` without the penalty), `w_norm`, `bias`, `weights` and per-epoch `history`.
     """
     from kerasopt.models import build_model
-    from kerasopt.training import train
+    from kerasopt.experiments import train_curves
 
     lambd = check.non_negative_float("lambd", lambd)
     penalty = check.one_of("penalty", penalty, ("l2", "l1"))
@@ -153,9 +135,8 @@ def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epoc
                         learning_rate=learning_rate, loss=half_squared_error,
                         metrics=[half_squared_error], seed=seed, name="linear_regression", **strength)
     validation = (data.x_test, data.y_test) if record_history else None
-    result = train(model, data.x_train, data.y_train, validation_data=validation,
-                   epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed)
-    logs = result.history.history
+    _, logs = train_curves(model, data.x_train, data.y_train, validation_data=validation,
+                           epochs=epochs, batch_size=batch_size, seed=seed)
     kernel, bias = model.get_layer("output").get_weights()
     weights = kernel.ravel().astype("float64")
     return {
@@ -166,9 +147,8 @@ def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epoc
         "w_norm": float(np.linalg.norm(weights)),
         "bias": float(bias[0]),
         "weights": weights,
-        "history": {"train_loss": [float(v) for v in logs["half_squared_error"]],
-                    **({"test_loss": [float(v) for v in logs["val_half_squared_error"]]}
-                       if record_history else {})},
+        "history": {"train_loss": logs["half_squared_error"],
+                    **({"test_loss": logs["val_half_squared_error"]} if record_history else {})},
     }
 
 
@@ -202,11 +182,8 @@ def compare_l1_l2(lambd: float = 3.0, data: LinearData | None = None, epochs: in
                   threshold: float = 1e-3, seed: int = 0, return_weights: bool = False, **kwargs):
     """Trains with an L1 and with an L2 penalty of equal strength and counts near-zero weights.
 
-    Both use the Keras strength `lambd / 2` (`L1`: `lambd / 2 * sum(|w|)`;
-    `L2`: `lambd / 2 * sum(w**2)`, the book's penalty). Plain SGD on the L1
-    penalty moves every weight by `lr * lambd / 2` toward 0 per step, so
-    weights that the data does not need end up at (or oscillating within one
-    step of) 0, whereas L2 only scales them down geometrically.
+    Both use the Keras strength `lambd / 2`. SGD on L1 moves every weight by `lr * lambd / 2`
+    toward 0 per step, so unneeded weights end at (or within a step of) 0; L2 only scales them.
 
     Args:
         lambd: The book's lambda (strength `lambd / 2` for both penalties).
@@ -218,9 +195,8 @@ def compare_l1_l2(lambd: float = 3.0, data: LinearData | None = None, epochs: in
         **kwargs: Passed to `train_linear`.
 
     Returns:
-        A `pandas.DataFrame` indexed by penalty (`"none"`, `"l2"`, `"l1"`)
-        with `train_loss`, `test_loss`, `w_norm`, `l1_norm`, `near_zero`
-        (count) and `near_zero_fraction`; with `return_weights`, also a dict
+        A DataFrame indexed by penalty (`"none"`, `"l2"`, `"l1"`) with `train_loss`, `test_loss`,
+        `w_norm`, `l1_norm`, `near_zero`, `near_zero_fraction`; with `return_weights`, also
         `{penalty: weights}`.
     """
     threshold = check.positive_float("threshold", threshold)
@@ -241,62 +217,34 @@ def compare_l1_l2(lambd: float = 3.0, data: LinearData | None = None, epochs: in
 
 def plot_sweep(table: pd.DataFrame, title: str | None = None):
     """Draws train/test loss and `||w||` against lambda from `sweep`; returns a Figure."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(9.0, 3.4))
-    left, right = figure.subplots(1, 2)
+    figure, (left, right) = new_figure(9.0, 3.4, 1, 2)
     left.semilogy(table["lambda"], table["train_loss"], "o-", label="train")
     left.semilogy(table["lambda"], table["test_loss"], "s-", label="test")
-    left.set_xlabel("lambda")
-    left.set_ylabel("squared loss / 2 (no penalty)")
-    left.legend()
+    style(left, "lambda", "squared loss / 2 (no penalty)", legend={})
     right.plot(table["lambda"], table["w_norm"], "o-", color="tab:purple")
-    right.set_yscale("log")
-    right.set_xlabel("lambda")
-    right.set_ylabel("||w||")
-    for ax in (left, right):
-        ax.grid(alpha=0.3)
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+    style(right, "lambda", "||w||", yscale="log")
+    return finish(figure, title)
 
 
 def plot_curves(runs: dict[str, dict], title: str | None = None):
     """Draws the per-epoch train and test loss of `train_linear` runs, one panel per run."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(4.0 * len(runs), 3.2))
-    axes = figure.subplots(1, len(runs), squeeze=False)[0]
-    for ax, (label, run) in zip(axes, runs.items()):
+    figure, axes = new_figure(4.0 * len(runs), 3.2, 1, len(runs), squeeze=False)
+    for ax, (label, run) in zip(axes[0], runs.items()):
         epochs = np.arange(1, len(run["history"]["train_loss"]) + 1)
         ax.semilogy(epochs, run["history"]["train_loss"], label="train")
         ax.semilogy(epochs, run["history"]["test_loss"], label="test")
-        ax.set_title(label)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    axes[0].set_ylabel("squared loss / 2")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+        style(ax, "epoch", title=label, legend={})
+    axes[0, 0].set_ylabel("squared loss / 2")
+    return finish(figure, title)
 
 
 def plot_weight_histogram(weights: dict[str, np.ndarray], title: str | None = None):
     """Draws histograms of learned weights, e.g. from `compare_l1_l2(return_weights=True)`."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(4.0 * len(weights), 3.0))
-    axes = figure.subplots(1, len(weights), squeeze=False)[0]
-    for ax, (label, w) in zip(axes, weights.items()):
+    figure, axes = new_figure(4.0 * len(weights), 3.0, 1, len(weights), squeeze=False)
+    for ax, (label, w) in zip(axes[0], weights.items()):
         ax.hist(w, bins=40, color="tab:blue")
-        ax.set_title(f"{label}: ||w|| = {np.linalg.norm(w):.3g}")
-        ax.set_xlabel("w")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+        style(ax, "w", title=f"{label}: ||w|| = {np.linalg.norm(w):.3g}", grid=False)
+    return finish(figure, title)
 
 
 OUTPUT_FILES = ("weight_decay_sweep.csv", "weight_decay_l1_l2.csv", "weight_decay_sweep.png",
@@ -329,12 +277,9 @@ def run_experiment(out_dir: str | os.PathLike | None = None, lambdas: Sequence[f
         OutputExistsError: if `out_dir` holds an earlier run and `overwrite`
             is False (checked before any training).
     """
-    from kerasopt import _io
-    from kerasopt.plotting import save_figures
+    from kerasopt.experiments import check_outputs, write_outputs
 
-    if out_dir is not None:
-        out_dir = os.fspath(out_dir)
-        _io.check_out_dir(out_dir, OUTPUT_FILES, overwrite)
+    check_outputs(out_dir, OUTPUT_FILES, overwrite)
     data = make_data(seed=seed)
     table = sweep(lambdas, data=data, epochs=epochs, seed=seed)
     runs = {f"lambda = {lam:g}": train_linear(data, lam, epochs=epochs, seed=seed) for lam in curve_lambdas}
@@ -346,9 +291,6 @@ def run_experiment(out_dir: str | os.PathLike | None = None, lambdas: Sequence[f
         "weight_decay_l1_l2.png": plot_weight_histogram(
             weights, title=f"Learned weights (penalty strength lambda/2 = {compare_lambda / 2:g})"),
     }
-    if out_dir is not None:
-        os.makedirs(out_dir, exist_ok=True)
-        _io.write_text(os.path.join(out_dir, "weight_decay_sweep.csv"), table.to_csv(index=False))
-        _io.write_text(os.path.join(out_dir, "weight_decay_l1_l2.csv"), l1_l2.to_csv())
-        save_figures(figures, out_dir)
+    write_outputs(out_dir, {"weight_decay_sweep.csv": table.to_csv(index=False),
+                            "weight_decay_l1_l2.csv": l1_l2.to_csv(), **figures})
     return {"sweep": table, "l1_l2": l1_l2, "runs": runs, "weights": weights, "figures": figures}
