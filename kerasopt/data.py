@@ -30,7 +30,6 @@ __all__ = [
     "load_csv",
     "make_phone_data",
     "to_arrays",
-    "feature_matrix",
     "split",
     "split_rows",
 ]
@@ -156,36 +155,8 @@ def _suggest(name: str, options) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
-def feature_matrix(frame: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
-    """Converts feature columns to a float32 matrix, rejecting bad cells.
-
-    Args:
-        frame: The data.
-        columns: Expected feature columns in order. When given, the frame must
-            have exactly these columns in this order.
-
-    Returns:
-        A float32 array of shape `(rows, columns)`.
-
-    Raises:
-        DataError: on missing, extra or reordered columns, non-numeric cells,
-            NaN or infinite values.
-    """
-    if columns is not None:
-        columns = list(columns)
-        got = [str(c) for c in frame.columns]
-        missing = [c for c in columns if c not in got]
-        extra = [c for c in got if c not in columns]
-        if missing:
-            hint = _suggest(missing[0], extra) if extra else ""
-            raise DataError(f"Missing feature column(s): {', '.join(missing)}.{hint} "
-                            f"Expected columns: {', '.join(columns)}.")
-        if extra:
-            raise DataError(f"Unexpected column(s): {', '.join(extra)}. "
-                            f"Expected exactly: {', '.join(columns)}.")
-        if got != columns:
-            raise DataError("Feature columns are in a different order than the model expects. "
-                            f"Expected: {', '.join(columns)}; found: {', '.join(got)}.")
+def _feature_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """The feature columns as a float32 matrix; `DataError` on a non-numeric, missing or infinite cell."""
     if frame.shape[1] == 0:
         raise DataError("No feature columns: the data needs at least one column besides the target.")
     for name in frame.columns:
@@ -229,7 +200,7 @@ def to_arrays(frame: pd.DataFrame, target: str = PHONE_TARGET,
         raise DataError(f"Target column {target!r} not found.{_suggest(target, columns)} "
                         f"Available columns: {', '.join(columns)}. Choose one with --target.")
     features = frame.drop(columns=[target] + [c for c in drop if c in columns and c != target])
-    x = feature_matrix(features)
+    x = _feature_matrix(features)
     labels = frame[target]
     numeric = pd.to_numeric(labels, errors="coerce")
     bad = numeric.isna().to_numpy()
@@ -302,21 +273,15 @@ def split_rows(y, validation_size: float = 0.2, test_size: float = 0.2, seed: in
 
 def split(x: np.ndarray, y: np.ndarray, validation_size: float = 0.2, test_size: float = 0.2,
           seed: int | None = 0) -> Splits:
-    """Stratified split of arrays into train, validation and test sets (see `split_rows`).
+    """Stratified split of arrays into train, validation and test sets.
 
     Args:
         x: Features.
-        y: Integer labels (stratification keeps class proportions).
-        validation_size: Fraction in [0, 1) of the non-test rows held out for
-            validation.
-        test_size: Fraction in [0, 1) of all rows held out for testing.
-        seed: Random seed of the shuffle.
+        y: Integer labels.
+        validation_size, test_size, seed: As in `split_rows`.
 
     Returns:
         A `Splits` tuple; unused splits are empty arrays.
-
-    Raises:
-        DataError: if a split would hold fewer rows than there are classes.
     """
     train, val, test = split_rows(y, validation_size, test_size, seed)
     return Splits(x[train], y[train], x[val], y[val], x[test], y[test])

@@ -1,26 +1,9 @@
 """Serving export: a TensorFlow SavedModel that takes raw named columns.
 
-`export_model` writes a table model (`kerasopt.tabular.TabularModel`, as
-`kerasopt train` and `tune` save it) as a SavedModel whose serving signature
-needs neither kerasopt nor Keras to run: load it with `tf.saved_model.load`
-or serve it with TensorFlow Serving.
-
-The signature `serving_default` takes one 1-D tensor per feature column the
-model uses, as keyword arguments named after the column (see
-`signature_names`; the method `serve` takes the same tensors as one dict):
-
-- numeric and boolean columns: `float32`; a missing cell is `NaN` (the model
-  fills it with the training mean, as `predict` does); a boolean is 0 or 1;
-- categorical columns: `string`; a missing cell is the empty string `""`;
-  a category never seen in training is allowed (it gets the model's
-  out-of-vocabulary slot, as in `predict`); a number is written as kerasopt
-  writes a category, `"3"` for 3 or 3.0.
-
-It returns, for a classifier, `label` (the predicted class in its original
-values: `string`, `int64`, `float64` or `bool` tensors), `probabilities`
-(`float32`, one column per class, in the order of `classes`) and `classes`
-(the class labels, one row per input row); for a regression model, `value`
-(`float32`, on the target's scale).
+`export_model` writes a table model as a SavedModel whose `serving_default`
+signature takes one 1-D tensor per feature column (named by `signature_names`)
+and needs neither kerasopt nor Keras; docs/cli.md ("Serving") gives the dtypes
+and outputs.
 """
 
 from __future__ import annotations

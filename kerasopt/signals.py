@@ -1,26 +1,14 @@
 """What a training run reports besides its model: named losses, row counts and warnings.
 
-Keras's `loss` is the quantity the optimizer minimizes: the data loss (for
-a table regression, on the standardized target), class-weighted when class
-weights are set, plus every weight penalty. A run reports the data loss
-instead, under its own name, `log_loss` (classification) or `mse` (regression,
-in the target's units), and the weight penalty as `penalty`; Keras's `loss`
-appears only in `history.csv`, as `objective` / `val_objective`.
-
-Every score comes with the number of rows it rests on, and a run warns
-(one line each) when:
-
-- early stopping never stopped it: the networks ran every one of `--epochs`
-  epochs and may still be improving;
-- a score used to judge the model (validation, out-of-fold or test) rests on
-  fewer than `SMALL_ROWS` rows, where one row moves it by more than 2%.
+A run reports the data loss as `log_loss` / `mse` and the weight penalty as
+`penalty`; Keras's `loss` appears only in `history.csv`, as `objective`. Every
+score carries its row count, and a run warns when early stopping never stopped
+it or a judged score rests on fewer than `SMALL_ROWS` rows (docs/cli.md).
 
 Example:
 
 >>> split_scores({"loss": 0.9, "accuracy": 0.75, "log_loss": 0.6}, rows=8)
 {'rows': 8, 'accuracy': 0.75, 'log_loss': 0.6}
->>> small_rows_warnings({"test": {"rows": 6}})[0][:40]
-'the test scores rest on 6 rows (fewer th'
 """
 
 from __future__ import annotations

@@ -1,30 +1,16 @@
 """The one specification of a model and its training run.
 
-Every option of a kerasopt run is one `Field` of `FIELDS`: its name, type,
-default, help text, allowed values, group, command-line form and, where the
-tuner searches it, its search range. Everything else is derived from it:
-
-- `kerasopt.config.DEFAULTS` and the key and value checks of
-  `kerasopt.config.resolve` (the config-file keys are the field names);
-- the flags of `kerasopt train` (`--hidden-units`, `--categorical a,b`,
-  `--batch-norm/--no-batch-norm`, ...), whose help shows each default;
-- the defaults of `kerasopt.build_model` (the `"model"` and `"optimizer"`
-  groups; see `BUILD_MODEL_ARGS`);
-- the default search space of the tuner (`kerasopt.tuning.space.DEFAULT_SPACE`),
-  whose first trial is this run's defaults.
-
-The defaults are kerasopt's cross-validated default classifier (docs/benchmarks.md);
-batch size, epochs and patience default to `None`, sized to the rows by `kerasopt.budget`.
-The run-level schedule (`schedule`, `schedule_args`) needs the run's steps per epoch,
-so `kerasopt.pipeline.model_from_config` applies it, not `build_model`.
-
-Example:
+Every option is one `Field` of `FIELDS` (name, type, default, help, choices,
+group, flag form, search range). Derived from it: `kerasopt.config.DEFAULTS`
+and the checks of `config.resolve`, the flags of `kerasopt train`, the
+defaults of `kerasopt.build_model` (`BUILD_MODEL_ARGS`) and the tuner's
+default space. Batch size, epochs and patience default to `None`, sized by
+`kerasopt.budget`; the run-level schedule is applied by
+`kerasopt.pipeline.model_from_config`, which knows the steps per epoch.
 
 >>> from kerasopt import spec
 >>> spec.FIELD["activation"].default
 'elu'
->>> [f.name for f in spec.fields("columns")]
-['categorical', 'numeric', 'drop', 'task', 'numeric_scaling']
 """
 
 from __future__ import annotations

@@ -294,36 +294,12 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
                  drop: Sequence[str] = (), scaling: str = "standard") -> Schema:
     """Types the feature columns of training rows and learns their statistics.
 
-    Rules, per column (after `drop`):
-
-    - Declared `categorical`: categorical; numbers become their canonical
-      string (3 and 3.0 are the category `'3'`).
-    - Declared `numeric`: numeric; text cells are read as missing.
-    - Otherwise: a column of booleans, or of numbers that are all 0 or 1, is
-      `boolean` (a 0/1 number); other numbers are `numeric` (integer codes
-      are categorical only when declared); text is `categorical`. A column
-      mixing numbers and text is `categorical` (with a note) when its values
-      are mostly text, or when it has few distinct values (at most
-      `ONE_HOT_MAX`), at least half of them text, as codes do (`f`, `4`,
-      `r`); otherwise it looks like a numeric column with stray text (`'12'`,
-      `'15'`, `'?'`) and is an error that gives the flags to declare it.
-    - Infinite values in a numeric column are read as missing, with a note.
-    - Dropped with a one-line note in `Schema.notes`: a column whose cells
-      are all missing; a constant (one value, no gaps); an identifier, unique
-      per row: all-distinct text, or integers forming one consecutive run
-      (like 0..n-1 or 1..n).
-
-    Numeric and boolean columns keep their training mean and standard
-    deviation, numeric ones also their median (the value that fills a gap)
-    and robust spread (`robust_statistics`), and whether they had gaps (only
-    then the model gets a missing-indicator input for them). Categorical
-    columns keep their categories, most frequent first; a gap is the
-    category `MISSING` when training had gaps.
+    The typing and dropping rules are in docs/preprocessing.md ("Column
+    types"); dropped columns and surprising reads get a line in `notes`.
 
     Args:
-        frame: Training feature rows: a `pandas.DataFrame`, a dict of named
-            columns, or a 2-D array (columns named `x0`, `x1`, ...). The
-            target column must not be among them.
+        frame: Training feature rows (no target): a `DataFrame`, a dict of
+            columns, or a 2-D array (columns `x0`, `x1`, ...).
         categorical: Column names to treat as categorical.
         numeric: Column names to treat as numeric.
         drop: Column names to leave out.
@@ -429,11 +405,8 @@ def _numeric(name: str, column: pd.Series, values: np.ndarray, declared: bool, t
 def robust_statistics(values) -> tuple[float, float]:
     """The center and scale of `RobustScaling` for a numeric column: median and robust spread.
 
-    The spread is the interquartile range (75th minus 25th percentile,
-    linear interpolation); when that is 0 (a column that is mostly one
-    value), half the range (max - min) / 2; when that is 0 too, 0 (the
-    column scales to 0). A few extreme cells move neither, so they cannot
-    squash the other values together as they do a standard deviation.
+    The spread is the interquartile range; when that is 0, half the range
+    (max - min) / 2, which may be 0 too.
 
     Args:
         values: The column's present (finite) values.
@@ -463,16 +436,7 @@ def _mixed_note(name: str, column: pd.Series) -> str:
 
 def _reads_as_categories(name: str, column: pd.Series, numbers: np.ndarray, text: np.ndarray,
                          values: np.ndarray) -> bool:
-    """Whether an undeclared column of numbers and text reads as categories.
-
-    It does when its values are mostly text (`f`, `4`, `r`, with `4` a minority), or when it has few
-    distinct values (at most `ONE_HOT_MAX`), at least half of them text, as codes do (`S`, `M`, `L`,
-    `10`, `12`). Otherwise it looks like a numeric column with stray text (`12`, `15`, `?`): an error
-    that gives the flags that declare it.
-
-    Raises:
-        DataError: for a numeric-looking column with stray text.
-    """
+    """Whether an undeclared column of numbers and text reads as categories; `DataError` if it looks numeric."""
     texts = pd.unique(column[text].astype(str))
     distinct_numbers = np.unique(values[numbers])
     quoted = shlex.quote(name)
