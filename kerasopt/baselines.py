@@ -1,20 +1,8 @@
 """Fast scikit-learn baselines, scored on the same rows as a kerasopt run.
 
-Every `kerasopt train` (and `tune`) fits two reference models on the rows the
-network trained on and scores them on the rows it was tested on, so a run
-says whether the network was worth it:
-
-- a regularized linear model: `LogisticRegression` (L2, `C=1`) for
-  classification, `RidgeCV` for regression; numbers imputed with their mean
-  (plus a missing indicator) and standardized, categories one-hot encoded;
-- `HistGradientBoostingClassifier` / `Regressor` with its defaults, the
-  categories as native categorical features.
-
-Both read the columns as the network does: `kerasopt.tabular.Schema.to_inputs`
-types the raw cells (numbers, booleans, categories with gaps as their own
-category), and the schema's dropped columns are left out. Without test rows,
-each baseline is scored by 5-fold cross-validated (out-of-fold) predictions on
-the training rows instead.
+A regularized linear model and gradient boosting, fitted on the network's training rows as
+`Schema.to_inputs` types them, scored on its test rows (else out-of-fold); docs/cli.md
+("Baselines") describes them.
 """
 
 from __future__ import annotations

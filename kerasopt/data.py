@@ -83,15 +83,12 @@ def _decimal_comma(text: str, delimiter: str) -> bool:
 def load_csv(path: str | os.PathLike, encoding: str | None = None) -> pd.DataFrame:
     """Reads a CSV file into a DataFrame with clear errors.
 
-    The delimiter (comma, semicolon or tab) is sniffed from the first lines;
-    a semicolon file whose numbers are written `1,5` (and none `1.5`) reads
-    them as 1.5, the spreadsheet convention where the decimal mark is a comma. The text is UTF-8, with or without a
-    byte-order mark, unless `encoding` names another (Latin-1 is common in files exported from spreadsheets).
+    The delimiter (comma, semicolon or tab) is sniffed; a semicolon file whose numbers are all
+    written `1,5` reads them as 1.5 (docs/cli.md).
 
     Args:
         path: Path of a delimited text file with a header row.
-        encoding: Text encoding of the file (any name Python knows, e.g.
-            `"latin-1"`, `"cp1252"`); `None` for UTF-8 with or without BOM.
+        encoding: Text encoding (e.g. `"latin-1"`); `None` for UTF-8 with or without BOM.
 
     Returns:
         The `pandas.DataFrame`.
@@ -224,17 +221,12 @@ def split_rows(y, validation_size: float = 0.2, test_size: float = 0.2, seed: in
                stratify: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row indices of a train / validation / test split, stratified by class when asked.
 
-    `test_size` is a fraction of all rows; `validation_size` a fraction of the
-    rows left after the test set is taken out. Either may be 0.
-
     Args:
-        y: One target per row (class labels when `stratify`).
-        validation_size: Fraction in [0, 1) of the non-test rows held out for
-            validation.
+        y: One target per row.
+        validation_size: Fraction in [0, 1) of the non-test rows held out for validation.
         test_size: Fraction in [0, 1) of all rows held out for testing.
         seed: Random seed of the shuffle.
-        stratify: Whether each part keeps the class proportions of `y`
-            (classification); `False` for a continuous target.
+        stratify: Whether each part keeps the class proportions of `y`.
 
     Returns:
         `(train, validation, test)` arrays of row indices (empty when unused).
@@ -290,10 +282,8 @@ def split(x: np.ndarray, y: np.ndarray, validation_size: float = 0.2, test_size:
 def make_phone_data(n_samples: int = 2000, seed: int = 0, noise: float = 0.1) -> pd.DataFrame:
     """Generates phone-like rows: the 20 feature columns and a balanced `price_range`.
 
-    Columns have the value ranges and types of the real phone data set. The
-    label is driven mainly by `ram`, then `battery_power` and the pixel
-    resolution, plus Gaussian noise, and cut at quartiles into four balanced
-    classes 0-3. The same arguments always give the same rows.
+    The label is a noisy score of `ram`, `battery_power` and the pixel resolution cut at its
+    quartiles.
 
     Args:
         n_samples: Number of rows (at least 4).

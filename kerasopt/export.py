@@ -99,20 +99,16 @@ def export_model(model, out_dir: str | os.PathLike, overwrite: bool = False) -> 
     """Writes a table model as a TensorFlow SavedModel for serving.
 
     Args:
-        model: A `kerasopt.tabular.TabularModel` with its target (as
-            `kerasopt train`, `tune` and `build_model(X, y)` make them), or
-            the path of its `.keras` file.
-        out_dir: The SavedModel directory to write; it must not exist (or
-            be an empty directory) unless `overwrite`. It is written under a
-            temporary name beside it and renamed when complete.
+        model: A `TabularModel` with its target, or the path of its `.keras` file.
+        out_dir: The SavedModel directory to write (atomically); it must not exist, or be empty,
+            unless `overwrite`.
         overwrite: Whether to replace an existing `out_dir`.
 
     Returns:
         `{column name: signature input name}` (see `signature_names`).
 
     Raises:
-        DataError: for a model file that cannot be loaded or a model without
-            a table schema.
+        DataError: for a model that cannot be loaded or has no table schema.
         OutputExistsError: when `out_dir` exists and `overwrite` is False.
         ArgumentError: when the Keras backend is not TensorFlow.
     """

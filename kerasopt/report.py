@@ -1,10 +1,7 @@
 """`report.html`: one self-contained page per run directory.
 
-A page is a title and a list of `Section`s (heading, an HTML body, an `id`
-that tests and links can find). Figures are embedded as base64 PNG `data:`
-URIs and the style sheet is inline, so the page needs no other file and no
-network: it can be mailed, archived or opened offline. Every text taken
-from the run (column names, labels, configuration values) is escaped.
+A page is a title and `Section`s. Figures are embedded as base64 PNG `data:` URIs and the style
+is inline, so the page needs no other file; every text taken from the run is escaped.
 
 Example:
 

@@ -1,16 +1,8 @@
 """What a run directory hands the user besides the model: baselines, importance, predictions, a report.
 
-- `train_extras` / `write_train_outputs` (for `kerasopt train`): the
-  scikit-learn baselines (`kerasopt.baselines`) on the run's own rows, the
-  permutation importance of the saved model (`kerasopt.importance`) on the
-  test rows (the training rows when there are none) as `importance.csv` and
-  `importance.png`, a bagged run's out-of-fold predictions as
-  `oof_predictions.csv`, and `report.html` (`kerasopt.report`).
-- `write_evaluation_outputs` (for `kerasopt evaluate`): importance on the
-  evaluated rows and `report.html`.
-- `write_tune_outputs` (for `kerasopt tune`, called once a search is
-  finalized): the baselines on the search's rows (`baselines.json`) and
-  `report.html` with the leaderboard.
+`train_extras` / `write_train_outputs` (`kerasopt train`), `write_evaluation_outputs`
+(`kerasopt evaluate`) and `write_tune_outputs` (a finalized `kerasopt tune`); docs/cli.md lists
+the files.
 """
 
 from __future__ import annotations
@@ -254,10 +246,6 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
                              truth, scores: dict[str, Any], seed: int | None = 0) -> dict[str, str]:
     """Writes `importance.csv`, `importance.png` and `report.html` of `kerasopt evaluate`.
 
-    The report shows the scores, the confusion matrix or residuals already in
-    `out_dir`, the importance on the evaluated rows, and, when the model's run
-    directory is beside `model_path`, its baselines, curves and configuration.
-
     Args:
         out_dir: The evaluation's folder.
         model: The loaded `TabularModel`.
@@ -341,9 +329,6 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
                        columns: dict[str, Any] | None = None, seed: int | None = 0, baseline: bool = True,
                        verbose: int = 1) -> str:
     """Writes `baselines.json` and `report.html` of a finalized search; prints the comparison.
-
-    Call it at the end of `kerasopt.tuning.search.tune`, once `best_model.keras`,
-    `best_config.json` and `trials.csv` are written.
 
     Args:
         out_dir: The search's output directory.

@@ -51,24 +51,20 @@ class Field:
     """One option of a run.
 
     Attributes:
-        name: The config-file key and `build_model` argument name; the flag is
-            `--` + name with dashes (`flag`).
-        type: Type of one value (`int`, `float`, `str`, `bool`, `dict`), which
-            also converts the command-line text.
-        default: The default value (a fresh copy is handed out by `defaults()`).
+        name: The config key and `build_model` argument; the flag is `--name-with-dashes`.
+        type: Type of one value, which also converts the command-line text.
+        default: The default value.
         help: One line for `--help` (the default is appended).
         group: One of `GROUPS`.
-        check: `check(name, value) -> value`: validates (raising
-            `ArgumentError` that names the option and echoes the value) and
-            normalizes a value from any source; `None` for no check.
-        choices: Allowed values shown in `--help` (the check enforces them
-            where they are a closed set).
-        cli: Command-line form: `"value"`, `"nargs"` or `"comma"` (a list, `--hidden-units 64,32`
-            or `64 32`), `"bool"` (`--flag/--no-flag`), `"json"`, or `None` (config file only).
+        check: `check(name, value) -> value`, validating and normalizing (raising
+            `ArgumentError`), or `None`.
+        choices: Allowed values shown in `--help`.
+        cli: `"value"`, `"nargs"` or `"comma"` (a list), `"bool"` (`--flag/--no-flag`), `"json"`,
+            or `None` (config file only).
         nargs: argparse `nargs` for `cli="nargs"`.
         metavar: Placeholder in `--help`.
-        search: The tuner's hyperparameter(s) for this option, `{name: spec}` in
-            `kerasopt.tuning.space` form (the first trial takes this field's default), or `None`.
+        search: The tuner's hyperparameter(s), `{name: spec}` in `kerasopt.tuning.space` form, or
+            `None`.
     """
 
     name: str

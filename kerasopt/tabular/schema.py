@@ -65,21 +65,12 @@ class Column:
     Attributes:
         name: The column name in the data.
         kind: `"numeric"`, `"boolean"` or `"categorical"`.
-        key: The name of the model input that takes the column (the column
-            name, unless that name is not a valid or free layer name).
+        key: The name of the model input (the column name when it is a free layer name).
         has_gaps: Whether the training rows had missing cells.
-        mean: Training mean of a numeric or boolean column (the value that
-            fills a boolean column's gaps).
-        std: Training standard deviation (1 when constant apart from gaps).
-        median: Training median of a numeric column (the value that fills
-            its gaps, and the center of its robust scaling).
-        spread: The robust scale of a numeric column (`robust_statistics`): its
-            interquartile range, half its range when that is 0, or 0 when the
-            column is constant apart from gaps.
-        vocabulary: Categories of a categorical column, most frequent first,
-            with `MISSING` when training had gaps.
-        coerce: Whether text cells of a numeric column are read as missing
-            (declared numeric) instead of being an error.
+        mean, std: Training mean and standard deviation (std 1 when constant).
+        median, spread: A numeric column's `robust_statistics`.
+        vocabulary: Categories, most frequent first (`MISSING` when training had gaps).
+        coerce: Whether text cells of a numeric column read as missing (declared numeric).
     """
 
     name: str
@@ -104,17 +95,12 @@ class Schema:
     """The typed feature columns of a table, learned from training rows by `infer_schema`.
 
     Attributes:
-        input_names: Every column of the training frame, in order (dropped
-            ones included), which is also the column order of a positional
-            2-D array given to `to_inputs`.
+        input_names: Every column of the training frame, dropped ones included (the column order of
+            a positional array).
         features: The kept columns (`Column`), in order.
         dropped: Names of the dropped columns.
-        notes: One line per dropped column, saying why, and per column read
-            in a way worth knowing (numbers and text read as categories,
-            infinite values read as missing).
-        scaling: How the model scales numeric columns (`NUMERIC_SCALINGS`):
-            `"standard"` (training mean and standard deviation) or `"robust"`
-            (median and interquartile range, then smooth clipping).
+        notes: One line per dropped column and per column read in a way worth knowing.
+        scaling: How the model scales numeric columns: `"standard"` or `"robust"`.
     """
 
     input_names: list[str]
@@ -143,12 +129,8 @@ class Schema:
     def to_inputs(self, x, notes: list[str] | None = None) -> dict[str, np.ndarray]:
         """Converts raw rows to the model's inputs.
 
-        Columns are matched by name, in any order; columns the schema does not
-        use are ignored (with a note appended to `notes`). A 2-D array is read
-        positionally and must have exactly `len(input_names)` columns. Cells
-        that are not numbers in a numeric or boolean column, and infinite
-        values, are read as missing (the model fills a gap with the training
-        mean), with one note per kind naming the columns and how many cells.
+        Columns are matched by name (a 2-D array by position); unused ones are ignored. Text in a
+        numeric or boolean column and infinite values read as missing, with a note.
 
         Args:
             x: A `pandas.DataFrame`, a dict of named columns (lists, arrays,
@@ -156,10 +138,8 @@ class Schema:
             notes: Optional list that receives a line about ignored columns.
 
         Returns:
-            A dict `{column key: 1-D array}`: float32 for numeric and boolean
-            columns (NaN kept: the model imputes it), Python strings (an
-            object array, which Keras's array adapter takes) for categorical
-            columns (missing cells as `MISSING`).
+            `{column key: 1-D array}`: float32 (NaN kept) for numeric and boolean columns, an
+            object array of strings (gaps as `MISSING`) for categorical ones.
 
         Raises:
             DataError: for missing columns or a wrong column count.
@@ -226,12 +206,11 @@ def _infinite_as_missing(col: Column, values: np.ndarray, issues) -> np.ndarray:
     infinite = np.isinf(values)
     if infinite.any():
         values = np.where(infinite, np.nan, values)
-        if issues is not None:
-            issues["infinite"][col.name] = (int(infinite.sum()), None)
+        issues["infinite"][col.name] = (int(infinite.sum()), None)
     return values
 
 
-def _encode_cells(col: Column, values, issues=None) -> np.ndarray:
+def _encode_cells(col: Column, values, issues) -> np.ndarray:
     series = as_series(values, col.name)
     if col.kind == "categorical":
         cells = series.to_numpy(dtype=object)
@@ -250,7 +229,7 @@ def _encode_cells(col: Column, values, issues=None) -> np.ndarray:
             values[text] = mapped
             text = text.copy()
             text[text] = np.isnan(mapped)
-        if text.any() and issues is not None:  # read as missing: to_numeric made them NaN
+        if text.any():  # read as missing: to_numeric made them NaN
             issues["text"][col.name] = (int(text.sum()), series.iloc[int(np.flatnonzero(text)[0])])
     return _infinite_as_missing(col, values, issues).astype("float32")
 
