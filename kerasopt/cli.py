@@ -320,12 +320,9 @@ def _train(args) -> int:
 
 def _cross_validate(config, args) -> int:
     from kerasopt import _io
-    from kerasopt.errors import OutputExistsError
     from kerasopt.pipeline import cross_validate_config
 
-    path = os.path.join(args.out, "cv.json")
-    if os.path.exists(path) and not args.overwrite:
-        raise OutputExistsError(f"{path} already exists. Choose another --out, or pass --overwrite to replace it.")
+    path = os.path.join(args.out, "cv.json")  # an existing one was refused by _preflight
     result = cross_validate_config(config, folds=args.cv, progress=not args.quiet)
     _io.write_json(path, {"config": config, **result})
     folds = ", ".join(f"{a:.4f}" for a in result["folds"])

@@ -22,11 +22,13 @@ from sklearn.model_selection import train_test_split
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError, DataError
+from kerasopt.tabular.cells import row_hint
 
 __all__ = [
     "PHONE_FEATURES",
     "PHONE_TARGET",
     "Splits",
+    "check_target",
     "load_csv",
     "make_phone_data",
     "to_arrays",
@@ -152,6 +154,15 @@ def _suggest(name: str, options) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
+def check_target(target: str, columns) -> list[str]:
+    """Returns the column names as strings; `DataError` (with a suggestion) unless `target` is one."""
+    columns = [str(c) for c in columns]
+    if target not in columns:
+        raise DataError(f"Target column {target!r} not found.{_suggest(target, columns)} "
+                        f"Available columns: {', '.join(columns)}. Choose one with --target.")
+    return columns
+
+
 def _feature_matrix(frame: pd.DataFrame) -> np.ndarray:
     """The feature columns as a float32 matrix; `DataError` on a non-numeric, missing or infinite cell."""
     if frame.shape[1] == 0:
@@ -164,14 +175,14 @@ def _feature_matrix(frame: pd.DataFrame) -> np.ndarray:
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
                 raise DataError(f"Column {name!r} has a non-numeric value {column.iloc[row]!r} in "
-                                f"data row {row + 1} (file line {row + 2}). Fix or remove that row.")
+                                f"{row_hint(row)}. Fix or remove that row.")
     values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype="float64")
     finite = np.isfinite(values)
     if not finite.all():
         row, col = (int(i[0]) for i in np.nonzero(~finite))
         kind = "a missing (NaN)" if np.isnan(values[row, col]) else "an infinite"
-        raise DataError(f"Column {frame.columns[col]!r} has {kind} value in data row {row + 1} "
-                        f"(file line {row + 2}). Fill or remove rows with missing values.")
+        raise DataError(f"Column {frame.columns[col]!r} has {kind} value in {row_hint(row)}. "
+                        "Fill or remove rows with missing values.")
     return values.astype("float32")
 
 
@@ -192,10 +203,7 @@ def to_arrays(frame: pd.DataFrame, target: str = PHONE_TARGET,
     Raises:
         DataError: if the target is missing or the cells or labels are invalid.
     """
-    columns = [str(c) for c in frame.columns]
-    if target not in columns:
-        raise DataError(f"Target column {target!r} not found.{_suggest(target, columns)} "
-                        f"Available columns: {', '.join(columns)}. Choose one with --target.")
+    columns = check_target(target, frame.columns)
     features = frame.drop(columns=[target] + [c for c in drop if c in columns and c != target])
     x = _feature_matrix(features)
     labels = frame[target]
@@ -204,7 +212,7 @@ def to_arrays(frame: pd.DataFrame, target: str = PHONE_TARGET,
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise DataError(f"Target column {target!r} has a missing or non-numeric label "
-                        f"{labels.iloc[row]!r} in data row {row + 1} (file line {row + 2}).")
+                        f"{labels.iloc[row]!r} in {row_hint(row)}.")
     values = numeric.to_numpy(dtype="float64")
     classes = np.unique(values)
     if len(classes) < 2:

@@ -108,12 +108,13 @@ def oof_frame(table, pool: np.ndarray, target, outputs: np.ndarray) -> pd.DataFr
 
 
 def _error_figure(target, truth, predicted, proba, title: str):
+    """`(scores, report section)`: the scores, and their confusion matrix or residuals."""
     from kerasopt import evaluation
 
-    _, figure = evaluation.scores_and_figure(truth, predicted, proba, target.classes, title=title)
-    if target.classes is not None:
-        return "confusion-matrix", "Confusion matrix", figure
-    return "residuals", "Residuals", figure
+    scores, figure = evaluation.scores_and_figure(truth, predicted, proba, target.classes, title=title)
+    classes = target.classes is not None
+    key, heading = ("confusion-matrix", "Confusion matrix") if classes else ("residuals", "Residuals")
+    return scores, report.Section(key, heading, report.image(figure, heading))
 
 
 def _baseline_rows(ours: dict[str, Any], baselines: dict[str, Any]) -> list[dict]:
@@ -197,15 +198,15 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
     if len(test):
         features, truth = table.features.iloc[test], table.labels.iloc[test].to_numpy()
         outputs = np.asarray(model.predict(features, batch_size=4096, verbose=0))
-        errors = _error_figure(target, truth, target.decode(outputs), outputs, f"{target.name}: test rows")
+        _, errors = _error_figure(target, truth, target.decode(outputs), outputs, f"{target.name}: test rows")
     elif oof is not None:
         outputs = np.asarray(record["out_of_fold"])
-        errors = _error_figure(target, oof["true"].to_numpy(), oof["predicted"].to_numpy(),
-                               outputs if outputs.ndim > 1 else None, f"{target.name}: out-of-fold")
+        _, errors = _error_figure(target, oof["true"].to_numpy(), oof["predicted"].to_numpy(),
+                                  outputs if outputs.ndim > 1 else None, f"{target.name}: out-of-fold")
     else:
         errors = None
     if errors is not None:
-        sections.append(report.Section(errors[0], errors[1], report.image(errors[2], errors[1])))
+        sections.append(errors)
     sections.append(_importance_section(frame, extras["importance_rows"], figure))
     sections.append(_config_section(config))
     source = config.get("derived", {}).get("data_source")
@@ -307,22 +308,17 @@ def _leaderboard(out_dir: str, best: dict[str, Any], top: int = 20) -> str:
 
 def _tune_test_scores(model_path: str, x_test: pd.DataFrame, y_test, target):
     """The best model's scores on the held-out rows in the original labels, and its error figure."""
-    from kerasopt import evaluation
-
     if not len(x_test) or not os.path.isfile(model_path):
         return {}, None
     import keras
 
     model = keras.saving.load_model(model_path)
     outputs = np.asarray(model.predict(x_test, batch_size=4096, verbose=0))
-    predicted = target.decode(outputs)
     if target.classes is not None:
         truth = np.asarray(target.classes, dtype=object)[np.asarray(y_test)]
-        ours = evaluation.classification_scores(truth, predicted, outputs, target.classes)
     else:
         truth = np.asarray(y_test, dtype="float64")
-        ours = evaluation.regression_scores(truth, predicted)
-    return ours, _error_figure(target, truth, predicted, outputs, f"{target.name}: held-out test rows")
+    return _error_figure(target, truth, target.decode(outputs), outputs, f"{target.name}: held-out test rows")
 
 
 def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.DataFrame, y_test, target, *,
@@ -370,7 +366,7 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
     if os.path.isfile(trials_png):
         sections.append(report.Section("curves", "Search progress", report.image(trials_png, "trials")))
     if errors is not None:
-        sections.append(report.Section(errors[0], errors[1], report.image(errors[2], errors[1])))
+        sections.append(errors)
     search = _read_json(os.path.join(out_dir, "search.json"))
     sections.append(_config_section({"best_config": best, "search": search}))
     path = os.path.join(out_dir, "report.html")
