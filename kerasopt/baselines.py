@@ -19,7 +19,6 @@ __all__ = ["BASELINE_LABELS", "baseline_models", "fit_baselines", "headline_metr
 #: Display name of each baseline.
 BASELINE_LABELS = {"logistic_regression": "logistic regression", "ridge_regression": "ridge regression",
                    "gradient_boosting": "gradient boosting"}
-_SCALARS = ("rows", "accuracy", "balanced_accuracy", "log_loss", "roc_auc", "rmse", "mae", "r2")
 
 
 def headline_metrics(task: str) -> tuple[str, ...]:
@@ -87,13 +86,14 @@ def _outputs(estimator, x: pd.DataFrame, num_classes: int | None) -> np.ndarray:
 
 def _scores(target, truth: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
     from kerasopt import evaluation
+    from kerasopt.signals import scalar_scores
 
     if target.task == "classification":
         labels = np.asarray(target.classes, dtype=object)
         scores = evaluation.classification_scores(labels[truth], target.decode(outputs), outputs, target.classes)
     else:
         scores = evaluation.regression_scores(truth, outputs)
-    return {k: scores[k] for k in _SCALARS if k in scores}
+    return scalar_scores(scores)
 
 
 def _out_of_fold(estimator, x: pd.DataFrame, y: np.ndarray, target, seed, folds: int) -> np.ndarray:

@@ -22,6 +22,7 @@ from sklearn.model_selection import train_test_split
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError, DataError
+from kerasopt.spec import DEMO_TARGET
 from kerasopt.tabular.cells import row_hint
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
     "split_rows",
 ]
 
-PHONE_TARGET = "price_range"
+PHONE_TARGET = DEMO_TARGET
 PHONE_FEATURES = [
     "battery_power", "blue", "clock_speed", "dual_sim", "fc", "four_g", "int_memory",
     "m_dep", "mobile_wt", "n_cores", "pc", "px_height", "px_width", "ram", "sc_h",

@@ -90,10 +90,10 @@ def regression_scores(y_true: Sequence[float], y_pred: Sequence[float]) -> dict[
 
 def format_scores(scores: dict[str, Any]) -> str:
     """Returns the scores as lines of text for a terminal."""
+    from kerasopt.signals import scalar_scores
+
     lines = [f"{'rows':<18} {scores['rows']}"]
-    for key in ("accuracy", "balanced_accuracy", "log_loss", "roc_auc", "rmse", "mae", "r2"):
-        if key in scores:
-            lines.append(f"{key:<18} {scores[key]:.4f}")
+    lines += [f"{k:<18} {v:.4f}" for k, v in scalar_scores(scores).items() if k not in ("rows", "loss")]
     if "per_class" in scores:
         width = max(5, *(len(c) for c in scores["per_class"]))
         lines.append(f"{'class':<{width}}  precision  recall      f1  support")

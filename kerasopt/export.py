@@ -23,10 +23,8 @@ _VALID = re.compile(r"[^A-Za-z0-9_.\-]")
 def signature_names(schema) -> dict[str, str]:
     """Returns `{column name: signature input name}` for the columns a model uses.
 
-    A signature input name holds only letters, digits, `_`, `.` and `-`
-    (TensorFlow's rule); other characters become `_`, a leading character
-    that is not a letter or digit gets an `x` before it, and a clash gets a
-    `_2`, `_3`... suffix. Most column names are kept as they are.
+    Characters other than letters, digits, `_`, `.` and `-` become `_`, a name that does not start
+    with a letter or digit gets an `x` before it, and a clash a `_2`, `_3`... suffix.
 
     Args:
         schema: The model's `kerasopt.tabular.Schema`.

@@ -17,6 +17,7 @@ import pandas as pd
 from kerasopt import _io
 from kerasopt import baselines as baselines_lib
 from kerasopt import report
+from kerasopt.signals import scalar_scores
 
 __all__ = ["TRAIN_FILES", "EVALUATION_FILES", "TUNE_FILES", "train_extras", "write_train_outputs",
            "write_evaluation_outputs", "write_tune_outputs", "oof_frame", "comparison_lines"]
@@ -27,12 +28,7 @@ TRAIN_FILES = ("importance.csv", "importance.png", "oof_predictions.csv", "repor
 EVALUATION_FILES = ("importance.csv", "importance.png", "report.html")
 #: Files `write_tune_outputs` adds to a search.
 TUNE_FILES = ("baselines.json", "report.html")
-_SCALARS = ("rows", "accuracy", "balanced_accuracy", "log_loss", "roc_auc", "loss", "rmse", "mae", "r2")
 IMPORTANCE_REPEATS = 5
-
-
-def _scalars(scores: dict[str, Any]) -> dict[str, Any]:
-    return {k: scores[k] for k in _SCALARS if k in scores}
 
 
 # -- train ---------------------------------------------------------------------------------------
@@ -118,8 +114,8 @@ def _error_figure(target, truth, predicted, proba, title: str):
 
 
 def _baseline_rows(ours: dict[str, Any], baselines: dict[str, Any]) -> list[dict]:
-    rows = [{"model": "kerasopt network", **_scalars(ours)}] if ours else []
-    return rows + [{"model": m["label"], **_scalars(m), "seconds": m["seconds"],
+    rows = [{"model": "kerasopt network", **scalar_scores(ours)}] if ours else []
+    return rows + [{"model": m["label"], **scalar_scores(m), "seconds": m["seconds"],
                     **({"error": m["error"]} if "error" in m else {})} for m in baselines["models"].values()]
 
 
@@ -148,9 +144,9 @@ def _metrics_section(metrics: dict[str, Any], bagged: bool) -> report.Section:
     for split in ("train", "validation", "test"):
         if metrics.get(split):
             rows.append({"split": "out-of-fold" if split == "validation" and bagged else split,
-                         **_scalars(metrics[split])})
+                         **scalar_scores(metrics[split])})
     if metrics.get("test_scores"):
-        rows.append({"split": "test (original labels)", **_scalars(metrics["test_scores"])})
+        rows.append({"split": "test (original labels)", **scalar_scores(metrics["test_scores"])})
     facts = {k: metrics[k] for k in ("best_epoch", "epochs_run", "refit_rows", "seconds") if k in metrics}
     note = f'<p class="note">{metrics.get("note", "")}</p>' if metrics.get("note") else ""
     return report.Section("metrics", "Metrics", report.table(rows) + report.key_values(facts) + note)
@@ -266,7 +262,7 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
     target = model.target
     frame = importance.permutation_importance(model, features, truth, repeats=IMPORTANCE_REPEATS, seed=seed)
     figure = _write_importance(frame, paths, target.name)
-    metrics = [{"rows on": os.path.basename(os.fspath(data_path)), **_scalars(scores)}]
+    metrics = [{"rows on": os.path.basename(os.fspath(data_path)), **scalar_scores(scores)}]
     body = report.table(metrics)
     if "per_class" in scores:
         body += report.table([{"class": c, **v} for c, v in scores["per_class"].items()])
@@ -359,7 +355,7 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
                                                   "score": best.get("score"),
                                                   "retrain epochs": best.get("retrain_epochs"),
                                                   "ensemble": best.get("ensemble")}) +
-                               (report.table([{"split": "held-out test", **_scalars(ours)}]) if ours else "")),
+                               (report.table([{"split": "held-out test", **scalar_scores(ours)}]) if ours else "")),
                 _baseline_section(ours, found),
                 report.Section("leaderboard", "Leaderboard", _leaderboard(out_dir, best))]
     trials_png = os.path.join(out_dir, "trials.png")

@@ -16,14 +16,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["SMALL_ROWS", "early_stopping_warning", "few_rows_warning", "history_columns", "small_rows_warnings",
-           "split_scores", "summary_lines"]
+__all__ = ["SMALL_ROWS", "early_stopping_warning", "few_rows_warning", "history_columns", "scalar_scores",
+           "small_rows_warnings", "split_scores", "summary_lines"]
 
 SMALL_ROWS = 50
 """A validation, out-of-fold or test score on fewer rows than this gets a warning: one row is more than
 2% of it, so a 1.0000 on 6 rows says little (its 95% interval spans about +-0.4 at accuracy 0.5)."""
 
 _RENAMED = {"loss": "objective", "val_loss": "val_objective"}
+_SCALARS = ("rows", "accuracy", "balanced_accuracy", "log_loss", "roc_auc", "loss", "rmse", "mae", "r2")
+
+
+def scalar_scores(scores: Mapping[str, Any]) -> dict[str, Any]:
+    """The one-number scores of `scores` (rows, accuracy, ... or RMSE, ...), in a fixed order."""
+    return {k: scores[k] for k in _SCALARS if k in scores}
 
 
 def split_scores(scores: Mapping[str, Any], rows: int) -> dict[str, Any]:

@@ -35,7 +35,7 @@ __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", 
 OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamw", "momentum", "nadam", "nesterov", "rmsprop", "sgd")
 SCHEDULES = ("constant", "step", "multistep", "exponential", "piecewise", "inverse_time", "cosine")
 TASKS = ("classification", "regression")
-NUMERIC_SCALINGS = ("standard", "robust")  # kerasopt.tabular.NUMERIC_SCALINGS, kept in step by the tests
+NUMERIC_SCALINGS = ("standard", "robust")  # also kerasopt.tabular.NUMERIC_SCALINGS
 #: Label column of the embedded demo data (`kerasopt.data.make_phone_data`); a user's file names its own.
 DEMO_TARGET = "price_range"
 #: Groups in the order `--help` shows them.

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from kerasopt.errors import ArgumentError, DataError
+from kerasopt.spec import NUMERIC_SCALINGS
 from kerasopt.tabular.cells import as_series, canonical, row_hint, split_cells
 
 __all__ = ["MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "NUMERIC_SCALINGS", "Column",
@@ -45,10 +46,6 @@ MIN_CATEGORY_COUNT = 2
 """A category seen fewer times than this in the training rows joins the out-of-vocabulary bucket
 with the categories first seen after training: a value seen once (a car's model name, a free-text
 note) teaches the network nothing that carries over to new rows, but gives it a column to memorize."""
-
-NUMERIC_SCALINGS = ("standard", "robust")
-"""How `build_preprocessing` scales numeric columns: by training mean and standard deviation, or by median
-and interquartile range followed by smooth clipping (`RobustScaling`)."""
 
 
 def _is_bool_column(column: pd.Series, numbers: np.ndarray, values: np.ndarray) -> bool:
@@ -235,18 +232,9 @@ def _encode_cells(col: Column, values, issues) -> np.ndarray:
 
 
 def check_names(argument: str, names: Sequence[str], available: list[str]) -> list[str]:
-    """Checks that the column names declared in `argument` (`categorical`, `numeric`, `drop`) exist.
+    """Returns `names` (one or a list) as a list of strings; `DataError` for a name not in `available`.
 
-    Args:
-        argument: The argument or config key that declares them.
-        names: One name or a list of names.
-        available: The feature column names.
-
-    Returns:
-        The names, as a list of strings.
-
-    Raises:
-        DataError: naming the unknown columns and the available ones.
+    `argument` is the argument or config key that declares them (`categorical`, `numeric`, `drop`).
     """
     if isinstance(names, str):
         names = [names]

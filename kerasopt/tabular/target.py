@@ -16,14 +16,13 @@ import numpy as np
 import pandas as pd
 
 from kerasopt.errors import ArgumentError, DataError
+from kerasopt.spec import TASKS
 from kerasopt.tabular.cells import as_series, canonical, row_hint, split_cells
 
 __all__ = ["CLASSIFICATION_MAX_INTEGERS", "TASKS", "TargetInfo", "detect_task", "encode_target"]
 
 CLASSIFICATION_MAX_INTEGERS = 20
 """`detect_task` calls an integer target with at most this many distinct values classification."""
-
-TASKS = ("classification", "regression")
 
 
 def _target_name(y) -> str:
@@ -34,11 +33,8 @@ def _target_name(y) -> str:
 def detect_task(y) -> str:
     """Returns `"classification"` or `"regression"` for a target.
 
-    Rule: text, booleans and categories are classification; numbers are
-    classification when they are all integral (1, 2.0, -1) with at most
-    `CLASSIFICATION_MAX_INTEGERS` (20) distinct values, and regression
-    otherwise (a non-integral value, or many distinct integers). Missing
-    cells are ignored. Pass `task=` to `encode_target` to override.
+    Text, booleans, categories and integral numbers with at most
+    `CLASSIFICATION_MAX_INTEGERS` distinct values are classification; missing cells are ignored.
 
     Args:
         y: The target values (list, array or Series).
