@@ -156,7 +156,18 @@ def _suggest(name: str, options) -> str:
 
 
 def check_target(target: str, columns) -> list[str]:
-    """Returns the column names as strings; `DataError` (with a suggestion) unless `target` is one."""
+    """Checks that `target` is one of a table's columns.
+
+    Args:
+        target: The label column's name.
+        columns: The table's column names.
+
+    Returns:
+        The column names as strings.
+
+    Raises:
+        DataError: naming the available columns (and the closest one) when `target` is not there.
+    """
     columns = [str(c) for c in columns]
     if target not in columns:
         raise DataError(f"Target column {target!r} not found.{_suggest(target, columns)} "

@@ -28,7 +28,15 @@ _SCALARS = ("rows", "accuracy", "balanced_accuracy", "log_loss", "roc_auc", "los
 
 
 def scalar_scores(scores: Mapping[str, Any]) -> dict[str, Any]:
-    """The one-number scores of `scores` (rows, accuracy, ... or RMSE, ...), in a fixed order."""
+    """Returns the one-number scores of a split, in a fixed order.
+
+    Args:
+        scores: A dict of `kerasopt.evaluation` scores (or a run's split scores).
+
+    Returns:
+        A new dict of those among `rows`, `accuracy`, `balanced_accuracy`, `log_loss`, `roc_auc`,
+        `loss`, `rmse`, `mae` and `r2` that `scores` holds.
+    """
     return {k: scores[k] for k in _SCALARS if k in scores}
 
 
