@@ -148,12 +148,8 @@ class StackedDropout(keras.layers.Layer):
 class StackedBatchNormalization(keras.layers.Layer):
     """Batch normalization with statistics per member and unit.
 
-    Takes `(batch, K, units)` and, while training, normalizes each member's
-    units by the mean and variance over that member's real rows of the batch
-    (`row_mask`, shape `(batch, K)`, is 1 for a real row and 0 for padding);
-    otherwise by the moving statistics. Member `k`'s `gamma[k]`, `beta[k]`,
-    `moving_mean[k]` and `moving_variance[k]` are a `BatchNormalization`
-    layer of its single network, with the same update rule.
+    Takes `(batch, K, units)`; member `k` acts as its single network's `BatchNormalization`, its
+    batch statistics taken over its real rows (`row_mask`, `(batch, K)`, 0 for padding).
 
     Args:
         momentum: Momentum of the moving statistics.

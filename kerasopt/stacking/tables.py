@@ -40,10 +40,7 @@ def encode_table(schema, x, batch_size: int = 4096) -> np.ndarray:
 def table_targets(target, y) -> np.ndarray:
     """The targets stacked table networks train on: class indices, or standardized numbers.
 
-    A single table network standardizes a regression target inside the
-    model (its output is rescaled by the target's training mean and standard
-    deviation and its loss weighted by `1 / variance`); a stacked one learns
-    the standardized target directly, which is the same loss.
+    A stacked regression learns the standardized target, the same loss as a single table network's.
 
     Args:
         target: The `kerasopt.tabular.TargetInfo`.
