@@ -16,9 +16,6 @@ __all__ = ["predict_members", "stacked_ensemble"]
 def predict_members(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Returns every member's prediction for every row of `x`, in inference mode.
 
-    With the members' held-out rows, `predict_members(model, x)[rows[k], k]`
-    are member `k`'s out-of-fold predictions.
-
     Args:
         model: A model from `build_stacked_model`.
         x: Raw feature rows, shape `(rows, features)`.
