@@ -40,11 +40,7 @@ def _target_in(frame, target: str, declared: dict | None = None) -> None:
     from kerasopt import data as data_lib
     from kerasopt.tabular.schema import check_names
 
-    columns = [str(c) for c in frame.columns]
-    if target not in columns:  # the words of `kerasopt.pipeline.table_from_frame`
-        raise DataError(f"Target column {target!r} not found.{data_lib._suggest(target, columns)} "
-                        f"Available columns: {', '.join(columns)}. Choose one with --target.")
-    features = [c for c in columns if c != target]
+    features = [c for c in data_lib.check_target(target, frame.columns) if c != target]
     for argument, names in (declared or {}).items():
         check_names(argument, names or (), features)
 

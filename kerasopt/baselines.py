@@ -1,20 +1,8 @@
 """Fast scikit-learn baselines, scored on the same rows as a kerasopt run.
 
-Every `kerasopt train` (and `tune`) fits two reference models on the rows the
-network trained on and scores them on the rows it was tested on, so a run
-says whether the network was worth it:
-
-- a regularized linear model: `LogisticRegression` (L2, `C=1`) for
-  classification, `RidgeCV` for regression; numbers imputed with their mean
-  (plus a missing indicator) and standardized, categories one-hot encoded;
-- `HistGradientBoostingClassifier` / `Regressor` with its defaults, the
-  categories as native categorical features.
-
-Both read the columns as the network does: `kerasopt.tabular.Schema.to_inputs`
-types the raw cells (numbers, booleans, categories with gaps as their own
-category), and the schema's dropped columns are left out. Without test rows,
-each baseline is scored by 5-fold cross-validated (out-of-fold) predictions on
-the training rows instead.
+A regularized linear model and gradient boosting, fitted on the network's training rows as
+`Schema.to_inputs` types them, scored on its test rows (else out-of-fold); docs/cli.md
+("Baselines") describes them.
 """
 
 from __future__ import annotations
@@ -31,7 +19,6 @@ __all__ = ["BASELINE_LABELS", "baseline_models", "fit_baselines", "headline_metr
 #: Display name of each baseline.
 BASELINE_LABELS = {"logistic_regression": "logistic regression", "ridge_regression": "ridge regression",
                    "gradient_boosting": "gradient boosting"}
-_SCALARS = ("rows", "accuracy", "balanced_accuracy", "log_loss", "roc_auc", "rmse", "mae", "r2")
 
 
 def headline_metrics(task: str) -> tuple[str, ...]:
@@ -99,13 +86,14 @@ def _outputs(estimator, x: pd.DataFrame, num_classes: int | None) -> np.ndarray:
 
 def _scores(target, truth: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
     from kerasopt import evaluation
+    from kerasopt.signals import scalar_scores
 
     if target.task == "classification":
         labels = np.asarray(target.classes, dtype=object)
         scores = evaluation.classification_scores(labels[truth], target.decode(outputs), outputs, target.classes)
     else:
         scores = evaluation.regression_scores(truth, outputs)
-    return {k: scores[k] for k in _SCALARS if k in scores}
+    return scalar_scores(scores)
 
 
 def _out_of_fold(estimator, x: pd.DataFrame, y: np.ndarray, target, seed, folds: int) -> np.ndarray:

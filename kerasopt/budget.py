@@ -84,10 +84,7 @@ def training_budget(rows: int, batch_size: int | None = None, epochs: int | None
                     patience: int | None = None) -> Budget:
     """Returns the budget of a network that trains on `rows` rows per epoch.
 
-    Each argument left `None` is sized to the rows (see the module
-    docstring); a given one is kept, and the others are sized around it
-    (epochs from the steps per epoch of the given batch size, patience from
-    the epochs).
+    Each argument left `None` is sized to the rows, around the given ones.
 
     Args:
         rows: Rows one network trains on per epoch (>= 1).

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from kerasopt.errors import KerasoptError
 
 __all__ = ["main", "build_parser", "ArgumentParser", "run_reporting_errors", "experiment_parser", "add_spec_flags",
-           "add_list_flag", "spec_overrides", "default_out", "demo_unless_data"]
+           "add_list_flag", "spec_overrides", "demo_unless_data"]
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -151,13 +151,6 @@ def spec_overrides(args: argparse.Namespace) -> dict:
     if overrides.get("dropout") is not None and len(overrides["dropout"]) == 1:
         overrides["dropout"] = overrides["dropout"][0]
     return overrides
-
-
-def default_out(config: dict) -> str:
-    """Returns the default run directory: `runs/<data file name without extension>`, `runs/phone` for the demo."""
-    from kerasopt import spec
-
-    return spec.default_out(config.get("data"))
 
 
 def _show_defaults(parser: argparse.ArgumentParser) -> None:
@@ -291,12 +284,13 @@ def _add_tune_command(sub) -> None:
 
 def _train(args) -> int:
     from kerasopt import config as config_lib
+    from kerasopt import spec
     from kerasopt.pipeline import run_training
 
     file_config = config_lib.load_file(args.config) if args.config else None
     config = config_lib.resolve(file_config, **spec_overrides(args))
     if args.out is None:
-        args.out = default_out(config)
+        args.out = spec.default_out(config.get("data"))
     if args.cv is not None:
         return _cross_validate(config, args)
     summary = run_training(config, args.out, overwrite=args.overwrite, verbose=args.verbose,
@@ -326,12 +320,9 @@ def _train(args) -> int:
 
 def _cross_validate(config, args) -> int:
     from kerasopt import _io
-    from kerasopt.errors import OutputExistsError
     from kerasopt.pipeline import cross_validate_config
 
-    path = os.path.join(args.out, "cv.json")
-    if os.path.exists(path) and not args.overwrite:
-        raise OutputExistsError(f"{path} already exists. Choose another --out, or pass --overwrite to replace it.")
+    path = os.path.join(args.out, "cv.json")  # an existing one was refused by _preflight
     result = cross_validate_config(config, folds=args.cv, progress=not args.quiet)
     _io.write_json(path, {"config": config, **result})
     folds = ", ".join(f"{a:.4f}" for a in result["folds"])
@@ -411,11 +402,8 @@ def run_reporting_errors(prog: str, body: Callable[[], int | None],
                          before_keras: Callable[[], None] | None = None) -> int:
     """Runs `body()`; an expected failure becomes one line `<prog>: error: ...` and status 1.
 
-    Expected failures are kerasopt's own errors (`kerasopt.errors.KerasoptError`) and file
-    errors (an `OSError` that names a file: missing, unreadable, permission denied). Any other
-    exception is a bug and propagates with its traceback. `before_keras()` runs first (quick
-    input checks that fail in a fraction of a second), then Keras is imported with
-    TensorFlow's start-up chatter silenced.
+    Expected failures are `KerasoptError`s and `OSError`s that name a file; any other exception
+    propagates. Keras is imported quietly after `before_keras()`.
 
     Args:
         prog: Name shown before `error:`.

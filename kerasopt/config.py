@@ -1,12 +1,8 @@
 """Run configuration of the training pipeline: defaults, files, overrides.
 
-A configuration is a flat dict whose keys are the options of
-`kerasopt.spec.FIELDS`. `resolve` layers defaults, a JSON or YAML file and
-explicit overrides (command-line flags), checks every key and value, and
-returns the full resolved dict that `run_training` uses and writes to
-`config.json`. The facts a run adds to its `config.json` (`spec.DERIVED`:
-feature columns, number of classes, rows, ...) are ignored, so that file fed
-back with `--config` reproduces the run.
+A configuration is a flat dict keyed by the options of `kerasopt.spec.FIELDS`; `resolve`
+layers defaults, a JSON or YAML file and overrides, so a run's `config.json` fed back with
+`--config` reproduces the run.
 """
 
 from __future__ import annotations
@@ -61,23 +57,19 @@ def load_file(path: str | os.PathLike) -> dict[str, Any]:
 def resolve(file_config: dict[str, Any] | None = None, **overrides) -> dict[str, Any]:
     """Returns the full configuration: defaults < file values < overrides.
 
-    Overrides whose value is `None` are ignored (a flag that was not given).
-    Keys may use dashes (`hidden-units`). The keys of `spec.DERIVED`, which a
-    run writes to its `config.json`, are ignored. Giving `schedule` without
-    `schedule_args` drops the default schedule's arguments.
+    `None` overrides (flags not given) and the keys of `spec.DERIVED` are ignored; keys may use
+    dashes. `schedule` without `schedule_args` drops the default schedule's arguments.
 
     Args:
         file_config: Values from a configuration file (or a dict).
         **overrides: Values that win over the file's (command-line flags).
 
     Returns:
-        A new dict with every key of `DEFAULTS`, each value checked and
-        normalized (`hidden_units` a list, column lists lists).
+        A new dict with every key of `DEFAULTS`, each value checked and normalized.
 
     Raises:
-        ConfigError: for an unknown key (with the closest known key).
-        ArgumentError: for an invalid value, naming the key and echoing the
-            value (`ConfigError` for a mapping option that is not a mapping).
+        ConfigError: for an unknown key, or a mapping option that is not a mapping.
+        ArgumentError: for an invalid value, naming the key and echoing the value.
     """
     config = copy.deepcopy(DEFAULTS)
     for source in (file_config or {}, {k: v for k, v in overrides.items() if v is not None}):

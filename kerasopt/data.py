@@ -22,20 +22,22 @@ from sklearn.model_selection import train_test_split
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError, DataError
+from kerasopt.spec import DEMO_TARGET
+from kerasopt.tabular.cells import row_hint
 
 __all__ = [
     "PHONE_FEATURES",
     "PHONE_TARGET",
     "Splits",
+    "check_target",
     "load_csv",
     "make_phone_data",
     "to_arrays",
-    "feature_matrix",
     "split",
     "split_rows",
 ]
 
-PHONE_TARGET = "price_range"
+PHONE_TARGET = DEMO_TARGET
 PHONE_FEATURES = [
     "battery_power", "blue", "clock_speed", "dual_sim", "fc", "four_g", "int_memory",
     "m_dep", "mobile_wt", "n_cores", "pc", "px_height", "px_width", "ram", "sc_h",
@@ -84,15 +86,12 @@ def _decimal_comma(text: str, delimiter: str) -> bool:
 def load_csv(path: str | os.PathLike, encoding: str | None = None) -> pd.DataFrame:
     """Reads a CSV file into a DataFrame with clear errors.
 
-    The delimiter (comma, semicolon or tab) is sniffed from the first lines;
-    a semicolon file whose numbers are written `1,5` (and none `1.5`) reads
-    them as 1.5, the spreadsheet convention where the decimal mark is a comma. The text is UTF-8, with or without a
-    byte-order mark, unless `encoding` names another (Latin-1 is common in files exported from spreadsheets).
+    The delimiter (comma, semicolon or tab) is sniffed; a semicolon file whose numbers are all
+    written `1,5` reads them as 1.5 (docs/cli.md).
 
     Args:
         path: Path of a delimited text file with a header row.
-        encoding: Text encoding of the file (any name Python knows, e.g.
-            `"latin-1"`, `"cp1252"`); `None` for UTF-8 with or without BOM.
+        encoding: Text encoding (e.g. `"latin-1"`); `None` for UTF-8 with or without BOM.
 
     Returns:
         The `pandas.DataFrame`.
@@ -156,36 +155,28 @@ def _suggest(name: str, options) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
-def feature_matrix(frame: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
-    """Converts feature columns to a float32 matrix, rejecting bad cells.
+def check_target(target: str, columns) -> list[str]:
+    """Checks that `target` is one of a table's columns.
 
     Args:
-        frame: The data.
-        columns: Expected feature columns in order. When given, the frame must
-            have exactly these columns in this order.
+        target: The label column's name.
+        columns: The table's column names.
 
     Returns:
-        A float32 array of shape `(rows, columns)`.
+        The column names as strings.
 
     Raises:
-        DataError: on missing, extra or reordered columns, non-numeric cells,
-            NaN or infinite values.
+        DataError: naming the available columns (and the closest one) when `target` is not there.
     """
-    if columns is not None:
-        columns = list(columns)
-        got = [str(c) for c in frame.columns]
-        missing = [c for c in columns if c not in got]
-        extra = [c for c in got if c not in columns]
-        if missing:
-            hint = _suggest(missing[0], extra) if extra else ""
-            raise DataError(f"Missing feature column(s): {', '.join(missing)}.{hint} "
-                            f"Expected columns: {', '.join(columns)}.")
-        if extra:
-            raise DataError(f"Unexpected column(s): {', '.join(extra)}. "
-                            f"Expected exactly: {', '.join(columns)}.")
-        if got != columns:
-            raise DataError("Feature columns are in a different order than the model expects. "
-                            f"Expected: {', '.join(columns)}; found: {', '.join(got)}.")
+    columns = [str(c) for c in columns]
+    if target not in columns:
+        raise DataError(f"Target column {target!r} not found.{_suggest(target, columns)} "
+                        f"Available columns: {', '.join(columns)}. Choose one with --target.")
+    return columns
+
+
+def _feature_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """The feature columns as a float32 matrix; `DataError` on a non-numeric, missing or infinite cell."""
     if frame.shape[1] == 0:
         raise DataError("No feature columns: the data needs at least one column besides the target.")
     for name in frame.columns:
@@ -196,14 +187,14 @@ def feature_matrix(frame: pd.DataFrame, columns: list[str] | None = None) -> np.
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
                 raise DataError(f"Column {name!r} has a non-numeric value {column.iloc[row]!r} in "
-                                f"data row {row + 1} (file line {row + 2}). Fix or remove that row.")
+                                f"{row_hint(row)}. Fix or remove that row.")
     values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype="float64")
     finite = np.isfinite(values)
     if not finite.all():
         row, col = (int(i[0]) for i in np.nonzero(~finite))
         kind = "a missing (NaN)" if np.isnan(values[row, col]) else "an infinite"
-        raise DataError(f"Column {frame.columns[col]!r} has {kind} value in data row {row + 1} "
-                        f"(file line {row + 2}). Fill or remove rows with missing values.")
+        raise DataError(f"Column {frame.columns[col]!r} has {kind} value in {row_hint(row)}. "
+                        "Fill or remove rows with missing values.")
     return values.astype("float32")
 
 
@@ -224,19 +215,16 @@ def to_arrays(frame: pd.DataFrame, target: str = PHONE_TARGET,
     Raises:
         DataError: if the target is missing or the cells or labels are invalid.
     """
-    columns = [str(c) for c in frame.columns]
-    if target not in columns:
-        raise DataError(f"Target column {target!r} not found.{_suggest(target, columns)} "
-                        f"Available columns: {', '.join(columns)}. Choose one with --target.")
+    columns = check_target(target, frame.columns)
     features = frame.drop(columns=[target] + [c for c in drop if c in columns and c != target])
-    x = feature_matrix(features)
+    x = _feature_matrix(features)
     labels = frame[target]
     numeric = pd.to_numeric(labels, errors="coerce")
     bad = numeric.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise DataError(f"Target column {target!r} has a missing or non-numeric label "
-                        f"{labels.iloc[row]!r} in data row {row + 1} (file line {row + 2}).")
+                        f"{labels.iloc[row]!r} in {row_hint(row)}.")
     values = numeric.to_numpy(dtype="float64")
     classes = np.unique(values)
     if len(classes) < 2:
@@ -253,17 +241,12 @@ def split_rows(y, validation_size: float = 0.2, test_size: float = 0.2, seed: in
                stratify: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row indices of a train / validation / test split, stratified by class when asked.
 
-    `test_size` is a fraction of all rows; `validation_size` a fraction of the
-    rows left after the test set is taken out. Either may be 0.
-
     Args:
-        y: One target per row (class labels when `stratify`).
-        validation_size: Fraction in [0, 1) of the non-test rows held out for
-            validation.
+        y: One target per row.
+        validation_size: Fraction in [0, 1) of the non-test rows held out for validation.
         test_size: Fraction in [0, 1) of all rows held out for testing.
         seed: Random seed of the shuffle.
-        stratify: Whether each part keeps the class proportions of `y`
-            (classification); `False` for a continuous target.
+        stratify: Whether each part keeps the class proportions of `y`.
 
     Returns:
         `(train, validation, test)` arrays of row indices (empty when unused).
@@ -302,21 +285,15 @@ def split_rows(y, validation_size: float = 0.2, test_size: float = 0.2, seed: in
 
 def split(x: np.ndarray, y: np.ndarray, validation_size: float = 0.2, test_size: float = 0.2,
           seed: int | None = 0) -> Splits:
-    """Stratified split of arrays into train, validation and test sets (see `split_rows`).
+    """Stratified split of arrays into train, validation and test sets.
 
     Args:
         x: Features.
-        y: Integer labels (stratification keeps class proportions).
-        validation_size: Fraction in [0, 1) of the non-test rows held out for
-            validation.
-        test_size: Fraction in [0, 1) of all rows held out for testing.
-        seed: Random seed of the shuffle.
+        y: Integer labels.
+        validation_size, test_size, seed: As in `split_rows`.
 
     Returns:
         A `Splits` tuple; unused splits are empty arrays.
-
-    Raises:
-        DataError: if a split would hold fewer rows than there are classes.
     """
     train, val, test = split_rows(y, validation_size, test_size, seed)
     return Splits(x[train], y[train], x[val], y[val], x[test], y[test])
@@ -325,10 +302,8 @@ def split(x: np.ndarray, y: np.ndarray, validation_size: float = 0.2, test_size:
 def make_phone_data(n_samples: int = 2000, seed: int = 0, noise: float = 0.1) -> pd.DataFrame:
     """Generates phone-like rows: the 20 feature columns and a balanced `price_range`.
 
-    Columns have the value ranges and types of the real phone data set. The
-    label is driven mainly by `ram`, then `battery_power` and the pixel
-    resolution, plus Gaussian noise, and cut at quartiles into four balanced
-    classes 0-3. The same arguments always give the same rows.
+    The label is a noisy score of `ram`, `battery_power` and the pixel resolution cut at its
+    quartiles.
 
     Args:
         n_samples: Number of rows (at least 4).

@@ -38,17 +38,12 @@ def classification_scores(y_true: Sequence, y_pred: Sequence, proba: np.ndarray 
     Args:
         y_true: True labels, in the original values (strings, integers, ...).
         y_pred: Predicted labels, same values.
-        proba: Optional class probabilities, shape `(rows, len(classes))`, in
-            the order of `classes`; adds `log_loss` (and `roc_auc` for two
-            classes).
-        classes: Every class the model knows, in its output order (default:
-            the sorted labels seen in `y_true` and `y_pred`).
+        proba: Optional probabilities `(rows, len(classes))`; adds `log_loss` (and binary `roc_auc`).
+        classes: Every class in output order (default: the sorted labels seen).
 
     Returns:
-        A JSON-ready dict: `rows`, `accuracy`, `balanced_accuracy`, optional
-        `log_loss` and `roc_auc`, `per_class` (`{label: {precision, recall,
-        f1, support}}`), `classes` and `confusion_matrix` (rows: true class,
-        columns: predicted class).
+        A JSON-ready dict: `rows`, `accuracy`, `balanced_accuracy`, optional `log_loss` and
+        `roc_auc`, `per_class`, `classes` and `confusion_matrix` (rows: true class).
     """
     y_true, y_pred = (pd.Series(np.asarray(v)).infer_objects().to_numpy() for v in (y_true, y_pred))
     if classes is None:
@@ -95,10 +90,10 @@ def regression_scores(y_true: Sequence[float], y_pred: Sequence[float]) -> dict[
 
 def format_scores(scores: dict[str, Any]) -> str:
     """Returns the scores as lines of text for a terminal."""
+    from kerasopt.signals import scalar_scores
+
     lines = [f"{'rows':<18} {scores['rows']}"]
-    for key in ("accuracy", "balanced_accuracy", "log_loss", "roc_auc", "rmse", "mae", "r2"):
-        if key in scores:
-            lines.append(f"{key:<18} {scores[key]:.4f}")
+    lines += [f"{k:<18} {v:.4f}" for k, v in scalar_scores(scores).items() if k not in ("rows", "loss")]
     if "per_class" in scores:
         width = max(5, *(len(c) for c in scores["per_class"]))
         lines.append(f"{'class':<{width}}  precision  recall      f1  support")

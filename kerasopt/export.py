@@ -1,26 +1,9 @@
 """Serving export: a TensorFlow SavedModel that takes raw named columns.
 
-`export_model` writes a table model (`kerasopt.tabular.TabularModel`, as
-`kerasopt train` and `tune` save it) as a SavedModel whose serving signature
-needs neither kerasopt nor Keras to run: load it with `tf.saved_model.load`
-or serve it with TensorFlow Serving.
-
-The signature `serving_default` takes one 1-D tensor per feature column the
-model uses, as keyword arguments named after the column (see
-`signature_names`; the method `serve` takes the same tensors as one dict):
-
-- numeric and boolean columns: `float32`; a missing cell is `NaN` (the model
-  fills it with the training mean, as `predict` does); a boolean is 0 or 1;
-- categorical columns: `string`; a missing cell is the empty string `""`;
-  a category never seen in training is allowed (it gets the model's
-  out-of-vocabulary slot, as in `predict`); a number is written as kerasopt
-  writes a category, `"3"` for 3 or 3.0.
-
-It returns, for a classifier, `label` (the predicted class in its original
-values: `string`, `int64`, `float64` or `bool` tensors), `probabilities`
-(`float32`, one column per class, in the order of `classes`) and `classes`
-(the class labels, one row per input row); for a regression model, `value`
-(`float32`, on the target's scale).
+`export_model` writes a table model as a SavedModel whose `serving_default`
+signature takes one 1-D tensor per feature column (named by `signature_names`)
+and needs neither kerasopt nor Keras; docs/cli.md ("Serving") gives the dtypes
+and outputs.
 """
 
 from __future__ import annotations
@@ -40,10 +23,8 @@ _VALID = re.compile(r"[^A-Za-z0-9_.\-]")
 def signature_names(schema) -> dict[str, str]:
     """Returns `{column name: signature input name}` for the columns a model uses.
 
-    A signature input name holds only letters, digits, `_`, `.` and `-`
-    (TensorFlow's rule); other characters become `_`, a leading character
-    that is not a letter or digit gets an `x` before it, and a clash gets a
-    `_2`, `_3`... suffix. Most column names are kept as they are.
+    Characters other than letters, digits, `_`, `.` and `-` become `_`, a name that does not start
+    with a letter or digit gets an `x` before it, and a clash a `_2`, `_3`... suffix.
 
     Args:
         schema: The model's `kerasopt.tabular.Schema`.
@@ -116,20 +97,16 @@ def export_model(model, out_dir: str | os.PathLike, overwrite: bool = False) -> 
     """Writes a table model as a TensorFlow SavedModel for serving.
 
     Args:
-        model: A `kerasopt.tabular.TabularModel` with its target (as
-            `kerasopt train`, `tune` and `build_model(X, y)` make them), or
-            the path of its `.keras` file.
-        out_dir: The SavedModel directory to write; it must not exist (or
-            be an empty directory) unless `overwrite`. It is written under a
-            temporary name beside it and renamed when complete.
+        model: A `TabularModel` with its target, or the path of its `.keras` file.
+        out_dir: The SavedModel directory to write (atomically); it must not exist, or be empty,
+            unless `overwrite`.
         overwrite: Whether to replace an existing `out_dir`.
 
     Returns:
         `{column name: signature input name}` (see `signature_names`).
 
     Raises:
-        DataError: for a model file that cannot be loaded or a model without
-            a table schema.
+        DataError: for a model that cannot be loaded or has no table schema.
         OutputExistsError: when `out_dir` exists and `overwrite` is False.
         ArgumentError: when the Keras backend is not TensorFlow.
     """

@@ -1,13 +1,8 @@
 """Permutation importance of a saved model's original columns.
 
-A column's importance is how much the model's score drops when that column's
-cells are shuffled among the rows (breaking its link with the target while
-keeping its values): the score on the intact rows minus the mean score over
-`repeats` shuffles. The model reads raw rows, so the columns are the table's
-own (a category is one column, not its one-hot or embedding parts). The score
-is accuracy for a classifier and R^2 for a regressor, the headline scores of
-a run. Shuffles are seeded, and each column's shuffled copies are predicted
-in as few calls as memory allows.
+A column's importance is the score (accuracy, or R^2) on the intact rows minus the mean score
+with that column's cells shuffled among the rows. The model reads raw rows, so a column is the
+table's own, not its one-hot or embedding parts.
 """
 
 from __future__ import annotations
@@ -60,24 +55,18 @@ def permutation_importance(model, features: pd.DataFrame, labels, *, repeats: in
     """Scores each column the model uses by the drop in score when its cells are shuffled.
 
     Args:
-        model: A `kerasopt.tabular.TabularModel` (it reads raw rows and knows
-            its target).
+        model: A `kerasopt.tabular.TabularModel`.
         features: Raw feature rows.
         labels: Their labels in the original values (or regression targets).
         repeats: Shuffles per column.
         max_rows: At most this many rows are used (a seeded sample).
         seed: Seed of the sample and the shuffles.
-        predict: Optional `predict(frame, positions) -> outputs` used instead
-            of `model.predict`, where `positions` gives each row's position in
-            `features` (a bagged run's out-of-fold predictor needs it to pick
-            the network that held the row out). Outputs as `model.predict`'s:
-            class probabilities, or values in the target's units.
+        predict: Optional `predict(frame, positions) -> outputs` instead of `model.predict`
+            (`positions`: the rows' places in `features`, for out-of-fold predictions).
 
     Returns:
-        A DataFrame sorted by importance, one row per used column: `column`,
-        `importance` (score of the intact rows minus the mean shuffled score),
-        `std` (over the shuffles), `metric` (`accuracy` or `r2`), `score`
-        (of the intact rows) and `rows`.
+        A DataFrame sorted by importance (intact score minus mean shuffled score), one row per
+        column: `column`, `importance`, `std`, `metric`, `score` and `rows`.
     """
     from kerasopt import _validation as check
 

@@ -50,90 +50,49 @@ def build_model(
 ) -> keras.Model:
     """Builds and compiles a regularized Dense network.
 
-    The defaults are kerasopt's cross-validated defaults (`kerasopt.spec`,
-    `kerasopt.config.DEFAULTS`): one hidden layer of 128 ELU units, L1 0.01
-    on every kernel, Adam at a learning rate of 0.01. The run-level
-    learning-rate schedule (exponential decay, 0.98 per epoch) is not applied
-    here, because it counts epochs and needs the run's steps per epoch: pass
-    `learning_rate=kerasopt.schedules.get(DEFAULTS["schedule"],
-    learning_rate=DEFAULTS["learning_rate"], steps_per_epoch=...,
-    **DEFAULTS["schedule_args"])`, or take all the arguments of a configuration
-    from `kerasopt.config.model_arguments(config, steps_per_epoch)`, which does it.
+    The defaults are kerasopt's cross-validated defaults (`kerasopt.spec`).
+    The run's learning-rate schedule needs the steps per epoch, so it is not
+    applied here (`kerasopt.config.model_arguments` does; docs/python.md).
 
     Args:
-        inputs: The number of input features, or the training features
-            (array of shape `(rows, features)`), which also adapt a leading
-            `Normalization` layer so that the model takes raw feature rows.
-            Or a table: training rows as a `pandas.DataFrame` (or dict of
-            named columns) of mixed kinds with gaps, or a
-            `kerasopt.tabular.Schema`; the model is then a
-            `kerasopt.tabular.TabularModel` that types, imputes and encodes
-            its named columns itself (`normalize` does not apply).
-        y: The training labels (list, array or `pandas.Series`, one per
-            row of `inputs`), from which the model learns its task and
-            classes as `kerasopt.tabular.encode_target` reads them: text,
-            booleans and at most 20 distinct integers are classification,
-            other numbers regression. For a table the model then keeps the
-            labels (`fit`, `evaluate`, `kerasopt.train` and `predict_labels`
-            speak them: strings, 1..K, ...) and standardizes a regression
-            target inside; for an array or a number of inputs the labels
-            must be class indices 0..K-1 (or regression values).
-        num_classes: Number of classes (>= 2) for a softmax classifier that
-            outputs probabilities; `None` for regression with one linear
-            output; `"auto"` (default): from `y` or `target`. With `y`, an
-            integer must match the classes of `y` and `None` makes `y` a
-            regression target. Without `y` and `target` it is required: a
-            model of unknown task raises `ArgumentError` rather than
-            guessing two classes.
-        hidden_units: Units of each hidden layer, e.g. `(128, 64)`; an int for
-            one layer, `()` for none (a linear or logistic model).
-        activation: Activation of the hidden layers (any Keras name).
-        kernel_initializer: Keras initializer name or dict for every Dense
-            kernel; seeded from `seed`.
-        l1: L1 penalty strength, one value for every Dense layer or a list
-            with one value per Dense layer (hidden layers, then the output).
-        l2: L2 penalty strength, same shape rules as `l1`.
-        kernel_regularizer: Instead of `l1`/`l2`, a Keras regularizer (name,
-            dict or instance), or a list with one per Dense layer; `l1` and
-            `l2` must then keep their defaults, which it replaces.
-        dropout: Dropout rate in [0, 1) after each hidden layer, or one per
-            hidden layer.
-        batch_norm: Whether to put `BatchNormalization` between each hidden
-            `Dense` layer and its activation; or one flag per hidden layer.
-        normalize: Whether to add the adapted `Normalization` layer when
-            `inputs` are training features.
-        optimizer: Optimizer name, dict or instance (see
-            `kerasopt.optimizers.get`).
-        learning_rate: A float or a `LearningRateSchedule`. `None`: the
-            default learning rate (`DEFAULTS["learning_rate"]`, 0.01) for an
-            optimizer given by name or dict (a dict's own `learning_rate`
-            wins); an optimizer instance keeps its own.
-        loss: Loss; defaults to sparse categorical cross-entropy for
-            classification and mean squared error for regression.
-        metrics: Metrics; default `["accuracy"]` for classification and
-            `["mae"]` for regression.
-        seed: Seed for the initializers and dropout masks.
-        jit_compile: Passed to `Model.compile` (`"auto"` uses XLA when the
-            model supports it).
+        inputs: The number of features, the training features (adapting a
+            leading `Normalization`), or a table (`DataFrame`, dict of columns
+            or `kerasopt.tabular.Schema`) for a `TabularModel` on raw columns.
+        y: Training labels; the task and classes are read from them
+            (`kerasopt.tabular.encode_target`), and a table model keeps them.
+        num_classes: Classes (>= 2) of a softmax classifier, `None` for
+            regression, `"auto"` from `y` or `target` (required without both).
+        hidden_units: Units of each hidden layer; an int for one, `()` for none.
+        activation: Activation of the hidden layers.
+        kernel_initializer: Initializer name or dict of every kernel, seeded
+            from `seed`.
+        l1: L1 strength, one value or one per Dense layer (output last).
+        l2: L2 strength, as `l1`.
+        kernel_regularizer: Instead of `l1`/`l2` (left at their defaults), a
+            regularizer (name, dict or instance) or one per Dense layer.
+        dropout: Dropout rate after each hidden layer, or one per layer.
+        batch_norm: `BatchNormalization` before each hidden activation, or
+            one flag per layer.
+        normalize: Whether training-feature `inputs` add `Normalization`.
+        optimizer: Optimizer name, dict or instance (`kerasopt.optimizers.get`).
+        learning_rate: Float or schedule; `None`: the default for a name or
+            dict (a dict's own wins); an instance keeps its own.
+        loss: Loss; default sparse categorical cross-entropy or MSE.
+        metrics: Metrics; default `["accuracy"]` or `["mae"]`.
+        seed: Seed of the initializers and dropout masks.
+        jit_compile: Passed to `Model.compile` (`"auto"`: XLA when supported).
         steps_per_execution: Passed to `Model.compile`.
         name: Model name.
-        target: For a table, instead of `y`, the `kerasopt.tabular.TargetInfo`
-            from `encode_target`: the model then keeps the class labels, or,
-            for regression, restores the standardized output to the
-            target's scale. `None` keeps `num_classes`.
-        augment: Data augmentation of image rows in training only, first in
-            the model: a name, dict or layer for `kerasopt.augmentation.get`
-            (e.g. `"rotation,shift,zoom"` or `{"rotation": 10, "shift":
-            0.1}`); `None` for none. Inference is untouched.
-        image_shape: Image shape of the rows for `augment`; `None` reads a
-            square grey image (`(28, 28, 1)` for 784 inputs).
+        target: For a table, the `TargetInfo` of `encode_target` instead of
+            `y`: the model keeps the labels or restores the target's scale.
+        augment: Training-only image augmentation (`kerasopt.augmentation.get`).
+        image_shape: Image shape of the rows for `augment`; `None`: square grey.
 
     Returns:
         A compiled `keras.Model`.
 
     Raises:
-        ArgumentError: (a `ValueError`) naming the argument and echoing the
-            value, for any invalid argument.
+        ArgumentError: naming the argument and echoing the value.
 
     Example:
 

@@ -1,10 +1,7 @@
 """`report.html`: one self-contained page per run directory.
 
-A page is a title and a list of `Section`s (heading, an HTML body, an `id`
-that tests and links can find). Figures are embedded as base64 PNG `data:`
-URIs and the style sheet is inline, so the page needs no other file and no
-network: it can be mailed, archived or opened offline. Every text taken
-from the run (column names, labels, configuration values) is escaped.
+A page is a title and `Section`s. Figures are embedded as base64 PNG `data:` URIs and the style
+is inline, so the page needs no other file; every text taken from the run is escaped.
 
 Example:
 
@@ -95,25 +92,22 @@ def preformatted(text: str) -> str:
     return f"<pre>{html.escape(text)}</pre>"
 
 
-def image(source, alt: str, dpi: int = 100) -> str:
+def image(source, alt: str) -> str:
     """Returns an `<img>` whose source is a base64 PNG `data:` URI.
 
     Args:
-        source: A `matplotlib.figure.Figure`, PNG bytes, or the path of a PNG file.
+        source: A `matplotlib.figure.Figure`, or the path of a PNG file.
         alt: The alternative text.
-        dpi: Resolution of a rendered figure.
 
     Returns:
         The HTML of the image.
     """
-    if isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
-    elif isinstance(source, (str, os.PathLike)):
+    if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as f:
             data = f.read()
     else:
         buffer = io.BytesIO()
-        source.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+        source.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
         data = buffer.getvalue()
     encoded = base64.b64encode(data).decode("ascii")
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'

@@ -1,16 +1,8 @@
 """What a run directory hands the user besides the model: baselines, importance, predictions, a report.
 
-- `train_extras` / `write_train_outputs` (for `kerasopt train`): the
-  scikit-learn baselines (`kerasopt.baselines`) on the run's own rows, the
-  permutation importance of the saved model (`kerasopt.importance`) on the
-  test rows (the training rows when there are none) as `importance.csv` and
-  `importance.png`, a bagged run's out-of-fold predictions as
-  `oof_predictions.csv`, and `report.html` (`kerasopt.report`).
-- `write_evaluation_outputs` (for `kerasopt evaluate`): importance on the
-  evaluated rows and `report.html`.
-- `write_tune_outputs` (for `kerasopt tune`, called once a search is
-  finalized): the baselines on the search's rows (`baselines.json`) and
-  `report.html` with the leaderboard.
+`train_extras` / `write_train_outputs` (`kerasopt train`), `write_evaluation_outputs`
+(`kerasopt evaluate`) and `write_tune_outputs` (a finalized `kerasopt tune`); docs/cli.md lists
+the files.
 """
 
 from __future__ import annotations
@@ -25,6 +17,7 @@ import pandas as pd
 from kerasopt import _io
 from kerasopt import baselines as baselines_lib
 from kerasopt import report
+from kerasopt.signals import scalar_scores
 
 __all__ = ["TRAIN_FILES", "EVALUATION_FILES", "TUNE_FILES", "train_extras", "write_train_outputs",
            "write_evaluation_outputs", "write_tune_outputs", "oof_frame", "comparison_lines"]
@@ -35,12 +28,7 @@ TRAIN_FILES = ("importance.csv", "importance.png", "oof_predictions.csv", "repor
 EVALUATION_FILES = ("importance.csv", "importance.png", "report.html")
 #: Files `write_tune_outputs` adds to a search.
 TUNE_FILES = ("baselines.json", "report.html")
-_SCALARS = ("rows", "accuracy", "balanced_accuracy", "log_loss", "roc_auc", "loss", "rmse", "mae", "r2")
 IMPORTANCE_REPEATS = 5
-
-
-def _scalars(scores: dict[str, Any]) -> dict[str, Any]:
-    return {k: scores[k] for k in _SCALARS if k in scores}
 
 
 # -- train ---------------------------------------------------------------------------------------
@@ -116,17 +104,18 @@ def oof_frame(table, pool: np.ndarray, target, outputs: np.ndarray) -> pd.DataFr
 
 
 def _error_figure(target, truth, predicted, proba, title: str):
+    """`(scores, report section)`: the scores, and their confusion matrix or residuals."""
     from kerasopt import evaluation
 
-    _, figure = evaluation.scores_and_figure(truth, predicted, proba, target.classes, title=title)
-    if target.classes is not None:
-        return "confusion-matrix", "Confusion matrix", figure
-    return "residuals", "Residuals", figure
+    scores, figure = evaluation.scores_and_figure(truth, predicted, proba, target.classes, title=title)
+    classes = target.classes is not None
+    key, heading = ("confusion-matrix", "Confusion matrix") if classes else ("residuals", "Residuals")
+    return scores, report.Section(key, heading, report.image(figure, heading))
 
 
 def _baseline_rows(ours: dict[str, Any], baselines: dict[str, Any]) -> list[dict]:
-    rows = [{"model": "kerasopt network", **_scalars(ours)}] if ours else []
-    return rows + [{"model": m["label"], **_scalars(m), "seconds": m["seconds"],
+    rows = [{"model": "kerasopt network", **scalar_scores(ours)}] if ours else []
+    return rows + [{"model": m["label"], **scalar_scores(m), "seconds": m["seconds"],
                     **({"error": m["error"]} if "error" in m else {})} for m in baselines["models"].values()]
 
 
@@ -155,9 +144,9 @@ def _metrics_section(metrics: dict[str, Any], bagged: bool) -> report.Section:
     for split in ("train", "validation", "test"):
         if metrics.get(split):
             rows.append({"split": "out-of-fold" if split == "validation" and bagged else split,
-                         **_scalars(metrics[split])})
+                         **scalar_scores(metrics[split])})
     if metrics.get("test_scores"):
-        rows.append({"split": "test (original labels)", **_scalars(metrics["test_scores"])})
+        rows.append({"split": "test (original labels)", **scalar_scores(metrics["test_scores"])})
     facts = {k: metrics[k] for k in ("best_epoch", "epochs_run", "refit_rows", "seconds") if k in metrics}
     note = f'<p class="note">{metrics.get("note", "")}</p>' if metrics.get("note") else ""
     return report.Section("metrics", "Metrics", report.table(rows) + report.key_values(facts) + note)
@@ -205,15 +194,15 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
     if len(test):
         features, truth = table.features.iloc[test], table.labels.iloc[test].to_numpy()
         outputs = np.asarray(model.predict(features, batch_size=4096, verbose=0))
-        errors = _error_figure(target, truth, target.decode(outputs), outputs, f"{target.name}: test rows")
+        _, errors = _error_figure(target, truth, target.decode(outputs), outputs, f"{target.name}: test rows")
     elif oof is not None:
         outputs = np.asarray(record["out_of_fold"])
-        errors = _error_figure(target, oof["true"].to_numpy(), oof["predicted"].to_numpy(),
-                               outputs if outputs.ndim > 1 else None, f"{target.name}: out-of-fold")
+        _, errors = _error_figure(target, oof["true"].to_numpy(), oof["predicted"].to_numpy(),
+                                  outputs if outputs.ndim > 1 else None, f"{target.name}: out-of-fold")
     else:
         errors = None
     if errors is not None:
-        sections.append(report.Section(errors[0], errors[1], report.image(errors[2], errors[1])))
+        sections.append(errors)
     sections.append(_importance_section(frame, extras["importance_rows"], figure))
     sections.append(_config_section(config))
     source = config.get("derived", {}).get("data_source")
@@ -254,10 +243,6 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
                              truth, scores: dict[str, Any], seed: int | None = 0) -> dict[str, str]:
     """Writes `importance.csv`, `importance.png` and `report.html` of `kerasopt evaluate`.
 
-    The report shows the scores, the confusion matrix or residuals already in
-    `out_dir`, the importance on the evaluated rows, and, when the model's run
-    directory is beside `model_path`, its baselines, curves and configuration.
-
     Args:
         out_dir: The evaluation's folder.
         model: The loaded `TabularModel`.
@@ -277,7 +262,7 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
     target = model.target
     frame = importance.permutation_importance(model, features, truth, repeats=IMPORTANCE_REPEATS, seed=seed)
     figure = _write_importance(frame, paths, target.name)
-    metrics = [{"rows on": os.path.basename(os.fspath(data_path)), **_scalars(scores)}]
+    metrics = [{"rows on": os.path.basename(os.fspath(data_path)), **scalar_scores(scores)}]
     body = report.table(metrics)
     if "per_class" in scores:
         body += report.table([{"class": c, **v} for c, v in scores["per_class"].items()])
@@ -319,31 +304,23 @@ def _leaderboard(out_dir: str, best: dict[str, Any], top: int = 20) -> str:
 
 def _tune_test_scores(model_path: str, x_test: pd.DataFrame, y_test, target):
     """The best model's scores on the held-out rows in the original labels, and its error figure."""
-    from kerasopt import evaluation
-
     if not len(x_test) or not os.path.isfile(model_path):
         return {}, None
     import keras
 
     model = keras.saving.load_model(model_path)
     outputs = np.asarray(model.predict(x_test, batch_size=4096, verbose=0))
-    predicted = target.decode(outputs)
     if target.classes is not None:
         truth = np.asarray(target.classes, dtype=object)[np.asarray(y_test)]
-        ours = evaluation.classification_scores(truth, predicted, outputs, target.classes)
     else:
         truth = np.asarray(y_test, dtype="float64")
-        ours = evaluation.regression_scores(truth, predicted)
-    return ours, _error_figure(target, truth, predicted, outputs, f"{target.name}: held-out test rows")
+    return _error_figure(target, truth, target.decode(outputs), outputs, f"{target.name}: held-out test rows")
 
 
 def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.DataFrame, y_test, target, *,
                        columns: dict[str, Any] | None = None, seed: int | None = 0, baseline: bool = True,
                        verbose: int = 1) -> str:
     """Writes `baselines.json` and `report.html` of a finalized search; prints the comparison.
-
-    Call it at the end of `kerasopt.tuning.search.tune`, once `best_model.keras`,
-    `best_config.json` and `trials.csv` are written.
 
     Args:
         out_dir: The search's output directory.
@@ -378,14 +355,14 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
                                                   "score": best.get("score"),
                                                   "retrain epochs": best.get("retrain_epochs"),
                                                   "ensemble": best.get("ensemble")}) +
-                               (report.table([{"split": "held-out test", **_scalars(ours)}]) if ours else "")),
+                               (report.table([{"split": "held-out test", **scalar_scores(ours)}]) if ours else "")),
                 _baseline_section(ours, found),
                 report.Section("leaderboard", "Leaderboard", _leaderboard(out_dir, best))]
     trials_png = os.path.join(out_dir, "trials.png")
     if os.path.isfile(trials_png):
         sections.append(report.Section("curves", "Search progress", report.image(trials_png, "trials")))
     if errors is not None:
-        sections.append(report.Section(errors[0], errors[1], report.image(errors[2], errors[1])))
+        sections.append(errors)
     search = _read_json(os.path.join(out_dir, "search.json"))
     sections.append(_config_section({"best_config": best, "search": search}))
     path = os.path.join(out_dir, "report.html")

@@ -1,26 +1,14 @@
 """What a training run reports besides its model: named losses, row counts and warnings.
 
-Keras's `loss` is the quantity the optimizer minimizes: the data loss (for
-a table regression, on the standardized target), class-weighted when class
-weights are set, plus every weight penalty. A run reports the data loss
-instead, under its own name, `log_loss` (classification) or `mse` (regression,
-in the target's units), and the weight penalty as `penalty`; Keras's `loss`
-appears only in `history.csv`, as `objective` / `val_objective`.
-
-Every score comes with the number of rows it rests on, and a run warns
-(one line each) when:
-
-- early stopping never stopped it: the networks ran every one of `--epochs`
-  epochs and may still be improving;
-- a score used to judge the model (validation, out-of-fold or test) rests on
-  fewer than `SMALL_ROWS` rows, where one row moves it by more than 2%.
+A run reports the data loss as `log_loss` / `mse` and the weight penalty as
+`penalty`; Keras's `loss` appears only in `history.csv`, as `objective`. Every
+score carries its row count, and a run warns when early stopping never stopped
+it or a judged score rests on fewer than `SMALL_ROWS` rows (docs/cli.md).
 
 Example:
 
 >>> split_scores({"loss": 0.9, "accuracy": 0.75, "log_loss": 0.6}, rows=8)
 {'rows': 8, 'accuracy': 0.75, 'log_loss': 0.6}
->>> small_rows_warnings({"test": {"rows": 6}})[0][:40]
-'the test scores rest on 6 rows (fewer th'
 """
 
 from __future__ import annotations
@@ -28,14 +16,28 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["SMALL_ROWS", "early_stopping_warning", "few_rows_warning", "history_columns", "small_rows_warnings",
-           "split_scores", "summary_lines"]
+__all__ = ["SMALL_ROWS", "early_stopping_warning", "few_rows_warning", "history_columns", "scalar_scores",
+           "small_rows_warnings", "split_scores", "summary_lines"]
 
 SMALL_ROWS = 50
 """A validation, out-of-fold or test score on fewer rows than this gets a warning: one row is more than
 2% of it, so a 1.0000 on 6 rows says little (its 95% interval spans about +-0.4 at accuracy 0.5)."""
 
 _RENAMED = {"loss": "objective", "val_loss": "val_objective"}
+_SCALARS = ("rows", "accuracy", "balanced_accuracy", "log_loss", "roc_auc", "loss", "rmse", "mae", "r2")
+
+
+def scalar_scores(scores: Mapping[str, Any]) -> dict[str, Any]:
+    """Returns the one-number scores of a split, in a fixed order.
+
+    Args:
+        scores: A dict of `kerasopt.evaluation` scores (or a run's split scores).
+
+    Returns:
+        A new dict of those among `rows`, `accuracy`, `balanced_accuracy`, `log_loss`, `roc_auc`,
+        `loss`, `rmse`, `mae` and `r2` that `scores` holds.
+    """
+    return {k: scores[k] for k in _SCALARS if k in scores}
 
 
 def split_scores(scores: Mapping[str, Any], rows: int) -> dict[str, Any]:

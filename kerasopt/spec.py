@@ -1,30 +1,18 @@
 """The one specification of a model and its training run.
 
-Every option of a kerasopt run is one `Field` of `FIELDS`: its name, type,
-default, help text, allowed values, group, command-line form and, where the
-tuner searches it, its search range. Everything else is derived from it:
-
-- `kerasopt.config.DEFAULTS` and the key and value checks of
-  `kerasopt.config.resolve` (the config-file keys are the field names);
-- the flags of `kerasopt train` (`--hidden-units`, `--categorical a,b`,
-  `--batch-norm/--no-batch-norm`, ...), whose help shows each default;
-- the defaults of `kerasopt.build_model` (the `"model"` and `"optimizer"`
-  groups; see `BUILD_MODEL_ARGS`);
-- the default search space of the tuner (`kerasopt.tuning.space.DEFAULT_SPACE`),
-  whose first trial is this run's defaults.
-
-The defaults are kerasopt's cross-validated default classifier (docs/benchmarks.md);
-batch size, epochs and patience default to `None`, sized to the rows by `kerasopt.budget`.
-The run-level schedule (`schedule`, `schedule_args`) needs the run's steps per epoch,
-so `kerasopt.config.model_arguments` applies it, not `build_model`.
+Every option is one `Field` of `FIELDS` (name, type, default, help, choices,
+group, flag form, search range). Derived from it: `kerasopt.config.DEFAULTS`
+and the checks of `config.resolve`, the flags of `kerasopt train`, the
+defaults of `kerasopt.build_model` (`BUILD_MODEL_ARGS`) and the tuner's
+default space. Batch size, epochs and patience default to `None`, sized by
+`kerasopt.budget`; the run-level schedule is applied by
+`kerasopt.config.model_arguments`, which knows the steps per epoch.
 
 Example:
 
 >>> from kerasopt import spec
 >>> spec.FIELD["activation"].default
 'elu'
->>> [f.name for f in spec.fields("columns")]
-['categorical', 'numeric', 'drop', 'task', 'numeric_scaling']
 """
 
 from __future__ import annotations
@@ -49,7 +37,7 @@ __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", 
 OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamw", "momentum", "nadam", "nesterov", "rmsprop", "sgd")
 SCHEDULES = ("constant", "step", "multistep", "exponential", "piecewise", "inverse_time", "cosine")
 TASKS = ("classification", "regression")
-NUMERIC_SCALINGS = ("standard", "robust")  # kerasopt.tabular.NUMERIC_SCALINGS, kept in step by the tests
+NUMERIC_SCALINGS = ("standard", "robust")  # also kerasopt.tabular.NUMERIC_SCALINGS
 #: Label column of the embedded demo data (`kerasopt.data.make_phone_data`); a user's file names its own.
 DEMO_TARGET = "price_range"
 #: Groups in the order `--help` shows them.
@@ -65,24 +53,20 @@ class Field:
     """One option of a run.
 
     Attributes:
-        name: The config-file key and `build_model` argument name; the flag is
-            `--` + name with dashes (`flag`).
-        type: Type of one value (`int`, `float`, `str`, `bool`, `dict`), which
-            also converts the command-line text.
-        default: The default value (a fresh copy is handed out by `defaults()`).
+        name: The config key and `build_model` argument; the flag is `--name-with-dashes`.
+        type: Type of one value, which also converts the command-line text.
+        default: The default value.
         help: One line for `--help` (the default is appended).
         group: One of `GROUPS`.
-        check: `check(name, value) -> value`: validates (raising
-            `ArgumentError` that names the option and echoes the value) and
-            normalizes a value from any source; `None` for no check.
-        choices: Allowed values shown in `--help` (the check enforces them
-            where they are a closed set).
-        cli: Command-line form: `"value"`, `"nargs"` or `"comma"` (a list, `--hidden-units 64,32`
-            or `64 32`), `"bool"` (`--flag/--no-flag`), `"json"`, or `None` (config file only).
+        check: `check(name, value) -> value`, validating and normalizing (raising
+            `ArgumentError`), or `None`.
+        choices: Allowed values shown in `--help`.
+        cli: `"value"`, `"nargs"` or `"comma"` (a list), `"bool"` (`--flag/--no-flag`), `"json"`,
+            or `None` (config file only).
         nargs: argparse `nargs` for `cli="nargs"`.
         metavar: Placeholder in `--help`.
-        search: The tuner's hyperparameter(s) for this option, `{name: spec}` in
-            `kerasopt.tuning.space` form (the first trial takes this field's default), or `None`.
+        search: The tuner's hyperparameter(s), `{name: spec}` in `kerasopt.tuning.space` form, or
+            `None`.
     """
 
     name: str

@@ -361,10 +361,10 @@ def test_comma_lists_and_task_reach_the_config():
 
 
 def test_default_out_follows_the_data_file():
-    from kerasopt.cli import default_out
+    from kerasopt.spec import default_out
 
-    assert default_out({"data": None}) == os.path.join("runs", "phone")
-    assert default_out({"data": os.path.join("data", "loans.2024.csv")}) == os.path.join("runs", "loans.2024")
+    assert default_out(None) == os.path.join("runs", "phone")
+    assert default_out(os.path.join("data", "loans.2024.csv")) == os.path.join("runs", "loans.2024")
 
 
 def test_a_user_file_needs_target_and_the_error_names_its_columns(tmp_path, monkeypatch, capsys):

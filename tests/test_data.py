@@ -69,27 +69,6 @@ def test_load_csv_errors(tmp_path):
         data.load_csv(tmp_path)
 
 
-@pytest.mark.parametrize(
-    "columns, message",
-    [
-        (["a", "c"], "Missing feature column(s): b."),
-        (["a", "bb", "b"], "Unexpected column(s): bb."),
-        (["b", "a"], "in a different order than the model expects. Expected: a, b; found: b, a."),
-        (["a"], "Missing feature column(s): b."),
-    ],
-)
-def test_feature_matrix_checks_columns(columns, message):
-    f = pd.DataFrame({c: [1.0, 2.0] for c in columns})
-    with pytest.raises(DataError) as info:
-        data.feature_matrix(f, ["a", "b"])
-    assert message in str(info.value)
-
-
-def test_misspelled_feature_column_gets_a_suggestion():
-    with pytest.raises(DataError, match="Did you mean 'ramm'"):
-        data.feature_matrix(pd.DataFrame({"ramm": [1.0]}), ["ram"])
-
-
 def test_split_sizes_and_stratification():
     y = np.repeat([0, 1, 2, 3], 25)
     x = np.arange(100, dtype="float32")[:, None]

@@ -35,10 +35,8 @@ XLA_MIN_STEPS = 2000
 def jit_for(steps: int) -> bool | str:
     """kerasopt's XLA policy: the `jit_compile` for a run of `steps` gradient steps in all.
 
-    On TensorFlow, XLA from `XLA_MIN_STEPS` steps on, also on a CPU (where
-    Keras's `"auto"` leaves it off), and not for a shorter run, which spends
-    longer compiling than it saves; on other backends `"auto"`. The builders
-    pass their `jit_compile` to `Model.compile` as given.
+    On TensorFlow, XLA from `XLA_MIN_STEPS` steps on (also on a CPU), none for a shorter run; on
+    other backends `"auto"`.
 
     Args:
         steps: Steps per epoch times epochs.

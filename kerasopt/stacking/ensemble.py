@@ -16,9 +16,6 @@ __all__ = ["predict_members", "stacked_ensemble"]
 def predict_members(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Returns every member's prediction for every row of `x`, in inference mode.
 
-    With the members' held-out rows, `predict_members(model, x)[rows[k], k]`
-    are member `k`'s out-of-fold predictions.
-
     Args:
         model: A model from `build_stacked_model`.
         x: Raw feature rows, shape `(rows, features)`.
@@ -40,13 +37,9 @@ def predict_members(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -
 def stacked_ensemble(model: keras.Model, schema=None, target=None, name: str = "ensemble") -> keras.Model:
     """Returns one model that averages the outputs of a stacked model's members.
 
-    The ensemble repeats each row for the K members (`RepeatVector`), runs a
-    copy of the stacked model (inference mode) and averages the members'
-    outputs (`GlobalAveragePooling1D`): class probabilities, or predictions.
-    With a `schema` it is a `kerasopt.tabular.TabularModel` that takes raw
-    rows, encodes them as `encode_table` does, and maps a regression output
-    back to the target's scale. It saves to `.keras` and loads back after
-    `import kerasopt`.
+    It repeats each row for the K members, runs a copy of the stacked model in inference mode and
+    averages the outputs. With a `schema` it is a `TabularModel` on raw rows that maps a regression
+    output back to the target's scale.
 
     Args:
         model: A model from `build_stacked_model` or `build_stacked_table_model`.

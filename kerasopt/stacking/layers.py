@@ -99,20 +99,9 @@ class MemberwiseL1L2(keras.regularizers.Regularizer):
 class StackedDropout(keras.layers.Layer):
     """Dropout of a stacked `(batch, K, units)` tensor: one rate for all members, or one per member.
 
-    While training, every entry of member `k` is dropped with probability
-    `rates[k]` (its own draw for each row and unit) and the kept entries are
-    scaled by `1 / (1 - rates[k])`, as `keras.layers.Dropout(rates[k])` does;
-    a member with rate 0 passes through unchanged. Outside training it is the
-    identity.
-
-    TensorFlow's default generator for stateless random numbers
-    (`StatelessRandomUniformV2`, "auto_select") is about ten times slower
-    under XLA on a CPU than the Threefry generator, enough to make a stacked
-    phone network with dropout train an epoch about 9x slower than without.
-    With `threefry=True` (set by `build_stacked_model` when it compiles with
-    XLA on TensorFlow) training masks come from
-    `tf.random.stateless_uniform(..., alg="threefry")`, seeded from the
-    layer's `SeedGenerator`.
+    Member `k` acts as `keras.layers.Dropout(rates[k])`. With `threefry`, training masks come from
+    `tf.random.stateless_uniform(..., alg="threefry")`, about ten times faster under XLA on a CPU
+    than TensorFlow's default generator (docs/stacking.md).
 
     Args:
         rates: One rate in [0, 1) shared by the members, or one per member.
@@ -159,12 +148,8 @@ class StackedDropout(keras.layers.Layer):
 class StackedBatchNormalization(keras.layers.Layer):
     """Batch normalization with statistics per member and unit.
 
-    Takes `(batch, K, units)` and, while training, normalizes each member's
-    units by the mean and variance over that member's real rows of the batch
-    (`row_mask`, shape `(batch, K)`, is 1 for a real row and 0 for padding);
-    otherwise by the moving statistics. Member `k`'s `gamma[k]`, `beta[k]`,
-    `moving_mean[k]` and `moving_variance[k]` are a `BatchNormalization`
-    layer of its single network, with the same update rule.
+    Takes `(batch, K, units)`; member `k` acts as its single network's `BatchNormalization`, its
+    batch statistics taken over its real rows (`row_mask`, `(batch, K)`, 0 for padding).
 
     Args:
         momentum: Momentum of the moving statistics.

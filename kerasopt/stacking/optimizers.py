@@ -1,15 +1,8 @@
 """Optimizers of stacked models: elementwise updates, and one learning rate per member.
 
-A stacked model's members share one optimizer, so it must update every
-weight entry from that entry's own gradient history (`ELEMENTWISE_OPTIMIZERS`,
-without norm clipping): then each member's slice of a variable moves as its
-single network's would. A population (`build_stacked_model`'s `population`)
-with its own learning rate per member trains with the optimizer's
-`Memberwise` class (`MemberwiseSGD`, `MemberwiseAdam`, ...), whose
-`update_step` multiplies the (scheduled) learning rate by `member_scales`
-reshaped to `(K, 1, ...)`. Its decoupled weight decay uses the member's rate
-through `kerasopt._keras_compat.PerVariableWeightDecay`, the one place that
-touches Keras's private optimizer API.
+Members share one optimizer, so it must update each weight entry from its own gradient history
+(`ELEMENTWISE_OPTIMIZERS`, no norm clipping). A population with a learning rate per member uses
+the `Memberwise` class of the optimizer (`MemberwiseAdam`, ...; docs/stacking.md).
 """
 
 from __future__ import annotations
@@ -35,11 +28,8 @@ ELEMENTWISE_OPTIMIZERS = (keras.optimizers.SGD, keras.optimizers.Adam, keras.opt
 class _MemberwiseLearningRate(PerVariableWeightDecay):
     """Mixin: the learning rate of member `k` is the optimizer's (scheduled) rate times `member_scales[k]`.
 
-    Every trainable variable of a stacked model has the member as its leading
-    axis; an elementwise optimizer's `update_step` broadcasts the learning
-    rate against the variable, so a rate of shape `(K, 1, ...)` gives every
-    member its own. Decoupled weight decay (`weight_decay`) uses the member's
-    rate too.
+    Variables have the member as leading axis, so a rate of shape `(K, 1, ...)` broadcasts per
+    member; decoupled weight decay uses it too.
     """
 
     def __init__(self, member_scales, **kwargs):

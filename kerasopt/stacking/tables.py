@@ -18,9 +18,8 @@ __all__ = ["build_stacked_table_model", "encode_table", "table_targets"]
 def encode_table(schema, x, batch_size: int = 4096) -> np.ndarray:
     """Encodes raw table rows into the float features that stacked table networks take.
 
-    The encoding is `kerasopt.tabular.build_preprocessing(schema)`, which
-    a single table network starts with too. It has no trainable weights, so
-    all members share it.
+    It is `kerasopt.tabular.build_preprocessing(schema)`, which has no trainable weights, so all
+    members share it.
 
     Args:
         schema: A `kerasopt.tabular.Schema`.
@@ -41,10 +40,7 @@ def encode_table(schema, x, batch_size: int = 4096) -> np.ndarray:
 def table_targets(target, y) -> np.ndarray:
     """The targets stacked table networks train on: class indices, or standardized numbers.
 
-    A single table network standardizes a regression target inside the
-    model (its output is rescaled by the target's training mean and standard
-    deviation and its loss weighted by `1 / variance`); a stacked one learns
-    the standardized target directly, which is the same loss.
+    A stacked regression learns the standardized target, the same loss as a single table network's.
 
     Args:
         target: The `kerasopt.tabular.TargetInfo`.
@@ -63,21 +59,16 @@ def build_stacked_table_model(schema, members: int, target, *, seed: int | Seque
                               **kwargs) -> keras.Model:
     """Builds K stacked networks over a table's shared encoding (`encode_table`).
 
-    Member `k` is the network `kerasopt.build_model(schema, target=target,
-    seed=seeds[k], ...)` builds, after its preprocessing: the same Dense
-    layers and initial weights, and its own embedding of each column the
-    single network embeds (`kerasopt.tabular.BlockEmbedding`). A regression member learns the
-    standardized target (`table_targets`).
+    Member `k` is `kerasopt.build_model(schema, target=target, seed=seeds[k], ...)` after its
+    preprocessing, with its own embeddings; a regression member learns the standardized target.
 
     Args:
         schema: The `kerasopt.tabular.Schema` of the encoded rows.
         members: Number of members K.
-        target: The `kerasopt.tabular.TargetInfo` (its classes, or
-            regression).
+        target: The `kerasopt.tabular.TargetInfo`.
         seed: As in `build_stacked_model`.
-        **kwargs: The other `build_stacked_model` arguments (architecture,
-            optimizer, learning rate, ...), except `inputs`, `num_classes`,
-            `normalize` and `embeddings`.
+        **kwargs: Other `build_stacked_model` arguments, except `inputs`,
+            `num_classes`, `normalize` and `embeddings`.
 
     Returns:
         A compiled `keras.Model` taking `{"features": (batch, K, width),

@@ -1,20 +1,8 @@
 """Tabular columns and targets inside the model.
 
-- `kerasopt.tabular.schema`: `infer_schema` types the feature columns of the
-  training rows and keeps their statistics in a `Schema`, whose `to_inputs`
-  turns raw rows into model inputs.
-- `kerasopt.tabular.target`: `detect_task`, `encode_target` and `TargetInfo`,
-  from labels of any kind to what the network trains on, and back.
-- `kerasopt.tabular.layers`: the preprocessing Keras layers (`Impute`,
-  `MissingIndicator`, `RobustScaling`, lookups, `BlockEmbedding`) and
-  `build_preprocessing`, which wires them from a `Schema`.
-- `kerasopt.tabular.model`: `TabularModel`, the Functional model that carries
-  both, so `model.keras` alone takes raw rows and predicts in the original
-  labels, and the metrics a table model is compiled with.
-
-The schema and target modules do not import Keras; the names of the other two
-load it on first use, so `from kerasopt.tabular import infer_schema` answers
-before TensorFlow loads.
+`schema` (`infer_schema`, `Schema`) and `target` (`encode_target`, `TargetInfo`) do not import
+Keras; the names of `layers` (the preprocessing layers, `build_preprocessing`) and `model`
+(`TabularModel`) load it on first use.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from kerasopt.errors import ArgumentError, DataError
+from kerasopt.spec import NUMERIC_SCALINGS
 from kerasopt.tabular.cells import as_series, canonical, row_hint, split_cells
 
 __all__ = ["MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "NUMERIC_SCALINGS", "Column",
@@ -46,10 +47,6 @@ MIN_CATEGORY_COUNT = 2
 with the categories first seen after training: a value seen once (a car's model name, a free-text
 note) teaches the network nothing that carries over to new rows, but gives it a column to memorize."""
 
-NUMERIC_SCALINGS = ("standard", "robust")
-"""How `build_preprocessing` scales numeric columns: by training mean and standard deviation, or by median
-and interquartile range followed by smooth clipping (`RobustScaling`)."""
-
 
 def _is_bool_column(column: pd.Series, numbers: np.ndarray, values: np.ndarray) -> bool:
     if pd.api.types.is_bool_dtype(column):
@@ -65,21 +62,12 @@ class Column:
     Attributes:
         name: The column name in the data.
         kind: `"numeric"`, `"boolean"` or `"categorical"`.
-        key: The name of the model input that takes the column (the column
-            name, unless that name is not a valid or free layer name).
+        key: The name of the model input (the column name when it is a free layer name).
         has_gaps: Whether the training rows had missing cells.
-        mean: Training mean of a numeric or boolean column (the value that
-            fills a boolean column's gaps).
-        std: Training standard deviation (1 when constant apart from gaps).
-        median: Training median of a numeric column (the value that fills
-            its gaps, and the center of its robust scaling).
-        spread: The robust scale of a numeric column (`robust_statistics`): its
-            interquartile range, half its range when that is 0, or 0 when the
-            column is constant apart from gaps.
-        vocabulary: Categories of a categorical column, most frequent first,
-            with `MISSING` when training had gaps.
-        coerce: Whether text cells of a numeric column are read as missing
-            (declared numeric) instead of being an error.
+        mean, std: Training mean and standard deviation (std 1 when constant).
+        median, spread: A numeric column's `robust_statistics`.
+        vocabulary: Categories, most frequent first (`MISSING` when training had gaps).
+        coerce: Whether text cells of a numeric column read as missing (declared numeric).
     """
 
     name: str
@@ -104,17 +92,12 @@ class Schema:
     """The typed feature columns of a table, learned from training rows by `infer_schema`.
 
     Attributes:
-        input_names: Every column of the training frame, in order (dropped
-            ones included), which is also the column order of a positional
-            2-D array given to `to_inputs`.
+        input_names: Every column of the training frame, dropped ones included (the column order of
+            a positional array).
         features: The kept columns (`Column`), in order.
         dropped: Names of the dropped columns.
-        notes: One line per dropped column, saying why, and per column read
-            in a way worth knowing (numbers and text read as categories,
-            infinite values read as missing).
-        scaling: How the model scales numeric columns (`NUMERIC_SCALINGS`):
-            `"standard"` (training mean and standard deviation) or `"robust"`
-            (median and interquartile range, then smooth clipping).
+        notes: One line per dropped column and per column read in a way worth knowing.
+        scaling: How the model scales numeric columns: `"standard"` or `"robust"`.
     """
 
     input_names: list[str]
@@ -143,12 +126,8 @@ class Schema:
     def to_inputs(self, x, notes: list[str] | None = None) -> dict[str, np.ndarray]:
         """Converts raw rows to the model's inputs.
 
-        Columns are matched by name, in any order; columns the schema does not
-        use are ignored (with a note appended to `notes`). A 2-D array is read
-        positionally and must have exactly `len(input_names)` columns. Cells
-        that are not numbers in a numeric or boolean column, and infinite
-        values, are read as missing (the model fills a gap with the training
-        mean), with one note per kind naming the columns and how many cells.
+        Columns are matched by name (a 2-D array by position); unused ones are ignored. Text in a
+        numeric or boolean column and infinite values read as missing, with a note.
 
         Args:
             x: A `pandas.DataFrame`, a dict of named columns (lists, arrays,
@@ -156,10 +135,8 @@ class Schema:
             notes: Optional list that receives a line about ignored columns.
 
         Returns:
-            A dict `{column key: 1-D array}`: float32 for numeric and boolean
-            columns (NaN kept: the model imputes it), Python strings (an
-            object array, which Keras's array adapter takes) for categorical
-            columns (missing cells as `MISSING`).
+            `{column key: 1-D array}`: float32 (NaN kept) for numeric and boolean columns, an
+            object array of strings (gaps as `MISSING`) for categorical ones.
 
         Raises:
             DataError: for missing columns or a wrong column count.
@@ -226,12 +203,11 @@ def _infinite_as_missing(col: Column, values: np.ndarray, issues) -> np.ndarray:
     infinite = np.isinf(values)
     if infinite.any():
         values = np.where(infinite, np.nan, values)
-        if issues is not None:
-            issues["infinite"][col.name] = (int(infinite.sum()), None)
+        issues["infinite"][col.name] = (int(infinite.sum()), None)
     return values
 
 
-def _encode_cells(col: Column, values, issues=None) -> np.ndarray:
+def _encode_cells(col: Column, values, issues) -> np.ndarray:
     series = as_series(values, col.name)
     if col.kind == "categorical":
         cells = series.to_numpy(dtype=object)
@@ -250,24 +226,15 @@ def _encode_cells(col: Column, values, issues=None) -> np.ndarray:
             values[text] = mapped
             text = text.copy()
             text[text] = np.isnan(mapped)
-        if text.any() and issues is not None:  # read as missing: to_numeric made them NaN
+        if text.any():  # read as missing: to_numeric made them NaN
             issues["text"][col.name] = (int(text.sum()), series.iloc[int(np.flatnonzero(text)[0])])
     return _infinite_as_missing(col, values, issues).astype("float32")
 
 
 def check_names(argument: str, names: Sequence[str], available: list[str]) -> list[str]:
-    """Checks that the column names declared in `argument` (`categorical`, `numeric`, `drop`) exist.
+    """Returns `names` (one or a list) as a list of strings; `DataError` for a name not in `available`.
 
-    Args:
-        argument: The argument or config key that declares them.
-        names: One name or a list of names.
-        available: The feature column names.
-
-    Returns:
-        The names, as a list of strings.
-
-    Raises:
-        DataError: naming the unknown columns and the available ones.
+    `argument` is the argument or config key that declares them (`categorical`, `numeric`, `drop`).
     """
     if isinstance(names, str):
         names = [names]
@@ -294,36 +261,12 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
                  drop: Sequence[str] = (), scaling: str = "standard") -> Schema:
     """Types the feature columns of training rows and learns their statistics.
 
-    Rules, per column (after `drop`):
-
-    - Declared `categorical`: categorical; numbers become their canonical
-      string (3 and 3.0 are the category `'3'`).
-    - Declared `numeric`: numeric; text cells are read as missing.
-    - Otherwise: a column of booleans, or of numbers that are all 0 or 1, is
-      `boolean` (a 0/1 number); other numbers are `numeric` (integer codes
-      are categorical only when declared); text is `categorical`. A column
-      mixing numbers and text is `categorical` (with a note) when its values
-      are mostly text, or when it has few distinct values (at most
-      `ONE_HOT_MAX`), at least half of them text, as codes do (`f`, `4`,
-      `r`); otherwise it looks like a numeric column with stray text (`'12'`,
-      `'15'`, `'?'`) and is an error that gives the flags to declare it.
-    - Infinite values in a numeric column are read as missing, with a note.
-    - Dropped with a one-line note in `Schema.notes`: a column whose cells
-      are all missing; a constant (one value, no gaps); an identifier, unique
-      per row: all-distinct text, or integers forming one consecutive run
-      (like 0..n-1 or 1..n).
-
-    Numeric and boolean columns keep their training mean and standard
-    deviation, numeric ones also their median (the value that fills a gap)
-    and robust spread (`robust_statistics`), and whether they had gaps (only
-    then the model gets a missing-indicator input for them). Categorical
-    columns keep their categories, most frequent first; a gap is the
-    category `MISSING` when training had gaps.
+    The typing and dropping rules are in docs/preprocessing.md ("Column
+    types"); dropped columns and surprising reads get a line in `notes`.
 
     Args:
-        frame: Training feature rows: a `pandas.DataFrame`, a dict of named
-            columns, or a 2-D array (columns named `x0`, `x1`, ...). The
-            target column must not be among them.
+        frame: Training feature rows (no target): a `DataFrame`, a dict of
+            columns, or a 2-D array (columns `x0`, `x1`, ...).
         categorical: Column names to treat as categorical.
         numeric: Column names to treat as numeric.
         drop: Column names to leave out.
@@ -429,11 +372,8 @@ def _numeric(name: str, column: pd.Series, values: np.ndarray, declared: bool, t
 def robust_statistics(values) -> tuple[float, float]:
     """The center and scale of `RobustScaling` for a numeric column: median and robust spread.
 
-    The spread is the interquartile range (75th minus 25th percentile,
-    linear interpolation); when that is 0 (a column that is mostly one
-    value), half the range (max - min) / 2; when that is 0 too, 0 (the
-    column scales to 0). A few extreme cells move neither, so they cannot
-    squash the other values together as they do a standard deviation.
+    The spread is the interquartile range; when that is 0, half the range
+    (max - min) / 2, which may be 0 too.
 
     Args:
         values: The column's present (finite) values.
@@ -463,16 +403,7 @@ def _mixed_note(name: str, column: pd.Series) -> str:
 
 def _reads_as_categories(name: str, column: pd.Series, numbers: np.ndarray, text: np.ndarray,
                          values: np.ndarray) -> bool:
-    """Whether an undeclared column of numbers and text reads as categories.
-
-    It does when its values are mostly text (`f`, `4`, `r`, with `4` a minority), or when it has few
-    distinct values (at most `ONE_HOT_MAX`), at least half of them text, as codes do (`S`, `M`, `L`,
-    `10`, `12`). Otherwise it looks like a numeric column with stray text (`12`, `15`, `?`): an error
-    that gives the flags that declare it.
-
-    Raises:
-        DataError: for a numeric-looking column with stray text.
-    """
+    """Whether an undeclared column of numbers and text reads as categories; `DataError` if it looks numeric."""
     texts = pd.unique(column[text].astype(str))
     distinct_numbers = np.unique(values[numbers])
     quoted = shlex.quote(name)

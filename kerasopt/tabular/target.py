@@ -16,14 +16,13 @@ import numpy as np
 import pandas as pd
 
 from kerasopt.errors import ArgumentError, DataError
+from kerasopt.spec import TASKS
 from kerasopt.tabular.cells import as_series, canonical, row_hint, split_cells
 
 __all__ = ["CLASSIFICATION_MAX_INTEGERS", "TASKS", "TargetInfo", "detect_task", "encode_target"]
 
 CLASSIFICATION_MAX_INTEGERS = 20
 """`detect_task` calls an integer target with at most this many distinct values classification."""
-
-TASKS = ("classification", "regression")
 
 
 def _target_name(y) -> str:
@@ -34,11 +33,8 @@ def _target_name(y) -> str:
 def detect_task(y) -> str:
     """Returns `"classification"` or `"regression"` for a target.
 
-    Rule: text, booleans and categories are classification; numbers are
-    classification when they are all integral (1, 2.0, -1) with at most
-    `CLASSIFICATION_MAX_INTEGERS` (20) distinct values, and regression
-    otherwise (a non-integral value, or many distinct integers). Missing
-    cells are ignored. Pass `task=` to `encode_target` to override.
+    Text, booleans, categories and integral numbers with at most
+    `CLASSIFICATION_MAX_INTEGERS` distinct values are classification; missing cells are ignored.
 
     Args:
         y: The target values (list, array or Series).
@@ -176,34 +172,22 @@ def _python_label(value):
 def encode_target(y, task: str | None = None, *, min_rows_per_class: int = 2) -> tuple[np.ndarray, TargetInfo]:
     """Encodes a target column for the network.
 
-    Classification: the classes are the distinct labels, sorted (numbers by
-    value, text alphabetically, False before True); integral floats become
-    ints (`1.0` -> `1`). The encoded target is the class index (int32).
-    Regression: the encoded target is the value itself (float32); the
-    model standardizes it internally with the mean and standard deviation
-    kept here.
-
-    Rows with a missing target are refused, not dropped: a label the user
-    thinks is there but is not is a data error they want to hear about, and
-    dropping rows silently would make row counts and splits differ from the
-    file. Remove or fill them first.
+    Classification: the index (int32) of the label among the sorted distinct labels (integral
+    floats become ints). Regression: the value (float32), with the mean and standard deviation the
+    model standardizes it by. A missing target is refused, not dropped (docs/cli.md).
 
     Args:
-        y: Target values (list, array or `pandas.Series`; a Series's name
-            is kept as the target's name).
-        task: `"classification"`, `"regression"`, or `None` to use
-            `detect_task`.
-        min_rows_per_class: Fewest rows a class may have (2: a stratified
-            validation split can put each class on both sides).
+        y: Target values (list, array or `Series`, whose name is kept).
+        task: `"classification"`, `"regression"`, or `None`: `detect_task`.
+        min_rows_per_class: Fewest rows a class may have.
 
     Returns:
         `(y_encoded, TargetInfo)`.
 
     Raises:
-        DataError: for a missing target cell (naming its row), fewer than
-            two classes, a class with a single row, or text in a
-            regression target.
-        ValueError: for an invalid `task`.
+        DataError: for a missing cell, fewer than two classes, a class
+            under `min_rows_per_class` rows, or text in a regression target.
+        ArgumentError: for an invalid `task`.
     """
     if task is not None and task not in TASKS:
         raise ArgumentError(f"Invalid value for `task`: expected 'classification', 'regression' or None. "
