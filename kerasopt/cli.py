@@ -398,7 +398,7 @@ def _one_line(error: BaseException) -> str:
 
 
 def run_reporting_errors(prog: str, body: Callable[[], int | None],
-                         resumes: str = "training from its last finished epoch",
+                         resumes: str = "the run after its last finished phase",
                          before_keras: Callable[[], None] | None = None) -> int:
     """Runs `body()`; an expected failure becomes one line `<prog>: error: ...` and status 1.
 
@@ -482,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         os.environ["KERAS_BACKEND"] = args.backend
     resumes = "the search (finished trials are kept)" if args.command == "tune" else \
-        "training from its last finished epoch"
+        "the run after its last finished phase"
     from kerasopt import _preflight
 
     return run_reporting_errors(f"kerasopt {args.command}", lambda: COMMANDS[args.command](args), resumes,
