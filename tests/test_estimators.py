@@ -101,8 +101,8 @@ def test_regressor_restores_the_scale_of_the_target(bagging):
     assert prediction.dtype == np.float64 and prediction.shape == (40,)
     # the last Dense layer of every member (one without bagging) predicts the standardized target: zero it,
     # get the mean
-    model = reg.model_.get_layer(f"{reg.model_.name}_members")
-    output = model.get_layer("output")
+    members = reg.model_.get_layer(f"{reg.model_.name}_members")
+    output = members.get_layer("kerasopt_stacked").get_layer("output")
     output.set_weights([np.zeros_like(w) for w in output.get_weights()])
     np.testing.assert_allclose(reg.predict(frame), np.full(40, y.mean()), rtol=1e-6)
 
