@@ -64,7 +64,7 @@ def test_keras_private_api_only_in_the_compat_module(path):
 def test_keras_is_pinned_below_the_next_minor_release():
     major, minor = (int(part) for part in keras.__version__.split(".")[:2])
     setup = (PACKAGE.parent / "setup.cfg").read_text(encoding="utf-8")
-    assert re.search(rf"^\s*keras>=3\.5,<{major}\.{minor + 1}$", setup, re.MULTILINE)
+    assert re.search(rf"^\s*keras>=3\.7,<{major}\.{minor + 1}$", setup, re.MULTILINE)
     assert f"Tested with Keras {major}.{minor} " in COMPAT.read_text(encoding="utf-8").split('"""')[1]
 
 
