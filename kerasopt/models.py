@@ -24,81 +24,50 @@ __all__ = ["build_model", "make_optimizer", "make_regularizer"]
 
 
 def build_model(
-    inputs: int | np.ndarray,
-    y=None,
-    num_classes: int | None | str = "auto",
-    hidden_units: int | Sequence[int] = tuple(DEFAULTS["hidden_units"]),
-    activation: str = DEFAULTS["activation"],
-    kernel_initializer: str | dict = DEFAULTS["kernel_initializer"],
-    l1: float | Sequence[float] = DEFAULTS["l1"],
-    l2: float | Sequence[float] = DEFAULTS["l2"],
-    kernel_regularizer=None,
-    dropout: float | Sequence[float] = DEFAULTS["dropout"],
-    batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"],
-    normalize: bool = True,
-    optimizer: str | dict | keras.optimizers.Optimizer = DEFAULTS["optimizer"],
-    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | None = None,
-    loss: Any = None,
-    metrics: list | None = None,
-    seed: int | None = None,
-    jit_compile: bool | str = "auto",
-    steps_per_execution: int = 1,
-    name: str = "kerasopt_dense",
-    target=None,
-    augment: Any = None,
+    inputs: int | np.ndarray, y=None, num_classes: int | None | str = "auto",
+    hidden_units: int | Sequence[int] = tuple(DEFAULTS["hidden_units"]), activation: str = DEFAULTS["activation"],
+    kernel_initializer: str | dict = DEFAULTS["kernel_initializer"], l1: float | Sequence[float] = DEFAULTS["l1"],
+    l2: float | Sequence[float] = DEFAULTS["l2"], kernel_regularizer=None,
+    dropout: float | Sequence[float] = DEFAULTS["dropout"], batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"],
+    normalize: bool = True, optimizer: str | dict | keras.optimizers.Optimizer = DEFAULTS["optimizer"],
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | None = None, loss: Any = None,
+    metrics: list | None = None, seed: int | None = None, jit_compile: bool | str = "auto",
+    steps_per_execution: int = 1, name: str = "kerasopt_dense", target=None, augment: Any = None,
     image_shape: Sequence[int] | None = None,
 ) -> keras.Model:
-    """Builds and compiles a regularized Dense network.
+    """Builds and compiles a regularized Dense network with the defaults of `kerasopt.spec`.
 
-    The defaults are kerasopt's cross-validated defaults (`kerasopt.spec`).
-    The run's learning-rate schedule needs the steps per epoch, so it is not
-    applied here (`kerasopt.config.model_arguments` does; docs/python.md).
+    The run's learning-rate schedule needs the steps per epoch: `kerasopt.config.model_arguments` applies it.
 
     Args:
-        inputs: The number of features, the training features (adapting a
-            leading `Normalization`), or a table (`DataFrame`, dict of columns
-            or `kerasopt.tabular.Schema`) for a `TabularModel` on raw columns.
-        y: Training labels; the task and classes are read from them
-            (`kerasopt.tabular.encode_target`), and a table model keeps them.
+        inputs, normalize: The number of features, the training features (adapting a leading
+            `Normalization` if `normalize`), or a table (`DataFrame`, dict of columns or Schema).
+        y: Training labels, whose task and classes the model reads (a table model keeps them).
         num_classes: Classes (>= 2) of a softmax classifier, `None` for
             regression, `"auto"` from `y` or `target` (required without both).
-        hidden_units: Units of each hidden layer; an int for one, `()` for none.
-        activation: Activation of the hidden layers.
-        kernel_initializer: Initializer name or dict of every kernel, seeded
-            from `seed`.
-        l1: L1 strength, one value or one per Dense layer (output last).
-        l2: L2 strength, as `l1`.
+        hidden_units, activation: Units of each hidden layer (`()`: none) and their activation.
+        kernel_initializer: Initializer name or dict of every kernel (seeded).
+        l1, l2: L1 / L2 strength, one value or one per Dense layer (output last).
         kernel_regularizer: Instead of `l1`/`l2` (left at their defaults), a
             regularizer (name, dict or instance) or one per Dense layer.
-        dropout: Dropout rate after each hidden layer, or one per layer.
-        batch_norm: `BatchNormalization` before each hidden activation, or
-            one flag per layer.
-        normalize: Whether training-feature `inputs` add `Normalization`.
-        optimizer: Optimizer name, dict or instance (`kerasopt.optimizers.get`).
-        learning_rate: Float or schedule; `None`: the default for a name or
-            dict (a dict's own wins); an instance keeps its own.
-        loss: Loss; default sparse categorical cross-entropy or MSE.
-        metrics: Metrics; default `["accuracy"]` or `["mae"]`.
-        seed: Seed of the initializers and dropout masks.
-        jit_compile: Passed to `Model.compile` (`"auto"`: XLA when supported).
-        steps_per_execution: Passed to `Model.compile`.
-        name: Model name.
+        dropout, batch_norm: Dropout rate after, and `BatchNormalization`
+            before, each hidden activation; one value or one per layer.
+        optimizer, learning_rate: Optimizer name, dict or instance, and a float
+            or schedule (`None`: the default, or a dict's or instance's own).
+        loss, metrics: Default sparse categorical cross-entropy and
+            `["accuracy"]`, or MSE and `["mae"]`.
+        seed, name: Seed of the initializers and dropout masks; model name.
+        jit_compile, steps_per_execution: Passed to `Model.compile`.
         target: For a table, the `TargetInfo` of `encode_target` instead of
             `y`: the model keeps the labels or restores the target's scale.
-        augment: Training-only image augmentation (`kerasopt.augmentation.get`).
-        image_shape: Image shape of the rows for `augment`; `None`: square grey.
+        augment, image_shape: Training-only image augmentation
+            (`kerasopt.augmentation.get`) and the rows' image shape (default square, grey).
 
     Returns:
-        A compiled `keras.Model`.
+        A compiled `keras.Model` (`build_model(20, num_classes=4).output_shape == (None, 4)`).
 
     Raises:
         ArgumentError: naming the argument and echoing the value.
-
-    Example:
-
-    >>> model = build_model(20, num_classes=4, hidden_units=(32,), l2=1e-4, dropout=0.1)
-    >>> model.output_shape
-    (None, 4)
     """
     num_classes, target = _task(inputs, y, num_classes, target)
     schema, features, n_inputs = _inputs(inputs)
