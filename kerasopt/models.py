@@ -19,6 +19,7 @@ from kerasopt import optimizers as optimizers_lib
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
 from kerasopt.network import Network, make_regularizer
+from kerasopt.tabular.layers import embedding_blocks
 
 __all__ = ["build_model", "make_optimizer", "make_regularizer"]
 
@@ -72,7 +73,7 @@ def build_model(
     num_classes, target = _task(inputs, y, num_classes, target)
     schema, features, n_inputs = _inputs(inputs)
     network = Network.create(num_classes, hidden_units, activation, kernel_initializer, l1, l2, kernel_regularizer,
-                             dropout, batch_norm, embeddings=_embedding_blocks(schema))
+                             dropout, batch_norm, embeddings=[] if schema is None else embedding_blocks(schema))
     seed = None if seed is None else check.non_negative_int("seed", seed)
     x_in, x = _input_stage(schema, features, n_inputs, normalize, augment, image_shape, seed)
     outputs = network.apply(x, seed)
@@ -101,14 +102,6 @@ def _wrap(x_in, outputs, schema, target, num_classes, metrics, name: str):
         default_metrics = tabular_model.classification_metrics(int(num_classes))
     model = tabular_model.TabularModel(x_in, outputs, name=name, schema=schema, target=target)
     return model, loss_weights, default_metrics if metrics is None else metrics
-
-
-def _embedding_blocks(schema) -> list:
-    if schema is None:
-        return []
-    from kerasopt.tabular.layers import embedding_blocks
-
-    return embedding_blocks(schema)
 
 
 def _inputs(inputs):
