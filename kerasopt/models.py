@@ -93,13 +93,7 @@ def _wrap(x_in, outputs, schema, target, num_classes, metrics, name: str):
         return keras.Model(x_in, outputs, name=name), None, default if metrics is None else metrics
     from kerasopt.tabular import model as tabular_model
 
-    loss_weights = None
-    if num_classes is None:
-        if target is not None:
-            outputs = tabular_model.restore_target(outputs, target)
-        loss_weights, default_metrics = tabular_model.regression_compile_defaults(target)
-    else:
-        default_metrics = tabular_model.classification_metrics(int(num_classes))
+    outputs, loss_weights, default_metrics = tabular_model.output_side(outputs, target, num_classes)
     model = tabular_model.TabularModel(x_in, outputs, name=name, schema=schema, target=target)
     return model, loss_weights, default_metrics if metrics is None else metrics
 
