@@ -93,10 +93,6 @@ class _DenseEstimator(BaseEstimator):
         return pd.DataFrame(array if array.dtype.kind != "U" else array.astype(object), columns=names)
 
     def _fit(self, X, y):
-        with quiet_retracing():  # every fit builds new models; TensorFlow warns about their traces
-            return self._fit_quietly(X, y)
-
-    def _fit_quietly(self, X, y):
         from kerasopt import pipeline, tabular
 
         config = self._config()
@@ -124,8 +120,9 @@ class _DenseEstimator(BaseEstimator):
         dropped = tabular.infer_schema(frame, **overrides).dropped
         table = pipeline.Table(frame, pd.Series(y, name=target.name), target, "scikit-learn data",
                                drop=list(dropped), notes=[])
-        model, record = pipeline._train_config(run_config, table, _rows(config, members, y_encoded, target.task),
-                                               verbose=self.verbose)
+        with quiet_retracing():  # every fit builds new models; TensorFlow warns about their traces
+            model, record = pipeline._train_config(run_config, table,
+                                                   _rows(config, members, y_encoded, target.task), verbose=self.verbose)
         self.best_epoch_ = record["best_epoch"]
         self.budget_ = record["budget"]
         self.model_ = model
@@ -145,13 +142,6 @@ class _DenseEstimator(BaseEstimator):
         tags.input_tags.string = True
         tags.non_deterministic = False
         return tags
-
-    def _expected_failed_checks(self) -> dict[str, str]:
-        """scikit-learn estimator checks this estimator is known to fail, with the reason.
-
-        For `parametrize_with_checks(..., expected_failed_checks=...)`.
-        """
-        return {}
 
     # Pickling: the Keras model travels as the bytes of its .keras file.
     def __getstate__(self):

@@ -119,7 +119,7 @@ def train_members(config: dict[str, Any], features: pd.DataFrame, labels: Sequen
     monitor = "val_log_loss" if data.classification else "val_mse"  # the data loss: no weight penalty
     result = stacking.train_stacked(stacked, data.x, data.y, train_rows, validation_rows, epochs=config["epochs"],
                                     batch_size=config["batch_size"], early_stopping=True, monitor=monitor,
-                                    patience=config["patience"], seed=_seeds(config, members), callbacks=callbacks,
+                                    patience=config["patience"], seed=config["seed"], callbacks=callbacks,
                                     sample_weight=data.sample_weight, verbose=verbose)
     model = stacking.stacked_ensemble(stacked, data.schema, data.target,
                                       name="kerasopt_bagged" if members > 1 else "kerasopt_model")
@@ -149,10 +149,6 @@ def _record(result, model, stacked, data: _Data, train_rows, validation_rows, st
     return record
 
 
-def _seeds(config: dict[str, Any], members: int) -> list[int] | None:
-    return None if config["seed"] is None else [config["seed"] + k for k in range(members)]
-
-
 def _build(config: dict[str, Any], data: _Data, train_rows: Sequence[np.ndarray]):
     """The compiled stacked table model of the members, and the steps of an epoch."""
     import math
@@ -160,11 +156,9 @@ def _build(config: dict[str, Any], data: _Data, train_rows: Sequence[np.ndarray]
     from kerasopt import stacking
 
     steps = math.ceil(max(len(r) for r in train_rows) / config["batch_size"])
-    kwargs = config_lib.model_arguments(config, steps)
-    kwargs.pop("seed")
+    kwargs = config_lib.model_arguments(config, steps)  # `seed`: member `k` gets `seed + k`
     kwargs["jit_compile"] = stacking.jit_for(steps * config["epochs"])
-    model = stacking.build_stacked_table_model(data.schema, len(train_rows), data.target,
-                                               seed=_seeds(config, len(train_rows)), **kwargs)
+    model = stacking.build_stacked_table_model(data.schema, len(train_rows), data.target, **kwargs)
     return model, steps
 
 

@@ -7,7 +7,7 @@ and becomes a `kerasopt.tabular.TabularModel`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
@@ -19,6 +19,7 @@ from kerasopt import optimizers as optimizers_lib
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
 from kerasopt.network import Network, make_regularizer
+from kerasopt.tabular.layers import embedding_blocks
 
 __all__ = ["build_model", "make_optimizer", "make_regularizer"]
 
@@ -72,7 +73,7 @@ def build_model(
     num_classes, target = _task(inputs, y, num_classes, target)
     schema, features, n_inputs = _inputs(inputs)
     network = Network.create(num_classes, hidden_units, activation, kernel_initializer, l1, l2, kernel_regularizer,
-                             dropout, batch_norm, embeddings=_embedding_blocks(schema))
+                             dropout, batch_norm, embeddings=[] if schema is None else embedding_blocks(schema))
     seed = None if seed is None else check.non_negative_int("seed", seed)
     x_in, x = _input_stage(schema, features, n_inputs, normalize, augment, image_shape, seed)
     outputs = network.apply(x, seed)
@@ -92,23 +93,9 @@ def _wrap(x_in, outputs, schema, target, num_classes, metrics, name: str):
         return keras.Model(x_in, outputs, name=name), None, default if metrics is None else metrics
     from kerasopt.tabular import model as tabular_model
 
-    loss_weights = None
-    if num_classes is None:
-        if target is not None:
-            outputs = tabular_model.restore_target(outputs, target)
-        loss_weights, default_metrics = tabular_model.regression_compile_defaults(target)
-    else:
-        default_metrics = tabular_model.classification_metrics(int(num_classes))
+    outputs, loss_weights, default_metrics = tabular_model.output_side(outputs, target, num_classes)
     model = tabular_model.TabularModel(x_in, outputs, name=name, schema=schema, target=target)
     return model, loss_weights, default_metrics if metrics is None else metrics
-
-
-def _embedding_blocks(schema) -> list:
-    if schema is None:
-        return []
-    from kerasopt.tabular.layers import embedding_blocks
-
-    return embedding_blocks(schema)
 
 
 def _inputs(inputs):
@@ -169,19 +156,14 @@ def make_optimizer(optimizer, learning_rate=None) -> keras.optimizers.Optimizer:
     return optimizers_lib.get(optimizer, **({} if learning_rate is None else {"learning_rate": learning_rate}))
 
 
-def _check_num_classes(num_classes):
-    if num_classes is None or (isinstance(num_classes, str) and num_classes == "auto"):
-        return num_classes
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
-        raise ArgumentError("Invalid value for `num_classes`: expected an integer >= 2, None for regression, or "
-                            "'auto' to read the task from `y` or `target`. "
-                            f"Received: num_classes={check.shown(num_classes)}")
-    return int(num_classes)
-
-
 def _task(inputs, y, num_classes, target):
     """`(num_classes, target)` of `build_model`: from `y`, `target` or `num_classes`, never guessed."""
-    num_classes = _check_num_classes(num_classes)
+    if not (num_classes is None or (isinstance(num_classes, str) and num_classes == "auto")):
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+            raise ArgumentError("Invalid value for `num_classes`: expected an integer >= 2, None for regression, "
+                                "or 'auto' to read the task from `y` or `target`. "
+                                f"Received: num_classes={check.shown(num_classes)}")
+        num_classes = int(num_classes)
     table = _is_table(inputs)
     if target is not None:
         from kerasopt import tabular
@@ -220,7 +202,11 @@ def _task_from_labels(inputs, y, num_classes, table: bool):
             raise ArgumentError(f"Invalid value for `num_classes`: `y` holds {info.num_classes} classes. "
                                 f"Received: num_classes={num_classes}")
         return info.num_classes, info
-    needed = max(_indices(info.classes)) + 1
+    if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in info.classes):
+        raise ArgumentError("Invalid value for `y`: a model over an array or a number of inputs trains on class "
+                            f"indices 0..K-1; `y` holds the labels {check.shown(list(info.classes))}. Pass the "
+                            "features as a pandas.DataFrame (the model then keeps the labels), or encode them.")
+    needed = max(info.classes) + 1
     if num_classes == "auto":
         return needed, None
     if num_classes < needed:
@@ -231,22 +217,11 @@ def _task_from_labels(inputs, y, num_classes, table: bool):
 
 def _rows(inputs) -> int | None:
     """Number of rows of `inputs` (`None` for a number of inputs or a schema)."""
-    from collections.abc import Mapping
-
     if isinstance(inputs, (int, np.integer)) or not hasattr(inputs, "__len__"):
         return None
     if isinstance(inputs, Mapping):
         return len(next(iter(inputs.values()), ()))
     return len(inputs)
-
-
-def _indices(classes) -> list[int]:
-    """The classes as the class indices 0..K-1 that a model over an array trains on."""
-    if all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in classes):
-        return list(classes)
-    raise ArgumentError("Invalid value for `y`: a model over an array or a number of inputs trains on class "
-                        f"indices 0..K-1; `y` holds the labels {check.shown(list(classes))}. Pass the features as a "
-                        "pandas.DataFrame (the model then keeps the labels), or encode them.")
 
 
 def _is_table(inputs) -> bool:

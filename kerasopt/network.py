@@ -145,16 +145,6 @@ class Network:
             init = init.__class__.from_config({**config, "seed": seed + i})
         return init
 
-    @staticmethod
-    def dropout_seed(i: int, seed: int | None) -> int | None:
-        """The seed of hidden layer `i`'s dropout masks."""
-        return _offset(seed, 1000 + i)
-
-    @staticmethod
-    def embedding_initializer(index: int, seed: int | None) -> keras.initializers.Initializer:
-        """The initializer of the embedding of categorical column `index` (uniform in [-0.05, 0.05])."""
-        return keras.initializers.RandomUniform(-0.05, 0.05, seed=_offset(seed, 2000 + index))
-
     def apply(self, x, seed: int | None = None):
         """Applies the plain Keras layers (`dense_{i}`, `batch_norm_{i}`, `activation_{i}`, `dropout_{i}`,
         `output`) to the Keras tensor `x` of shape `(batch, features)` and returns the output tensor."""
@@ -167,7 +157,7 @@ class Network:
                 x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
             x = layers.Activation(self.activation, name=f"activation_{i}")(x)
             if rate:
-                x = layers.Dropout(rate, seed=self.dropout_seed(i, seed), name=f"dropout_{i}")(x)
+                x = layers.Dropout(rate, seed=_offset(seed, 1000 + i), name=f"dropout_{i}")(x)
         return layers.Dense(self.outputs, activation=self.output_activation, name="output",
                             kernel_initializer=self.kernel_initializer_of(len(self.units), seed),
                             kernel_regularizer=self.regularizers[-1])(x)
@@ -198,7 +188,7 @@ class Network:
             x = keras.layers.Activation(self.activation, name=f"activation_{i}")(x)
             rate = population.get("dropout", self.dropout[i])
             if np.any(rate):
-                x = StackedDropout(rate, seed=self.dropout_seed(i, seeds[0]), threefry=threefry,
+                x = StackedDropout(rate, seed=_offset(seeds[0], 1000 + i), threefry=threefry,
                                    name=f"dropout_{i}")(x)
         return self._stacked_dense(x, len(self.units), self.outputs, self.output_activation, True, seeds, population)
 
@@ -226,7 +216,8 @@ class Network:
         layer = BlockEmbedding([block[:3] for block in self.embeddings], name="embeddings")
         x = layer(x)
         for table, (_, width, dim, index) in zip(layer.tables, self.embeddings):
-            values = [keras.ops.convert_to_numpy(self.embedding_initializer(index, s)((width, dim), "float32"))
-                      for s in seeds]
+            values = [keras.ops.convert_to_numpy(  # uniform in [-0.05, 0.05]
+                keras.initializers.RandomUniform(-0.05, 0.05, seed=_offset(s, 2000 + index))((width, dim), "float32"))
+                for s in seeds]
             table.assign(values[0] if len(table.shape) == 2 else np.stack(values))
         return x

@@ -18,21 +18,15 @@ SMALL = {"hidden_units": (8,), "epochs": 10, "validation_split": 0.0, "batch_siz
 FAST = {**SMALL, "epochs": 2}
 
 
-def expected_failed_checks(estimator):
-    return estimator._expected_failed_checks()
-
-
 # scikit-learn's API checks (`legacy=False`) run by default; its full set (about 50 checks per
 # estimator, each fitting several networks) is slow and runs with `-m slow`.
-@parametrize_with_checks([DenseClassifier(**FAST), DenseRegressor(**FAST)], legacy=False,
-                         expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks([DenseClassifier(**FAST), DenseRegressor(**FAST)], legacy=False)
 def test_scikit_learn_api_checks(estimator, check):
     check(estimator)
 
 
 @pytest.mark.slow
-@parametrize_with_checks([DenseClassifier(**SMALL), DenseRegressor(**SMALL)],
-                         expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks([DenseClassifier(**SMALL), DenseRegressor(**SMALL)])
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 

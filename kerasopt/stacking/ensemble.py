@@ -74,12 +74,8 @@ def _table_ensemble(body: keras.Model, schema, target, regression: bool, name: s
     """The `TabularModel` that encodes raw rows for `body` (`stacked_ensemble` of the members) and restores a
     regression output to the target's scale."""
     inputs, encoded = tabular_lib.build_preprocessing(schema)
-    outputs = body(encoded)
-    if regression:
-        outputs = tabular_lib.restore_target(outputs, target)
-        loss_weights, metrics = tabular_lib.regression_compile_defaults(target)
-    else:
-        loss_weights, metrics = None, tabular_lib.classification_metrics(target.num_classes)
+    outputs, loss_weights, metrics = tabular_lib.output_side(body(encoded), target,
+                                                             None if regression else target.num_classes)
     ensemble = tabular_lib.TabularModel(inputs, outputs, name=name, schema=schema, target=target)
     return _compiled(ensemble, regression, loss_weights, metrics)
 

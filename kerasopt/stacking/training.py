@@ -30,22 +30,22 @@ __all__ = ["MemberEarlyStopping", "MemberMean", "StackedTrainResult", "member_pe
            "train_stacked"]
 
 
-def _check_rows(name: str, rows, n_rows: int, members: int | None, allow_empty: bool) -> list[np.ndarray]:
+def _check_rows(name: str, rows, n_rows: int, members: int) -> list[np.ndarray]:
     if isinstance(rows, np.ndarray) and rows.ndim == 2:
         rows = list(rows)
     if not isinstance(rows, (list, tuple)) or not rows:
         raise ArgumentError(f"Invalid value for `{name}`: expected a list with one array of row indices per "
                          f"member. Received: {name}={rows!r}")
-    if members is not None and len(rows) != members:
+    if len(rows) != members:
         raise ArgumentError(f"Invalid value for `{name}`: expected {members} arrays of row indices, one per "
                          f"member. Received {len(rows)} arrays.")
     checked = []
     for k, r in enumerate(rows):
         r = np.asarray(r)
-        if r.ndim != 1 or (r.size and not np.issubdtype(r.dtype, np.integer)) or (r.size == 0 and not allow_empty):
-            raise ArgumentError(f"Invalid value for `{name}`: member {k} needs a 1-D array of integer row indices"
-                             f"{'' if allow_empty else ', not empty'}. Received: {name}[{k}]={r!r}")
-        if r.size and (r.min() < 0 or r.max() >= n_rows):
+        if r.ndim != 1 or r.size == 0 or not np.issubdtype(r.dtype, np.integer):
+            raise ArgumentError(f"Invalid value for `{name}`: member {k} needs a 1-D array of integer row indices, "
+                                f"not empty. Received: {name}[{k}]={r!r}")
+        if r.min() < 0 or r.max() >= n_rows:
             raise ArgumentError(f"Invalid value for `{name}`: member {k} has row indices outside [0, {n_rows}). "
                              f"Received: min {r.min()}, max {r.max()}")
         checked.append(r.astype("int64"))
@@ -432,9 +432,9 @@ def _check_data(model: keras.Model, x, y, train_rows, validation_rows) -> tuple:
                          f"Received: x with shape {x.shape}")
     if len(y) != len(x):
         raise ArgumentError(f"`x` and `y` have different numbers of rows: {len(x)} and {len(y)}.")
-    train_rows = _check_rows("train_rows", train_rows, len(x), members, allow_empty=False)
+    train_rows = _check_rows("train_rows", train_rows, len(x), members)
     if validation_rows is not None:
-        validation_rows = _check_rows("validation_rows", validation_rows, len(x), members, allow_empty=False)
+        validation_rows = _check_rows("validation_rows", validation_rows, len(x), members)
     return x, y, train_rows, validation_rows
 
 

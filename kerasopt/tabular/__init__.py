@@ -26,8 +26,7 @@ _KERAS_EXPORTS = {
     **dict.fromkeys(("BlockEmbedding", "Impute", "MissingIndicator", "RobustScaling", "SMOOTH_CLIP_BOUND",
                      "build_preprocessing", "embedding_blocks", "embedding_dim", "encoded_width"),
                     "kerasopt.tabular.layers"),
-    **dict.fromkeys(("TabularModel", "SoftmaxAUC", "restore_target", "is_tabular_input",
-                     "regression_compile_defaults", "classification_metrics"), "kerasopt.tabular.model"),
+    **dict.fromkeys(("TabularModel", "SoftmaxAUC", "is_tabular_input", "output_side"), "kerasopt.tabular.model"),
 }
 
 __all__ = [

@@ -1,5 +1,5 @@
 """`TabularModel`, the Functional model that carries a table's `Schema` and `TargetInfo`, and its output side
-(`restore_target`, the loss weight and metrics a table model is compiled with)."""
+(`output_side`: the output tensor, loss weight and metrics a table model is compiled with)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from kerasopt.errors import ArgumentError, DataError
 from kerasopt.tabular.schema import Schema
 from kerasopt.tabular.target import TargetInfo
 
-__all__ = ["TabularModel", "SoftmaxAUC", "is_tabular_input", "restore_target", "regression_compile_defaults",
-           "classification_metrics"]
+__all__ = ["TabularModel", "SoftmaxAUC", "is_tabular_input", "output_side"]
 
 
 def _needs_conversion(x) -> bool:
@@ -142,24 +141,36 @@ def is_tabular_input(inputs) -> bool:
     return isinstance(inputs, (pd.DataFrame, Schema, Mapping))
 
 
-def restore_target(outputs, target: TargetInfo):
-    """Maps a standardized regression output back to the target's scale (`Rescaling(std, offset=mean)`)."""
-    return keras.layers.Rescaling(target.std, offset=target.mean, name="tabular_restore_target")(outputs)
+def output_side(outputs, target: TargetInfo | None, num_classes: int | None) -> tuple:
+    """The output side of a table model: its output tensor, loss weight and metrics.
 
+    A classifier reports `accuracy`, `log_loss` (the cross-entropy without
+    the weight penalties that `loss` adds) and, for two classes, `auc`
+    (`SoftmaxAUC`). A regression output goes back to the target's scale
+    (`Rescaling(std, offset=mean)`, given a target); the squared error is
+    divided by the target's training variance, so the loss is that of a
+    standardized target and the weight penalties keep the strength they
+    have on any other table. Its metrics report the data loss in the
+    target's units, `mse`, which the `loss` (scaled, with every weight
+    penalty added) is not.
 
-def regression_compile_defaults(target: TargetInfo | None):
-    """Loss weight and metrics of a regression model whose output is on the target's scale.
+    Args:
+        outputs: The network's output tensor.
+        target: The `TargetInfo`, or `None`.
+        num_classes: Classes of the softmax output, or `None` for regression.
 
-    The squared error is divided by the target's training variance, so the
-    loss is that of a standardized target and the weight penalties keep the
-    strength they have on any other table. The metrics report the data
-    loss in the target's units, `mse`, which the `loss` (scaled, with every
-    weight penalty added) is not.
+    Returns:
+        `(outputs, loss_weights, metrics)` for `Model.compile`.
     """
+    if num_classes is not None:
+        log_loss = keras.metrics.SparseCategoricalCrossentropy(name="log_loss")
+        return outputs, None, ["accuracy", log_loss, *([SoftmaxAUC(name="auc")] if num_classes == 2 else [])]
+    if target is not None:
+        outputs = keras.layers.Rescaling(target.std, offset=target.mean, name="tabular_restore_target")(outputs)
     var = 1.0 if target is None or not target.std else float(target.std) ** 2
     metrics = [keras.metrics.MeanSquaredError(name="mse"), keras.metrics.RootMeanSquaredError(name="rmse"),
                keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.R2Score(name="r2")]
-    return 1.0 / var, metrics
+    return outputs, 1.0 / var, metrics
 
 
 @keras.saving.register_keras_serializable(package="kerasopt")
@@ -173,10 +184,3 @@ class SoftmaxAUC(keras.metrics.AUC):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = keras.ops.reshape(y_true, (-1, 1))
         return super().update_state(y_true, y_pred[:, 1:2], sample_weight=sample_weight)
-
-
-def classification_metrics(num_classes: int) -> list:
-    """`accuracy`, `log_loss` (the cross-entropy without the weight penalties that `loss` adds),
-    plus `auc` (`SoftmaxAUC`) for two classes."""
-    log_loss = keras.metrics.SparseCategoricalCrossentropy(name="log_loss")
-    return ["accuracy", log_loss, SoftmaxAUC(name="auc")] if num_classes == 2 else ["accuracy", log_loss]
