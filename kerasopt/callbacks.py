@@ -11,7 +11,7 @@ import numpy as np
 from kerasopt._terminal import TerminalLine, clock
 from kerasopt.errors import ArgumentError
 
-__all__ = ["LearningRateLogger", "MonitorCheck", "PenaltyLogger", "ProgressLine", "model_penalty"]
+__all__ = ["LearningRateLogger", "MonitorCheck", "PenaltyLogger", "ProgressLine"]
 
 
 class _Callback(keras.callbacks.Callback):
@@ -87,12 +87,8 @@ class PenaltyLogger(_Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["penalty"] = model_penalty(self.model)
-
-
-def model_penalty(model: keras.Model) -> float:
-    """Returns the sum of a model's regularization losses for its current weights (0.0 without any)."""
-    return float(sum(float(np.sum(keras.ops.convert_to_numpy(loss))) for loss in model.losses))
+            losses = (float(np.sum(keras.ops.convert_to_numpy(loss))) for loss in self.model.losses)
+            logs["penalty"] = float(sum(losses))
 
 
 def _higher_is_better(name: str) -> bool:

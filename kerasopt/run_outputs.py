@@ -113,12 +113,6 @@ def _error_figure(target, truth, predicted, proba, title: str):
     return scores, report.Section(key, heading, report.image(figure, heading))
 
 
-def _baseline_rows(ours: dict[str, Any], baselines: dict[str, Any]) -> list[dict]:
-    rows = [{"model": "kerasopt network", **scalar_scores(ours)}] if ours else []
-    return rows + [{"model": m["label"], **scalar_scores(m), "seconds": m["seconds"],
-                    **({"error": m["error"]} if "error" in m else {})} for m in baselines["models"].values()]
-
-
 def _baseline_section(ours, baselines, source: str = "",
                       missing: str = "Not computed (--no-baseline).") -> report.Section:
     if not baselines:
@@ -127,7 +121,10 @@ def _baseline_section(ours, baselines, source: str = "",
              f"out-of-fold predictions of the {baselines['rows']['train']} training rows")
     note = (f'<p class="note">Fitted on the {baselines["rows"]["train"]} rows the network trained on and scored on '
             f'{scope}{source}.</p>')
-    return report.Section("baselines", "Baselines", note + report.table(_baseline_rows(ours, baselines)))
+    rows = [{"model": "kerasopt network", **scalar_scores(ours)}] if ours else []
+    rows += [{"model": m["label"], **scalar_scores(m), "seconds": m["seconds"],
+              **({"error": m["error"]} if "error" in m else {})} for m in baselines["models"].values()]
+    return report.Section("baselines", "Baselines", note + report.table(rows))
 
 
 def _importance_section(frame: pd.DataFrame, rows_text: str, figure) -> report.Section:
