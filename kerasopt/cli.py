@@ -420,9 +420,7 @@ def _tune(args) -> int:
     from kerasopt.tuning.search import tune
 
     given = {f.name: getattr(args, f.name) for f in spec.TUNE_FIELDS
-             if f.cli is not None and getattr(args, f.name) is not None}
-    given.pop("data", None)
-    given.pop("target", None)
+             if f.cli is not None and getattr(args, f.name) is not None and f.name not in ("data", "target")}
     result = tune(args.data, args.target, config=args.config, overwrite=args.overwrite,
                   verbose=0 if args.quiet else 1, **given)
     if args.role == "worker":

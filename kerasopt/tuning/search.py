@@ -449,8 +449,9 @@ def _finalize(plan: _Plan, search_tuner) -> TuneResult:
     best_config = _best_model(plan, search_tuner, best)
     if verbose:
         print(report.summary_table(frame, objective))
-        if report.influence_note(frame):
-            print(f"trials.png: {report.influence_note(frame)}.")
+        note = report.influence_note(frame)
+        if note:
+            print(f"trials.png: {note}.")
         test = best_config.get("test_metrics", {})
         shown = ", ".join(f"{k} {v:.4f}" for k, v in test.items() if k != "rows")
         shown = f"({test['rows']} rows) {shown}" if "rows" in test else shown
