@@ -127,12 +127,8 @@ class ProgressLine(_Callback):
         self.stream = stream
         self.patience = None if patience is None else int(patience)
         self.stop_monitor = stop_monitor
-        self._start = None
-        self._first = None
-        self._done = 0
-        self._last = None
-        self._line = TerminalLine(stream)
-        self._best = self._wait = None
+        self.on_train_begin()
+        self._start = None  # set by the first epoch when `fit` did not call `on_train_begin`
 
     def _metric(self, logs: dict) -> str:
         if self.monitor is not None:
@@ -196,10 +192,7 @@ class ProgressLine(_Callback):
         return f"{head}, {elapsed}, {span} left"
 
     def on_train_begin(self, logs=None):
-        self._start = time.perf_counter()
-        self._first = None
-        self._done = 0
-        self._last = None
+        self._start, self._first, self._done, self._last = time.perf_counter(), None, 0, None
         self._best = self._wait = None
         self._line = TerminalLine(self.stream)
 
