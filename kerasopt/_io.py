@@ -5,16 +5,15 @@ An interrupted run never leaves a half-written file under the final name.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+import pathlib
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """Yields a temporary path in the same folder; renames it to `path` on success."""
+def write_with(path: str | os.PathLike, writer: Callable[[str], object]) -> None:
+    """Calls `writer(tmp_path)` on a temporary path in the same folder and renames it to `path` on success."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -22,8 +21,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{suffix}", dir=folder)
     os.close(fd)
     try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())
+        writer(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -53,24 +54,9 @@ def check_out_dir(out_dir: str | os.PathLike, names, overwrite: bool = False) ->
                                 "Choose another --out, or pass --overwrite to replace it.")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_with(path: str | os.PathLike, writer: Callable[[str], object]) -> None:
-    """Calls `writer(tmp_path)` and moves the result to `path` atomically."""
-    with atomic_path(path) as tmp:
-        writer(tmp)
-
-
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Writes `text` to `path` atomically."""
-    def writer(tmp):
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-    write_with(path, writer)
+    write_with(path, lambda tmp: pathlib.Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def write_json(path: str | os.PathLike, obj) -> None:

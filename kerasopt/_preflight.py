@@ -35,13 +35,13 @@ def check(args: argparse.Namespace, overrides: dict | None = None) -> None:
         checks[args.command](args)
 
 
-def _target_in(frame, target: str, declared: dict | None = None) -> None:
+def _target_in(frame, target: str, declared: dict) -> None:
     """Checks the target and the declared column names (`{"categorical": [...], ...}`) against `frame`."""
     from kerasopt import data as data_lib
     from kerasopt.tabular.schema import check_names
 
     features = [c for c in data_lib.check_target(target, frame.columns) if c != target]
-    for argument, names in (declared or {}).items():
+    for argument, names in declared.items():
         check_names(argument, names or (), features)
 
 

@@ -14,16 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BASELINE_LABELS", "baseline_models", "fit_baselines", "headline_metrics", "comparison_lines"]
+__all__ = ["BASELINE_LABELS", "baseline_models", "fit_baselines", "comparison_lines"]
 
 #: Display name of each baseline.
 BASELINE_LABELS = {"logistic_regression": "logistic regression", "ridge_regression": "ridge regression",
                    "gradient_boosting": "gradient boosting"}
-
-
-def headline_metrics(task: str) -> tuple[str, ...]:
-    """The scores a comparison line shows: accuracy for classification, RMSE and R^2 for regression."""
-    return ("accuracy",) if task == "classification" else ("rmse", "r2")
 
 
 def _typed_frame(schema, features: pd.DataFrame) -> pd.DataFrame:
@@ -173,7 +168,7 @@ def comparison_lines(scope: str, ours: dict[str, Any], baselines: dict[str, Any]
         `"test accuracy 0.9812 (logistic regression 0.9594, gradient boosting 0.9031)"`.
     """
     lines = []
-    for metric in headline_metrics(task):
+    for metric in ("accuracy",) if task == "classification" else ("rmse", "r2"):
         others = ", ".join(f"{m['label']} {m[metric]:.4f}" for m in baselines["models"].values() if metric in m)
         if metric in ours:
             lines.append(f"{scope} {metric} {ours[metric]:.4f} ({others})")

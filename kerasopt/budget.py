@@ -76,10 +76,6 @@ class Budget:
         return out
 
 
-def _sized_batch(rows: int) -> int:
-    return min(MAX_BATCH_SIZE, BATCH_SIZE * math.ceil(rows / SMALL_TABLE_ROWS))
-
-
 def training_budget(rows: int, batch_size: int | None = None, epochs: int | None = None,
                     patience: int | None = None) -> Budget:
     """Returns the budget of a network that trains on `rows` rows per epoch.
@@ -98,7 +94,8 @@ def training_budget(rows: int, batch_size: int | None = None, epochs: int | None
     rows = check.positive_int("rows", rows)
     small = rows <= SMALL_TABLE_ROWS
     given = {"batch_size": batch_size, "epochs": epochs, "patience": patience}
-    batch = _sized_batch(rows) if batch_size is None else check.positive_int("batch_size", batch_size)
+    batch = (min(MAX_BATCH_SIZE, BATCH_SIZE * math.ceil(rows / SMALL_TABLE_ROWS)) if batch_size is None
+             else check.positive_int("batch_size", batch_size))
     steps = math.ceil(rows / batch)
     if epochs is None:
         epochs = EPOCHS if small else min(EPOCHS, max(MIN_EPOCHS, STEP_BUDGET // steps))

@@ -11,7 +11,7 @@ import numpy as np
 from kerasopt._terminal import TerminalLine, clock
 from kerasopt.errors import ArgumentError
 
-__all__ = ["LearningRateLogger", "MonitorCheck", "PenaltyLogger", "ProgressLine", "model_penalty"]
+__all__ = ["LearningRateLogger", "MonitorCheck", "PenaltyLogger", "ProgressLine"]
 
 
 class _Callback(keras.callbacks.Callback):
@@ -87,12 +87,8 @@ class PenaltyLogger(_Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["penalty"] = model_penalty(self.model)
-
-
-def model_penalty(model: keras.Model) -> float:
-    """Returns the sum of a model's regularization losses for its current weights (0.0 without any)."""
-    return float(sum(float(np.sum(keras.ops.convert_to_numpy(loss))) for loss in model.losses))
+            losses = (float(np.sum(keras.ops.convert_to_numpy(loss))) for loss in self.model.losses)
+            logs["penalty"] = float(sum(losses))
 
 
 def _higher_is_better(name: str) -> bool:
@@ -131,12 +127,8 @@ class ProgressLine(_Callback):
         self.stream = stream
         self.patience = None if patience is None else int(patience)
         self.stop_monitor = stop_monitor
-        self._start = None
-        self._first = None
-        self._done = 0
-        self._last = None
-        self._line = TerminalLine(stream)
-        self._best = self._wait = None
+        self.on_train_begin()
+        self._start = None  # set by the first epoch when `fit` did not call `on_train_begin`
 
     def _metric(self, logs: dict) -> str:
         if self.monitor is not None:
@@ -200,10 +192,7 @@ class ProgressLine(_Callback):
         return f"{head}, {elapsed}, {span} left"
 
     def on_train_begin(self, logs=None):
-        self._start = time.perf_counter()
-        self._first = None
-        self._done = 0
-        self._last = None
+        self._start, self._first, self._done, self._last = time.perf_counter(), None, 0, None
         self._best = self._wait = None
         self._line = TerminalLine(self.stream)
 

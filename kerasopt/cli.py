@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 from kerasopt.errors import KerasoptError
 
-__all__ = ["main", "build_parser", "ArgumentParser", "run_reporting_errors", "experiment_parser", "add_spec_flags",
-           "add_list_flag", "spec_overrides", "demo_unless_data"]
+__all__ = ["main", "build_parser", "ArgumentParser", "run_reporting_errors", "experiment_parser", "spec_overrides",
+           "demo_unless_data"]
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -47,14 +47,9 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def _json_arg(text: str):
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected JSON, e.g. '{{\"gamma\": 0.5}}'; got {text!r}") from None
-    return value
-
-
-def _comma_list(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 _ITEMS = {int: "integers", float: "numbers", str: "names"}
@@ -64,7 +59,7 @@ def _list_of(item_type: type) -> Callable[[str], list]:
     """Parses one command-line word of a list flag: items separated by commas."""
     def parse(text: str) -> list:
         try:
-            return [item_type(item) for item in _comma_list(text)]
+            return [item_type(item.strip()) for item in text.split(",") if item.strip()]
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {_ITEMS.get(item_type, 'values')} separated by commas "
                                              f"(or spaces), e.g. 64,32; got {text!r}") from None
@@ -76,36 +71,6 @@ class _ListAction(argparse.Action):
 
     def __call__(self, parser, namespace, values, option_string=None):
         setattr(namespace, self.dest, [item for value in values for item in value])
-
-
-def add_list_flag(p, field, text: str) -> None:
-    """Adds the flag of a list option (`cli` `"comma"` or `"nargs"`): `--hidden-units 64,32`, `--categorical a,b`.
-
-    Spaces separate items too (`--categorical island sex`), so every list flag takes both forms.
-    """
-    p.add_argument(field.flag, type=_list_of(field.type), nargs=field.nargs or "+", action=_ListAction,
-                   metavar=field.metavar, help=text)
-
-
-def _help(text: str) -> str:
-    return text.replace("%", "%%")
-
-
-def add_spec_flags(p: argparse.ArgumentParser) -> None:
-    """Adds one flag per option of `kerasopt.spec.FIELDS`, grouped, each help showing the true default.
-
-    Every flag defaults to `None` ("not given"), so that `config.resolve` can
-    layer defaults < `--config` file < flags.
-    """
-    from kerasopt import spec
-
-    titles = {"data": "data", "columns": "columns (override the inferred kind of a column)",
-              "model": "model (overrides --config)", "optimizer": "optimizer and learning-rate schedule",
-              "training": "training"}
-    for group in spec.GROUPS:
-        g = p.add_argument_group(titles[group])
-        for f in spec.fields(group):
-            _add_field(g, f)
 
 
 def _checked(f) -> Callable[[str], object]:
@@ -123,22 +88,25 @@ def _checked(f) -> Callable[[str], object]:
 
 
 def _add_field(g, f, check: bool = False) -> None:
-    """Adds the flag of one `kerasopt.spec.Field` (default `None`: not given), its help showing the default.
+    """Adds the flag of one `kerasopt.spec.Field` (default `None`: not given, so that `config.resolve` can
+    layer defaults < `--config` file < flags), its help showing the default.
 
-    With `check`, a one-value flag is checked as it is parsed (a bad value is a usage error).
+    With `check`, a one-value flag is checked as it is parsed (a bad value is a usage error). A list flag
+    (`cli` `"comma"` or `"nargs"`) takes commas, spaces or both: `--hidden-units 64,32`, `--categorical a b`.
     """
     from kerasopt import spec
 
     if f.cli is None:
         return
     choices = f"; one of {', '.join(map(str, f.choices))}" if f.choices else ""
-    text = _help(f"{f.help}{choices} (default: {spec.format_default(f)})")
+    text = f"{f.help}{choices} (default: {spec.format_default(f)})".replace("%", "%%")
     if f.cli == "bool":
         g.add_argument(f.flag, action=argparse.BooleanOptionalAction, default=None, help=text)
     elif f.cli == "json":
         g.add_argument(f.flag, type=_json_arg, metavar=f.metavar or "JSON", help=text)
     elif f.cli in ("comma", "nargs"):
-        add_list_flag(g, f, text)
+        g.add_argument(f.flag, type=_list_of(f.type), nargs=f.nargs or "+", action=_ListAction,
+                       metavar=f.metavar, help=text)
     else:
         g.add_argument(f.flag, type=_checked(f) if check else f.type, metavar=f.metavar, help=text)
 
@@ -172,14 +140,6 @@ def _show_defaults(parser: argparse.ArgumentParser) -> None:
             action.help += " (default: %(default)s)"
 
 
-def _add_encoding(p: argparse.ArgumentParser) -> None:
-    from kerasopt import spec
-
-    field = spec.FIELD["encoding"]
-    p.add_argument(field.flag, metavar=field.metavar,
-                   help=_help(f"{field.help} (default: {spec.format_default(field)})"))
-
-
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=["tensorflow", "jax"],
                    help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
@@ -205,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_train_command(sub) -> None:
+    from kerasopt import spec
+
     train = sub.add_parser("train", help="train a model on a CSV and write a run directory",
                            description="Train a Dense network on a labelled CSV (--data, or --demo for "
                                        "embedded phone-like data) and write model.keras, config.json, "
@@ -220,11 +182,19 @@ def _add_train_command(sub) -> None:
     train.add_argument("--quiet", action="store_true",
                        help="no progress line (it is shown only when stderr is a terminal)")
     train.add_argument("--verbose", type=int, default=0, choices=[0, 1, 2], help="Keras fit verbosity")
-    add_spec_flags(train)
+    titles = {"data": "data", "columns": "columns (override the inferred kind of a column)",
+              "model": "model (overrides --config)", "optimizer": "optimizer and learning-rate schedule",
+              "training": "training"}
+    for group in spec.GROUPS:
+        g = train.add_argument_group(titles[group])
+        for f in spec.fields(group):
+            _add_field(g, f)
     _add_common(train)
 
 
 def _add_predict_command(sub) -> None:
+    from kerasopt import spec
+
     predict = sub.add_parser("predict", help="predict the rows of a CSV with a saved model",
                              description="Write the id column (when present), the prediction in the original "
                                          "labels and one probability column per class for the rows of a CSV.")
@@ -237,11 +207,13 @@ def _add_predict_command(sub) -> None:
     predict.add_argument("--id", metavar="COLUMN", dest="id_column",
                          help="column copied to the output as the row key (default: id when the file has one "
                               "the model does not use, else row: the data row number from 1)")
-    _add_encoding(predict)
+    _add_field(predict, spec.FIELD["encoding"])
     _add_common(predict)
 
 
 def _add_evaluate_command(sub) -> None:
+    from kerasopt import spec
+
     evaluate = sub.add_parser("evaluate", help="score a saved model on a labelled CSV",
                               description="Score a saved model on labelled rows: accuracy, balanced accuracy, "
                                           "log loss, per-class precision/recall/F1 and a confusion matrix, or "
@@ -249,7 +221,7 @@ def _add_evaluate_command(sub) -> None:
     evaluate.add_argument("--model", required=True, help="model.keras of a train or tune run")
     evaluate.add_argument("--data", required=True, help="CSV with the feature columns and the target column")
     evaluate.add_argument("--out", required=True, help="folder for evaluation.json and the figure")
-    _add_encoding(evaluate)
+    _add_field(evaluate, spec.FIELD["encoding"])
     _add_common(evaluate)
 
 
@@ -448,9 +420,7 @@ def _tune(args) -> int:
     from kerasopt.tuning.search import tune
 
     given = {f.name: getattr(args, f.name) for f in spec.TUNE_FIELDS
-             if f.cli is not None and getattr(args, f.name) is not None}
-    given.pop("data", None)
-    given.pop("target", None)
+             if f.cli is not None and getattr(args, f.name) is not None and f.name not in ("data", "target")}
     result = tune(args.data, args.target, config=args.config, overwrite=args.overwrite,
                   verbose=0 if args.quiet else 1, **given)
     if args.role == "worker":
@@ -474,18 +444,17 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"kerasopt {args.command}: error: {missing} (see kerasopt {args.command} --help)", file=sys.stderr)
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if getattr(args, "backend", None):
         if "keras" in sys.modules and os.environ.get("KERAS_BACKEND", "tensorflow") != args.backend:
             print(f"kerasopt: error: Keras is already loaded with another backend; set "
                   f"KERAS_BACKEND={args.backend} before starting Python.", file=sys.stderr)
             return 1
         os.environ["KERAS_BACKEND"] = args.backend
-    resumes = "the search (finished trials are kept)" if args.command == "tune" else \
-        "the run after its last finished phase"
     from kerasopt import _preflight
 
-    return run_reporting_errors(f"kerasopt {args.command}", lambda: COMMANDS[args.command](args), resumes,
+    resumes = {"tune": "the search (finished trials are kept)"}
+    return run_reporting_errors(f"kerasopt {args.command}", lambda: COMMANDS[args.command](args),
+                                resumes.get(args.command, "the run after its last finished phase"),
                                 before_keras=lambda: _preflight.check(
                                     args, spec_overrides(args) if args.command == "train" else None))
 

@@ -109,10 +109,8 @@ def model_arguments(config: dict[str, Any], steps_per_epoch: int) -> dict[str, A
     Returns:
         A dict of `build_model` keyword arguments, `seed` included.
     """
-    from kerasopt import _validation as check
     from kerasopt import schedules
 
-    check.positive_float("learning_rate", config["learning_rate"])
     learning_rate = schedules.get(config["schedule"], learning_rate=config["learning_rate"],
                                   steps_per_epoch=steps_per_epoch, epochs=config["epochs"],
                                   **config["schedule_args"])

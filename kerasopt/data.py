@@ -139,15 +139,12 @@ def _read_text(path: str, encoding: str | None) -> str:
                             f"utf-8, latin-1 or cp1252. Received: encoding={encoding!r}") from None
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
-        if encoding is not None:
-            raise DataError(f"Data file {path} is not a readable CSV file: byte 0x{raw[e.start]:02x} on line {line} "
-                            f"is not {encoding} text. Pass the file's encoding with --encoding.") from None
+        hint = (f"{encoding} text. Pass the file's encoding with --encoding." if encoding is not None else
+                "UTF-8 text. Pass its encoding, e.g. --encoding latin-1 (or cp1252) for a file exported from a "
+                "spreadsheet, or save it as UTF-8.")
         raise DataError(f"Data file {path} is not a readable CSV file: byte 0x{raw[e.start]:02x} on line {line} "
-                        "is not UTF-8 text. Pass its encoding, e.g. --encoding latin-1 (or cp1252) for a file "
-                        "exported from a spreadsheet, or save it as UTF-8.") from None
-    if encoding is not None and text.startswith("\ufeff"):
-        text = text[1:]
-    return text
+                        f"is not {hint}") from None
+    return text if encoding is None else text.removeprefix("\ufeff")
 
 
 def _suggest(name: str, options) -> str:
@@ -274,9 +271,7 @@ def split_rows(y, validation_size: float = 0.2, test_size: float = 0.2, seed: in
     def take(rows, size):
         if not size:
             return rows, empty
-        kept, held = train_test_split(rows, test_size=size, stratify=y[rows] if stratify else None,
-                                      random_state=seed)
-        return kept, held
+        return train_test_split(rows, test_size=size, stratify=y[rows] if stratify else None, random_state=seed)
 
     rest, test = take(np.arange(n), n_test)
     train, val = take(rest, n_val)

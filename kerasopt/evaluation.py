@@ -26,11 +26,6 @@ __all__ = [
 ]
 
 
-def _plain(value):
-    """A label as JSON writes it: numpy scalars become Python ones."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def classification_scores(y_true: Sequence, y_pred: Sequence, proba: np.ndarray | None = None,
                           classes: Sequence | None = None) -> dict[str, Any]:
     """Scores class predictions.
@@ -48,7 +43,7 @@ def classification_scores(y_true: Sequence, y_pred: Sequence, proba: np.ndarray 
     y_true, y_pred = (pd.Series(np.asarray(v)).infer_objects().to_numpy() for v in (y_true, y_pred))
     if classes is None:
         classes = sorted(set(y_true.tolist()) | set(y_pred.tolist()), key=str)
-    classes = [_plain(c) for c in classes]
+    classes = [c.item() if isinstance(c, np.generic) else c for c in classes]  # as JSON writes them
     scores: dict[str, Any] = {
         "rows": int(len(y_true)),
         "accuracy": float(sk.accuracy_score(y_true, y_pred)),

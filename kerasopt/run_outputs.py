@@ -20,7 +20,7 @@ from kerasopt import report
 from kerasopt.signals import scalar_scores
 
 __all__ = ["TRAIN_FILES", "EVALUATION_FILES", "TUNE_FILES", "train_extras", "write_train_outputs",
-           "write_evaluation_outputs", "write_tune_outputs", "oof_frame", "comparison_lines"]
+           "write_evaluation_outputs", "write_tune_outputs", "comparison_lines"]
 
 #: Files `write_train_outputs` adds to a training run (`oof_predictions.csv` with bagging only).
 TRAIN_FILES = ("importance.csv", "importance.png", "oof_predictions.csv", "report.html")
@@ -113,12 +113,6 @@ def _error_figure(target, truth, predicted, proba, title: str):
     return scores, report.Section(key, heading, report.image(figure, heading))
 
 
-def _baseline_rows(ours: dict[str, Any], baselines: dict[str, Any]) -> list[dict]:
-    rows = [{"model": "kerasopt network", **scalar_scores(ours)}] if ours else []
-    return rows + [{"model": m["label"], **scalar_scores(m), "seconds": m["seconds"],
-                    **({"error": m["error"]} if "error" in m else {})} for m in baselines["models"].values()]
-
-
 def _baseline_section(ours, baselines, source: str = "",
                       missing: str = "Not computed (--no-baseline).") -> report.Section:
     if not baselines:
@@ -127,7 +121,10 @@ def _baseline_section(ours, baselines, source: str = "",
              f"out-of-fold predictions of the {baselines['rows']['train']} training rows")
     note = (f'<p class="note">Fitted on the {baselines["rows"]["train"]} rows the network trained on and scored on '
             f'{scope}{source}.</p>')
-    return report.Section("baselines", "Baselines", note + report.table(_baseline_rows(ours, baselines)))
+    rows = [{"model": "kerasopt network", **scalar_scores(ours)}] if ours else []
+    rows += [{"model": m["label"], **scalar_scores(m), "seconds": m["seconds"],
+              **({"error": m["error"]} if "error" in m else {})} for m in baselines["models"].values()]
+    return report.Section("baselines", "Baselines", note + report.table(rows))
 
 
 def _importance_section(frame: pd.DataFrame, rows_text: str, figure) -> report.Section:
@@ -150,6 +147,11 @@ def _metrics_section(metrics: dict[str, Any], bagged: bool) -> report.Section:
     facts = {k: metrics[k] for k in ("best_epoch", "epochs_run", "refit_rows", "seconds") if k in metrics}
     note = f'<p class="note">{metrics.get("note", "")}</p>' if metrics.get("note") else ""
     return report.Section("metrics", "Metrics", report.table(rows) + report.key_values(facts) + note)
+
+
+def _image_sections(path: str, key: str, heading: str, alt: str) -> list[report.Section]:
+    """A section showing the image at `path`, or none when there is no such file."""
+    return [report.Section(key, heading, report.image(path, alt))] if os.path.isfile(path) else []
 
 
 def _config_section(config: dict[str, Any]) -> report.Section:
@@ -187,22 +189,16 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
             os.remove(os.path.join(out_dir, "oof_predictions.csv"))
     sections = [_metrics_section(metrics, bool(config.get("bagging"))),
                 _baseline_section(_ours(extras, metrics), extras["baselines"])]
-    curves = os.path.join(out_dir, "curves.png")
-    if os.path.exists(curves):
-        sections.append(report.Section("curves", "Training curves", report.image(curves, "training curves")))
+    sections += _image_sections(os.path.join(out_dir, "curves.png"), "curves", "Training curves", "training curves")
     test = rows["test"]
     if len(test):
         features, truth = table.features.iloc[test], table.labels.iloc[test].to_numpy()
         outputs = np.asarray(model.predict(features, batch_size=4096, verbose=0))
-        _, errors = _error_figure(target, truth, target.decode(outputs), outputs, f"{target.name}: test rows")
+        sections.append(_error_figure(target, truth, target.decode(outputs), outputs, f"{target.name}: test rows")[1])
     elif oof is not None:
         outputs = np.asarray(record["out_of_fold"])
-        _, errors = _error_figure(target, oof["true"].to_numpy(), oof["predicted"].to_numpy(),
-                                  outputs if outputs.ndim > 1 else None, f"{target.name}: out-of-fold")
-    else:
-        errors = None
-    if errors is not None:
-        sections.append(errors)
+        sections.append(_error_figure(target, oof["true"].to_numpy(), oof["predicted"].to_numpy(),
+                                      outputs if outputs.ndim > 1 else None, f"{target.name}: out-of-fold")[1])
     sections.append(_importance_section(frame, extras["importance_rows"], figure))
     sections.append(_config_section(config))
     source = config.get("derived", {}).get("data_source")
@@ -213,14 +209,7 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
 
 # -- evaluate ------------------------------------------------------------------------------------
 
-def _beside_model(model_path: str, name: str) -> str | None:
-    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), name)
-    return path if os.path.isfile(path) else None
-
-
-def _read_json(path: str | None) -> dict[str, Any]:
-    if path is None:
-        return {}
+def _read_json(path: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -267,21 +256,20 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
     if "per_class" in scores:
         body += report.table([{"class": c, **v} for c, v in scores["per_class"].items()])
     sections = [report.Section("metrics", "Metrics", body)]
-    run_metrics = _read_json(_beside_model(model_path, "metrics.json"))
+    run_folder = os.path.dirname(os.path.abspath(model_path))
+    run_metrics = _read_json(os.path.join(run_folder, "metrics.json"))
     sections.append(_baseline_section(run_metrics.get("test_scores", {}), run_metrics.get("baselines"),
                                       source=" of the training run (not these rows)",
                                       missing="None recorded: the model's folder holds no metrics.json with "
                                               "baselines."))
-    curves = _beside_model(model_path, "curves.png")
-    if curves:
-        sections.append(report.Section("curves", "Training curves", report.image(curves, "training curves")))
-    for file, sid, heading in (("confusion_matrix.png", "confusion-matrix", "Confusion matrix"),
+    sections += _image_sections(os.path.join(run_folder, "curves.png"), "curves", "Training curves",
+                                "training curves")
+    for file, key, heading in (("confusion_matrix.png", "confusion-matrix", "Confusion matrix"),
                                ("residuals.png", "residuals", "Residuals")):
-        if os.path.isfile(os.path.join(out_dir, file)):
-            sections.append(report.Section(sid, heading, report.image(os.path.join(out_dir, file), heading)))
+        sections += _image_sections(os.path.join(out_dir, file), key, heading, heading)
     sections.append(_importance_section(frame, f"the {frame['rows'].iloc[0] if len(frame) else 0} evaluated rows",
                                         figure))
-    config = _read_json(_beside_model(model_path, "config.json")) or {"model": os.path.abspath(model_path)}
+    config = _read_json(os.path.join(run_folder, "config.json")) or {"model": os.path.abspath(model_path)}
     sections.append(_config_section(config))
     report.write_report(paths["report.html"], f"kerasopt evaluation: {os.path.basename(os.fspath(data_path))}",
                         sections, subtitle=f"model {os.path.abspath(model_path)}")
@@ -358,9 +346,7 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
                                (report.table([{"split": "held-out test", **scalar_scores(ours)}]) if ours else "")),
                 _baseline_section(ours, found),
                 report.Section("leaderboard", "Leaderboard", _leaderboard(out_dir, best))]
-    trials_png = os.path.join(out_dir, "trials.png")
-    if os.path.isfile(trials_png):
-        sections.append(report.Section("curves", "Search progress", report.image(trials_png, "trials")))
+    sections += _image_sections(os.path.join(out_dir, "trials.png"), "curves", "Search progress", "trials")
     if errors is not None:
         sections.append(errors)
     search = _read_json(os.path.join(out_dir, "search.json"))

@@ -146,9 +146,7 @@ def _encoding(name: str, value) -> str:
 
 
 def _name_or_mapping(name: str, value):
-    if isinstance(value, Mapping):
-        return dict(value)
-    return _text(name, value)
+    return dict(value) if isinstance(value, Mapping) else _text(name, value)
 
 
 def _mapping(name: str, value) -> dict:
@@ -158,12 +156,8 @@ def _mapping(name: str, value) -> dict:
     return dict(value)
 
 
-def _task(name: str, value):
-    return check.one_of(name, value, TASKS)
-
-
-def _numeric_scaling(name: str, value):
-    return check.one_of(name, value, NUMERIC_SCALINGS)
+def _one_of(choices: tuple) -> Callable[[str, Any], str]:
+    return lambda name, value: check.one_of(name, value, choices)
 
 
 def _class_weight(name: str, value):
@@ -203,10 +197,10 @@ FIELDS: tuple[Field, ...] = (
     Field("drop", str, [], "columns to leave out, e.g. d", "columns", check=_columns, cli="comma",
           metavar="COL,..."),
     Field("task", str, None, "classification or regression; none: inferred from the target column",
-          "columns", check=_optional(_task), choices=TASKS),
+          "columns", check=_optional(_one_of(TASKS)), choices=TASKS),
     Field("numeric_scaling", str, "standard", "how the model scales numeric columns: standard (mean and "
           "standard deviation) or robust (median and interquartile range, then smooth clipping of extremes)",
-          "columns", check=_numeric_scaling, choices=NUMERIC_SCALINGS),
+          "columns", check=_one_of(NUMERIC_SCALINGS), choices=NUMERIC_SCALINGS),
     # -- model ---------------------------------------------------------------------------------
     Field("hidden_units", int, [128], "units per hidden layer, e.g. 64,32; the flag alone: no hidden layer",
           "model", check=_units, cli="nargs", nargs="*", metavar="N,...",
@@ -366,10 +360,6 @@ def _objective(name: str, value):
     return check.one_of(name, value, names)
 
 
-def _space(name: str, value):
-    return dict(value) if isinstance(value, Mapping) else _text(name, value)
-
-
 def _tune(name: str, base: str | None = None, **changes) -> Field:
     """A search option: a new field, or (with `base`) a run option with the changes a search makes."""
     return replace(FIELD[base], name=name, group="search", **changes) if base else Field(name, group="search",
@@ -378,7 +368,7 @@ def _tune(name: str, base: str | None = None, **changes) -> Field:
 
 TUNE_FIELDS: tuple[Field, ...] = (
     *(FIELD[name] for name in ("data", "encoding", "target", "task", "categorical", "numeric", "drop")),
-    _tune("tuner", type=str, default="bayesian", help="search strategy", check=lambda n, v: check.one_of(n, v, TUNERS),
+    _tune("tuner", type=str, default="bayesian", help="search strategy", check=_one_of(TUNERS),
           choices=TUNERS),
     _tune("max_trials", type=int, default=30, help="number of trials (an upper bound for grid and hyperband)",
           check=check.positive_int, metavar="N"),
@@ -391,7 +381,7 @@ TUNE_FIELDS: tuple[Field, ...] = (
     _tune("cv", type=int, default=3, help="folds of the k-fold objective on the training rows; 0: one "
           "validation split of --validation-split", check=_folds, metavar="K"),
     _tune("space", type=str, default=None, help="JSON or YAML file of overrides of the default search space",
-          check=_optional(_space), metavar="FILE"),
+          check=_optional(_name_or_mapping), metavar="FILE"),
     _tune("epochs", "epochs", default=None, help=f"maximum epochs per trial; none: the space's "
           f"({FIELD['epochs'].search['epochs']})", check=_optional(check.positive_int), search=None),
     _tune("patience", "patience", default=15, help="early-stopping patience inside trials"),
@@ -420,7 +410,7 @@ TUNE_FIELDS: tuple[Field, ...] = (
     _tune("workers", type=int, default=0, help="run a chief and N worker processes on 127.0.0.1",
           check=check.non_negative_int, metavar="N"),
     _tune("role", type=str, default=None, help="take part in a search across machines that share --out",
-          check=_optional(lambda n, v: check.one_of(n, v, ("chief", "worker"))), choices=("chief", "worker")),
+          check=_optional(_one_of(("chief", "worker"))), choices=("chief", "worker")),
     _tune("oracle", type=str, default=None, help="HOST:PORT of the chief (with --role)", check=_optional(_text),
           metavar="HOST:PORT"),
     _tune("worker_id", type=str, default=None, help="unique id of a worker (with --role worker)",

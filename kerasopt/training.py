@@ -24,7 +24,7 @@ from kerasopt import spec
 from kerasopt.callbacks import LearningRateLogger, MonitorCheck
 from kerasopt.errors import ArgumentError
 
-__all__ = ["TrainResult", "train", "auto_steps_per_execution", "class_weights", "in_memory_dataset"]
+__all__ = ["TrainResult", "train", "class_weights", "in_memory_dataset"]
 
 
 @dataclass
@@ -51,18 +51,6 @@ class TrainResult:
     epochs_run: int
     learning_rates: list[float] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def auto_steps_per_execution(steps_per_epoch: int) -> int:
-    """Returns the `steps_per_execution` that `train` uses by default.
-
-    Small dense models spend most of a step in Python and dispatch overhead,
-    so running a whole epoch per compiled call is fastest; it changes no
-    result, only how often batch-level callbacks run.
-    """
-    if keras.backend.backend() not in ("tensorflow", "jax"):
-        return 1
-    return max(1, int(steps_per_epoch))
 
 
 def _fast_input(x, y, validation_data) -> bool:
@@ -259,7 +247,10 @@ def _split(model, x, y, validation_data, validation_split, test_data, seed):
 def _set_steps_per_execution(model: keras.Model, steps_per_execution, steps_per_epoch: int) -> None:
     if steps_per_execution == "auto":
         if getattr(model, "steps_per_execution", 1) == 1 and getattr(model, "train_function", None) is None:
-            model.steps_per_execution = auto_steps_per_execution(steps_per_epoch)
+            # Small dense models spend most of a step in Python and dispatch overhead, so a whole epoch per
+            # compiled call is fastest; it changes no result, only how often batch-level callbacks run.
+            fused = keras.backend.backend() in ("tensorflow", "jax")
+            model.steps_per_execution = max(1, int(steps_per_epoch)) if fused else 1
     else:
         model.steps_per_execution = check.positive_int("steps_per_execution", steps_per_execution)
         model.train_function = None

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["OBJECTIVES", "EPOCH_MONITOR", "POOLED", "SearchEncoding", "population_key", "population_runs", "stacked_runs",
+__all__ = ["OBJECTIVES", "EPOCH_MONITOR", "POOLED", "SearchEncoding", "population_key", "population_runs",
            "stacked_retrain"]
 
 #: The hyperparameters that may differ between the trials of one population (one stacked model).
@@ -151,41 +151,17 @@ def _member_history(result, k: int, target, y_val: np.ndarray) -> dict[str, list
     return {name: [float(v) for v in values] for name, values in h.items()}
 
 
-def stacked_runs(hypermodel, hp, encoding: SearchEncoding, folds, executions: int,
-                 seed: int) -> list[dict[str, Any]]:
-    """Trains a trial's executions x folds as one stacked model; returns one run dict per member.
-
-    Member `execution * len(folds) + fold` trains on the fold's training rows,
-    is scored and early-stopped (`hypermodel.patience`, on `EPOCH_MONITOR`)
-    on the fold's held-out rows. Each run dict holds `execution`, `fold`,
-    `best_epoch`, `epochs_run` and `history` (see the module docstring).
-
-    Args:
-        hypermodel: The search's `DenseHyperModel` (a table target).
-        hp: The trial's `keras_tuner.HyperParameters`.
-        encoding: The search's `SearchEncoding`.
-        folds: `(train_rows, validation_rows)` pairs.
-        executions: Trainings per fold.
-        seed: The search's seed.
-
-    Returns:
-        The run dicts, execution by execution, fold by fold.
-    """
-    return population_runs(hypermodel, [hp], encoding, folds, executions, seed)[0]
-
-
 def population_runs(hypermodel, hps, encoding: SearchEncoding, folds, executions: int,
                     seed: int) -> list[list[dict[str, Any]]]:
     """Trains several trials' executions x folds as one stacked model; returns each trial's run dicts.
 
-    The trials must share a `population_key`. Trial `i`'s member
-    `(execution e, fold f)` trains with the seeds it has in `stacked_runs`
-    (initial weights of `seed`, shuffling with `seed + e`) and its own
-    learning rate, penalties and dropout (`kerasopt.stacking`'s
-    `population`), so its runs do not depend on the other trials of the
-    population (up to floating-point rounding; dropout masks are drawn for
-    the whole stacked tensor and do depend on the member's place). One
-    trial alone trains as `stacked_runs` trains it.
+    The trials must share a `population_key`; one trial alone is a population of one. Trial `i`'s
+    member `(execution e, fold f)` trains on the fold's training rows with initial weights of `seed`,
+    shuffling with `seed + e`, and its own learning rate, penalties and dropout (`kerasopt.stacking`'s
+    `population`); it is scored and early-stopped (`hypermodel.patience`, on `EPOCH_MONITOR`) on the
+    fold's held-out rows. So its runs do not depend on the other trials of the population (up to
+    floating-point rounding; dropout masks are drawn for the whole stacked tensor and do depend on the
+    member's place).
 
     Args:
         hypermodel: The search's `DenseHyperModel` (a table target).
@@ -196,7 +172,8 @@ def population_runs(hypermodel, hps, encoding: SearchEncoding, folds, executions
         seed: The search's seed.
 
     Returns:
-        One list of run dicts per trial, as `stacked_runs` returns them.
+        One list per trial of run dicts (execution by execution, fold by fold), each holding
+        `execution`, `fold`, `best_epoch`, `epochs_run` and `history` (see the module docstring).
     """
     from kerasopt import stacking
 

@@ -211,8 +211,8 @@ class SearchTuner(keras_tuner.Tuner):
     def run_trial(self, trial, x, y, **kwargs):
         self._log(f"start {trial.trial_id} {self.tuner_id}")
         start = time.perf_counter()
-        runs = _stacked.stacked_runs(self.hypermodel, trial.hyperparameters, self._fresh_encoding(x, y),
-                                     self._folds(y), self.executions, self.seed)
+        runs = _stacked.population_runs(self.hypermodel, [trial.hyperparameters], self._fresh_encoding(x, y),
+                                        self._folds(y), self.executions, self.seed)[0]
         return self._report(trial, runs, time.perf_counter() - start)
 
     def _report(self, trial, runs: list[dict], seconds: float, population: int = 1) -> dict:

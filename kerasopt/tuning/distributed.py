@@ -19,16 +19,9 @@ import time
 from kerasopt import _io, spec
 from kerasopt.errors import KerasoptError
 
-__all__ = ["launch", "free_port", "DEFAULT_TIMEOUT"]
+__all__ = ["launch", "DEFAULT_TIMEOUT"]
 
 DEFAULT_TIMEOUT = 6 * 3600.0
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """Returns a TCP port that is free on `host` (the OS picks it: bind to port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -113,7 +106,9 @@ class _Processes:
         self.args, self.host, self.verbose = args, host, verbose
         self.logs = os.path.join(out, "logs")
         os.makedirs(self.logs, exist_ok=True)
-        self.port = free_port(host)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))  # the OS picks a free port
+            self.port = int(s.getsockname()[1])
         self.history = os.path.join(out, "history")
         self.seen = set(glob.glob(os.path.join(self.history, "trial_*.json")))
         self.processes: dict[str, subprocess.Popen] = {}

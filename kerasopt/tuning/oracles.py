@@ -115,12 +115,10 @@ class DefaultsFirstBayesianOracle(_DefaultsFirst, keras_tuner.oracles.BayesianOp
         import sklearn
 
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            if not self.trials:
-                response = super().populate_space(trial_id)  # the defaults
-            else:
-                values = _compat.bayesian_values(self, self.restarts, self.candidates)
-                response = super().populate_space(trial_id) if values is None else \
-                    {"status": trial_module.TrialStatus.RUNNING, "values": values}
+            # The first trial runs the defaults (`_DefaultsFirst`), the random phase KerasTuner's samples.
+            values = _compat.bayesian_values(self, self.restarts, self.candidates) if self.trials else None
+            response = super().populate_space(trial_id) if values is None else \
+                {"status": trial_module.TrialStatus.RUNNING, "values": values}
         values = response.get("values")
         if response["status"] == trial_module.TrialStatus.RUNNING and values and _compat.is_duplicate(self, values):
             # KerasTuner's Gaussian process may propose a configuration already tried (often on a

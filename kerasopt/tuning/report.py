@@ -22,7 +22,7 @@ from kerasopt._terminal import TerminalLine, clock
 
 __all__ = ["maximizes", "MIN_TRIALS_FOR_INFLUENCE", "active_values", "trials_frame", "influence", "influence_note",
            "plot_trials", "write_trials", "summary_table",
-           "progress_line", "short_config", "StatusLine"]
+           "progress_line", "StatusLine"]
 
 _RESULT_COLUMNS = ["score", "best_epoch", "epochs_run", "seconds"]
 #: Scores a regression trial reports besides its objective (trials.csv columns, progress lines).

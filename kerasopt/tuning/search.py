@@ -122,8 +122,7 @@ def tune(data=None, target: str | None = None, config=None, **overrides) -> Tune
         result = _finalize(plan, search_tuner)
     result.seconds = time.monotonic() - start
     if o["baselines"]:
-        result.comparison = _compare(result, plan.x_train, plan.y_train, plan.x_test, plan.y_test,
-                                     cv=o["cv"] or 5, seed=o["seed"], verbose=o["verbose"])
+        result.comparison = _compare(result, plan)
     from kerasopt import run_outputs  # fast baselines and report.html
 
     run_outputs.write_tune_outputs(plan.out, plan.x_train, plan.y_train, plan.x_test, plan.y_test, plan.target_info,
@@ -204,8 +203,9 @@ def _prepare(o: dict[str, Any]) -> _Plan:
     frame = data if isinstance(data, pd.DataFrame) else \
         load_training_data({"demo": data is None, "data": data, "encoding": o["encoding"]})[0]
     o["target"] = target_column(o["target"], data, frame)
+    source = _data_id(data)
     table = table_from_frame(frame, o["target"], task=o["task"], categorical=o["categorical"],
-                             numeric=o["numeric"], drop=o["drop"], source=_data_id(data))
+                             numeric=o["numeric"], drop=o["drop"], source=source)
     task = table.target.task
     o["objective"] = _objective(o["objective"], task, o["target"])
     if o["baselines"] and task != "classification":
@@ -221,12 +221,12 @@ def _prepare(o: dict[str, Any]) -> _Plan:
         raise ConfigError(f"Invalid value for `cv`: {o['cv']} folds need at least {o['cv']} training rows of every "
                           f"class; the smallest class has {int(np.bincount(y_train).min())}. Received: cv={o['cv']}")
     columns = {"categorical": list(o["categorical"]), "numeric": list(o["numeric"]), "drop": table.drop}
-    recorded = {**o, "data": _data_id(data), "task": task, **columns,
+    recorded = {**o, "data": source, "task": task, **columns,
                 "validation_split": None if o["cv"] else o["validation_split"]}
-    fingerprint = {"data": recorded["data"], "target": o["target"],
+    fingerprint = {"data": source, "target": o["target"],
                    **{k: recorded[k] for k in spec_lib.DEFINES_SEARCH if k not in _NOT_RECORDED}}
     space_file = os.path.join(o["out"], "logs", "space.json")
-    cli_args = spec_lib.to_argv({**recorded, "data": None if data is None else recorded["data"],
+    cli_args = spec_lib.to_argv({**recorded, "data": None if data is None else source,
                                  "space": space_file, "epochs": None}, spec_lib.DEFINES_SEARCH)
     if data is None:
         cli_args.append("--demo")  # the workers of a search on the embedded demo data
@@ -307,23 +307,22 @@ def _parse_oracle(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _set_environment(values: dict[str, str | None]) -> None:
-    """Sets the variables `values` gives a string, unsets those it gives `None`."""
-    for k, v in values.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-
-
 @contextlib.contextmanager
 def _environment(values: dict[str, str | None]):
+    """Sets the variables `values` gives a string and unsets those it gives `None`, then restores them."""
+    def apply(values):
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
     saved = {k: os.environ.get(k) for k in values}
     try:
-        _set_environment(values)
+        apply(values)
         yield
     finally:
-        _set_environment(saved)
+        apply(saved)
 
 
 def _search(plan: _Plan, deadline: float | None):
@@ -405,8 +404,8 @@ def make_tuner(tuner: str, space: dict[str, Any], *, target, columns: dict | Non
     import keras_tuner
 
     from kerasopt.tuning import oracles
+    from kerasopt.tuning._tuner import SearchTuner
     from kerasopt.tuning.hypermodel import DenseHyperModel
-
     from kerasopt.tuning.report import maximizes
 
     kt_objective = keras_tuner.Objective(objective, "max" if maximizes(objective) else "min")
@@ -425,8 +424,6 @@ def make_tuner(tuner: str, space: dict[str, Any], *, target, columns: dict | Non
         oracle = oracles.HyperbandOracle(max_epochs=int(epochs), factor=3, hyperband_iterations=1, **common)
         oracle.max_trials = max_trials  # the budget caps Hyperband's own trial count
     hypermodel = DenseHyperModel(space, target, columns=columns, patience=patience)
-    from kerasopt.tuning._tuner import SearchTuner
-
     return SearchTuner(oracle, hypermodel, cv=cv, validation_split=validation_split,
                        executions=executions_per_trial, seed=seed, out_dir=out, timeout=timeout,
                        verbose=verbose, status=status, tensorboard=tensorboard, population=population, directory=out, project_name=PROJECT)
@@ -452,8 +449,9 @@ def _finalize(plan: _Plan, search_tuner) -> TuneResult:
     best_config = _best_model(plan, search_tuner, best)
     if verbose:
         print(report.summary_table(frame, objective))
-        if report.influence_note(frame):
-            print(f"trials.png: {report.influence_note(frame)}.")
+        note = report.influence_note(frame)
+        if note:
+            print(f"trials.png: {note}.")
         test = best_config.get("test_metrics", {})
         shown = ", ".join(f"{k} {v:.4f}" for k, v in test.items() if k != "rows")
         shown = f"({test['rows']} rows) {shown}" if "rows" in test else shown
@@ -546,11 +544,11 @@ def _retrain(plan: _Plan, search_tuner, trial, path: str, epochs: int, progress:
     return split_scores(evaluate(model, x_test, model.target.labels(y_test)), len(x_test))
 
 
-def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, seed: int,
-             verbose: int) -> pd.DataFrame:
+def _compare(result: TuneResult, plan: _Plan) -> pd.DataFrame:
     from kerasopt.tuning.baselines import run_baselines
 
-    table = run_baselines(x_train, y_train, x_test, y_test, cv=cv, seed=seed)
+    o = plan.options
+    table = run_baselines(plan.x_train, plan.y_train, plan.x_test, plan.y_test, cv=o["cv"] or 5, seed=o["seed"])
     best = result.best
     ours = {"model": "kerasopt tune", "best_params": best.get("hyperparameters", {}),
             "cv_accuracy": best.get("score", float("nan")) if best.get("objective") == "val_accuracy"
@@ -560,7 +558,7 @@ def _compare(result: TuneResult, x_train, y_train, x_test, y_test, *, cv: int, s
             "seconds": float(result.trials["seconds"].sum()) if "seconds" in result.trials else result.seconds}
     table = pd.concat([pd.DataFrame([ours]), table], ignore_index=True)
     _io.write_with(os.path.join(result.out_dir, "comparison.csv"), lambda tmp: table.to_csv(tmp, index=False))
-    if verbose:
+    if o["verbose"]:
         shown = table[["model", "cv_accuracy", "test_accuracy", "seconds"]].copy()
         print("comparison on the same rows (cv_accuracy: the search objective for kerasopt, "
               "GridSearchCV's mean CV accuracy for scikit-learn; seconds: time spent fitting):")

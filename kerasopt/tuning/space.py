@@ -89,13 +89,12 @@ def _check_value(name: str, value) -> Any:
         return value
     if not isinstance(value, str) or not value:
         raise _fail(name, "a non-empty string", value)
-    if name == "optimizer" and value.lower() not in OPTIMIZERS:
-        raise ConfigError(f"Unknown optimizer in `space.optimizer`: {value!r}. "
-                          f"Known optimizers: {', '.join(OPTIMIZERS)}.")
-    if name == "schedule" and value.lower() not in SCHEDULES:
-        raise ConfigError(f"Unknown schedule in `space.schedule`: {value!r}. "
-                          f"Known schedules: {', '.join(SCHEDULES)}.")
-    return value.lower() if name in ("optimizer", "schedule") else value
+    known = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}.get(name)
+    if known is None:
+        return value
+    if value.lower() not in known:
+        raise ConfigError(f"Unknown {name} in `space.{name}`: {value!r}. Known {name}s: {', '.join(known)}.")
+    return value.lower()
 
 
 def _check_spec(name: str, spec) -> Any:
@@ -104,10 +103,9 @@ def _check_spec(name: str, spec) -> Any:
         spec = {"choices": list(spec)}
     if not isinstance(spec, dict):
         return _check_value(name, spec)
-    keys = set(spec)
-    if "value" in keys and keys == {"value"}:
+    if set(spec) == {"value"}:
         return _check_value(name, spec["value"])
-    if "choices" in keys:
+    if "choices" in spec:
         return _check_choices(name, spec)
     return _check_range(name, spec)
 
@@ -159,7 +157,7 @@ def _check_range(name: str, spec: dict) -> dict[str, Any]:
         step = spec["step"]
         if not isinstance(step, numbers.Real) or isinstance(step, bool) or not step > 0:
             raise _fail(name, "a positive 'step'", step)
-        if _KINDS[name] == "int" and (not isinstance(step, numbers.Integral)):
+        if _KINDS[name] == "int" and not isinstance(step, numbers.Integral):
             raise _fail(name, "an integer 'step'", step)
         out["step"] = step
     if spec.get("zero", False):
