@@ -1,6 +1,11 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One thread per TensorFlow process when pytest-xdist runs a process per core: two workers of two
+    # threads each would fight over the two cores. Subprocesses that the tests start inherit it.
+    for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
 
 import pathlib  # noqa: E402
 

@@ -20,6 +20,7 @@ def _log(out):
     return [line.split() for line in (out / "logs" / "trials.log").read_text().splitlines()]
 
 
+@pytest.mark.slow  # three processes start TensorFlow: end to end, like the two tests below
 def test_two_workers_run_every_trial_once_and_the_chief_exits(tiny_csv, tmp_path, capsys):
     out = tmp_path / "dist"
     result = tune(tiny_csv, target="price_range", tuner="random", max_trials=3, epochs=1, space=SPACE, out=out,
