@@ -79,22 +79,23 @@ _threads: int | None = None  # set in a worker by --threads: every library limit
 feature_kinds, _as_text = real_data.feature_kinds, real_data._as_text
 
 
-def _as_category(x: pd.DataFrame) -> pd.DataFrame:
-    """Non-numeric columns as pandas categories of their text (the learner maps the values at predict)."""
+def _text_columns(x: pd.DataFrame, convert) -> pd.DataFrame:
+    """`x` with each non-numeric column as its text (gaps kept as NaN), passed through `convert`."""
     _, other = feature_kinds(x)
     x = x.copy()
     for c in other:
-        x[c] = _as_text(x[[c]])[c].astype("category")
+        x[c] = convert(_as_text(x[[c]])[c])
     return x
+
+
+def _as_category(x: pd.DataFrame) -> pd.DataFrame:
+    """Non-numeric columns as pandas categories of their text (the learner maps the values at predict)."""
+    return _text_columns(x, lambda text: text.astype("category"))
 
 
 def _as_filled_text(x: pd.DataFrame) -> pd.DataFrame:
     """Non-numeric columns as strings, a gap as the text "nan" (CatBoost's categorical input)."""
-    _, other = feature_kinds(x)
-    x = x.copy()
-    for c in other:
-        x[c] = _as_text(x[[c]])[c].fillna("nan")
-    return x
+    return _text_columns(x, lambda text: text.fillna("nan"))
 
 
 def linear(x, task, seed, params):
