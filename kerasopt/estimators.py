@@ -53,7 +53,7 @@ def _default(key: str):
 _SPEC_KEYS = ("hidden_units", "activation", "kernel_initializer", "l1", "l2", "dropout", "batch_norm",
               "optimizer", "optimizer_args", "learning_rate", "schedule", "schedule_args", "epochs",
               "batch_size", "patience", "reduce_lr_on_plateau", "validation_split", "refit", "bagging", "seed",
-              "numeric_scaling")
+              "numeric_scaling", "numeric_bins")
 
 
 class _DenseEstimator(BaseEstimator):
@@ -228,6 +228,10 @@ _PARAMS_DOC = """
         numeric_scaling: `"standard"` or `"robust"` (median and
             interquartile range, then smooth clipping of extremes; see
             `kerasopt.tabular.build_preprocessing`).
+        numeric_bins: When > 0, each numeric column also gets a
+            piecewise-linear encoding into up to this many bins at its
+            training quantiles, beside its scaled value (see
+            `kerasopt.tabular.PiecewiseLinearEncoding`); 0: off.
 """
 
 
@@ -266,7 +270,8 @@ class DenseClassifier(ClassifierMixin, _DenseEstimator):
                  reduce_lr_on_plateau=_default("reduce_lr_on_plateau"), class_weight=_default("class_weight"),
                  validation_split=_default("validation_split"), refit=_default("refit"), bagging=_default("bagging"),
                  seed=_default("seed"),
-                 verbose=0, categorical=None, numeric=None, drop=None, numeric_scaling=_default("numeric_scaling")):
+                 verbose=0, categorical=None, numeric=None, drop=None, numeric_scaling=_default("numeric_scaling"),
+                 numeric_bins=_default("numeric_bins")):
         _store_params(self, locals())
 
     def fit(self, X, y):
@@ -323,7 +328,8 @@ class DenseRegressor(RegressorMixin, _DenseEstimator):
                  reduce_lr_on_plateau=_default("reduce_lr_on_plateau"),
                  validation_split=_default("validation_split"), refit=_default("refit"), bagging=_default("bagging"),
                  seed=_default("seed"),
-                 verbose=0, categorical=None, numeric=None, drop=None, numeric_scaling=_default("numeric_scaling")):
+                 verbose=0, categorical=None, numeric=None, drop=None, numeric_scaling=_default("numeric_scaling"),
+                 numeric_bins=_default("numeric_bins")):
         _store_params(self, locals())
 
     def fit(self, X, y):

@@ -201,6 +201,8 @@ FIELDS: tuple[Field, ...] = (
     Field("numeric_scaling", str, "standard", "how the model scales numeric columns: standard (mean and "
           "standard deviation) or robust (median and interquartile range, then smooth clipping of extremes)",
           "columns", check=_one_of(NUMERIC_SCALINGS), choices=NUMERIC_SCALINGS),
+    Field("numeric_bins", int, 0, "piecewise-linear encoding of each numeric column into up to N quantile bins, "
+          "added beside its scaled value; 0: off", "columns", check=check.non_negative_int, metavar="N"),
     # -- model ---------------------------------------------------------------------------------
     Field("hidden_units", int, [128], "units per hidden layer, e.g. 64,32; the flag alone: no hidden layer",
           "model", check=_units, cli="nargs", nargs="*", metavar="N,...",

@@ -1,7 +1,7 @@
 """The preprocessing layers of a table model, and `build_preprocessing`, which wires them from a `Schema`.
 
 Plain Keras layers with their statistics in their config (`Impute`,
-`MissingIndicator`, `RobustScaling`, `StringLookup`), not
+`MissingIndicator`, `RobustScaling`, `PiecewiseLinearEncoding`, `StringLookup`), not
 `keras.utils.FeatureSpace`, which has no imputation of numeric gaps, no
 missing-value indicator and no embedding. The encoding has no trainable
 weights; the network embeds the one-hot blocks of columns with many
@@ -16,7 +16,7 @@ import numpy as np
 from kerasopt.errors import ArgumentError
 from kerasopt.tabular.schema import ONE_HOT_MAX, Column, Schema
 
-__all__ = ["BlockEmbedding", "Impute", "MissingIndicator", "RobustScaling", "SMOOTH_CLIP_BOUND", "build_preprocessing",
+__all__ = ["BlockEmbedding", "Impute", "MissingIndicator", "PiecewiseLinearEncoding", "RobustScaling", "SMOOTH_CLIP_BOUND", "build_preprocessing",
            "embedding_blocks", "embedding_dim", "encoded_width"]
 
 _OOV = "[unseen]"  # StringLookup's out-of-vocabulary token: categories first seen after training
@@ -150,6 +150,67 @@ class RobustScaling(keras.layers.Layer):
                 "clip": list(self.clip)}
 
 
+@keras.saving.register_keras_serializable(package="kerasopt")
+class PiecewiseLinearEncoding(keras.layers.Layer):
+    """Encodes each column by where its value falls among fixed bin edges (piecewise-linear encoding).
+
+    A column `j` with edges `b_0 < b_1 < ... < b_T` (training quantiles,
+    `kerasopt.tabular.bin_edges`) becomes `T` values, one per bin:
+    `e_t = clip((x - b_{t-1}) / (b_t - b_{t-1}), 0, 1)`, so the bins below
+    `x` read 1, those above 0, and the bin holding `x` its position within
+    it (the encoding of TabM's numeric embeddings, without trainable
+    weights). A column without edges adds nothing. The outputs of all
+    columns are concatenated in order; extreme values give 0 or 1. The
+    edges are in the config (and in two non-trainable variables, as in
+    `RobustScaling`).
+
+    Args:
+        edges: One list of increasing edges per column of the last axis
+            (an empty list: the column is not encoded).
+
+    Example:
+
+    >>> layer = PiecewiseLinearEncoding([[0.0, 1.0, 3.0], []])
+    >>> layer(np.array([[2.0, 7.0], [-1e30, 0.0]], "float32")).numpy().tolist()
+    [[1.0, 0.5], [0.0, 0.0]]
+    """
+
+    def __init__(self, edges, **kwargs):
+        super().__init__(**kwargs)
+        self.edges = [[float(b) for b in column] for column in edges]
+        if any(len(column) == 1 or not np.all(np.isfinite(column)) or np.any(np.diff(column) <= 0)
+               for column in self.edges):
+            raise ArgumentError("Invalid value for `edges`: expected per column an empty list or at least two "
+                                f"finite increasing edges. Received: edges={edges!r}")
+        # bin t of column j: the column it reads, its lower edge and its width (computed in float64)
+        self.sources = [j for j, column in enumerate(self.edges) for _ in column[1:]]
+        self.lower = [b for column in self.edges for b in column[:-1]]
+        big = float(np.finfo(np.float32).max)
+        tiny = float(np.finfo(np.float32).tiny)  # a subnormal width could flush to 0
+        self.width = [min(max(float(np.diff(column)[t]), tiny), big)
+                      for column in self.edges for t in range(len(column) - 1)]
+
+    def build(self, input_shape):
+        for name, values in (("lower_edges", self.lower), ("bin_widths", self.width)):
+            setattr(self, name, self.add_weight(name=name, shape=(len(values),), trainable=False, dtype="float32",
+                                                initializer=keras.initializers.Constant(np.asarray(values)
+                                                                                        .astype("float32"))))
+
+    def call(self, inputs):
+        ops = keras.ops
+        big = float(np.finfo(np.float32).max)
+        x = ops.take(ops.cast(inputs, "float32"), self.sources, axis=-1)
+        # float32 limits: x - b may overflow; clipped, it stays finite (a NaN input stays NaN)
+        shifted = ops.clip(x - self.lower_edges, -big, big)
+        return ops.cast(ops.clip(shifted / self.bin_widths, 0.0, 1.0), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], len(self.sources))
+
+    def get_config(self):
+        return {**super().get_config(), "edges": [list(column) for column in self.edges]}
+
+
 def build_preprocessing(schema: Schema):
     """Returns the Keras inputs of a schema and the encoded feature tensor (no trainable weights).
 
@@ -162,6 +223,8 @@ def build_preprocessing(schema: Schema):
     one-hot block of a `StringLookup` with one out-of-vocabulary bucket (a
     category first seen after training); the network embeds the blocks of
     columns with more than `ONE_HOT_MAX` categories (`embedding_blocks`).
+    Last, when the schema has `numeric_bins`, the imputed numeric columns
+    with `edges` get their `PiecewiseLinearEncoding` (named `tabular_ple`).
 
     Args:
         schema: A `Schema` from `infer_schema`.
@@ -171,7 +234,7 @@ def build_preprocessing(schema: Schema):
         float tensor of shape `(batch, encoded_width(schema))`.
     """
     layers = keras.layers
-    inputs, parts = {}, []
+    inputs, parts, filled = {}, [], None
     numbers = [c for c in schema.features if c.kind in ("numeric", "boolean")]
     for col in schema.features:
         dtype = "string" if col.kind == "categorical" else "float32"
@@ -179,13 +242,16 @@ def build_preprocessing(schema: Schema):
     if numbers:
         stacked = [inputs[c.key] for c in numbers]
         x = stacked[0] if len(stacked) == 1 else layers.Concatenate(name="tabular_numeric")(stacked)
-        parts.append(_scale_numbers(numbers, x, schema.scaling))
+        filled, scaled = _scale_numbers(numbers, x, schema.scaling)
+        parts.append(scaled)
         gaps = [i for i, c in enumerate(numbers) if c.has_gaps]
         if gaps:
             parts.append(MissingIndicator(gaps, name="tabular_missing")(x))
     for j, col in enumerate(c for c in schema.features if c.kind == "categorical"):
         parts.append(layers.StringLookup(vocabulary=col.vocabulary, num_oov_indices=1, oov_token=_OOV,
                                          output_mode="one_hot", name=f"tabular_lookup_{j}")(inputs[col.key]))
+    if _ple_width(numbers):
+        parts.append(PiecewiseLinearEncoding([c.edges or [] for c in numbers], name="tabular_ple")(filled))
     encoded = parts[0] if len(parts) == 1 else layers.Concatenate(name="tabular_features")(parts)
     return inputs, encoded
 
@@ -199,11 +265,11 @@ def _standard_divisor(std: float) -> float:
 
 
 def _scale_numbers(numbers: list[Column], x, scaling: str):
-    """Imputes and scales the numeric block (see `build_preprocessing`)."""
+    """The imputed and the scaled numeric block (see `build_preprocessing`)."""
     robust = [scaling == "robust" and c.kind == "numeric" and c.median is not None for c in numbers]
     fill = [c.median if r else c.mean for c, r in zip(numbers, robust)]
     filled = Impute(fill, name="tabular_impute")(x)
-    return RobustScaling(center=fill, scale=[c.spread if r else _standard_divisor(c.std)
+    return filled, RobustScaling(center=fill, scale=[c.spread if r else _standard_divisor(c.std)
                                              for c, r in zip(numbers, robust)],
                          clip=[i for i, r in enumerate(robust) if r], name="tabular_scale")(filled)
 
@@ -232,7 +298,12 @@ def encoded_width(schema: Schema) -> int:
     """Width of `build_preprocessing(schema)`'s encoded features."""
     numbers = [c for c in schema.features if c.kind in ("numeric", "boolean")]
     return (len(numbers) + sum(c.has_gaps for c in numbers)
-            + sum(len(c.vocabulary) + 1 for c in schema.features if c.kind == "categorical"))
+            + sum(len(c.vocabulary) + 1 for c in schema.features if c.kind == "categorical") + _ple_width(numbers))
+
+
+def _ple_width(numbers: list[Column]) -> int:
+    """Width of the `PiecewiseLinearEncoding` of the numeric block: one value per bin."""
+    return sum(len(c.edges) - 1 for c in numbers if c.edges)
 
 
 @keras.saving.register_keras_serializable(package="kerasopt")

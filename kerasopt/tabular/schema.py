@@ -27,12 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError, DataError
 from kerasopt.spec import NUMERIC_SCALINGS
 from kerasopt.tabular.cells import as_series, canonical, row_hint, split_cells
 
 __all__ = ["MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "NUMERIC_SCALINGS", "Column",
-           "Schema", "infer_schema", "robust_statistics", "check_names"]
+           "Schema", "infer_schema", "robust_statistics", "bin_edges", "check_names"]
 
 MISSING = "[missing]"
 """The category that a missing categorical cell becomes (its own category when training had gaps)."""
@@ -68,6 +69,7 @@ class Column:
         median, spread: A numeric column's `robust_statistics`.
         vocabulary: Categories, most frequent first (`MISSING` when training had gaps).
         coerce: Whether text cells of a numeric column read as missing (declared numeric).
+        edges: A numeric column's `bin_edges` for the piecewise-linear encoding (`None`: not encoded).
     """
 
     name: str
@@ -80,11 +82,13 @@ class Column:
     coerce: bool = False
     median: float | None = None
     spread: float | None = None
+    edges: list[float] | None = None
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "key": self.key, "has_gaps": self.has_gaps,
                 "mean": self.mean, "std": self.std, "vocabulary": self.vocabulary, "coerce": self.coerce,
-                "median": self.median, "spread": self.spread}
+                "median": self.median, "spread": self.spread,
+                "edges": None if self.edges is None else list(self.edges)}
 
 
 @dataclass
@@ -98,6 +102,7 @@ class Schema:
         dropped: Names of the dropped columns.
         notes: One line per dropped column and per column read in a way worth knowing.
         scaling: How the model scales numeric columns: `"standard"` or `"robust"`.
+        numeric_bins: The most quantile bins of a numeric column's piecewise-linear encoding (0: none).
     """
 
     input_names: list[str]
@@ -105,6 +110,7 @@ class Schema:
     dropped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     scaling: str = "standard"
+    numeric_bins: int = 0
 
     @property
     def names(self) -> list[str]:
@@ -114,14 +120,15 @@ class Schema:
     def get_config(self) -> dict[str, Any]:
         """Returns a JSON-serializable dict; `Schema.from_config` rebuilds the schema."""
         return {"input_names": list(self.input_names), "features": [c.get_config() for c in self.features],
-                "dropped": list(self.dropped), "notes": list(self.notes), "scaling": self.scaling}
+                "dropped": list(self.dropped), "notes": list(self.notes), "scaling": self.scaling,
+                "numeric_bins": self.numeric_bins}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Schema:
         return cls(input_names=list(config["input_names"]),
                    features=[Column(**c) for c in config["features"]],
                    dropped=list(config.get("dropped", [])), notes=list(config.get("notes", [])),
-                   scaling=config.get("scaling", "standard"))
+                   scaling=config.get("scaling", "standard"), numeric_bins=config.get("numeric_bins", 0))
 
     def to_inputs(self, x, notes: list[str] | None = None) -> dict[str, np.ndarray]:
         """Converts raw rows to the model's inputs.
@@ -258,7 +265,7 @@ def _input_key(name: str, taken: set[str]) -> str:
 
 
 def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[str] = (),
-                 drop: Sequence[str] = (), scaling: str = "standard") -> Schema:
+                 drop: Sequence[str] = (), scaling: str = "standard", numeric_bins: int = 0) -> Schema:
     """Types the feature columns of training rows and learns their statistics.
 
     The typing and dropping rules are in docs/preprocessing.md ("Column
@@ -272,6 +279,9 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
         drop: Column names to leave out.
         scaling: How the model scales numeric columns: `"standard"` or
             `"robust"` (see `build_preprocessing`).
+        numeric_bins: When > 0, each numeric column also gets the `bin_edges`
+            of up to this many quantile bins, for the piecewise-linear encoding
+            of `build_preprocessing`.
 
     Returns:
         A `Schema`.
@@ -282,12 +292,14 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
             or no usable column left.
     """
     frame, names = _checked_frame(frame, scaling)
+    numeric_bins = check.non_negative_int("numeric_bins", numeric_bins)
     categorical, numeric, drop = _declared(names, categorical, numeric, drop)
-    features, dropped, notes = _type_columns(frame, names, categorical, numeric, drop)
+    features, dropped, notes = _type_columns(frame, names, categorical, numeric, drop, numeric_bins)
     if not features:
         raise DataError("No usable feature column: every column was dropped "
                         f"({'; '.join(n.rstrip('.') for n in notes) or 'all declared in drop'}).")
-    return Schema(input_names=names, features=features, dropped=dropped, notes=notes, scaling=scaling)
+    return Schema(input_names=names, features=features, dropped=dropped, notes=notes, scaling=scaling,
+                  numeric_bins=numeric_bins)
 
 
 def _checked_frame(frame, scaling: str) -> tuple[pd.DataFrame, list[str]]:
@@ -317,14 +329,14 @@ def _declared(names: list[str], categorical, numeric, drop) -> tuple[list[str], 
 
 
 def _type_columns(frame: pd.DataFrame, names: list[str], categorical: list[str], numeric: list[str],
-                  drop: list[str]) -> tuple[list[Column], list[str], list[str]]:
+                  drop: list[str], bins: int = 0) -> tuple[list[Column], list[str], list[str]]:
     """`(features, dropped, notes)`: the kept `Column`s, the dropped names and the notes, in column order."""
     features, dropped, notes, taken = [], list(drop), [], set()
     for i, name in enumerate(names):
         if name in drop:
             continue
         typed = _type_column(name, frame.iloc[:, i].reset_index(drop=True), name in categorical, name in numeric,
-                             taken, notes)
+                             taken, notes, bins)
         if isinstance(typed, Column):
             features.append(typed)
         else:
@@ -334,7 +346,7 @@ def _type_columns(frame: pd.DataFrame, names: list[str], categorical: list[str],
 
 
 def _type_column(name: str, column: pd.Series, categorical: bool, numeric: bool, taken: set[str],
-                 notes: list[str]) -> Column | str:
+                 notes: list[str], bins: int = 0) -> Column | str:
     """The `Column` of one training column (appending its notes), or the reason it is dropped."""
     missing, numbers, text, values = split_cells(column)
     if missing.all():
@@ -345,11 +357,11 @@ def _type_column(name: str, column: pd.Series, categorical: bool, numeric: bool,
         if isinstance(typed, Column) and numbers.any() and text.any() and not categorical:
             notes.append(_mixed_note(name, column))
         return typed
-    return _numeric(name, column, values, numeric, taken, notes)
+    return _numeric(name, column, values, numeric, taken, notes, bins)
 
 
 def _numeric(name: str, column: pd.Series, values: np.ndarray, declared: bool, taken: set[str],
-             notes: list[str]) -> Column | str:
+             notes: list[str], bins: int = 0) -> Column | str:
     """The numeric or boolean `Column` of a training column, or the reason it carries no signal."""
     with np.errstate(over="ignore"):  # the model reads float32: a value beyond its range is a gap
         gaps = ~np.isfinite(values.astype("float32"))  # declared numeric: text cells count as gaps
@@ -363,7 +375,8 @@ def _numeric(name: str, column: pd.Series, values: np.ndarray, declared: bool, t
     std = float(present.std())
     median, spread = robust_statistics(present) if kind == "numeric" else (None, None)
     typed = Column(name, kind, _input_key(name, taken), has_gaps=bool(gaps.any()), mean=float(present.mean()),
-                   std=std if std > 0 else 1.0, coerce=declared, median=median, spread=spread)
+                   std=std if std > 0 else 1.0, coerce=declared, median=median, spread=spread,
+                   edges=bin_edges(present, bins) if kind == "numeric" and bins > 0 else None)
     if np.isinf(values).any():
         notes.append(f"Column {name!r}: read {int(np.isinf(values).sum())} infinite value(s) as missing.")
     return typed
@@ -392,6 +405,32 @@ def robust_statistics(values) -> tuple[float, float]:
     if spread == 0:
         spread = 0.5 * (values.max() - values.min())
     return float(median), float(spread)
+
+
+def bin_edges(values, bins: int) -> list[float] | None:
+    """The edges of up to `bins` quantile bins of a numeric column, for `PiecewiseLinearEncoding`.
+
+    The distinct values of `np.quantile(values, np.linspace(0, 1, bins + 1))`
+    as float32 (the precision of the model), so a column with few distinct
+    values gets fewer bins.
+
+    Args:
+        values: The column's present (finite) values.
+        bins: The most bins, >= 1.
+
+    Returns:
+        The increasing edges as Python floats, or `None` when fewer than 2 are distinct.
+
+    Example:
+
+    >>> bin_edges([0.0, 1.0, 2.0, 3.0, 4.0], 2)
+    [0.0, 2.0, 4.0]
+    >>> bin_edges([1.0, 1.0, 5.0], 4)
+    [1.0, 3.0, 5.0]
+    """
+    quantiles = np.quantile(np.asarray(values, dtype="float64"), np.linspace(0.0, 1.0, int(bins) + 1))
+    edges = np.unique(quantiles.astype("float32"))
+    return [float(e) for e in edges] if len(edges) >= 2 else None
 
 
 def _mixed_note(name: str, column: pd.Series) -> str:
