@@ -17,6 +17,24 @@ PHONE_TRAIN = SHARED / "data" / "phone" / "train.csv"
 PHONE_UNLABELED = SHARED / "data" / "phone" / "unlabeled.csv"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Keeps the tests that share a module-scoped fixture on one xdist worker (`--dist loadgroup`).
+
+    Otherwise the two workers would each build the fixture (a trained model, a finished run); the
+    other tests go one by one to whichever worker is free.
+    """
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        for name in item.fixturenames:
+            definitions = info.name2fixturedefs.get(name)
+            if definitions and definitions[-1].scope == "module":
+                item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+                break
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     """Seed every test, as KerasTuner's test suite does."""

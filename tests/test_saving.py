@@ -1,59 +1,106 @@
-"""A saved kerasopt model loads in a fresh process after a plain `import kerasopt`."""
+"""Saved kerasopt models load in a fresh process, after each order of imports, and predict identically.
+
+One module-scoped child process per import order loads every model below (see tests/fresh_process.py):
+a network with a learning-rate schedule, one with image augmentation, a TabularModel with a category
+never seen, and a robust-scaling TabularModel fed extreme values.
+"""
 
 import os
 import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import kerasopt
+from tests.fresh_process import load_in_fresh_process, save_case
 
-LOAD = """
-import os, sys
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-{imports}
-import numpy as np
-model = keras.saving.load_model("model.keras")
-np.save("loaded.npy", model.predict(np.load("x.npy"), verbose=0))
-print(type(model.optimizer._learning_rate).__name__)
-"""
-
-
-@pytest.fixture
-def saved_model(tmp_path):
-    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
-    schedule = kerasopt.schedules.get("exponential", learning_rate=0.01, steps_per_epoch=2, gamma=0.9)
-    model = kerasopt.build_model(x, num_classes=3, learning_rate=schedule, seed=0)
-    model.save(tmp_path / "model.keras")
-    np.save(tmp_path / "x.npy", x)
-    return tmp_path, model.predict(x, verbose=0)
-
-
-@pytest.mark.parametrize("imports", [
+IMPORTS = [
     "import kerasopt, keras",
     "import keras, kerasopt",
     "import tensorflow; import kerasopt; import keras",
-])
-def test_saved_model_loads_in_a_fresh_process_after_import_kerasopt(saved_model, imports):
-    folder, expected = saved_model
-    done = subprocess.run([sys.executable, "-c", LOAD.format(imports=imports)], cwd=folder,
-                          capture_output=True, text=True, timeout=120, env={**os.environ})
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "ExponentialDecay"
-    np.testing.assert_array_equal(np.load(folder / "loaded.npy"), expected)
+    # `import kerasopt.models` imports Keras half-way through models itself; the registration the
+    # import hook then runs must not trip over the half-initialized module (the child turns a
+    # UserWarning during the imports into an error).
+    "import kerasopt.models, kerasopt.tabular, kerasopt.stacking",
+]
+
+
+def _schedule_model():
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    schedule = kerasopt.schedules.get("exponential", learning_rate=0.01, steps_per_epoch=2, gamma=0.9)
+    return kerasopt.build_model(x, num_classes=3, learning_rate=schedule, seed=0), x, None
+
+
+def _augmented_model():
+    from tests.test_augmentation import _rows
+
+    x = _rows(10)
+    model = kerasopt.build_model(64, num_classes=10, hidden_units=(16,), normalize=False, seed=0,
+                                 augment="rotation,shift,zoom")
+    model.fit(x, np.arange(10) % 10, epochs=1, batch_size=5, verbose=0)
+    return model, x, 1  # layers[1]: the augmentation
+
+
+def _tabular_model():
+    from kerasopt.tabular import encode_target
+    from tests.test_tabular import frame
+
+    data = pd.concat([frame()] * 3, ignore_index=True)
+    _, info = encode_target(pd.Series(np.where(data["fresh"], "ripe", "raw"), name="state"))
+    model = kerasopt.build_model(data, target=info, hidden_units=(4,), seed=0)
+    return model, data.assign(color=["red", None, "purple"] * 8), None  # a gap and a category never seen
+
+
+def _robust_model():
+    from kerasopt.tabular import encode_target, infer_schema
+    from tests.test_robust_scaling import extreme_frame
+
+    data = extreme_frame()
+    _, target = encode_target(pd.Series(np.where(data["z"] > 0, "up", "down"), name="dir"))
+    model = kerasopt.build_model(infer_schema(data, scaling="robust"), target=target, hidden_units=(4,), seed=0)
+    return model, data.assign(x=[1e30, -1e30, np.inf, np.nan] * 10), "tabular_scale"
+
+
+BUILDERS = {"schedule": _schedule_model, "augmented": _augmented_model, "tabular": _tabular_model,
+            "robust": _robust_model}
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """name -> (case, prediction in the process that built it)."""
+    folder = tmp_path_factory.mktemp("saved")
+    result = {}
+    for name, build in BUILDERS.items():
+        model, rows, layer = build()
+        result[name] = (save_case(str(folder), name, model, rows, layer), model.predict(rows, verbose=0))
+    return folder, result
+
+
+@pytest.fixture(scope="module", params=IMPORTS)
+def loaded(request, saved):
+    folder, result = saved
+    return load_in_fresh_process(str(folder), {name: case for name, (case, _) in result.items()}, request.param)
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_saved_model_loads_in_a_fresh_process_and_predicts_identically(saved, loaded, name):
+    info, expected = loaded[name], saved[1][name][1]
+    assert "error" not in info, info
+    np.testing.assert_array_equal(info["predictions"], expected)
+    if name == "schedule":
+        assert info["learning_rate"] == "ExponentialDecay"
+    elif name == "augmented":
+        assert info["layer"] == "ImageAugmentation"
+    elif name == "tabular":
+        assert info["type"] == "TabularModel" and info["classes"] == ["raw", "ripe"]
+        assert info["labels"] == np.array(["raw", "ripe"])[expected.argmax(1)].tolist()
+    elif name == "robust":
+        assert info["layer"] == "RobustScaling" and np.isfinite(expected).all()
 
 
 def test_import_kerasopt_does_not_import_keras():
     code = "import sys, kerasopt; print('keras' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
-
-
-def test_registering_while_a_kerasopt_module_imports_keras_warns_nothing():
-    """`import kerasopt.models` imports Keras half-way through models itself; the registration the
-    import hook then runs must not trip over the half-initialized module."""
-    code = "import kerasopt.models, kerasopt.tabular, kerasopt.stacking; print('ok')"
-    done = subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", code], capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -1,9 +1,5 @@
 """Stacked networks on tables: shared encoding, per-member embeddings, the averaging TabularModel."""
 
-import os
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pandas as pd
@@ -11,6 +7,7 @@ import pytest
 
 from kerasopt import stacking, tabular
 from kerasopt.models import build_model
+from tests.fresh_process import load_in_fresh_process, save_case
 
 SEEDS = [3, 7, 11]
 ARCH = {"hidden_units": (8,), "jit_compile": False}
@@ -84,55 +81,50 @@ def test_table_member_trained_stacked_matches_the_single_table_network(task):
         np.testing.assert_allclose(after[:, k], expected, rtol=1e-4, atol=1e-5)
 
 
-LOAD = """
-import os
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-import kerasopt, keras
-import numpy as np, pandas as pd
-model = keras.saving.load_model("ensemble.keras")
-frame = pd.read_pickle("rows.pkl")
-np.save("loaded.npy", model.predict(frame, verbose=0))
-print(type(model).__name__, list(model.predict_labels(frame.iloc[:2])))
-"""
-
-
-def test_table_ensemble_averages_the_members_and_loads_in_a_fresh_process(table, tmp_path):
+@pytest.fixture(scope="module")
+def saved(table, tmp_path_factory):
+    """The trained stacked model, its averaging ensemble and a single table network, both loaded in ONE fresh process."""
     frame, label, schema, target = table
-    model = stacking.build_stacked_table_model(schema, 3, target, seed=SEEDS, **ARCH)
+    folder = str(tmp_path_factory.mktemp("tables"))
+    stacked = stacking.build_stacked_table_model(schema, 3, target, seed=SEEDS, **ARCH)
     x = stacking.encode_table(schema, frame)
-    stacking.train_stacked(model, x, stacking.table_targets(target, label), [np.arange(80)] * 3, epochs=2, seed=0)
-    ensemble = stacking.stacked_ensemble(model, schema, target)
-    assert isinstance(ensemble, tabular.TabularModel)
+    stacking.train_stacked(stacked, x, stacking.table_targets(target, label), [np.arange(80)] * 3, epochs=2, seed=0)
+    ensemble = stacking.stacked_ensemble(stacked, schema, target)
     rows = frame.iloc[:10].copy()
     rows.loc[rows.index[0], "model"] = "never seen"
     rows.loc[rows.index[1], "score"] = np.nan
-    expected = ensemble.predict(rows, verbose=0)
-    np.testing.assert_allclose(expected, stacking.predict_members(model, stacking.encode_table(schema, rows))
-                               .mean(axis=1), rtol=1e-5, atol=1e-6)
-    ensemble.save(tmp_path / "ensemble.keras")
-    rows.to_pickle(tmp_path / "rows.pkl")
-    done = subprocess.run([sys.executable, "-c", LOAD], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120, env={**os.environ})
-    assert done.returncode == 0, done.stderr[-2000:]
-    np.testing.assert_array_equal(np.load(tmp_path / "loaded.npy"), expected)
-    assert done.stdout.split()[0] == "TabularModel"
+    single = build_model(frame, label, hidden_units=(8,), seed=0)
+    single_untrained_layers = {layer.name for layer in single.layers if layer.trainable_weights}
+    single.fit(frame, label, epochs=1, verbose=0)
+    models = {"ensemble": (ensemble, rows), "single": (single, frame.iloc[:10])}
+    cases = {name: save_case(folder, name, model, inputs) for name, (model, inputs) in models.items()}
+    expected = {name: model.predict(inputs, verbose=0) for name, (model, inputs) in models.items()}
+    return {"stacked": stacked, "ensemble": ensemble, "rows": rows, "single": single,
+            "single_layers": single_untrained_layers, "expected": expected,
+            "loaded": load_in_fresh_process(folder, cases, "import kerasopt, keras")}
 
 
-def test_single_table_model_embeds_in_the_network_and_loads_in_a_fresh_process(table, tmp_path):
-    frame, label, schema, target = table
-    model = build_model(frame, label, hidden_units=(8,), seed=0)
-    embedding = model.get_layer("embeddings")
+def test_table_ensemble_averages_the_members_and_loads_in_a_fresh_process(table, saved):
+    _, _, schema, _ = table
+    assert isinstance(saved["ensemble"], tabular.TabularModel)
+    expected = saved["expected"]["ensemble"]
+    np.testing.assert_allclose(expected, stacking.predict_members(saved["stacked"], stacking.encode_table(
+        schema, saved["rows"])).mean(axis=1), rtol=1e-5, atol=1e-6)
+    loaded = saved["loaded"]["ensemble"]
+    assert "error" not in loaded, loaded
+    np.testing.assert_array_equal(loaded["predictions"], expected)
+    assert loaded["type"] == "TabularModel"
+
+
+def test_single_table_model_embeds_in_the_network_and_loads_in_a_fresh_process(table, saved):
+    _, _, schema, _ = table
+    embedding = saved["single"].get_layer("embeddings")
     assert isinstance(embedding, tabular.BlockEmbedding) and embedding.blocks == [b[:3] for b in
                                                                                tabular.embedding_blocks(schema)]
-    assert {layer.name for layer in model.layers if layer.trainable_weights} == {"embeddings", "dense_0", "output"}
-    model.fit(frame, label, epochs=1, verbose=0)
-    expected = model.predict(frame.iloc[:10], verbose=0)
-    model.save(tmp_path / "ensemble.keras")
-    frame.iloc[:10].to_pickle(tmp_path / "rows.pkl")
-    done = subprocess.run([sys.executable, "-c", LOAD], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120, env={**os.environ})
-    assert done.returncode == 0, done.stderr[-2000:]
-    np.testing.assert_array_equal(np.load(tmp_path / "loaded.npy"), expected)
+    assert saved["single_layers"] == {"embeddings", "dense_0", "output"}
+    loaded = saved["loaded"]["single"]
+    assert "error" not in loaded, loaded
+    np.testing.assert_array_equal(loaded["predictions"], saved["expected"]["single"])
 
 
 def test_regression_table_ensemble_restores_the_target_scale():
