@@ -38,6 +38,8 @@ OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamw", "momentum", "nadam", "nest
 SCHEDULES = ("constant", "step", "multistep", "exponential", "piecewise", "inverse_time", "cosine")
 TASKS = ("classification", "regression")
 NUMERIC_SCALINGS = ("standard", "robust")  # also kerasopt.tabular.NUMERIC_SCALINGS
+#: Default most quantile bins of a numeric column's piecewise-linear encoding (also `infer_schema`'s).
+NUMERIC_BINS = 16
 #: Label column of the embedded demo data (`kerasopt.data.make_phone_data`); a user's file names its own.
 DEMO_TARGET = "price_range"
 #: Groups in the order `--help` shows them.
@@ -201,7 +203,7 @@ FIELDS: tuple[Field, ...] = (
     Field("numeric_scaling", str, "standard", "how the model scales numeric columns: standard (mean and "
           "standard deviation) or robust (median and interquartile range, then smooth clipping of extremes)",
           "columns", check=_one_of(NUMERIC_SCALINGS), choices=NUMERIC_SCALINGS),
-    Field("numeric_bins", int, 0, "piecewise-linear encoding of each numeric column into up to N quantile bins, "
+    Field("numeric_bins", int, NUMERIC_BINS, "piecewise-linear encoding of each numeric column into up to N quantile bins, "
           "added beside its scaled value; 0: off", "columns", check=check.non_negative_int, metavar="N"),
     # -- model ---------------------------------------------------------------------------------
     Field("hidden_units", int, [128], "units per hidden layer, e.g. 64,32; the flag alone: no hidden layer",
@@ -211,7 +213,7 @@ FIELDS: tuple[Field, ...] = (
           check=_text, search={"activation": {"choices": ["relu", "elu"]}}),
     Field("kernel_initializer", str, "he_normal", "Keras initializer of every Dense kernel", "model",
           check=_name_or_mapping),
-    Field("l1", float, 0.01, "L1 strength on every Dense kernel", "model",
+    Field("l1", float, 1e-4, "L1 strength on every Dense kernel", "model",
           check=_per_layer(check.non_negative_float), search={"l1": dict(_LOG_RANGE)}),
     Field("l2", float, 0.0, "L2 strength on every Dense kernel", "model",
           check=_per_layer(check.non_negative_float), search={"l2": dict(_LOG_RANGE)}),
@@ -369,7 +371,8 @@ def _tune(name: str, base: str | None = None, **changes) -> Field:
 
 
 TUNE_FIELDS: tuple[Field, ...] = (
-    *(FIELD[name] for name in ("data", "encoding", "target", "task", "categorical", "numeric", "drop")),
+    *(FIELD[name] for name in ("data", "encoding", "target", "task", "categorical", "numeric", "drop",
+                               "numeric_scaling", "numeric_bins")),
     _tune("tuner", type=str, default="bayesian", help="search strategy", check=_one_of(TUNERS),
           choices=TUNERS),
     _tune("max_trials", type=int, default=30, help="number of trials (an upper bound for grid and hyperband)",
@@ -430,7 +433,8 @@ TUNE_FIELD: dict[str, Field] = {f.name: f for f in TUNE_FIELDS}
 
 #: The options that define a search: a rerun must repeat them to resume it (`search.json`), and every
 #: process of a distributed search gets them (`to_argv`). The others may change between runs.
-DEFINES_SEARCH = ("data", "encoding", "target", "task", "categorical", "numeric", "drop", "tuner", "max_trials",
+DEFINES_SEARCH = ("data", "encoding", "target", "task", "categorical", "numeric", "drop", "numeric_scaling",
+                  "numeric_bins", "tuner", "max_trials",
                   "executions_per_trial", "objective", "cv", "space", "epochs", "patience", "validation_split",
                   "test_split", "seed", "out")
 

@@ -29,7 +29,7 @@ import pandas as pd
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError, DataError
-from kerasopt.spec import NUMERIC_SCALINGS
+from kerasopt.spec import NUMERIC_BINS, NUMERIC_SCALINGS
 from kerasopt.tabular.cells import as_series, canonical, row_hint, split_cells
 
 __all__ = ["MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "NUMERIC_SCALINGS", "Column",
@@ -265,7 +265,7 @@ def _input_key(name: str, taken: set[str]) -> str:
 
 
 def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[str] = (),
-                 drop: Sequence[str] = (), scaling: str = "standard", numeric_bins: int = 0) -> Schema:
+                 drop: Sequence[str] = (), scaling: str = "standard", numeric_bins: int = NUMERIC_BINS) -> Schema:
     """Types the feature columns of training rows and learns their statistics.
 
     The typing and dropping rules are in docs/preprocessing.md ("Column

@@ -220,8 +220,9 @@ def _prepare(o: dict[str, Any]) -> _Plan:
     if o["cv"] and classification and int(np.bincount(y_train).min()) < o["cv"]:
         raise ConfigError(f"Invalid value for `cv`: {o['cv']} folds need at least {o['cv']} training rows of every "
                           f"class; the smallest class has {int(np.bincount(y_train).min())}. Received: cv={o['cv']}")
-    columns = {"categorical": list(o["categorical"]), "numeric": list(o["numeric"]), "drop": table.drop}
-    recorded = {**o, "data": source, "task": task, **columns,
+    columns = {"categorical": list(o["categorical"]), "numeric": list(o["numeric"]), "drop": table.drop,
+               "scaling": o["numeric_scaling"], "numeric_bins": o["numeric_bins"]}  # infer_schema's arguments
+    recorded = {**o, "data": source, "task": task, "drop": table.drop,
                 "validation_split": None if o["cv"] else o["validation_split"]}
     fingerprint = {"data": source, "target": o["target"],
                    **{k: recorded[k] for k in spec_lib.DEFINES_SEARCH if k not in _NOT_RECORDED}}
