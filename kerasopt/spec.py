@@ -29,7 +29,7 @@ from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 
 __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
-           "TASKS", "DEMO_TARGET", "defaults", "fields", "check_value", "format_default", "TUNE_FIELDS",
+           "TASKS", "DEMO_TARGET", "COURSE_PRESET", "NUMERIC_BINS", "defaults", "fields", "check_value", "format_default", "TUNE_FIELDS",
            "TUNE_FIELD", "TUNERS", "TUNE_OBJECTIVES", "DEFINES_SEARCH", "tune_options", "to_argv", "default_out"]
 
 # Kept in step with kerasopt.optimizers.available() and kerasopt.schedules.available() (checked by
@@ -38,6 +38,10 @@ OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamw", "momentum", "nadam", "nest
 SCHEDULES = ("constant", "step", "multistep", "exponential", "piecewise", "inverse_time", "cosine")
 TASKS = ("classification", "regression")
 NUMERIC_SCALINGS = ("standard", "robust")  # also kerasopt.tabular.NUMERIC_SCALINGS
+#: The course's preset for the phone table (`scripts/train_phone.py`): the defaults chosen on its 1,600
+#: nearly linear rows before the 30-table benchmark chose today's (docs/course.md). Strong L1 selects the
+#: few columns that matter there; quantile bins only add inputs to a linear signal.
+COURSE_PRESET = {"l1": 0.01, "numeric_bins": 0}
 #: Default most quantile bins of a numeric column's piecewise-linear encoding (also `infer_schema`'s).
 NUMERIC_BINS = 16
 #: Label column of the embedded demo data (`kerasopt.data.make_phone_data`); a user's file names its own.

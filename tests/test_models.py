@@ -116,7 +116,7 @@ def test_defaults_are_the_spec_defaults():
     assert activations == [DEFAULTS["activation"]] == ["elu"]
     for d in dense:
         assert isinstance(d.kernel_regularizer, keras.regularizers.L1)
-        assert float(d.kernel_regularizer.l1) == pytest.approx(DEFAULTS["l1"]) and DEFAULTS["l1"] == 0.01
+        assert float(d.kernel_regularizer.l1) == pytest.approx(DEFAULTS["l1"]) and DEFAULTS["l1"] == 1e-4
         assert type(d.kernel_initializer).__name__ == "HeNormal" and DEFAULTS["kernel_initializer"] == "he_normal"
     assert not any(isinstance(layer, (keras.layers.Dropout, keras.layers.BatchNormalization)) for layer in model.layers)
     assert DEFAULTS["dropout"] == 0.0 and DEFAULTS["batch_norm"] is False

@@ -146,7 +146,7 @@ def test_workers_get_the_options_that_define_the_search(tiny_csv, tmp_path, monk
     out = tmp_path / "p"
     with pytest.raises(Launched):
         tune(tiny_csv, "price_range", tuner="random", max_trials=2, cv=0, categorical=["ram"], test_split=0.1,
-             space={"num_layers": 0}, out=out, workers=2, verbose=0)
+             space={"num_layers": 0}, out=out, workers=2, verbose=0, numeric_bins=4, numeric_scaling="robust")
     args = vars(build_parser().parse_args(["tune", *launched[0]]))
     given = {name: args[name] for name in spec.DEFINES_SEARCH if args[name] is not None}
     assert given["cv"] == 0 and given["categorical"] == ["ram"] and given["test_split"] == 0.1
@@ -155,8 +155,9 @@ def test_workers_get_the_options_that_define_the_search(tiny_csv, tmp_path, monk
     assert given["objective"] == "val_accuracy" and given["max_trials"] == 2
     # a worker that parses them records the same search as the launcher did in search.json
     recorded = json.loads((out / "search.json").read_text())
+    assert (given["numeric_bins"], given["numeric_scaling"]) == (4, "robust")  # every process encodes alike
     for name in ("tuner", "executions_per_trial", "objective", "cv", "patience", "seed", "test_split", "target",
-                 "categorical"):
+                 "categorical", "numeric_bins", "numeric_scaling"):
         assert given[name] == recorded[name], name
     assert recorded["data"] == given["data"] == os.path.abspath(tiny_csv)
 
