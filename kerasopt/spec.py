@@ -29,7 +29,8 @@ from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 
 __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
-           "TASKS", "DEMO_TARGET", "COURSE_PRESET", "NUMERIC_BINS", "defaults", "fields", "check_value", "format_default", "TUNE_FIELDS",
+           "TASKS", "DEMO_TARGET", "COURSE_PRESET", "NUMERIC_BINS", "defaults", "fields", "check_value",
+           "format_default", "TUNE_FIELDS",
            "TUNE_FIELD", "TUNERS", "TUNE_OBJECTIVES", "DEFINES_SEARCH", "tune_options", "to_argv", "default_out"]
 
 # Kept in step with kerasopt.optimizers.available() and kerasopt.schedules.available() (checked by
@@ -207,8 +208,8 @@ FIELDS: tuple[Field, ...] = (
     Field("numeric_scaling", str, "standard", "how the model scales numeric columns: standard (mean and "
           "standard deviation) or robust (median and interquartile range, then smooth clipping of extremes)",
           "columns", check=_one_of(NUMERIC_SCALINGS), choices=NUMERIC_SCALINGS),
-    Field("numeric_bins", int, NUMERIC_BINS, "piecewise-linear encoding of each numeric column into up to N quantile bins, "
-          "added beside its scaled value; 0: off", "columns", check=check.non_negative_int, metavar="N"),
+    Field("numeric_bins", int, NUMERIC_BINS, "piecewise-linear encoding of each numeric column into up to N "
+          "quantile bins, added beside its scaled value; 0: off", "columns", check=check.non_negative_int, metavar="N"),
     # -- model ---------------------------------------------------------------------------------
     Field("hidden_units", int, [128], "units per hidden layer, e.g. 64,32; the flag alone: no hidden layer",
           "model", check=_units, cli="nargs", nargs="*", metavar="N,...",

@@ -16,8 +16,8 @@ import numpy as np
 from kerasopt.errors import ArgumentError
 from kerasopt.tabular.schema import ONE_HOT_MAX, Column, Schema
 
-__all__ = ["BlockEmbedding", "Impute", "MissingIndicator", "PiecewiseLinearEncoding", "RobustScaling", "SMOOTH_CLIP_BOUND", "build_preprocessing",
-           "embedding_blocks", "embedding_dim", "encoded_width"]
+__all__ = ["BlockEmbedding", "Impute", "MissingIndicator", "PiecewiseLinearEncoding", "RobustScaling",
+           "SMOOTH_CLIP_BOUND", "build_preprocessing", "embedding_blocks", "embedding_dim", "encoded_width"]
 
 _OOV = "[unseen]"  # StringLookup's out-of-vocabulary token: categories first seen after training
 
