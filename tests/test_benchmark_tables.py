@@ -166,3 +166,20 @@ def test_a_model_with_folds_missing_gets_no_score():
     scores = bench.per_table(pd.DataFrame(rows), {"t": 2}).set_index("model")
     assert scores.loc["linear", "score"] == 0.5 and scores.loc["linear", "status"] == "ok"
     assert np.isnan(scores.loc["hgb", "score"]) and scores.loc["hgb", "status"] == "unfinished"
+
+
+@pytest.mark.slow  # two `kerasopt train` processes
+def test_size_benchmark_prints_a_line_per_size_with_its_ratios(capsys):
+    _needs("Hitters")
+    pytest.importorskip("lightgbm", reason="lightgbm not installed: pip install -e \".[bench]\"")
+    spec = importlib.util.spec_from_file_location("script_benchmark_size",
+                                                  os.path.join(REPO, "scripts", "benchmark_size.py"))
+    size = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(size)
+    assert size.main(["--table", "Hitters", "--rows", "120,all"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 1") or line.startswith("| 2")]
+    assert [line.split("|")[1].strip() for line in lines] == ["120", "263"]  # Hitters has 263 rows
+    assert lines[0].split("|")[-2].strip() == "1.00"  # time per 1,000 rows against the smallest size
+    for line in lines:
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        assert cells[1].endswith(" s") and cells[2].endswith(" MB") and -1.0 <= float(cells[3]) <= 1.0
