@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from kerasopt import DenseClassifier, build_model, config, spec, stacking
+from kerasopt.spec import NUMERIC_BINS
 from kerasopt.errors import ArgumentError
 from kerasopt.tabular import PiecewiseLinearEncoding, bin_edges, embedding_blocks, encoded_width, infer_schema
 
@@ -42,7 +43,8 @@ def test_edges_are_the_distinct_training_quantiles():
                                         "c": ["u", "v", "u", "v", "u", "v"]}), numeric_bins=2)
     assert [c.edges for c in schema.features] == [[0.0, 2.0, 4.0], None, None]  # numeric only, gaps left out
     assert schema.numeric_bins == 2
-    assert infer_schema(pd.DataFrame({"x": [4.0, 0.0, 1.0]})).features[0].edges is None  # off by default
+    assert infer_schema(pd.DataFrame({"x": [4.0, 0.0, 1.0]}), numeric_bins=0).features[0].edges is None  # 0: off
+    assert infer_schema(pd.DataFrame({"x": [4.0, 0.0, 1.0]})).numeric_bins == NUMERIC_BINS == 16  # the default
 
 
 def test_layer_matches_the_formula():
@@ -102,10 +104,10 @@ def test_encoded_width_and_positions_with_categoricals_and_gaps():
     x_edges, z_edges = schema.features[0].edges, schema.features[1].edges
     assert len(x_edges) == 5 and z_edges == [0.0, 1.5, 3.0]  # z has 3 distinct values
     got = encoded(schema, frame)
-    plain = encoded(infer_schema(frame), frame)
-    assert got.shape[1] == encoded_width(schema) == encoded_width(infer_schema(frame)) + 4 + 2
+    plain = encoded(infer_schema(frame, numeric_bins=0), frame)
+    assert got.shape[1] == encoded_width(schema) == encoded_width(infer_schema(frame, numeric_bins=0)) + 4 + 2
     np.testing.assert_array_equal(got[:, :plain.shape[1]], plain)  # the PLE block comes last
-    assert embedding_blocks(schema) == embedding_blocks(infer_schema(frame))
+    assert embedding_blocks(schema) == embedding_blocks(infer_schema(frame, numeric_bins=0))
     filled = frame[["x", "z"]].fillna(schema.features[0].mean).to_numpy("float32")
     np.testing.assert_array_equal(got[:, plain.shape[1]:],
                                   PiecewiseLinearEncoding([x_edges, z_edges])(filled))
@@ -175,4 +177,4 @@ def test_bad_numeric_bins_name_the_argument(value):
 
 
 def test_the_option_is_in_the_specification():
-    assert spec.FIELD["numeric_bins"].default == 0 == DenseClassifier().numeric_bins
+    assert spec.FIELD["numeric_bins"].default == NUMERIC_BINS == DenseClassifier().numeric_bins == 16

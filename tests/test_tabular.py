@@ -149,8 +149,18 @@ def test_gap_is_imputed_with_the_training_center_and_scaled_to_zero(scaling, cen
     assert scaled[0, 0] == 0.0
 
 
+def test_a_gap_in_a_list_of_text_cells_reads_as_missing_as_in_a_frame():
+    from kerasopt.tabular import MISSING
+
+    schema = infer_schema(frame())
+    as_lists = schema.to_inputs(frame().to_dict("list"))
+    assert as_lists["color"][2] == MISSING  # NumPy alone would make it the string "nan"
+    for key, cells in schema.to_inputs(frame()).items():
+        np.testing.assert_array_equal(as_lists[key], cells)
+
+
 def test_one_hot_width_counts_categories_gap_and_unseen_bucket():
-    model = build_model(frame(), num_classes=2, hidden_units=())
+    model = build_model(infer_schema(frame(), numeric_bins=0), num_classes=2, hidden_units=())
     # red, blue + one out-of-vocabulary slot (which also takes green and the gap, each seen once)
     assert model.get_layer("tabular_lookup_0").output.shape == (None, 3)
     twice = frame().assign(color=["red", "blue", None, "red", "green", "blue", None, "green"])
@@ -159,7 +169,7 @@ def test_one_hot_width_counts_categories_gap_and_unseen_bucket():
     no_gaps = frame().assign(color=["red", "blue", "blue", "red", "green", "blue", "red", "green"])
     assert build_model(no_gaps, num_classes=2).get_layer("tabular_lookup_0").output.shape == (None, 4)
     # numeric block: size, fresh, flag standardized + one indicator (size had gaps)
-    assert model.get_layer("tabular_features").output.shape == (None, 3 + 1 + 3)
+    assert model.get_layer("tabular_features").output.shape == (None, 3 + 1 + 3)  # no quantile bins asked
 
 
 def test_many_categories_get_an_embedding():

@@ -27,7 +27,7 @@ def test_known_names_match_the_core_registries():
 def test_default_space_resolves_unchanged():
     space = resolve_space()
     assert space["optimizer"] == {"choices": DEFAULT_SPACE["optimizer"]["choices"], "default": "adam"}
-    assert space["l1"] == {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True, "default": 1e-2}
+    assert space["l1"] == {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True, "default": 1e-4}
     assert space["num_layers"]["min"] == 0  # linear models are part of the search
     assert resolve_space(space) == space  # a resolved space is its own override
 
@@ -102,7 +102,7 @@ def test_default_space_starts_from_the_core_defaults():
     assert DEFAULTS["batch_size"] is None and values["batch_size"] == budget.training_budget(1024).batch_size
     assert resolve_space()["schedule_args"]["exponential"] == DEFAULTS["schedule_args"]
     assert default_values(hp) == {"num_layers": 1, "units_0": 128, "activation": "elu", "dropout": 0.0,
-                                  "batch_norm": False, "l1_on": True, "l1": 0.01, "l2_on": False,
+                                  "batch_norm": False, "l1_on": True, "l1": 1e-4, "l2_on": False,
                                   "optimizer": "adam", "learning_rate": 0.01, "schedule": "exponential",
                                   "batch_size": 32, "epochs": 150}
 

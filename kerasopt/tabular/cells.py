@@ -39,9 +39,12 @@ def as_series(values, name: str) -> pd.Series:
     """
     if isinstance(values, pd.Series):
         return values.reset_index(drop=True)
-    array = np.asarray(values)
+    listed = isinstance(values, (list, tuple))
+    array = np.asarray(values, dtype=object) if listed else np.asarray(values)
     if array.ndim != 1:
         raise DataError(f"Column {name!r} must be one-dimensional; received shape {array.shape}.")
+    if listed:  # pandas types the cells; NumPy would turn ["red", nan] into the strings "red" and "nan"
+        return pd.Series(list(values))
     return pd.Series(array, dtype=object if array.dtype.kind in "OUS" else None)
 
 
