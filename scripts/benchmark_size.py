@@ -4,7 +4,7 @@ Samples N rows (seed 0) of a table of the benchmark list (default: Fertility, th
 254,654 rows), writes them to a CSV and runs `python -m kerasopt train --data CSV --target T`
 with no other flag, as its own process: the wall time is what a user waits for (import, reading,
 training, scoring, saving), the peak is the resident memory of that process. LightGBM's
-scikit-learn classifier / regressor (defaults, text columns as categories) then fits the same
+scikit-learn classifier / regressor (`benchmark_tables.lightgbm`: defaults, text columns as categories) fits the same
 training rows (the run's train and validation rows) and scores the same 20 % test rows. The table
 gives both, and the ratios: time against LightGBM's fit, and time per 1,000 rows against the
 smallest size (a ratio that stays near 1 means the time grows no faster than the rows).
@@ -26,6 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import benchmark_tables  # noqa: E402  (this folder: the 30-table benchmark's models and scores)
 from benchmarks import tables as bt  # noqa: E402
 
 # The child's own peak resident memory, read from inside it after `kerasopt train` returns.
@@ -45,31 +46,26 @@ def run_kerasopt(csv: str, target: str, out: str) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"benchmark_size: kerasopt train failed:\n{proc.stderr[-2000:]}")
     peak = float(next(line.split()[1] for line in proc.stdout.splitlines() if line.startswith("PEAK_MB")))
-    metrics = json.loads(open(os.path.join(out, "metrics.json")).read())
-    test = metrics["test"]
+    with open(os.path.join(out, "metrics.json")) as f:
+        test = json.load(f)["test"]
     return {"seconds": seconds, "peak_mb": peak, "score": test.get("accuracy", test.get("r2"))}
 
 
 def run_lightgbm(frame, target: str, task: str) -> dict:
-    """LightGBM on the rows `kerasopt train` trained on (seed 0 split), scored on its test rows."""
-    import lightgbm as lgb
+    """LightGBM (`benchmark_tables.lightgbm`) on the rows `kerasopt train` trained on (seed 0 split), scored on
+    its test rows."""
     import numpy as np
-    from sklearn.metrics import accuracy_score, r2_score
 
     from kerasopt import data
 
-    classification = task == bt.CLASSIFICATION
-    train, val, test = data.split_rows(frame[target].to_numpy(), 0.2, 0.2, 0, stratify=classification)
-    x = frame.drop(columns=[target])
-    x = x.apply(lambda c: c.astype("category") if c.dtype == object else c)
+    train, val, test = data.split_rows(frame[target].to_numpy(), 0.2, 0.2, 0, stratify=task == bt.CLASSIFICATION)
+    x, y = frame.drop(columns=[target]), frame[target]
     fit_rows = np.concatenate([train, val])
-    model = (lgb.LGBMClassifier if classification else lgb.LGBMRegressor)(random_state=0, verbose=-1)
+    model = benchmark_tables.lightgbm(x, task, 0, {})
     start = time.perf_counter()
-    model.fit(x.iloc[fit_rows], frame[target].iloc[fit_rows])
+    model.fit(x.iloc[fit_rows], y.iloc[fit_rows])
     seconds = time.perf_counter() - start
-    pred = model.predict(x.iloc[test])
-    y = frame[target].iloc[test]
-    return {"seconds": seconds, "score": accuracy_score(y, pred) if classification else r2_score(y, pred)}
+    return {"seconds": seconds, "score": benchmark_tables.score(task, y.iloc[test], model.predict(x.iloc[test]))}
 
 
 def main(argv: list[str] | None = None) -> int:

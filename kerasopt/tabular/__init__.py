@@ -24,8 +24,8 @@ from kerasopt.tabular.target import CLASSIFICATION_MAX_INTEGERS, TargetInfo, det
 
 # public name -> the module (importing Keras) that defines it
 _KERAS_EXPORTS = {
-    **dict.fromkeys(("BlockEmbedding", "Impute", "MissingIndicator", "PiecewiseLinearEncoding", "RobustScaling", "SMOOTH_CLIP_BOUND",
-                     "build_preprocessing", "embedding_blocks", "embedding_dim", "encoded_width"),
+    **dict.fromkeys(("BlockEmbedding", "Impute", "MissingIndicator", "PiecewiseLinearEncoding", "RobustScaling",
+                     "SMOOTH_CLIP_BOUND", "build_preprocessing", "embedding_blocks", "embedding_dim", "encoded_width"),
                     "kerasopt.tabular.layers"),
     **dict.fromkeys(("TabularModel", "SoftmaxAUC", "is_tabular_input", "output_side"), "kerasopt.tabular.model"),
 }
@@ -33,7 +33,8 @@ _KERAS_EXPORTS = {
 __all__ = [
     "MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "CLASSIFICATION_MAX_INTEGERS", "NUMERIC_SCALINGS",
     "Column", "Schema", "TargetInfo", "TabularModel", "Impute", "MissingIndicator", "RobustScaling",
-    "PiecewiseLinearEncoding", "SMOOTH_CLIP_BOUND", "SoftmaxAUC", "robust_statistics", "bin_edges", "infer_schema", "detect_task", "encode_target",
+    "PiecewiseLinearEncoding", "SMOOTH_CLIP_BOUND", "SoftmaxAUC", "robust_statistics", "bin_edges", "infer_schema",
+    "detect_task", "encode_target",
     "build_preprocessing", "embedding_blocks", "embedding_dim", "encoded_width", "BlockEmbedding",
 ]
 

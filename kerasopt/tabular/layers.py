@@ -269,9 +269,10 @@ def _scale_numbers(numbers: list[Column], x, scaling: str):
     robust = [scaling == "robust" and c.kind == "numeric" and c.median is not None for c in numbers]
     fill = [c.median if r else c.mean for c, r in zip(numbers, robust)]
     filled = Impute(fill, name="tabular_impute")(x)
-    return filled, RobustScaling(center=fill, scale=[c.spread if r else _standard_divisor(c.std)
-                                             for c, r in zip(numbers, robust)],
-                         clip=[i for i, r in enumerate(robust) if r], name="tabular_scale")(filled)
+    scaled = RobustScaling(center=fill, scale=[c.spread if r else _standard_divisor(c.std)
+                                               for c, r in zip(numbers, robust)],
+                           clip=[i for i, r in enumerate(robust) if r], name="tabular_scale")(filled)
+    return filled, scaled
 
 
 def embedding_blocks(schema: Schema) -> list[tuple[int, int, int, int]]:

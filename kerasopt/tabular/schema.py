@@ -329,7 +329,7 @@ def _declared(names: list[str], categorical, numeric, drop) -> tuple[list[str], 
 
 
 def _type_columns(frame: pd.DataFrame, names: list[str], categorical: list[str], numeric: list[str],
-                  drop: list[str], bins: int = 0) -> tuple[list[Column], list[str], list[str]]:
+                  drop: list[str], bins: int) -> tuple[list[Column], list[str], list[str]]:
     """`(features, dropped, notes)`: the kept `Column`s, the dropped names and the notes, in column order."""
     features, dropped, notes, taken = [], list(drop), [], set()
     for i, name in enumerate(names):
@@ -346,7 +346,7 @@ def _type_columns(frame: pd.DataFrame, names: list[str], categorical: list[str],
 
 
 def _type_column(name: str, column: pd.Series, categorical: bool, numeric: bool, taken: set[str],
-                 notes: list[str], bins: int = 0) -> Column | str:
+                 notes: list[str], bins: int) -> Column | str:
     """The `Column` of one training column (appending its notes), or the reason it is dropped."""
     missing, numbers, text, values = split_cells(column)
     if missing.all():
@@ -361,7 +361,7 @@ def _type_column(name: str, column: pd.Series, categorical: bool, numeric: bool,
 
 
 def _numeric(name: str, column: pd.Series, values: np.ndarray, declared: bool, taken: set[str],
-             notes: list[str], bins: int = 0) -> Column | str:
+             notes: list[str], bins: int) -> Column | str:
     """The numeric or boolean `Column` of a training column, or the reason it carries no signal."""
     with np.errstate(over="ignore"):  # the model reads float32: a value beyond its range is a gap
         gaps = ~np.isfinite(values.astype("float32"))  # declared numeric: text cells count as gaps
@@ -411,8 +411,8 @@ def bin_edges(values, bins: int) -> list[float] | None:
     """The edges of up to `bins` quantile bins of a numeric column, for `PiecewiseLinearEncoding`.
 
     The distinct values of `np.quantile(values, np.linspace(0, 1, bins + 1))`
-    as float32 (the precision of the model), so a column with few distinct
-    values gets fewer bins.
+    as float32 (the precision of the model), so a column whose quantiles
+    repeat (many equal values) gets fewer bins.
 
     Args:
         values: The column's present (finite) values.
