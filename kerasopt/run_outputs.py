@@ -127,12 +127,12 @@ def _baseline_section(ours, baselines, source: str = "",
     return report.Section("baselines", "Baselines", note + report.table(rows))
 
 
-def _importance_section(frame: pd.DataFrame, rows_text: str, figure) -> report.Section:
+def _importance_section(frame: pd.DataFrame, rows_text: str, png: str) -> report.Section:
     metric = frame["metric"].iloc[0] if len(frame) else "score"
     note = (f'<p class="note">Permutation importance on {rows_text}: the drop in {metric} when a column\'s cells '
             f"are shuffled ({IMPORTANCE_REPEATS} shuffles, seeded).</p>")
     return report.Section("importance", "Feature importance",
-                          note + report.image(figure, "feature importance") +
+                          note + report.image(png, "feature importance") +
                           report.table(frame[["column", "importance", "std"]].to_dict("records")))
 
 
@@ -177,7 +177,7 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
     target = model.target
     name = os.path.basename(os.path.normpath(out_dir))
     frame = extras["importance"]
-    figure = _write_importance(frame, paths, target.name)
+    _write_importance(frame, paths, target.name)
     pool = np.sort(np.concatenate([rows["train"], rows["validation"]]))
     oof = None
     if "out_of_fold" in record:
@@ -199,7 +199,7 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
         outputs = np.asarray(record["out_of_fold"])
         sections.append(_error_figure(target, oof["true"].to_numpy(), oof["predicted"].to_numpy(),
                                       outputs if outputs.ndim > 1 else None, f"{target.name}: out-of-fold")[1])
-    sections.append(_importance_section(frame, extras["importance_rows"], figure))
+    sections.append(_importance_section(frame, extras["importance_rows"], paths["importance.png"]))
     sections.append(_config_section(config))
     source = config.get("derived", {}).get("data_source")
     report.write_report(paths["report.html"], f"kerasopt run: {name}", sections,
@@ -218,14 +218,13 @@ def _read_json(path: str) -> dict[str, Any]:
 
 
 def _write_importance(frame: pd.DataFrame, paths: dict[str, str], target: str):
-    """Writes `importance.csv` and `importance.png` of a permutation-importance table; returns the figure."""
+    """Writes `importance.csv` and `importance.png` of a permutation-importance table."""
     from kerasopt import importance
     from kerasopt.plotting import save_figure
 
     _io.write_with(paths["importance.csv"], lambda tmp: frame.to_csv(tmp, index=False))
     figure = importance.plot_importance(frame, title=f"{target}: permutation importance")
     save_figure(figure, paths["importance.png"])
-    return figure
 
 
 def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: str, features: pd.DataFrame,
@@ -250,7 +249,7 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
     paths = {name: os.path.join(out_dir, name) for name in EVALUATION_FILES}
     target = model.target
     frame = importance.permutation_importance(model, features, truth, repeats=IMPORTANCE_REPEATS, seed=seed)
-    figure = _write_importance(frame, paths, target.name)
+    _write_importance(frame, paths, target.name)
     metrics = [{"rows on": os.path.basename(os.fspath(data_path)), **scalar_scores(scores)}]
     body = report.table(metrics)
     if "per_class" in scores:
@@ -268,7 +267,7 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
                                ("residuals.png", "residuals", "Residuals")):
         sections += _image_sections(os.path.join(out_dir, file), key, heading, heading)
     sections.append(_importance_section(frame, f"the {frame['rows'].iloc[0] if len(frame) else 0} evaluated rows",
-                                        figure))
+                                        paths["importance.png"]))
     config = _read_json(os.path.join(run_folder, "config.json")) or {"model": os.path.abspath(model_path)}
     sections.append(_config_section(config))
     report.write_report(paths["report.html"], f"kerasopt evaluation: {os.path.basename(os.fspath(data_path))}",

@@ -326,12 +326,12 @@ def read_results(path: str) -> pd.DataFrame:
 
 
 def pending(results: pd.DataFrame, table: str, rows: int, folds: int, model: str, params: str,
-            seeds: int) -> list[tuple[int, int]]:
+            seeds: int, first_seed: int = 0) -> list[tuple[int, int]]:
     """The (seed, fold) pairs of a table and model that the results file does not hold yet."""
     same = results[(results["table"] == table) & (results["rows"] == rows) & (results["folds"] == folds)
                    & (results["model"] == model) & (results["params"] == params)]
     done = set(zip(same["seed"], same["fold"]))
-    return [(s, k) for s in range(seeds) for k in range(folds) if (s, k) not in done]
+    return [(s, k) for s in range(first_seed, first_seed + seeds) for k in range(folds) if (s, k) not in done]
 
 
 def run_worker(job: dict, log: str, timeout: float | None) -> str:
@@ -354,7 +354,7 @@ def run_table(name: str, args, results_path: str, log_dir: str) -> None:
     seeds = args.seeds or default_seeds(rows)
     for model in args.models:
         params = args.kerasopt_params if model == OURS else ""
-        todo = pending(read_results(results_path), name, rows, args.folds, model, params, seeds)
+        todo = pending(read_results(results_path), name, rows, args.folds, model, params, seeds, args.first_seed)
         if not todo:
             continue
         print(f"{name} ({rows} rows): {model}, {len(todo)} folds", file=sys.stderr, flush=True)
@@ -362,7 +362,7 @@ def run_table(name: str, args, results_path: str, log_dir: str) -> None:
                "pending": todo, "results": results_path, "threads": args.threads}
         outcome = run_worker(job, os.path.join(log_dir, f"{name}.{model}.log"), args.timeout)
         if outcome != "ok":  # folds the worker did not finish: marked, so that a rerun moves on
-            left = pending(read_results(results_path), name, rows, args.folds, model, params, seeds)
+            left = pending(read_results(results_path), name, rows, args.folds, model, params, seeds, args.first_seed)
             base = {"table": name, "task": bt.TABLES[name].task, "rows": rows, "folds": args.folds, "model": model,
                     "params": params, "score": float("nan"), "status": outcome,
                     "date": datetime.date.today().isoformat(), "host": platform.node()}
@@ -528,6 +528,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-rows", type=int, help="sample each table down to this many rows (seed 0)")
     parser.add_argument("--folds", type=int, default=5, help="folds per seed (default: %(default)s)")
     parser.add_argument("--seeds", type=int, help="fold shuffles per table (default: 3 below 10,000 rows, else 1)")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first fold shuffle (default: 0); settings "
+                                                                   "are chosen on shuffles that are not reported")
     parser.add_argument("--kerasopt-params", default="", help="JSON of DenseClassifier/Regressor arguments to change "
                                                               "(default: none, the defaults)")
     parser.add_argument("--timeout", type=float, help="seconds allowed to one model on one table (default: none)")

@@ -2,7 +2,10 @@
 
 One module-scoped child process per import order loads every model below (see tests/fresh_process.py):
 a network with a learning-rate schedule, one with image augmentation, a TabularModel with a category
-never seen, and a robust-scaling TabularModel fed extreme values.
+never seen, a robust-scaling TabularModel fed extreme values, a bagged classifier with the piecewise-linear
+encoding fed extreme values, and a stacked population (per-member optimizer, batch normalization, dropout)
+with the ensemble that averages it. The other test modules check these models in-process and leave the
+fresh process to this one.
 """
 
 import os
@@ -18,8 +21,7 @@ from tests.fresh_process import load_in_fresh_process, save_case
 
 IMPORTS = [
     "import kerasopt, keras",
-    "import keras, kerasopt",
-    "import tensorflow; import kerasopt; import keras",
+    "import keras, kerasopt",  # also what `import tensorflow` first does: it imports Keras
     # `import kerasopt.models` imports Keras half-way through models itself; the registration the
     # import hook then runs must not trip over the half-initialized module (the child turns a
     # UserWarning during the imports into an error).
@@ -63,8 +65,44 @@ def _robust_model():
     return model, data.assign(x=[1e30, -1e30, np.inf, np.nan] * 10), "tabular_scale"
 
 
+def _ple_model():
+    from tests.test_ple import mixed_frame
+
+    frame = mixed_frame(100, seed=1)
+    labels = np.where(frame["x"].fillna(10.0) + frame["z"] > 11.5, "yes", "no")
+    clf = kerasopt.DenseClassifier(numeric_bins=8, hidden_units=(4,), epochs=3, patience=2, seed=0).fit(frame, labels)
+    return clf.model_, frame.assign(x=[1e30, -1e30, np.nan, 3.0] * 25), "tabular_ple"
+
+
+def _population():
+    """A stacked population trained for one epoch (sgd, member rates 0.1, 0.03, 0.3), and its rows."""
+    from tests.test_population import ROWS, SEEDS
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(90, 5)) * [1, 10, 0.1, 1, 5] + [0, 50, 0, 2, 0]).astype("float32")
+    y = (x[:, 0] + x[:, 3] > 2).astype("int32")
+    population = {"learning_rate": [0.1, 0.03, 0.3], "l1": [0.0, 1e-3, 1e-2], "dropout": [0.0, 0.2, 0.4]}
+    model = kerasopt.stacking.build_stacked_model([x[r] for r in ROWS], num_classes=2, hidden_units=(8,),
+                                                  seed=SEEDS, optimizer="sgd", population=population,
+                                                  batch_norm=True, jit_compile=False)
+    kerasopt.stacking.train_stacked(model, x, y, ROWS, epochs=1, batch_size=16, seed=0)
+    return model, x
+
+
+def _population_model():
+    model, x = _population()
+    inputs = {"features": np.repeat(x[:, None], 3, axis=1), "row_mask": np.ones((len(x), 3), "float32")}
+    return model, inputs, None
+
+
+def _population_ensemble():
+    model, x = _population()
+    return kerasopt.stacking.stacked_ensemble(model), x, None
+
+
 BUILDERS = {"schedule": _schedule_model, "augmented": _augmented_model, "tabular": _tabular_model,
-            "robust": _robust_model}
+            "robust": _robust_model, "ple": _ple_model, "population": _population_model,
+            "population_ensemble": _population_ensemble}
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +136,11 @@ def test_saved_model_loads_in_a_fresh_process_and_predicts_identically(saved, lo
         assert info["labels"] == np.array(["raw", "ripe"])[expected.argmax(1)].tolist()
     elif name == "robust":
         assert info["layer"] == "RobustScaling" and np.isfinite(expected).all()
+    elif name == "ple":
+        assert info["layer"] == "PiecewiseLinearEncoding" and np.isfinite(expected).all()
+        assert info["labels"] == np.array(["no", "yes"])[expected.argmax(1)].tolist()
+    elif name == "population":
+        assert info["optimizer"] == "MemberwiseSGD" and info["member_scales"] == pytest.approx([0.1, 0.03, 0.3])
 
 
 def test_import_kerasopt_does_not_import_keras():

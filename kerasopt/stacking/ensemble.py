@@ -8,6 +8,7 @@ import numpy as np
 from kerasopt import _validation as check
 from kerasopt import tabular as tabular_lib
 from kerasopt.errors import ArgumentError
+from kerasopt.inference import predict_batches
 from kerasopt.stacking.builder import is_regression, model_members, stacked_layers
 
 __all__ = ["predict_members", "stacked_ensemble"]
@@ -31,7 +32,7 @@ def predict_members(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -
         raise ArgumentError(f"Invalid value for `x`: expected a 2-D array with {n_inputs} columns. "
                          f"Received: x with shape {x.shape}")
     inputs = {"features": np.repeat(x[:, None, :], count, axis=1), "row_mask": np.ones((len(x), count), "float32")}
-    return np.asarray(model.predict(inputs, batch_size=check.positive_int("batch_size", batch_size), verbose=0))
+    return predict_batches(model, inputs, batch_size)
 
 
 def stacked_ensemble(model: keras.Model, schema=None, target=None, name: str = "ensemble") -> keras.Model:

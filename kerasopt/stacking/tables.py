@@ -10,6 +10,7 @@ import numpy as np
 from kerasopt import _validation as check
 from kerasopt import tabular as tabular_lib
 from kerasopt.errors import ArgumentError
+from kerasopt.inference import predict_batches
 from kerasopt.stacking.builder import build_stacked_model
 
 __all__ = ["build_stacked_table_model", "encode_table", "table_targets"]
@@ -33,8 +34,7 @@ def encode_table(schema, x, batch_size: int = 4096) -> np.ndarray:
     inputs, encoded = tabular_lib.build_preprocessing(schema)
     encoder = keras.Model(inputs, encoded, name="table_encoder")
     rows = schema.to_inputs(x)
-    return np.asarray(encoder.predict(rows, batch_size=check.positive_int("batch_size", batch_size), verbose=0),
-                      dtype="float32")
+    return np.asarray(predict_batches(encoder, rows, batch_size), dtype="float32")
 
 
 def table_targets(target, y) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from kerasopt.errors import ArgumentError, DataError
+from kerasopt.inference import predict_batches
 from kerasopt.tabular.schema import Schema
 from kerasopt.tabular.target import TargetInfo
 
@@ -106,8 +107,15 @@ class TabularModel(keras.Model):
     def __call__(self, inputs, *args, **kwargs):
         return super().__call__(self.convert_inputs(inputs), *args, **kwargs)
 
-    def predict(self, x, *args, **kwargs):
-        return super().predict(self.convert_inputs(x), *args, **kwargs)
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """`keras.Model.predict` on raw rows; quiet (`verbose=0`) and without `steps` or `callbacks`,
+        it calls the model directly on batches of at least 1,024 rows (`kerasopt.inference.predict_batches`),
+        without `predict`'s fixed cost per call."""
+        x = self.convert_inputs(x)
+        if verbose == 0 and steps is None and callbacks is None and isinstance(x, (dict, np.ndarray)):
+            with self.converted():
+                return predict_batches(self, x, max(batch_size or 0, 1024))
+        return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         return super().evaluate(self.convert_inputs(x), self.convert_targets(y), *args, **kwargs)
