@@ -28,19 +28,19 @@ def predict_batches(model: keras.Model, inputs, batch_size: int = 4096) -> np.nd
     """Returns `model`'s outputs for every row of `inputs`, called eagerly in inference mode.
 
     Args:
-        model: A `keras.Model` with one output.
+        model: A functional `keras.Model` with one output.
         inputs: An array, or a dict of arrays with the same number of rows (a `TabularModel`'s
             converted inputs).
         batch_size: Rows per call.
 
     Returns:
-        A NumPy array of the outputs, one row per input row.
+        A NumPy array of the outputs, one row per input row (none for no rows).
     """
     batch_size = check.positive_int("batch_size", batch_size)
     rows = len(next(iter(inputs.values()))) if isinstance(inputs, dict) else len(inputs)
     outputs = [keras.ops.convert_to_numpy(model(keras.tree.map_structure(lambda a: a[start:start + batch_size],
                                                                          inputs), training=False))
                for start in range(0, rows, batch_size)]
-    if not outputs:
-        return np.asarray(model.predict(inputs, verbose=0))  # no rows: Keras's shape and dtype
+    if not outputs:  # no rows (Keras's own `predict` fails on them): an empty array of the output's shape
+        return np.zeros((0, *model.outputs[0].shape[1:]), dtype=model.outputs[0].dtype)
     return np.concatenate(outputs)
