@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
 from kerasopt import _validation as check
@@ -24,7 +23,7 @@ from kerasopt import _validation as check
 __all__ = ["predict_batches"]
 
 
-def predict_batches(model: keras.Model, inputs, batch_size: int = 4096) -> np.ndarray:
+def predict_batches(model, inputs, batch_size: int = 4096) -> np.ndarray:
     """Returns `model`'s outputs for every row of `inputs`, called eagerly in inference mode.
 
     Args:
@@ -36,6 +35,8 @@ def predict_batches(model: keras.Model, inputs, batch_size: int = 4096) -> np.nd
     Returns:
         A NumPy array of the outputs, one row per input row (none for no rows).
     """
+    import keras  # here, not at the top: `kerasopt.tabular` imports this module while Keras registers it
+
     batch_size = check.positive_int("batch_size", batch_size)
     rows = len(next(iter(inputs.values()))) if isinstance(inputs, dict) else len(inputs)
     outputs = [keras.ops.convert_to_numpy(model(keras.tree.map_structure(lambda a: a[start:start + batch_size],

@@ -25,7 +25,9 @@ IMPORTS = [
     # `import kerasopt.models` imports Keras half-way through models itself; the registration the
     # import hook then runs must not trip over the half-initialized module (the child turns a
     # UserWarning during the imports into an error).
-    "import kerasopt.models, kerasopt.tabular, kerasopt.stacking",
+    # `kerasopt.inference` first: a module that the registering modules import must not import Keras
+    # itself at the top (Keras's import would register them while it is half-initialized).
+    "import kerasopt.inference, kerasopt.models, kerasopt.tabular, kerasopt.stacking",
 ]
 
 
