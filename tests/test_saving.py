@@ -8,6 +8,7 @@ with the ensemble that averages it. The other test modules check these models in
 fresh process to this one.
 """
 
+import functools
 import os
 import subprocess
 import sys
@@ -76,6 +77,7 @@ def _ple_model():
     return clf.model_, frame.assign(x=[1e30, -1e30, np.nan, 3.0] * 25), "tabular_ple"
 
 
+@functools.cache
 def _population():
     """A stacked population trained for one epoch (sgd, member rates 0.1, 0.03, 0.3), and its rows."""
     from tests.test_population import ROWS, SEEDS
