@@ -4,7 +4,8 @@
 cost of a few tenths of a second that dominates the predictions of a small table (and a run
 predicts several times). As Keras's guide advises for data that fits in memory, `predict_batches`
 calls the model directly, in inference mode, on consecutive slices of the rows. The outputs are
-the same function of each row as `predict`'s.
+`predict`'s to float rounding (eager and traced execution may differ in the last bit), and
+repeatable: the same model and rows give the same outputs.
 
 Example:
 
