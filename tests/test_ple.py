@@ -120,11 +120,16 @@ def test_stacked_encoding_is_the_single_model_encoding():
     np.testing.assert_array_equal(stacking.encode_table(schema, rows), features)
 
 
+def labelled_frame():
+    """100 mixed rows with gaps and a yes/no label (also `tests/test_saving.py`'s)."""
+    frame = mixed_frame(100, seed=1)
+    return frame, np.where(frame["x"].fillna(10.0) + frame["z"] > 11.5, "yes", "no")
+
+
 @pytest.fixture(scope="module")
 def fitted():
     """`DenseClassifier(numeric_bins=8)` fitted on 100 rows, stacked (the default bagging) and single."""
-    frame = mixed_frame(100, seed=1)
-    labels = np.where(frame["x"].fillna(10.0) + frame["z"] > 11.5, "yes", "no")
+    frame, labels = labelled_frame()
     fits = {}
     for name, extra in (("stacked", {}), ("single", {"bagging": 0})):
         clf = DenseClassifier(numeric_bins=8, hidden_units=(4,), epochs=3, patience=2, seed=0, **extra)

@@ -15,12 +15,17 @@ FAST = {"jit_compile": False}
 ROWS = [np.arange(0, 60), np.arange(30, 90), np.arange(10, 69)]  # member 2's last batch is padded
 
 
-@pytest.fixture
-def data():
+def population_rows():
+    """90 rows of 5 differently scaled columns and a binary target (also `tests/test_saving.py`'s)."""
     rng = np.random.default_rng(0)
     x = (rng.normal(size=(90, 5)) * [1, 10, 0.1, 1, 5] + [0, 50, 0, 2, 0]).astype("float32")
     y = (x[:, 0] + x[:, 3] > 2).astype("int32")
     return x, y
+
+
+@pytest.fixture
+def data():
+    return population_rows()
 
 
 def _member_arguments(population: dict, k: int) -> dict:

@@ -69,10 +69,9 @@ def _robust_model():
 
 
 def _ple_model():
-    from tests.test_ple import mixed_frame
+    from tests.test_ple import labelled_frame
 
-    frame = mixed_frame(100, seed=1)
-    labels = np.where(frame["x"].fillna(10.0) + frame["z"] > 11.5, "yes", "no")
+    frame, labels = labelled_frame()
     clf = kerasopt.DenseClassifier(numeric_bins=8, hidden_units=(4,), epochs=3, patience=2, seed=0).fit(frame, labels)
     return clf.model_, frame.assign(x=[1e30, -1e30, np.nan, 3.0] * 25), "tabular_ple"
 
@@ -80,11 +79,9 @@ def _ple_model():
 @functools.cache
 def _population():
     """A stacked population trained for one epoch (sgd, member rates 0.1, 0.03, 0.3), and its rows."""
-    from tests.test_population import ROWS, SEEDS
+    from tests.test_population import ROWS, SEEDS, population_rows
 
-    rng = np.random.default_rng(0)
-    x = (rng.normal(size=(90, 5)) * [1, 10, 0.1, 1, 5] + [0, 50, 0, 2, 0]).astype("float32")
-    y = (x[:, 0] + x[:, 3] > 2).astype("int32")
+    x, y = population_rows()
     population = {"learning_rate": [0.1, 0.03, 0.3], "l1": [0.0, 1e-3, 1e-2], "dropout": [0.0, 0.2, 0.4]}
     model = kerasopt.stacking.build_stacked_model([x[r] for r in ROWS], num_classes=2, hidden_units=(8,),
                                                   seed=SEEDS, optimizer="sgd", population=population,
