@@ -1,11 +1,12 @@
-"""Predictions in batches without `Model.predict`'s fixed cost per call.
+"""Predictions and scores in batches without the fixed cost of `Model.predict` and `Model.evaluate`.
 
-`keras.Model.predict` builds a `tf.data` pipeline and runs a traced step on every call, a fixed
-cost of a few tenths of a second that dominates the predictions of a small table (and a run
-predicts several times). As Keras's guide advises for data that fits in memory, `predict_batches`
-calls the model directly, in inference mode, on consecutive slices of the rows. The outputs are
-`predict`'s to float rounding (eager and traced execution may differ in the last bit), and
-repeatable: the same model and rows give the same outputs.
+`keras.Model.predict` and `evaluate` build a `tf.data` pipeline and trace a step for each new
+model, a fixed cost of a few tenths of a second that dominates the predictions and scores of a small
+table (and a run predicts and scores several times). As Keras's guide advises for data that fits in
+memory, `predict_batches` calls the model directly, in inference mode, on consecutive slices of the
+rows, and `evaluate_batches` runs the model's own `test_step` (its compiled loss and metrics) on
+them. The values are those of `predict` and `evaluate` to float rounding (eager and traced
+execution may differ in the last bit), and repeatable: the same model and rows give the same values.
 
 Example:
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from kerasopt import _validation as check
 
-__all__ = ["predict_batches"]
+__all__ = ["predict_batches", "evaluate_batches"]
 
 
 def predict_batches(model, inputs, batch_size: int = 4096) -> np.ndarray:
@@ -39,10 +40,43 @@ def predict_batches(model, inputs, batch_size: int = 4096) -> np.ndarray:
     import keras  # here, not at the top: `kerasopt.tabular` imports this module while Keras registers it
 
     batch_size = check.positive_int("batch_size", batch_size)
-    rows = len(next(iter(inputs.values()))) if isinstance(inputs, dict) else len(inputs)
-    outputs = [keras.ops.convert_to_numpy(model(keras.tree.map_structure(lambda a: a[start:start + batch_size],
-                                                                         inputs), training=False))
-               for start in range(0, rows, batch_size)]
+    outputs = [keras.ops.convert_to_numpy(model(batch, training=False)) for batch, _ in _batches(inputs, None, batch_size)]
     if not outputs:  # no rows (Keras's own `predict` fails on them): an empty array of the output's shape
         return np.zeros((0, *model.outputs[0].shape[1:]), dtype=model.outputs[0].dtype)
     return np.concatenate(outputs)
+
+
+def evaluate_batches(model, inputs, targets, batch_size: int = 4096) -> dict[str, float]:
+    """Returns the loss and metrics of `model.evaluate(inputs, targets)`, computed eagerly.
+
+    The model's metrics are reset, then its `test_step` (the compiled loss, weight penalties
+    included, and the compiled metrics, in inference mode) runs on each slice of the rows.
+
+    Args:
+        model: A compiled `keras.Model`.
+        inputs: An array, or a dict of arrays with the same number of rows (a `TabularModel`'s
+            converted inputs).
+        targets: An array of targets, one per row, as `fit` takes them.
+        batch_size: Rows per step.
+
+    Returns:
+        `{name: value}` as `model.evaluate(..., return_dict=True)` gives it (empty for no rows).
+    """
+    batch_size = check.positive_int("batch_size", batch_size)
+    if len(targets) == 0:
+        return {}
+    model.reset_metrics()
+    for batch in _batches(inputs, targets, batch_size):
+        model.test_step(batch)
+    return {name: float(value) for name, value in sorted(model.get_metrics_result().items())}
+
+
+def _batches(inputs, targets, batch_size: int):
+    """`(inputs, targets)` of consecutive slices of `batch_size` rows (`targets` may be `None`)."""
+    import keras
+
+    rows = len(next(iter(inputs.values()))) if isinstance(inputs, dict) else len(inputs)
+    for start in range(0, rows, batch_size):
+        rows_of = slice(start, start + batch_size)
+        yield (keras.tree.map_structure(lambda a: a[rows_of], inputs),
+               None if targets is None else targets[rows_of])

@@ -12,7 +12,6 @@ import contextlib
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import keras
 import numpy as np
@@ -20,6 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 
 from kerasopt import _validation as check
+from kerasopt import inference
 from kerasopt import spec
 from kerasopt.callbacks import LearningRateLogger, MonitorCheck
 from kerasopt.errors import ArgumentError
@@ -357,19 +357,19 @@ def _higher_is_better(monitor: str) -> bool:
     return any(k in name for k in ("acc", "auc", "precision", "recall"))
 
 
-def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
-    """Returns `model.evaluate` as a dict of floats (empty for empty data).
+def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 4096) -> dict[str, float]:
+    """Returns the values of `model.evaluate` as a dict of floats (empty for empty data).
 
-    On TensorFlow, plain arrays go through `in_memory_dataset`, the input
-    `train` gives `fit`, so the test function traced for validation is
-    reused instead of traced again.
+    They are computed by `kerasopt.inference.evaluate_batches`: the model's
+    own `test_step` on slices of the rows, called eagerly, without the step
+    that `Model.evaluate` traces for each new model.
 
     Args:
         model: A compiled `keras.Model`.
         x: Features (raw rows for a `kerasopt.tabular.TabularModel`).
         y: Targets, as `train` takes them (original labels for a
             `TabularModel` with a target).
-        batch_size: Rows per batch.
+        batch_size: Rows per step.
 
     Returns:
         `{metric name: value}`.
@@ -379,14 +379,7 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int =
     return _evaluate(model, *_model_data(model, x, y), batch_size=batch_size)
 
 
-def _evaluate(model: keras.Model, x, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
+def _evaluate(model: keras.Model, x, y: np.ndarray, batch_size: int = 4096) -> dict[str, float]:
     """`evaluate` of data that `_model_data` converted."""
-    if len(y) == 0:
-        return {}
-    if _fast_input(x, y, None):
-        data = {"x": in_memory_dataset(x, y, batch_size, shuffle=False)}
-    else:
-        data = {"x": x, "y": y, "batch_size": batch_size}
     with _converted(model):
-        result: dict[str, Any] = model.evaluate(**data, verbose=0, return_dict=True)
-    return {k: float(v) for k, v in result.items()}
+        return inference.evaluate_batches(model, x, y, batch_size=batch_size)

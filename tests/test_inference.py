@@ -1,4 +1,5 @@
-"""`predict_batches`: the model called on slices of the rows gives `Model.predict`'s outputs."""
+"""`predict_batches` and `evaluate_batches`: the model run on slices of the rows gives the outputs of
+`Model.predict` and the values of `Model.evaluate`."""
 
 import keras
 import numpy as np
@@ -7,7 +8,8 @@ import pytest
 import kerasopt
 from kerasopt.data import make_phone_data
 from kerasopt.errors import ArgumentError
-from kerasopt.inference import predict_batches
+from kerasopt import training
+from kerasopt.inference import evaluate_batches, predict_batches
 
 
 def _dense():
@@ -40,7 +42,33 @@ def test_a_table_model_predicts_quietly_as_keras_does():
     assert model.predict(x.iloc[:0], verbose=0).shape == (0, 4)
 
 
+@pytest.mark.parametrize("batch_size", [1, 2, 4096])
+def test_evaluate_is_the_formula(batch_size):
+    """Loss: the mean squared error plus the L2 penalty 0.5 * (1 + 1); metric: the mean absolute error."""
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1, kernel_initializer="ones", bias_initializer="ones",
+                                                   kernel_regularizer=keras.regularizers.L2(0.5))(inputs))
+    model.compile(loss="mse", metrics=["mae"])
+    x = np.array([[1.0, 2.0], [3.0, 4.0], [-1.0, 0.5]], "float32")  # outputs 4, 8, 0.5
+    y = np.array([[3.0], [8.0], [2.5]], "float32")  # errors 1, 0, -2
+    assert evaluate_batches(model, x, y, batch_size) == pytest.approx({"loss": 5 / 3 + 1.0, "mae": 1.0}, rel=1e-6)
+    assert evaluate_batches(model, x[:0], y[:0]) == {}
+
+
+def test_a_table_model_evaluates_as_keras_does():
+    """`training.evaluate` (eager) equals Keras's `evaluate` loop to float rounding, after training."""
+    frame = make_phone_data(60, seed=2)
+    x, y = frame.drop(columns="price_range"), frame["price_range"]
+    model = kerasopt.build_model(x, y, hidden_units=(4,), seed=0)
+    model.fit(x, y, epochs=2, verbose=0)
+    keras_values = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert training.evaluate(model, x, y) == pytest.approx(keras_values, rel=1e-5)
+    assert set(keras_values) >= {"loss", "accuracy", "log_loss"}
+
+
 @pytest.mark.parametrize("value", [0, -1, 1.5])
 def test_bad_batch_size_names_the_argument(value):
     with pytest.raises(ArgumentError, match=rf"batch_size.*Received: batch_size={value!r}"):
         predict_batches(_dense(), np.zeros((2, 2), "float32"), value)
+    with pytest.raises(ArgumentError, match=rf"batch_size.*Received: batch_size={value!r}"):
+        evaluate_batches(_dense(), np.zeros((2, 2), "float32"), np.zeros((2, 1), "float32"), value)
