@@ -225,9 +225,10 @@ _PARAMS_DOC = """
             `kerasopt.tabular.infer_schema`).
         numeric: Column names to treat as numeric.
         drop: Column names to leave out.
-        numeric_scaling: `"standard"` or `"robust"` (median and
-            interquartile range, then smooth clipping of extremes; see
-            `kerasopt.tabular.build_preprocessing`).
+        numeric_scaling: `"robust"` (the default: median and
+            interquartile range, then smooth clipping of extremes) or
+            `"standard"` (mean and standard deviation); see
+            `kerasopt.tabular.build_preprocessing`.
         numeric_bins: When > 0, each numeric column also gets a
             piecewise-linear encoding into up to this many bins at its
             training quantiles, beside its scaled value (see

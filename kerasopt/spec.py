@@ -29,7 +29,7 @@ from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 
 __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
-           "TASKS", "DEMO_TARGET", "COURSE_PRESET", "NUMERIC_BINS", "defaults", "fields", "check_value",
+           "TASKS", "DEMO_TARGET", "COURSE_PRESET", "NUMERIC_SCALING", "NUMERIC_BINS", "defaults", "fields", "check_value",
            "format_default", "TUNE_FIELDS",
            "TUNE_FIELD", "TUNERS", "TUNE_OBJECTIVES", "DEFINES_SEARCH", "tune_options", "to_argv", "default_out"]
 
@@ -42,7 +42,10 @@ NUMERIC_SCALINGS = ("standard", "robust")  # also kerasopt.tabular.NUMERIC_SCALI
 #: The course's preset for the phone table (`scripts/train_phone.py`): the defaults chosen on its 1,600
 #: nearly linear rows before the 30-table benchmark chose today's (docs/course.md). Strong L1 selects the
 #: few columns that matter there; quantile bins only add inputs to a linear signal.
-COURSE_PRESET = {"l1": 0.01, "numeric_bins": 0}
+COURSE_PRESET = {"l1": 0.01, "numeric_bins": 0, "numeric_scaling": "standard"}
+#: Default scaling of numeric columns (also `infer_schema`'s): median and interquartile range, then smooth
+#: clipping, so that one extreme value cannot dominate a column (docs/benchmarks.md, "Robust scaling").
+NUMERIC_SCALING = "robust"
 #: Default most quantile bins of a numeric column's piecewise-linear encoding (also `infer_schema`'s).
 NUMERIC_BINS = 16
 #: Label column of the embedded demo data (`kerasopt.data.make_phone_data`); a user's file names its own.
@@ -205,7 +208,7 @@ FIELDS: tuple[Field, ...] = (
           metavar="COL,..."),
     Field("task", str, None, "classification or regression; none: inferred from the target column",
           "columns", check=_optional(_one_of(TASKS)), choices=TASKS),
-    Field("numeric_scaling", str, "standard", "how the model scales numeric columns: standard (mean and "
+    Field("numeric_scaling", str, NUMERIC_SCALING, "how the model scales numeric columns: standard (mean and "
           "standard deviation) or robust (median and interquartile range, then smooth clipping of extremes)",
           "columns", check=_one_of(NUMERIC_SCALINGS), choices=NUMERIC_SCALINGS),
     Field("numeric_bins", int, NUMERIC_BINS, "piecewise-linear encoding of each numeric column into up to N "

@@ -211,9 +211,9 @@ def test_predict_reads_text_and_infinite_cells_as_missing_and_says_so_once(cars_
     notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note: ")]
     assert notes == [
         "note: Ignored column(s) the model does not use: note.",
-        "note: Read 2 cell(s) that are not numbers as missing (the model fills them with the training mean), "
+        "note: Read 2 cell(s) that are not numbers as missing (the model fills them with the training median (a 0/1 column's mean)), "
         "by numeric column: 'displ' 2 (e.g. '?').",
-        "note: Read 1 infinite value(s) as missing (the model fills them with the training mean), by column: "
+        "note: Read 1 infinite value(s) as missing (the model fills them with the training median (a 0/1 column's mean)), by column: "
         "'displ' 1."]
     result = pd.read_csv(pred)
     assert list(result.columns) == ["row", "hwy"] and result["row"].tolist() == list(range(1, 9))
@@ -275,8 +275,10 @@ def test_train_phone_script_applies_the_course_preset_and_a_given_flag_wins(tmp_
 
     from kerasopt import spec
 
-    assert spec.COURSE_PRESET == {"l1": 0.01, "numeric_bins": 0} and spec.FIELD["l1"].default != 0.01
-    assert spec.to_argv(spec.COURSE_PRESET, spec.COURSE_PRESET, spec.FIELD) == ["--l1", "0.01", "--numeric-bins", "0"]
+    assert spec.COURSE_PRESET == {"l1": 0.01, "numeric_bins": 0, "numeric_scaling": "standard"}
+    assert spec.FIELD["l1"].default != 0.01 and spec.FIELD["numeric_scaling"].default != "standard"
+    assert spec.to_argv(spec.COURSE_PRESET, spec.COURSE_PRESET, spec.FIELD) == [
+        "--l1", "0.01", "--numeric-bins", "0", "--numeric-scaling", "standard"]
     out = tmp_path / "phone"
     monkeypatch.setattr(sys, "argv", ["train_phone.py", "--out", str(out), "--epochs", "1", "--bagging", "0",
                                       "--hidden-units", "2", "--quiet", "--l1", "0.05"])
@@ -284,7 +286,7 @@ def test_train_phone_script_applies_the_course_preset_and_a_given_flag_wins(tmp_
         runpy.run_path(os.path.join(REPO, "scripts", "train_phone.py"), run_name="__main__")
     assert exit_.value.code == 0
     config = json.loads((out / "config.json").read_text())
-    assert (config["l1"], config["numeric_bins"]) == (0.05, 0)  # the preset's bins, the given L1
+    assert (config["l1"], config["numeric_bins"], config["numeric_scaling"]) == (0.05, 0, "standard")  # given L1
 
 
 @pytest.mark.slow  # a subprocess; `demo_unless_data` above and the --demo run cover it in-process

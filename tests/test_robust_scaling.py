@@ -74,8 +74,7 @@ def test_config_round_trip():
 def test_standard_scaling_computes_as_keras_normalization_to_the_bit():
     rng = np.random.default_rng(4)
     frame = pd.DataFrame({f"c{i}": rng.normal(rng.uniform(-50, 50), rng.uniform(0.1, 900), 64) for i in range(40)})
-    schema = infer_schema(frame)
-    assert schema.scaling == "standard" == spec.FIELD["numeric_scaling"].default
+    schema = infer_schema(frame, scaling="standard")
     model = build_model(schema, num_classes=2, hidden_units=(), seed=0)
     got = keras.Model(model.inputs, model.get_layer("tabular_scale").output).predict(
         model.convert_inputs(frame), verbose=0)
@@ -86,7 +85,7 @@ def test_standard_scaling_computes_as_keras_normalization_to_the_bit():
 
 def test_standard_scaling_keeps_an_extreme_value_finite():
     frame = extreme_frame()
-    model = build_model(frame, num_classes=2, hidden_units=(4,), seed=0)
+    model = build_model(infer_schema(frame, scaling="standard"), num_classes=2, hidden_units=(4,), seed=0)
     scaled = keras.Model(model.inputs, model.get_layer("tabular_scale").output).predict(
         model.convert_inputs(frame), verbose=0)
     x = frame["x"].to_numpy()
@@ -94,9 +93,10 @@ def test_standard_scaling_keeps_an_extreme_value_finite():
     assert scaled[3, 0] == pytest.approx((1e30 - x.mean()) / x.std(), rel=1e-5)  # sqrt(39): the rest squashed
 
 
-def test_extremes_reach_the_network_bounded():
+def test_extremes_reach_the_network_bounded_by_default():
     frame = extreme_frame()
-    model = build_model(infer_schema(frame, scaling="robust"), num_classes=2, hidden_units=(4,), seed=0)
+    model = build_model(frame, num_classes=2, hidden_units=(4,), seed=0)
+    assert model.schema.scaling == "robust" == spec.FIELD["numeric_scaling"].default == spec.NUMERIC_SCALING
     scaled = keras.Model(model.inputs, model.get_layer("tabular_scale").output).predict(
         model.convert_inputs(frame), verbose=0)
     assert np.isfinite(scaled).all() and np.abs(scaled[:, :2]).max() < 3.0

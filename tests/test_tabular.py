@@ -357,9 +357,9 @@ def test_text_and_infinite_values_at_predict_time_are_read_as_missing_with_one_n
     assert np.isnan(inputs["size"]).tolist() == [False, True, True, True, False, True, False, True]
     assert np.isnan(inputs["fresh"]).tolist() == [False, False, True] + [False] * 5
     assert notes == [
-        "Read 4 cell(s) that are not numbers as missing (the model fills them with the training mean), by "
+        "Read 4 cell(s) that are not numbers as missing (the model fills them with the training median (a 0/1 column's mean)), by "
         "numeric column: 'size' 3 (e.g. 'big'), 'fresh' 1 (e.g. 'x').",
-        "Read 2 infinite value(s) as missing (the model fills them with the training mean), by column: 'size' 2."]
+        "Read 2 infinite value(s) as missing (the model fills them with the training median (a 0/1 column's mean)), by column: 'size' 2."]
     assert schema.to_inputs(frame(), notes=notes) and len(notes) == 2  # clean rows: no note
 
 

@@ -29,7 +29,7 @@ import pandas as pd
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError, DataError
-from kerasopt.spec import NUMERIC_BINS, NUMERIC_SCALINGS
+from kerasopt.spec import NUMERIC_BINS, NUMERIC_SCALING, NUMERIC_SCALINGS
 from kerasopt.tabular.cells import as_series, canonical, row_hint, split_cells
 
 __all__ = ["MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "NUMERIC_SCALINGS", "Column",
@@ -157,7 +157,7 @@ class Schema:
         if extra and notes is not None:
             notes.append(f"Ignored column(s) the model does not use: {', '.join(map(str, extra))}.")
         if notes is not None:
-            notes.extend(_issue_notes(issues))
+            notes.extend(_issue_notes(issues, "median (a 0/1 column's mean)" if self.scaling == "robust" else "mean"))
         return out
 
     def _columns(self, x) -> dict[str, Any]:
@@ -189,19 +189,20 @@ class Schema:
         return columns
 
 
-def _issue_notes(issues: dict[str, dict[str, tuple[int, Any]]]) -> list[str]:
-    """One note per kind of cell read as missing: the columns, how many cells, an example."""
+def _issue_notes(issues: dict[str, dict[str, tuple[int, Any]]], fill: str) -> list[str]:
+    """One note per kind of cell read as missing: the columns, how many cells, an example; `fill` names the
+    training statistic that fills a gap."""
     notes = []
     if issues["text"]:
         count = sum(n for n, _ in issues["text"].values())
         where = ", ".join(f"{name!r} {n} (e.g. {example!r})" for name, (n, example) in issues["text"].items())
         notes.append(f"Read {count} cell(s) that are not numbers as missing (the model fills them with the "
-                     f"training mean), by numeric column: {where}.")
+                     f"training {fill}), by numeric column: {where}.")
     if issues["infinite"]:
         count = sum(n for n, _ in issues["infinite"].values())
         where = ", ".join(f"{name!r} {n}" for name, (n, _) in issues["infinite"].items())
         notes.append(f"Read {count} infinite value(s) as missing (the model fills them with the training "
-                     f"mean), by column: {where}.")
+                     f"{fill}), by column: {where}.")
     return notes
 
 
@@ -265,7 +266,7 @@ def _input_key(name: str, taken: set[str]) -> str:
 
 
 def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[str] = (),
-                 drop: Sequence[str] = (), scaling: str = "standard", numeric_bins: int = NUMERIC_BINS) -> Schema:
+                 drop: Sequence[str] = (), scaling: str = NUMERIC_SCALING, numeric_bins: int = NUMERIC_BINS) -> Schema:
     """Types the feature columns of training rows and learns their statistics.
 
     The typing and dropping rules are in docs/preprocessing.md ("Column
