@@ -50,7 +50,8 @@ def evaluate_batches(model, inputs, targets, batch_size: int = 4096) -> dict[str
     """Returns the loss and metrics of `model.evaluate(inputs, targets)`, computed eagerly.
 
     The model's metrics are reset, then its `test_step` (the compiled loss, weight penalties
-    included, and the compiled metrics, in inference mode) runs on each slice of the rows.
+    included, and the compiled metrics, in inference mode) runs on each slice of the rows. On JAX,
+    whose `test_step` takes the model's state as an argument, it is `model.evaluate`.
 
     Args:
         model: A compiled `keras.Model`.
@@ -62,9 +63,14 @@ def evaluate_batches(model, inputs, targets, batch_size: int = 4096) -> dict[str
     Returns:
         `{name: value}` as `model.evaluate(..., return_dict=True)` gives it (empty for no rows).
     """
+    import keras
+
     batch_size = check.positive_int("batch_size", batch_size)
     if len(targets) == 0:
         return {}
+    if keras.backend.backend() == "jax":  # JAX's `test_step` is stateless (it takes the state too): Keras's loop
+        values = model.evaluate(inputs, targets, batch_size=batch_size, verbose=0, return_dict=True)
+        return {name: float(value) for name, value in sorted(values.items())}
     model.reset_metrics()
     for batch in _batches(inputs, targets, batch_size):
         model.test_step(batch)

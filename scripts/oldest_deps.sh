@@ -24,6 +24,8 @@ $pip check
 "$venv/bin/python" -c "import numpy, pandas, sklearn, keras, tensorflow, keras_tuner; \
 print('numpy', numpy.__version__, 'pandas', pandas.__version__, 'scikit-learn', sklearn.__version__, \
 'keras', keras.__version__, 'tensorflow', tensorflow.__version__, 'keras-tuner', keras_tuner.__version__)"
-# Smoke subset: import, the scikit-learn contract, tables, saving and loading, the command line.
+# Smoke subset: import, the scikit-learn contract, tables, saving and loading, the command line,
+# eager predictions and scores (Model.test_step and get_metrics_result).
 "$venv/bin/python" -m pytest -q -n 2 -m "not slow" -p no:cacheprovider \
-    tests/test_api.py tests/test_estimators.py tests/test_tabular.py tests/test_saving.py tests/test_cli.py
+    tests/test_api.py tests/test_estimators.py tests/test_tabular.py tests/test_saving.py tests/test_cli.py \
+    tests/test_inference.py

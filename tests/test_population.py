@@ -169,6 +169,7 @@ def test_build_rejects_bad_populations(kwargs, match):
 
 
 JAX_CHECK = """
+import os
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np, keras
 from kerasopt import stacking
