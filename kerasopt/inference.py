@@ -40,7 +40,8 @@ def predict_batches(model, inputs, batch_size: int = 4096) -> np.ndarray:
     import keras  # here, not at the top: `kerasopt.tabular` imports this module while Keras registers it
 
     batch_size = check.positive_int("batch_size", batch_size)
-    outputs = [keras.ops.convert_to_numpy(model(batch, training=False)) for batch, _ in _batches(inputs, None, batch_size)]
+    outputs = [keras.ops.convert_to_numpy(model(batch, training=False))
+               for batch, _ in _batches(inputs, None, batch_size)]
     if not outputs:  # no rows (Keras's own `predict` fails on them): an empty array of the output's shape
         return np.zeros((0, *model.outputs[0].shape[1:]), dtype=model.outputs[0].dtype)
     return np.concatenate(outputs)

@@ -29,8 +29,8 @@ from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 
 __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
-           "TASKS", "DEMO_TARGET", "COURSE_PRESET", "NUMERIC_SCALING", "NUMERIC_BINS", "defaults", "fields", "check_value",
-           "format_default", "TUNE_FIELDS",
+           "TASKS", "DEMO_TARGET", "COURSE_PRESET", "NUMERIC_SCALING", "NUMERIC_BINS", "defaults", "fields",
+           "check_value", "format_default", "TUNE_FIELDS",
            "TUNE_FIELD", "TUNERS", "TUNE_OBJECTIVES", "DEFINES_SEARCH", "tune_options", "to_argv", "default_out"]
 
 # Kept in step with kerasopt.optimizers.available() and kerasopt.schedules.available() (checked by
