@@ -1,18 +1,22 @@
-"""Size-aware training: batch size, epoch budget and patience from the number of training rows.
+"""Size-aware training: network depth, batch size, epoch budget and patience from the training rows.
 
-`batch_size`, `epochs` and `patience` default to `None`; `sized` turns them into numbers
-from the rows one network trains on per epoch (docs/preprocessing.md has the table): up to
-`SMALL_TABLE_ROWS` rows batch 32, 300 epochs, patience 50; above, a larger batch and the
-epochs that fit in `STEP_BUDGET` gradient steps (counted in steps, not seconds, so a seed
-still repeats a run). A value the user sets is kept as given.
+`hidden_units`, `batch_size`, `epochs` and `patience` default to `None`; `sized` turns them
+into values from the rows one network trains on per epoch (docs/preprocessing.md has the
+table): up to `SMALL_TABLE_ROWS` rows batch 32, 300 epochs, patience 50, and a regression
+gets two hidden layers of 128; above, a larger batch and the epochs that fit in
+`STEP_BUDGET` gradient steps (counted in steps, not seconds, so a seed still repeats a run),
+and one hidden layer of 128, as a classification has at any size. A value the user sets is
+kept as given.
 
 Example:
 
 >>> sized({"batch_size": None, "epochs": None, "patience": None}, 1024)[1]["batch_size"]
 32
 >>> b = training_budget(40_000)
->>> (b.batch_size, b.steps_per_epoch, b.epochs, b.patience)
-(320, 125, 80, 13)
+>>> (b.hidden_units, b.batch_size, b.steps_per_epoch, b.epochs, b.patience)
+([128], 320, 125, 80, 13)
+>>> hidden_units_for(1_600, regression=True), hidden_units_for(1_600, regression=False)
+([128, 128], [128])
 """
 
 from __future__ import annotations
@@ -24,11 +28,16 @@ from typing import Any
 
 from kerasopt import _validation as check
 
-__all__ = ["SMALL_TABLE_ROWS", "BATCH_SIZE", "MAX_BATCH_SIZE", "EPOCHS", "PATIENCE", "STEP_BUDGET", "MIN_EPOCHS",
-           "MIN_PATIENCE", "SIZED", "Budget", "training_budget", "sized"]
+__all__ = ["SMALL_TABLE_ROWS", "HIDDEN_UNITS", "SMALL_REGRESSION_UNITS", "BATCH_SIZE", "MAX_BATCH_SIZE", "EPOCHS", "PATIENCE", "STEP_BUDGET", "MIN_EPOCHS",
+           "MIN_PATIENCE", "SIZED", "Budget", "hidden_units_for", "training_budget", "sized"]
 
 SMALL_TABLE_ROWS = 4096
 """Up to this many rows per epoch, training uses the small-table values below."""
+HIDDEN_UNITS = (128,)
+"""Hidden layers of a classification, and of a regression above `SMALL_TABLE_ROWS` rows."""
+SMALL_REGRESSION_UNITS = (128, 128)
+"""Hidden layers of a regression up to `SMALL_TABLE_ROWS` rows (chosen on the benchmark:
+docs/benchmarks.md, "Two layers for a small regression")."""
 BATCH_SIZE = 32
 """Batch size of a small table."""
 MAX_BATCH_SIZE = 1024
@@ -43,7 +52,7 @@ MIN_EPOCHS = 20
 """Fewest sized epochs."""
 MIN_PATIENCE = 5
 """Smallest sized patience."""
-SIZED = ("batch_size", "epochs", "patience")
+SIZED = ("hidden_units", "batch_size", "epochs", "patience")
 """The options that `sized` fills in when they are `None`."""
 
 
@@ -53,6 +62,7 @@ class Budget:
 
     Attributes:
         rows: Rows one network trains on per epoch.
+        hidden_units: Units of each hidden layer.
         batch_size: Rows per gradient step.
         epochs: Most epochs.
         patience: Early-stopping patience in epochs.
@@ -62,6 +72,7 @@ class Budget:
     """
 
     rows: int
+    hidden_units: list[int]
     batch_size: int
     epochs: int
     patience: int
@@ -76,8 +87,25 @@ class Budget:
         return out
 
 
+def hidden_units_for(rows: int | None, regression: bool = False) -> list[int]:
+    """Returns the default hidden layers of a network that trains on `rows` rows per epoch.
+
+    Args:
+        rows: Rows one network trains on per epoch, or `None` where they are
+            not known (a network built from a shape): a small table's layers.
+        regression: Whether the network is a regression.
+
+    Returns:
+        `SMALL_REGRESSION_UNITS` for a regression of up to `SMALL_TABLE_ROWS`
+        rows, else `HIDDEN_UNITS`, as a new list.
+    """
+    small = rows is None or check.positive_int("rows", rows) <= SMALL_TABLE_ROWS
+    return list(SMALL_REGRESSION_UNITS if small and regression else HIDDEN_UNITS)
+
+
 def training_budget(rows: int, batch_size: int | None = None, epochs: int | None = None,
-                    patience: int | None = None) -> Budget:
+                    patience: int | None = None, hidden_units: list[int] | None = None,
+                    regression: bool = False) -> Budget:
     """Returns the budget of a network that trains on `rows` rows per epoch.
 
     Each argument left `None` is sized to the rows, around the given ones.
@@ -87,13 +115,16 @@ def training_budget(rows: int, batch_size: int | None = None, epochs: int | None
         batch_size: Rows per step, or `None`.
         epochs: Most epochs, or `None`.
         patience: Early-stopping patience, or `None`.
+        hidden_units: Units of each hidden layer, or `None`.
+        regression: Whether the network is a regression (its default depth differs).
 
     Returns:
         A `Budget`.
     """
     rows = check.positive_int("rows", rows)
     small = rows <= SMALL_TABLE_ROWS
-    given = {"batch_size": batch_size, "epochs": epochs, "patience": patience}
+    given = {"hidden_units": hidden_units, "batch_size": batch_size, "epochs": epochs, "patience": patience}
+    units = hidden_units_for(rows, regression) if hidden_units is None else [int(u) for u in hidden_units]
     batch = (min(MAX_BATCH_SIZE, BATCH_SIZE * math.ceil(rows / SMALL_TABLE_ROWS)) if batch_size is None
              else check.positive_int("batch_size", batch_size))
     steps = math.ceil(rows / batch)
@@ -103,22 +134,24 @@ def training_budget(rows: int, batch_size: int | None = None, epochs: int | None
     if patience is None:
         patience = PATIENCE if small else max(MIN_PATIENCE, round(epochs * PATIENCE / EPOCHS))
     patience = check.non_negative_int("patience", patience)
-    return Budget(rows=rows, batch_size=batch, epochs=epochs, patience=patience, steps_per_epoch=steps,
-                  max_steps=steps * epochs, sized=tuple(k for k in SIZED if given[k] is None))
+    return Budget(rows=rows, hidden_units=units, batch_size=batch, epochs=epochs, patience=patience,
+                  steps_per_epoch=steps, max_steps=steps * epochs, sized=tuple(k for k in SIZED if given[k] is None))
 
 
-def sized(config: Mapping[str, Any], rows: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def sized(config: Mapping[str, Any], rows: int, regression: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fills in the sized options of a configuration for `rows` rows per epoch.
 
     Args:
         config: A configuration (see `kerasopt.config.resolve`) whose
-            `batch_size`, `epochs` and `patience` are numbers or `None`.
+            `hidden_units`, `batch_size`, `epochs` and `patience` are set or `None`.
         rows: Rows one network trains on per epoch.
+        regression: Whether the network is a regression.
 
     Returns:
-        `(config, budget)`: a copy of the configuration with the three
-        options as numbers, and `Budget.as_dict()`.
+        `(config, budget)`: a copy of the configuration with the four
+        options set, and `Budget.as_dict()`.
     """
-    budget = training_budget(rows, config.get("batch_size"), config.get("epochs"), config.get("patience"))
-    return ({**config, "batch_size": budget.batch_size, "epochs": budget.epochs, "patience": budget.patience},
-            budget.as_dict())
+    budget = training_budget(rows, config.get("batch_size"), config.get("epochs"), config.get("patience"),
+                             config.get("hidden_units"), regression)
+    return ({**config, "hidden_units": list(budget.hidden_units), "batch_size": budget.batch_size,
+             "epochs": budget.epochs, "patience": budget.patience}, budget.as_dict())

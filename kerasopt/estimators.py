@@ -68,8 +68,8 @@ class _DenseEstimator(BaseEstimator):
                 base = "optimizer" if key == "optimizer_args" else "schedule"
                 same = params[base] == _D[base]
                 params[key] = dict(_D[key]) if same else {}
-        params["hidden_units"] = ([params["hidden_units"]] if isinstance(params["hidden_units"], int)
-                                  else list(params["hidden_units"]))
+        units = params["hidden_units"]
+        params["hidden_units"] = [units] if isinstance(units, int) else None if units is None else list(units)
         if hasattr(self, "class_weight"):
             params["class_weight"] = self.class_weight
         return config_lib.resolve(params)
@@ -190,7 +190,8 @@ def _split(rows: np.ndarray, y: np.ndarray, n_val: int, task: str, seed):
 
 _PARAMS_DOC = """
     Args:
-        hidden_units: Units of each hidden layer (a tuple; an int for one).
+        hidden_units: Units of each hidden layer (a tuple; an int for one; `None`: `(128,)`,
+            or `(128, 128)` for a regression of up to 4,096 training rows).
         activation: Activation of the hidden layers.
         kernel_initializer: Initializer of every Dense kernel.
         l1: L1 penalty strength of every Dense kernel.

@@ -114,7 +114,7 @@ def train_members(config: dict[str, Any], features: pd.DataFrame, labels: Sequen
                             "own learning rate); pass bagging=0 (--bagging 0) to use it. "
                             f"Received: reduce_lr_on_plateau={config['reduce_lr_on_plateau']!r}")
     data = _Data.of(config, features, labels, train_rows, target, drop)
-    config, budget = budget_lib.sized(config, max(len(r) for r in train_rows))
+    config, budget = budget_lib.sized(config, max(len(r) for r in train_rows), regression=not data.classification)
     stacked, steps = _build(config, data, train_rows)
     callbacks = _callbacks(config, stacked, data, validation_rows is not None, progress)
     monitor = "val_log_loss" if data.classification else "val_mse"  # the data loss: no weight penalty

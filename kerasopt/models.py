@@ -16,6 +16,7 @@ import numpy as np
 from kerasopt import _validation as check
 from kerasopt import augmentation as augmentation_lib
 from kerasopt import optimizers as optimizers_lib
+from kerasopt.budget import hidden_units_for
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
 from kerasopt.network import Network, make_regularizer
@@ -26,7 +27,7 @@ __all__ = ["build_model", "make_optimizer", "make_regularizer"]
 
 def build_model(
     inputs: int | np.ndarray, y=None, num_classes: int | None | str = "auto",
-    hidden_units: int | Sequence[int] = tuple(DEFAULTS["hidden_units"]), activation: str = DEFAULTS["activation"],
+    hidden_units: int | Sequence[int] | None = None, activation: str = DEFAULTS["activation"],
     kernel_initializer: str | dict = DEFAULTS["kernel_initializer"], l1: float | Sequence[float] = DEFAULTS["l1"],
     l2: float | Sequence[float] = DEFAULTS["l2"], kernel_regularizer=None,
     dropout: float | Sequence[float] = DEFAULTS["dropout"], batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"],
@@ -46,7 +47,9 @@ def build_model(
         y: Training labels, whose task and classes the model reads (a table model keeps them).
         num_classes: Classes (>= 2) of a softmax classifier, `None` for
             regression, `"auto"` from `y` or `target` (required without both).
-        hidden_units, activation: Units of each hidden layer (`()`: none) and their activation.
+        hidden_units, activation: Units of each hidden layer (`()`: none; `None`:
+            `kerasopt.budget.hidden_units_for` of the rows of `inputs`: one layer of 128, two for
+            a regression of up to 4,096 rows or of a shape) and their activation.
         kernel_initializer: Initializer name or dict of every kernel (seeded).
         l1, l2: L1 / L2 strength, one value or one per Dense layer (output last).
         kernel_regularizer: Instead of `l1`/`l2` (left at their defaults), a
@@ -72,6 +75,8 @@ def build_model(
     """
     num_classes, target = _task(inputs, y, num_classes, target)
     schema, features, n_inputs = _inputs(inputs)
+    if hidden_units is None:
+        hidden_units = hidden_units_for(_rows(inputs), regression=num_classes is None)
     network = Network.create(num_classes, hidden_units, activation, kernel_initializer, l1, l2, kernel_regularizer,
                              dropout, batch_norm, embeddings=[] if schema is None else embedding_blocks(schema))
     seed = None if seed is None else check.non_negative_int("seed", seed)
@@ -221,6 +226,16 @@ def _rows(inputs) -> int | None:
         return None
     if isinstance(inputs, Mapping):
         return len(next(iter(inputs.values()), ()))
+    return len(inputs)
+
+
+def _rows(inputs) -> int | None:
+    """The rows of `build_model`'s `inputs`, or `None` for a number of features or a Schema."""
+    if isinstance(inputs, (int, np.integer)) or not hasattr(inputs, "__len__") or not len(inputs):
+        return None
+    if isinstance(inputs, Mapping):
+        column = next(iter(inputs.values()))
+        return len(column) if hasattr(column, "__len__") and len(column) else None
     return len(inputs)
 
 

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 from kerasopt import _validation as check
+from kerasopt.budget import hidden_units_for
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
 from kerasopt.tabular.layers import BlockEmbedding
@@ -104,7 +105,7 @@ class Network:
     embeddings: tuple[tuple[int, int, int, int], ...] = ()
 
     @classmethod
-    def create(cls, num_classes: int | None, hidden_units: int | Sequence[int] = tuple(DEFAULTS["hidden_units"]),
+    def create(cls, num_classes: int | None, hidden_units: int | Sequence[int] | None = None,
                activation: str = DEFAULTS["activation"],
                kernel_initializer: str | dict = DEFAULTS["kernel_initializer"],
                l1: float | Sequence[float] = DEFAULTS["l1"], l2: float | Sequence[float] = DEFAULTS["l2"],
@@ -119,6 +120,8 @@ class Network:
                                         or num_classes < 2):
             raise ArgumentError("Invalid value for `num_classes`: expected an integer >= 2, or None for regression. "
                                 f"Received: num_classes={check.shown(num_classes)}")
+        if hidden_units is None:  # the rows are not known here: a small table's layers
+            hidden_units = hidden_units_for(None, regression=num_classes is None)
         units = [hidden_units] if isinstance(hidden_units, (int, np.integer)) else list(hidden_units)
         units = tuple(check.positive_int("hidden_units", u) for u in units)
         _keras_lookup("activation", keras.activations.get, activation)

@@ -255,7 +255,7 @@ def _train_config(config: dict[str, Any], table: Table, rows: dict[str, np.ndarr
     from kerasopt import bagging, training
 
     if not config["bagging"]:
-        config, budget = budget_lib.sized(config, len(rows["train"]))
+        config, budget = budget_lib.sized(config, len(rows["train"]), regression=not table.classification)
         model, record = _fit_and_refit(config, table, rows, state_dir=state_dir, verbose=verbose, progress=progress)
         record["budget"] = budget
     else:

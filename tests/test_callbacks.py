@@ -61,7 +61,10 @@ def drive(callback, logs_per_epoch):
     callback.on_train_end()
 
 
-def test_progress_line_updates_one_line_per_phase_on_a_terminal():
+def test_progress_line_updates_one_line_per_phase_on_a_terminal(monkeypatch):
+    # a clock that advances 1 ms per reading, so the projected time left cannot depend on the machine's load
+    ticks = iter(range(10**6))
+    monkeypatch.setattr("kerasopt.callbacks.time.perf_counter", lambda: next(ticks) / 1000)
     stream = FakeStream(tty=True)
     logs = [{"loss": 0.9, "val_loss": 0.8, "val_accuracy": 0.5}, {"loss": 0.7, "val_loss": 0.6, "val_accuracy": 0.625}]
     drive(ProgressLine("early-stopping run", epochs=300, bounded=True, stream=stream), logs)

@@ -91,6 +91,6 @@ def test_spec_is_the_one_source():
     assert spec.DEMO_TARGET == data.PHONE_TARGET
     assert spec.FIELD["hidden_units"].flag == "--hidden-units"
     assert [spec.format_default(spec.FIELD[n]) for n in ("hidden_units", "refit", "schedule_args", "target")] == \
-        ["128", "on", '{"gamma": 0.98}', "none"]
+        ["none", "on", '{"gamma": 0.98}', "none"]
     with pytest.raises(ValueError, match="Invalid value for `group`"):
         spec.fields("optimiser")

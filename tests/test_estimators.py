@@ -47,7 +47,7 @@ def test_defaults_come_from_the_specification():
     for key in ("activation", "l1", "l2", "dropout", "learning_rate", "schedule", "epochs", "batch_size",
                 "patience", "validation_split", "refit", "seed"):
         assert params[key] == DEFAULTS[key], key
-    assert params["hidden_units"] == tuple(DEFAULTS["hidden_units"])
+    assert params["hidden_units"] is DEFAULTS["hidden_units"] is None  # sized to the training rows
     assert set(DenseRegressor().get_params()) == set(params) - {"class_weight"}
 
 

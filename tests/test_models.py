@@ -111,7 +111,8 @@ def test_defaults_are_the_spec_defaults():
 
     model = build_model(3, num_classes=2)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    assert [d.units for d in dense[:-1]] == DEFAULTS["hidden_units"] == [128]
+    # the default depth is sized (kerasopt.budget): one layer for a classification
+    assert DEFAULTS["hidden_units"] is None and [d.units for d in dense[:-1]] == [128]
     activations = [layer.activation.__name__ for layer in model.layers if isinstance(layer, keras.layers.Activation)]
     assert activations == [DEFAULTS["activation"]] == ["elu"]
     for d in dense:
@@ -128,7 +129,7 @@ def test_defaults_are_the_spec_defaults():
     signature = inspect.signature(build_model).parameters
     for name in ("activation", "kernel_initializer", "l1", "l2", "dropout", "batch_norm", "optimizer"):
         assert signature[name].default == DEFAULTS[name], name
-    assert list(signature["hidden_units"].default) == DEFAULTS["hidden_units"]
+    assert signature["hidden_units"].default is DEFAULTS["hidden_units"] is None
 
 
 def test_a_dict_optimizer_keeps_its_own_learning_rate():

@@ -94,7 +94,7 @@ def test_default_space_starts_from_the_core_defaults():
 
     hp = keras_tuner.HyperParameters()
     values = declare(hp, resolve_space())
-    assert values["hidden_units"] == DEFAULTS["hidden_units"]
+    assert DEFAULTS["hidden_units"] is None and values["hidden_units"] == budget.hidden_units_for(None) == [128]
     for name in ("activation", "dropout", "batch_norm", "l1", "l2", "optimizer", "learning_rate",
                  "schedule"):
         assert values[name] == DEFAULTS[name], name

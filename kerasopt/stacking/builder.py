@@ -16,6 +16,7 @@ import numpy as np
 from kerasopt import _validation as check
 from kerasopt import models as models_lib  # modules, not names: models -> network -> stacking imports back
 from kerasopt import network as network_lib
+from kerasopt.budget import hidden_units_for
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
 from kerasopt.stacking.layers import EQUATION, StackedBatchNormalization
@@ -154,7 +155,7 @@ def _stacked_loss(loss, num_classes):
 
 def build_stacked_model(
     inputs: int | np.ndarray | Sequence[np.ndarray], members: int | None = None, num_classes: int | None = 2,
-    hidden_units: int | Sequence[int] = tuple(DEFAULTS["hidden_units"]), activation: str = DEFAULTS["activation"],
+    hidden_units: int | Sequence[int] | None = None, activation: str = DEFAULTS["activation"],
     kernel_initializer: str | dict = DEFAULTS["kernel_initializer"], l1: float | Sequence[float] = DEFAULTS["l1"],
     l2: float | Sequence[float] = DEFAULTS["l2"], kernel_regularizer=None,
     dropout: float | Sequence[float] = DEFAULTS["dropout"], batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"],
@@ -196,6 +197,9 @@ def build_stacked_model(
     seeds = member_seeds("seed", seed, members)
     per_member = _check_population(population, members, learning_rate=learning_rate, l1=l1, l2=l2,
                                    dropout=dropout, kernel_regularizer=kernel_regularizer)
+    if hidden_units is None:
+        hidden_units = hidden_units_for(None if features is None else max(len(a) for a in features),
+                                        regression=num_classes is None)
     network = network_lib.Network.create(num_classes, hidden_units, activation, kernel_initializer, l1, l2,
                                          kernel_regularizer, dropout, batch_norm,
                                          embeddings=_blocks(embeddings, normalize and features is not None))

@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 from kerasopt import spec
+from kerasopt.budget import hidden_units_for
 from kerasopt.errors import ConfigError
 from kerasopt.spec import OPTIMIZERS, SCHEDULES
 
@@ -27,20 +28,21 @@ def _default_space() -> dict[str, Any]:
     """The default space, from the `search` entries of `kerasopt.spec.FIELDS`.
 
     Each hyperparameter's default (the search's first trial) is the default of
-    its option, so the first trial is kerasopt's default classifier: one
-    hidden layer (`num_layers`) of `units` = the default `hidden_units`, and
-    the default schedule's arguments are the default `schedule_args`.
+    its option, so the first trial is kerasopt's default classifier: its
+    hidden layers (`num_layers` of `units`, from `kerasopt.budget.hidden_units_for`),
+    and the default schedule's arguments are the default `schedule_args`.
     """
     defaults = spec.defaults()
+    units = defaults["hidden_units"] if defaults["hidden_units"] is not None else hidden_units_for(None, False)
     space: dict[str, Any] = {}
     for f in spec.FIELDS:
         for name, hp in (f.search or {}).items():
             hp = copy.deepcopy(hp)
             if isinstance(hp, dict) and name != "schedule_args" and "default" not in hp:
                 if name == "num_layers":
-                    hp["default"] = len(defaults["hidden_units"])
+                    hp["default"] = len(units)
                 elif name == "units":
-                    hp["default"] = defaults["hidden_units"][0] if defaults["hidden_units"] else hp["min"]
+                    hp["default"] = units[0] if units else hp["min"]
                 else:
                     hp["default"] = defaults[name]
             space[name] = hp
