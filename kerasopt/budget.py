@@ -1,12 +1,12 @@
-"""Size-aware training: network depth, batch size, epoch budget and patience from the training rows.
+"""Size-aware training: input bins, network depth, batch size, epoch budget and patience from the rows.
 
-`hidden_units`, `batch_size`, `epochs` and `patience` default to `None`; `sized` turns them
-into values from the rows one network trains on per epoch (docs/preprocessing.md has the
-table): up to `SMALL_TABLE_ROWS` rows batch 32, 300 epochs, patience 50, and a regression
-gets two hidden layers of 128; above, a larger batch and the epochs that fit in
-`STEP_BUDGET` gradient steps (counted in steps, not seconds, so a seed still repeats a run),
-and one hidden layer of 128, as a classification has at any size. A value the user sets is
-kept as given.
+`numeric_bins`, `hidden_units`, `batch_size`, `epochs` and `patience` default to `None`;
+`sized` turns them into values from the rows one network trains on per epoch
+(docs/preprocessing.md has the table): up to `SMALL_TABLE_ROWS` rows 16 quantile bins per
+numeric column, batch 32, 300 epochs, patience 50, and a regression gets two hidden layers
+of 128; above, 48 bins, a larger batch and the epochs that fit in `STEP_BUDGET` gradient
+steps (counted in steps, not seconds, so a seed still repeats a run), and one hidden layer
+of 128, as a classification has at any size. A value the user sets is kept as given.
 
 Example:
 
@@ -17,6 +17,8 @@ Example:
 ([128], 320, 125, 80, 13)
 >>> hidden_units_for(1_600, regression=True), hidden_units_for(1_600, regression=False)
 ([128, 128], [128])
+>>> numeric_bins_for(1_600), numeric_bins_for(40_000)
+(16, 48)
 """
 
 from __future__ import annotations
@@ -28,11 +30,16 @@ from typing import Any
 
 from kerasopt import _validation as check
 
-__all__ = ["SMALL_TABLE_ROWS", "HIDDEN_UNITS", "SMALL_REGRESSION_UNITS", "BATCH_SIZE", "MAX_BATCH_SIZE", "EPOCHS", "PATIENCE", "STEP_BUDGET", "MIN_EPOCHS",
-           "MIN_PATIENCE", "SIZED", "Budget", "hidden_units_for", "training_budget", "sized"]
+__all__ = ["SMALL_TABLE_ROWS", "NUMERIC_BINS", "LARGE_TABLE_BINS", "HIDDEN_UNITS", "SMALL_REGRESSION_UNITS", "BATCH_SIZE", "MAX_BATCH_SIZE", "EPOCHS", "PATIENCE", "STEP_BUDGET", "MIN_EPOCHS",
+           "MIN_PATIENCE", "SIZED", "Budget", "numeric_bins_for", "hidden_units_for", "training_budget", "sized"]
 
 SMALL_TABLE_ROWS = 4096
 """Up to this many rows per epoch, training uses the small-table values below."""
+NUMERIC_BINS = 16
+"""Most quantile bins of a numeric column's piecewise-linear encoding up to `SMALL_TABLE_ROWS` rows."""
+LARGE_TABLE_BINS = 48
+"""Most quantile bins above `SMALL_TABLE_ROWS` rows (chosen on the benchmark: docs/benchmarks.md,
+"Finer bins for a larger table")."""
 HIDDEN_UNITS = (128,)
 """Hidden layers of a classification, and of a regression above `SMALL_TABLE_ROWS` rows."""
 SMALL_REGRESSION_UNITS = (128, 128)
@@ -52,7 +59,7 @@ MIN_EPOCHS = 20
 """Fewest sized epochs."""
 MIN_PATIENCE = 5
 """Smallest sized patience."""
-SIZED = ("hidden_units", "batch_size", "epochs", "patience")
+SIZED = ("numeric_bins", "hidden_units", "batch_size", "epochs", "patience")
 """The options that `sized` fills in when they are `None`."""
 
 
@@ -62,6 +69,7 @@ class Budget:
 
     Attributes:
         rows: Rows one network trains on per epoch.
+        numeric_bins: Most quantile bins of a numeric column.
         hidden_units: Units of each hidden layer.
         batch_size: Rows per gradient step.
         epochs: Most epochs.
@@ -72,6 +80,7 @@ class Budget:
     """
 
     rows: int
+    numeric_bins: int
     hidden_units: list[int]
     batch_size: int
     epochs: int
@@ -85,6 +94,19 @@ class Budget:
         out = asdict(self)
         out["sized"] = list(self.sized)
         return out
+
+
+def numeric_bins_for(rows: int | None) -> int:
+    """Returns the default most quantile bins of a numeric column for `rows` rows per epoch.
+
+    Args:
+        rows: Rows one network trains on per epoch, or `None` where they are not known.
+
+    Returns:
+        `NUMERIC_BINS` up to `SMALL_TABLE_ROWS` rows (or `None`), else `LARGE_TABLE_BINS`.
+    """
+    small = rows is None or check.positive_int("rows", rows) <= SMALL_TABLE_ROWS
+    return NUMERIC_BINS if small else LARGE_TABLE_BINS
 
 
 def hidden_units_for(rows: int | None, regression: bool = False) -> list[int]:
@@ -105,7 +127,7 @@ def hidden_units_for(rows: int | None, regression: bool = False) -> list[int]:
 
 def training_budget(rows: int, batch_size: int | None = None, epochs: int | None = None,
                     patience: int | None = None, hidden_units: list[int] | None = None,
-                    regression: bool = False) -> Budget:
+                    regression: bool = False, numeric_bins: int | None = None) -> Budget:
     """Returns the budget of a network that trains on `rows` rows per epoch.
 
     Each argument left `None` is sized to the rows, around the given ones.
@@ -117,13 +139,14 @@ def training_budget(rows: int, batch_size: int | None = None, epochs: int | None
         patience: Early-stopping patience, or `None`.
         hidden_units: Units of each hidden layer, or `None`.
         regression: Whether the network is a regression (its default depth differs).
+        numeric_bins: Most quantile bins of a numeric column, or `None`.
 
     Returns:
         A `Budget`.
     """
     rows = check.positive_int("rows", rows)
     small = rows <= SMALL_TABLE_ROWS
-    given = {"hidden_units": hidden_units, "batch_size": batch_size, "epochs": epochs, "patience": patience}
+    given = {"numeric_bins": numeric_bins, "hidden_units": hidden_units, "batch_size": batch_size, "epochs": epochs, "patience": patience}
     units = hidden_units_for(rows, regression) if hidden_units is None else [int(u) for u in hidden_units]
     batch = (min(MAX_BATCH_SIZE, BATCH_SIZE * math.ceil(rows / SMALL_TABLE_ROWS)) if batch_size is None
              else check.positive_int("batch_size", batch_size))
@@ -134,7 +157,8 @@ def training_budget(rows: int, batch_size: int | None = None, epochs: int | None
     if patience is None:
         patience = PATIENCE if small else max(MIN_PATIENCE, round(epochs * PATIENCE / EPOCHS))
     patience = check.non_negative_int("patience", patience)
-    return Budget(rows=rows, hidden_units=units, batch_size=batch, epochs=epochs, patience=patience,
+    bins = numeric_bins_for(rows) if numeric_bins is None else check.non_negative_int("numeric_bins", numeric_bins)
+    return Budget(rows=rows, numeric_bins=bins, hidden_units=units, batch_size=batch, epochs=epochs, patience=patience,
                   steps_per_epoch=steps, max_steps=steps * epochs, sized=tuple(k for k in SIZED if given[k] is None))
 
 
@@ -143,15 +167,15 @@ def sized(config: Mapping[str, Any], rows: int, regression: bool = False) -> tup
 
     Args:
         config: A configuration (see `kerasopt.config.resolve`) whose
-            `hidden_units`, `batch_size`, `epochs` and `patience` are set or `None`.
+            `numeric_bins`, `hidden_units`, `batch_size`, `epochs` and `patience` are set or `None`.
         rows: Rows one network trains on per epoch.
         regression: Whether the network is a regression.
 
     Returns:
-        `(config, budget)`: a copy of the configuration with the four
+        `(config, budget)`: a copy of the configuration with the five
         options set, and `Budget.as_dict()`.
     """
     budget = training_budget(rows, config.get("batch_size"), config.get("epochs"), config.get("patience"),
-                             config.get("hidden_units"), regression)
-    return ({**config, "hidden_units": list(budget.hidden_units), "batch_size": budget.batch_size,
+                             config.get("hidden_units"), regression, config.get("numeric_bins"))
+    return ({**config, "numeric_bins": budget.numeric_bins, "hidden_units": list(budget.hidden_units), "batch_size": budget.batch_size,
              "epochs": budget.epochs, "patience": budget.patience}, budget.as_dict())

@@ -29,7 +29,7 @@ from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 
 __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
-           "TASKS", "DEMO_TARGET", "COURSE_PRESET", "NUMERIC_SCALING", "NUMERIC_BINS", "defaults", "fields",
+           "TASKS", "DEMO_TARGET", "COURSE_PRESET", "NUMERIC_SCALING", "defaults", "fields",
            "check_value", "format_default", "TUNE_FIELDS",
            "TUNE_FIELD", "TUNERS", "TUNE_OBJECTIVES", "DEFINES_SEARCH", "tune_options", "to_argv", "default_out"]
 
@@ -46,8 +46,6 @@ COURSE_PRESET = {"l1": 0.01, "numeric_bins": 0, "numeric_scaling": "standard"}
 #: Default scaling of numeric columns (also `infer_schema`'s): median and interquartile range, then smooth
 #: clipping, so that one extreme value cannot dominate a column (docs/benchmarks.md, "Robust scaling").
 NUMERIC_SCALING = "robust"
-#: Default most quantile bins of a numeric column's piecewise-linear encoding (also `infer_schema`'s).
-NUMERIC_BINS = 16
 #: Label column of the embedded demo data (`kerasopt.data.make_phone_data`); a user's file names its own.
 DEMO_TARGET = "price_range"
 #: Groups in the order `--help` shows them.
@@ -211,8 +209,9 @@ FIELDS: tuple[Field, ...] = (
     Field("numeric_scaling", str, NUMERIC_SCALING, "how the model scales numeric columns: standard (mean and "
           "standard deviation) or robust (median and interquartile range, then smooth clipping of extremes)",
           "columns", check=_one_of(NUMERIC_SCALINGS), choices=NUMERIC_SCALINGS),
-    Field("numeric_bins", int, NUMERIC_BINS, "piecewise-linear encoding of each numeric column into up to N "
-          "quantile bins, added beside its scaled value; 0: off", "columns", check=check.non_negative_int, metavar="N"),
+    Field("numeric_bins", int, None, "piecewise-linear encoding of each numeric column into up to N "
+          "quantile bins, added beside its scaled value; 0: off; none: 16, or 48 above 4,096 training rows",
+          "columns", check=_optional(check.non_negative_int), metavar="N"),
     # -- model ---------------------------------------------------------------------------------
     Field("hidden_units", int, None, "units per hidden layer, e.g. 64,32; the flag alone: no hidden layer; "
           "none: 128, or 128,128 for a regression of up to 4,096 training rows", "model", check=_optional(_units), cli="nargs", nargs="*", metavar="N,...",

@@ -12,7 +12,7 @@ from kerasopt.budget import training_budget
 from kerasopt.cli import main
 from kerasopt.errors import ArgumentError
 
-ALL = ["hidden_units", "batch_size", "epochs", "patience"]
+ALL = ["numeric_bins", "hidden_units", "batch_size", "epochs", "patience"]
 
 
 def as_tuple(b):
@@ -22,7 +22,8 @@ def as_tuple(b):
 @pytest.mark.parametrize("rows", [1, 100, 1024, 1280, 4096])
 def test_small_tables_keep_the_phone_values(rows):
     b = training_budget(rows)
-    assert (b.hidden_units, b.batch_size, b.epochs, b.patience, b.sized) == ([128], 32, 300, 50, tuple(ALL))
+    assert (b.numeric_bins, b.hidden_units, b.batch_size, b.epochs, b.patience, b.sized) == (
+        16, [128], 32, 300, 50, tuple(ALL))
     assert training_budget(rows, regression=True).hidden_units == [128, 128]
     assert b.steps_per_epoch == math.ceil(rows / 32) and b.max_steps == 300 * b.steps_per_epoch
 
@@ -41,6 +42,13 @@ def test_phone_runs_keep_todays_values():
 def test_larger_tables_get_a_budget_in_steps(rows, expected):
     assert as_tuple(training_budget(rows)) == expected
     assert training_budget(rows).hidden_units == training_budget(rows, regression=True).hidden_units == [128]
+    assert training_budget(rows).numeric_bins == 48
+
+
+@pytest.mark.parametrize("rows, expected", [(None, 16), (1, 16), (4096, 16), (4097, 48), (254_654, 48)])
+def test_bins_are_finer_above_the_small_table_rows(rows, expected):
+    assert budget.numeric_bins_for(rows) == expected
+    assert training_budget(4097, numeric_bins=8).numeric_bins == 8 and training_budget(10, numeric_bins=0).numeric_bins == 0
 
 
 @pytest.mark.parametrize("rows, regression, expected", [
@@ -73,8 +81,8 @@ def test_cost_grows_no_faster_than_rows_and_steps_stay_bounded():
 def test_set_values_are_kept_and_the_others_sized_around_them():
     b = training_budget(40_000, batch_size=32)
     assert (b.batch_size, b.steps_per_epoch, b.epochs, b.patience, b.sized) == (
-        32, 1250, 20, 5, ("hidden_units", "epochs", "patience"))
-    b = training_budget(40_000, epochs=7, patience=0, hidden_units=[8])
+        32, 1250, 20, 5, ("numeric_bins", "hidden_units", "epochs", "patience"))
+    b = training_budget(40_000, epochs=7, patience=0, hidden_units=[8], numeric_bins=4)
     assert (b.hidden_units, b.batch_size, b.epochs, b.patience, b.sized) == ([8], 320, 7, 0, ("batch_size",))
     with pytest.raises(ArgumentError, match="rows"):
         training_budget(0)
@@ -84,9 +92,11 @@ def test_sized_fills_the_config_and_reports_the_budget():
     resolved = config.resolve(epochs=5)
     assert (resolved["batch_size"], resolved["epochs"], resolved["patience"]) == (None, 5, None)
     filled, record = budget.sized(resolved, 9000)
-    assert (filled["hidden_units"], filled["batch_size"], filled["epochs"], filled["patience"]) == ([128], 96, 5, 5)
-    assert record == {"rows": 9000, "hidden_units": [128], "batch_size": 96, "epochs": 5, "patience": 5,
-                      "steps_per_epoch": 94, "max_steps": 470, "sized": ["hidden_units", "batch_size", "patience"]}
+    assert (filled["numeric_bins"], filled["hidden_units"], filled["batch_size"], filled["epochs"],
+            filled["patience"]) == (48, [128], 96, 5, 5)
+    assert record == {"rows": 9000, "numeric_bins": 48, "hidden_units": [128], "batch_size": 96, "epochs": 5,
+                      "patience": 5, "steps_per_epoch": 94, "max_steps": 470,
+                      "sized": ["numeric_bins", "hidden_units", "batch_size", "patience"]}
     assert spec.defaults()["batch_size"] is None and resolved["epochs"] == 5
     assert spec.defaults()["hidden_units"] is None and resolved["hidden_units"] is None
     assert budget.sized(resolved, 4096, regression=True)[0]["hidden_units"] == [128, 128]
@@ -137,9 +147,9 @@ def test_a_run_writes_its_budget_and_reproduces_it_from_config_json(tmp_path):
     written = json.loads((tmp_path / "one" / "config.json").read_text())
     assert (written["batch_size"], written["epochs"], written["patience"]) == (None, 3, None)
     # 200 rows: 160 non-test, of which 128 train the network
-    assert written["derived"]["budget"] == {"rows": 128, "hidden_units": [4], "batch_size": 32, "epochs": 3,
+    assert written["derived"]["budget"] == {"rows": 128, "numeric_bins": 16, "hidden_units": [4], "batch_size": 32, "epochs": 3,
                                             "patience": 50, "steps_per_epoch": 4, "max_steps": 12,
-                                            "sized": ["batch_size", "patience"]}
+                                            "sized": ["numeric_bins", "batch_size", "patience"]}
     assert written["derived"]["steps_per_epoch"] == 4
     assert main(["train", "--config", str(tmp_path / "one" / "config.json"), "--out", str(tmp_path / "again"),
                  "--quiet"]) == 0
@@ -157,8 +167,9 @@ def test_bagging_and_cv_size_each_network_to_its_rows(tmp_path, monkeypatch):
                  "--out", str(tmp_path / "bag"), "--quiet"]) == 0
     derived = json.loads((tmp_path / "bag" / "config.json").read_text())["derived"]
     # 160 non-test rows, 80 per network: batch 32 * ceil(80 / 32) = 96, 1 step, 6 epochs, patience 5
-    assert derived["budget"] == {"rows": 80, "hidden_units": [4], "batch_size": 96, "epochs": 6, "patience": 5,
-                                 "steps_per_epoch": 1, "max_steps": 6, "sized": ALL[1:]}
+    assert derived["budget"] == {"rows": 80, "numeric_bins": 48, "hidden_units": [4], "batch_size": 96, "epochs": 6,
+                                 "patience": 5, "steps_per_epoch": 1, "max_steps": 6,
+                                 "sized": [k for k in ALL if k != "hidden_units"]}
     assert json.loads((tmp_path / "bag" / "metrics.json").read_text())["epochs_run"] <= 6
     assert main(["train", "--data", str(csv), "--target", "y", "--hidden-units", "4", "--bagging", "2", "--cv", "2",
                  "--out", str(tmp_path / "cv"), "--quiet"]) == 0
@@ -177,6 +188,7 @@ def test_estimators_size_their_fit(monkeypatch):
     labels = np.where(frame["a"] > 0, "p", "n")
     clf = DenseClassifier(hidden_units=(4,), bagging=0, validation_split=0.25).fit(frame, labels)
     # 45 training rows: batch 32 * ceil(45 / 16) = 96, one step, 4 epochs, patience 5
-    assert clf.budget_ == {"rows": 45, "hidden_units": [4], "batch_size": 96, "epochs": 4, "patience": 5,
-                           "steps_per_epoch": 1, "max_steps": 4, "sized": ALL[1:]}
+    assert clf.budget_ == {"rows": 45, "numeric_bins": 48, "hidden_units": [4], "batch_size": 96, "epochs": 4,
+                           "patience": 5, "steps_per_epoch": 1, "max_steps": 4,
+                           "sized": [k for k in ALL if k != "hidden_units"]}
     assert clf.best_epoch_ <= 4

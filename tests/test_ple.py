@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from kerasopt import DenseClassifier, build_model, config, spec, stacking
-from kerasopt.spec import NUMERIC_BINS
+from kerasopt.budget import LARGE_TABLE_BINS, NUMERIC_BINS
 from kerasopt.errors import ArgumentError
 from kerasopt.inference import predict_batches
 from kerasopt.tabular import PiecewiseLinearEncoding, bin_edges, embedding_blocks, encoded_width, infer_schema
@@ -42,6 +42,11 @@ def test_edges_are_the_distinct_training_quantiles():
     assert schema.numeric_bins == 2
     assert infer_schema(pd.DataFrame({"x": [4.0, 0.0, 1.0]}), numeric_bins=0).features[0].edges is None  # 0: off
     assert infer_schema(pd.DataFrame({"x": [4.0, 0.0, 1.0]})).numeric_bins == NUMERIC_BINS == 16  # the default
+    # sized to the rows of the frame: finer bins above 4,096 rows
+    many = pd.DataFrame({"x": np.arange(4097.0) ** 2})
+    assert infer_schema(many.iloc[:4096]).numeric_bins == 16
+    assert infer_schema(many).numeric_bins == LARGE_TABLE_BINS == 48
+    assert len(infer_schema(many).features[0].edges) == 49 and infer_schema(many, numeric_bins=16).numeric_bins == 16
 
 
 def test_layer_matches_the_formula():
@@ -170,4 +175,5 @@ def test_bad_numeric_bins_name_the_argument(value):
 
 
 def test_the_option_is_in_the_specification():
-    assert spec.FIELD["numeric_bins"].default == NUMERIC_BINS == DenseClassifier().numeric_bins == 16
+    assert spec.FIELD["numeric_bins"].default is None is DenseClassifier().numeric_bins  # sized: kerasopt.budget
+    assert spec.defaults()["numeric_bins"] is None and NUMERIC_BINS == 16

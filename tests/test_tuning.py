@@ -44,7 +44,7 @@ def test_random_search_writes_every_output(tiny_csv, tmp_path, capsys):
     assert (out / "trials.png").stat().st_size > 0
     # the retrained model takes raw feature rows and was scored on the 20 held-out rows
     model = keras.saving.load_model(out / "best_model.keras")
-    from kerasopt.spec import NUMERIC_BINS  # the search encodes its columns as `train` does by default
+    from kerasopt.budget import NUMERIC_BINS  # the search encodes its columns as `train` does by default
 
     ple = [layer for layer in model._flatten_layers() if layer.name == "tabular_ple"]
     assert len(ple) == 1 and max(len(e) - 1 for e in ple[0].edges) == NUMERIC_BINS

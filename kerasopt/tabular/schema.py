@@ -29,7 +29,8 @@ import pandas as pd
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError, DataError
-from kerasopt.spec import NUMERIC_BINS, NUMERIC_SCALING, NUMERIC_SCALINGS
+from kerasopt.budget import numeric_bins_for
+from kerasopt.spec import NUMERIC_SCALING, NUMERIC_SCALINGS
 from kerasopt.tabular.cells import as_series, canonical, row_hint, split_cells
 
 __all__ = ["MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "NUMERIC_SCALINGS", "Column",
@@ -266,7 +267,7 @@ def _input_key(name: str, taken: set[str]) -> str:
 
 
 def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[str] = (),
-                 drop: Sequence[str] = (), scaling: str = NUMERIC_SCALING, numeric_bins: int = NUMERIC_BINS) -> Schema:
+                 drop: Sequence[str] = (), scaling: str = NUMERIC_SCALING, numeric_bins: int | None = None) -> Schema:
     """Types the feature columns of training rows and learns their statistics.
 
     The typing and dropping rules are in docs/preprocessing.md ("Column
@@ -282,7 +283,8 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
             `"robust"` (see `build_preprocessing`).
         numeric_bins: When > 0, each numeric column also gets the `bin_edges`
             of up to this many quantile bins, for the piecewise-linear encoding
-            of `build_preprocessing`.
+            of `build_preprocessing`; `None`: `kerasopt.budget.numeric_bins_for`
+            the rows of `frame` (16, or 48 above 4,096 rows).
 
     Returns:
         A `Schema`.
@@ -293,7 +295,8 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
             or no usable column left.
     """
     frame, names = _checked_frame(frame, scaling)
-    numeric_bins = check.non_negative_int("numeric_bins", numeric_bins)
+    numeric_bins = (numeric_bins_for(len(frame)) if numeric_bins is None
+                    else check.non_negative_int("numeric_bins", numeric_bins))
     categorical, numeric, drop = _declared(names, categorical, numeric, drop)
     features, dropped, notes = _type_columns(frame, names, categorical, numeric, drop, numeric_bins)
     if not features:
