@@ -30,8 +30,9 @@ from typing import Any
 
 from kerasopt import _validation as check
 
-__all__ = ["SMALL_TABLE_ROWS", "NUMERIC_BINS", "LARGE_TABLE_BINS", "HIDDEN_UNITS", "SMALL_REGRESSION_UNITS", "BATCH_SIZE", "MAX_BATCH_SIZE", "EPOCHS", "PATIENCE", "STEP_BUDGET", "MIN_EPOCHS",
-           "MIN_PATIENCE", "SIZED", "Budget", "numeric_bins_for", "hidden_units_for", "training_budget", "sized"]
+__all__ = ["SMALL_TABLE_ROWS", "NUMERIC_BINS", "LARGE_TABLE_BINS", "HIDDEN_UNITS", "SMALL_REGRESSION_UNITS",
+           "BATCH_SIZE", "MAX_BATCH_SIZE", "EPOCHS", "PATIENCE", "STEP_BUDGET", "MIN_EPOCHS", "MIN_PATIENCE", "SIZED",
+           "Budget", "numeric_bins_for", "hidden_units_for", "training_budget", "sized"]
 
 SMALL_TABLE_ROWS = 4096
 """Up to this many rows per epoch, training uses the small-table values below."""
@@ -146,7 +147,8 @@ def training_budget(rows: int, batch_size: int | None = None, epochs: int | None
     """
     rows = check.positive_int("rows", rows)
     small = rows <= SMALL_TABLE_ROWS
-    given = {"numeric_bins": numeric_bins, "hidden_units": hidden_units, "batch_size": batch_size, "epochs": epochs, "patience": patience}
+    given = {"numeric_bins": numeric_bins, "hidden_units": hidden_units, "batch_size": batch_size, "epochs": epochs,
+             "patience": patience}
     units = hidden_units_for(rows, regression) if hidden_units is None else [int(u) for u in hidden_units]
     batch = (min(MAX_BATCH_SIZE, BATCH_SIZE * math.ceil(rows / SMALL_TABLE_ROWS)) if batch_size is None
              else check.positive_int("batch_size", batch_size))
@@ -167,7 +169,8 @@ def sized(config: Mapping[str, Any], rows: int, regression: bool = False) -> tup
 
     Args:
         config: A configuration (see `kerasopt.config.resolve`) whose
-            `numeric_bins`, `hidden_units`, `batch_size`, `epochs` and `patience` are set or `None`.
+            `numeric_bins`, `hidden_units`, `batch_size`, `epochs` and
+            `patience` are set or `None`.
         rows: Rows one network trains on per epoch.
         regression: Whether the network is a regression.
 
@@ -177,5 +180,5 @@ def sized(config: Mapping[str, Any], rows: int, regression: bool = False) -> tup
     """
     budget = training_budget(rows, config.get("batch_size"), config.get("epochs"), config.get("patience"),
                              config.get("hidden_units"), regression, config.get("numeric_bins"))
-    return ({**config, "numeric_bins": budget.numeric_bins, "hidden_units": list(budget.hidden_units), "batch_size": budget.batch_size,
-             "epochs": budget.epochs, "patience": budget.patience}, budget.as_dict())
+    return ({**config, "numeric_bins": budget.numeric_bins, "hidden_units": list(budget.hidden_units),
+             "batch_size": budget.batch_size, "epochs": budget.epochs, "patience": budget.patience}, budget.as_dict())

@@ -76,7 +76,7 @@ def build_model(
     num_classes, target = _task(inputs, y, num_classes, target)
     schema, features, n_inputs = _inputs(inputs)
     if hidden_units is None:
-        hidden_units = hidden_units_for(_rows(inputs), regression=num_classes is None)
+        hidden_units = hidden_units_for(_rows(inputs) or None, regression=num_classes is None)
     network = Network.create(num_classes, hidden_units, activation, kernel_initializer, l1, l2, kernel_regularizer,
                              dropout, batch_norm, embeddings=[] if schema is None else embedding_blocks(schema))
     seed = None if seed is None else check.non_negative_int("seed", seed)
@@ -226,16 +226,6 @@ def _rows(inputs) -> int | None:
         return None
     if isinstance(inputs, Mapping):
         return len(next(iter(inputs.values()), ()))
-    return len(inputs)
-
-
-def _rows(inputs) -> int | None:
-    """The rows of `build_model`'s `inputs`, or `None` for a number of features or a Schema."""
-    if isinstance(inputs, (int, np.integer)) or not hasattr(inputs, "__len__") or not len(inputs):
-        return None
-    if isinstance(inputs, Mapping):
-        column = next(iter(inputs.values()))
-        return len(column) if hasattr(column, "__len__") and len(column) else None
     return len(inputs)
 
 

@@ -214,7 +214,8 @@ FIELDS: tuple[Field, ...] = (
           "columns", check=_optional(check.non_negative_int), metavar="N"),
     # -- model ---------------------------------------------------------------------------------
     Field("hidden_units", int, None, "units per hidden layer, e.g. 64,32; the flag alone: no hidden layer; "
-          "none: 128, or 128,128 for a regression of up to 4,096 training rows", "model", check=_optional(_units), cli="nargs", nargs="*", metavar="N,...",
+          "none: 128, or 128,128 for a regression of up to 4,096 training rows", "model", check=_optional(_units),
+          cli="nargs", nargs="*", metavar="N,...",
           search={"num_layers": {"min": 0, "max": 2}, "units": {"min": 16, "max": 128, "step": 16}}),
     Field("activation", str, "elu", "activation of the hidden layers (any Keras name)", "model",
           check=_text, search={"activation": {"choices": ["relu", "elu"]}}),
