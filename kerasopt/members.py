@@ -49,10 +49,12 @@ class _Data:
         if target is None:
             target = tabular.encode_target(labels.iloc[fitted], task=config.get("task"))[1]
         drop = list(drop) + [c for c in config.get("drop") or () if c not in drop]
+        bins = config.get("numeric_bins")  # None: sized to the rows per network, as `budget.sized` does
+        bins = budget_lib.numeric_bins_for(max(len(r) for r in train_rows)) if bins is None else bins
         schema = tabular.infer_schema(
             features.iloc[fitted], categorical=[c for c in config.get("categorical") or () if c not in drop],
             numeric=[c for c in config.get("numeric") or () if c not in drop], drop=drop,
-            scaling=config.get("numeric_scaling") or NUMERIC_SCALING, numeric_bins=config["numeric_bins"])
+            scaling=config.get("numeric_scaling") or NUMERIC_SCALING, numeric_bins=bins)
         sample_weight = None
         if config.get("class_weight") is not None:
             encoded = target.encode(labels)
@@ -113,11 +115,8 @@ def train_members(config: dict[str, Any], features: pd.DataFrame, labels: Sequen
         raise ArgumentError("`reduce_lr_on_plateau` is not supported with bagging (each network would need its "
                             "own learning rate); pass bagging=0 (--bagging 0) to use it. "
                             f"Received: reduce_lr_on_plateau={config['reduce_lr_on_plateau']!r}")
-    rows = max(len(r) for r in train_rows)
-    bins = config.get("numeric_bins")
-    data = _Data.of({**config, "numeric_bins": budget_lib.numeric_bins_for(rows) if bins is None else bins},
-                    features, labels, train_rows, target, drop)
-    config, budget = budget_lib.sized(config, rows, regression=not data.classification)
+    data = _Data.of(config, features, labels, train_rows, target, drop)
+    config, budget = budget_lib.sized(config, max(len(r) for r in train_rows), regression=not data.classification)
     stacked, steps = _build(config, data, train_rows)
     callbacks = _callbacks(config, stacked, data, validation_rows is not None, progress)
     monitor = "val_log_loss" if data.classification else "val_mse"  # the data loss: no weight penalty

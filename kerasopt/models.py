@@ -16,7 +16,6 @@ import numpy as np
 from kerasopt import _validation as check
 from kerasopt import augmentation as augmentation_lib
 from kerasopt import optimizers as optimizers_lib
-from kerasopt.budget import hidden_units_for
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
 from kerasopt.network import Network, make_regularizer
@@ -47,9 +46,7 @@ def build_model(
         y: Training labels, whose task and classes the model reads (a table model keeps them).
         num_classes: Classes (>= 2) of a softmax classifier, `None` for
             regression, `"auto"` from `y` or `target` (required without both).
-        hidden_units, activation: Units of each hidden layer (`()`: none; `None`:
-            `kerasopt.budget.hidden_units_for` of the rows of `inputs`: one layer of 128, two for
-            a regression of up to 4,096 rows or of a shape) and their activation.
+        hidden_units, activation: Units per hidden layer (`()`: none; `None`: `budget.hidden_units_for`), activation.
         kernel_initializer: Initializer name or dict of every kernel (seeded).
         l1, l2: L1 / L2 strength, one value or one per Dense layer (output last).
         kernel_regularizer: Instead of `l1`/`l2` (left at their defaults), a
@@ -75,16 +72,14 @@ def build_model(
     """
     num_classes, target = _task(inputs, y, num_classes, target)
     schema, features, n_inputs = _inputs(inputs)
-    if hidden_units is None:
-        hidden_units = hidden_units_for(_rows(inputs) or None, regression=num_classes is None)
     network = Network.create(num_classes, hidden_units, activation, kernel_initializer, l1, l2, kernel_regularizer,
-                             dropout, batch_norm, embeddings=[] if schema is None else embedding_blocks(schema))
+                             dropout, batch_norm, embeddings=[] if schema is None else embedding_blocks(schema),
+                             rows=_rows(inputs) or None)
     seed = None if seed is None else check.non_negative_int("seed", seed)
     x_in, x = _input_stage(schema, features, n_inputs, normalize, augment, image_shape, seed)
     outputs = network.apply(x, seed)
     model, loss_weights, metrics = _wrap(x_in, outputs, schema, target, num_classes, metrics, name)
-    if loss is None:
-        loss = "mse" if num_classes is None else "sparse_categorical_crossentropy"
+    loss = ("mse" if num_classes is None else "sparse_categorical_crossentropy") if loss is None else loss
     model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss, loss_weights=loss_weights,
                   metrics=metrics, jit_compile=jit_compile,
                   steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))

@@ -110,8 +110,11 @@ class Network:
                kernel_initializer: str | dict = DEFAULTS["kernel_initializer"],
                l1: float | Sequence[float] = DEFAULTS["l1"], l2: float | Sequence[float] = DEFAULTS["l2"],
                kernel_regularizer=None, dropout: float | Sequence[float] = DEFAULTS["dropout"],
-               batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"], embeddings=()) -> Network:
+               batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"], embeddings=(),
+               rows: int | None = None) -> Network:
         """Checks `kerasopt.build_model`'s network arguments (same names and meaning) and returns the description.
+
+        `hidden_units=None` is sized to the task and the training `rows` (`kerasopt.budget.hidden_units_for`).
 
         Raises:
             ArgumentError: naming the argument and echoing the value.
@@ -120,8 +123,8 @@ class Network:
                                         or num_classes < 2):
             raise ArgumentError("Invalid value for `num_classes`: expected an integer >= 2, or None for regression. "
                                 f"Received: num_classes={check.shown(num_classes)}")
-        if hidden_units is None:  # the rows are not known here: a small table's layers
-            hidden_units = hidden_units_for(None, regression=num_classes is None)
+        if hidden_units is None:
+            hidden_units = hidden_units_for(rows, regression=num_classes is None)
         units = [hidden_units] if isinstance(hidden_units, (int, np.integer)) else list(hidden_units)
         units = tuple(check.positive_int("hidden_units", u) for u in units)
         _keras_lookup("activation", keras.activations.get, activation)

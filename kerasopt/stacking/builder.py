@@ -16,7 +16,6 @@ import numpy as np
 from kerasopt import _validation as check
 from kerasopt import models as models_lib  # modules, not names: models -> network -> stacking imports back
 from kerasopt import network as network_lib
-from kerasopt.budget import hidden_units_for
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
 from kerasopt.stacking.layers import EQUATION, StackedBatchNormalization
@@ -197,12 +196,10 @@ def build_stacked_model(
     seeds = member_seeds("seed", seed, members)
     per_member = _check_population(population, members, learning_rate=learning_rate, l1=l1, l2=l2,
                                    dropout=dropout, kernel_regularizer=kernel_regularizer)
-    if hidden_units is None:
-        hidden_units = hidden_units_for(None if features is None else max(len(a) for a in features),
-                                        regression=num_classes is None)
     network = network_lib.Network.create(num_classes, hidden_units, activation, kernel_initializer, l1, l2,
                                          kernel_regularizer, dropout, batch_norm,
-                                         embeddings=_blocks(embeddings, normalize and features is not None))
+                                         embeddings=_blocks(embeddings, normalize and features is not None),
+                                         rows=None if features is None else max(len(a) for a in features))
     opt = _stacked_optimizer(optimizer, learning_rate, per_member)
     x_in = keras.Input(shape=(members, n_inputs), name="features")
     mask_in = keras.Input(shape=(members,), name="row_mask")
