@@ -70,8 +70,9 @@ class _DenseEstimator(BaseEstimator):
                 params[key] = dict(_D[key]) if same else {}
         units = params["hidden_units"]
         params["hidden_units"] = [units] if isinstance(units, int) else None if units is None else list(units)
-        if hasattr(self, "class_weight"):
-            params["class_weight"] = self.class_weight
+        for key in ("class_weight", "label_smoothing"):  # a classifier's own
+            if hasattr(self, key):
+                params[key] = getattr(self, key)
         return config_lib.resolve(params)
 
     def _frame(self, X, reset: bool) -> pd.DataFrame:
@@ -245,6 +246,8 @@ class DenseClassifier(ClassifierMixin, _DenseEstimator):
     floats; `classes_` holds them and `predict` returns them. Binary
     problems report AUC among the Keras metrics.
     """ + _PARAMS_DOC + """        class_weight: `None`, `"balanced"` or a dict `{label: weight}`.
+        label_smoothing: Share of each one-hot target spread over the
+            classes in the cross-entropy, in [0, 1).
 
     Attributes:
         classes_: The class labels, in the order of `predict_proba`'s columns.
@@ -274,7 +277,7 @@ class DenseClassifier(ClassifierMixin, _DenseEstimator):
                  validation_split=_default("validation_split"), refit=_default("refit"), bagging=_default("bagging"),
                  seed=_default("seed"),
                  verbose=0, categorical=None, numeric=None, drop=None, numeric_scaling=_default("numeric_scaling"),
-                 numeric_bins=_default("numeric_bins")):
+                 numeric_bins=_default("numeric_bins"), label_smoothing=_default("label_smoothing")):
         _store_params(self, locals())
 
     def fit(self, X, y):

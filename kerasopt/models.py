@@ -15,6 +15,7 @@ import numpy as np
 
 from kerasopt import _validation as check
 from kerasopt import augmentation as augmentation_lib
+from kerasopt import losses
 from kerasopt import optimizers as optimizers_lib
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
@@ -32,7 +33,7 @@ def build_model(
     dropout: float | Sequence[float] = DEFAULTS["dropout"], batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"],
     normalize: bool = True, optimizer: str | dict | keras.optimizers.Optimizer = DEFAULTS["optimizer"],
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | None = None, loss: Any = None,
-    metrics: list | None = None, seed: int | None = None, jit_compile: bool | str = "auto",
+    label_smoothing: float = DEFAULTS["label_smoothing"], metrics: list | None = None, seed: int | None = None, jit_compile: bool | str = "auto",
     steps_per_execution: int = 1, name: str = "kerasopt_dense", target=None, augment: Any = None,
     image_shape: Sequence[int] | None = None,
 ) -> keras.Model:
@@ -57,6 +58,10 @@ def build_model(
             or schedule (`None`: the default, or a dict's or instance's own).
         loss, metrics: Default sparse categorical cross-entropy and
             `["accuracy"]`, or MSE and `["mae"]`.
+        label_smoothing: With the default loss of a classifier, the share of
+            each one-hot target spread over the classes
+            (`kerasopt.losses.SmoothedSparseCategoricalCrossentropy`); a
+            regression ignores it.
         seed, name: Seed of the initializers and dropout masks; model name.
         jit_compile, steps_per_execution: Passed to `Model.compile`.
         target: For a table, the `TargetInfo` of `encode_target` instead of
@@ -79,7 +84,8 @@ def build_model(
     x_in, x = _input_stage(schema, features, n_inputs, normalize, augment, image_shape, seed)
     outputs = network.apply(x, seed)
     model, loss_weights, metrics = _wrap(x_in, outputs, schema, target, num_classes, metrics, name)
-    loss = ("mse" if num_classes is None else "sparse_categorical_crossentropy") if loss is None else loss
+    if loss is None:
+        loss = "mse" if num_classes is None else losses.classification_loss(label_smoothing)
     model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss, loss_weights=loss_weights,
                   metrics=metrics, jit_compile=jit_compile,
                   steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))

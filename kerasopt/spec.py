@@ -230,6 +230,8 @@ FIELDS: tuple[Field, ...] = (
           search={"dropout": {"min": 0.0, "max": 0.3, "step": 0.1}}),
     Field("batch_norm", bool, False, "batch normalization between each Dense layer and its activation",
           "model", check=_flag, cli="bool", search={"batch_norm": {"choices": [False, True]}}),
+    Field("label_smoothing", float, 0.0, "label smoothing of a classifier's cross-entropy (a regression "
+          "ignores it)", "model", check=check.unit_interval),
     # -- optimizer -----------------------------------------------------------------------------
     Field("optimizer", str, "adam", "optimizer name", "optimizer", check=_name_or_mapping, choices=OPTIMIZERS,
           search={"optimizer": {"choices": ["adam", "nadam", "rmsprop", "momentum"]}}),
@@ -286,7 +288,7 @@ FIELD: dict[str, Field] = {f.name: f for f in FIELDS}
 
 #: The options that are `kerasopt.build_model` arguments of the same name.
 BUILD_MODEL_ARGS = ("hidden_units", "activation", "kernel_initializer", "l1", "l2", "dropout", "batch_norm",
-                    "optimizer", "learning_rate")
+                    "label_smoothing", "optimizer", "learning_rate")
 
 
 def defaults() -> dict[str, Any]:

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from kerasopt import _validation as check
+from kerasopt import losses
 from kerasopt import models as models_lib  # modules, not names: models -> network -> stacking imports back
 from kerasopt import network as network_lib
 from kerasopt.config import DEFAULTS
@@ -138,10 +139,10 @@ def _member_features(inputs, members) -> tuple[int, list[np.ndarray] | None, int
     return arrays[0].shape[1], arrays, len(arrays)
 
 
-def _stacked_loss(loss, num_classes):
+def _stacked_loss(loss, num_classes, label_smoothing: float):
     if loss is None:
         return (keras.losses.MeanSquaredError(reduction="sum") if num_classes is None
-                else keras.losses.SparseCategoricalCrossentropy(reduction="sum"))
+                else losses.classification_loss(label_smoothing, reduction="sum"))
     try:
         resolved = keras.losses.get(loss)
     except (ValueError, TypeError):
@@ -160,7 +161,8 @@ def build_stacked_model(
     dropout: float | Sequence[float] = DEFAULTS["dropout"], batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"],
     normalize: bool = True, optimizer: str | dict | keras.optimizers.Optimizer = DEFAULTS["optimizer"],
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | None = None, loss: Any = None,
-    seed: int | Sequence[int] | None = None, jit_compile: bool | str = "auto", steps_per_execution: int = 1,
+    label_smoothing: float = DEFAULTS["label_smoothing"], seed: int | Sequence[int] | None = None,
+    jit_compile: bool | str = "auto", steps_per_execution: int = 1,
     name: str = "kerasopt_stacked", embeddings: Sequence[Sequence[int]] | None = None,
     population: dict[str, Sequence[float]] | None = None,
 ) -> keras.Model:
@@ -178,6 +180,7 @@ def build_stacked_model(
             batch_norm, normalize, optimizer, learning_rate: As in `kerasopt.build_model`, for every member;
             the optimizer must update each weight entry from its own gradient (no `clipnorm`).
         loss: `None` (the single network's loss) or a `keras.losses.Loss`, summed over the members.
+        label_smoothing: As in `kerasopt.build_model`.
         seed: One seed (member `k` gets `seed + k`), one seed per member, or `None`.
         jit_compile: Passed to `Model.compile` (kerasopt's policy for a run's length: `jit_for`).
         steps_per_execution: Passed to `Model.compile`.
@@ -207,7 +210,7 @@ def build_stacked_model(
     threefry = jit_compile is True and keras.backend.backend() == "tensorflow"  # see StackedDropout
     outputs = network.apply_stacked(x, mask_in, seeds, per_member, threefry=threefry)
     model = keras.Model({"features": x_in, "row_mask": mask_in}, outputs, name=name)
-    model.compile(optimizer=opt, loss=_stacked_loss(loss, num_classes), metrics=_data_loss_metrics(loss, num_classes),
+    model.compile(optimizer=opt, loss=_stacked_loss(loss, num_classes, label_smoothing), metrics=_data_loss_metrics(loss, num_classes),
                   jit_compile=jit_compile,
                   steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
     return model
