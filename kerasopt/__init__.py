@@ -40,8 +40,9 @@ _EXPORTS = {
     "ConfigError": "kerasopt.errors",
     "OutputExistsError": "kerasopt.errors",
 }
-_SUBMODULES = ("augmentation", "bagging", "callbacks", "config", "data", "errors", "estimators", "evaluation", "export", "models", "optimizers", "pipeline",
-               "plotting", "schedules", "spec", "stacking", "tabular", "training", "tuning", "experiments")
+_SUBMODULES = ("augmentation", "bagging", "callbacks", "config", "data", "errors", "estimators", "evaluation",
+               "export", "losses", "models", "optimizers", "pipeline", "plotting", "schedules", "spec", "stacking",
+               "tabular", "training", "tuning", "experiments")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -64,7 +65,7 @@ def __dir__():
 # Modules that define Keras-serializable objects (registered under the package name "kerasopt").
 # Keras resolves a saved "kerasopt>..." class only from its registry, and it imports no
 # module outside Keras itself, so these modules must have run before a model is loaded.
-_SERIALIZABLE_MODULES = ("kerasopt.augmentation", "kerasopt.schedules", "kerasopt.stacking.layers",
+_SERIALIZABLE_MODULES = ("kerasopt.augmentation", "kerasopt.losses", "kerasopt.schedules", "kerasopt.stacking.layers",
                          "kerasopt.stacking.optimizers", "kerasopt.tabular.layers", "kerasopt.tabular.model")
 
 

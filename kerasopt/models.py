@@ -84,8 +84,9 @@ def build_model(
     x_in, x = _input_stage(schema, features, n_inputs, normalize, augment, image_shape, seed)
     outputs = network.apply(x, seed)
     model, loss_weights, metrics = _wrap(x_in, outputs, schema, target, num_classes, metrics, name)
-    if loss is None:
-        loss = "mse" if num_classes is None else losses.classification_loss(label_smoothing)
+    if check.unit_interval("label_smoothing", label_smoothing) and loss is None and num_classes is not None:
+        loss = losses.SmoothedSparseCategoricalCrossentropy(label_smoothing)
+    loss = ("mse" if num_classes is None else "sparse_categorical_crossentropy") if loss is None else loss
     model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss, loss_weights=loss_weights,
                   metrics=metrics, jit_compile=jit_compile,
                   steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))

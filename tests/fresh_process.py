@@ -34,7 +34,7 @@ for name, case in cases.items():
         info = {{"type": type(model).__name__,
                 "layer": None if layer is None else type(model.get_layer(layer) if isinstance(layer, str)
                                                        else model.layers[layer]).__name__,
-                "optimizer": type(optimizer).__name__,
+                "optimizer": type(optimizer).__name__, "loss": type(model.loss).__name__,
                 "learning_rate": type(getattr(optimizer, "_learning_rate", None)).__name__,
                 "member_scales": [float(s) for s in getattr(optimizer, "member_scales", [])]}}
         if hasattr(model, "predict_labels"):

@@ -8,7 +8,7 @@ def test_public_names_are_pinned():
         "KerasoptError", "ArgumentError", "DataError", "ConfigError", "OutputExistsError", "callbacks", "config",
         "data", "errors", "models", "optimizers", "pipeline", "plotting", "schedules", "spec", "stacking", "tabular", "training",
         "tuning", "experiments", "tune", "TuneResult", "cross_validate_config", "evaluate_file", "Table", "DenseClassifier", "DenseRegressor", "estimators",
-        "evaluation", "bagging", "export", "export_model",
+        "evaluation", "bagging", "export", "export_model", "losses",
     }
 
 

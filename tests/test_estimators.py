@@ -45,10 +45,10 @@ def table(n=40, seed=0):
 def test_defaults_come_from_the_specification():
     params = DenseClassifier().get_params()
     for key in ("activation", "l1", "l2", "dropout", "learning_rate", "schedule", "epochs", "batch_size",
-                "patience", "validation_split", "refit", "seed"):
+                "patience", "validation_split", "refit", "seed", "label_smoothing"):
         assert params[key] == DEFAULTS[key], key
     assert params["hidden_units"] is DEFAULTS["hidden_units"] is None  # sized to the training rows
-    assert set(DenseRegressor().get_params()) == set(params) - {"class_weight"}
+    assert set(DenseRegressor().get_params()) == set(params) - {"class_weight", "label_smoothing"}
 
 
 def test_classifier_on_a_mixed_frame_keeps_labels_and_names():

@@ -38,6 +38,13 @@ def _schedule_model():
     return kerasopt.build_model(x, num_classes=3, learning_rate=schedule, seed=0), x, None
 
 
+def _smoothed_model():
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    model = kerasopt.build_model(x, num_classes=3, label_smoothing=0.1, seed=0)
+    model.fit(x, np.arange(32) % 3, epochs=1, batch_size=8, verbose=0)
+    return model, x, None
+
+
 def _augmented_model():
     from tests.test_augmentation import _rows
 
@@ -101,7 +108,7 @@ def _population_ensemble():
     return kerasopt.stacking.stacked_ensemble(model), x, None
 
 
-BUILDERS = {"schedule": _schedule_model, "augmented": _augmented_model, "tabular": _tabular_model,
+BUILDERS = {"schedule": _schedule_model, "smoothed": _smoothed_model, "augmented": _augmented_model, "tabular": _tabular_model,
             "robust": _robust_model, "ple": _ple_model, "population": _population_model,
             "population_ensemble": _population_ensemble}
 
@@ -130,6 +137,8 @@ def test_saved_model_loads_in_a_fresh_process_and_predicts_identically(saved, lo
     np.testing.assert_array_equal(info["predictions"], expected)
     if name == "schedule":
         assert info["learning_rate"] == "ExponentialDecay"
+    elif name == "smoothed":
+        assert info["loss"] == "SmoothedSparseCategoricalCrossentropy"
     elif name == "augmented":
         assert info["layer"] == "ImageAugmentation"
     elif name == "tabular":
