@@ -29,7 +29,7 @@ from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 
 __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
-           "TASKS", "DEMO_TARGET", "COURSE_PRESET", "NUMERIC_SCALING", "defaults", "fields",
+           "TASKS", "DEMO_TARGET", "COURSE_PRESET", "LABEL_SMOOTHING", "NUMERIC_SCALING", "defaults", "fields",
            "check_value", "format_default", "TUNE_FIELDS",
            "TUNE_FIELD", "TUNERS", "TUNE_OBJECTIVES", "DEFINES_SEARCH", "tune_options", "to_argv", "default_out"]
 
@@ -42,7 +42,9 @@ NUMERIC_SCALINGS = ("standard", "robust")  # also kerasopt.tabular.NUMERIC_SCALI
 #: The course's preset for the phone table (`scripts/train_phone.py`): the defaults chosen on its 1,600
 #: nearly linear rows before the 30-table benchmark chose today's (docs/course.md). Strong L1 selects the
 #: few columns that matter there; quantile bins only add inputs to a linear signal.
-COURSE_PRESET = {"l1": 0.01, "numeric_bins": 0, "numeric_scaling": "standard"}
+COURSE_PRESET = {"l1": 0.01, "numeric_bins": 0, "numeric_scaling": "standard", "label_smoothing": 0.0}
+#: Default label smoothing of a classifier (docs/benchmarks.md, "Label smoothing").
+LABEL_SMOOTHING = 0.1
 #: Default scaling of numeric columns (also `infer_schema`'s): median and interquartile range, then smooth
 #: clipping, so that one extreme value cannot dominate a column (docs/benchmarks.md, "Robust scaling").
 NUMERIC_SCALING = "robust"
@@ -230,8 +232,9 @@ FIELDS: tuple[Field, ...] = (
           search={"dropout": {"min": 0.0, "max": 0.3, "step": 0.1}}),
     Field("batch_norm", bool, False, "batch normalization between each Dense layer and its activation",
           "model", check=_flag, cli="bool", search={"batch_norm": {"choices": [False, True]}}),
-    Field("label_smoothing", float, 0.0, "label smoothing of a classifier's cross-entropy (a regression "
-          "ignores it)", "model", check=check.unit_interval),
+    Field("label_smoothing", float, LABEL_SMOOTHING, "share of each one-hot target spread evenly over the "
+          "classes in a classifier's cross-entropy (a regression ignores it)", "model", check=check.unit_interval,
+          search={"label_smoothing": LABEL_SMOOTHING}),
     # -- optimizer -----------------------------------------------------------------------------
     Field("optimizer", str, "adam", "optimizer name", "optimizer", check=_name_or_mapping, choices=OPTIMIZERS,
           search={"optimizer": {"choices": ["adam", "nadam", "rmsprop", "momentum"]}}),
@@ -382,7 +385,7 @@ def _tune(name: str, base: str | None = None, **changes) -> Field:
 
 TUNE_FIELDS: tuple[Field, ...] = (
     *(FIELD[name] for name in ("data", "encoding", "target", "task", "categorical", "numeric", "drop",
-                               "numeric_scaling", "numeric_bins")),
+                               "numeric_scaling", "numeric_bins", "label_smoothing")),
     _tune("tuner", type=str, default="bayesian", help="search strategy", check=_one_of(TUNERS),
           choices=TUNERS),
     _tune("max_trials", type=int, default=30, help="number of trials (an upper bound for grid and hyperband)",
@@ -444,7 +447,7 @@ TUNE_FIELD: dict[str, Field] = {f.name: f for f in TUNE_FIELDS}
 #: The options that define a search: a rerun must repeat them to resume it (`search.json`), and every
 #: process of a distributed search gets them (`to_argv`). The others may change between runs.
 DEFINES_SEARCH = ("data", "encoding", "target", "task", "categorical", "numeric", "drop", "numeric_scaling",
-                  "numeric_bins", "tuner", "max_trials",
+                  "numeric_bins", "label_smoothing", "tuner", "max_trials",
                   "executions_per_trial", "objective", "cv", "space", "epochs", "patience", "validation_split",
                   "test_split", "seed", "out")
 

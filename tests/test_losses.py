@@ -80,7 +80,11 @@ def test_a_stacked_member_gets_the_single_networks_smoothed_loss():
     assert stacked_loss == pytest.approx(2 * 16 * single_loss, rel=1e-5)
 
 
-def test_a_run_passes_label_smoothing_to_its_model():
-    args = kerasopt.config.model_arguments(kerasopt.config.resolve({"label_smoothing": 0.1}), steps_per_epoch=3)
-    assert args["label_smoothing"] == 0.1
-    assert kerasopt.config.DEFAULTS["label_smoothing"] == kerasopt.DenseClassifier().label_smoothing
+def test_a_run_smooths_by_default_and_build_model_does_not():
+    """Runs, estimators and searches take the specification's 0.1; `build_model` alone builds the course's loss."""
+    from kerasopt import spec
+
+    args = kerasopt.config.model_arguments(kerasopt.config.resolve({}), steps_per_epoch=3)
+    assert args["label_smoothing"] == spec.LABEL_SMOOTHING == 0.1 == kerasopt.DenseClassifier().label_smoothing
+    assert kerasopt.config.model_arguments(kerasopt.config.resolve({"label_smoothing": 0}), 3)["label_smoothing"] == 0
+    assert kerasopt.build_model(4, num_classes=3).loss == "sparse_categorical_crossentropy"

@@ -96,7 +96,7 @@ def test_default_space_starts_from_the_core_defaults():
     values = declare(hp, resolve_space())
     assert DEFAULTS["hidden_units"] is None and values["hidden_units"] == budget.hidden_units_for(None) == [128]
     for name in ("activation", "dropout", "batch_norm", "l1", "l2", "optimizer", "learning_rate",
-                 "schedule"):
+                 "schedule", "label_smoothing"):
         assert values[name] == DEFAULTS[name], name
     # the run's batch size is sized to the rows (None); a trial starts from a small table's
     assert DEFAULTS["batch_size"] is None and values["batch_size"] == budget.training_budget(1024).batch_size
@@ -104,7 +104,7 @@ def test_default_space_starts_from_the_core_defaults():
     assert default_values(hp) == {"num_layers": 1, "units_0": 128, "activation": "elu", "dropout": 0.0,
                                   "batch_norm": False, "l1_on": True, "l1": 1e-4, "l2_on": False,
                                   "optimizer": "adam", "learning_rate": 0.01, "schedule": "exponential",
-                                  "batch_size": 32, "epochs": 150}
+                                  "batch_size": 32, "epochs": 150, "label_smoothing": 0.1}
 
 
 def test_default_space_is_the_spec_search_ranges():
@@ -127,7 +127,7 @@ def test_model_kwargs_are_build_model_arguments_and_cosine_spans_the_trial():
     values = declare(keras_tuner.HyperParameters(), space)
     kwargs = model_kwargs(values, space, n_rows=100)
     assert set(kwargs) <= set(inspect.signature(build_model).parameters)
-    assert set(kwargs) == set(spec.BUILD_MODEL_ARGS) - {"kernel_initializer", "label_smoothing"}
+    assert set(kwargs) == set(spec.BUILD_MODEL_ARGS) - {"kernel_initializer"}
     assert isinstance(kwargs["learning_rate"], schedules.WarmupCosineDecay)
     assert kwargs["learning_rate"].decay_epochs == 12  # the trial's epochs
     assert kwargs["learning_rate"].steps_per_epoch == 4  # ceil(100 / 32)
@@ -309,3 +309,13 @@ def test_bayesian_proposals_come_from_the_gaussian_process_after_the_initial_poi
     assert 1e-4 <= values["learning_rate"] <= 1e-1 and 8 <= values["units"] <= 64
     trial = oracle.create_trial("tuner0")
     assert trial.status == "RUNNING" and trial.hyperparameters.values != oracles.default_values(hp)
+
+
+def test_a_searchs_label_smoothing_is_fixed_in_its_space_unless_the_space_searches_it():
+    from kerasopt.tuning.space import resolve_space
+
+    assert resolve_space(fixed={"label_smoothing": 0.0})["label_smoothing"] == 0.0
+    searched = resolve_space({"label_smoothing": [0.0, 0.1]}, fixed={"label_smoothing": 0.0})
+    assert searched["label_smoothing"] == {"choices": [0.0, 0.1]}
+    with pytest.raises(ConfigError, match=r"space\.label_smoothing"):
+        resolve_space({"label_smoothing": 1.0})

@@ -20,8 +20,8 @@ __all__ = ["DenseHyperModel", "model_kwargs"]
 def model_kwargs(values: dict[str, Any], space: dict[str, Any], n_rows: int) -> dict[str, Any]:
     """Returns the `build_model` arguments (all but the inputs) of a trial's `values`.
 
-    Every option of `kerasopt.spec.BUILD_MODEL_ARGS` a search sets (`kernel_initializer` and
-    `label_smoothing` keep their defaults); the schedule is built as a run builds it, spanning the trial's epochs of `n_rows` rows.
+    Every option of `kerasopt.spec.BUILD_MODEL_ARGS` a search sets (`kernel_initializer` keeps its
+    default); the schedule is built as a run builds it, spanning the trial's epochs of `n_rows` rows.
     """
     from kerasopt import schedules
 

@@ -197,7 +197,7 @@ def _prepare(o: dict[str, Any]) -> _Plan:
     o["out"] = os.fspath(o["out"]) if o["out"] is not None else spec_lib.default_out(data, "-tune")
     if o["population"] is None:
         o["population"] = DEFAULT_POPULATION[o["tuner"]]
-    o["space"] = space_lib.resolve_space(o["space"])
+    o["space"] = space_lib.resolve_space(o["space"], fixed={"label_smoothing": o["label_smoothing"]})
     if o["epochs"] is not None:
         o["space"]["epochs"] = int(o["epochs"])
     frame = data if isinstance(data, pd.DataFrame) else \

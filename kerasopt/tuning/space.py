@@ -59,7 +59,7 @@ DEFAULT_SPACE: dict[str, Any] = _default_space()
 _KINDS = {
     "num_layers": "int", "units": "int", "activation": "str", "dropout": "float", "batch_norm": "bool",
     "l1": "float", "l2": "float", "optimizer": "str", "learning_rate": "float", "momentum": "float",
-    "schedule": "str", "batch_size": "int", "epochs": "int",
+    "schedule": "str", "batch_size": "int", "epochs": "int", "label_smoothing": "float",
 }
 
 
@@ -82,7 +82,7 @@ def _check_value(name: str, value) -> Any:
             raise _fail(name, "a positive number", value)
         if value < 0:
             raise _fail(name, "a non-negative number", value)
-        if name in ("dropout", "momentum") and value >= 1:
+        if name in ("dropout", "momentum", "label_smoothing") and value >= 1:
             raise _fail(name, "a number in [0, 1)", value)
         return value
     if kind == "bool":
@@ -195,7 +195,8 @@ def _values(spec) -> list | None:
     return [spec]
 
 
-def resolve_space(overrides: dict[str, Any] | str | os.PathLike | None = None) -> dict[str, Any]:
+def resolve_space(overrides: dict[str, Any] | str | os.PathLike | None = None,
+                  fixed: dict[str, Any] | None = None) -> dict[str, Any]:
     """Returns the default space updated with `overrides`, checked.
 
     Args:
@@ -203,6 +204,8 @@ def resolve_space(overrides: dict[str, Any] | str | os.PathLike | None = None) -
             JSON or YAML file holding one, or `None` for the default space.
             Each name given replaces the default spec of that name;
             `schedule_args` is merged per schedule.
+        fixed: Values that replace the defaults of fixed hyperparameters
+            unless `overrides` names them (a search's `label_smoothing` option).
 
     Returns:
         The full, normalized space dict.
@@ -224,7 +227,7 @@ def resolve_space(overrides: dict[str, Any] | str | os.PathLike | None = None) -
     if unknown:
         raise ConfigError(f"Unknown hyperparameter(s) in the search space: {', '.join(map(str, unknown))}. "
                           f"Known: {', '.join(known)}.")
-    merged = copy.deepcopy(DEFAULT_SPACE)
+    merged = {**copy.deepcopy(DEFAULT_SPACE), **(fixed or {})}
     for key, value in overrides.items():
         if key == "schedule_args":
             merged["schedule_args"].update(_check_schedule_args(value))
@@ -263,7 +266,7 @@ def declare(hp, space: dict[str, Any]) -> dict[str, Any]:
     if with_momentum:
         momentum = _declare_one(hp, "momentum", space["momentum"], ("optimizer", with_momentum))
         values["momentum"] = momentum if optimizer in MOMENTUM_OPTIMIZERS else None
-    for name in ("schedule", "batch_size", "epochs"):
+    for name in ("schedule", "batch_size", "epochs", "label_smoothing"):
         values[name] = _declare_one(hp, name, space[name])
     return values
 
