@@ -33,7 +33,7 @@ def build_model(
     dropout: float | Sequence[float] = DEFAULTS["dropout"], batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"],
     normalize: bool = True, optimizer: str | dict | keras.optimizers.Optimizer = DEFAULTS["optimizer"],
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | None = None, loss: Any = None,
-    label_smoothing: float = 0.0, metrics: list | None = None, seed: int | None = None, jit_compile: bool | str = "auto",
+    label_smoothing: float = DEFAULTS["label_smoothing"], metrics: list | None = None, seed: int | None = None, jit_compile: bool | str = "auto",
     steps_per_execution: int = 1, name: str = "kerasopt_dense", target=None, augment: Any = None,
     image_shape: Sequence[int] | None = None,
 ) -> keras.Model:
@@ -61,8 +61,7 @@ def build_model(
         label_smoothing: With the default loss of a classifier, the share of
             each one-hot target spread over the classes
             (`kerasopt.losses.SmoothedSparseCategoricalCrossentropy`); a
-            regression ignores it. 0 here, the course's plain cross-entropy;
-            runs, estimators and searches use `kerasopt.spec.LABEL_SMOOTHING`.
+            regression ignores it. 0: the plain cross-entropy.
         seed, name: Seed of the initializers and dropout masks; model name.
         jit_compile, steps_per_execution: Passed to `Model.compile`.
         target: For a table, the `TargetInfo` of `encode_target` instead of

@@ -4,7 +4,7 @@ Usage:
     python scripts/train_phone.py [--data ../shared/data/phone/train.csv] [--out runs/phone]
 
 The course's preset (`kerasopt.spec.COURSE_PRESET`: `--l1 0.01 --numeric-bins 0 --numeric-scaling
-standard --label-smoothing 0.0`) comes before the given flags, so a flag given here wins. Without --data (or --config) it
+standard`) comes before the given flags, so a flag given here wins. Without --data (or --config) it
 trains on the embedded phone-like demo data (`--demo`).
 """
 

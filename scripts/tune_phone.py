@@ -1,8 +1,8 @@
 """Search hyperparameters on the phone data: `python scripts/tune_phone.py --data train.csv --out runs/tune`.
 
 Same flags as `kerasopt tune` (see `--help`), after the part of the course's preset that is a search
-option (`--numeric-bins 0 --numeric-scaling standard --label-smoothing 0.0`, `kerasopt.spec.COURSE_PRESET`): a
-flag given here wins. Running it again resumes the search. Without --data it searches the embedded phone-like demo data (`--demo`).
+option (`--numeric-bins 0 --numeric-scaling standard`, `kerasopt.spec.COURSE_PRESET`): a flag given here
+wins. Running it again resumes the search. Without --data it searches the embedded phone-like demo data (`--demo`).
 """
 
 import sys

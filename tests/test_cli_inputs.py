@@ -275,12 +275,10 @@ def test_train_phone_script_applies_the_course_preset_and_a_given_flag_wins(tmp_
 
     from kerasopt import spec
 
-    assert spec.COURSE_PRESET == {"l1": 0.01, "numeric_bins": 0, "numeric_scaling": "standard",
-                                  "label_smoothing": 0.0}
+    assert spec.COURSE_PRESET == {"l1": 0.01, "numeric_bins": 0, "numeric_scaling": "standard"}
     assert spec.FIELD["l1"].default != 0.01 and spec.FIELD["numeric_scaling"].default != "standard"
-    assert spec.FIELD["label_smoothing"].default != 0.0
     assert spec.to_argv(spec.COURSE_PRESET, spec.COURSE_PRESET, spec.FIELD) == [
-        "--l1", "0.01", "--numeric-bins", "0", "--numeric-scaling", "standard", "--label-smoothing", "0.0"]
+        "--l1", "0.01", "--numeric-bins", "0", "--numeric-scaling", "standard"]
     out = tmp_path / "phone"
     monkeypatch.setattr(sys, "argv", ["train_phone.py", "--out", str(out), "--epochs", "1", "--bagging", "0",
                                       "--hidden-units", "2", "--quiet", "--l1", "0.05"])
@@ -288,8 +286,7 @@ def test_train_phone_script_applies_the_course_preset_and_a_given_flag_wins(tmp_
         runpy.run_path(os.path.join(REPO, "scripts", "train_phone.py"), run_name="__main__")
     assert exit_.value.code == 0
     config = json.loads((out / "config.json").read_text())
-    assert (config["l1"], config["numeric_bins"], config["numeric_scaling"], config["label_smoothing"]) == (
-        0.05, 0, "standard", 0.0)  # given L1
+    assert (config["l1"], config["numeric_bins"], config["numeric_scaling"]) == (0.05, 0, "standard")  # given L1
 
 
 @pytest.mark.slow  # a subprocess; `demo_unless_data` above and the --demo run cover it in-process

@@ -80,11 +80,22 @@ def test_a_stacked_member_gets_the_single_networks_smoothed_loss():
     assert stacked_loss == pytest.approx(2 * 16 * single_loss, rel=1e-5)
 
 
-def test_a_run_smooths_by_default_and_build_model_does_not():
-    """Runs, estimators and searches take the specification's 0.1; `build_model` alone builds the course's loss."""
+def test_a_run_passes_its_label_smoothing_to_the_model():
     from kerasopt import spec
 
     args = kerasopt.config.model_arguments(kerasopt.config.resolve({}), steps_per_epoch=3)
-    assert args["label_smoothing"] == spec.LABEL_SMOOTHING == 0.1 == kerasopt.DenseClassifier().label_smoothing
-    assert kerasopt.config.model_arguments(kerasopt.config.resolve({"label_smoothing": 0}), 3)["label_smoothing"] == 0
-    assert kerasopt.build_model(4, num_classes=3).loss == "sparse_categorical_crossentropy"
+    assert args["label_smoothing"] == spec.LABEL_SMOOTHING == kerasopt.DenseClassifier().label_smoothing
+    assert kerasopt.config.model_arguments(kerasopt.config.resolve({"label_smoothing": 0.1}), 3)["label_smoothing"] \
+        == 0.1
+
+
+def test_a_smoothed_classifier_is_less_sure_of_its_training_rows():
+    """The option reaches the training: a smoothed fit's top probabilities sit near its target, 1 - 0.3 / 2."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 3))
+    y = np.where(x[:, 0] > 0, "up", "down")
+    fits = {s: kerasopt.DenseClassifier(label_smoothing=s, hidden_units=(8,), epochs=40, patience=40, bagging=0,
+                                        refit=False, seed=0).fit(x, y) for s in (0.0, 0.3)}
+    top = {s: fit.predict_proba(x).max(axis=1) for s, fit in fits.items()}
+    assert top[0.0].mean() > 0.95 and abs(top[0.3].mean() - 0.85) < 0.05
+    assert (fits[0.3].predict(x) == y).mean() > 0.9

@@ -104,7 +104,7 @@ def test_default_space_starts_from_the_core_defaults():
     assert default_values(hp) == {"num_layers": 1, "units_0": 128, "activation": "elu", "dropout": 0.0,
                                   "batch_norm": False, "l1_on": True, "l1": 1e-4, "l2_on": False,
                                   "optimizer": "adam", "learning_rate": 0.01, "schedule": "exponential",
-                                  "batch_size": 32, "epochs": 150, "label_smoothing": 0.1}
+                                  "batch_size": 32, "epochs": 150, "label_smoothing": 0.0}
 
 
 def test_default_space_is_the_spec_search_ranges():
@@ -314,8 +314,8 @@ def test_bayesian_proposals_come_from_the_gaussian_process_after_the_initial_poi
 def test_a_searchs_label_smoothing_is_fixed_in_its_space_unless_the_space_searches_it():
     from kerasopt.tuning.space import resolve_space
 
-    assert resolve_space(fixed={"label_smoothing": 0.0})["label_smoothing"] == 0.0
-    searched = resolve_space({"label_smoothing": [0.0, 0.1]}, fixed={"label_smoothing": 0.0})
+    assert resolve_space(fixed={"label_smoothing": 0.2})["label_smoothing"] == 0.2
+    searched = resolve_space({"label_smoothing": [0.0, 0.1]}, fixed={"label_smoothing": 0.2})
     assert searched["label_smoothing"] == {"choices": [0.0, 0.1]}
     with pytest.raises(ConfigError, match=r"space\.label_smoothing"):
         resolve_space({"label_smoothing": 1.0})

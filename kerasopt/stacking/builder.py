@@ -161,7 +161,7 @@ def build_stacked_model(
     dropout: float | Sequence[float] = DEFAULTS["dropout"], batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"],
     normalize: bool = True, optimizer: str | dict | keras.optimizers.Optimizer = DEFAULTS["optimizer"],
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | None = None, loss: Any = None,
-    label_smoothing: float = 0.0, seed: int | Sequence[int] | None = None,
+    label_smoothing: float = DEFAULTS["label_smoothing"], seed: int | Sequence[int] | None = None,
     jit_compile: bool | str = "auto", steps_per_execution: int = 1,
     name: str = "kerasopt_stacked", embeddings: Sequence[Sequence[int]] | None = None,
     population: dict[str, Sequence[float]] | None = None,
