@@ -7,7 +7,7 @@ from keras import ops
 
 from kerasopt import _validation as check
 
-__all__ = ["SmoothedSparseCategoricalCrossentropy", "classification_loss"]
+__all__ = ["SmoothedSparseCategoricalCrossentropy", "default_loss"]
 
 
 @keras.saving.register_keras_serializable(package="kerasopt")
@@ -42,16 +42,23 @@ class SmoothedSparseCategoricalCrossentropy(keras.losses.Loss):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
-def classification_loss(label_smoothing: float, reduction="sum_over_batch_size") -> keras.losses.Loss:
-    """Returns Keras's sparse cross-entropy, or its smoothed form when `label_smoothing > 0`.
+def default_loss(num_classes: int | None, label_smoothing: float = 0.0, reduction: str | None = None):
+    """Returns the loss a kerasopt model compiles with when it is given none.
 
     Args:
-        label_smoothing: In [0, 1) (see `SmoothedSparseCategoricalCrossentropy`).
-        reduction: As in `keras.losses.Loss`.
+        num_classes: Classes of a classifier, `None` for a regression.
+        label_smoothing: In [0, 1); above 0, a classifier's cross-entropy is
+            `SmoothedSparseCategoricalCrossentropy(label_smoothing)`.
+        reduction: `None`: Keras's own name (`"mse"`, `"sparse_categorical_crossentropy"`) where
+            one exists; else a `keras.losses.Loss` with this reduction.
 
     Returns:
-        A `keras.losses.Loss` of integer labels against class probabilities.
+        A loss for `Model.compile`.
     """
-    if check.unit_interval("label_smoothing", label_smoothing) == 0:
-        return keras.losses.SparseCategoricalCrossentropy(reduction=reduction)
-    return SmoothedSparseCategoricalCrossentropy(label_smoothing, reduction=reduction)
+    smoothing = check.unit_interval("label_smoothing", label_smoothing)
+    if num_classes is not None and smoothing:
+        return SmoothedSparseCategoricalCrossentropy(smoothing, reduction=reduction or "sum_over_batch_size")
+    if reduction is None:
+        return "mse" if num_classes is None else "sparse_categorical_crossentropy"
+    plain = keras.losses.MeanSquaredError if num_classes is None else keras.losses.SparseCategoricalCrossentropy
+    return plain(reduction=reduction)

@@ -33,9 +33,9 @@ def build_model(
     dropout: float | Sequence[float] = DEFAULTS["dropout"], batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"],
     normalize: bool = True, optimizer: str | dict | keras.optimizers.Optimizer = DEFAULTS["optimizer"],
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | None = None, loss: Any = None,
-    label_smoothing: float = DEFAULTS["label_smoothing"], metrics: list | None = None, seed: int | None = None, jit_compile: bool | str = "auto",
-    steps_per_execution: int = 1, name: str = "kerasopt_dense", target=None, augment: Any = None,
-    image_shape: Sequence[int] | None = None,
+    label_smoothing: float = DEFAULTS["label_smoothing"], metrics: list | None = None, seed: int | None = None,
+    jit_compile: bool | str = "auto", steps_per_execution: int = 1, name: str = "kerasopt_dense", target=None,
+    augment: Any = None, image_shape: Sequence[int] | None = None,
 ) -> keras.Model:
     """Builds and compiles a regularized Dense network with the defaults of `kerasopt.spec`.
 
@@ -56,12 +56,8 @@ def build_model(
             before, each hidden activation; one value or one per layer.
         optimizer, learning_rate: Optimizer name, dict or instance, and a float
             or schedule (`None`: the default, or a dict's or instance's own).
-        loss, metrics: Default sparse categorical cross-entropy and
-            `["accuracy"]`, or MSE and `["mae"]`.
-        label_smoothing: With the default loss of a classifier, the share of
-            each one-hot target spread over the classes
-            (`kerasopt.losses.SmoothedSparseCategoricalCrossentropy`); a
-            regression ignores it. 0: the plain cross-entropy.
+        loss, metrics, label_smoothing: Default `kerasopt.losses.default_loss` (the sparse cross-entropy,
+            smoothed if `label_smoothing` > 0) and `["accuracy"]`, or MSE and `["mae"]`.
         seed, name: Seed of the initializers and dropout masks; model name.
         jit_compile, steps_per_execution: Passed to `Model.compile`.
         target: For a table, the `TargetInfo` of `encode_target` instead of
@@ -84,9 +80,7 @@ def build_model(
     x_in, x = _input_stage(schema, features, n_inputs, normalize, augment, image_shape, seed)
     outputs = network.apply(x, seed)
     model, loss_weights, metrics = _wrap(x_in, outputs, schema, target, num_classes, metrics, name)
-    if check.unit_interval("label_smoothing", label_smoothing) and loss is None and num_classes is not None:
-        loss = losses.SmoothedSparseCategoricalCrossentropy(label_smoothing)
-    loss = ("mse" if num_classes is None else "sparse_categorical_crossentropy") if loss is None else loss
+    loss = losses.default_loss(num_classes, label_smoothing) if loss is None else loss
     model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss, loss_weights=loss_weights,
                   metrics=metrics, jit_compile=jit_compile,
                   steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))

@@ -6,7 +6,7 @@ import pytest
 
 import kerasopt
 from kerasopt.errors import ArgumentError
-from kerasopt.losses import SmoothedSparseCategoricalCrossentropy, classification_loss
+from kerasopt.losses import SmoothedSparseCategoricalCrossentropy, default_loss
 
 PROBS = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.25, 0.5, 0.25]], dtype="float32")
 LABELS = np.array([0, 2, 1])
@@ -28,8 +28,11 @@ def test_loss_is_the_cross_entropy_against_smoothed_targets(s):
 def test_no_smoothing_is_keras_sparse_cross_entropy_and_labels_may_have_a_trailing_axis():
     plain = float(keras.losses.SparseCategoricalCrossentropy()(LABELS, PROBS))
     assert float(SmoothedSparseCategoricalCrossentropy(0.0)(LABELS[:, None], PROBS)) == pytest.approx(plain, rel=1e-6)
-    assert isinstance(classification_loss(0.0), keras.losses.SparseCategoricalCrossentropy)
-    assert isinstance(classification_loss(0.1), SmoothedSparseCategoricalCrossentropy)
+    assert default_loss(3) == "sparse_categorical_crossentropy" and default_loss(None, 0.1) == "mse"
+    assert type(default_loss(3, reduction="sum")) is keras.losses.SparseCategoricalCrossentropy
+    assert type(default_loss(None, reduction="sum")) is keras.losses.MeanSquaredError
+    smoothed = default_loss(3, 0.1, reduction="sum")
+    assert isinstance(smoothed, SmoothedSparseCategoricalCrossentropy) and smoothed.reduction == "sum"
 
 
 def test_stacked_labels_are_scored_per_member():

@@ -108,7 +108,8 @@ def _population_ensemble():
     return kerasopt.stacking.stacked_ensemble(model), x, None
 
 
-BUILDERS = {"schedule": _schedule_model, "smoothed": _smoothed_model, "augmented": _augmented_model, "tabular": _tabular_model,
+BUILDERS = {"schedule": _schedule_model, "smoothed": _smoothed_model, "augmented": _augmented_model,
+            "tabular": _tabular_model,
             "robust": _robust_model, "ple": _ple_model, "population": _population_model,
             "population_ensemble": _population_ensemble}
 

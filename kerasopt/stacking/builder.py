@@ -141,8 +141,7 @@ def _member_features(inputs, members) -> tuple[int, list[np.ndarray] | None, int
 
 def _stacked_loss(loss, num_classes, label_smoothing: float):
     if loss is None:
-        return (keras.losses.MeanSquaredError(reduction="sum") if num_classes is None
-                else losses.classification_loss(label_smoothing, reduction="sum"))
+        return losses.default_loss(num_classes, label_smoothing, reduction="sum")
     try:
         resolved = keras.losses.get(loss)
     except (ValueError, TypeError):
@@ -162,8 +161,8 @@ def build_stacked_model(
     normalize: bool = True, optimizer: str | dict | keras.optimizers.Optimizer = DEFAULTS["optimizer"],
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | None = None, loss: Any = None,
     label_smoothing: float = DEFAULTS["label_smoothing"], seed: int | Sequence[int] | None = None,
-    jit_compile: bool | str = "auto", steps_per_execution: int = 1,
-    name: str = "kerasopt_stacked", embeddings: Sequence[Sequence[int]] | None = None,
+    jit_compile: bool | str = "auto", steps_per_execution: int = 1, name: str = "kerasopt_stacked",
+    embeddings: Sequence[Sequence[int]] | None = None,
     population: dict[str, Sequence[float]] | None = None,
 ) -> keras.Model:
     """Builds and compiles K independent copies of a `build_model` network as one model.
@@ -179,11 +178,10 @@ def build_stacked_model(
         num_classes, hidden_units, activation, kernel_initializer, l1, l2, kernel_regularizer, dropout,
             batch_norm, normalize, optimizer, learning_rate: As in `kerasopt.build_model`, for every member;
             the optimizer must update each weight entry from its own gradient (no `clipnorm`).
-        loss: `None` (the single network's loss) or a `keras.losses.Loss`, summed over the members.
-        label_smoothing: As in `kerasopt.build_model`.
+        loss, label_smoothing: `None` (the single network's loss, as `build_model` smooths it) or a
+            `keras.losses.Loss`; summed over the members.
         seed: One seed (member `k` gets `seed + k`), one seed per member, or `None`.
-        jit_compile: Passed to `Model.compile` (kerasopt's policy for a run's length: `jit_for`).
-        steps_per_execution: Passed to `Model.compile`.
+        jit_compile, steps_per_execution: Passed to `Model.compile` (kerasopt's XLA policy: `jit_for`).
         name: Model name.
         embeddings: Optional `(start, width, dim[, index])` one-hot blocks of the features that each member
             embeds with its own matrix (`kerasopt.tabular.BlockEmbedding`, seeded by `index`, by default the
@@ -210,8 +208,8 @@ def build_stacked_model(
     threefry = jit_compile is True and keras.backend.backend() == "tensorflow"  # see StackedDropout
     outputs = network.apply_stacked(x, mask_in, seeds, per_member, threefry=threefry)
     model = keras.Model({"features": x_in, "row_mask": mask_in}, outputs, name=name)
-    model.compile(optimizer=opt, loss=_stacked_loss(loss, num_classes, label_smoothing), metrics=_data_loss_metrics(loss, num_classes),
-                  jit_compile=jit_compile,
+    model.compile(optimizer=opt, loss=_stacked_loss(loss, num_classes, label_smoothing),
+                  metrics=_data_loss_metrics(loss, num_classes), jit_compile=jit_compile,
                   steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
     return model
 
