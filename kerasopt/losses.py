@@ -1,4 +1,5 @@
-"""Label smoothing for integer class labels, which `keras.losses.SparseCategoricalCrossentropy` lacks."""
+"""The loss a kerasopt model compiles with by default, and label smoothing for integer class labels
+(which `keras.losses.SparseCategoricalCrossentropy` lacks)."""
 
 from __future__ import annotations
 
