@@ -197,3 +197,17 @@ def test_the_default_output_folder_and_test_split_follow_train(tiny_csv, tmp_pat
     assert result.out_dir == os.path.join("runs", "tiny-tune")  # train writes runs/tiny
     # the default test split of `kerasopt train`: 16 of the 80 rows are held out
     assert result.test_metrics["rows"] == 16
+
+
+def test_a_search_recorded_before_an_option_existed_resumes(tiny_csv, tmp_path):
+    out = str(tmp_path / "search")
+    options = dict(tuner="random", max_trials=1, epochs=2, cv=0, space=SPACE, baseline=False, verbose=0, out=out)
+    tune(tiny_csv, "price_range", **options)
+    marker = tmp_path / "search" / "search.json"
+    recorded = json.loads(marker.read_text())
+    assert recorded.pop("label_smoothing") == 0.0
+    marker.write_text(json.dumps(recorded))  # as a search of the release before label smoothing recorded it
+    assert tune(tiny_csv, "price_range", **options).out_dir == out  # ran without smoothing: the same search
+    marker.write_text(json.dumps(recorded))
+    with pytest.raises(search.OutputExistsError, match=r"label_smoothing: 0\.0 -> 0\.1"):
+        tune(tiny_csv, "price_range", label_smoothing=0.1, **options)

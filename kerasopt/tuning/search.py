@@ -257,6 +257,10 @@ def _data_id(data) -> str:
     return os.path.abspath(os.fspath(data))
 
 
+# Options that joined the recorded search after searches were run without them: their value in such a search.
+_RECORDED_LATER = {"label_smoothing": 0.0}
+
+
 def _prepare_out_dir(out: str, fingerprint: dict, overwrite: bool, role: str | None) -> None:
     if os.path.exists(out) and not os.path.isdir(out):
         raise OutputExistsError(f"Output path {out} is a file, not a directory. Choose another --out.")
@@ -271,6 +275,7 @@ def _prepare_out_dir(out: str, fingerprint: dict, overwrite: bool, role: str | N
     elif os.path.exists(marker):
         with open(marker, encoding="utf-8") as f:
             earlier = json.load(f)
+        earlier = {**_RECORDED_LATER, **earlier}
         changed = [k for k in sorted(set(earlier) | set(fingerprint)) if earlier.get(k) != fingerprint.get(k)
                    and k != _LAST_RUN and not (k == "data" and role == "worker")]  # machines may mount the data elsewhere
         if changed:
