@@ -3,10 +3,11 @@
 `numeric_bins`, `hidden_units`, `batch_size`, `epochs` and `patience` default to `None`;
 `sized` turns them into values from the rows one network trains on per epoch
 (docs/preprocessing.md has the table): up to `SMALL_TABLE_ROWS` rows 16 quantile bins per
-numeric column, batch 32, 300 epochs, patience 50, and a regression gets two hidden layers
-of 128; above, 48 bins, a larger batch and the epochs that fit in `STEP_BUDGET` gradient
-steps (counted in steps, not seconds, so a seed still repeats a run), and one hidden layer
-of 128, as a classification has at any size. A value the user sets is kept as given.
+numeric column, batch 32, 300 epochs, patience 50, and one hidden layer of 128 for a
+classification, two for a regression; above, 48 bins, a larger batch and the epochs that fit
+in `STEP_BUDGET` gradient steps (counted in steps, not seconds, so a seed still repeats a
+run), with two hidden layers of 128 up to `TWO_LAYER_ROWS` rows and one above. A value the
+user sets is kept as given.
 
 Example:
 
@@ -15,8 +16,8 @@ Example:
 >>> b = training_budget(40_000)
 >>> (b.hidden_units, b.batch_size, b.steps_per_epoch, b.epochs, b.patience)
 ([128], 320, 125, 80, 13)
->>> hidden_units_for(1_600, regression=True), hidden_units_for(1_600, regression=False)
-([128, 128], [128])
+>>> hidden_units_for(1_600, regression=True), hidden_units_for(1_600), hidden_units_for(10_000)
+([128, 128], [128], [128, 128])
 >>> numeric_bins_for(1_600), numeric_bins_for(40_000)
 (16, 48)
 """
@@ -30,7 +31,8 @@ from typing import Any
 
 from kerasopt import _validation as check
 
-__all__ = ["SMALL_TABLE_ROWS", "NUMERIC_BINS", "LARGE_TABLE_BINS", "HIDDEN_UNITS", "SMALL_REGRESSION_UNITS",
+__all__ = ["SMALL_TABLE_ROWS", "TWO_LAYER_ROWS", "NUMERIC_BINS", "LARGE_TABLE_BINS", "HIDDEN_UNITS",
+           "TWO_LAYER_UNITS",
            "BATCH_SIZE", "MAX_BATCH_SIZE", "EPOCHS", "PATIENCE", "STEP_BUDGET", "MIN_EPOCHS", "MIN_PATIENCE", "SIZED",
            "Budget", "numeric_bins_for", "hidden_units_for", "training_budget", "sized"]
 
@@ -41,11 +43,16 @@ NUMERIC_BINS = 16
 LARGE_TABLE_BINS = 48
 """Most quantile bins above `SMALL_TABLE_ROWS` rows (chosen on the benchmark: docs/benchmarks.md,
 "Finer bins for a larger table")."""
+TWO_LAYER_ROWS = 16_384
+"""Up to this many rows per epoch, any network gets `TWO_LAYER_UNITS` (a classification only above
+`SMALL_TABLE_ROWS`)."""
 HIDDEN_UNITS = (128,)
-"""Hidden layers of a classification, and of a regression above `SMALL_TABLE_ROWS` rows."""
-SMALL_REGRESSION_UNITS = (128, 128)
-"""Hidden layers of a regression up to `SMALL_TABLE_ROWS` rows (chosen on the benchmark:
-docs/benchmarks.md, "Two layers for a small regression")."""
+"""Hidden layers of a classification up to `SMALL_TABLE_ROWS` rows, and of any network above
+`TWO_LAYER_ROWS` rows."""
+TWO_LAYER_UNITS = (128, 128)
+"""Hidden layers of a regression up to `TWO_LAYER_ROWS` rows, and of a classification of
+`SMALL_TABLE_ROWS` to `TWO_LAYER_ROWS` rows (chosen on the benchmark: docs/benchmarks.md,
+"Two layers for a small regression" and "Two layers up to 16,384 rows")."""
 BATCH_SIZE = 32
 """Batch size of a small table."""
 MAX_BATCH_SIZE = 1024
@@ -119,11 +126,14 @@ def hidden_units_for(rows: int | None, regression: bool = False) -> list[int]:
         regression: Whether the network is a regression.
 
     Returns:
-        `SMALL_REGRESSION_UNITS` for a regression of up to `SMALL_TABLE_ROWS`
-        rows, else `HIDDEN_UNITS`, as a new list.
+        As a new list: `TWO_LAYER_UNITS` up to `TWO_LAYER_ROWS` rows, except
+        for a classification of up to `SMALL_TABLE_ROWS` rows (or `None`);
+        else `HIDDEN_UNITS`.
     """
-    small = rows is None or check.positive_int("rows", rows) <= SMALL_TABLE_ROWS
-    return list(SMALL_REGRESSION_UNITS if small and regression else HIDDEN_UNITS)
+    rows = None if rows is None else check.positive_int("rows", rows)
+    if rows is None or rows <= SMALL_TABLE_ROWS:
+        return list(TWO_LAYER_UNITS if regression else HIDDEN_UNITS)
+    return list(TWO_LAYER_UNITS if rows <= TWO_LAYER_ROWS else HIDDEN_UNITS)
 
 
 def training_budget(rows: int, batch_size: int | None = None, epochs: int | None = None,

@@ -53,7 +53,7 @@ def _default(key: str):
 _SPEC_KEYS = ("hidden_units", "activation", "kernel_initializer", "l1", "l2", "dropout", "batch_norm",
               "optimizer", "optimizer_args", "learning_rate", "schedule", "schedule_args", "epochs",
               "batch_size", "patience", "reduce_lr_on_plateau", "validation_split", "refit", "bagging", "seed",
-              "numeric_scaling", "numeric_bins")
+              "numeric_scaling", "numeric_bins", "numeric_embedding")
 
 
 class _DenseEstimator(BaseEstimator):
@@ -236,6 +236,9 @@ _PARAMS_DOC = """
             training quantiles, beside its scaled value (see
             `kerasopt.tabular.PiecewiseLinearEncoding`); 0: off; `None`:
             16, or 48 above 4,096 training rows per network.
+        numeric_embedding: `"none"` (the default) or `"periodic"`: each
+            numeric column also gets a learned periodic embedding in the
+            network (`kerasopt.tabular.PeriodicEmbedding`).
 """
 
 
@@ -277,7 +280,8 @@ class DenseClassifier(ClassifierMixin, _DenseEstimator):
                  validation_split=_default("validation_split"), refit=_default("refit"), bagging=_default("bagging"),
                  seed=_default("seed"),
                  verbose=0, categorical=None, numeric=None, drop=None, numeric_scaling=_default("numeric_scaling"),
-                 numeric_bins=_default("numeric_bins"), label_smoothing=_default("label_smoothing")):
+                 numeric_bins=_default("numeric_bins"), numeric_embedding=_default("numeric_embedding"),
+                 label_smoothing=_default("label_smoothing")):
         _store_params(self, locals())
 
     def fit(self, X, y):
@@ -335,7 +339,7 @@ class DenseRegressor(RegressorMixin, _DenseEstimator):
                  validation_split=_default("validation_split"), refit=_default("refit"), bagging=_default("bagging"),
                  seed=_default("seed"),
                  verbose=0, categorical=None, numeric=None, drop=None, numeric_scaling=_default("numeric_scaling"),
-                 numeric_bins=_default("numeric_bins")):
+                 numeric_bins=_default("numeric_bins"), numeric_embedding=_default("numeric_embedding")):
         _store_params(self, locals())
 
     def fit(self, X, y):

@@ -21,7 +21,7 @@ import pandas as pd
 from kerasopt import budget as budget_lib
 from kerasopt import config as config_lib
 from kerasopt.errors import ArgumentError
-from kerasopt.spec import NUMERIC_SCALING
+from kerasopt.spec import NUMERIC_EMBEDDING, NUMERIC_SCALING
 
 __all__ = ["train_members"]
 
@@ -54,7 +54,8 @@ class _Data:
         schema = tabular.infer_schema(
             features.iloc[fitted], categorical=[c for c in config.get("categorical") or () if c not in drop],
             numeric=[c for c in config.get("numeric") or () if c not in drop], drop=drop,
-            scaling=config.get("numeric_scaling") or NUMERIC_SCALING, numeric_bins=bins)
+            scaling=config.get("numeric_scaling") or NUMERIC_SCALING, numeric_bins=bins,
+            numeric_embedding=config.get("numeric_embedding") or NUMERIC_EMBEDDING)
         sample_weight = None
         if config.get("class_weight") is not None:
             encoded = target.encode(labels)

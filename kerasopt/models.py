@@ -20,7 +20,7 @@ from kerasopt import optimizers as optimizers_lib
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
 from kerasopt.network import Network, make_regularizer
-from kerasopt.tabular.layers import embedding_blocks
+from kerasopt.tabular.layers import embedding_blocks, periodic_columns
 
 __all__ = ["build_model", "make_optimizer", "make_regularizer"]
 
@@ -75,7 +75,7 @@ def build_model(
     schema, features, n_inputs = _inputs(inputs)
     network = Network.create(num_classes, hidden_units, activation, kernel_initializer, l1, l2, kernel_regularizer,
                              dropout, batch_norm, embeddings=[] if schema is None else embedding_blocks(schema),
-                             rows=_rows(inputs) or None)
+                             rows=_rows(inputs) or None, periodic=[] if schema is None else periodic_columns(schema))
     seed = None if seed is None else check.non_negative_int("seed", seed)
     x_in, x = _input_stage(schema, features, n_inputs, normalize, augment, image_shape, seed)
     outputs = network.apply(x, seed)

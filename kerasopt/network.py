@@ -2,14 +2,16 @@
 
 Per hidden layer: `Dense` (kernel penalty) -> optional `BatchNormalization`
 -> activation -> optional `Dropout`; then the output `Dense` layer (softmax,
-or linear for regression). Before them, for a table, each one-hot block of a
-column with many categories is embedded (`BlockEmbedding`). `apply` makes
+or linear for regression). Before them, for a table, the numeric columns may
+get a learned periodic embedding (`PeriodicEmbedding`), and each one-hot block
+of a column with many categories is embedded (`BlockEmbedding`). `apply` makes
 the plain Keras layers (`kerasopt.build_model`); `apply_stacked` makes K
 members with the member as the leading axis of every variable
 (`kerasopt.stacking.build_stacked_model`), member `k` starting from the
 weights `apply` gives with seed `seeds[k]`. The seeds of layer `i` are
-`seed + i` (kernels), `seed + 1000 + i` (dropout) and `seed + 2000 + j`
-(embedding of categorical column `j`).
+`seed + i` (kernels), `seed + 1000 + i` (dropout), `seed + 2000 + j`
+(embedding of categorical column `j`) and `seed + 3000 + v` (the periodic
+embedding's frequencies, phases, kernel and bias, v = 0 to 3).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from kerasopt import _validation as check
 from kerasopt.budget import hidden_units_for
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
-from kerasopt.tabular.layers import BlockEmbedding
+from kerasopt.tabular.layers import BlockEmbedding, PeriodicEmbedding
 
 __all__ = ["Network", "make_regularizer"]
 
@@ -93,6 +95,8 @@ class Network:
         batch_norm: One batch-normalization flag per hidden layer.
         embeddings: `(start, width, dim, index)` of each one-hot block to embed
             (`kerasopt.tabular.embedding_blocks`).
+        periodic: Positions of the features to embed periodically
+            (`kerasopt.tabular.periodic_columns`).
     """
 
     units: tuple[int, ...]
@@ -103,6 +107,7 @@ class Network:
     dropout: tuple[float, ...]
     batch_norm: tuple[bool, ...]
     embeddings: tuple[tuple[int, int, int, int], ...] = ()
+    periodic: tuple[int, ...] = ()
 
     @classmethod
     def create(cls, num_classes: int | None, hidden_units: int | Sequence[int] | None = None,
@@ -111,7 +116,7 @@ class Network:
                l1: float | Sequence[float] = DEFAULTS["l1"], l2: float | Sequence[float] = DEFAULTS["l2"],
                kernel_regularizer=None, dropout: float | Sequence[float] = DEFAULTS["dropout"],
                batch_norm: bool | Sequence[bool] = DEFAULTS["batch_norm"], embeddings=(),
-               rows: int | None = None) -> Network:
+               rows: int | None = None, periodic=()) -> Network:
         """Checks `kerasopt.build_model`'s network arguments (same names and meaning) and returns the description.
 
         `hidden_units=None` is sized to the task and the training `rows` (`kerasopt.budget.hidden_units_for`).
@@ -133,7 +138,7 @@ class Network:
                    _regularizers(l1, l2, kernel_regularizer, len(units) + 1),
                    tuple(check.per_layer("dropout", dropout, len(units), check.unit_interval)),
                    tuple(check.per_layer("batch_norm", batch_norm, len(units), _flag)),
-                   tuple(tuple(int(v) for v in block) for block in embeddings))
+                   tuple(tuple(int(v) for v in block) for block in embeddings), tuple(int(c) for c in periodic))
 
     @property
     def outputs(self) -> int:
@@ -155,7 +160,7 @@ class Network:
         """Applies the plain Keras layers (`dense_{i}`, `batch_norm_{i}`, `activation_{i}`, `dropout_{i}`,
         `output`) to the Keras tensor `x` of shape `(batch, features)` and returns the output tensor."""
         layers = keras.layers
-        x = self._embed(x, [seed])
+        x = self._embed(self._periodic(x, [seed]), [seed])
         for i, (units, rate, norm) in enumerate(zip(self.units, self.dropout, self.batch_norm)):
             x = layers.Dense(units, use_bias=not norm, kernel_initializer=self.kernel_initializer_of(i, seed),
                              kernel_regularizer=self.regularizers[i], name=f"dense_{i}")(x)
@@ -186,7 +191,7 @@ class Network:
         from kerasopt.stacking.layers import StackedBatchNormalization, StackedDropout  # stacking imports this module
 
         population = population or {}
-        x = self._embed(x, seeds)
+        x = self._embed(self._periodic(x, seeds), seeds)
         for i, (units, norm) in enumerate(zip(self.units, self.batch_norm)):
             x = self._stacked_dense(x, i, units, None, not norm, seeds, population)
             if norm:
@@ -226,4 +231,21 @@ class Network:
                 keras.initializers.RandomUniform(-0.05, 0.05, seed=_offset(s, 2000 + index))((width, dim), "float32"))
                 for s in seeds]
             table.assign(values[0] if len(table.shape) == 2 else np.stack(values))
+        return x
+
+    def _periodic(self, x, seeds: Sequence[int | None]):
+        """The `PeriodicEmbedding` stage: weights seeded `seed + 3000` (per member, for a stacked `x`)."""
+        if not self.periodic:
+            return x
+        stacked = len(x.shape) == 3
+        layer = PeriodicEmbedding(self.periodic, name="periodic")
+        x = layer(x)
+        bound = layer.frequencies ** -0.5
+        inits = (keras.initializers.RandomNormal(0.0, layer.sigma), keras.initializers.RandomUniform(-np.pi, np.pi),
+                 keras.initializers.RandomUniform(-bound, bound), keras.initializers.RandomUniform(-bound, bound))
+        for j, (variable, init) in enumerate(zip((layer.frequency, layer.phase, layer.kernel, layer.bias), inits)):
+            shape = tuple(variable.shape[1:] if stacked else variable.shape)
+            values = [keras.ops.convert_to_numpy(init.__class__.from_config(
+                {**init.get_config(), "seed": _offset(s, 3000 + j)})(shape, "float32")) for s in seeds]
+            variable.assign(np.stack(values) if stacked else values[0])
         return x

@@ -29,7 +29,8 @@ from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 
 __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
-           "TASKS", "DEMO_TARGET", "COURSE_PRESET", "LABEL_SMOOTHING", "NUMERIC_SCALING", "defaults", "fields",
+           "TASKS", "DEMO_TARGET", "COURSE_PRESET", "LABEL_SMOOTHING", "NUMERIC_SCALING",
+           "NUMERIC_EMBEDDING", "defaults", "fields",
            "check_value", "format_default", "TUNE_FIELDS",
            "TUNE_FIELD", "TUNERS", "TUNE_OBJECTIVES", "DEFINES_SEARCH", "tune_options", "to_argv", "default_out"]
 
@@ -39,6 +40,7 @@ OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamw", "momentum", "nadam", "nest
 SCHEDULES = ("constant", "step", "multistep", "exponential", "piecewise", "inverse_time", "cosine")
 TASKS = ("classification", "regression")
 NUMERIC_SCALINGS = ("standard", "robust")  # also kerasopt.tabular.NUMERIC_SCALINGS
+NUMERIC_EMBEDDINGS = ("none", "periodic")  # also kerasopt.tabular.NUMERIC_EMBEDDINGS
 #: The course's preset for the phone table (`scripts/train_phone.py`): the defaults chosen on its 1,600
 #: nearly linear rows before the 30-table benchmark chose today's (docs/course.md). Strong L1 selects the
 #: few columns that matter there; quantile bins only add inputs to a linear signal.
@@ -49,6 +51,8 @@ LABEL_SMOOTHING = 0.0
 #: Default scaling of numeric columns (also `infer_schema`'s): median and interquartile range, then smooth
 #: clipping, so that one extreme value cannot dominate a column (docs/benchmarks.md, "Robust scaling").
 NUMERIC_SCALING = "robust"
+#: Default learned embedding of numeric columns: none (docs/benchmarks.md, "Periodic embeddings").
+NUMERIC_EMBEDDING = "none"
 #: Label column of the embedded demo data (`kerasopt.data.make_phone_data`); a user's file names its own.
 DEMO_TARGET = "price_range"
 #: Groups in the order `--help` shows them.
@@ -215,9 +219,12 @@ FIELDS: tuple[Field, ...] = (
     Field("numeric_bins", int, None, "piecewise-linear encoding of each numeric column into up to N "
           "quantile bins, added beside its scaled value; 0: off; none: 16, or 48 above 4,096 training rows",
           "columns", check=_optional(check.non_negative_int), metavar="N"),
+    Field("numeric_embedding", str, NUMERIC_EMBEDDING, "learned embedding of each numeric column, added beside "
+          "its scaled value: none, or periodic (cosines of learned frequencies mapped to 3 values, as RealMLP's "
+          "PBLD)", "columns", check=_one_of(NUMERIC_EMBEDDINGS), choices=NUMERIC_EMBEDDINGS),
     # -- model ---------------------------------------------------------------------------------
     Field("hidden_units", int, None, "units per hidden layer, e.g. 64,32; the flag alone: no hidden layer; "
-          "none: 128, or 128,128 for a regression of up to 4,096 training rows", "model", check=_optional(_units),
+          "none: 128,128 up to 16,384 training rows (a classification: 4,097 to 16,384), else 128", "model", check=_optional(_units),
           cli="nargs", nargs="*", metavar="N,...",
           search={"num_layers": {"min": 0, "max": 2}, "units": {"min": 16, "max": 128, "step": 16}}),
     Field("activation", str, "elu", "activation of the hidden layers (any Keras name)", "model",
@@ -386,7 +393,7 @@ def _tune(name: str, base: str | None = None, **changes) -> Field:
 
 TUNE_FIELDS: tuple[Field, ...] = (
     *(FIELD[name] for name in ("data", "encoding", "target", "task", "categorical", "numeric", "drop",
-                               "numeric_scaling", "numeric_bins", "label_smoothing")),
+                               "numeric_scaling", "numeric_bins", "numeric_embedding", "label_smoothing")),
     _tune("tuner", type=str, default="bayesian", help="search strategy", check=_one_of(TUNERS),
           choices=TUNERS),
     _tune("max_trials", type=int, default=30, help="number of trials (an upper bound for grid and hyperband)",
@@ -448,7 +455,7 @@ TUNE_FIELD: dict[str, Field] = {f.name: f for f in TUNE_FIELDS}
 #: The options that define a search: a rerun must repeat them to resume it (`search.json`), and every
 #: process of a distributed search gets them (`to_argv`). The others may change between runs.
 DEFINES_SEARCH = ("data", "encoding", "target", "task", "categorical", "numeric", "drop", "numeric_scaling",
-                  "numeric_bins", "label_smoothing", "tuner", "max_trials",
+                  "numeric_bins", "numeric_embedding", "label_smoothing", "tuner", "max_trials",
                   "executions_per_trial", "objective", "cv", "space", "epochs", "patience", "validation_split",
                   "test_split", "seed", "out")
 

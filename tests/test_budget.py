@@ -41,7 +41,8 @@ def test_phone_runs_keep_todays_values():
 ])
 def test_larger_tables_get_a_budget_in_steps(rows, expected):
     assert as_tuple(training_budget(rows)) == expected
-    assert training_budget(rows).hidden_units == training_budget(rows, regression=True).hidden_units == [128]
+    units = [128, 128] if rows <= 16_384 else [128]
+    assert training_budget(rows).hidden_units == training_budget(rows, regression=True).hidden_units == units
     assert training_budget(rows).numeric_bins == 48
 
 
@@ -52,10 +53,12 @@ def test_bins_are_finer_above_the_small_table_rows(rows, expected):
 
 
 @pytest.mark.parametrize("rows, regression, expected", [
-    (None, True, [128, 128]), (1, True, [128, 128]), (4096, True, [128, 128]), (4097, True, [128]),
-    (254_654, True, [128]), (None, False, [128]), (1, False, [128]), (4096, False, [128]), (254_654, False, [128]),
+    (None, True, [128, 128]), (1, True, [128, 128]), (4096, True, [128, 128]), (4097, True, [128, 128]),
+    (16_384, True, [128, 128]), (16_385, True, [128]), (254_654, True, [128]),
+    (None, False, [128]), (1, False, [128]), (4096, False, [128]), (4097, False, [128, 128]),
+    (16_384, False, [128, 128]), (16_385, False, [128]), (254_654, False, [128]),
 ])
-def test_a_small_regression_gets_two_layers_and_everything_else_one(rows, regression, expected):
+def test_two_layers_up_to_16384_rows_except_for_a_small_classification(rows, regression, expected):
     assert budget.hidden_units_for(rows, regression) == expected
     assert budget.hidden_units_for(rows) is not budget.hidden_units_for(rows)  # a fresh list each time
 
@@ -93,8 +96,8 @@ def test_sized_fills_the_config_and_reports_the_budget():
     assert (resolved["batch_size"], resolved["epochs"], resolved["patience"]) == (None, 5, None)
     filled, record = budget.sized(resolved, 9000)
     assert (filled["numeric_bins"], filled["hidden_units"], filled["batch_size"], filled["epochs"],
-            filled["patience"]) == (48, [128], 96, 5, 5)
-    assert record == {"rows": 9000, "numeric_bins": 48, "hidden_units": [128], "batch_size": 96, "epochs": 5,
+            filled["patience"]) == (48, [128, 128], 96, 5, 5)
+    assert record == {"rows": 9000, "numeric_bins": 48, "hidden_units": [128, 128], "batch_size": 96, "epochs": 5,
                       "patience": 5, "steps_per_epoch": 94, "max_steps": 470,
                       "sized": ["numeric_bins", "hidden_units", "batch_size", "patience"]}
     assert spec.defaults()["batch_size"] is None and resolved["epochs"] == 5
@@ -105,8 +108,9 @@ def test_sized_fills_the_config_and_reports_the_budget():
 
 @pytest.mark.parametrize("inputs, num_classes, layers", [
     (20, None, 2), (20, 2, 1),                        # a shape: no rows, a small table's layers
-    (np.zeros((4096, 3)), None, 2), (np.zeros((4097, 3)), None, 1), (np.zeros((4096, 3)), 3, 1),
-    (pd.DataFrame({"a": np.linspace(0, 1, 4097) ** 2, "c": ["x", "y"] * 2048 + ["x"]}), None, 1),
+    (np.zeros((4096, 3)), None, 2), (np.zeros((4097, 3)), 3, 2), (np.zeros((4096, 3)), 3, 1),
+    (np.zeros((16_385, 3)), None, 1), (np.zeros((16_385, 3)), 3, 1),
+    (pd.DataFrame({"a": np.linspace(0, 1, 16_385) ** 2, "c": ["x", "y"] * 8192 + ["x"]}), None, 1),
     ({"a": np.linspace(0, 1, 10) ** 2}, None, 2),
 ])
 def test_build_model_sizes_its_depth_to_the_task_and_the_rows_of_its_inputs(inputs, num_classes, layers):

@@ -83,6 +83,17 @@ def _ple_model():
     return clf.model_, frame.assign(x=[1e30, -1e30, np.nan, 3.0] * 25), "tabular_ple"
 
 
+def _periodic_model():
+    from kerasopt.tabular import encode_target, infer_schema
+    from tests.test_robust_scaling import extreme_frame
+
+    data = extreme_frame()
+    _, target = encode_target(pd.Series(np.where(data["z"] > 0, "up", "down"), name="dir"))
+    schema = infer_schema(data, numeric_embedding="periodic")
+    model = kerasopt.build_model(schema, target=target, hidden_units=(4,), seed=0)
+    return model, data.assign(x=[1e30, -1e30, np.inf, np.nan] * 10), "periodic"
+
+
 @functools.cache
 def _population():
     """A stacked population trained for one epoch (sgd, member rates 0.1, 0.03, 0.3), and its rows."""
@@ -110,7 +121,7 @@ def _population_ensemble():
 
 BUILDERS = {"schedule": _schedule_model, "smoothed": _smoothed_model, "augmented": _augmented_model,
             "tabular": _tabular_model,
-            "robust": _robust_model, "ple": _ple_model, "population": _population_model,
+            "robust": _robust_model, "ple": _ple_model, "periodic": _periodic_model, "population": _population_model,
             "population_ensemble": _population_ensemble}
 
 
@@ -150,6 +161,8 @@ def test_saved_model_loads_in_a_fresh_process_and_predicts_identically(saved, lo
     elif name == "ple":
         assert info["layer"] == "PiecewiseLinearEncoding" and np.isfinite(expected).all()
         assert info["labels"] == np.array(["no", "yes"])[expected.argmax(1)].tolist()
+    elif name == "periodic":
+        assert info["layer"] == "PeriodicEmbedding" and np.isfinite(expected).all()
     elif name == "population":
         assert info["optimizer"] == "MemberwiseSGD" and info["member_scales"] == pytest.approx([0.1, 0.03, 0.3])
 

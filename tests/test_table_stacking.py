@@ -44,8 +44,10 @@ def test_encoding_layout_matches_the_embedding_blocks(table):
     np.testing.assert_array_equal(x[:, start:start + width].sum(axis=1), 1.0)  # one category per row
 
 
-def test_untrained_table_members_are_the_single_table_networks(table):
+@pytest.mark.parametrize("embedding", ["none", "periodic"])
+def test_untrained_table_members_are_the_single_table_networks(table, embedding):
     frame, _, schema, target = table
+    schema = tabular.infer_schema(frame, numeric_embedding=embedding)
     model = stacking.build_stacked_table_model(schema, 3, target, seed=SEEDS, **ARCH)
     stacked = stacking.predict_members(model, stacking.encode_table(schema, frame))
     for k, seed in enumerate(SEEDS):
@@ -53,12 +55,13 @@ def test_untrained_table_members_are_the_single_table_networks(table):
         np.testing.assert_allclose(stacked[:, k], single.predict(frame, verbose=0), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("task", ["classification", "regression"])
-def test_table_member_trained_stacked_matches_the_single_table_network(task):
+@pytest.mark.parametrize("task, embedding", [("classification", "none"), ("regression", "none"),
+                                             ("classification", "periodic")])
+def test_table_member_trained_stacked_matches_the_single_table_network(task, embedding):
     frame, label = _frame(60)
     y = label if task == "classification" else frame["size"].to_numpy() * 3 + 100
     frame = frame.drop(columns="size") if task == "regression" else frame
-    schema = tabular.infer_schema(frame)
+    schema = tabular.infer_schema(frame, numeric_embedding=embedding)
     _, target = tabular.encode_target(y, task=task)
     arch = {**ARCH, "optimizer": "sgd", "learning_rate": 0.05, "l1": 1e-3}
     rows = [np.arange(0, 40), np.arange(20, 60)]

@@ -205,9 +205,11 @@ def test_a_search_recorded_before_an_option_existed_resumes(tiny_csv, tmp_path):
     tune(tiny_csv, "price_range", **options)
     marker = tmp_path / "search" / "search.json"
     recorded = json.loads(marker.read_text())
-    assert recorded.pop("label_smoothing") == 0.0
-    marker.write_text(json.dumps(recorded))  # as a search of the release before label smoothing recorded it
+    assert (recorded.pop("label_smoothing"), recorded.pop("numeric_embedding")) == (0.0, "none")
+    marker.write_text(json.dumps(recorded))  # as a search of a release before these options recorded it
     assert tune(tiny_csv, "price_range", **options).out_dir == out  # ran without smoothing: the same search
     marker.write_text(json.dumps(recorded))
     with pytest.raises(search.OutputExistsError, match=r"label_smoothing: 0\.0 -> 0\.1"):
         tune(tiny_csv, "price_range", label_smoothing=0.1, **options)
+    with pytest.raises(search.OutputExistsError, match=r"numeric_embedding: 'none' -> 'periodic'"):
+        tune(tiny_csv, "price_range", numeric_embedding="periodic", **options)

@@ -21,7 +21,7 @@ from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
 from kerasopt.stacking.layers import EQUATION, StackedBatchNormalization
 from kerasopt.stacking.optimizers import check_optimizer, memberwise_optimizer
-from kerasopt.tabular.layers import BlockEmbedding
+from kerasopt.tabular.layers import BlockEmbedding, PeriodicEmbedding
 
 __all__ = ["POPULATION_KEYS", "XLA_MIN_STEPS", "build_stacked_model", "is_regression", "jit_for", "member_seeds",
            "member_variables", "model_members", "stacked_layers"]
@@ -163,7 +163,7 @@ def build_stacked_model(
     label_smoothing: float = DEFAULTS["label_smoothing"], seed: int | Sequence[int] | None = None,
     jit_compile: bool | str = "auto", steps_per_execution: int = 1, name: str = "kerasopt_stacked",
     embeddings: Sequence[Sequence[int]] | None = None,
-    population: dict[str, Sequence[float]] | None = None,
+    population: dict[str, Sequence[float]] | None = None, periodic: Sequence[int] = (),
 ) -> keras.Model:
     """Builds and compiles K independent copies of a `build_model` network as one model.
 
@@ -188,6 +188,8 @@ def build_stacked_model(
             block's place). Needs `normalize=False`.
         population: Optional `{key: one value per member}` for keys in `POPULATION_KEYS`: member `k`
             trains as `build_model(..., key=values[k])` would.
+        periodic: Positions of the features that each member embeds with its own
+            `kerasopt.tabular.PeriodicEmbedding` (`kerasopt.tabular.periodic_columns`).
 
     Returns:
         A compiled `keras.Model`, e.g. of output shape `(None, 3, 4)` for
@@ -200,7 +202,8 @@ def build_stacked_model(
     network = network_lib.Network.create(num_classes, hidden_units, activation, kernel_initializer, l1, l2,
                                          kernel_regularizer, dropout, batch_norm,
                                          embeddings=_blocks(embeddings, normalize and features is not None),
-                                         rows=None if features is None else max(len(a) for a in features))
+                                         rows=None if features is None else max(len(a) for a in features),
+                                         periodic=periodic)
     opt = _stacked_optimizer(optimizer, learning_rate, per_member)
     x_in = keras.Input(shape=(members, n_inputs), name="features")
     mask_in = keras.Input(shape=(members,), name="row_mask")
@@ -288,6 +291,6 @@ def member_variables(layers: dict[str, keras.layers.Layer]) -> list:
     """The variables whose leading axis is the member (everything that training changes)."""
     found = []
     for layer in layers.values():
-        if isinstance(layer, (keras.layers.EinsumDense, StackedBatchNormalization, BlockEmbedding)):
+        if isinstance(layer, (keras.layers.EinsumDense, StackedBatchNormalization, BlockEmbedding, PeriodicEmbedding)):
             found.extend(layer.weights)
     return found

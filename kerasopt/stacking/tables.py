@@ -80,4 +80,5 @@ def build_stacked_table_model(schema, members: int, target, *, seed: int | Seque
                                 f"Received: {name}={kwargs[name]!r}")
     return build_stacked_model(tabular_lib.encoded_width(schema), members=check.positive_int("members", members),
                                num_classes=target.num_classes, normalize=False, seed=seed,
-                               embeddings=tabular_lib.embedding_blocks(schema), **kwargs)
+                               embeddings=tabular_lib.embedding_blocks(schema),
+                               periodic=tabular_lib.periodic_columns(schema), **kwargs)

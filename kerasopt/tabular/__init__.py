@@ -12,6 +12,7 @@ import importlib
 from kerasopt.tabular.schema import (
     MIN_CATEGORY_COUNT,
     MISSING,
+    NUMERIC_EMBEDDINGS,
     NUMERIC_SCALINGS,
     ONE_HOT_MAX,
     Column,
@@ -24,18 +25,20 @@ from kerasopt.tabular.target import CLASSIFICATION_MAX_INTEGERS, TargetInfo, det
 
 # public name -> the module (importing Keras) that defines it
 _KERAS_EXPORTS = {
-    **dict.fromkeys(("BlockEmbedding", "Impute", "MissingIndicator", "PiecewiseLinearEncoding", "RobustScaling",
-                     "SMOOTH_CLIP_BOUND", "build_preprocessing", "embedding_blocks", "embedding_dim", "encoded_width"),
+    **dict.fromkeys(("BlockEmbedding", "Impute", "MissingIndicator", "PeriodicEmbedding", "PiecewiseLinearEncoding",
+                     "RobustScaling", "SMOOTH_CLIP_BOUND", "build_preprocessing", "embedding_blocks", "embedding_dim",
+                     "encoded_width", "periodic_columns"),
                     "kerasopt.tabular.layers"),
     **dict.fromkeys(("TabularModel", "SoftmaxAUC", "is_tabular_input", "output_side"), "kerasopt.tabular.model"),
 }
 
 __all__ = [
-    "MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "CLASSIFICATION_MAX_INTEGERS", "NUMERIC_SCALINGS",
+    "MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "CLASSIFICATION_MAX_INTEGERS", "NUMERIC_SCALINGS", "NUMERIC_EMBEDDINGS",
     "Column", "Schema", "TargetInfo", "TabularModel", "Impute", "MissingIndicator", "RobustScaling",
     "PiecewiseLinearEncoding", "SMOOTH_CLIP_BOUND", "SoftmaxAUC", "robust_statistics", "bin_edges", "infer_schema",
     "detect_task", "encode_target",
     "build_preprocessing", "embedding_blocks", "embedding_dim", "encoded_width", "BlockEmbedding",
+    "PeriodicEmbedding", "periodic_columns",
 ]
 
 

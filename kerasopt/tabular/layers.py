@@ -360,3 +360,91 @@ class BlockEmbedding(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "blocks": [list(b) for b in self.blocks]}
+
+
+@keras.saving.register_keras_serializable(package="kerasopt")
+class PeriodicEmbedding(keras.layers.Layer):
+    """Appends a learned periodic embedding of some columns to the features (RealMLP's PBLD embedding).
+
+    Column `x_j` becomes `dim` values `cos(2 pi x_j w_j + b_j) V_j + c_j`:
+    `frequencies` cosines of learned frequencies `w_j` (initialized
+    `N(0, sigma^2)`) and phases `b_j` (uniform in `[-pi, pi]`), mapped by a
+    learned `(frequencies, dim)` matrix `V_j` with bias `c_j`. The features
+    pass through unchanged in front (the column itself stays an input, as in
+    a DenseNet), so the output has `len(columns) * dim` more values. An
+    extreme value gives finite cosines.
+    Features of shape `(batch, K, features)` (K stacked networks) get one
+    set of weights per member, `(K, columns, ...)`.
+
+    Args:
+        columns: Positions of the columns to embed on the last axis.
+        frequencies: Cosines per column.
+        dim: Embedded values per column.
+        sigma: Standard deviation of the initial frequencies.
+        **kwargs: Base layer arguments.
+
+    Example:
+
+    >>> layer = PeriodicEmbedding([0], frequencies=4, dim=2)
+    >>> layer(np.zeros((3, 2), "float32")).shape
+    (3, 4)
+    """
+
+    def __init__(self, columns, frequencies: int = 16, dim: int = 3, sigma: float = 0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.columns = [int(c) for c in columns]
+        if not self.columns or min(self.columns) < 0 or len(set(self.columns)) != len(self.columns):
+            raise ArgumentError("Invalid value for `columns`: expected distinct non-negative positions. "
+                                f"Received: columns={columns!r}")
+        for name, value in (("frequencies", frequencies), ("dim", dim)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ArgumentError(f"Invalid value for `{name}`: expected a positive integer. "
+                                    f"Received: {name}={value!r}")
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 < sigma < np.inf:
+            raise ArgumentError(f"Invalid value for `sigma`: expected a positive number. Received: sigma={sigma!r}")
+        self.frequencies, self.dim, self.sigma = int(frequencies), int(dim), float(sigma)
+
+    def build(self, input_shape):
+        width = int(input_shape[-1])
+        if max(self.columns) >= width:
+            raise ArgumentError(f"Invalid value for `columns`: the input has {width} features. "
+                                f"Received: columns={self.columns}")
+        lead = (*(int(d) for d in input_shape[1:-1]), len(self.columns))
+        f, d = self.frequencies, self.dim
+        bound = 1.0 / np.sqrt(f)
+        self.frequency = self.add_weight(shape=(*lead, f), name="frequency",
+                                         initializer=keras.initializers.RandomNormal(0.0, self.sigma))
+        self.phase = self.add_weight(shape=(*lead, f), name="phase",
+                                     initializer=keras.initializers.RandomUniform(-np.pi, np.pi))
+        self.kernel = self.add_weight(shape=(*lead, f, d), name="kernel",
+                                      initializer=keras.initializers.RandomUniform(-bound, bound))
+        self.bias = self.add_weight(shape=(*lead, d), name="bias",
+                                    initializer=keras.initializers.RandomUniform(-bound, bound))
+
+    def call(self, inputs):
+        ops = keras.ops
+        big = float(np.finfo(np.float32).max)
+        x = ops.take(inputs, self.columns, axis=-1)[..., None]
+        # an extreme x would overflow to inf (cos: NaN); clipped, its cosines stay finite
+        waves = ops.cos(ops.clip(2.0 * np.pi * x * self.frequency, -big, big) + self.phase)
+        equation = "bcf,cfd->bcd" if len(inputs.shape) == 2 else "bkcf,kcfd->bkcd"
+        embedded = ops.einsum(equation, waves, self.kernel) + self.bias
+        embedded = ops.reshape(embedded, (*ops.shape(embedded)[:-2], len(self.columns) * self.dim))
+        return ops.concatenate([inputs, ops.cast(embedded, inputs.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], int(input_shape[-1]) + len(self.columns) * self.dim)
+
+    def get_config(self):
+        return {**super().get_config(), "columns": list(self.columns), "frequencies": self.frequencies,
+                "dim": self.dim, "sigma": self.sigma}
+
+
+def periodic_columns(schema: Schema) -> list[int]:
+    """The columns a network embeds with `PeriodicEmbedding`: with the schema's `numeric_embedding`
+    `"periodic"`, the positions of its numeric columns (not booleans) in `build_preprocessing(schema)`'s
+    encoded features; else none."""
+    if schema.numeric_embedding != "periodic":
+        return []
+    numbers = [c for c in schema.features if c.kind in ("numeric", "boolean")]
+    return [i for i, c in enumerate(numbers) if c.kind == "numeric"]

@@ -30,10 +30,10 @@ import pandas as pd
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError, DataError
 from kerasopt.budget import numeric_bins_for
-from kerasopt.spec import NUMERIC_SCALING, NUMERIC_SCALINGS
+from kerasopt.spec import NUMERIC_EMBEDDING, NUMERIC_EMBEDDINGS, NUMERIC_SCALING, NUMERIC_SCALINGS
 from kerasopt.tabular.cells import as_series, canonical, row_hint, split_cells
 
-__all__ = ["MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "NUMERIC_SCALINGS", "Column",
+__all__ = ["MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "NUMERIC_SCALINGS", "NUMERIC_EMBEDDINGS", "Column",
            "Schema", "infer_schema", "robust_statistics", "bin_edges", "check_names"]
 
 MISSING = "[missing]"
@@ -104,6 +104,8 @@ class Schema:
         notes: One line per dropped column and per column read in a way worth knowing.
         scaling: How the model scales numeric columns: `"standard"` or `"robust"`.
         numeric_bins: The most quantile bins of a numeric column's piecewise-linear encoding (0: none).
+        numeric_embedding: The learned embedding of numeric columns: `"none"` or `"periodic"`
+            (`kerasopt.tabular.PeriodicEmbedding`, in the network).
     """
 
     input_names: list[str]
@@ -112,6 +114,7 @@ class Schema:
     notes: list[str] = field(default_factory=list)
     scaling: str = "standard"
     numeric_bins: int = 0
+    numeric_embedding: str = "none"
 
     @property
     def names(self) -> list[str]:
@@ -122,14 +125,15 @@ class Schema:
         """Returns a JSON-serializable dict; `Schema.from_config` rebuilds the schema."""
         return {"input_names": list(self.input_names), "features": [c.get_config() for c in self.features],
                 "dropped": list(self.dropped), "notes": list(self.notes), "scaling": self.scaling,
-                "numeric_bins": self.numeric_bins}
+                "numeric_bins": self.numeric_bins, "numeric_embedding": self.numeric_embedding}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Schema:
         return cls(input_names=list(config["input_names"]),
                    features=[Column(**c) for c in config["features"]],
                    dropped=list(config.get("dropped", [])), notes=list(config.get("notes", [])),
-                   scaling=config.get("scaling", "standard"), numeric_bins=config.get("numeric_bins", 0))
+                   scaling=config.get("scaling", "standard"), numeric_bins=config.get("numeric_bins", 0),
+                   numeric_embedding=config.get("numeric_embedding", "none"))
 
     def to_inputs(self, x, notes: list[str] | None = None) -> dict[str, np.ndarray]:
         """Converts raw rows to the model's inputs.
@@ -267,7 +271,8 @@ def _input_key(name: str, taken: set[str]) -> str:
 
 
 def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[str] = (),
-                 drop: Sequence[str] = (), scaling: str = NUMERIC_SCALING, numeric_bins: int | None = None) -> Schema:
+                 drop: Sequence[str] = (), scaling: str = NUMERIC_SCALING, numeric_bins: int | None = None,
+                 numeric_embedding: str = NUMERIC_EMBEDDING) -> Schema:
     """Types the feature columns of training rows and learns their statistics.
 
     The typing and dropping rules are in docs/preprocessing.md ("Column
@@ -285,6 +290,8 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
             of up to this many quantile bins, for the piecewise-linear encoding
             of `build_preprocessing`; `None`: `kerasopt.budget.numeric_bins_for`
             the rows of `frame` (16, or 48 above 4,096 rows).
+        numeric_embedding: `"periodic"`: the network embeds each numeric
+            column (`kerasopt.tabular.PeriodicEmbedding`); `"none"`: not.
 
     Returns:
         A `Schema`.
@@ -295,6 +302,9 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
             or no usable column left.
     """
     frame, names = _checked_frame(frame, scaling)
+    if numeric_embedding not in NUMERIC_EMBEDDINGS:
+        raise ArgumentError(f"Invalid value for `numeric_embedding`: expected one of {', '.join(NUMERIC_EMBEDDINGS)}. "
+                            f"Received: numeric_embedding={numeric_embedding!r}")
     numeric_bins = (numeric_bins_for(len(frame)) if numeric_bins is None
                     else check.non_negative_int("numeric_bins", numeric_bins))
     categorical, numeric, drop = _declared(names, categorical, numeric, drop)
@@ -303,7 +313,7 @@ def infer_schema(frame, *, categorical: Sequence[str] = (), numeric: Sequence[st
         raise DataError("No usable feature column: every column was dropped "
                         f"({'; '.join(n.rstrip('.') for n in notes) or 'all declared in drop'}).")
     return Schema(input_names=names, features=features, dropped=dropped, notes=notes, scaling=scaling,
-                  numeric_bins=numeric_bins)
+                  numeric_bins=numeric_bins, numeric_embedding=numeric_embedding)
 
 
 def _checked_frame(frame, scaling: str) -> tuple[pd.DataFrame, list[str]]:

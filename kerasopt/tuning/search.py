@@ -221,7 +221,8 @@ def _prepare(o: dict[str, Any]) -> _Plan:
         raise ConfigError(f"Invalid value for `cv`: {o['cv']} folds need at least {o['cv']} training rows of every "
                           f"class; the smallest class has {int(np.bincount(y_train).min())}. Received: cv={o['cv']}")
     columns = {"categorical": list(o["categorical"]), "numeric": list(o["numeric"]), "drop": table.drop,
-               "scaling": o["numeric_scaling"], "numeric_bins": o["numeric_bins"]}  # infer_schema's arguments
+               "scaling": o["numeric_scaling"], "numeric_bins": o["numeric_bins"],
+               "numeric_embedding": o["numeric_embedding"]}  # infer_schema's arguments
     recorded = {**o, "data": source, "task": task, "drop": table.drop,
                 "validation_split": None if o["cv"] else o["validation_split"]}
     fingerprint = {"data": source, "target": o["target"],
@@ -258,7 +259,7 @@ def _data_id(data) -> str:
 
 
 # Options that joined the recorded search after searches were run without them: their value in such a search.
-_RECORDED_LATER = {"label_smoothing": 0.0}
+_RECORDED_LATER = {"label_smoothing": 0.0, "numeric_embedding": "none"}
 
 
 def _prepare_out_dir(out: str, fingerprint: dict, overwrite: bool, role: str | None) -> None:
