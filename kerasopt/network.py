@@ -240,12 +240,9 @@ class Network:
         stacked = len(x.shape) == 3
         layer = PeriodicEmbedding(self.periodic, name="periodic")
         x = layer(x)
-        bound = layer.frequencies ** -0.5
-        inits = (keras.initializers.RandomNormal(0.0, layer.sigma), keras.initializers.RandomUniform(-np.pi, np.pi),
-                 keras.initializers.RandomUniform(-bound, bound), keras.initializers.RandomUniform(-bound, bound))
-        for j, (variable, init) in enumerate(zip((layer.frequency, layer.phase, layer.kernel, layer.bias), inits)):
+        inits = [layer.initializers(_offset(s, 3000)) for s in seeds]
+        for v, variable in enumerate((layer.frequency, layer.phase, layer.kernel, layer.bias)):
             shape = tuple(variable.shape[1:] if stacked else variable.shape)
-            values = [keras.ops.convert_to_numpy(init.__class__.from_config(
-                {**init.get_config(), "seed": _offset(s, 3000 + j)})(shape, "float32")) for s in seeds]
+            values = [keras.ops.convert_to_numpy(member[v](shape, "float32")) for member in inits]
             variable.assign(np.stack(values) if stacked else values[0])
         return x

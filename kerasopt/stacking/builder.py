@@ -205,16 +205,24 @@ def build_stacked_model(
                                          rows=None if features is None else max(len(a) for a in features),
                                          periodic=periodic)
     opt = _stacked_optimizer(optimizer, learning_rate, per_member)
-    x_in = keras.Input(shape=(members, n_inputs), name="features")
-    mask_in = keras.Input(shape=(members,), name="row_mask")
-    x = _normalized(x_in, features) if features is not None and normalize else x_in
-    threefry = jit_compile is True and keras.backend.backend() == "tensorflow"  # see StackedDropout
-    outputs = network.apply_stacked(x, mask_in, seeds, per_member, threefry=threefry)
-    model = keras.Model({"features": x_in, "row_mask": mask_in}, outputs, name=name)
+    model = _stacked_graph(network, (members, n_inputs), features if normalize else None, seeds, per_member,
+                           threefry=jit_compile is True and keras.backend.backend() == "tensorflow", name=name)
     model.compile(optimizer=opt, loss=_stacked_loss(loss, num_classes, label_smoothing),
                   metrics=_data_loss_metrics(loss, num_classes), jit_compile=jit_compile,
                   steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
     return model
+
+
+def _stacked_graph(network, shape: tuple[int, int], features, seeds, per_member: dict, threefry: bool,
+                   name: str) -> keras.Model:
+    """The uncompiled stacked model of `network`: inputs `features` `(batch, K, n)` and `row_mask`
+    `(batch, K)`, a leading `Normalization` adapted to `features` unless `None`, then the K members
+    (`threefry`: `StackedDropout`'s generator, for XLA on TensorFlow)."""
+    x_in = keras.Input(shape=shape, name="features")
+    mask_in = keras.Input(shape=shape[:1], name="row_mask")
+    x = _normalized(x_in, features) if features is not None else x_in
+    outputs = network.apply_stacked(x, mask_in, seeds, per_member, threefry=threefry)
+    return keras.Model({"features": x_in, "row_mask": mask_in}, outputs, name=name)
 
 
 def _stacked_optimizer(optimizer, learning_rate, per_member: dict) -> keras.optimizers.Optimizer:

@@ -411,15 +411,21 @@ class PeriodicEmbedding(keras.layers.Layer):
                                 f"Received: columns={self.columns}")
         lead = (*(int(d) for d in input_shape[1:-1]), len(self.columns))
         f, d = self.frequencies, self.dim
-        bound = 1.0 / np.sqrt(f)
-        self.frequency = self.add_weight(shape=(*lead, f), name="frequency",
-                                         initializer=keras.initializers.RandomNormal(0.0, self.sigma))
-        self.phase = self.add_weight(shape=(*lead, f), name="phase",
-                                     initializer=keras.initializers.RandomUniform(-np.pi, np.pi))
-        self.kernel = self.add_weight(shape=(*lead, f, d), name="kernel",
-                                      initializer=keras.initializers.RandomUniform(-bound, bound))
-        self.bias = self.add_weight(shape=(*lead, d), name="bias",
-                                    initializer=keras.initializers.RandomUniform(-bound, bound))
+        init = self.initializers()
+        self.frequency = self.add_weight(shape=(*lead, f), name="frequency", initializer=init[0])
+        self.phase = self.add_weight(shape=(*lead, f), name="phase", initializer=init[1])
+        self.kernel = self.add_weight(shape=(*lead, f, d), name="kernel", initializer=init[2])
+        self.bias = self.add_weight(shape=(*lead, d), name="bias", initializer=init[3])
+
+    def initializers(self, seed: int | None = None) -> tuple:
+        """The initializers of `frequency`, `phase`, `kernel` and `bias`, in that order (seeded
+        `seed`, `seed + 1`, ... unless `seed` is `None`)."""
+        bound = 1.0 / np.sqrt(self.frequencies)
+        seeds = [None] * 4 if seed is None else [seed + v for v in range(4)]
+        return (keras.initializers.RandomNormal(0.0, self.sigma, seed=seeds[0]),
+                keras.initializers.RandomUniform(-np.pi, np.pi, seed=seeds[1]),
+                keras.initializers.RandomUniform(-bound, bound, seed=seeds[2]),
+                keras.initializers.RandomUniform(-bound, bound, seed=seeds[3]))
 
     def call(self, inputs):
         ops = keras.ops
