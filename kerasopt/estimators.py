@@ -191,8 +191,9 @@ def _split(rows: np.ndarray, y: np.ndarray, n_val: int, task: str, seed):
 
 _PARAMS_DOC = """
     Args:
-        hidden_units: Units of each hidden layer (a tuple; an int for one; `None`: `(128,)`,
-            or `(128, 128)` for a regression of up to 4,096 training rows).
+        hidden_units: Units of each hidden layer (a tuple; an int for one; `None`: sized to the
+            training rows per network by `kerasopt.budget.hidden_units_for`: `(128, 128)` up to
+            16,384 rows, except a classification of up to 4,096, else `(128,)`).
         activation: Activation of the hidden layers.
         kernel_initializer: Initializer of every Dense kernel.
         l1: L1 penalty strength of every Dense kernel.
