@@ -224,7 +224,8 @@ FIELDS: tuple[Field, ...] = (
           "PBLD)", "columns", check=_one_of(NUMERIC_EMBEDDINGS), choices=NUMERIC_EMBEDDINGS),
     # -- model ---------------------------------------------------------------------------------
     Field("hidden_units", int, None, "units per hidden layer, e.g. 64,32; the flag alone: no hidden layer; "
-          "none: 128,128 up to 16,384 training rows (a classification: 4,097 to 16,384), else 128", "model", check=_optional(_units),
+          "none: 128,128 up to 16,384 training rows (a classification: 4,097 to 16,384), else 128", "model",
+          check=_optional(_units),
           cli="nargs", nargs="*", metavar="N,...",
           search={"num_layers": {"min": 0, "max": 2}, "units": {"min": 16, "max": 128, "step": 16}}),
     Field("activation", str, "elu", "activation of the hidden layers (any Keras name)", "model",

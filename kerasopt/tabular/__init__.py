@@ -33,7 +33,8 @@ _KERAS_EXPORTS = {
 }
 
 __all__ = [
-    "MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "CLASSIFICATION_MAX_INTEGERS", "NUMERIC_SCALINGS", "NUMERIC_EMBEDDINGS",
+    "MISSING", "ONE_HOT_MAX", "MIN_CATEGORY_COUNT", "CLASSIFICATION_MAX_INTEGERS", "NUMERIC_SCALINGS",
+    "NUMERIC_EMBEDDINGS",
     "Column", "Schema", "TargetInfo", "TabularModel", "Impute", "MissingIndicator", "RobustScaling",
     "PiecewiseLinearEncoding", "SMOOTH_CLIP_BOUND", "SoftmaxAUC", "robust_statistics", "bin_edges", "infer_schema",
     "detect_task", "encode_target",
