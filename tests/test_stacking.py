@@ -12,6 +12,7 @@ import pytest
 
 from kerasopt import stacking
 from kerasopt.models import build_model
+from kerasopt.stacking import builder
 
 SEEDS = [3, 7, 11]
 FAST = {"jit_compile": False}  # XLA compiling takes longer than these tiny runs; one test keeps it
@@ -170,8 +171,27 @@ def _set_members(variables, values):
         v.assign(np.broadcast_to(np.reshape(values, (-1,) + (1,) * (len(v.shape) - 1)), v.shape).astype("float32"))
 
 
-def test_member_early_stopping_driven_by_hand():
-    model = stacking.build_stacked_model(2, members=3, hidden_units=(4,), batch_norm=True)
+# Every stage that holds per-member weights: batch normalization, one-hot blocks embedded per member
+# (features 0-2) and periodic embeddings of numeric columns (features 3-4).
+_EVERY_STAGE = {"hidden_units": (4,), "batch_norm": True, "dropout": 0.1, "normalize": False,
+                "embeddings": [(0, 3, 2)], "periodic": [3, 4]}
+
+
+def test_member_variables_are_what_training_changes():
+    x = np.random.default_rng(0).normal(size=(20, 5)).astype("float32")
+    for model in (stacking.build_stacked_model(x, members=3, hidden_units=(4, 4), batch_norm=True, dropout=0.2),
+                  stacking.build_stacked_model(5, members=3, **_EVERY_STAGE)):
+        found = builder.member_variables(builder.stacked_layers(model))
+        moving = [v for v in model.non_trainable_weights if "moving_" in v.path]
+        assert {v.path for v in found} == {v.path for v in model.trainable_weights + moving}
+        assert all(v.shape[0] == 3 for v in found)
+        assert not any("normalization/" in v.path or "seed_generator" in v.path for v in found)
+
+
+@pytest.mark.parametrize("arguments", [{"hidden_units": (4,), "batch_norm": True}, _EVERY_STAGE],
+                         ids=["batch_norm", "every_stage"])
+def test_member_early_stopping_driven_by_hand(arguments):
+    model = stacking.build_stacked_model(5 if "periodic" in arguments else 2, members=3, **arguments)
     stopper = stacking.MemberEarlyStopping("val_loss", patience=2, min_delta=0.1)
     stopper.set_model(model)
     stopper.on_train_begin()

@@ -19,9 +19,8 @@ from kerasopt import models as models_lib  # modules, not names: models -> netwo
 from kerasopt import network as network_lib
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
-from kerasopt.stacking.layers import EQUATION, StackedBatchNormalization
+from kerasopt.stacking.layers import EQUATION
 from kerasopt.stacking.optimizers import check_optimizer, memberwise_optimizer
-from kerasopt.tabular.layers import BlockEmbedding, PeriodicEmbedding
 
 __all__ = ["POPULATION_KEYS", "XLA_MIN_STEPS", "build_stacked_model", "is_regression", "jit_for", "member_seeds",
            "member_variables", "model_members", "stacked_layers"]
@@ -296,9 +295,10 @@ def model_members(model: keras.Model) -> tuple[int, int]:
 
 
 def member_variables(layers: dict[str, keras.layers.Layer]) -> list:
-    """The variables whose leading axis is the member (everything that training changes)."""
-    found = []
-    for layer in layers.values():
-        if isinstance(layer, (keras.layers.EinsumDense, StackedBatchNormalization, BlockEmbedding, PeriodicEmbedding)):
-            found.extend(layer.weights)
-    return found
+    """The variables that training changes, each with the member as its leading axis.
+
+    These are all the weights of every layer that has trainable weights (batch normalization's moving
+    statistics included). The leading `Normalization`'s statistics are fixed before training, and
+    dropout's seed generators are not weights.
+    """
+    return [variable for layer in layers.values() if layer.trainable_weights for variable in layer.weights]

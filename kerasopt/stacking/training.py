@@ -118,9 +118,10 @@ class MemberEarlyStopping(keras.callbacks.Callback):
         min_delta: Minimum change that counts as an improvement.
 
     Attributes:
-        member_variables: The stacked model's variables whose leading axis
-            is the member (kernels, biases, batch-norm weights and
-            statistics): what each member's best copy holds.
+        member_variables: The stacked model's variables that training
+            changes, with the member as their leading axis (kernels, biases,
+            embeddings, batch-norm weights and statistics): what each
+            member's best copy holds.
         best: Best value per member (array of K).
         best_epoch: 0-based epoch of each member's best value (-1 before any).
         stopped_epoch: 0-based epoch at which each member stopped (-1 while
