@@ -281,9 +281,11 @@ def _leaderboard(out_dir: str, best: dict[str, Any], top: int = 20) -> str:
     path = os.path.join(out_dir, "trials.csv")
     if not os.path.isfile(path):
         return '<p class="note">No trials.csv.</p>'
+    from kerasopt.tuning.report import maximizes
+
     frame = pd.read_csv(path)
-    maximize = any(k in str(best.get("objective", "")) for k in ("acc", "auc"))
-    frame = frame.sort_values("score", ascending=not maximize, na_position="last", kind="stable")
+    ascending = not maximizes(str(best.get("objective", "val_accuracy")))
+    frame = frame.sort_values("score", ascending=ascending, na_position="last", kind="stable")
     note = (f'<p class="note">{len(frame)} trials, best first by {best.get("objective", "score")}'
             + (f"; the top {top} shown" if len(frame) > top else "") + ".</p>")
     return note + report.table(frame.head(top).to_dict("records"))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kerasopt import baselines, importance, report, tabular
+from kerasopt import baselines, importance, report, run_outputs, tabular
 from kerasopt.cli import main
 
 FAST = ["--epochs", "2", "--hidden-units", "4", "--batch-size", "32", "--seed", "0"]
@@ -263,3 +263,20 @@ def test_report_escapes_text_and_inlines_figures(tmp_path):
     assert "&lt;b&gt;" in text and "<b>" not in text and "0.1235" in text
     page = _page(tmp_path / "r.html")
     assert page.sections == ["metrics", "figure"] and len(page.images) == 1
+
+
+@pytest.mark.parametrize("objective, order", [("val_r2", ["b", "c", "a"]), ("val_rmse", ["a", "c", "b"]),
+                                              ("val_mae", ["a", "c", "b"])])
+def test_the_leaderboard_puts_the_best_trial_first(tmp_path, objective, order):
+    pd.DataFrame({"trial_id": ["a", "b", "c"], "score": [0.1, 0.9, 0.5]}).to_csv(tmp_path / "trials.csv",
+                                                                                 index=False)
+    (tmp_path / "best_config.json").write_text(json.dumps({"trial_id": order[0], "objective": objective}))
+    y = pd.Series(np.linspace(0.0, 1.0, 8))
+    encoded, target = tabular.encode_target(y, task="regression")
+    x = pd.DataFrame({"a": np.arange(8.0)})
+    path = run_outputs.write_tune_outputs(str(tmp_path), x, encoded, x.iloc[:0], encoded[:0], target,
+                                          baseline=False, verbose=0)
+    html = open(path, encoding="utf-8").read()
+    board = html[html.index('id="leaderboard"'):]
+    board = board[:board.index("</section>")]
+    assert re.findall(r"<td>([abc])</td>", board) == order
