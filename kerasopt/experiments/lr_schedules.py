@@ -60,7 +60,6 @@ def schedule_values(epochs: int = 200, learning_rate: float = 0.1) -> dict[str, 
     """Returns each course schedule's learning rate for epochs `0 .. epochs - 1`."""
     from kerasopt.schedules import epoch_values
 
-    epochs = check.positive_int("epochs", epochs)
     return {label: epoch_values(s, epochs) for label, s in course_schedules(learning_rate).items()}
 
 
@@ -78,7 +77,6 @@ def plot_schedules(epochs: int = 200, learning_rate: float = 0.1) -> Figure:
     """Draws every course schedule with `kerasopt.plotting.plot_schedule`, log scale."""
     from kerasopt.plotting import finish, new_figure, plot_schedule, style
 
-    epochs = check.positive_int("epochs", epochs)
     figure, ax = new_figure(7.0, 4.2)
     plot_schedule(course_schedules(learning_rate), epochs, ax=ax, log_scale=True)
     style(ax, title=f"Learning-rate schedules over {epochs} epochs (lr = {learning_rate:g})", grid=False,
