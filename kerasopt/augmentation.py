@@ -1,8 +1,7 @@
-"""Data augmentation for images given as flat pixel rows: `ImageAugmentation` and `get`.
+"""Data augmentation for images given as flat pixel rows: `ImageAugmentation` and `get` (docs/course.md).
 
-`ImageAugmentation` reshapes each row to its image, applies Keras's random flip, rotation,
-shift and zoom (zero fill) in training only, and flattens back; at inference it returns its
-input, so a saved model takes raw pixel rows. The vocabulary is in docs/course.md.
+The random transforms run in training only; at inference the layer returns its input, so a saved
+model takes raw pixel rows.
 """
 
 from __future__ import annotations

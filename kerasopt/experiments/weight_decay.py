@@ -1,9 +1,8 @@
-"""Weight decay on high-dimensional linear regression (Dive into Deep Learning, "Weight Decay").
+"""Weight decay on high-dimensional linear regression (Dive into Deep Learning, "Weight Decay"; docs/course.md).
 
-`y = 0.05 + sum_i 0.01 * x_i + eps` with 200 inputs and 20 training rows, a linear model
-trained by plain SGD. The book's penalty `lambda / 2 * ||w||**2` is `keras.regularizers.L2(lambda / 2)`
-and its loss is `half_squared_error`, so each step is `w <- (1 - lr * lambda) * w - lr * grad`.
-Reported losses are the data loss without the penalty. See docs/course.md.
+The book's penalty `lambda / 2 * ||w||**2` is `keras.regularizers.L2(lambda / 2)` and its loss is
+`half_squared_error`, so each plain SGD step is `w <- (1 - lr * lambda) * w - lr * grad`.
+Reported losses are the data loss without the penalty.
 """
 
 from __future__ import annotations
