@@ -128,7 +128,7 @@ def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epoc
 
     lambd = check.non_negative_float("lambd", lambd)
     penalty = check.one_of("penalty", penalty, ("l2", "l1"))
-    strength = {"l2": {"l1": 0.0, "l2": lambd / 2}, "l1": {"l1": lambd / 2, "l2": 0.0}}[penalty]
+    strength = {"l1": 0.0, "l2": 0.0, penalty: lambd / 2}
     model = build_model(int(data.x_train.shape[1]), num_classes=None, hidden_units=(),
                         kernel_initializer=D2L_INITIALIZER, normalize=False, optimizer="sgd",
                         learning_rate=learning_rate, loss=half_squared_error,
