@@ -11,6 +11,8 @@ import pathlib
 import tempfile
 from collections.abc import Callable
 
+from kerasopt.errors import OutputExistsError
+
 
 def write_with(path: str | os.PathLike, writer: Callable[[str], object]) -> None:
     """Calls `writer(tmp_path)` on a temporary path in the same folder and renames it to `path` on success."""
@@ -43,8 +45,6 @@ def check_out_dir(out_dir: str | os.PathLike, names, overwrite: bool = False) ->
         OutputExistsError: if `out_dir` is a file, or holds one of `names` and
             `overwrite` is False.
     """
-    from kerasopt.errors import OutputExistsError
-
     out_dir = os.fspath(out_dir)
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise OutputExistsError(f"Output path {out_dir} is a file, not a directory. Choose another --out.")

@@ -63,8 +63,7 @@ def non_negative_float(name: str, value) -> float:
 
 def unit_interval(name: str, value, *, closed_right: bool = False) -> float:
     """Returns `value` if it lies in [0, 1) (or [0, 1] with `closed_right`)."""
-    upper_ok = (lambda v: v <= 1) if closed_right else (lambda v: v < 1)
-    if not _is_real(value) or not math.isfinite(value) or value < 0 or not upper_ok(value):
+    if not _is_real(value) or not (0 <= value <= 1 if closed_right else 0 <= value < 1):
         interval = "[0, 1]" if closed_right else "[0, 1)"
         raise _fail(name, f"a number in {interval}", value)
     return float(value)
@@ -72,7 +71,7 @@ def unit_interval(name: str, value, *, closed_right: bool = False) -> float:
 
 def open_unit_interval(name: str, value) -> float:
     """Returns `value` if it lies in (0, 1)."""
-    if not _is_real(value) or not math.isfinite(value) or not 0 < value < 1:
+    if not _is_real(value) or not 0 < value < 1:
         raise _fail(name, "a number in (0, 1)", value)
     return float(value)
 

@@ -1,8 +1,7 @@
-"""Data augmentation for images given as flat pixel rows: `ImageAugmentation` and `get`.
+"""Data augmentation for images given as flat pixel rows: `ImageAugmentation` and `get` (docs/course.md).
 
-`ImageAugmentation` reshapes each row to its image, applies Keras's random flip, rotation,
-shift and zoom (zero fill) in training only, and flattens back; at inference it returns its
-input, so a saved model takes raw pixel rows. The vocabulary is in docs/course.md.
+The random transforms run in training only; at inference the layer returns its input, so a saved
+model takes raw pixel rows.
 """
 
 from __future__ import annotations
@@ -24,22 +23,12 @@ DEFAULTS: dict[str, Any] = {"rotation": 10.0, "shift": 0.1, "zoom": 0.1, "flip":
 _FLIPS = ("horizontal", "vertical", "horizontal_and_vertical")
 
 
-def _square_image_shape(n_pixels: int) -> tuple[int, int, int]:
-    """`(side, side, 1)` for `n_pixels = side**2` grey pixels."""
-    side = math.isqrt(n_pixels)
-    if side * side != n_pixels:
-        raise ArgumentError("Invalid value for `image_shape`: rows of a non-square pixel count need an "
-                         f"explicit (height, width, channels). Received: image_shape=None for "
-                         f"{n_pixels} inputs")
-    return (side, side, 1)
-
-
 def _image_shape(value) -> tuple[int, int, int]:
     ok = (isinstance(value, Sequence) and not isinstance(value, str) and len(value) in (2, 3)
           and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value))
     if not ok:
         raise ArgumentError("Invalid value for `image_shape`: expected (height, width) or (height, width, "
-                         f"channels) of positive integers. Received: image_shape={value!r}")
+                            f"channels) of positive integers. Received: image_shape={value!r}")
     return tuple(int(v) for v in value) + ((1,) if len(value) == 2 else ())
 
 
@@ -49,12 +38,12 @@ def _spec(name: str, value) -> Any:
     if name == "rotation":
         if not check._is_real(value) or not 0 <= value <= 180:
             raise ArgumentError(f"Invalid value for `{arg}`: expected degrees in [0, 180]. "
-                             f"Received: {arg}={value!r}")
+                                f"Received: {arg}={value!r}")
         return float(value)
     if name in ("shift", "zoom"):
         if not check._is_real(value) or not 0 <= value < 1:
             raise ArgumentError(f"Invalid value for `{arg}`: expected a fraction in [0, 1). "
-                             f"Received: {arg}={value!r}")
+                                f"Received: {arg}={value!r}")
         return float(value)
     if value in (None, False):
         return None
@@ -63,7 +52,7 @@ def _spec(name: str, value) -> Any:
     if isinstance(value, str) and value.lower() in _FLIPS:
         return value.lower()
     raise ArgumentError(f"Invalid value for `{arg}`: expected one of {', '.join(map(repr, _FLIPS))}, True "
-                     f"or None. Received: {arg}={value!r}")
+                        f"or None. Received: {arg}={value!r}")
 
 
 @keras.saving.register_keras_serializable(package="kerasopt")
@@ -120,15 +109,21 @@ class ImageAugmentation(keras.layers.Layer):
         return None if self.seed is None else self.seed + offset
 
     def build(self, input_shape):
+        n_inputs = input_shape[-1]
         if self.image_shape is None:
-            if input_shape[-1] is None:
+            if n_inputs is None:
                 raise ArgumentError("Invalid value for `image_shape`: rows of unknown length need an explicit "
-                                 "(height, width, channels). Received: image_shape=None")
-            self.image_shape = _square_image_shape(input_shape[-1])
+                                    "(height, width, channels). Received: image_shape=None")
+            side = math.isqrt(n_inputs)
+            if side * side != n_inputs:
+                raise ArgumentError("Invalid value for `image_shape`: rows of a non-square pixel count need an "
+                                    "explicit (height, width, channels). Received: image_shape=None for "
+                                    f"{n_inputs} inputs")
+            self.image_shape = (side, side, 1)
         n_pixels = math.prod(self.image_shape)
-        if input_shape[-1] is not None and input_shape[-1] != n_pixels:
+        if n_inputs is not None and n_inputs != n_pixels:
             raise ArgumentError(f"Invalid value for `image_shape`: {self.image_shape} holds {n_pixels} pixels "
-                             f"but the rows have {input_shape[-1]}. Received: image_shape={self.image_shape!r}")
+                                f"but the rows have {n_inputs}. Received: image_shape={self.image_shape!r}")
         shape = (input_shape[0], *self.image_shape)
         for layer in self.transforms:
             layer.build(shape)
@@ -183,15 +178,16 @@ def get(identifier, image_shape=None, seed: int | None = None) -> ImageAugmentat
         unknown = [n for n in names if n not in DEFAULTS]
         if unknown:
             raise ArgumentError(f"Invalid value for `augment`: unknown name {unknown[0]!r}; expected "
-                             f"comma-separated names from {', '.join(DEFAULTS)}. Received: augment={identifier!r}")
+                                f"comma-separated names from {', '.join(DEFAULTS)}. Received: augment={identifier!r}")
         spec = {n: DEFAULTS[n] for n in names}
     elif isinstance(identifier, dict):
         unknown = [k for k in identifier if k not in DEFAULTS]
         if unknown:
             raise ArgumentError(f"Invalid value for `augment`: unknown key {unknown[0]!r}; expected keys "
-                             f"from {', '.join(DEFAULTS)}. Received: augment={identifier!r}")
+                                f"from {', '.join(DEFAULTS)}. Received: augment={identifier!r}")
         spec = dict(identifier)
     else:
         raise ArgumentError("Invalid value for `augment`: expected a name such as 'rotation,shift,zoom', a dict "
-                         f"such as {{'rotation': 10}}, an ImageAugmentation or None. Received: augment={identifier!r}")
+                            "such as {'rotation': 10}, an ImageAugmentation or None. "
+                            f"Received: augment={identifier!r}")
     return ImageAugmentation(image_shape, seed=seed, name="augmentation", **spec)

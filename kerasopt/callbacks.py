@@ -74,7 +74,6 @@ class MonitorCheck(_Callback):
         return {"monitor": self.monitor}
 
 
-
 @keras.saving.register_keras_serializable(package="kerasopt")
 class PenaltyLogger(_Callback):
     """Logs the model's weight penalty at the end of each epoch, as `logs["penalty"]`.

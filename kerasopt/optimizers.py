@@ -58,9 +58,16 @@ def get(identifier: str | dict | keras.optimizers.Optimizer = "adam", **kwargs) 
             raise ArgumentError("Keyword arguments cannot be combined with an optimizer instance; "
                                 f"configure the instance instead. Received: {sorted(kwargs)}")
         return identifier
-    if isinstance(identifier, dict):
-        name, config = _name_and_config(identifier)
-        return get(name, **{**config, **kwargs})
+    if isinstance(identifier, dict):  # Keras's serialized form, or {"name": ..., **arguments}
+        if "class_name" in identifier:
+            name, config = identifier["class_name"], dict(identifier.get("config", {}))
+        elif "name" in identifier:
+            config = dict(identifier)
+            name = config.pop("name")
+        else:
+            raise ArgumentError("An optimizer dict needs a 'name' (or Keras's 'class_name') key. "
+                                f"Received: optimizer={identifier!r}")
+        return get(str(name), **{**config, **kwargs})
     if isinstance(identifier, str):
         key = identifier.lower()
         if key not in _OPTIMIZERS:
@@ -73,13 +80,3 @@ def get(identifier: str | dict | keras.optimizers.Optimizer = "adam", **kwargs) 
             raise ArgumentError(f"Invalid arguments for optimizer {identifier!r}: {e}") from None
     raise ArgumentError(f"Could not interpret optimizer identifier: optimizer={identifier!r}")
 
-
-def _name_and_config(identifier: dict) -> tuple[str, dict]:
-    """The name and arguments of an optimizer dict, Keras's serialized form or `{"name": ..., **arguments}`."""
-    if "class_name" in identifier:
-        return str(identifier["class_name"]), dict(identifier.get("config", {}))
-    if "name" in identifier:
-        config = dict(identifier)
-        return str(config.pop("name")), config
-    raise ArgumentError("An optimizer dict needs a 'name' (or Keras's 'class_name') key. "
-                        f"Received: optimizer={identifier!r}")

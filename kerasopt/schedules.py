@@ -259,10 +259,6 @@ _SCHEDULES: dict[str, type[EpochSchedule] | None] = {
 }
 
 
-# class -> its argument that is a length in epochs, which defaults to the run's `epochs` in `get`.
-_LENGTH_ARGS: dict[type, str] = {WarmupCosineDecay: "decay_epochs"}
-
-
 def available() -> list[str]:
     """Returns the schedule names that `get` understands."""
     return list(_SCHEDULES)
@@ -335,12 +331,11 @@ def _from_name(identifier: str, learning_rate: float, steps_per_epoch: int | Non
             f"Invalid arguments for schedule {identifier!r}: it counts epochs and the optimizer counts "
             "steps, so it needs `steps_per_epoch` (ceil(training rows / batch_size)). "
             "Received: steps_per_epoch=None")
-    length = _LENGTH_ARGS.get(cls)
-    if length is not None and length not in kwargs:
+    if cls is WarmupCosineDecay and "decay_epochs" not in kwargs:  # its length defaults to the run's
         if epochs is None:
-            raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: it needs `{length}`, or "
-                                f"the run's `epochs` as its default. Received: {length}=None, epochs=None")
-        kwargs = {**kwargs, length: check.positive_int("epochs", epochs)}
+            raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: it needs `decay_epochs`, or "
+                                "the run's `epochs` as its default. Received: decay_epochs=None, epochs=None")
+        kwargs = {**kwargs, "decay_epochs": check.positive_int("epochs", epochs)}
     try:
         return cls(steps_per_epoch=steps_per_epoch, **kwargs)
     except TypeError as e:

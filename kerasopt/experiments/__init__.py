@@ -7,20 +7,19 @@ notebooks in `notebooks/` only call these functions.
 
 import os
 
+from kerasopt import _io
+
 
 def check_outputs(out_dir, names, overwrite: bool) -> None:
     """Raises `OutputExistsError` before any training if `out_dir` holds `names` and `overwrite` is False."""
-    from kerasopt import _io
-
     if out_dir is not None:
-        _io.check_out_dir(os.fspath(out_dir), names, overwrite)
+        _io.check_out_dir(out_dir, names, overwrite)
 
 
 def write_outputs(out_dir, files: dict) -> list[str]:
     """Writes `{file name: Figure, text or JSON-ready object}` into `out_dir` atomically; returns the paths."""
     from matplotlib.figure import Figure
 
-    from kerasopt import _io
     from kerasopt.plotting import save_figure
 
     paths = [os.path.join(os.fspath(out_dir), name) for name in files] if out_dir is not None else []

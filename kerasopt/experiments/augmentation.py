@@ -60,10 +60,9 @@ def plot_augmentation_grid(rows: np.ndarray, examples: np.ndarray, title: str | 
             ax.set_yticks([])
             if i == 0:
                 ax.set_title("original" if j == 0 else f"random {j}", fontsize=8)
-    height_in = figure.get_figheight()
     if title:
         figure.suptitle(title, fontsize=9)
-    figure.tight_layout(pad=0.3, rect=(0, 0, 1, 1 - (0.3 / height_in if title else 0)))
+    figure.tight_layout(pad=0.3, rect=(0, 0, 1, 1 - (0.3 / figure.get_figheight() if title else 0)))
     return figure
 
 
@@ -97,7 +96,7 @@ def compare_augmentation(data, augment: Any = "rotation,shift,zoom",
     for label, value in (("none", None), ("augmented", augment)):
         keras.backend.clear_session()
         runs[label] = mnist.run_mnist(data, augment=value, seed=seed, callbacks=[CleanTrain()],
-                                      **{k: v for k, v in settings.items() if k != "augment"})
+                                      **settings)
     return runs
 
 

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
-from kerasopt.plotting import finish, new_figure, style
-
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
+from kerasopt.plotting import finish, new_figure, style
 
 __all__ = ["MAZUR", "BackpropResult", "build_network", "backprop_step", "format_table", "plot_step"]
 
@@ -98,22 +97,15 @@ def build_network(weights: Mapping[str, float] | None = None,
 
 def _named(layer_values: Sequence[np.ndarray]) -> dict[str, float]:
     """Maps [hidden kernel, hidden bias, output kernel, output bias] to article names."""
-    named = {}
-    for name, (layer, row, col) in _KERNEL_INDEX.items():
-        named[name] = float(layer_values[2 * layer][row, col])
-    for name, (layer, col) in _BIAS_INDEX.items():
-        named[name] = float(layer_values[2 * layer + 1][col])
+    named = {name: float(layer_values[2 * layer][row, col]) for name, (layer, row, col) in _KERNEL_INDEX.items()}
+    named.update({name: float(layer_values[2 * layer + 1][col]) for name, (layer, col) in _BIAS_INDEX.items()})
     return named
 
 
 def _loss_and_gradients(model, x, t):
-    """Returns (loss, outputs, gradients) with the backend's autodiff."""
+    """Returns (loss, outputs, gradients) with TensorFlow's autodiff."""
     import keras
     from keras import ops
-
-    def loss_fn():
-        out = model(x)
-        return ops.sum(ops.square(out - t)) / 2.0, out
 
     backend = keras.backend.backend()
     if backend != "tensorflow":
@@ -123,7 +115,8 @@ def _loss_and_gradients(model, x, t):
     import tensorflow as tf
 
     with tf.GradientTape() as tape:
-        loss, out = loss_fn()
+        out = model(x)
+        loss = ops.sum(ops.square(out - t)) / 2.0
     grads = tape.gradient(loss, model.trainable_variables)
     return float(loss), ops.convert_to_numpy(out)[0], [ops.convert_to_numpy(g) for g in grads]
 

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
-from kerasopt.plotting import finish, new_figure, style
-
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
+from kerasopt.plotting import finish, new_figure, style
 
 __all__ = ["EWAResult", "daily_temperatures", "exponentially_weighted_average", "ewa_experiment",
            "format_table", "plot_ewa"]
@@ -115,13 +114,11 @@ def ewa_experiment(days: int = 30, betas: Sequence[float] = (0.5, 0.9), seed: in
 def format_table(result: EWAResult) -> str:
     """Returns the temperatures and averages of days 1, 2, 3, 5, 10, the middle and the last as text."""
     n = len(result.temperatures)
-    days = sorted({1, 2, 3, 5, 10, n // 2, n})
+    days = sorted(d for d in {1, 2, 3, 5, 10, n // 2, n} if 1 <= d <= n)
     header = f"{'day':>4} {'theta':>7}" + "".join(
         f" {'b=' + str(b):>9} {'b=' + str(b) + ' corr':>12}" for b in result.averages)
     lines = [header]
     for d in days:
-        if not 1 <= d <= n:
-            continue
         row = f"{d:>4} {result.temperatures[d - 1]:>7.2f}"
         for b in result.averages:
             row += f" {result.averages[b][d - 1]:>9.3f} {result.corrected[b][d - 1]:>12.3f}"

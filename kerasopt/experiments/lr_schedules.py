@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from kerasopt import _validation as check
+from kerasopt.plotting import finish, new_figure, plot_schedule, style
 
 __all__ = ["COURSE_SCHEDULES", "course_schedules", "schedule_values", "format_table", "plot_schedules"]
 
@@ -60,7 +61,6 @@ def schedule_values(epochs: int = 200, learning_rate: float = 0.1) -> dict[str, 
     """Returns each course schedule's learning rate for epochs `0 .. epochs - 1`."""
     from kerasopt.schedules import epoch_values
 
-    epochs = check.positive_int("epochs", epochs)
     return {label: epoch_values(s, epochs) for label, s in course_schedules(learning_rate).items()}
 
 
@@ -76,9 +76,6 @@ def format_table(values: dict[str, np.ndarray]) -> str:
 
 def plot_schedules(epochs: int = 200, learning_rate: float = 0.1) -> Figure:
     """Draws every course schedule with `kerasopt.plotting.plot_schedule`, log scale."""
-    from kerasopt.plotting import finish, new_figure, plot_schedule, style
-
-    epochs = check.positive_int("epochs", epochs)
     figure, ax = new_figure(7.0, 4.2)
     plot_schedule(course_schedules(learning_rate), epochs, ax=ax, log_scale=True)
     style(ax, title=f"Learning-rate schedules over {epochs} epochs (lr = {learning_rate:g})", grid=False,

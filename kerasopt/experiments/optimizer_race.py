@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
+from kerasopt.plotting import finish, new_figure, style
 
 __all__ = ["DEFAULT_OPTIMIZERS", "RaceResult", "coinciding", "cubic_data", "optimizer_race", "trajectories",
            "format_race_table", "format_trajectory_table", "plot_race"]
@@ -224,8 +225,6 @@ def plot_race(result: RaceResult) -> Figure:
     that coincide stay visible; a note under the axes names the pairs
     within 1 % of each other at every epoch (see `coinciding`).
     """
-    from kerasopt.plotting import finish, new_figure, style
-
     pairs = coinciding(result)
     figure, ax = new_figure(6.4, 4.4 if pairs else 4.0)
     for i, (name, curve) in enumerate(result.losses.items()):

@@ -90,12 +90,11 @@ def compare_regularizers(x: np.ndarray, y: np.ndarray, variants: Mapping[str, di
     splits = data_lib.split(np.asarray(x, "float32"), np.asarray(y, "int32"),
                             validation_size=check.open_unit_interval("validation_size", validation_size),
                             test_size=0.0, seed=seed)
-    options = {"num_classes": int(np.max(y)) + 1, "hidden_units": hidden_units, "optimizer": optimizer,
-               "learning_rate": learning_rate, "seed": seed}
+    options = {"num_classes": int(np.max(y)) + 1, "hidden_units": hidden_units, "activation": "relu", "l1": 0.0,
+               "optimizer": optimizer, "learning_rate": learning_rate, "seed": seed}
     rows, histories = [], {}
     for label, variant in variants.items():
-        row, histories[label] = _train_variant(splits, {**options, "activation": "relu", "l1": 0.0, **dict(variant)},
-                                               epochs, batch_size, seed)
+        row, histories[label] = _train_variant(splits, {**options, **dict(variant)}, epochs, batch_size, seed)
         rows.append({"variant": label, **row})
     return pd.DataFrame(rows).set_index("variant"), histories
 

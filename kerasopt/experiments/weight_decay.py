@@ -1,9 +1,8 @@
-"""Weight decay on high-dimensional linear regression (Dive into Deep Learning, "Weight Decay").
+"""Weight decay on high-dimensional linear regression (Dive into Deep Learning, "Weight Decay"; docs/course.md).
 
-`y = 0.05 + sum_i 0.01 * x_i + eps` with 200 inputs and 20 training rows, a linear model
-trained by plain SGD. The book's penalty `lambda / 2 * ||w||**2` is `keras.regularizers.L2(lambda / 2)`
-and its loss is `half_squared_error`, so each step is `w <- (1 - lr * lambda) * w - lr * grad`.
-Reported losses are the data loss without the penalty. See docs/course.md.
+The book's penalty `lambda / 2 * ||w||**2` is `keras.regularizers.L2(lambda / 2)` and its loss is
+`half_squared_error`, so each plain SGD step is `w <- (1 - lr * lambda) * w - lr * grad`.
+Reported losses are the data loss without the penalty.
 """
 
 from __future__ import annotations
@@ -129,7 +128,7 @@ def train_linear(data: LinearData, lambd: float = 0.0, penalty: str = "l2", epoc
 
     lambd = check.non_negative_float("lambd", lambd)
     penalty = check.one_of("penalty", penalty, ("l2", "l1"))
-    strength = {"l2": {"l1": 0.0, "l2": lambd / 2}, "l1": {"l1": lambd / 2, "l2": 0.0}}[penalty]
+    strength = {"l1": 0.0, "l2": 0.0, penalty: lambd / 2}
     model = build_model(int(data.x_train.shape[1]), num_classes=None, hidden_units=(),
                         kernel_initializer=D2L_INITIALIZER, normalize=False, optimizer="sgd",
                         learning_rate=learning_rate, loss=half_squared_error,
