@@ -336,9 +336,8 @@ def _environment(values: dict[str, str | None]):
 def _search(plan: _Plan, deadline: float | None):
     """Runs the trials: here, as a chief or worker of a search across machines, or through the launcher.
 
-    Returns:
-        The tuner whose oracle holds the finished trials (a local one for
-        the launcher and for a chief), or a worker's tuner.
+    Returns the tuner whose oracle holds the finished trials (a local one for the launcher and a chief),
+    or a worker's tuner.
     """
     o = plan.options
     objective, role, tensorboard, verbose = o["objective"], o["role"], o["tensorboard"], o["verbose"]
