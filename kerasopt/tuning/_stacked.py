@@ -1,41 +1,23 @@
-"""Stacked trials: a trial's trainings, and the final ensemble, as ONE stacked Keras model.
+"""Stacked trials: a trial's folds and executions, and the final ensemble, as ONE stacked Keras model.
 
-`kerasopt tune` trains a trial's folds and executions (and, at the end, the
-`ensemble` retrainings of the best configuration) as the members of one
-`kerasopt.stacking` model instead of one network after another. Small
-Dense networks spend a step on dispatch overhead, not arithmetic, so K
-members cost little more than one network.
-
-How a trial is trained and scored:
-
-- The columns are typed and their statistics (imputation values, means and
-  standard deviations, categories) learned ONCE, on all search rows, and the
-  rows encoded once per search (`SearchEncoding`): every fold's members share
-  the column statistics. The statistics use no label.
-- Every member starts from the weights `build_model(seed=seed)` starts
-  from, and member `(execution e, fold f)` shuffles its rows with seed
-  `seed + e`.
-- The history of a member holds validation scores of its network on its
-  fold's held-out rows, cut at the epoch its early stopping ended it. None of
-  the scores a trial is ranked on contains the weight penalty, so trials with
-  different L1/L2 strengths are compared on prediction error alone
-  (`OBJECTIVES`):
-  classification: `val_accuracy`, and `val_log_loss` (the cross-entropy
-  without the penalty, which early stopping and the choice of the trial's
-  epoch follow, as `kerasopt train` does);
-  regression: `val_rmse`, `val_mae` and `val_r2` in the target's original
-  units, which early stopping and the epoch choice follow too.
+Small Dense networks spend a step on dispatch overhead, not arithmetic, so the K members of one
+`kerasopt.stacking` model cost little more than one network (docs/tuning.md, "How trials train").
+The rows are typed and encoded once per search, without labels (`SearchEncoding`). A member's
+history holds its network's validation scores on its fold's held-out rows, cut at the epoch its
+early stopping ended it, none with the weight penalty (`kerasopt.spec.TUNE_OBJECTIVES`):
+`val_accuracy` and `val_log_loss` (which early stopping and the trial's epoch follow) for a
+classification; `val_rmse`, `val_mae` and `val_r2` in the target's original units for a regression.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["OBJECTIVES", "EPOCH_MONITOR", "POOLED", "SearchEncoding", "population_key", "population_runs",
-           "stacked_retrain"]
+__all__ = ["EPOCH_MONITOR", "POOLED", "SearchEncoding", "population_key", "population_runs", "stacked_retrain"]
 
 #: The hyperparameters that may differ between the trials of one population (one stacked model).
 POOLED = ("learning_rate", "l1", "l2", "dropout")
@@ -44,8 +26,6 @@ POOLED = ("learning_rate", "l1", "l2", "dropout")
 #: share the schedule's shape (`kerasopt.stacking.build_stacked_model`'s `population`).
 _PROPORTIONAL_SCHEDULES = ("constant", "step", "multistep", "exponential", "inverse_time", "cosine")
 
-#: The scores a search may rank trials on, per task (the first is the default): penalty-free.
-OBJECTIVES = {"classification": ("val_accuracy",), "regression": ("val_rmse", "val_mae", "val_r2")}
 #: The curve that early stopping and the choice of a trial's epoch follow, per task.
 EPOCH_MONITOR = {"classification": "val_log_loss", "regression": "val_rmse"}
 
@@ -73,29 +53,8 @@ class SearchEncoding:
 
         schema = tabular.infer_schema(frame, **(columns or {}))
         y = np.asarray(y)
-        targets = (stacking.table_targets(target, y) if target.task == "regression"
-                   else y.astype("int32"))
+        targets = stacking.table_targets(target, y) if target.task == "regression" else y.astype("int32")
         return cls(schema, stacking.encode_table(schema, frame), targets)
-
-
-def _build(hypermodel, hp, encoding: SearchEncoding, members: int, n_rows: int, seeds):
-    from kerasopt import stacking
-    from kerasopt.tuning.hypermodel import model_kwargs
-
-    values = hypermodel.values(hp)
-    kwargs = model_kwargs(values, hypermodel.space, n_rows)
-    model = stacking.build_stacked_table_model(encoding.schema, members, hypermodel.target, seed=list(seeds),
-                                               jit_compile=_jit(values, n_rows), **kwargs)
-    return model, values
-
-
-def _jit(values: dict, n_rows: int):
-    """XLA for a trial long enough to pay for the compile (`kerasopt.stacking.jit_for`)."""
-    import math
-
-    from kerasopt import stacking
-
-    return stacking.jit_for(math.ceil(n_rows / values["batch_size"]) * values["epochs"])
 
 
 def _pooled(values: dict) -> tuple[str, ...]:
@@ -115,23 +74,26 @@ def population_key(hypermodel, hp) -> str:
     return json.dumps({k: v for k, v in values.items() if k not in pooled}, sort_keys=True, default=repr)
 
 
-def _build_population(hypermodel, hps, encoding: SearchEncoding, members: int, n_rows: int, seeds):
+def _build(hypermodel, hps, encoding: SearchEncoding, members: int, n_rows: int, seeds):
     """One stacked model whose members `i * members ... (i + 1) * members - 1` are trial `hps[i]`'s."""
     from kerasopt import stacking
     from kerasopt.tuning.hypermodel import model_kwargs
 
     all_values = [hypermodel.values(hp) for hp in hps]
-    kwargs = model_kwargs(all_values[0], hypermodel.space, n_rows)
-    population = {}
-    for key in _pooled(all_values[0]):
-        # A schedule stays: it gives the shape every member's rate follows (its own rate times it).
-        if key != "learning_rate" or all_values[0]["schedule"] == "constant":
-            kwargs.pop(key)
-        population[key] = [float(v[key]) for v in all_values for _ in range(members)]
+    values = all_values[0]
+    kwargs = model_kwargs(values, hypermodel.space, n_rows)
+    if len(hps) > 1:
+        kwargs["population"] = {}
+        for key in _pooled(values):
+            # A schedule stays: it gives the shape every member's rate follows (its own rate times it).
+            if key != "learning_rate" or values["schedule"] == "constant":
+                kwargs.pop(key)
+            kwargs["population"][key] = [float(v[key]) for v in all_values for _ in range(members)]
+    # XLA for a trial long enough to pay for the compile
+    jit = stacking.jit_for(math.ceil(n_rows / values["batch_size"]) * values["epochs"])
     model = stacking.build_stacked_table_model(encoding.schema, members * len(hps), hypermodel.target,
-                                               seed=list(seeds), population=population,
-                                               jit_compile=_jit(all_values[0], n_rows), **kwargs)
-    return model, all_values[0]
+                                               seed=list(seeds), jit_compile=jit, **kwargs)
+    return model, values
 
 
 def _member_history(result, k: int, target, y_val: np.ndarray) -> dict[str, list[float]]:
@@ -181,11 +143,7 @@ def population_runs(hypermodel, hps, encoding: SearchEncoding, folds, executions
     train_rows = [folds[f][0] for _, f in members] * len(hps)
     val_rows = [folds[f][1] for _, f in members] * len(hps)
     n_rows = max(len(r) for r in train_rows)
-    if len(hps) == 1:
-        model, values = _build(hypermodel, hps[0], encoding, len(members), n_rows, [seed] * len(members))
-    else:
-        model, values = _build_population(hypermodel, hps, encoding, len(members), n_rows,
-                                          [seed] * len(train_rows))
+    model, values = _build(hypermodel, hps, encoding, len(members), n_rows, [seed] * len(train_rows))
     result = stacking.train_stacked(model, encoding.x, encoding.y, train_rows, val_rows,
                                     epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
                                     early_stopping=True, patience=hypermodel.patience,
@@ -226,7 +184,7 @@ def stacked_retrain(hypermodel, hp, frame, y, *, columns: dict | None, epochs: i
 
     encoding = SearchEncoding.of(frame, y, hypermodel.target, columns)
     seeds = [seed + i for i in range(members)]
-    model, values = _build(hypermodel, hp, encoding, members, len(frame), seeds)
+    model, values = _build(hypermodel, [hp], encoding, members, len(frame), seeds)
     rows = [np.arange(len(frame))] * members
     stacking.train_stacked(model, encoding.x, encoding.y, rows, epochs=epochs,
                            batch_size=int(values["batch_size"]), early_stopping=False, seed=seeds,

@@ -25,6 +25,7 @@ from kerasopt.tuning import _compat, _stacked, report
 
 __all__ = ["SearchTuner"]
 
+
 def common_epoch_scores(runs: list[dict], monitor: str) -> tuple[int, dict[str, float]]:
     """Returns `(epoch, scores)`: the minimum of the runs' mean `monitor` curve and every curve's mean there.
 
@@ -91,7 +92,7 @@ class SearchTuner(keras_tuner.Tuner):
         if _compat.is_chief_oracle():
             self.save()
             _compat.serve(self.oracle, os.environ["KERASTUNER_ORACLE_IP"], int(os.environ["KERASTUNER_ORACLE_PORT"]),
-                  timeout=self.timeout)
+                          timeout=self.timeout)
             return
         # The objects alive before the first trial (TensorFlow, Keras, the data) never become
         # garbage: freezing them keeps each trial's `gc.collect()` from walking them again
@@ -128,10 +129,6 @@ class SearchTuner(keras_tuner.Tuner):
                 if trial.status == TrialStatus.IDLE:  # the oracle waits for results (Hyperband's rounds)
                     break
                 trials.append(trial)
-            if not trials:
-                if stopped:
-                    break
-                continue
             groups: dict[str, list] = {}
             for trial in trials:
                 groups.setdefault(_stacked.population_key(self.hypermodel, trial.hyperparameters), []).append(trial)
@@ -218,19 +215,17 @@ class SearchTuner(keras_tuner.Tuner):
     def _report(self, trial, runs: list[dict], seconds: float, population: int = 1) -> dict:
         """Scores a trial's runs, writes its history file and log line; returns its metrics."""
         objective = self.oracle.objective.name
-        hp = trial.hyperparameters
         for run in runs:
             if objective not in run["history"]:
                 raise keras_tuner.errors.FatalError(
                     f"Invalid value for `objective`: {objective!r} is not a metric of this search. "
                     f"Available: {', '.join(sorted(run['history']))}.")
         metrics = trial_metrics(runs, objective, self.hypermodel.target.task, seconds)
-        score = metrics[objective]
         _io.write_json(os.path.join(self.out_dir, "history", f"trial_{trial.trial_id}.json"),
                        {"trial_id": trial.trial_id, "tuner_id": self.tuner_id, "objective": objective,
-                        **metrics, "hyperparameters": report.active_values(hp),
+                        **metrics, "hyperparameters": report.active_values(trial.hyperparameters),
                         **({"population": population} if population > 1 else {}), "runs": runs})
-        self._log(f"end {trial.trial_id} {self.tuner_id} {score:.6f}")
+        self._log(f"end {trial.trial_id} {self.tuner_id} {metrics[objective]:.6f}")
         self._last = metrics
         return metrics
 

@@ -1,10 +1,4 @@
-"""TensorBoard HParams logs of a search: one run per trial with its hyperparameters and scores.
-
-`write_config` declares the objective and result metrics once at the top of
-the log directory; `write_trial` writes a run `trial_<id>/` holding the
-trial's hyperparameter values and its metrics. Open them with
-`tensorboard --logdir DIR` (HPARAMS tab).
-"""
+"""TensorBoard HParams logs of a search (`kerasopt tune --tensorboard DIR`, docs/tuning.md): one run per trial."""
 
 from __future__ import annotations
 

@@ -38,13 +38,9 @@ def maximizes(objective: str) -> bool:
 
 def active_values(hp) -> dict[str, Any]:
     """Returns the hyperparameter values a trial actually used (inactive ones left out)."""
-    out = {}
-    for h in hp.space:
-        if hp.is_active(h) and h.name in hp.values:
-            out[h.name] = hp.values[h.name]
-    for name, value in hp.values.items():  # Hyperband's tuner/epochs etc. are not in the space
-        if name.startswith("tuner/") and name not in ("tuner/trial_id",):
-            out[name] = value
+    out = {h.name: hp.values[h.name] for h in hp.space if hp.is_active(h) and h.name in hp.values}
+    # Hyperband's tuner/epochs etc. are not in the space
+    out.update({k: v for k, v in hp.values.items() if k.startswith("tuner/") and k != "tuner/trial_id"})
     return {k: v.item() if isinstance(v, np.generic) else v for k, v in out.items()}  # plain Python
 
 
@@ -205,12 +201,13 @@ def summary_table(frame: pd.DataFrame, objective: str, rows: int = 5) -> str:
         return head
     columns = ["trial_id", "score", *[c for c in _EXTRA_SCORES if c in best.columns and c != objective],
                "best_epoch", "epochs_run", "seconds"]
-    hp_columns = [c for c in best.columns if c not in (*columns, *_EXTRA_SCORES, "status") and not c.startswith("tuner/")
-                  and best[c].notna().any()]
+    hp_columns = [c for c in best.columns if c not in (*columns, *_EXTRA_SCORES, "status")
+                  and not c.startswith("tuner/") and best[c].notna().any()]
     table = best[columns + hp_columns].copy()
     for c in table.columns:
         table[c] = table[c].map(lambda v: "-" if v is None or (isinstance(v, float) and math.isnan(v))
-                                else (f"{v:.4f}" if c == "score" or c in _EXTRA_SCORES else (f"{v:.1f}" if c == "seconds" else _short(v))))
+                                else f"{v:.4f}" if c == "score" or c in _EXTRA_SCORES
+                                else f"{v:.1f}" if c == "seconds" else _short(v))
     return head + "\n" + table.to_string(index=False)
 
 

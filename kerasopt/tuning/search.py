@@ -277,8 +277,9 @@ def _prepare_out_dir(out: str, fingerprint: dict, overwrite: bool, role: str | N
         with open(marker, encoding="utf-8") as f:
             earlier = json.load(f)
         earlier = {**_RECORDED_LATER, **earlier}
+        # A worker's machine may mount the data elsewhere.
         changed = [k for k in sorted(set(earlier) | set(fingerprint)) if earlier.get(k) != fingerprint.get(k)
-                   and k != _LAST_RUN and not (k == "data" and role == "worker")]  # machines may mount the data elsewhere
+                   and k != _LAST_RUN and not (k == "data" and role == "worker")]
         if changed:
             shown = "; ".join(f"{k}: {earlier.get(k)!r} -> {fingerprint.get(k)!r}" for k in changed[:3])
             raise OutputExistsError(f"Output directory {out} holds a different search ({shown}). Rerun the "
@@ -335,9 +336,8 @@ def _environment(values: dict[str, str | None]):
 def _search(plan: _Plan, deadline: float | None):
     """Runs the trials: here, as a chief or worker of a search across machines, or through the launcher.
 
-    Returns:
-        The tuner whose oracle holds the finished trials (a local one for
-        the launcher and for a chief), or a worker's tuner.
+    Returns the tuner whose oracle holds the finished trials (a local one for the launcher and a chief),
+    or a worker's tuner.
     """
     o = plan.options
     objective, role, tensorboard, verbose = o["objective"], o["role"], o["tensorboard"], o["verbose"]
@@ -433,7 +433,8 @@ def make_tuner(tuner: str, space: dict[str, Any], *, target, columns: dict | Non
     hypermodel = DenseHyperModel(space, target, columns=columns, patience=patience)
     return SearchTuner(oracle, hypermodel, cv=cv, validation_split=validation_split,
                        executions=executions_per_trial, seed=seed, out_dir=out, timeout=timeout,
-                       verbose=verbose, status=status, tensorboard=tensorboard, population=population, directory=out, project_name=PROJECT)
+                       verbose=verbose, status=status, tensorboard=tensorboard, population=population, directory=out,
+                       project_name=PROJECT)
 
 
 def _finalize(plan: _Plan, search_tuner) -> TuneResult:

@@ -25,12 +25,10 @@ MOMENTUM_OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop")
 
 
 def _default_space() -> dict[str, Any]:
-    """The default space, from the `search` entries of `kerasopt.spec.FIELDS`.
+    """The `search` entries of `kerasopt.spec.FIELDS`, each defaulting to its option's default.
 
-    Each hyperparameter's default (the search's first trial) is the default of
-    its option, so the first trial is kerasopt's default classifier: its
-    hidden layers (`num_layers` of `units`, from `kerasopt.budget.hidden_units_for`),
-    and the default schedule's arguments are the default `schedule_args`.
+    So the first trial is kerasopt's default classifier (its hidden layers from
+    `kerasopt.budget.hidden_units_for`, its schedule's default `schedule_args`).
     """
     defaults = spec.defaults()
     units = defaults["hidden_units"] if defaults["hidden_units"] is not None else hidden_units_for(None, False)
@@ -55,7 +53,7 @@ def _default_space() -> dict[str, Any]:
 # held-out rows); both remain available through overrides. Trials run at most 150 epochs.
 DEFAULT_SPACE: dict[str, Any] = _default_space()
 
-# name -> (kind, check of one value); kind: int, float, str, bool
+# name -> kind of its values: int, float, str or bool
 _KINDS = {
     "num_layers": "int", "units": "int", "activation": "str", "dropout": "float", "batch_norm": "bool",
     "l1": "float", "l2": "float", "optimizer": "str", "learning_rate": "float", "momentum": "float",
@@ -222,11 +220,10 @@ def resolve_space(overrides: dict[str, Any] | str | os.PathLike | None = None,
         overrides = config_lib.load_file(overrides)
     if not isinstance(overrides, dict):
         raise ConfigError(f"Invalid value for `space`: expected a dict or a file path. Received: space={overrides!r}")
-    known = list(DEFAULT_SPACE)
     unknown = [k for k in overrides if k not in DEFAULT_SPACE]
     if unknown:
         raise ConfigError(f"Unknown hyperparameter(s) in the search space: {', '.join(map(str, unknown))}. "
-                          f"Known: {', '.join(known)}.")
+                          f"Known: {', '.join(DEFAULT_SPACE)}.")
     merged = {**copy.deepcopy(DEFAULT_SPACE), **(fixed or {})}
     for key, value in overrides.items():
         if key == "schedule_args":
@@ -235,8 +232,8 @@ def resolve_space(overrides: dict[str, Any] | str | os.PathLike | None = None,
             merged[key] = value
     space = {k: (_check_schedule_args(v) if k == "schedule_args" else _check_spec(k, v))
              for k, v in merged.items()}
-    schedules = _values(space["schedule"]) or []
-    if "piecewise" in schedules and not {"boundaries", "values"} <= set(space["schedule_args"].get("piecewise", {})):
+    piecewise_args = set(space["schedule_args"].get("piecewise", {}))
+    if "piecewise" in _values(space["schedule"]) and not {"boundaries", "values"} <= piecewise_args:
         raise ConfigError("The 'piecewise' schedule needs `space.schedule_args.piecewise` with "
                           "'boundaries' and 'values'.")
     return space
@@ -255,17 +252,13 @@ def declare(hp, space: dict[str, Any]) -> dict[str, Any]:
         (`None` where it does not apply), `schedule`, `batch_size`, `epochs`.
     """
     values = _declare_layers(hp, space)
-    values["l1"] = _declare_one(hp, "l1", space["l1"])
-    values["l2"] = _declare_one(hp, "l2", space["l2"])
-    optimizer = _declare_one(hp, "optimizer", space["optimizer"])
-    values["optimizer"] = optimizer
-    values["learning_rate"] = _declare_one(hp, "learning_rate", space["learning_rate"])
-    opt_values = _values(space["optimizer"]) or []
-    with_momentum = [o for o in opt_values if o in MOMENTUM_OPTIMIZERS]
+    for name in ("l1", "l2", "optimizer", "learning_rate"):
+        values[name] = _declare_one(hp, name, space[name])
+    with_momentum = [o for o in _values(space["optimizer"]) if o in MOMENTUM_OPTIMIZERS]
     values["momentum"] = None
     if with_momentum:
         momentum = _declare_one(hp, "momentum", space["momentum"], ("optimizer", with_momentum))
-        values["momentum"] = momentum if optimizer in MOMENTUM_OPTIMIZERS else None
+        values["momentum"] = momentum if values["optimizer"] in MOMENTUM_OPTIMIZERS else None
     for name in ("schedule", "batch_size", "epochs", "label_smoothing"):
         values[name] = _declare_one(hp, name, space[name])
     return values
@@ -273,7 +266,6 @@ def declare(hp, space: dict[str, Any]) -> dict[str, Any]:
 
 def _declare_layers(hp, space: dict[str, Any]) -> dict[str, Any]:
     """Declares the depth, the units of each layer (conditional on the depth) and the layer options."""
-    values: dict[str, Any] = {}
     depth_spec = space["num_layers"]
     depth = _declare_one(hp, "num_layers", depth_spec)
     depth_values = _values(depth_spec) or list(range(depth_spec["min"], depth_spec["max"] + 1))
@@ -284,7 +276,7 @@ def _declare_layers(hp, space: dict[str, Any]) -> dict[str, Any]:
         unit = _declare_one(hp, "units", space["units"], ("num_layers", parents), f"units_{i}")
         if i < depth:
             units.append(unit)
-    values["hidden_units"] = units
+    values: dict[str, Any] = {"hidden_units": units}
     if max_depth:
         deep = [d for d in depth_values if d > 0]
         for name in ("activation", "dropout", "batch_norm"):
