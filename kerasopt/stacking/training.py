@@ -322,7 +322,7 @@ def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool, sample_wei
     """
     steps, members = max(math.ceil(len(r) / batch_size) for r in rows), len(rows)
     x = np.asarray(x, "float32")
-    y = np.asarray(y, "float32" if regression else "int32")
+    y = np.asarray(y, "float32")[:, None] if regression else np.asarray(y, "int32")  # targets (..., K, 1) to regress
 
     def plans():
         for epoch in range(epochs):
@@ -335,8 +335,6 @@ def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool, sample_wei
         def numpy_batches():
             for index, weight in plans():  # one gather per epoch
                 features, targets, mask = x[index], y[index], (weight > 0).astype("float32")
-                if regression:
-                    targets = targets[..., None]
                 for step in range(steps):
                     yield {"features": features[step], "row_mask": mask[step]}, targets[step], weight[step]
         return numpy_batches(), steps
@@ -349,10 +347,8 @@ def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool, sample_wei
     x, y = tf.constant(x), tf.constant(y)
 
     def gather(index, weight):
-        targets = tf.gather(y, index)
-        if regression:
-            targets = targets[..., None]
-        return ({"features": tf.gather(x, index), "row_mask": tf.cast(weight > 0, tf.float32)}, targets, weight)
+        return ({"features": tf.gather(x, index), "row_mask": tf.cast(weight > 0, tf.float32)}, tf.gather(y, index),
+                weight)
 
     # One gather per epoch, then one element per step: cheaper than a map per step.
     return dataset.map(gather).unbatch().prefetch(tf.data.AUTOTUNE), steps
