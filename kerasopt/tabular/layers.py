@@ -1,10 +1,7 @@
 """The preprocessing layers of a table model, and `build_preprocessing`, which wires them from a `Schema`.
 
-Plain Keras layers with their statistics in their config (`Impute`,
-`MissingIndicator`, `RobustScaling`, `PiecewiseLinearEncoding`, `StringLookup`), not
-`keras.utils.FeatureSpace`, which has no imputation of numeric gaps, no
-missing-value indicator and no embedding. The encoding has no trainable
-weights; the network embeds the one-hot blocks of columns with many
+Plain Keras layers with their statistics in their config, not `keras.utils.FeatureSpace` (docs/preprocessing.md
+says why). The encoding has no trainable weights; the network embeds the one-hot blocks of columns with many
 categories (`BlockEmbedding`, `embedding_blocks`).
 """
 
