@@ -80,8 +80,7 @@ class TabularModel(keras.Model):
         `y` passes unchanged without a target, when it is `None`, a dataset
         or a tensor, and inside `converted()`.
         """
-        if self.target is None or self._converted or y is None \
-                or not isinstance(y, (pd.Series, np.ndarray, list, tuple)):
+        if self.target is None or self._converted or not isinstance(y, (pd.Series, np.ndarray, list, tuple)):
             return y
         try:
             return self.target.encode(y)
