@@ -471,10 +471,8 @@ def demo_unless_data(argv: list[str]) -> list[str]:
 
 def _missing_data(args) -> str | None:
     """The usage error of a `train` or `tune` without data: `--data` is required, `--demo` the demo data."""
-    if args.command not in ("train", "tune") or args.data is not None or args.demo:
-        return None
-    if args.config is not None:
-        return None  # the file may name the data; checked once it is read
+    if args.command not in ("train", "tune") or args.data is not None or args.demo or args.config is not None:
+        return None  # a --config file may name the data: checked once it is read
     return "the following arguments are required: --data (or --demo for the embedded phone-like demo data)"
 
 

@@ -117,8 +117,5 @@ def model_arguments(config: dict[str, Any], steps_per_epoch: int) -> dict[str, A
     optimizer = config["optimizer"]
     if isinstance(optimizer, str):
         optimizer = {"name": optimizer, **config["optimizer_args"]}
-    return {"hidden_units": config["hidden_units"], "activation": config["activation"],
-            "kernel_initializer": config["kernel_initializer"], "l1": config["l1"], "l2": config["l2"],
-            "dropout": config["dropout"], "batch_norm": config["batch_norm"],
-            "label_smoothing": config["label_smoothing"], "optimizer": optimizer,
+    return {**{name: config[name] for name in spec.BUILD_MODEL_ARGS}, "optimizer": optimizer,
             "learning_rate": learning_rate, "seed": config["seed"]}

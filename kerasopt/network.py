@@ -1,17 +1,10 @@
 """`Network`: one description of a regularized Dense network, rendered as one Keras network or K stacked ones.
 
-Per hidden layer: `Dense` (kernel penalty) -> optional `BatchNormalization`
--> activation -> optional `Dropout`; then the output `Dense` layer (softmax,
-or linear for regression). Before them, for a table, the numeric columns may
-get a learned periodic embedding (`PeriodicEmbedding`), and each one-hot block
-of a column with many categories is embedded (`BlockEmbedding`). `apply` makes
-the plain Keras layers (`kerasopt.build_model`); `apply_stacked` makes K
-members with the member as the leading axis of every variable
-(`kerasopt.stacking.build_stacked_model`), member `k` starting from the
-weights `apply` gives with seed `seeds[k]`. The seeds of layer `i` are
-`seed + i` (kernels), `seed + 1000 + i` (dropout), `seed + 2000 + j`
-(embedding of categorical column `j`) and `seed + 3000 + v` (the periodic
-embedding's frequencies, phases, kernel and bias, v = 0 to 3).
+Per hidden layer: `Dense` (kernel penalty) -> optional `BatchNormalization` -> activation -> optional
+`Dropout`; then the output `Dense` layer (softmax, or linear for regression). A table's numeric columns may
+first get a `PeriodicEmbedding`, and its many-category one-hot blocks a `BlockEmbedding`. `apply` makes the
+plain Keras layers (`kerasopt.build_model`), `apply_stacked` K members (`kerasopt.stacking.build_stacked_model`);
+docs/stacking.md ("K networks as one Keras model") gives each layer's seed.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import copy
+import json
 import numbers
 import os
 from collections.abc import Callable, Mapping
@@ -338,12 +339,9 @@ def format_default(field: Field) -> str:
     if field.cli == "bool":
         return "on" if value else "off"
     if isinstance(value, dict):
-        import json
         return json.dumps(value)
     if isinstance(value, (list, tuple)):
-        if not value:
-            return "none"
-        return ",".join(str(v) for v in value)
+        return ",".join(str(v) for v in value) if value else "none"
     return str(value)
 
 
@@ -513,8 +511,6 @@ def to_argv(values: Mapping[str, Any], names, fields: Mapping[str, Field] = TUNE
         elif f.cli == "nargs":
             argv += [f.flag, *(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))]
         elif f.cli == "json" or isinstance(value, Mapping):
-            import json
-
             argv += [f.flag, json.dumps(value)]
         else:
             argv += [f.flag, repr(value) if isinstance(value, float) else str(value)]

@@ -102,10 +102,8 @@ def _check_population(population, members: int, *, learning_rate, l1, l2, dropou
     if ("l1" in values or "l2" in values) and kernel_regularizer is not None:
         raise ArgumentError("Pass either `kernel_regularizer` or `population['l1']`/`population['l2']`, not both. "
                             f"Received: kernel_regularizer={kernel_regularizer!r}")
-    for key in ("l1", "l2"):  # the other penalty comes from its scalar, one number for every layer
-        other = "l2" if key == "l1" else "l1"
+    for key, other, scalar in (("l1", "l2", l2), ("l2", "l1", l1)):  # the other penalty: its scalar, every layer
         if key in values and other not in values:
-            scalar = l2 if other == "l2" else l1
             if np.ndim(scalar) != 0:
                 raise ArgumentError(f"Invalid value for `{other}`: with `population['{key}']` it must be one number "
                                     f"for every layer. Received: {other}={scalar!r}")
@@ -237,15 +235,14 @@ def _normalized(x, features: list[np.ndarray]):
     """`x` through a `Normalization` whose member `k` is adapted on `features[k]`, as `build_model` adapts its own."""
     norm = keras.layers.Normalization(axis=(1, 2), name="normalization")
     x = norm(x)
-    means, variances, adapted = [], [], {}
+    adapted = {}
     for member_features in features:
         if id(member_features) not in adapted:  # members that share their features share the statistics
             single = keras.layers.Normalization()
             single.adapt(member_features)
             adapted[id(member_features)] = (keras.ops.convert_to_numpy(single.adapt_mean),
                                             keras.ops.convert_to_numpy(single.adapt_variance))
-        means.append(adapted[id(member_features)][0])
-        variances.append(adapted[id(member_features)][1])
+    means, variances = zip(*(adapted[id(member_features)] for member_features in features))
     norm.adapt_mean.assign(np.stack(means))
     norm.adapt_variance.assign(np.stack(variances))
     norm.finalize_state()

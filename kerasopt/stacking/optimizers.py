@@ -23,6 +23,7 @@ ELEMENTWISE_OPTIMIZERS = (keras.optimizers.SGD, keras.optimizers.Adam, keras.opt
                           keras.optimizers.Adamax, keras.optimizers.Nadam, keras.optimizers.RMSprop,
                           keras.optimizers.Adagrad, keras.optimizers.Adadelta, keras.optimizers.Lion,
                           keras.optimizers.Ftrl)
+_NAMES = ", ".join(cls.__name__ for cls in ELEMENTWISE_OPTIMIZERS)
 
 
 class _MemberwiseLearningRate(PerVariableWeightDecay):
@@ -77,9 +78,9 @@ __all__ += [cls.__name__ for cls in MEMBERWISE_OPTIMIZERS.values()]
 def check_optimizer(opt: keras.optimizers.Optimizer) -> None:
     """Raises `ArgumentError` unless `opt` updates every weight entry from its own gradient only."""
     if not isinstance(opt, ELEMENTWISE_OPTIMIZERS):
-        raise ArgumentError("Invalid value for `optimizer`: stacking needs an optimizer that updates every "
-                         "weight entry from its own gradient only (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, "
-                         f"Adagrad, Adadelta, Lion, Ftrl). Received: optimizer={opt.__class__.__name__}")
+        raise ArgumentError("Invalid value for `optimizer`: stacking needs an optimizer that updates every weight "
+                            f"entry from its own gradient only ({_NAMES}). "
+                            f"Received: optimizer={opt.__class__.__name__}")
     for option in ("clipnorm", "global_clipnorm"):
         if getattr(opt, option, None) is not None:
             raise ArgumentError(f"Invalid value for `optimizer`: `{option}` would clip the members' gradients "
@@ -91,9 +92,8 @@ def memberwise_optimizer(opt: keras.optimizers.Optimizer, rates: list[float], le
     """`opt` as its `Memberwise` class with member `k` at `rates[k]` (times the schedule's shape)."""
     base = next((b for b in ELEMENTWISE_OPTIMIZERS if type(opt) is b), None)
     if base is None:
-        raise ArgumentError("Invalid value for `optimizer`: a population learning rate needs one of the Keras "
-                            "optimizers SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Lion, Ftrl "
-                            f"itself, not a subclass. Received: optimizer={opt.__class__.__name__}")
+        raise ArgumentError(f"Invalid value for `optimizer`: a population learning rate needs one of the Keras "
+                            f"optimizers {_NAMES} itself, not a subclass. Received: optimizer={opt.__class__.__name__}")
     if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
         start = float(keras.ops.convert_to_numpy(learning_rate(0)))
         if not math.isfinite(start) or start <= 0:

@@ -1,14 +1,9 @@
 """`train_stacked`: K members of a stacked model, each on its own rows, with its own early stopping.
 
-Every epoch each member shuffles its own training rows (`plan_batches`) and
-the model runs the epoch's steps with `steps_per_execution` = the steps of
-an epoch (on TensorFlow one compiled call fed by a `tf.data` pipeline that
-gathers each step's `(batch, K, features)` rows; on JAX, whose Keras
-trainer loops over jitted steps, a generator of NumPy batches). Each member
-is scored on its own validation rows in one prediction by Keras metrics that
-keep one mean per member (`MemberMean`), and stops on its own record
-(`MemberEarlyStopping`), getting its best epoch's weights back; training
-ends when all have stopped.
+Every epoch each member shuffles its own training rows (`plan_batches`), and the model runs the epoch's steps
+with `steps_per_execution` = the steps of an epoch (`_batches` feeds them). Each member is scored on its own
+validation rows by Keras metrics that keep one mean per member (`MemberMean`) and stops on its own record
+(`MemberEarlyStopping`), getting its best epoch's weights back; training ends when all have stopped.
 """
 
 from __future__ import annotations
@@ -322,7 +317,7 @@ def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool, sample_wei
     """
     steps, members = max(math.ceil(len(r) / batch_size) for r in rows), len(rows)
     x = np.asarray(x, "float32")
-    y = np.asarray(y, "float32" if regression else "int32")
+    y = np.asarray(y, "float32")[:, None] if regression else np.asarray(y, "int32")  # targets (..., K, 1) to regress
 
     def plans():
         for epoch in range(epochs):
@@ -335,8 +330,6 @@ def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool, sample_wei
         def numpy_batches():
             for index, weight in plans():  # one gather per epoch
                 features, targets, mask = x[index], y[index], (weight > 0).astype("float32")
-                if regression:
-                    targets = targets[..., None]
                 for step in range(steps):
                     yield {"features": features[step], "row_mask": mask[step]}, targets[step], weight[step]
         return numpy_batches(), steps
@@ -349,10 +342,8 @@ def _batches(x, y, rows, batch_size, seeds, epochs, regression: bool, sample_wei
     x, y = tf.constant(x), tf.constant(y)
 
     def gather(index, weight):
-        targets = tf.gather(y, index)
-        if regression:
-            targets = targets[..., None]
-        return ({"features": tf.gather(x, index), "row_mask": tf.cast(weight > 0, tf.float32)}, targets, weight)
+        return ({"features": tf.gather(x, index), "row_mask": tf.cast(weight > 0, tf.float32)}, tf.gather(y, index),
+                weight)
 
     # One gather per epoch, then one element per step: cheaper than a map per step.
     return dataset.map(gather).unbatch().prefetch(tf.data.AUTOTUNE), steps
@@ -464,15 +455,12 @@ def _result(recorder: keras.callbacks.History, validation: _MemberValidation | N
     history = {key: np.asarray(values) for key, values in recorder.history.items()}
     epochs_run = len(recorder.epoch)
     final = {} if validation is None else validation.scores()
+    best, stopped = np.full(members, epochs_run), np.full(members, epochs_run)
     if stopper is not None:
         best = np.where(stopper.best_epoch >= 0, stopper.best_epoch + 1, epochs_run)
         stopped = np.where(stopper.stopped_epoch >= 0, stopper.stopped_epoch + 1, epochs_run)
     elif validation is not None and epochs_run:
         values = history[monitor]
         best = (np.argmax(values, axis=0) if monitor == "val_accuracy" else np.argmin(values, axis=0)) + 1
-        stopped = np.full(members, epochs_run)
-    else:
-        best = np.full(members, epochs_run)
-        stopped = np.full(members, epochs_run)
     return StackedTrainResult(history=history, best_epochs=best, stopped_epochs=stopped, epochs_run=epochs_run,
                               validation=final, seconds=seconds)

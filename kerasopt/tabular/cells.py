@@ -52,10 +52,7 @@ def split_cells(column: pd.Series):
     """`(missing, numbers, text, values)` of a column: masks of its missing, numeric and text cells,
     and its float64 values (NaN where not a number; booleans are 0 and 1)."""
     missing = column.isna().to_numpy()
-    if pd.api.types.is_bool_dtype(column):
-        values = column.to_numpy(dtype="float64")
-        return missing, ~missing, np.zeros_like(missing), values
-    if pd.api.types.is_numeric_dtype(column):
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
         return missing, ~missing, np.zeros_like(missing), values
     objects = column.to_numpy(dtype=object)

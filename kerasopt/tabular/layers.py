@@ -1,10 +1,7 @@
 """The preprocessing layers of a table model, and `build_preprocessing`, which wires them from a `Schema`.
 
-Plain Keras layers with their statistics in their config (`Impute`,
-`MissingIndicator`, `RobustScaling`, `PiecewiseLinearEncoding`, `StringLookup`), not
-`keras.utils.FeatureSpace`, which has no imputation of numeric gaps, no
-missing-value indicator and no embedding. The encoding has no trainable
-weights; the network embeds the one-hot blocks of columns with many
+Plain Keras layers with their statistics in their config, not `keras.utils.FeatureSpace` (docs/preprocessing.md
+says why). The encoding has no trainable weights; the network embeds the one-hot blocks of columns with many
 categories (`BlockEmbedding`, `embedding_blocks`).
 """
 
@@ -80,6 +77,7 @@ class MissingIndicator(keras.layers.Layer):
 SMOOTH_CLIP_BOUND = 3.0
 """`RobustScaling`'s smooth clipping maps a scaled value `z` to `z / sqrt(1 + (z / 3) ** 2)`, into (-3, 3)."""
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)  # the clip that keeps a float32 difference finite
 _FINITE_BOUND = 1e6  # a scaled value beyond this clips to 3.0 in float32 anyway; the bound keeps (z/3)**2 finite
 
 
@@ -132,9 +130,8 @@ class RobustScaling(keras.layers.Layer):
         ops = keras.ops
         x = ops.cast(inputs, self.compute_dtype)
         positive = np.array(self.scale) > 0
-        big = float(np.finfo(np.float32).max)
         # float32 limits: x - center and the quotient may overflow; clipped, they stay finite
-        shifted = ops.clip(x - self.center_values, -big, big)
+        shifted = ops.clip(x - self.center_values, -_FLOAT32_MAX, _FLOAT32_MAX)
         z = ops.clip(shifted / self.divisor, -_FINITE_BOUND, _FINITE_BOUND)
         z = ops.where(ops.convert_to_tensor(positive), z, ops.zeros_like(z))
         clipped = z / ops.sqrt(1.0 + ops.square(z / SMOOTH_CLIP_BOUND))
@@ -185,10 +182,8 @@ class PiecewiseLinearEncoding(keras.layers.Layer):
         # bin t of column j: the column it reads, its lower edge and its width (computed in float64)
         self.sources = [j for j, column in enumerate(self.edges) for _ in column[1:]]
         self.lower = [b for column in self.edges for b in column[:-1]]
-        big = float(np.finfo(np.float32).max)
         tiny = float(np.finfo(np.float32).tiny)  # a subnormal width could flush to 0
-        self.width = [min(max(float(np.diff(column)[t]), tiny), big)
-                      for column in self.edges for t in range(len(column) - 1)]
+        self.width = [min(max(float(w), tiny), _FLOAT32_MAX) for column in self.edges for w in np.diff(column)]
 
     def build(self, input_shape):
         for name, values in (("lower_edges", self.lower), ("bin_widths", self.width)):
@@ -198,10 +193,9 @@ class PiecewiseLinearEncoding(keras.layers.Layer):
 
     def call(self, inputs):
         ops = keras.ops
-        big = float(np.finfo(np.float32).max)
         x = ops.take(ops.cast(inputs, "float32"), self.sources, axis=-1)
         # float32 limits: x - b may overflow; clipped, it stays finite (a NaN input stays NaN)
-        shifted = ops.clip(x - self.lower_edges, -big, big)
+        shifted = ops.clip(x - self.lower_edges, -_FLOAT32_MAX, _FLOAT32_MAX)
         return ops.cast(ops.clip(shifted / self.bin_widths, 0.0, 1.0), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
@@ -234,11 +228,10 @@ def build_preprocessing(schema: Schema):
         float tensor of shape `(batch, encoded_width(schema))`.
     """
     layers = keras.layers
-    inputs, parts, filled = {}, [], None
+    inputs = {c.key: keras.Input(shape=(1,), dtype="string" if c.kind == "categorical" else "float32", name=c.key)
+              for c in schema.features}
+    parts, filled = [], None
     numbers = [c for c in schema.features if c.kind in ("numeric", "boolean")]
-    for col in schema.features:
-        dtype = "string" if col.kind == "categorical" else "float32"
-        inputs[col.key] = keras.Input(shape=(1,), dtype=dtype, name=col.key)
     if numbers:
         stacked = [inputs[c.key] for c in numbers]
         x = stacked[0] if len(stacked) == 1 else layers.Concatenate(name="tabular_numeric")(stacked)
@@ -429,10 +422,9 @@ class PeriodicEmbedding(keras.layers.Layer):
 
     def call(self, inputs):
         ops = keras.ops
-        big = float(np.finfo(np.float32).max)
         x = ops.take(inputs, self.columns, axis=-1)[..., None]
         # an extreme x would overflow to inf (cos: NaN); clipped, its cosines stay finite
-        waves = ops.cos(ops.clip(2.0 * np.pi * x * self.frequency, -big, big) + self.phase)
+        waves = ops.cos(ops.clip(2.0 * np.pi * x * self.frequency, -_FLOAT32_MAX, _FLOAT32_MAX) + self.phase)
         equation = "bcf,cfd->bcd" if len(inputs.shape) == 2 else "bkcf,kcfd->bkcd"
         embedded = ops.einsum(equation, waves, self.kernel) + self.bias
         embedded = ops.reshape(embedded, (*ops.shape(embedded)[:-2], len(self.columns) * self.dim))

@@ -80,8 +80,7 @@ class TabularModel(keras.Model):
         `y` passes unchanged without a target, when it is `None`, a dataset
         or a tensor, and inside `converted()`.
         """
-        if self.target is None or self._converted or y is None \
-                or not isinstance(y, (pd.Series, np.ndarray, list, tuple)):
+        if self.target is None or self._converted or not isinstance(y, (pd.Series, np.ndarray, list, tuple)):
             return y
         try:
             return self.target.encode(y)
@@ -124,8 +123,7 @@ class TabularModel(keras.Model):
         validation = kwargs.get("validation_data")
         if isinstance(validation, tuple) and validation:
             kwargs["validation_data"] = (self.convert_inputs(validation[0]),
-                                         *(self.convert_targets(v) if i == 0 else v
-                                           for i, v in enumerate(validation[1:])))
+                                         *map(self.convert_targets, validation[1:2]), *validation[2:])
         x, y = self.convert_inputs(x), self.convert_targets(y)
         with self.converted():
             return super().fit(x, y, *args, **kwargs)

@@ -173,10 +173,7 @@ class Schema:
             by_key = {c.key: c.name for c in self.features}
             columns = {by_key.get(k, k) if k not in self.names else k: v for k, v in columns.items()}
         else:
-            array = np.asarray(x)
-            if array.ndim != 2:
-                raise DataError("Expected a DataFrame, a dict of named columns or a 2-D array; received an "
-                                f"array of shape {array.shape}.")
+            array = _two_dimensional(x)
             if array.shape[1] != len(self.input_names):
                 raise DataError(f"Expected {len(self.input_names)} columns ({', '.join(self.input_names)}); "
                                 f"received an array with {array.shape[1]}.")
@@ -513,8 +510,14 @@ def _as_frame(frame) -> pd.DataFrame:
         return frame
     if isinstance(frame, Mapping):
         return pd.DataFrame({str(k): as_series(v, str(k)) for k, v in frame.items()})
-    array = np.asarray(frame)
+    array = _two_dimensional(frame)
+    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+
+
+def _two_dimensional(x) -> np.ndarray:
+    """Rows that are neither a DataFrame nor a dict of columns, as a 2-D array."""
+    array = np.asarray(x)
     if array.ndim != 2:
         raise DataError("Expected a DataFrame, a dict of named columns or a 2-D array; received an array of "
                         f"shape {array.shape}.")
-    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+    return array

@@ -124,8 +124,7 @@ class TargetInfo:
         encoded = np.asarray(encoded)
         if self.task == "regression":
             return encoded
-        labels = np.empty(len(self.classes), dtype=object)
-        labels[:] = self.classes
+        labels = np.array(self.classes, dtype=object)
         return labels[encoded.astype("int64")]
 
     def decode(self, outputs) -> np.ndarray:
@@ -133,8 +132,7 @@ class TargetInfo:
         outputs = np.asarray(outputs)
         if self.task == "regression":
             return outputs.reshape(len(outputs), -1)[:, 0]
-        labels = np.empty(len(self.classes), dtype=object)
-        labels[:] = self.classes
+        labels = np.array(self.classes, dtype=object)
         result = labels[outputs.argmax(axis=-1)]
         kinds = {type(c) for c in self.classes}
         if kinds <= {int}:
@@ -156,17 +154,6 @@ def _label_key(value):
         number = float(value)
         return ("number", int(number) if number.is_integer() else number)
     return ("text", str(value))
-
-
-def _python_label(value):
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        number = float(value)
-        return int(number) if number.is_integer() else number
-    return str(value)
 
 
 def encode_target(y, task: str | None = None, *, min_rows_per_class: int = 2) -> tuple[np.ndarray, TargetInfo]:
@@ -219,16 +206,12 @@ def _refuse_missing(series: pd.Series, y) -> None:
 def _classification_target(y, series: pd.Series, name: str | None,
                            min_rows_per_class: int) -> tuple[np.ndarray, TargetInfo]:
     """`encode_target` of a classification target: its sorted classes, checked, and the class indices."""
-    keys = pd.Series([_label_key(v) for v in series.to_numpy(dtype=object)])
-    counts = keys.value_counts()
-    kinds = {k[0] for k in counts.index}
-    if len(kinds) > 1:  # mixed kinds: compare as text
-        labels = sorted({canonical(_python_label(v)) for v in series.to_numpy(dtype=object)})
-        series = pd.Series([canonical(_python_label(v)) for v in series.to_numpy(dtype=object)], name=name)
-        keys = pd.Series([_label_key(v) for v in series])
-        counts = keys.value_counts()
-    else:
-        labels = sorted({_python_label(k[1]) for k in counts.index})
+    keys = [_label_key(v) for v in series.to_numpy(dtype=object)]
+    if len({kind for kind, _ in keys}) > 1:  # mixed kinds: compare as text
+        series = pd.Series([canonical(v) for v in series.to_numpy(dtype=object)], name=name)
+        keys = [_label_key(v) for v in series]
+    counts = pd.Series(keys).value_counts()
+    labels = sorted({label for _, label in counts.index})  # a key's value is the label as a Python scalar
     if len(labels) < 2:
         raise DataError(f"{_target_name(y)} holds one class ({labels[0]!r}); classification needs "
                         "at least two.")
