@@ -137,11 +137,8 @@ def _importance_section(frame: pd.DataFrame, rows_text: str, png: str) -> report
 
 
 def _metrics_section(metrics: dict[str, Any], bagged: bool) -> report.Section:
-    rows = []
-    for split in ("train", "validation", "test"):
-        if metrics.get(split):
-            rows.append({"split": "out-of-fold" if split == "validation" and bagged else split,
-                         **scalar_scores(metrics[split])})
+    rows = [{"split": "out-of-fold" if split == "validation" and bagged else split, **scalar_scores(metrics[split])}
+            for split in ("train", "validation", "test") if metrics.get(split)]
     if metrics.get("test_scores"):
         rows.append({"split": "test (original labels)", **scalar_scores(metrics["test_scores"])})
     facts = {k: metrics[k] for k in ("best_epoch", "epochs_run", "refit_rows", "seconds") if k in metrics}
@@ -184,9 +181,9 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
         oof = oof_frame(table, pool, target, record["out_of_fold"])
         _io.write_with(paths["oof_predictions.csv"], lambda tmp: oof.to_csv(tmp, index=False))
     else:
-        paths.pop("oof_predictions.csv")
-        if os.path.exists(os.path.join(out_dir, "oof_predictions.csv")):  # an earlier, overwritten bagged run
-            os.remove(os.path.join(out_dir, "oof_predictions.csv"))
+        stale = paths.pop("oof_predictions.csv")
+        if os.path.exists(stale):  # an earlier, overwritten bagged run
+            os.remove(stale)
     sections = [_metrics_section(metrics, bool(config.get("bagging"))),
                 _baseline_section(_ours(extras, metrics), extras["baselines"])]
     sections += _image_sections(os.path.join(out_dir, "curves.png"), "curves", "Training curves", "training curves")
