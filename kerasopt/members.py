@@ -167,9 +167,8 @@ def _build(config: dict[str, Any], data: _Data, train_rows: Sequence[np.ndarray]
 
 
 def _callbacks(config: dict[str, Any], stacked, data: _Data, validation: bool, progress: str | None):
-    """The Keras callbacks of a run: original units, plateau, progress."""
-    import keras
-
+    """The Keras callbacks of a run: plateau, original units, progress."""
+    from kerasopt import training
     from kerasopt.callbacks import ProgressLine
 
     callbacks = []
@@ -177,21 +176,11 @@ def _callbacks(config: dict[str, Any], stacked, data: _Data, validation: bool, p
         callbacks.append(_original_units(data.target.std or 1.0))
     monitor = ("val_" if validation else "") + ("log_loss" if data.classification else "mse")
     if config.get("reduce_lr_on_plateau"):
-        callbacks.insert(0, _plateau(config, stacked, monitor))
+        callbacks.insert(0, training._plateau(stacked, monitor, config["patience"]))
     if progress is not None:
         callbacks.append(ProgressLine(progress, config["epochs"], monitor=monitor if validation else None,
                                       bounded=validation, patience=config["patience"], stop_monitor=monitor))
     return callbacks
-
-
-def _plateau(config: dict[str, Any], stacked, monitor: str):
-    """Keras's `ReduceLROnPlateau` on the one member's `monitor` (halving, after half the patience)."""
-    import keras
-
-    if not isinstance(stacked.optimizer.learning_rate, keras.Variable):  # a schedule's or a callable's value
-        raise ArgumentError("`reduce_lr_on_plateau` needs a float learning rate; the optimizer has a "
-                            "schedule. Use one or the other.")
-    return keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(1, config["patience"] // 2))
 
 
 def _held_out(stacked, data: _Data, validation_rows: Sequence[np.ndarray]) -> dict[str, Any]:
