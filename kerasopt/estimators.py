@@ -1,17 +1,8 @@
-"""scikit-learn estimators: `DenseClassifier` and `DenseRegressor`.
+"""scikit-learn estimators: `DenseClassifier` and `DenseRegressor` (docs/python.md).
 
-They fit a kerasopt `TabularModel` (typed columns, imputation and encoding
-inside the network) with the toolkit's training procedure, so they take a
-DataFrame of mixed kinds with gaps or a plain array, and work in `Pipeline`,
-`cross_val_score` and `GridSearchCV`. Every constructor argument is a
-hyperparameter of the model or of its training run, with the default of
-`kerasopt.config.DEFAULTS`.
-
-Fitting is `kerasopt train`'s procedure on all rows given: by default five
-bagged networks (`kerasopt.bagging`); with `bagging=0` one network that stops
-early on `validation_split` of the rows (stratified when every class fits),
-then with `refit` a fresh one trained on all rows for the best epoch count
-(with `validation_split=0`, `epochs` on all rows).
+They fit a `TabularModel` with `kerasopt train`'s procedure on all rows given (by default five bagged
+networks, `kerasopt.bagging`; with `bagging=0` one network, its held-out split stratified when every
+class fits). Every constructor argument has the default of `kerasopt.config.DEFAULTS`.
 
 Example:
 

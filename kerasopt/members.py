@@ -1,12 +1,9 @@
-"""`train_members`: the one procedure that trains a table model of K members.
+"""`train_members`: the one procedure that trains a table model of K members (docs/stacking.md).
 
-The rows are encoded once (`kerasopt.stacking.encode_table`), K networks
-(member `k` is `kerasopt.build_model(seed=seed + k)`'s network) train as one
-stacked model, each on its own rows and stopping early on its own validation
-rows (`kerasopt.stacking.train_stacked`), and the returned
-`kerasopt.tabular.TabularModel` averages them. Bagging is K members on K
-folds (`kerasopt.bagging`); one network is K = 1 (`kerasopt.pipeline`: early
-stopping on a validation split, then a refit without validation rows).
+The rows are encoded once (`kerasopt.stacking.encode_table`) and K networks (member `k` seeded `seed + k`)
+train as one stacked model, each on its own rows and stopping early on its own validation rows
+(`kerasopt.stacking.train_stacked`); the returned `TabularModel` averages them. Bagging is K members on K
+folds (`kerasopt.bagging`); one network is K = 1 (`kerasopt.pipeline`).
 """
 
 from __future__ import annotations
