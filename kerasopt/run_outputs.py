@@ -294,11 +294,8 @@ def _tune_test_scores(model_path: str, x_test: pd.DataFrame, y_test, target):
 
     model = keras.saving.load_model(model_path)
     outputs = np.asarray(model.predict(x_test, batch_size=4096, verbose=0))
-    if target.classes is not None:
-        truth = np.asarray(target.classes, dtype=object)[np.asarray(y_test)]
-    else:
-        truth = np.asarray(y_test, dtype="float64")
-    return _error_figure(target, truth, target.decode(outputs), outputs, f"{target.name}: held-out test rows")
+    return _error_figure(target, target.labels(y_test), target.decode(outputs), outputs,
+                         f"{target.name}: held-out test rows")
 
 
 def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.DataFrame, y_test, target, *,
