@@ -373,10 +373,8 @@ def _resolved_config(config: dict[str, Any], table, rows, model, record: dict[st
             "derived": {"task": model.target.task, "feature_columns": [str(c) for c in table.features.columns],
                         "used_columns": model.schema.names, "dropped_columns": model.schema.dropped,
                         "notes": table.notes, "classes": model.classes,
-                        "steps_per_epoch": record["budget"]["steps_per_epoch"],
-                        "budget": record["budget"],
-                        "data_source": table.source,
-                        "rows": _rows_used(config, rows, record),
+                        "steps_per_epoch": record["budget"]["steps_per_epoch"], "budget": record["budget"],
+                        "data_source": table.source, "rows": _rows_used(config, rows, record),
                         **({"member_best_epochs": record["member_best_epochs"]} if config["bagging"] else {})}}
 
 
