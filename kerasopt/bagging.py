@@ -1,14 +1,8 @@
-"""Bagging: K networks, each trained on all but one of K folds, averaged into one model.
+"""Bagging: K networks, each trained on all but one of K folds, averaged into one model (docs/stacking.md).
 
-Member `k` trains on the other K-1 folds (`fold_rows`, stratified for
-classification) and stops early on fold `k`; the K members train as one
-stacked model (`kerasopt.members.train_members`), at little more than the
-cost of one network. Each row is held out by exactly one member, whose
-predictions for it (out of fold) score the procedure on rows no member chose
-its epoch on or trained on. The members share one encoding of the columns,
-learned on all rows given (the held-out fold's column statistics, not its
-labels): `kerasopt.pipeline.cross_validate_config` re-learns it inside each
-of its outer folds.
+Member `k` trains on the other K-1 folds (`fold_rows`) and stops early on fold `k`; the K members train as
+one stacked model (`kerasopt.members.train_members`). Each row's out-of-fold prediction comes from the one
+member that held it out. The members share one encoding of the columns, learned on all rows given.
 
 Example:
 

@@ -84,8 +84,8 @@ def _scores(target, truth: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
     from kerasopt.signals import scalar_scores
 
     if target.task == "classification":
-        labels = np.asarray(target.classes, dtype=object)
-        scores = evaluation.classification_scores(labels[truth], target.decode(outputs), outputs, target.classes)
+        scores = evaluation.classification_scores(target.labels(truth), target.decode(outputs), outputs,
+                                                  target.classes)
     else:
         scores = evaluation.regression_scores(truth, outputs)
     return scalar_scores(scores)

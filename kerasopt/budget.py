@@ -1,13 +1,8 @@
 """Size-aware training: input bins, network depth, batch size, epoch budget and patience from the rows.
 
-`numeric_bins`, `hidden_units`, `batch_size`, `epochs` and `patience` default to `None`;
-`sized` turns them into values from the rows one network trains on per epoch
-(docs/preprocessing.md has the table): up to `SMALL_TABLE_ROWS` rows 16 quantile bins per
-numeric column, batch 32, 300 epochs, patience 50, and one hidden layer of 128 for a
-classification, two for a regression; above, 48 bins, a larger batch and the epochs that fit
-in `STEP_BUDGET` gradient steps (counted in steps, not seconds, so a seed still repeats a
-run), with two hidden layers of 128 up to `TWO_LAYER_ROWS` rows and one above. A value the
-user sets is kept as given.
+`numeric_bins`, `hidden_units`, `batch_size`, `epochs` and `patience` default to `None`; `sized` turns
+them into values from the rows one network trains on per epoch (the constants below; docs/preprocessing.md
+has the table). A value the user sets is kept as given.
 
 Example:
 
@@ -32,9 +27,8 @@ from typing import Any
 from kerasopt import _validation as check
 
 __all__ = ["SMALL_TABLE_ROWS", "TWO_LAYER_ROWS", "NUMERIC_BINS", "LARGE_TABLE_BINS", "HIDDEN_UNITS",
-           "TWO_LAYER_UNITS",
-           "BATCH_SIZE", "MAX_BATCH_SIZE", "EPOCHS", "PATIENCE", "STEP_BUDGET", "MIN_EPOCHS", "MIN_PATIENCE", "SIZED",
-           "Budget", "numeric_bins_for", "hidden_units_for", "training_budget", "sized"]
+           "TWO_LAYER_UNITS", "BATCH_SIZE", "MAX_BATCH_SIZE", "EPOCHS", "PATIENCE", "STEP_BUDGET", "MIN_EPOCHS",
+           "MIN_PATIENCE", "SIZED", "Budget", "numeric_bins_for", "hidden_units_for", "training_budget", "sized"]
 
 SMALL_TABLE_ROWS = 4096
 """Up to this many rows per epoch, training uses the small-table values below."""
@@ -62,7 +56,8 @@ EPOCHS = 300
 PATIENCE = 50
 """Early-stopping patience of a small table."""
 STEP_BUDGET = 10_000
-"""Gradient steps a table larger than `SMALL_TABLE_ROWS` may take (its epochs are what fits)."""
+"""Gradient steps a table larger than `SMALL_TABLE_ROWS` may take (its epochs are what fits); counted in
+steps, not seconds, so a seed still repeats a run."""
 MIN_EPOCHS = 20
 """Fewest sized epochs."""
 MIN_PATIENCE = 5

@@ -1,17 +1,8 @@
-"""scikit-learn estimators: `DenseClassifier` and `DenseRegressor`.
+"""scikit-learn estimators: `DenseClassifier` and `DenseRegressor` (docs/python.md).
 
-They fit a kerasopt `TabularModel` (typed columns, imputation and encoding
-inside the network) with the toolkit's training procedure, so they take a
-DataFrame of mixed kinds with gaps or a plain array, and work in `Pipeline`,
-`cross_val_score` and `GridSearchCV`. Every constructor argument is a
-hyperparameter of the model or of its training run, with the default of
-`kerasopt.config.DEFAULTS`.
-
-Fitting is `kerasopt train`'s procedure on all rows given: by default five
-bagged networks (`kerasopt.bagging`); with `bagging=0` one network that stops
-early on `validation_split` of the rows (stratified when every class fits),
-then with `refit` a fresh one trained on all rows for the best epoch count
-(with `validation_split=0`, `epochs` on all rows).
+They fit a `TabularModel` with `kerasopt train`'s procedure on all rows given (by default five bagged
+networks, `kerasopt.bagging`; with `bagging=0` one network, its held-out split stratified when every
+class fits). Every constructor argument has the default of `kerasopt.config.DEFAULTS`.
 
 Example:
 
@@ -63,11 +54,9 @@ class _DenseEstimator(BaseEstimator):
 
     def _config(self) -> dict[str, Any]:
         params = {key: getattr(self, key) for key in _SPEC_KEYS}
-        for key in ("optimizer_args", "schedule_args"):
+        for key, choice in (("optimizer_args", "optimizer"), ("schedule_args", "schedule")):
             if params[key] is None:  # None: the specification's own value for the default choice
-                base = "optimizer" if key == "optimizer_args" else "schedule"
-                same = params[base] == _D[base]
-                params[key] = dict(_D[key]) if same else {}
+                params[key] = dict(_D[key]) if params[choice] == _D[choice] else {}
         units = params["hidden_units"]
         params["hidden_units"] = [units] if isinstance(units, int) else None if units is None else list(units)
         for key in ("class_weight", "label_smoothing"):  # a classifier's own
@@ -87,10 +76,7 @@ class _DenseEstimator(BaseEstimator):
         validate_data(self, array, reset=reset, skip_check_array=True)
         if array.dtype.kind in "c":
             raise ArgumentError("Complex data not supported.")
-        if reset:
-            names = [f"x{i}" for i in range(array.shape[1])]
-        else:
-            names = self.model_.schema.input_names
+        names = [f"x{i}" for i in range(array.shape[1])] if reset else self.model_.schema.input_names
         return pd.DataFrame(array if array.dtype.kind != "U" else array.astype(object), columns=names)
 
     def _fit(self, X, y):
@@ -172,21 +158,15 @@ def _rows(config: dict[str, Any], members: int, y: np.ndarray, task: str) -> dic
     out their folds); else `validation_split` of them are held out, when at least one row is left."""
     everything = np.arange(len(y))
     n_val = math.ceil(len(y) * config["validation_split"]) if config["validation_split"] and not members else 0
-    if n_val and len(y) - n_val >= 1:
-        train, validation = _split(everything, y, n_val, task, config["seed"])
-    else:
-        train, validation = everything, everything[:0]
-    return {"train": np.sort(train), "validation": np.sort(validation), "test": everything[:0]}
-
-
-def _split(rows: np.ndarray, y: np.ndarray, n_val: int, task: str, seed):
-    """Holds out `n_val` rows: stratified for classification when every class can be in both parts."""
-    stratify = None
+    if not n_val or len(y) - n_val < 1:
+        return {"train": everything, "validation": everything[:0], "test": everything[:0]}
+    stratify = None  # stratified for classification when every class can be in both parts
     if task == "classification":
         counts = np.bincount(y)
-        if counts[counts > 0].min() >= 2 and n_val >= len(counts) and len(rows) - n_val >= len(counts):
+        if counts[counts > 0].min() >= 2 and n_val >= len(counts) and len(y) - n_val >= len(counts):
             stratify = y
-    return train_test_split(rows, test_size=n_val, stratify=stratify, random_state=seed)
+    train, validation = train_test_split(everything, test_size=n_val, stratify=stratify, random_state=config["seed"])
+    return {"train": np.sort(train), "validation": np.sort(validation), "test": everything[:0]}
 
 
 _PARAMS_DOC = """

@@ -1,12 +1,9 @@
-"""`train_members`: the one procedure that trains a table model of K members.
+"""`train_members`: the one procedure that trains a table model of K members (docs/stacking.md).
 
-The rows are encoded once (`kerasopt.stacking.encode_table`), K networks
-(member `k` is `kerasopt.build_model(seed=seed + k)`'s network) train as one
-stacked model, each on its own rows and stopping early on its own validation
-rows (`kerasopt.stacking.train_stacked`), and the returned
-`kerasopt.tabular.TabularModel` averages them. Bagging is K members on K
-folds (`kerasopt.bagging`); one network is K = 1 (`kerasopt.pipeline`: early
-stopping on a validation split, then a refit without validation rows).
+The rows are encoded once (`kerasopt.stacking.encode_table`) and K networks (member `k` seeded `seed + k`)
+train as one stacked model, each on its own rows and stopping early on its own validation rows
+(`kerasopt.stacking.train_stacked`); the returned `TabularModel` averages them. Bagging is K members on K
+folds (`kerasopt.bagging`); one network is K = 1 (`kerasopt.pipeline`).
 """
 
 from __future__ import annotations
@@ -167,9 +164,8 @@ def _build(config: dict[str, Any], data: _Data, train_rows: Sequence[np.ndarray]
 
 
 def _callbacks(config: dict[str, Any], stacked, data: _Data, validation: bool, progress: str | None):
-    """The Keras callbacks of a run: original units, plateau, progress."""
-    import keras
-
+    """The Keras callbacks of a run: plateau, original units, progress."""
+    from kerasopt import training
     from kerasopt.callbacks import ProgressLine
 
     callbacks = []
@@ -177,21 +173,11 @@ def _callbacks(config: dict[str, Any], stacked, data: _Data, validation: bool, p
         callbacks.append(_original_units(data.target.std or 1.0))
     monitor = ("val_" if validation else "") + ("log_loss" if data.classification else "mse")
     if config.get("reduce_lr_on_plateau"):
-        callbacks.insert(0, _plateau(config, stacked, monitor))
+        callbacks.insert(0, training._plateau(stacked, monitor, config["patience"]))
     if progress is not None:
         callbacks.append(ProgressLine(progress, config["epochs"], monitor=monitor if validation else None,
                                       bounded=validation, patience=config["patience"], stop_monitor=monitor))
     return callbacks
-
-
-def _plateau(config: dict[str, Any], stacked, monitor: str):
-    """Keras's `ReduceLROnPlateau` on the one member's `monitor` (halving, after half the patience)."""
-    import keras
-
-    if not isinstance(stacked.optimizer.learning_rate, keras.Variable):  # a schedule's or a callable's value
-        raise ArgumentError("`reduce_lr_on_plateau` needs a float learning rate; the optimizer has a "
-                            "schedule. Use one or the other.")
-    return keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(1, config["patience"] // 2))
 
 
 def _held_out(stacked, data: _Data, validation_rows: Sequence[np.ndarray]) -> dict[str, Any]:

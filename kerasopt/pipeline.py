@@ -1,13 +1,8 @@
 """The tabular training pipeline behind `kerasopt train`, `predict` and `evaluate`.
 
-`run_training` goes from a configuration to a run directory holding
-`model.keras`, `config.json`, `metrics.json`, `history.csv` and `curves.png`,
-and the files of `kerasopt.run_outputs`: `importance.csv`, `importance.png`,
-`oof_predictions.csv` (bagging) and `report.html`, with the scikit-learn
-baselines in `metrics.json` under `baselines`.
-The model is a `kerasopt.tabular.TabularModel`: it types, imputes and encodes
-the table's columns itself and knows its labels, so `predict_file` and
-`evaluate_file` need nothing but `model.keras` and a CSV of raw rows.
+`run_training` writes a run directory (`RUN_FILES`, see docs/cli.md). The model is a
+`kerasopt.tabular.TabularModel` that types, imputes and encodes the columns itself and knows its
+labels, so `predict_file` and `evaluate_file` need nothing but `model.keras` and a CSV of raw rows.
 """
 
 from __future__ import annotations
@@ -46,19 +41,6 @@ __all__ = [
 RUN_FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "curves.png", "importance.csv",
              "importance.png", "oof_predictions.csv", "report.html")
 _BACKUP = ".backup"
-
-
-def _check_training_values(config: dict[str, Any]) -> None:
-    """Checks the training values that `train` would only check after data loading."""
-    for key in ("epochs", "batch_size"):
-        if config[key] is not None:  # None: sized to the rows (kerasopt.budget)
-            check.positive_int(key, config[key])
-    if config["patience"] is not None:
-        check.non_negative_int("patience", config["patience"])
-    if config["seed"] is not None:
-        check.non_negative_int("seed", config["seed"])
-    for key in ("validation_split", "test_split"):
-        check.unit_interval(key, config[key])
 
 
 def load_training_data(config: dict[str, Any]) -> tuple[pd.DataFrame, str]:
@@ -195,9 +177,8 @@ def _target_for(table: Table, rows: np.ndarray):
 
 def _one_network(config: dict[str, Any], table: Table, train: np.ndarray, validation: np.ndarray,
                  progress: str | None, verbose: int) -> tuple[Any, dict[str, Any]]:
-    """One network (`kerasopt.members.train_members` with K = 1) trained on `train`, stopping early on
-    `validation` when it is not empty; its column statistics and a regression target's scale come from
-    `train`."""
+    """One network (`members.train_members`, K = 1) on `train`, stopping early on a non-empty `validation`;
+    column statistics and a regression target's scale come from `train`."""
     from kerasopt import members
 
     model, record = members.train_members(config, table.features, table.labels, [train],
@@ -212,18 +193,11 @@ def _one_network(config: dict[str, Any], table: Table, train: np.ndarray, valida
 def _fit_and_refit(config: dict[str, Any], table: Table, rows: dict[str, np.ndarray],
                    state_dir: str | None = None, verbose: int = 0,
                    progress: str | None = None) -> tuple[Any, dict[str, Any]]:
-    """Trains one network with early stopping on the validation rows, then (with `refit`) a fresh one on
-    the training and validation rows for the best epoch count (`_one_network`, without test rows).
-
-    With `state_dir`, the first phase's record is kept there, so a run killed in the refit and started
-    again only repeats the refit. `progress` (a prefix, `""` for none, `None` for no lines) shows a
-    `ProgressLine` per phase.
-
-    Returns:
-        `(model, record)`: the final (one-member) model and the first phase's record (see
-        `kerasopt.members.train_members`) with the final model's `train` and `penalty`, both phases'
-        `seconds` and `refit_rows`.
-    """
+    """One network stopping early on the validation rows, then with `refit` a fresh one on the training and
+    validation rows for the best epoch count. The record is the first phase's, with the final model's `train`
+    and `penalty`, both phases' `seconds` and `refit_rows`. With `state_dir`, the first phase's record is kept
+    there, so a run killed in the refit resumes at the refit. `progress`: the prefix of each phase's progress
+    line (`None`: no lines)."""
     state_path = os.path.join(state_dir, "selection.json") if state_dir else None
     record = None
     if state_path and os.path.isfile(state_path):
@@ -268,11 +242,9 @@ def _train_config(config: dict[str, Any], table: Table, rows: dict[str, np.ndarr
     return model, record
 
 
-def _split(config: dict[str, Any], table: Table, test_split: float | None = None) -> dict[str, np.ndarray]:
-    train, val, test = data_lib.split_rows(
-        table.labels.to_numpy(), config["validation_split"],
-        config["test_split"] if test_split is None else test_split, config["seed"],
-        stratify=table.classification)
+def _split(config: dict[str, Any], table: Table) -> dict[str, np.ndarray]:
+    train, val, test = data_lib.split_rows(table.labels.to_numpy(), config["validation_split"],
+                                           config["test_split"], config["seed"], stratify=table.classification)
     return {"train": train, "validation": val, "test": test}
 
 
@@ -310,7 +282,6 @@ def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool
     from sklearn.model_selection import KFold, StratifiedKFold
 
     config = config_lib.resolve(config)
-    _check_training_values(config)
     folds = check.positive_int("folds", folds)
     if folds < 2:
         raise ArgumentError(f"Invalid value for `folds`: expected an integer >= 2. Received: folds={folds}")
@@ -358,7 +329,6 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
         DataError, ConfigError, OutputExistsError, ValueError: for bad input, before anything is written.
     """
     config = config_lib.resolve(config)
-    _check_training_values(config)
     out_dir = os.fspath(out_dir)
     _io.check_out_dir(out_dir, RUN_FILES, overwrite)
     table = load_table(config)
@@ -378,7 +348,8 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     _io.write_with(paths["model.keras"], model.save)
     resolved = _resolved_config(config, table, rows, model, record)
     _io.write_json(paths["config.json"], resolved)
-    metrics, penalty, warnings = _reported(config, model, record, resolved["derived"]["rows"])
+    metrics, warnings = _reported(config, record, resolved["derived"]["rows"])
+    penalty = record["penalty"]  # the members' mean (the saved model's `losses` sum every member's)
     extras = run_outputs.train_extras(config, table, rows, model, record)
     written = {**metrics, "test_scores": scores, "penalty": penalty, "best_epoch": record["best_epoch"],
                "epochs_run": record["epochs_run"], "refit_rows": record["refit_rows"],
@@ -402,10 +373,8 @@ def _resolved_config(config: dict[str, Any], table, rows, model, record: dict[st
             "derived": {"task": model.target.task, "feature_columns": [str(c) for c in table.features.columns],
                         "used_columns": model.schema.names, "dropped_columns": model.schema.dropped,
                         "notes": table.notes, "classes": model.classes,
-                        "steps_per_epoch": record["budget"]["steps_per_epoch"],
-                        "budget": record["budget"],
-                        "data_source": table.source,
-                        "rows": _rows_used(config, rows, record),
+                        "steps_per_epoch": record["budget"]["steps_per_epoch"], "budget": record["budget"],
+                        "data_source": table.source, "rows": _rows_used(config, rows, record),
                         **({"member_best_epochs": record["member_best_epochs"]} if config["bagging"] else {})}}
 
 
@@ -420,21 +389,17 @@ def _write_history(record: dict[str, Any], paths: dict[str, str], title: str) ->
     save_figure(plot_history(columns, title=title), paths["curves.png"])
 
 
-def _reported(config: dict[str, Any], model, record: dict[str, Any], rows: dict[str, int]
-              ) -> tuple[dict[str, dict], float, list[str]]:
-    """The scores a run reports per split (data losses, row counts), the final weight penalty, and its warnings."""
+def _reported(config: dict[str, Any], record: dict[str, Any], rows: dict[str, int]
+              ) -> tuple[dict[str, dict], list[str]]:
+    """The scores a run reports per split (data losses, row counts), and its warnings."""
     bagged = bool(config["bagging"])
     counts = {"train": rows["train"] if bagged else rows["refit"] or rows["train"],
               "validation": rows["train"] if bagged else rows["validation"], "test": rows["test"]}
     metrics = {split: signals.split_scores(record[split], counts[split])
                for split in ("train", "validation", "test") if record[split]}
-    # The members' mean penalty (the saved model's `losses` sum every member's).
-    penalty = record["penalty"]
-    warnings = [w for w in [signals.early_stopping_warning(record["budget"]["epochs"], record["budget"]["patience"],
-                                                          record["member_best_epochs"],
-                                                          record["member_stopped_epochs"])]
-                if w] + signals.small_rows_warnings(metrics, out_of_fold=bagged)
-    return metrics, penalty, warnings
+    stopping = signals.early_stopping_warning(record["budget"]["epochs"], record["budget"]["patience"],
+                                              record["member_best_epochs"], record["member_stopped_epochs"])
+    return metrics, ([stopping] if stopping else []) + signals.small_rows_warnings(metrics, out_of_fold=bagged)
 
 
 def _rows_used(config: dict[str, Any], rows: dict[str, np.ndarray], record: dict[str, Any]) -> dict[str, int]:
@@ -446,49 +411,36 @@ def _rows_used(config: dict[str, Any], rows: dict[str, np.ndarray], record: dict
 
 
 def _metrics_note(config: dict[str, Any], record: dict[str, Any]) -> str:
-    return _splits_note(config, record) + (
-        "; rows: the rows each split's scores rest on; log_loss / mse: the data loss (mse in the target's units), "
-        "without the weight penalty, which is `penalty`; warnings: what to check before trusting the scores")
-
-
-def _splits_note(config: dict[str, Any], record: dict[str, Any]) -> str:
     if config["bagging"]:
-        return (f"train and test: the saved model (the average of {config['bagging']} networks); validation: "
-                "out-of-fold scores, each train + validation row predicted by the one network that held it out "
-                "(best_epoch: the networks' median); test_scores: the saved model on the test rows, in the "
-                "original labels")
-    return ("train and test: the saved model; validation: the early-stopping run that chose best_epoch"
-            + (", before the refit on train + validation rows" if record["refit_rows"] else "")
-            + "; test_scores: the saved model on the test rows, in the original labels")
+        splits = (f"train and test: the saved model (the average of {config['bagging']} networks); validation: "
+                  "out-of-fold scores, each train + validation row predicted by the one network that held it out "
+                  "(best_epoch: the networks' median)")
+    else:
+        splits = ("train and test: the saved model; validation: the early-stopping run that chose best_epoch"
+                  + (", before the refit on train + validation rows" if record["refit_rows"] else ""))
+    return splits + (
+        "; test_scores: the saved model on the test rows, in the original labels; rows: the rows each split's "
+        "scores rest on; log_loss / mse: the data loss (mse in the target's units), without the weight penalty, "
+        "which is `penalty`; warnings: what to check before trusting the scores")
 
 
-def _load_model(model_path: str):
+def _load_tabular_model(model_path: str):
     if not os.path.isfile(model_path):
         raise DataError(f"Model file not found: {model_path}. Pass the model.keras of a training run.")
     import keras
 
+    from kerasopt import tabular
+
     try:
-        return keras.saving.load_model(model_path)
+        model = keras.saving.load_model(model_path)
     except Exception as e:  # Keras raises many types for a corrupt or foreign file
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"Cannot load model file {model_path}: {reason}. "
                         "Pass a .keras file written by `kerasopt train` or `kerasopt tune`.") from None
-
-
-def _load_tabular_model(model_path: str):
-    from kerasopt import tabular
-
-    model = _load_model(model_path)
     if not isinstance(model, tabular.TabularModel) or model.schema is None or model.target is None:
         raise DataError(f"Model file {model_path} holds a {type(model).__name__} without a table schema; "
                         "`predict` and `evaluate` take models written by `kerasopt train` or `kerasopt tune`.")
     return model
-
-
-def _refuse_existing(path: str, overwrite: bool) -> None:
-    if os.path.exists(path) and not overwrite:
-        raise OutputExistsError(f"Output file {path} already exists. Choose another --out, "
-                                "or pass --overwrite to replace it.")
 
 
 def check_id_column(frame: pd.DataFrame, id_column: str | None, source="the data") -> None:
@@ -545,7 +497,9 @@ def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike, ou
         The predictions as a DataFrame (also written to `out_path`).
     """
     model_path, out_path = os.fspath(model_path), os.fspath(out_path)
-    _refuse_existing(out_path, overwrite)
+    if os.path.exists(out_path) and not overwrite:
+        raise OutputExistsError(f"Output file {out_path} already exists. Choose another --out, "
+                                "or pass --overwrite to replace it.")
     frame = data_lib.load_csv(data_path, encoding=encoding)
     check_id_column(frame, id_column, os.fspath(data_path))
     model = _load_tabular_model(model_path)
@@ -583,7 +537,7 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
         The scores (see `kerasopt.evaluation`), with `warnings` (a line when
         they rest on fewer than `kerasopt.signals.SMALL_ROWS` rows).
     """
-    from kerasopt import evaluation
+    from kerasopt import evaluation, run_outputs
     from kerasopt.plotting import save_figure
 
     model_path, out_dir, data_path = os.fspath(model_path), os.fspath(out_dir), os.fspath(data_path)
@@ -605,10 +559,8 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
     warning = signals.few_rows_warning("evaluation", scores["rows"])
     scores["warnings"] = [warning] if warning else []
     _io.write_json(os.path.join(out_dir, "evaluation.json"),
-                   {"model": os.path.abspath(model_path), "data": os.path.abspath(os.fspath(data_path)),
-                    "target": target, **scores})
-    from kerasopt import run_outputs
-
+                   {"model": os.path.abspath(model_path), "data": os.path.abspath(data_path), "target": target,
+                    **scores})
     run_outputs.write_evaluation_outputs(out_dir, model, model_path, data_path, features, truth, scores)
     return scores
 

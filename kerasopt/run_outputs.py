@@ -137,11 +137,8 @@ def _importance_section(frame: pd.DataFrame, rows_text: str, png: str) -> report
 
 
 def _metrics_section(metrics: dict[str, Any], bagged: bool) -> report.Section:
-    rows = []
-    for split in ("train", "validation", "test"):
-        if metrics.get(split):
-            rows.append({"split": "out-of-fold" if split == "validation" and bagged else split,
-                         **scalar_scores(metrics[split])})
+    rows = [{"split": "out-of-fold" if split == "validation" and bagged else split, **scalar_scores(metrics[split])}
+            for split in ("train", "validation", "test") if metrics.get(split)]
     if metrics.get("test_scores"):
         rows.append({"split": "test (original labels)", **scalar_scores(metrics["test_scores"])})
     facts = {k: metrics[k] for k in ("best_epoch", "epochs_run", "refit_rows", "seconds") if k in metrics}
@@ -184,9 +181,9 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
         oof = oof_frame(table, pool, target, record["out_of_fold"])
         _io.write_with(paths["oof_predictions.csv"], lambda tmp: oof.to_csv(tmp, index=False))
     else:
-        paths.pop("oof_predictions.csv")
-        if os.path.exists(os.path.join(out_dir, "oof_predictions.csv")):  # an earlier, overwritten bagged run
-            os.remove(os.path.join(out_dir, "oof_predictions.csv"))
+        stale = paths.pop("oof_predictions.csv")
+        if os.path.exists(stale):  # an earlier, overwritten bagged run
+            os.remove(stale)
     sections = [_metrics_section(metrics, bool(config.get("bagging"))),
                 _baseline_section(_ours(extras, metrics), extras["baselines"])]
     sections += _image_sections(os.path.join(out_dir, "curves.png"), "curves", "Training curves", "training curves")
@@ -299,11 +296,8 @@ def _tune_test_scores(model_path: str, x_test: pd.DataFrame, y_test, target):
 
     model = keras.saving.load_model(model_path)
     outputs = np.asarray(model.predict(x_test, batch_size=4096, verbose=0))
-    if target.classes is not None:
-        truth = np.asarray(target.classes, dtype=object)[np.asarray(y_test)]
-    else:
-        truth = np.asarray(y_test, dtype="float64")
-    return _error_figure(target, truth, target.decode(outputs), outputs, f"{target.name}: held-out test rows")
+    return _error_figure(target, target.labels(y_test), target.decode(outputs), outputs,
+                         f"{target.name}: held-out test rows")
 
 
 def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.DataFrame, y_test, target, *,

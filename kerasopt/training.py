@@ -266,14 +266,17 @@ def _train_callbacks(model, monitor, early_stopping, patience, min_delta, reduce
                                                 restore_best_weights=True)
         cbs.append(stopper)
     if reduce_lr_on_plateau:
-        if not isinstance(model.optimizer.learning_rate, keras.Variable):  # a schedule's or a callable's value
-            raise ArgumentError("`reduce_lr_on_plateau` needs a float learning rate; the optimizer has a "
-                             "schedule. Use one or the other.")
-        options = {"factor": 0.5, "patience": max(1, patience // 2)}
-        if isinstance(reduce_lr_on_plateau, dict):
-            options.update(reduce_lr_on_plateau)
-        cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, **options))
+        cbs.append(_plateau(model, monitor, patience, reduce_lr_on_plateau))
     return cbs + _callbacks(callbacks), stopper
+
+
+def _plateau(model, monitor: str, patience: int, options: bool | dict = True):
+    """`ReduceLROnPlateau` on `monitor`, halving after half the `patience`, or with the `options` of a dict."""
+    if not isinstance(model.optimizer.learning_rate, keras.Variable):  # a schedule's or a callable's value
+        raise ArgumentError("`reduce_lr_on_plateau` needs a float learning rate; the optimizer has a "
+                            "schedule. Use one or the other.")
+    options = {"factor": 0.5, "patience": max(1, patience // 2), **(options if isinstance(options, dict) else {})}
+    return keras.callbacks.ReduceLROnPlateau(monitor=monitor, **options)
 
 
 def _fit_data(x, y, validation_data, batch_size: int, seed) -> dict:
