@@ -40,19 +40,15 @@ def fold_rows(labels: Sequence, members: int, seed: int | None, classification: 
     Returns:
         `(train_rows, held_out_rows)`: two lists of K sorted index arrays.
     """
-    from sklearn.model_selection import KFold, StratifiedKFold
+    from kerasopt.data import kfold_rows
 
     labels = np.asarray(labels)
     if len(labels) < 2 * members:
         raise ArgumentError(f"Invalid value for `bagging`: {members} members need at least {2 * members} rows "
                             f"(two per fold). Received: bagging={members} for {len(labels)} rows")
     stratify = classification and np.unique(labels, return_counts=True)[1].min() >= members
-    splitter = (StratifiedKFold if stratify else KFold)(members, shuffle=True, random_state=seed)
-    train, held_out = [], []
-    for tr, va in splitter.split(np.zeros(len(labels)), labels if stratify else None):
-        train.append(np.sort(tr))
-        held_out.append(np.sort(va))
-    return train, held_out
+    folds = kfold_rows(labels, members, seed, stratify)
+    return [train for train, _ in folds], [held_out for _, held_out in folds]
 
 
 def train_bagged(config: dict[str, Any], features: pd.DataFrame, labels: Sequence, *, target=None,

@@ -93,13 +93,12 @@ def _scores(target, truth: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
 
 def _out_of_fold(estimator, x: pd.DataFrame, y: np.ndarray, target, seed, folds: int) -> np.ndarray:
     from sklearn.base import clone
-    from sklearn.model_selection import KFold, StratifiedKFold
+    from kerasopt.data import kfold_rows
 
     classification = target.task == "classification"
     stratify = classification and np.bincount(y).min(initial=folds) >= folds
-    splitter = (StratifiedKFold if stratify else KFold)(folds, shuffle=True, random_state=seed)
     outputs = np.zeros((len(y), target.num_classes) if classification else len(y))
-    for train, held_out in splitter.split(x, y if stratify else None):
+    for train, held_out in kfold_rows(y, folds, seed, stratify):
         fitted = clone(estimator).fit(x.iloc[train], y[train])
         outputs[held_out] = _outputs(fitted, x.iloc[held_out], target.num_classes)
     return outputs

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError, DataError
@@ -35,6 +35,7 @@ __all__ = [
     "to_arrays",
     "split",
     "split_rows",
+    "kfold_rows",
 ]
 
 PHONE_TARGET = DEMO_TARGET
@@ -276,6 +277,23 @@ def split_rows(y, validation_size: float = 0.2, test_size: float = 0.2, seed: in
     rest, test = take(np.arange(n), n_test)
     train, val = take(rest, n_val)
     return train, val, test
+
+
+def kfold_rows(labels, folds: int, seed: int | None, stratify: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The rows of `folds` shuffled folds (scikit-learn's `StratifiedKFold`, or `KFold`).
+
+    Args:
+        labels: One label per row.
+        folds: Number of folds (at least 2).
+        seed: Random seed of the shuffle.
+        stratify: Whether each fold keeps the class proportions of `labels`.
+
+    Returns:
+        One `(training rows, held-out rows)` pair of sorted index arrays per fold.
+    """
+    labels = np.asarray(labels)
+    splitter = (StratifiedKFold if stratify else KFold)(folds, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(labels)), labels if stratify else None))
 
 
 def split(x: np.ndarray, y: np.ndarray, validation_size: float = 0.2, test_size: float = 0.2,

@@ -279,21 +279,17 @@ def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool
         "best_epochs": [...], "budgets": [...]}`, a fold's budget being
         `kerasopt.budget.Budget.as_dict()`.
     """
-    from sklearn.model_selection import KFold, StratifiedKFold
-
     config = config_lib.resolve(config)
     folds = check.positive_int("folds", folds)
     if folds < 2:
         raise ArgumentError(f"Invalid value for `folds`: expected an integer >= 2. Received: folds={folds}")
     table = load_table(config)
-    splitter = (StratifiedKFold if table.classification else KFold)(folds, shuffle=True,
-                                                                     random_state=config["seed"])
     metric = "accuracy" if table.classification else "r2"
     labels = table.labels.to_numpy()
     scores, best_epochs, budgets = [], [], []
     with quiet_retracing():
-        for fold, (train_rows, test_rows) in enumerate(
-                splitter.split(np.zeros(len(labels)), labels if table.classification else None)):
+        for fold, (train_rows, test_rows) in enumerate(data_lib.kfold_rows(labels, folds, config["seed"],
+                                                                             table.classification)):
             inner, val, _ = data_lib.split_rows(labels[train_rows], config["validation_split"], 0.0, config["seed"],
                                                 stratify=table.classification)
             rows = {"train": train_rows[inner], "validation": train_rows[val], "test": test_rows}

@@ -170,3 +170,17 @@ def test_load_csv_refuses_duplicate_column_names(tmp_path):
     path.write_text("a,b,a,b,c\n1,2,3,4,5\n")
     with pytest.raises(DataError, match="duplicate column names: 'a', 'b'. Give every column its own name."):
         data.load_csv(path)
+
+
+@pytest.mark.parametrize("stratify", [True, False])
+def test_kfold_rows_hold_out_every_row_once(stratify):
+    labels = np.array(["a"] * 6 + ["b"] * 3)
+    folds = data.kfold_rows(labels, 3, seed=0, stratify=stratify)
+    held_out = np.concatenate([h for _, h in folds])
+    np.testing.assert_array_equal(np.sort(held_out), np.arange(9))
+    for train, h in folds:
+        np.testing.assert_array_equal(train, np.setdiff1d(np.arange(9), h))
+        if stratify:
+            assert sorted(labels[h]) == ["a", "a", "b"]
+    again = data.kfold_rows(labels, 3, seed=0, stratify=stratify)
+    assert all((a == b).all() for (a, _), (b, _) in zip(folds, again))

@@ -18,9 +18,10 @@ import time
 import keras
 import keras_tuner
 import numpy as np
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import train_test_split
 
 from kerasopt import _io
+from kerasopt.data import kfold_rows
 from kerasopt.tuning import _compat, _stacked, report
 
 __all__ = ["SearchTuner"]
@@ -178,9 +179,7 @@ class SearchTuner(keras_tuner.Tuner):
             index = np.arange(len(y))
             stratify = self.hypermodel.classification
             if self.cv:
-                kfold = (StratifiedKFold if stratify else KFold)(n_splits=self.cv, shuffle=True,
-                                                                  random_state=self.seed)
-                self._folds_cache = list(kfold.split(index, y if stratify else None))
+                self._folds_cache = kfold_rows(y, self.cv, self.seed, stratify)
             else:
                 train, val = train_test_split(index, test_size=self.validation_split,
                                               stratify=y if stratify else None, random_state=self.seed)
