@@ -10,6 +10,7 @@ import numpy as np
 
 from kerasopt._terminal import TerminalLine, clock
 from kerasopt.errors import ArgumentError
+from kerasopt.signals import higher_is_better
 
 __all__ = ["LearningRateLogger", "MonitorCheck", "PenaltyLogger", "ProgressLine"]
 
@@ -90,11 +91,6 @@ class PenaltyLogger(_Callback):
             logs["penalty"] = float(sum(losses))
 
 
-def _higher_is_better(name: str) -> bool:
-    name = name.removeprefix("val_")
-    return any(k in name for k in ("acc", "auc", "precision", "recall", "r2"))
-
-
 @keras.saving.register_keras_serializable(package="kerasopt")
 class ProgressLine(_Callback):
     """Shows one updating line per training phase on a terminal, nothing elsewhere.
@@ -149,7 +145,7 @@ class ProgressLine(_Callback):
         if self.patience is None or not self.bounded or name is None or name not in (logs or {}):
             return None
         value = np.atleast_1d(np.asarray(logs[name], dtype="float64"))
-        sign = -1.0 if _higher_is_better(name) else 1.0
+        sign = -1.0 if higher_is_better(name) else 1.0
         if self._best is None or self._best.shape != value.shape:
             self._best, self._wait = np.full(value.shape, np.inf), np.zeros(value.shape, dtype=int)
         running = self._wait < max(self.patience, 1)

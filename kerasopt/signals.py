@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["SMALL_ROWS", "early_stopping_warning", "few_rows_warning", "history_columns", "scalar_scores",
-           "small_rows_warnings", "split_scores", "summary_lines"]
+__all__ = ["SMALL_ROWS", "data_loss_name", "early_stopping_warning", "few_rows_warning", "higher_is_better",
+           "history_columns", "scalar_scores", "small_rows_warnings", "split_scores", "summary_lines"]
 
 SMALL_ROWS = 50
 """A validation, out-of-fold or test score on fewer rows than this gets a warning: one row is more than
@@ -25,6 +25,33 @@ SMALL_ROWS = 50
 
 _RENAMED = {"loss": "objective", "val_loss": "val_objective"}
 _SCALARS = ("rows", "accuracy", "balanced_accuracy", "log_loss", "roc_auc", "loss", "rmse", "mae", "r2")
+
+
+def higher_is_better(name: str) -> bool:
+    """Whether a higher value of a score is better.
+
+    Args:
+        name: A score's name, with or without `val_`: accuracy, AUC, precision, recall and R^2 (and names
+            containing them, such as `balanced_accuracy`) are better higher; losses and errors lower.
+
+    Returns:
+        `True` for a score to maximize, `False` for one to minimize.
+    """
+    return any(key in name.removeprefix("val_") for key in ("acc", "auc", "precision", "recall", "r2"))
+
+
+def data_loss_name(task: str | None, validation: bool = True) -> str:
+    """Returns the name of the loss without weight penalties that a run reports and early stopping watches.
+
+    Args:
+        task: `"classification"` (`log_loss`), `"regression"` (`mse`) or `None` (Keras's `loss`).
+        validation: Whether the name is that of the validation data (`val_` first).
+
+    Returns:
+        The name, e.g. `"val_log_loss"`.
+    """
+    name = {"classification": "log_loss", "regression": "mse"}.get(task, "loss")
+    return f"val_{name}" if validation else name
 
 
 def scalar_scores(scores: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from kerasopt import inference
 from kerasopt import spec
 from kerasopt.callbacks import LearningRateLogger, MonitorCheck
 from kerasopt.errors import ArgumentError
+from kerasopt.signals import data_loss_name, higher_is_better
 
 __all__ = ["TrainResult", "train", "class_weights", "in_memory_dataset"]
 
@@ -298,7 +299,7 @@ def _best_epoch(history, stopper, monitor: str) -> int:
         return int(stopper.best_epoch) + 1
     if monitor in logs and epochs_run:
         values = np.asarray(logs[monitor], dtype="float64")
-        best = np.nanargmax(values) if _higher_is_better(monitor) else np.nanargmin(values)
+        best = np.nanargmax(values) if higher_is_better(monitor) else np.nanargmin(values)
         return int(history.epoch[best]) + 1
     return epochs_run
 
@@ -350,14 +351,7 @@ def data_loss(model: keras.Model, validation: bool = True) -> str:
         else Keras's `"val_loss"` (without `validation`, the same names
         without `val_`).
     """
-    task = getattr(getattr(model, "target", None), "task", None)
-    name = {"classification": "log_loss", "regression": "mse"}.get(task, "loss")
-    return f"val_{name}" if validation else name
-
-
-def _higher_is_better(monitor: str) -> bool:
-    name = monitor.removeprefix("val_")
-    return any(k in name for k in ("acc", "auc", "precision", "recall"))
+    return data_loss_name(getattr(getattr(model, "target", None), "task", None), validation)
 
 
 def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 4096) -> dict[str, float]:

@@ -258,3 +258,24 @@ def test_stacked_members_stop_on_their_own_log_loss():
     for k in range(2):
         ran = int(result.stopped_epochs[k])
         assert result.best_epochs[k] == int(np.argmin(watched[:ran, k])) + 1
+
+
+@pytest.mark.parametrize("name, higher", [
+    ("accuracy", True), ("val_accuracy", True), ("balanced_accuracy", True), ("roc_auc", True), ("val_r2", True),
+    ("precision", True), ("recall", True), ("val_log_loss", False), ("val_loss", False), ("mse", False),
+    ("val_rmse", False), ("val_mae", False), ("objective", False), ("penalty", False)])
+def test_higher_is_better(name, higher):
+    assert signals.higher_is_better(name) is higher
+
+
+def test_train_reports_the_epoch_of_the_highest_r2():
+    import kerasopt
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=64), "b": rng.normal(size=64)})
+    y = frame["a"] * 2.0 + rng.normal(scale=0.1, size=64)
+    model = kerasopt.build_model(frame, y, hidden_units=(4,), seed=0)
+    result = kerasopt.train(model, frame, y, epochs=6, batch_size=16, early_stopping=False, monitor="val_r2",
+                            validation_split=0.25, seed=0)
+    r2 = result.history.history["val_r2"]
+    assert result.best_epoch == int(np.argmax(r2)) + 1 and int(np.argmax(r2)) != int(np.argmin(r2))

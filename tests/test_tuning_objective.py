@@ -79,11 +79,6 @@ def test_trial_metrics_take_the_objective_at_the_common_epoch():
                        "epochs_run": 2.0, "seconds": 1.5}
 
 
-def test_directions():
-    assert [report.maximizes(n) for n in ("val_accuracy", "val_r2", "val_rmse", "val_mae")] == [True, True, False,
-                                                                                                 False]
-
-
 def test_trials_figure_of_a_small_search(tmp_path):
     frame = pd.DataFrame({"trial_id": ["0", "1", "2"], "status": ["COMPLETED"] * 3, "l1": [0.1, 0.01, 0.001],
                           "score": [0.5, 0.75, 0.625], "best_epoch": [1, 2, 3], "epochs_run": [3, 3, 3],

@@ -18,6 +18,7 @@ import numpy as np
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
+from kerasopt.signals import higher_is_better
 from kerasopt.stacking.builder import is_regression, member_seeds, member_variables, model_members, stacked_layers
 from kerasopt.stacking.layers import ADDITIVE_REGULARIZERS, MemberwiseL1L2, MemberwiseRegularizer
 
@@ -404,7 +405,7 @@ def train_stacked(
             and keras.backend.backend() in ("tensorflow", "jax"):
         model.steps_per_execution = steps
     validation = None if validation_rows is None else _MemberValidation(x, y, validation_rows, regression)
-    mode = "max" if monitor == "val_accuracy" else "min"
+    mode = "max" if higher_is_better(monitor) else "min"
     stopper = MemberEarlyStopping(monitor, mode, patience, min_delta) if validation and early_stopping else None
     recorder = keras.callbacks.History()  # the logs as the members' validation and early stopping leave them
     cbs = [c for c in (LearningRateLogger(), validation, stopper, recorder) if c is not None] + list(callbacks or [])
@@ -461,6 +462,6 @@ def _result(recorder: keras.callbacks.History, validation: _MemberValidation | N
         stopped = np.where(stopper.stopped_epoch >= 0, stopper.stopped_epoch + 1, epochs_run)
     elif validation is not None and epochs_run:
         values = history[monitor]
-        best = (np.argmax(values, axis=0) if monitor == "val_accuracy" else np.argmin(values, axis=0)) + 1
+        best = (np.argmax(values, axis=0) if higher_is_better(monitor) else np.argmin(values, axis=0)) + 1
     return StackedTrainResult(history=history, best_epochs=best, stopped_epochs=stopped, epochs_run=epochs_run,
                               validation=final, seconds=seconds)

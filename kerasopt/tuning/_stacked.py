@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from kerasopt.signals import data_loss_name
+
 __all__ = ["EPOCH_MONITOR", "POOLED", "SearchEncoding", "population_key", "population_runs", "stacked_retrain"]
 
 #: The hyperparameters that may differ between the trials of one population (one stacked model).
@@ -148,7 +150,7 @@ def population_runs(hypermodel, hps, encoding: SearchEncoding, folds, executions
                                     epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
                                     early_stopping=True, patience=hypermodel.patience,
                                     # the standardized MSE: the RMSE in target units, up to a constant
-                                    monitor="val_mse" if hypermodel.target.task == "regression" else "val_log_loss",
+                                    monitor=data_loss_name(hypermodel.target.task),
                                     seed=[seed + e for e, _ in members] * len(hps))
     runs = [{"execution": e, "fold": f, "best_epoch": int(result.best_epochs[k]),
              "epochs_run": int(result.stopped_epochs[k]),

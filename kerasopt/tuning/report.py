@@ -19,8 +19,9 @@ from matplotlib.figure import Figure
 
 from kerasopt import _io
 from kerasopt._terminal import TerminalLine, clock
+from kerasopt.signals import higher_is_better
 
-__all__ = ["maximizes", "MIN_TRIALS_FOR_INFLUENCE", "active_values", "trials_frame", "influence", "influence_note",
+__all__ = ["MIN_TRIALS_FOR_INFLUENCE", "active_values", "trials_frame", "influence", "influence_note",
            "plot_trials", "write_trials", "summary_table",
            "progress_line", "StatusLine"]
 
@@ -29,11 +30,6 @@ _RESULT_COLUMNS = ["score", "best_epoch", "epochs_run", "seconds"]
 _EXTRA_SCORES = ("val_rmse", "val_r2")
 #: Fewest completed trials for the influence panel: below it a share of variance says nothing.
 MIN_TRIALS_FOR_INFLUENCE = 5
-
-
-def maximizes(objective: str) -> bool:
-    """Whether a higher `objective` is better (accuracy, R^2), not lower (RMSE, MAE, losses)."""
-    return objective.removeprefix("val_") in ("accuracy", "r2")
 
 
 def active_values(hp) -> dict[str, Any]:
@@ -130,7 +126,7 @@ def plot_trials(frame: pd.DataFrame, objective: str, top: int = 6, rows: int | N
     scores = done["score"].to_numpy(dtype="float64")
     ax_score.plot(ids, scores, "o", label=objective)
     if len(scores):
-        best = np.maximum.accumulate(scores) if maximizes(objective) else np.minimum.accumulate(scores)
+        best = np.maximum.accumulate(scores) if higher_is_better(objective) else np.minimum.accumulate(scores)
         ax_score.step(ids, best, where="post", label="best so far")
     ax_score.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_score.set_xlabel("trial_id (as in trials.csv)")
@@ -193,7 +189,7 @@ def progress_line(trial_id: str, objective: str, metrics: dict[str, float], valu
 def summary_table(frame: pd.DataFrame, objective: str, rows: int = 5) -> str:
     """Returns a text table of the best trials."""
     done = frame[frame["score"].notna()]
-    best = done.sort_values("score", ascending=not maximizes(objective)).head(rows)
+    best = done.sort_values("score", ascending=not higher_is_better(objective)).head(rows)
     failed = int((frame["status"] != "COMPLETED").sum()) if len(frame) else 0
     head = (f"{len(done)} trial(s) completed" + (f", {failed} not completed" if failed else "")
             + f"; best {min(rows, len(done))} by {objective}:")
@@ -238,7 +234,7 @@ class StatusLine:
 
     Args:
         total: Number of trials of the search (`max_trials`).
-        objective: The objective's name; its direction is `maximizes`'s.
+        objective: The objective's name; its direction is `kerasopt.signals.higher_is_better`'s.
         budget: The time budget in seconds, or `None`.
         stream: Where to write; default `sys.stderr` at the time of writing.
     """
@@ -249,7 +245,7 @@ class StatusLine:
         self.budget = budget
         self.stream = stream
         self.start = time.monotonic()
-        self.maximize = maximizes(objective)
+        self.maximize = higher_is_better(objective)
         self.best: tuple[float, dict] | None = None
         self.current = 0
         self._running = False

@@ -413,9 +413,9 @@ def make_tuner(tuner: str, space: dict[str, Any], *, target, columns: dict | Non
     from kerasopt.tuning import oracles
     from kerasopt.tuning._tuner import SearchTuner
     from kerasopt.tuning.hypermodel import DenseHyperModel
-    from kerasopt.tuning.report import maximizes
+    from kerasopt.signals import higher_is_better
 
-    kt_objective = keras_tuner.Objective(objective, "max" if maximizes(objective) else "min")
+    kt_objective = keras_tuner.Objective(objective, "max" if higher_is_better(objective) else "min")
     # KerasTuner takes seed 0 for "no seed" (it draws one at random), so the oracle gets seed + 1.
     common = {"objective": kt_objective, "seed": seed + 1, "max_consecutive_failed_trials": 3}
     if tuner == "random":
