@@ -53,6 +53,7 @@ def _train(args, overrides: dict) -> None:
     config = config_lib.resolve(file_config, **overrides)
     out = args.out if args.out is not None else spec.default_out(config.get("data"))
     if args.cv is not None:
+        _io.check_out_dir(out, (), args.overwrite)
         path = os.path.join(out, "cv.json")
         if os.path.exists(path) and not args.overwrite:
             raise OutputExistsError(f"{path} already exists. Choose another --out, or pass --overwrite to "
