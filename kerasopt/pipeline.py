@@ -23,7 +23,7 @@ from kerasopt import config as config_lib
 from kerasopt import data as data_lib
 from kerasopt import signals, spec
 from kerasopt._quiet import quiet_retracing
-from kerasopt.errors import ArgumentError, ConfigError, DataError, OutputExistsError
+from kerasopt.errors import ArgumentError, ConfigError, DataError
 
 __all__ = [
     "RUN_FILES",
@@ -421,8 +421,7 @@ def _metrics_note(config: dict[str, Any], record: dict[str, Any]) -> str:
 
 
 def _load_tabular_model(model_path: str):
-    if not os.path.isfile(model_path):
-        raise DataError(f"Model file not found: {model_path}. Pass the model.keras of a training run.")
+    _io.check_model_file(model_path)
     import keras
 
     from kerasopt import tabular
@@ -493,9 +492,7 @@ def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike, ou
         The predictions as a DataFrame (also written to `out_path`).
     """
     model_path, out_path = os.fspath(model_path), os.fspath(out_path)
-    if os.path.exists(out_path) and not overwrite:
-        raise OutputExistsError(f"Output file {out_path} already exists. Choose another --out, "
-                                "or pass --overwrite to replace it.")
+    _io.check_out_file(out_path, overwrite)
     frame = data_lib.load_csv(data_path, encoding=encoding)
     check_id_column(frame, id_column, os.fspath(data_path))
     model = _load_tabular_model(model_path)
