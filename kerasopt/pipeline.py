@@ -252,11 +252,8 @@ def _scores(model, table: Table, rows: np.ndarray) -> dict[str, Any]:
     """Scores of `model` on `rows` in the original labels (see `kerasopt.evaluation`)."""
     from kerasopt import evaluation
 
-    features, truth = table.features.iloc[rows], table.labels.iloc[rows].to_numpy()
-    if table.classification:
-        proba = model.predict_proba(features)
-        return evaluation.classification_scores(truth, model.target.decode(proba), proba, model.classes)
-    return evaluation.regression_scores(truth, model.predict_labels(features))
+    outputs = np.asarray(model.predict(table.features.iloc[rows], batch_size=1024, verbose=0))
+    return evaluation.target_scores(model.target, table.labels.iloc[rows].to_numpy(), outputs)
 
 
 def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool = True) -> dict[str, Any]:

@@ -103,11 +103,13 @@ def oof_frame(table, pool: np.ndarray, target, outputs: np.ndarray) -> pd.DataFr
     return frame
 
 
-def _error_figure(target, truth, predicted, proba, title: str):
-    """`(scores, report section)`: the scores, and their confusion matrix or residuals."""
+def _error_figure(target, truth, outputs: np.ndarray, title: str):
+    """`(scores, report section)`: the scores of the model `outputs` against `truth` (original labels), and
+    their confusion matrix or residuals."""
     from kerasopt import evaluation
 
-    scores, figure = evaluation.scores_and_figure(truth, predicted, proba, target.classes, title=title)
+    scores, figure = evaluation.scores_and_figure(truth, target.decode(outputs), outputs, target.classes,
+                                                  title=title)
     classes = target.classes is not None
     key, heading = ("confusion-matrix", "Confusion matrix") if classes else ("residuals", "Residuals")
     return scores, report.Section(key, heading, report.image(figure, heading))
@@ -191,11 +193,10 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
     if len(test):
         features, truth = table.features.iloc[test], table.labels.iloc[test].to_numpy()
         outputs = np.asarray(model.predict(features, batch_size=4096, verbose=0))
-        sections.append(_error_figure(target, truth, target.decode(outputs), outputs, f"{target.name}: test rows")[1])
+        sections.append(_error_figure(target, truth, outputs, f"{target.name}: test rows")[1])
     elif oof is not None:
-        outputs = np.asarray(record["out_of_fold"])
-        sections.append(_error_figure(target, oof["true"].to_numpy(), oof["predicted"].to_numpy(),
-                                      outputs if outputs.ndim > 1 else None, f"{target.name}: out-of-fold")[1])
+        sections.append(_error_figure(target, oof["true"].to_numpy(), np.asarray(record["out_of_fold"]),
+                                      f"{target.name}: out-of-fold")[1])
     sections.append(_importance_section(frame, extras["importance_rows"], paths["importance.png"]))
     sections.append(_config_section(config))
     source = config.get("derived", {}).get("data_source")
@@ -296,8 +297,7 @@ def _tune_test_scores(model_path: str, x_test: pd.DataFrame, y_test, target):
 
     model = keras.saving.load_model(model_path)
     outputs = np.asarray(model.predict(x_test, batch_size=4096, verbose=0))
-    return _error_figure(target, target.labels(y_test), target.decode(outputs), outputs,
-                         f"{target.name}: held-out test rows")
+    return _error_figure(target, target.labels(y_test), outputs, f"{target.name}: held-out test rows")
 
 
 def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.DataFrame, y_test, target, *,
