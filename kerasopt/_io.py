@@ -87,3 +87,30 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 def write_json(path: str | os.PathLike, obj) -> None:
     """Writes `obj` as indented JSON to `path` atomically."""
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+_RAISE = object()
+
+
+def read_json(path: str | os.PathLike, default=_RAISE):
+    """Reads the JSON file `path` (UTF-8).
+
+    Args:
+        path: The file.
+        default: What to return when the file is missing, unreadable or not
+            valid JSON; left out, that error is raised.
+
+    Returns:
+        The parsed content, or `default`.
+
+    Raises:
+        OSError, ValueError: for a missing or unreadable file, or invalid
+            JSON (`json.JSONDecodeError`), when no `default` is given.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        if default is _RAISE:
+            raise
+        return default

@@ -7,7 +7,6 @@ labels, so `predict_file` and `evaluate_file` need nothing but `model.keras` and
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -201,8 +200,7 @@ def _fit_and_refit(config: dict[str, Any], table: Table, rows: dict[str, np.ndar
     state_path = os.path.join(state_dir, "selection.json") if state_dir else None
     record = None
     if state_path and os.path.isfile(state_path):
-        with open(state_path, encoding="utf-8") as f:
-            record = json.load(f)
+        record = _io.read_json(state_path)
     refit = config["refit"] and len(rows["validation"]) > 0
     if record is None or not refit:
         model, record = _one_network(config, table, rows["train"], rows["validation"],

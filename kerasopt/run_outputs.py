@@ -207,14 +207,6 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
 
 # -- evaluate ------------------------------------------------------------------------------------
 
-def _read_json(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
-
-
 def _write_importance(frame: pd.DataFrame, paths: dict[str, str], target: str):
     """Writes `importance.csv` and `importance.png` of a permutation-importance table."""
     from kerasopt import importance
@@ -254,7 +246,7 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
         body += report.table([{"class": c, **v} for c, v in scores["per_class"].items()])
     sections = [report.Section("metrics", "Metrics", body)]
     run_folder = os.path.dirname(os.path.abspath(model_path))
-    run_metrics = _read_json(os.path.join(run_folder, "metrics.json"))
+    run_metrics = _io.read_json(os.path.join(run_folder, "metrics.json"), default={})
     sections.append(_baseline_section(run_metrics.get("test_scores", {}), run_metrics.get("baselines"),
                                       source=" of the training run (not these rows)",
                                       missing="None recorded: the model's folder holds no metrics.json with "
@@ -266,7 +258,8 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
         sections += _image_sections(os.path.join(out_dir, file), key, heading, heading)
     sections.append(_importance_section(frame, f"the {frame['rows'].iloc[0] if len(frame) else 0} evaluated rows",
                                         paths["importance.png"]))
-    config = _read_json(os.path.join(run_folder, "config.json")) or {"model": os.path.abspath(model_path)}
+    config = (_io.read_json(os.path.join(run_folder, "config.json"), default={})
+              or {"model": os.path.abspath(model_path)})
     sections.append(_config_section(config))
     report.write_report(paths["report.html"], f"kerasopt evaluation: {os.path.basename(os.fspath(data_path))}",
                         sections, subtitle=f"model {os.path.abspath(model_path)}")
@@ -321,7 +314,7 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
     from kerasopt import tabular
 
     columns = columns or {}
-    best = _read_json(os.path.join(out_dir, "best_config.json"))
+    best = _io.read_json(os.path.join(out_dir, "best_config.json"), default={})
     ours, errors = _tune_test_scores(os.path.join(out_dir, "best_model.keras"), x_test, y_test, target)
     found = None
     if baseline:
@@ -344,7 +337,7 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
     sections += _image_sections(os.path.join(out_dir, "trials.png"), "curves", "Search progress", "trials")
     if errors is not None:
         sections.append(errors)
-    search = _read_json(os.path.join(out_dir, "search.json"))
+    search = _io.read_json(os.path.join(out_dir, "search.json"), default={})
     sections.append(_config_section({"best_config": best, "search": search}))
     path = os.path.join(out_dir, "report.html")
     report.write_report(path, f"kerasopt search: {os.path.basename(os.path.normpath(out_dir))}", sections,
