@@ -486,6 +486,8 @@ def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike, ou
     Returns:
         The predictions as a DataFrame (also written to `out_path`).
     """
+    from kerasopt import run_outputs
+
     model_path, out_path = os.fspath(model_path), os.fspath(out_path)
     _io.check_out_file(out_path, overwrite)
     frame = data_lib.load_csv(data_path, encoding=encoding)
@@ -494,12 +496,9 @@ def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike, ou
     key, keys = _row_key(frame, model, id_column)
     features = frame.drop(columns=[key]) if key in frame.columns and key not in model.schema.names else frame
     inputs = model.convert_inputs(features, notes=notes)
-    outputs = np.asarray(model.predict(inputs, batch_size=1024, verbose=0))
-    result = pd.DataFrame({key: keys})
-    result[model.target.name or "prediction"] = model.target.decode(outputs)
-    if proba and model.classes is not None:
-        for i, label in enumerate(model.classes):
-            result[f"proba_{label}"] = outputs[:, i]
+    outputs = model.predict(inputs, batch_size=1024, verbose=0)
+    result = run_outputs.prediction_frame({key: keys}, model.target.name or "prediction", model.target, outputs,
+                                          proba=proba)
     _io.write_with(out_path, lambda tmp: result.to_csv(tmp, index=False))
     return result
 

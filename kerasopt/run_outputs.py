@@ -20,7 +20,7 @@ from kerasopt import report
 from kerasopt.signals import scalar_scores
 
 __all__ = ["TRAIN_FILES", "EVALUATION_FILES", "TUNE_FILES", "train_extras", "write_train_outputs",
-           "write_evaluation_outputs", "write_tune_outputs", "comparison_lines"]
+           "write_evaluation_outputs", "write_tune_outputs", "comparison_lines", "prediction_frame"]
 
 #: Files `write_train_outputs` adds to a training run (`oof_predictions.csv` with bagging only).
 TRAIN_FILES = ("importance.csv", "importance.png", "oof_predictions.csv", "report.html")
@@ -91,16 +91,36 @@ def comparison_lines(extras: dict[str, Any], metrics: dict[str, Any], task: str)
     return baselines_lib.comparison_lines(extras["scope"], _ours(extras, metrics), extras["baselines"], task)
 
 
-def oof_frame(table, pool: np.ndarray, target, outputs: np.ndarray) -> pd.DataFrame:
-    """Out-of-fold predictions as a table: `row` (position in the data, 0 = first data row), `true`,
-    `predicted` and, for a classifier, `proba_<label>` per class."""
+def prediction_frame(columns: dict[str, Any], name: str, target, outputs: np.ndarray,
+                     proba: bool = True) -> pd.DataFrame:
+    """A table of predictions: the given columns, the predicted labels or values, the class probabilities.
+
+    Args:
+        columns: The leading columns, `{name: values}` (a row key, ...).
+        name: The name of the prediction column.
+        target: The `kerasopt.tabular.TargetInfo` that decodes the outputs.
+        outputs: The model's outputs, one row per row of `columns`: class
+            probabilities, or values in the target's units.
+        proba: Whether a classifier's table ends with `proba_<label>`, the
+            probability of each class in the order of `target.classes`.
+
+    Returns:
+        The `pandas.DataFrame`.
+    """
     outputs = np.asarray(outputs)
-    frame = pd.DataFrame({"row": np.asarray(pool, dtype="int64"), "true": table.labels.iloc[pool].to_numpy(),
-                          "predicted": target.decode(outputs if outputs.ndim > 1 else outputs[:, None])})
-    if target.classes is not None:
+    frame = pd.DataFrame(columns)
+    frame[name] = target.decode(outputs)
+    if proba and target.classes is not None:
         for i, label in enumerate(target.classes):
             frame[f"proba_{label}"] = outputs[:, i]
     return frame
+
+
+def oof_frame(table, pool: np.ndarray, target, outputs: np.ndarray) -> pd.DataFrame:
+    """Out-of-fold predictions as a table: `row` (position in the data, 0 = first data row), `true`,
+    `predicted` and, for a classifier, `proba_<label>` per class."""
+    return prediction_frame({"row": np.asarray(pool, dtype="int64"), "true": table.labels.iloc[pool].to_numpy()},
+                            "predicted", target, outputs)
 
 
 def _error_figure(target, truth, outputs: np.ndarray, title: str):
