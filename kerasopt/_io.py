@@ -1,6 +1,8 @@
 """Atomic file output: write to a temporary file beside the target, then rename.
 
-An interrupted run never leaves a half-written file under the final name.
+An interrupted run never leaves a half-written file under the final name. The
+checks that refuse to replace earlier outputs, or to read a missing model file,
+live here too, so the commands and their fail-fast preflight share them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import pathlib
 import tempfile
 from collections.abc import Callable
 
-from kerasopt.errors import OutputExistsError
+from kerasopt.errors import DataError, OutputExistsError
 
 
 def write_with(path: str | os.PathLike, writer: Callable[[str], object]) -> None:
@@ -54,6 +56,29 @@ def check_out_dir(out_dir: str | os.PathLike, names, overwrite: bool = False) ->
                                 "Choose another --out, or pass --overwrite to replace it.")
 
 
+def check_out_file(path: str | os.PathLike, overwrite: bool = False) -> None:
+    """Refuses to replace an earlier output file: call it before any work that writes `path`.
+
+    Args:
+        path: The output file.
+        overwrite: Whether replacing it was asked for.
+
+    Raises:
+        OutputExistsError: if `path` exists and `overwrite` is False.
+    """
+    path = os.fspath(path)
+    if os.path.exists(path) and not overwrite:
+        raise OutputExistsError(f"Output file {path} already exists. Choose another --out, "
+                                "or pass --overwrite to replace it.")
+
+
+def check_model_file(path: str | os.PathLike) -> None:
+    """Raises `DataError` when the model file `path` (a training run's model.keras) does not exist."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise DataError(f"Model file not found: {path}. Pass the model.keras of a training run.")
+
+
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Writes `text` to `path` atomically."""
     write_with(path, lambda tmp: pathlib.Path(tmp).write_text(text, encoding="utf-8"))
@@ -62,3 +87,30 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 def write_json(path: str | os.PathLike, obj) -> None:
     """Writes `obj` as indented JSON to `path` atomically."""
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+_RAISE = object()
+
+
+def read_json(path: str | os.PathLike, default=_RAISE):
+    """Reads the JSON file `path` (UTF-8).
+
+    Args:
+        path: The file.
+        default: What to return when the file is missing, unreadable or not
+            valid JSON; left out, that error is raised.
+
+    Returns:
+        The parsed content, or `default`.
+
+    Raises:
+        OSError, ValueError: for a missing or unreadable file, or invalid
+            JSON (`json.JSONDecodeError`), when no `default` is given.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        if default is _RAISE:
+            raise
+        return default

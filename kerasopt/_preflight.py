@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from kerasopt.errors import ConfigError, DataError, OutputExistsError
+from kerasopt.errors import ConfigError
 
 __all__ = ["check"]
 
@@ -53,10 +53,8 @@ def _train(args, overrides: dict) -> None:
     config = config_lib.resolve(file_config, **overrides)
     out = args.out if args.out is not None else spec.default_out(config.get("data"))
     if args.cv is not None:
-        path = os.path.join(out, "cv.json")
-        if os.path.exists(path) and not args.overwrite:
-            raise OutputExistsError(f"{path} already exists. Choose another --out, or pass --overwrite to "
-                                    "replace it.")
+        _io.check_out_dir(out, (), args.overwrite)
+        _io.check_out_file(os.path.join(out, "cv.json"), args.overwrite)
     else:
         _io.check_out_dir(out, pipeline.RUN_FILES, args.overwrite)
     frame, _ = pipeline.load_training_data(config)
@@ -65,19 +63,12 @@ def _train(args, overrides: dict) -> None:
                {name: config[name] for name in ("categorical", "numeric", "drop")})
 
 
-def _model_exists(path: str) -> None:
-    if not os.path.isfile(path):
-        raise DataError(f"Model file not found: {path}. Pass the model.keras of a training run.")
-
-
 def _predict(args) -> None:
+    from kerasopt import _io, pipeline
     from kerasopt import data as data_lib
-    from kerasopt import pipeline
 
-    if os.path.exists(args.out) and not args.overwrite:
-        raise OutputExistsError(f"Output file {args.out} already exists. Choose another --out, "
-                                "or pass --overwrite to replace it.")
-    _model_exists(args.model)
+    _io.check_out_file(args.out, args.overwrite)
+    _io.check_model_file(args.model)
     frame = data_lib.load_csv(args.data, encoding=args.encoding)
     pipeline.check_id_column(frame, args.id_column, args.data)
 
@@ -87,7 +78,7 @@ def _evaluate(args) -> None:
     from kerasopt import data as data_lib
 
     _io.check_out_dir(args.out, pipeline.EVALUATION_FILES, args.overwrite)
-    _model_exists(args.model)
+    _io.check_model_file(args.model)
     data_lib.load_csv(args.data, encoding=args.encoding)
 
 

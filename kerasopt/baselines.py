@@ -83,12 +83,7 @@ def _scores(target, truth: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
     from kerasopt import evaluation
     from kerasopt.signals import scalar_scores
 
-    if target.task == "classification":
-        scores = evaluation.classification_scores(target.labels(truth), target.decode(outputs), outputs,
-                                                  target.classes)
-    else:
-        scores = evaluation.regression_scores(truth, outputs)
-    return scalar_scores(scores)
+    return scalar_scores(evaluation.target_scores(target, target.labels(truth), outputs))
 
 
 def _out_of_fold(estimator, x: pd.DataFrame, y: np.ndarray, target, seed, folds: int) -> np.ndarray:

@@ -23,6 +23,7 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_residuals",
     "scores_and_figure",
+    "target_scores",
 ]
 
 
@@ -81,6 +82,25 @@ def regression_scores(y_true: Sequence[float], y_pred: Sequence[float]) -> dict[
             "rmse": float(np.sqrt(sk.mean_squared_error(y_true, y_pred))),
             "mae": float(sk.mean_absolute_error(y_true, y_pred)),
             "r2": float(sk.r2_score(y_true, y_pred))}
+
+
+def target_scores(target, truth: Sequence, outputs: np.ndarray) -> dict[str, Any]:
+    """Scores a model's outputs against the true targets, in the original labels.
+
+    Args:
+        target: The `kerasopt.tabular.TargetInfo` of the model, which decodes its outputs.
+        truth: True labels in their original values (not class indices: see
+            `TargetInfo.labels`), or true values of a regression target.
+        outputs: The model's outputs: class probabilities `(rows, len(target.classes))`,
+            or values in the target's units (`(rows,)` or `(rows, 1)`).
+
+    Returns:
+        `classification_scores` (with `log_loss`) of the decoded labels for a
+        classification target, else `regression_scores`.
+    """
+    if target.task == "classification":
+        return classification_scores(truth, target.decode(outputs), outputs, target.classes)
+    return regression_scores(truth, outputs)
 
 
 def format_scores(scores: dict[str, Any]) -> str:

@@ -199,11 +199,8 @@ def _held_out(stacked, data: _Data, validation_rows: Sequence[np.ndarray]) -> di
 
     held = np.flatnonzero(owner >= 0)
     predictions, truth = predict(data.features.iloc[held], held), data.labels.iloc[held].to_numpy()
-    if data.classification:
-        validation = evaluation.classification_scores(truth, data.target.decode(predictions), predictions,
-                                                      data.target.classes)
-    else:
-        validation = evaluation.regression_scores(np.asarray(truth, dtype="float64"), predictions)
+    validation = evaluation.target_scores(data.target, truth, predictions)
+    if not data.classification:
         validation = {"rows": validation.pop("rows"), "mse": validation["rmse"] ** 2, **validation}
     return {"validation": validation, "out_of_fold": predictions, "predict_out_of_fold": predict}
 

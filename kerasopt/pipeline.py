@@ -7,7 +7,6 @@ labels, so `predict_file` and `evaluate_file` need nothing but `model.keras` and
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from kerasopt import config as config_lib
 from kerasopt import data as data_lib
 from kerasopt import signals, spec
 from kerasopt._quiet import quiet_retracing
-from kerasopt.errors import ArgumentError, ConfigError, DataError, OutputExistsError
+from kerasopt.errors import ArgumentError, ConfigError, DataError
 
 __all__ = [
     "RUN_FILES",
@@ -201,8 +200,7 @@ def _fit_and_refit(config: dict[str, Any], table: Table, rows: dict[str, np.ndar
     state_path = os.path.join(state_dir, "selection.json") if state_dir else None
     record = None
     if state_path and os.path.isfile(state_path):
-        with open(state_path, encoding="utf-8") as f:
-            record = json.load(f)
+        record = _io.read_json(state_path)
     refit = config["refit"] and len(rows["validation"]) > 0
     if record is None or not refit:
         model, record = _one_network(config, table, rows["train"], rows["validation"],
@@ -252,11 +250,8 @@ def _scores(model, table: Table, rows: np.ndarray) -> dict[str, Any]:
     """Scores of `model` on `rows` in the original labels (see `kerasopt.evaluation`)."""
     from kerasopt import evaluation
 
-    features, truth = table.features.iloc[rows], table.labels.iloc[rows].to_numpy()
-    if table.classification:
-        proba = model.predict_proba(features)
-        return evaluation.classification_scores(truth, model.target.decode(proba), proba, model.classes)
-    return evaluation.regression_scores(truth, model.predict_labels(features))
+    outputs = np.asarray(model.predict(table.features.iloc[rows], batch_size=1024, verbose=0))
+    return evaluation.target_scores(model.target, table.labels.iloc[rows].to_numpy(), outputs)
 
 
 def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool = True) -> dict[str, Any]:
@@ -421,8 +416,7 @@ def _metrics_note(config: dict[str, Any], record: dict[str, Any]) -> str:
 
 
 def _load_tabular_model(model_path: str):
-    if not os.path.isfile(model_path):
-        raise DataError(f"Model file not found: {model_path}. Pass the model.keras of a training run.")
+    _io.check_model_file(model_path)
     import keras
 
     from kerasopt import tabular
@@ -492,22 +486,19 @@ def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike, ou
     Returns:
         The predictions as a DataFrame (also written to `out_path`).
     """
+    from kerasopt import run_outputs
+
     model_path, out_path = os.fspath(model_path), os.fspath(out_path)
-    if os.path.exists(out_path) and not overwrite:
-        raise OutputExistsError(f"Output file {out_path} already exists. Choose another --out, "
-                                "or pass --overwrite to replace it.")
+    _io.check_out_file(out_path, overwrite)
     frame = data_lib.load_csv(data_path, encoding=encoding)
     check_id_column(frame, id_column, os.fspath(data_path))
     model = _load_tabular_model(model_path)
     key, keys = _row_key(frame, model, id_column)
     features = frame.drop(columns=[key]) if key in frame.columns and key not in model.schema.names else frame
     inputs = model.convert_inputs(features, notes=notes)
-    outputs = np.asarray(model.predict(inputs, batch_size=1024, verbose=0))
-    result = pd.DataFrame({key: keys})
-    result[model.target.name or "prediction"] = model.target.decode(outputs)
-    if proba and model.classes is not None:
-        for i, label in enumerate(model.classes):
-            result[f"proba_{label}"] = outputs[:, i]
+    outputs = model.predict(inputs, batch_size=1024, verbose=0)
+    result = run_outputs.prediction_frame({key: keys}, model.target.name or "prediction", model.target, outputs,
+                                          proba=proba)
     _io.write_with(out_path, lambda tmp: result.to_csv(tmp, index=False))
     return result
 

@@ -20,7 +20,7 @@ from kerasopt import report
 from kerasopt.signals import higher_is_better, scalar_scores
 
 __all__ = ["TRAIN_FILES", "EVALUATION_FILES", "TUNE_FILES", "train_extras", "write_train_outputs",
-           "write_evaluation_outputs", "write_tune_outputs", "comparison_lines"]
+           "write_evaluation_outputs", "write_tune_outputs", "comparison_lines", "prediction_frame"]
 
 #: Files `write_train_outputs` adds to a training run (`oof_predictions.csv` with bagging only).
 TRAIN_FILES = ("importance.csv", "importance.png", "oof_predictions.csv", "report.html")
@@ -91,23 +91,45 @@ def comparison_lines(extras: dict[str, Any], metrics: dict[str, Any], task: str)
     return baselines_lib.comparison_lines(extras["scope"], _ours(extras, metrics), extras["baselines"], task)
 
 
-def oof_frame(table, pool: np.ndarray, target, outputs: np.ndarray) -> pd.DataFrame:
-    """Out-of-fold predictions as a table: `row` (position in the data, 0 = first data row), `true`,
-    `predicted` and, for a classifier, `proba_<label>` per class."""
+def prediction_frame(columns: dict[str, Any], name: str, target, outputs: np.ndarray,
+                     proba: bool = True) -> pd.DataFrame:
+    """A table of predictions: the given columns, the predicted labels or values, the class probabilities.
+
+    Args:
+        columns: The leading columns, `{name: values}` (a row key, ...).
+        name: The name of the prediction column.
+        target: The `kerasopt.tabular.TargetInfo` that decodes the outputs.
+        outputs: The model's outputs, one row per row of `columns`: class
+            probabilities, or values in the target's units.
+        proba: Whether a classifier's table ends with `proba_<label>`, the
+            probability of each class in the order of `target.classes`.
+
+    Returns:
+        The `pandas.DataFrame`.
+    """
     outputs = np.asarray(outputs)
-    frame = pd.DataFrame({"row": np.asarray(pool, dtype="int64"), "true": table.labels.iloc[pool].to_numpy(),
-                          "predicted": target.decode(outputs if outputs.ndim > 1 else outputs[:, None])})
-    if target.classes is not None:
+    frame = pd.DataFrame(columns)
+    frame[name] = target.decode(outputs)
+    if proba and target.classes is not None:
         for i, label in enumerate(target.classes):
             frame[f"proba_{label}"] = outputs[:, i]
     return frame
 
 
-def _error_figure(target, truth, predicted, proba, title: str):
-    """`(scores, report section)`: the scores, and their confusion matrix or residuals."""
+def oof_frame(table, pool: np.ndarray, target, outputs: np.ndarray) -> pd.DataFrame:
+    """Out-of-fold predictions as a table: `row` (position in the data, 0 = first data row), `true`,
+    `predicted` and, for a classifier, `proba_<label>` per class."""
+    return prediction_frame({"row": np.asarray(pool, dtype="int64"), "true": table.labels.iloc[pool].to_numpy()},
+                            "predicted", target, outputs)
+
+
+def _error_figure(target, truth, outputs: np.ndarray, title: str):
+    """`(scores, report section)`: the scores of the model `outputs` against `truth` (original labels), and
+    their confusion matrix or residuals."""
     from kerasopt import evaluation
 
-    scores, figure = evaluation.scores_and_figure(truth, predicted, proba, target.classes, title=title)
+    scores, figure = evaluation.scores_and_figure(truth, target.decode(outputs), outputs, target.classes,
+                                                  title=title)
     classes = target.classes is not None
     key, heading = ("confusion-matrix", "Confusion matrix") if classes else ("residuals", "Residuals")
     return scores, report.Section(key, heading, report.image(figure, heading))
@@ -191,11 +213,10 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
     if len(test):
         features, truth = table.features.iloc[test], table.labels.iloc[test].to_numpy()
         outputs = np.asarray(model.predict(features, batch_size=4096, verbose=0))
-        sections.append(_error_figure(target, truth, target.decode(outputs), outputs, f"{target.name}: test rows")[1])
+        sections.append(_error_figure(target, truth, outputs, f"{target.name}: test rows")[1])
     elif oof is not None:
-        outputs = np.asarray(record["out_of_fold"])
-        sections.append(_error_figure(target, oof["true"].to_numpy(), oof["predicted"].to_numpy(),
-                                      outputs if outputs.ndim > 1 else None, f"{target.name}: out-of-fold")[1])
+        sections.append(_error_figure(target, oof["true"].to_numpy(), np.asarray(record["out_of_fold"]),
+                                      f"{target.name}: out-of-fold")[1])
     sections.append(_importance_section(frame, extras["importance_rows"], paths["importance.png"]))
     sections.append(_config_section(config))
     source = config.get("derived", {}).get("data_source")
@@ -205,14 +226,6 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
 
 
 # -- evaluate ------------------------------------------------------------------------------------
-
-def _read_json(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
-
 
 def _write_importance(frame: pd.DataFrame, paths: dict[str, str], target: str):
     """Writes `importance.csv` and `importance.png` of a permutation-importance table."""
@@ -253,7 +266,7 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
         body += report.table([{"class": c, **v} for c, v in scores["per_class"].items()])
     sections = [report.Section("metrics", "Metrics", body)]
     run_folder = os.path.dirname(os.path.abspath(model_path))
-    run_metrics = _read_json(os.path.join(run_folder, "metrics.json"))
+    run_metrics = _io.read_json(os.path.join(run_folder, "metrics.json"), default={})
     sections.append(_baseline_section(run_metrics.get("test_scores", {}), run_metrics.get("baselines"),
                                       source=" of the training run (not these rows)",
                                       missing="None recorded: the model's folder holds no metrics.json with "
@@ -265,7 +278,8 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
         sections += _image_sections(os.path.join(out_dir, file), key, heading, heading)
     sections.append(_importance_section(frame, f"the {frame['rows'].iloc[0] if len(frame) else 0} evaluated rows",
                                         paths["importance.png"]))
-    config = _read_json(os.path.join(run_folder, "config.json")) or {"model": os.path.abspath(model_path)}
+    config = (_io.read_json(os.path.join(run_folder, "config.json"), default={})
+              or {"model": os.path.abspath(model_path)})
     sections.append(_config_section(config))
     report.write_report(paths["report.html"], f"kerasopt evaluation: {os.path.basename(os.fspath(data_path))}",
                         sections, subtitle=f"model {os.path.abspath(model_path)}")
@@ -296,8 +310,7 @@ def _tune_test_scores(model_path: str, x_test: pd.DataFrame, y_test, target):
 
     model = keras.saving.load_model(model_path)
     outputs = np.asarray(model.predict(x_test, batch_size=4096, verbose=0))
-    return _error_figure(target, target.labels(y_test), target.decode(outputs), outputs,
-                         f"{target.name}: held-out test rows")
+    return _error_figure(target, target.labels(y_test), outputs, f"{target.name}: held-out test rows")
 
 
 def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.DataFrame, y_test, target, *,
@@ -321,7 +334,7 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
     from kerasopt import tabular
 
     columns = columns or {}
-    best = _read_json(os.path.join(out_dir, "best_config.json"))
+    best = _io.read_json(os.path.join(out_dir, "best_config.json"), default={})
     ours, errors = _tune_test_scores(os.path.join(out_dir, "best_model.keras"), x_test, y_test, target)
     found = None
     if baseline:
@@ -344,7 +357,7 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
     sections += _image_sections(os.path.join(out_dir, "trials.png"), "curves", "Search progress", "trials")
     if errors is not None:
         sections.append(errors)
-    search = _read_json(os.path.join(out_dir, "search.json"))
+    search = _io.read_json(os.path.join(out_dir, "search.json"), default={})
     sections.append(_config_section({"best_config": best, "search": search}))
     path = os.path.join(out_dir, "report.html")
     report.write_report(path, f"kerasopt search: {os.path.basename(os.path.normpath(out_dir))}", sections,

@@ -120,6 +120,22 @@ def test_user_errors_are_refused_before_tensorflow_is_imported(tmp_path):
     assert not (tmp_path / "a").exists() and (run / "model.keras").read_text() == "an earlier run"
 
 
+def test_cross_validation_into_a_file_is_refused_before_any_fold(tmp_path, monkeypatch, capsys):
+    cars(20).to_csv(tmp_path / "mpg.csv", index=False)
+    (tmp_path / "out").write_text("a file, not a folder")
+    from kerasopt import pipeline
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before refusing --out")
+
+    monkeypatch.setattr(pipeline, "cross_validate_config", no_training)
+    assert main(["train", "--data", str(tmp_path / "mpg.csv"), "--target", "hwy", "--cv", "2",
+                 "--out", str(tmp_path / "out"), *TINY]) == 1
+    assert capsys.readouterr().err == (f"kerasopt train: error: Output path {tmp_path / 'out'} is a file, not a "
+                                       "directory. Choose another --out.\n")
+    assert (tmp_path / "out").read_text() == "a file, not a folder"
+
+
 # -- 3. column typing end to end --------------------------------------------------------------------
 
 def test_codes_that_mix_numbers_and_text_train_as_categories(cars_run, capsys):

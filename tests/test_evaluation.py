@@ -34,6 +34,18 @@ def test_regression_scores_from_their_formulas():
     assert scores["r2"] == pytest.approx(1 - 2.25 / 5)
 
 
+def test_target_scores_decode_the_model_outputs_with_the_target():
+    from kerasopt.tabular import TargetInfo
+
+    proba = np.array([[0.9, 0.1], [0.3, 0.7], [0.35, 0.65], [0.2, 0.8]])
+    target = TargetInfo("classification", classes=[-1, 1])
+    assert evaluation.target_scores(target, [-1, -1, 1, 1], proba) == evaluation.classification_scores(
+        [-1, -1, 1, 1], [-1, 1, 1, 1], proba, classes=[-1, 1])
+    target = TargetInfo("regression", mean=2.5, std=1.1)
+    assert evaluation.target_scores(target, [1.0, 2.0, 3.0, 4.0], np.array([[1.5], [2.0], [2.0], [5.0]])) == \
+        evaluation.regression_scores([1.0, 2.0, 3.0, 4.0], [1.5, 2.0, 2.0, 5.0])
+
+
 def test_format_and_figures():
     scores = evaluation.classification_scores(["a", "b", "b"], ["a", "b", "a"])
     text = evaluation.format_scores(scores)

@@ -280,3 +280,15 @@ def test_the_leaderboard_puts_the_best_trial_first(tmp_path, objective, order):
     board = html[html.index('id="leaderboard"'):]
     board = board[:board.index("</section>")]
     assert re.findall(r"<td>([abc])</td>", board) == order
+
+
+def test_prediction_frame_decodes_the_outputs_after_the_given_columns():
+    target = tabular.TargetInfo("classification", classes=["no", "yes"], name="y")
+    outputs = np.array([[0.8, 0.2], [0.4, 0.6]], dtype="float32")
+    frame = run_outputs.prediction_frame({"id": ["a", "b"], "true": ["no", "no"]}, "y", target, outputs)
+    assert list(frame.columns) == ["id", "true", "y", "proba_no", "proba_yes"]
+    assert frame["y"].tolist() == ["no", "yes"] and frame["proba_yes"].tolist() == [outputs[0, 1], outputs[1, 1]]
+    assert list(run_outputs.prediction_frame({"id": [1, 2]}, "y", target, outputs, proba=False).columns) == ["id", "y"]
+    regression = tabular.TargetInfo("regression", mean=0.0, std=1.0)
+    frame = run_outputs.prediction_frame({"row": [1, 2]}, "prediction", regression, np.array([[1.5], [2.5]]))
+    assert frame.to_dict("list") == {"row": [1, 2], "prediction": [1.5, 2.5]}

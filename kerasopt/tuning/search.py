@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import shutil
 import time
@@ -274,9 +273,7 @@ def _prepare_out_dir(out: str, fingerprint: dict, overwrite: bool, role: str | N
             elif os.path.exists(path):
                 os.remove(path)
     elif os.path.exists(marker):
-        with open(marker, encoding="utf-8") as f:
-            earlier = json.load(f)
-        earlier = {**_RECORDED_LATER, **earlier}
+        earlier = {**_RECORDED_LATER, **_io.read_json(marker)}
         # A worker's machine may mount the data elsewhere.
         changed = [k for k in sorted(set(earlier) | set(fingerprint)) if earlier.get(k) != fingerprint.get(k)
                    and k != _LAST_RUN and not (k == "data" and role == "worker")]
@@ -294,17 +291,12 @@ def _prepare_out_dir(out: str, fingerprint: dict, overwrite: bool, role: str | N
 def _record_last_run(out: str, record: dict[str, Any]) -> None:
     """Records how the last run of a search ended in search.json (not part of what must match to resume)."""
     marker = os.path.join(out, "search.json")
-    with open(marker, encoding="utf-8") as f:
-        content = json.load(f)
-    _io.write_json(marker, {**content, _LAST_RUN: record})
+    _io.write_json(marker, {**_io.read_json(marker), _LAST_RUN: record})
 
 
 def _last_run(out: str) -> dict[str, Any]:
-    try:
-        with open(os.path.join(out, "search.json"), encoding="utf-8") as f:
-            return dict(json.load(f).get(_LAST_RUN) or {})
-    except (OSError, ValueError):
-        return {}
+    """How the last run of the search in `out` ended (`{}` without a readable search.json)."""
+    return dict(_io.read_json(os.path.join(out, "search.json"), default={}).get(_LAST_RUN) or {})
 
 
 def _parse_oracle(value: str) -> tuple[str, int]:
@@ -480,8 +472,7 @@ def _best_model(plan: _Plan, search_tuner, best) -> dict[str, Any]:
     config_path = os.path.join(plan.out, "best_config.json")
     earlier = None
     if os.path.exists(config_path) and os.path.exists(model_path):
-        with open(config_path, encoding="utf-8") as f:
-            earlier = json.load(f)
+        earlier = _io.read_json(config_path)
     if earlier and earlier.get("trial_id") == best.trial_id and earlier.get("hyperparameters") == \
             best_config["hyperparameters"] and earlier.get("ensemble", 1) == ensemble:
         return earlier  # the same best trial: keep the model already retrained
