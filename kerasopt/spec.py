@@ -497,7 +497,10 @@ def to_argv(values: Mapping[str, Any], names, fields: Mapping[str, Field] = TUNE
     """Returns the command-line flags that give `values[name]` for each of `names` (unset ones left out).
 
     The inverse of the parser `kerasopt.cli` builds from the same fields:
-    parsing the result gives back the values.
+    parsing the result gives back the values. A value that starts with `-`
+    is joined to its flag (`--drop=-x`), so that it is not read as a flag.
+    A list flag splits its words at commas, so a column name with a comma
+    cannot be given on the command line (a `--config` file can give it).
     """
     argv: list[str] = []
     for name in names:
@@ -507,11 +510,16 @@ def to_argv(values: Mapping[str, Any], names, fields: Mapping[str, Field] = TUNE
         if f.cli == "bool":
             argv.append(f.flag if value else "--no-" + f.flag[2:])
         elif f.cli == "comma":
-            argv += [f.flag, ",".join(value)]
+            argv += _flag_words(f.flag, ",".join(value))
         elif f.cli == "nargs":
             argv += [f.flag, *(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))]
         elif f.cli == "json" or isinstance(value, Mapping):
             argv += [f.flag, json.dumps(value)]
         else:
-            argv += [f.flag, repr(value) if isinstance(value, float) else str(value)]
+            argv += _flag_words(f.flag, repr(value) if isinstance(value, float) else str(value))
     return argv
+
+
+def _flag_words(flag: str, text: str) -> list[str]:
+    """`[flag, text]`, or `[flag=text]` when `text` starts with `-` (else argparse would read it as a flag)."""
+    return [f"{flag}={text}"] if text.startswith("-") else [flag, text]
