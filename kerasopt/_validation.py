@@ -76,6 +76,11 @@ def open_unit_interval(name: str, value) -> float:
     return float(value)
 
 
+def units(name: str, value) -> list[int]:
+    """Returns hidden-layer sizes as a list of positive ints: an integer is one layer, else one per item."""
+    return [positive_int(name, v) for v in ([value] if isinstance(value, numbers.Integral) else value)]
+
+
 def one_of(name: str, value, choices) -> str:
     """Returns `value` if it is one of `choices` (strings, case-insensitive)."""
     if isinstance(value, str) and value.lower() in choices:

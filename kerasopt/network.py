@@ -123,8 +123,7 @@ class Network:
                                 f"Received: num_classes={check.shown(num_classes)}")
         if hidden_units is None:
             hidden_units = hidden_units_for(rows, regression=num_classes is None)
-        units = [hidden_units] if isinstance(hidden_units, (int, np.integer)) else list(hidden_units)
-        units = tuple(check.positive_int("hidden_units", u) for u in units)
+        units = tuple(check.units("hidden_units", hidden_units))
         _keras_lookup("activation", keras.activations.get, activation)
         _keras_lookup("kernel_initializer", keras.initializers.get, kernel_initializer)
         return cls(units, None if num_classes is None else int(num_classes), activation, kernel_initializer,

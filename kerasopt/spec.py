@@ -126,16 +126,14 @@ def _columns(name: str, value) -> list[str]:
 
 
 def _units(name: str, value) -> list[int]:
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = [value]
     if isinstance(value, str):  # "64,32", as the flag takes it
         try:
             value = [int(v) for v in (p.strip() for p in value.split(",")) if v]
         except ValueError:
             raise check._fail(name, "a list of positive integers (units per hidden layer), e.g. 64,32", value) from None
-    if not isinstance(value, (list, tuple)):
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, list, tuple)):
         raise check._fail(name, "a list of positive integers (units per hidden layer)", value)
-    return [check.positive_int(name, v) for v in value]
+    return check.units(name, value)
 
 
 def _per_layer(inner: Callable[[str, Any], float]) -> Callable[[str, Any], Any]:
