@@ -7,6 +7,7 @@ integer. Received: units=0".
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 
@@ -79,6 +80,12 @@ def open_unit_interval(name: str, value) -> float:
 def units(name: str, value) -> list[int]:
     """Returns hidden-layer sizes as a list of positive ints: an integer is one layer, else one per item."""
     return [positive_int(name, v) for v in ([value] if isinstance(value, numbers.Integral) else value)]
+
+
+def suggest(name: str, choices) -> str:
+    """Returns ` Did you mean 'x'?` for the choice closest to `name` (choices as strings), or `""`."""
+    close = difflib.get_close_matches(name, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 def one_of(name: str, value, choices) -> str:
