@@ -77,6 +77,13 @@ def open_unit_interval(name: str, value) -> float:
     return float(value)
 
 
+def flag(name: str, value, expected: str = "True or False") -> bool:
+    """Returns `value` if it is a bool, else raises `ArgumentError` saying it expected `expected`."""
+    if not isinstance(value, bool):
+        raise _fail(name, expected, value)
+    return value
+
+
 def units(name: str, value) -> list[int]:
     """Returns hidden-layer sizes as a list of positive ints: an integer is one layer, else one per item."""
     return [positive_int(name, v) for v in ([value] if isinstance(value, numbers.Integral) else value)]

@@ -50,9 +50,8 @@ def _keras_lookup(name: str, getter, value):
 
 
 def _flag(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ArgumentError(f"Invalid value for `{name}`: expected True or False. Received: {name}={value!r}")
-    return bool(value)
+    """`_validation.flag` that also takes a NumPy bool."""
+    return check.flag(name, bool(value) if isinstance(value, np.bool_) else value)
 
 
 def _regularizers(l1, l2, kernel_regularizer, count: int) -> tuple:

@@ -145,9 +145,8 @@ def _per_layer(inner: Callable[[str, Any], float]) -> Callable[[str, Any], Any]:
 
 
 def _flag(name: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise check._fail(name, "true or false", value)
-    return value
+    """`_validation.flag`, worded as a config file writes a bool."""
+    return check.flag(name, value, "true or false")
 
 
 def _encoding(name: str, value) -> str:
