@@ -95,6 +95,14 @@ def suggest(name: str, choices) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
+def folds(name: str, value) -> int:
+    """Returns `value` if it is an integer >= 2 (a number of folds)."""
+    value = positive_int(name, value)
+    if value < 2:
+        raise ArgumentError(f"Invalid value for `{name}`: expected an integer >= 2. Received: {name}={value}")
+    return value
+
+
 def one_of(name: str, value, choices) -> str:
     """Returns `value` if it is one of `choices` (strings, case-insensitive)."""
     if isinstance(value, str) and value.lower() in choices:
