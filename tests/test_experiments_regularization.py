@@ -325,6 +325,16 @@ def test_train_mnist_script_augments(tmp_path, capsys):
     assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
 
 
+def test_train_mnist_script_refuses_bad_schedule_json_as_a_usage_error(tmp_path, capsys):
+    script = _script("train_mnist")
+    with pytest.raises(SystemExit) as info:
+        script.main(["--digits", "--out", str(tmp_path / "a"), "--schedule", "{bad"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err == ("train_mnist.py: error: argument --schedule: expected JSON, e.g. "
+                                       "'{\"gamma\": 0.5}'; got '{bad' (see train_mnist.py --help)\n")
+    assert not (tmp_path / "a").exists()
+
+
 needs_mnist = pytest.mark.skipif(not MNIST_FILE.exists(), reason="needs ../shared/data/mnist/mnist.npz")
 
 
