@@ -7,6 +7,7 @@ integer. Received: units=0".
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 
@@ -74,6 +75,32 @@ def open_unit_interval(name: str, value) -> float:
     if not _is_real(value) or not 0 < value < 1:
         raise _fail(name, "a number in (0, 1)", value)
     return float(value)
+
+
+def flag(name: str, value, expected: str = "True or False") -> bool:
+    """Returns `value` if it is a bool, else raises `ArgumentError` saying it expected `expected`."""
+    if not isinstance(value, bool):
+        raise _fail(name, expected, value)
+    return value
+
+
+def units(name: str, value) -> list[int]:
+    """Returns hidden-layer sizes as a list of positive ints: an integer is one layer, else one per item."""
+    return [positive_int(name, v) for v in ([value] if isinstance(value, numbers.Integral) else value)]
+
+
+def suggest(name: str, choices) -> str:
+    """Returns ` Did you mean 'x'?` for the choice closest to `name` (choices as strings), or `""`."""
+    close = difflib.get_close_matches(name, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def folds(name: str, value) -> int:
+    """Returns `value` if it is an integer >= 2 (a number of folds)."""
+    value = positive_int(name, value)
+    if value < 2:
+        raise ArgumentError(f"Invalid value for `{name}`: expected an integer >= 2. Received: {name}={value}")
+    return value
 
 
 def one_of(name: str, value, choices) -> str:

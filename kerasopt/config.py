@@ -8,11 +8,11 @@ layers defaults, a JSON or YAML file and overrides, so a run's `config.json` fed
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import os
 from typing import Any
 
+from kerasopt import _validation as check
 from kerasopt import spec
 from kerasopt.errors import ArgumentError, ConfigError
 
@@ -79,9 +79,7 @@ def resolve(file_config: dict[str, Any] | None = None, **overrides) -> dict[str,
             config["schedule_args"] = {}  # the default's arguments belong to the default schedule
         for key, value in source.items():
             if key not in DEFAULTS:
-                close = difflib.get_close_matches(key, DEFAULTS, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-                raise ConfigError(f"Unknown configuration key {key!r}.{hint} "
+                raise ConfigError(f"Unknown configuration key {key!r}.{check.suggest(key, DEFAULTS)} "
                                   f"Known keys: {', '.join(DEFAULTS)}.")
             config[key] = value
     for key, value in config.items():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import csv
-import difflib
 import io
 import math
 import os
@@ -148,9 +147,7 @@ def _read_text(path: str, encoding: str | None) -> str:
     return text if encoding is None else text.removeprefix("\ufeff")
 
 
-def _suggest(name: str, options) -> str:
-    close = difflib.get_close_matches(name, [str(o) for o in options], n=1, cutoff=0.6)
-    return f" Did you mean {close[0]!r}?" if close else ""
+_suggest = check.suggest  # the name kerasopt.pipeline calls
 
 
 def check_target(target: str, columns) -> list[str]:
@@ -168,7 +165,7 @@ def check_target(target: str, columns) -> list[str]:
     """
     columns = [str(c) for c in columns]
     if target not in columns:
-        raise DataError(f"Target column {target!r} not found.{_suggest(target, columns)} "
+        raise DataError(f"Target column {target!r} not found.{check.suggest(target, columns)} "
                         f"Available columns: {', '.join(columns)}. Choose one with --target.")
     return columns
 

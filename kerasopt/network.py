@@ -50,9 +50,8 @@ def _keras_lookup(name: str, getter, value):
 
 
 def _flag(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ArgumentError(f"Invalid value for `{name}`: expected True or False. Received: {name}={value!r}")
-    return bool(value)
+    """`_validation.flag` that also takes a NumPy bool."""
+    return check.flag(name, bool(value) if isinstance(value, np.bool_) else value)
 
 
 def _regularizers(l1, l2, kernel_regularizer, count: int) -> tuple:
@@ -123,8 +122,7 @@ class Network:
                                 f"Received: num_classes={check.shown(num_classes)}")
         if hidden_units is None:
             hidden_units = hidden_units_for(rows, regression=num_classes is None)
-        units = [hidden_units] if isinstance(hidden_units, (int, np.integer)) else list(hidden_units)
-        units = tuple(check.positive_int("hidden_units", u) for u in units)
+        units = tuple(check.units("hidden_units", hidden_units))
         _keras_lookup("activation", keras.activations.get, activation)
         _keras_lookup("kernel_initializer", keras.initializers.get, kernel_initializer)
         return cls(units, None if num_classes is None else int(num_classes), activation, kernel_initializer,

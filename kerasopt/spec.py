@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kerasopt import _validation as check
+from kerasopt import budget
 from kerasopt.errors import ArgumentError
 
 __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
@@ -126,16 +127,14 @@ def _columns(name: str, value) -> list[str]:
 
 
 def _units(name: str, value) -> list[int]:
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = [value]
     if isinstance(value, str):  # "64,32", as the flag takes it
         try:
             value = [int(v) for v in (p.strip() for p in value.split(",")) if v]
         except ValueError:
             raise check._fail(name, "a list of positive integers (units per hidden layer), e.g. 64,32", value) from None
-    if not isinstance(value, (list, tuple)):
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, list, tuple)):
         raise check._fail(name, "a list of positive integers (units per hidden layer)", value)
-    return [check.positive_int(name, v) for v in value]
+    return check.units(name, value)
 
 
 def _per_layer(inner: Callable[[str, Any], float]) -> Callable[[str, Any], Any]:
@@ -147,9 +146,8 @@ def _per_layer(inner: Callable[[str, Any], float]) -> Callable[[str, Any], Any]:
 
 
 def _flag(name: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise check._fail(name, "true or false", value)
-    return value
+    """`_validation.flag`, worded as a config file writes a bool."""
+    return check.flag(name, value, "true or false")
 
 
 def _encoding(name: str, value) -> str:
@@ -194,6 +192,7 @@ def _schedule(name: str, value):
 
 
 _LOG_RANGE = {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True}
+_SMALL = f"{budget.SMALL_TABLE_ROWS:,} rows"  # up to it, the sized options take a small table's values
 
 FIELDS: tuple[Field, ...] = (
     # -- data ----------------------------------------------------------------------------------
@@ -218,14 +217,17 @@ FIELDS: tuple[Field, ...] = (
           "standard deviation) or robust (median and interquartile range, then smooth clipping of extremes)",
           "columns", check=_one_of(NUMERIC_SCALINGS), choices=NUMERIC_SCALINGS),
     Field("numeric_bins", int, None, "piecewise-linear encoding of each numeric column into up to N "
-          "quantile bins, added beside its scaled value; 0: off; none: 16, or 48 above 4,096 training rows",
+          "quantile bins, added beside its scaled value; 0: off; none: "
+          f"{budget.NUMERIC_BINS}, or {budget.LARGE_TABLE_BINS} above {budget.SMALL_TABLE_ROWS:,} training rows",
           "columns", check=_optional(check.non_negative_int), metavar="N"),
     Field("numeric_embedding", str, NUMERIC_EMBEDDING, "learned embedding of each numeric column, added beside "
           "its scaled value: none, or periodic (cosines of learned frequencies mapped to 3 values, as RealMLP's "
           "PBLD)", "columns", check=_one_of(NUMERIC_EMBEDDINGS), choices=NUMERIC_EMBEDDINGS),
     # -- model ---------------------------------------------------------------------------------
     Field("hidden_units", int, None, "units per hidden layer, e.g. 64,32; the flag alone: no hidden layer; "
-          "none: 128,128 up to 16,384 training rows (a classification: 4,097 to 16,384), else 128", "model",
+          f"none: {','.join(map(str, budget.TWO_LAYER_UNITS))} up to {budget.TWO_LAYER_ROWS:,} training rows (a "
+          f"classification: {budget.SMALL_TABLE_ROWS + 1:,} to {budget.TWO_LAYER_ROWS:,}), else "
+          f"{','.join(map(str, budget.HIDDEN_UNITS))}", "model",
           check=_optional(_units),
           cli="nargs", nargs="*", metavar="N,...",
           search={"num_layers": {"min": 0, "max": 2}, "units": {"min": 16, "max": 128, "step": 16}}),
@@ -268,14 +270,14 @@ FIELDS: tuple[Field, ...] = (
                                     "cosine": {}}}),
     # -- training ------------------------------------------------------------------------------
     Field("epochs", int, None, "maximum epochs (early stopping may end sooner); none: sized to the training "
-          "rows, 300 up to 4,096 rows", "training", check=_optional(check.positive_int),
+          f"rows, {budget.EPOCHS} up to {_SMALL}", "training", check=_optional(check.positive_int),
           # trials are shorter than a final run: at most 150 epochs, with early stopping
           search={"epochs": 150}),
-    Field("batch_size", int, None, "rows per gradient step; none: sized to the training rows, 32 up to 4,096 "
-          "rows", "training", check=_optional(check.positive_int),
+    Field("batch_size", int, None, "rows per gradient step; none: sized to the training rows, "
+          f"{budget.BATCH_SIZE} up to {_SMALL}", "training", check=_optional(check.positive_int),
           search={"batch_size": {"choices": [16, 32, 64], "default": 32}}),
-    Field("patience", int, None, "early-stopping patience in epochs; none: sized to the training rows, 50 up "
-          "to 4,096 rows", "training", check=_optional(check.non_negative_int)),
+    Field("patience", int, None, "early-stopping patience in epochs; none: sized to the training rows, "
+          f"{budget.PATIENCE} up to {_SMALL}", "training", check=_optional(check.non_negative_int)),
     Field("reduce_lr_on_plateau", bool, False, "halve the learning rate when the validation loss stalls "
           "(needs --schedule constant)", "training", check=_flag, cli="bool"),
     Field("class_weight", str, None, "balanced: weight classes inversely to their frequency", "training",
@@ -299,9 +301,9 @@ FIELDS: tuple[Field, ...] = (
 #: name -> Field
 FIELD: dict[str, Field] = {f.name: f for f in FIELDS}
 
-#: The options that are `kerasopt.build_model` arguments of the same name.
-BUILD_MODEL_ARGS = ("hidden_units", "activation", "kernel_initializer", "l1", "l2", "dropout", "batch_norm",
-                    "label_smoothing", "optimizer", "learning_rate")
+#: The options that are `kerasopt.build_model` arguments of the same name: the model group's, the optimizer
+#: and the learning rate (`optimizer_args` and the schedule reach it through those two: `config.model_arguments`).
+BUILD_MODEL_ARGS = (*(f.name for f in FIELDS if f.group == "model"), "optimizer", "learning_rate")
 
 
 def defaults() -> dict[str, Any]:
@@ -390,7 +392,8 @@ def _tune(name: str, base: str | None = None, **changes) -> Field:
                                                                                             **changes)
 
 
-TUNE_FIELDS: tuple[Field, ...] = (
+# The options that define a search (`DEFINES_SEARCH`), then those that may change between its runs.
+_DEFINING: tuple[Field, ...] = (
     *(FIELD[name] for name in ("data", "encoding", "target", "task", "categorical", "numeric", "drop",
                                "numeric_scaling", "numeric_bins", "numeric_embedding", "label_smoothing")),
     _tune("tuner", type=str, default="bayesian", help="search strategy", check=_one_of(TUNERS),
@@ -417,6 +420,10 @@ TUNE_FIELDS: tuple[Field, ...] = (
     _tune("seed", "seed", help="seed of the splits, folds, oracle and training", check=check.non_negative_int),
     _tune("out", type=str, default=None, help="output directory; none: runs/<name of the --data file>-tune",
           check=_optional(_text), metavar="DIR"),
+)
+
+TUNE_FIELDS: tuple[Field, ...] = (
+    *_DEFINING,
     _tune("ensemble", type=int, default=5, help="best_model.keras averages N retrainings of the best "
           "configuration", check=check.positive_int, metavar="N"),
     _tune("population", type=int, default=None, help="train up to P trials that differ only in learning rate, "
@@ -453,10 +460,7 @@ TUNE_FIELD: dict[str, Field] = {f.name: f for f in TUNE_FIELDS}
 
 #: The options that define a search: a rerun must repeat them to resume it (`search.json`), and every
 #: process of a distributed search gets them (`to_argv`). The others may change between runs.
-DEFINES_SEARCH = ("data", "encoding", "target", "task", "categorical", "numeric", "drop", "numeric_scaling",
-                  "numeric_bins", "numeric_embedding", "label_smoothing", "tuner", "max_trials",
-                  "executions_per_trial", "objective", "cv", "space", "epochs", "patience", "validation_split",
-                  "test_split", "seed", "out")
+DEFINES_SEARCH = tuple(f.name for f in _DEFINING)
 
 
 def default_out(data, suffix: str = "") -> str:
@@ -497,7 +501,10 @@ def to_argv(values: Mapping[str, Any], names, fields: Mapping[str, Field] = TUNE
     """Returns the command-line flags that give `values[name]` for each of `names` (unset ones left out).
 
     The inverse of the parser `kerasopt.cli` builds from the same fields:
-    parsing the result gives back the values.
+    parsing the result gives back the values. A value that starts with `-`
+    is joined to its flag (`--drop=-x`), so that it is not read as a flag.
+    A list flag splits its words at commas, so a column name with a comma
+    cannot be given on the command line (a `--config` file can give it).
     """
     argv: list[str] = []
     for name in names:
@@ -507,11 +514,16 @@ def to_argv(values: Mapping[str, Any], names, fields: Mapping[str, Field] = TUNE
         if f.cli == "bool":
             argv.append(f.flag if value else "--no-" + f.flag[2:])
         elif f.cli == "comma":
-            argv += [f.flag, ",".join(value)]
+            argv += _flag_words(f.flag, ",".join(value))
         elif f.cli == "nargs":
             argv += [f.flag, *(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))]
         elif f.cli == "json" or isinstance(value, Mapping):
             argv += [f.flag, json.dumps(value)]
         else:
-            argv += [f.flag, repr(value) if isinstance(value, float) else str(value)]
+            argv += _flag_words(f.flag, repr(value) if isinstance(value, float) else str(value))
     return argv
+
+
+def _flag_words(flag: str, text: str) -> list[str]:
+    """`[flag, text]`, or `[flag=text]` when `text` starts with `-` (else argparse would read it as a flag)."""
+    return [f"{flag}={text}"] if text.startswith("-") else [flag, text]

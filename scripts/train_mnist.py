@@ -23,7 +23,13 @@ import sys
 from kerasopt import spec
 from kerasopt._io import check_out_dir
 from kerasopt.errors import KerasoptError
-from kerasopt.cli import ArgumentParser, experiment_parser, run_reporting_errors
+from kerasopt.cli import ArgumentParser, _json_arg, experiment_parser, run_reporting_errors
+
+
+def _schedule(text: str):
+    """--schedule: a JSON dict (text starting with `{`; invalid JSON is a usage error), else the name."""
+    text = text.strip()
+    return _json_arg(text) if text.startswith("{") else text
 
 
 def build_parser() -> ArgumentParser:
@@ -51,7 +57,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None,
                    help=spec.FIELD["batch_norm"].help + preset)
     p.add_argument("--l2", type=float, help=spec.FIELD["l2"].help + preset)
-    p.add_argument("--schedule",
+    p.add_argument("--schedule", type=_schedule,
                    help="learning-rate schedule name (cosine, step, ...) or JSON dict; 'none' for constant; "
                         "cosine decays over --epochs" + preset)
     p.add_argument("--train-limit", type=int, help="use only this many training rows (default: all)")
@@ -75,11 +81,8 @@ def main(argv=None) -> int:
             if getattr(args, key) is not None:
                 settings[key] = getattr(args, key)
         if args.schedule is not None:
-            text = args.schedule.strip()
-            if text.lower() == "none":
-                settings["schedule"] = None
-            else:
-                settings["schedule"] = json.loads(text) if text.startswith("{") else text
+            none = isinstance(args.schedule, str) and args.schedule.lower() == "none"
+            settings["schedule"] = None if none else args.schedule
         if args.augment is not None:
             text = args.augment.strip()
             try:

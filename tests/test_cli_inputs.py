@@ -180,6 +180,18 @@ def test_tune_list_flags_parse_like_train():
     assert (args.categorical, args.numeric) == (["island", "sex"], ["a", "b"])
 
 
+@pytest.mark.parametrize("name", ["a", "a b", "x=y", "-x", "-1", "größe"])
+def test_to_argv_gives_back_every_column_name_the_command_line_takes(name):
+    # The argv a distributed search hands its processes; a list flag splits its words at commas, so a name
+    # with a comma is the one the command line cannot take (a --config file can).
+    from kerasopt import spec
+
+    values = {"data": f"{name}.csv", "target": name, "categorical": [name, "c"], "numeric": [name],
+              "drop": ["d", name]}
+    args = build_parser().parse_args(["tune", *spec.to_argv(values, values)])
+    assert {key: getattr(args, key) for key in values} == values
+
+
 def test_a_bad_list_item_is_one_line(capsys):
     with pytest.raises(SystemExit) as info:
         main(["train", "--demo", "--hidden-units", "64,x"])

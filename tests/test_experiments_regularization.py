@@ -269,6 +269,12 @@ def test_saved_mnist_model_takes_raw_pixels(tmp_path):
                                rtol=1e-4, atol=1e-6)
 
 
+def test_run_mnist_takes_one_layer_as_a_numpy_integer():
+    data = mnist.subsample(mnist.load_digits(), n_train=100, n_test=5)
+    result = mnist.run_mnist(data, hidden_units=np.int64(8), epochs=1, batch_size=50, seed=0)
+    assert result.config["hidden_units"] == [8]
+
+
 def test_subsample_rejects_bad_sizes():
     with pytest.raises(ValueError, match="Invalid value for `n_train`"):
         mnist.subsample(mnist.load_digits(), n_train=0)
@@ -317,6 +323,16 @@ def test_train_mnist_script_augments(tmp_path, capsys):
                    "train_mnist.py: error: Invalid value for `augment['shift']`: expected a fraction in [0, 1). "
                    "Received: augment['shift']=2"]
     assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+
+
+def test_train_mnist_script_refuses_bad_schedule_json_as_a_usage_error(tmp_path, capsys):
+    script = _script("train_mnist")
+    with pytest.raises(SystemExit) as info:
+        script.main(["--digits", "--out", str(tmp_path / "a"), "--schedule", "{bad"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err == ("train_mnist.py: error: argument --schedule: expected JSON, e.g. "
+                                       "'{\"gamma\": 0.5}'; got '{bad' (see train_mnist.py --help)\n")
+    assert not (tmp_path / "a").exists()
 
 
 needs_mnist = pytest.mark.skipif(not MNIST_FILE.exists(), reason="needs ../shared/data/mnist/mnist.npz")
@@ -377,3 +393,9 @@ def test_regularization_figures_name_the_file_not_its_path(phone_csv):
                                            epochs=1)
     title = result["figures"]["regularization_curves.png"]._suptitle.get_text()
     assert title == "20-4-4 network on phone.csv"
+
+
+def test_regularization_experiment_takes_one_layer_as_an_integer():
+    result = regularization.run_experiment(None, n_samples=100, variants=["none"], hidden_units=4, epochs=1)
+    title = result["figures"]["regularization_curves.png"]._suptitle.get_text()
+    assert title == "20-4-4 network on make_phone_data(100)"

@@ -162,10 +162,7 @@ def backprop_step(learning_rate: float = MAZUR["learning_rate"],
     variables = model.trainable_variables  # hidden kernel, hidden bias, output kernel, output bias
     before = _named([keras.ops.convert_to_numpy(v) for v in variables])
     loss, out, grads = _loss_and_gradients(model, x, t)
-    if not isinstance(update_biases, bool):
-        raise ArgumentError(f"Invalid value for `update_biases`: expected True or False. "
-                         f"Received: update_biases={update_biases!r}")
-    step = [0, 1, 2, 3] if update_biases else [0, 2]  # kernels only, as in the article
+    step = [0, 1, 2, 3] if check.flag("update_biases", update_biases) else [0, 2]  # kernels only, as in the article
     keras.optimizers.SGD(learning_rate=learning_rate).apply([grads[i] for i in step],
                                                             [variables[i] for i in step])
     after = _named([keras.ops.convert_to_numpy(v) for v in variables])

@@ -316,7 +316,7 @@ def run_mnist(data: Images, hidden_units=(500,), epochs: int = 5, batch_size: in
                                    epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose,
                                    callbacks=callbacks)
     config = {"data": data.name, "train_rows": int(len(data.x_train)), "test_rows": int(len(data.x_test)),
-              "hidden_units": [int(u) for u in ([hidden_units] if isinstance(hidden_units, int) else hidden_units)],
+              "hidden_units": check.units("hidden_units", hidden_units),
               "epochs": epochs, "batch_size": batch_size, "learning_rate": float(learning_rate),
               "dropout": float(dropout), "batch_norm": bool(batch_norm), "l2": float(l2),
               "schedule": schedule, "kernel_initializer": kernel_initializer,

@@ -220,7 +220,7 @@ def run_experiment(out_dir: str | os.PathLike | None = None, data_path: str | os
     # Figures name the file, not where it lies on this machine.
     shown = os.path.basename(source) if data_path is not None else source
     table, histories = compare_regularizers(x, y, **kwargs)
-    hidden = kwargs.get("hidden_units", (512, 512))
+    hidden = check.units("hidden_units", kwargs.get("hidden_units", (512, 512)))
     shape = "-".join(str(u) for u in [x.shape[1], *hidden, int(np.max(y)) + 1])
     figures = {
         "regularization_curves.png": plot_regularization_curves(histories, title=f"{shape} network on {shown}"),

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from kerasopt import _validation as check
-from kerasopt.errors import ArgumentError
 
 __all__ = ["cross_validate_noise", "noisy_model", "plot_noise"]
 
@@ -69,21 +68,19 @@ def cross_validate_noise(x: np.ndarray, y: np.ndarray, stddevs: Sequence[float] 
         on the held-out fold and `train_accuracy` on the others.
     """
     import keras
-    from sklearn.model_selection import StratifiedKFold
 
+    from kerasopt.data import kfold_rows
     from kerasopt.experiments import train_curves
 
-    folds = check.positive_int("folds", folds)
-    if folds < 2:
-        raise ArgumentError(f"Invalid value for `folds`: expected an integer >= 2. Received: folds={folds}")
+    folds = check.folds("folds", folds)
     stddevs = [check.non_negative_float("stddevs", s) for s in stddevs]
     epochs = check.positive_int("epochs", epochs)
     x, y = np.asarray(x, "float32"), np.asarray(y, "int32")
     num_classes = int(y.max()) + 1
     rows = []
     for seed in seeds:
-        splitter = StratifiedKFold(folds, shuffle=True, random_state=check.non_negative_int("seeds", seed))
-        for fold, (train_rows, test_rows) in enumerate(splitter.split(x, y)):
+        for fold, (train_rows, test_rows) in enumerate(kfold_rows(y, folds, check.non_negative_int("seeds", seed),
+                                                                  stratify=True)):
             for stddev in stddevs:
                 keras.backend.clear_session()
                 steps = int(np.ceil(len(train_rows) / batch_size))

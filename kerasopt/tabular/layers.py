@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 from kerasopt.tabular.schema import ONE_HOT_MAX, Column, Schema
 
@@ -389,13 +390,9 @@ class PeriodicEmbedding(keras.layers.Layer):
         if not self.columns or min(self.columns) < 0 or len(set(self.columns)) != len(self.columns):
             raise ArgumentError("Invalid value for `columns`: expected distinct non-negative positions. "
                                 f"Received: columns={columns!r}")
-        for name, value in (("frequencies", frequencies), ("dim", dim)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ArgumentError(f"Invalid value for `{name}`: expected a positive integer. "
-                                    f"Received: {name}={value!r}")
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 < sigma < np.inf:
-            raise ArgumentError(f"Invalid value for `sigma`: expected a positive number. Received: sigma={sigma!r}")
-        self.frequencies, self.dim, self.sigma = int(frequencies), int(dim), float(sigma)
+        self.frequencies = check.positive_int("frequencies", frequencies)
+        self.dim = check.positive_int("dim", dim)
+        self.sigma = check.positive_float("sigma", sigma)
 
     def build(self, input_shape):
         width = int(input_shape[-1])

@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -181,9 +180,7 @@ class Schema:
         missing = [name for name in self.names if name not in columns]
         if missing:
             unknown = [name for name in columns if name not in self.input_names]
-            close = difflib.get_close_matches(missing[0], unknown, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise DataError(f"Missing feature column(s): {', '.join(missing)}.{hint} "
+            raise DataError(f"Missing feature column(s): {', '.join(missing)}.{check.suggest(missing[0], unknown)} "
                             f"The model needs: {', '.join(self.names)}.")
         lengths = {len(columns[name]) for name in self.names}
         if len(lengths) > 1:
