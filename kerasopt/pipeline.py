@@ -275,9 +275,7 @@ def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool
         `kerasopt.budget.Budget.as_dict()`.
     """
     config = config_lib.resolve(config)
-    folds = check.positive_int("folds", folds)
-    if folds < 2:
-        raise ArgumentError(f"Invalid value for `folds`: expected an integer >= 2. Received: folds={folds}")
+    folds = check.folds("folds", folds)
     table = load_table(config)
     metric = "accuracy" if table.classification else "r2"
     labels = table.labels.to_numpy()
