@@ -504,7 +504,8 @@ def to_argv(values: Mapping[str, Any], names, fields: Mapping[str, Field] = TUNE
     parsing the result gives back the values. A value that starts with `-`
     is joined to its flag (`--drop=-x`), so that it is not read as a flag.
     A list flag splits its words at commas, so a column name with a comma
-    cannot be given on the command line (a `--config` file can give it).
+    cannot be given on the command line (a `--config` file can give it: the
+    distributed launcher passes such lists that way).
     """
     argv: list[str] = []
     for name in names:

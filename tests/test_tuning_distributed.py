@@ -23,8 +23,10 @@ def _log(out):
 @pytest.mark.slow  # three processes start TensorFlow: end to end, like the two tests below
 def test_two_workers_run_every_trial_once_and_the_chief_exits(tiny_csv, tmp_path, capsys):
     out = tmp_path / "dist"
-    result = tune(tiny_csv, target="price_range", tuner="random", max_trials=3, epochs=1, space=SPACE, out=out,
-                  workers=2, timeout=240)
+    data = tmp_path / "comma.csv"  # a column name with a comma reaches the workers (a flag cannot carry it)
+    pd.read_csv(tiny_csv).rename(columns={"wifi": "wifi, yes/no"}).to_csv(data, index=False)
+    result = tune(data, target="price_range", tuner="random", max_trials=3, epochs=1, space=SPACE, out=out,
+                  workers=2, timeout=240, drop=["wifi, yes/no"])
     ends = sorted(line[1] for line in _log(out) if line[0] == "end")
     assert ends == ["0", "1", "2"]
     exits = json.loads((out / "logs" / "exit_codes.json").read_text())
