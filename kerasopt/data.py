@@ -35,6 +35,7 @@ __all__ = [
     "split",
     "split_rows",
     "kfold_rows",
+    "can_stratify",
 ]
 
 PHONE_TARGET = DEMO_TARGET
@@ -274,6 +275,21 @@ def split_rows(y, validation_size: float = 0.2, test_size: float = 0.2, seed: in
     rest, test = take(np.arange(n), n_test)
     train, val = take(rest, n_val)
     return train, val, test
+
+
+def can_stratify(labels, held_out: int) -> bool:
+    """Whether `held_out` of the rows can be held out keeping every class in both parts.
+
+    Args:
+        labels: One label per row.
+        held_out: Number of rows held out.
+
+    Returns:
+        `True` when every class has at least two rows and each part has at least one row per class
+        (scikit-learn's `train_test_split(stratify=labels)` then succeeds), else `False`.
+    """
+    _, counts = np.unique(np.asarray(labels), return_counts=True)
+    return bool(len(counts)) and bool(counts.min() >= 2 and len(counts) <= held_out <= len(labels) - len(counts))
 
 
 def kfold_rows(labels, folds: int, seed: int | None, stratify: bool) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d,
 
 from kerasopt import config as config_lib
 from kerasopt._quiet import quiet_retracing
+from kerasopt.data import can_stratify
 from kerasopt.errors import ArgumentError
 
 __all__ = ["DenseClassifier", "DenseRegressor"]
@@ -160,11 +161,7 @@ def _rows(config: dict[str, Any], members: int, y: np.ndarray, task: str) -> dic
     n_val = math.ceil(len(y) * config["validation_split"]) if config["validation_split"] and not members else 0
     if not n_val or len(y) - n_val < 1:
         return {"train": everything, "validation": everything[:0], "test": everything[:0]}
-    stratify = None  # stratified for classification when every class can be in both parts
-    if task == "classification":
-        counts = np.bincount(y)
-        if counts[counts > 0].min() >= 2 and n_val >= len(counts) and len(y) - n_val >= len(counts):
-            stratify = y
+    stratify = y if task == "classification" and can_stratify(y, n_val) else None
     train, validation = train_test_split(everything, test_size=n_val, stratify=stratify, random_state=config["seed"])
     return {"train": np.sort(train), "validation": np.sort(validation), "test": everything[:0]}
 

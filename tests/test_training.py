@@ -198,3 +198,22 @@ def test_in_memory_dataset_gives_every_row_once_per_epoch():
     assert fixed == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     repeated = [by.numpy() for _, by in in_memory_dataset(x, y, 4, seed=0, repeat=True).take(6)]
     assert sorted(np.concatenate(repeated[:3])) == sorted(np.concatenate(repeated[3:])) == list(range(10))
+
+
+def test_a_regression_on_integer_targets_splits_without_stratifying():
+    # every target value occurs once: stratifying by it would fail ("least populated class has only 1 member")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype("float32")
+    y = np.arange(40)
+    model = build_model(3, num_classes=None, hidden_units=(4,), seed=0)
+    result = train(model, x, y, epochs=1, batch_size=8, validation_split=0.25, seed=0)
+    assert set(result.metrics) == {"train", "validation"} and np.isfinite(result.metrics["validation"]["mae"])
+
+
+@pytest.mark.parametrize("labels, held_out, expected", [
+    ([0, 0, 1, 1], 2, True), ([0, 0, 1, 1], 1, False), ([0, 0, 1, 1], 3, False), ([0, 0, 0, 1], 2, False),
+    (["a", "b", "a", "b", "c", "c"], 3, True), ([], 0, False)])
+def test_can_stratify(labels, held_out, expected):
+    from kerasopt.data import can_stratify
+
+    assert can_stratify(labels, held_out) is expected
