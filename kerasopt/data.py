@@ -148,9 +148,6 @@ def _read_text(path: str, encoding: str | None) -> str:
     return text if encoding is None else text.removeprefix("\ufeff")
 
 
-_suggest = check.suggest  # the name kerasopt.pipeline calls
-
-
 def check_target(target: str, columns) -> list[str]:
     """Checks that `target` is one of a table's columns.
 
@@ -289,7 +286,9 @@ def can_stratify(labels, held_out: int) -> bool:
         (scikit-learn's `train_test_split(stratify=labels)` then succeeds), else `False`.
     """
     _, counts = np.unique(np.asarray(labels), return_counts=True)
-    return bool(len(counts)) and bool(counts.min() >= 2 and len(counts) <= held_out <= len(labels) - len(counts))
+    if not len(counts):
+        return False
+    return bool(counts.min() >= 2 and len(counts) <= held_out <= len(labels) - len(counts))
 
 
 def kfold_rows(labels, folds: int, seed: int | None, stratify: bool) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -18,6 +18,7 @@ import pandas as pd
 from kerasopt import budget as budget_lib
 from kerasopt import config as config_lib
 from kerasopt.errors import ArgumentError
+from kerasopt.signals import data_loss_name
 from kerasopt.spec import NUMERIC_EMBEDDING, NUMERIC_SCALING
 
 __all__ = ["train_members"]
@@ -117,7 +118,7 @@ def train_members(config: dict[str, Any], features: pd.DataFrame, labels: Sequen
     config, budget = budget_lib.sized(config, max(len(r) for r in train_rows), regression=not data.classification)
     stacked, steps = _build(config, data, train_rows)
     callbacks = _callbacks(config, stacked, data, validation_rows is not None, progress)
-    monitor = "val_log_loss" if data.classification else "val_mse"  # the data loss: no weight penalty
+    monitor = data_loss_name(data.target.task)  # the data loss: no weight penalty
     result = stacking.train_stacked(stacked, data.x, data.y, train_rows, validation_rows, epochs=config["epochs"],
                                     batch_size=config["batch_size"], early_stopping=True, monitor=monitor,
                                     patience=config["patience"], seed=config["seed"], callbacks=callbacks,
@@ -171,7 +172,7 @@ def _callbacks(config: dict[str, Any], stacked, data: _Data, validation: bool, p
     callbacks = []
     if not data.classification:  # the members learn the standardized target: show its original units
         callbacks.append(_original_units(data.target.std or 1.0))
-    monitor = ("val_" if validation else "") + ("log_loss" if data.classification else "mse")
+    monitor = data_loss_name(data.target.task, validation)
     if config.get("reduce_lr_on_plateau"):
         callbacks.insert(0, training._plateau(stacked, monitor, config["patience"]))
     if progress is not None:

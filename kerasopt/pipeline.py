@@ -133,7 +133,7 @@ def table_from_frame(frame: pd.DataFrame, target: str, *, task: str | None = Non
 
     columns = [str(c) for c in frame.columns]
     if target not in columns:
-        raise DataError(f"Target column {target!r} not found.{data_lib._suggest(target, columns)} "
+        raise DataError(f"Target column {target!r} not found.{check.suggest(target, columns)} "
                         f"Available columns: {', '.join(columns)}. Choose one with --target.")
     labels = frame[target]
     _, info = tabular.encode_target(labels, task=task)
@@ -435,7 +435,7 @@ def check_id_column(frame: pd.DataFrame, id_column: str | None, source="the data
     """Raises `DataError` when a named `id_column` is not a column of `frame`."""
     columns = [str(c) for c in frame.columns]
     if id_column is not None and id_column not in columns:
-        raise DataError(f"Id column {id_column!r} not found in {source}.{data_lib._suggest(id_column, columns)} "
+        raise DataError(f"Id column {id_column!r} not found in {source}.{check.suggest(id_column, columns)} "
                         f"Available columns: {', '.join(columns)}. Choose one with --id, or leave it out to "
                         "number the rows.")
 
@@ -531,7 +531,7 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
     model = _load_tabular_model(model_path)
     target = model.target.name
     if target not in frame.columns:
-        raise DataError(f"Target column {target!r} not found in {data_path}.{data_lib._suggest(target, frame.columns)}"
+        raise DataError(f"Target column {target!r} not found in {data_path}.{check.suggest(target, frame.columns)}"
                         f" The model was trained to predict {target!r}; evaluate needs its true values.")
     truth = frame[target]
     model.target.encode(truth)  # one clear line for a missing or unknown label
