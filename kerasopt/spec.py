@@ -505,7 +505,7 @@ def to_argv(values: Mapping[str, Any], names, fields: Mapping[str, Field] = TUNE
     is joined to its flag (`--drop=-x`), so that it is not read as a flag.
     A list flag splits its words at commas, so a column name with a comma
     cannot be given on the command line (a `--config` file can give it: the
-    distributed launcher passes such lists that way).
+    distributed launcher hands over the options that define a search that way).
     """
     argv: list[str] = []
     for name in names:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -148,7 +149,8 @@ def test_workers_get_the_options_that_define_the_search(tiny_csv, tmp_path, monk
         tune(tiny_csv, "price_range", tuner="random", max_trials=2, cv=0, categorical=["ram"], test_split=0.1,
              space={"num_layers": 0}, out=out, workers=2, verbose=0, numeric_bins=4, numeric_scaling="robust")
     args = vars(build_parser().parse_args(["tune", *launched[0]]))
-    given = {name: args[name] for name in spec.DEFINES_SEARCH if args[name] is not None}
+    from_file = json.loads(pathlib.Path(args["config"]).read_text())  # the --config file every process reads
+    given = {name: args[name] if args[name] is not None else from_file.get(name) for name in spec.DEFINES_SEARCH}
     assert given["cv"] == 0 and given["categorical"] == ["ram"] and given["test_split"] == 0.1
     assert given["space"] == os.path.join(str(out), "logs", "space.json")  # the resolved space, as a file
     assert json.loads((out / "logs" / "space.json").read_text())["num_layers"] == 0

@@ -157,13 +157,12 @@ def _check_combinations(o: dict[str, Any]) -> None:
 
 @dataclass
 class _Plan:
-    """A checked search, ready to run: its options, rows and the `kerasopt tune` flags that repeat it (with
-    `file_options`, the column lists that flags cannot carry: a name with a comma)."""
+    """A checked search, ready to run: its options, rows and the options that define it (`DEFINES_SEARCH`),
+    which the processes of a distributed search read from a `--config` file."""
 
     options: dict[str, Any]
     fingerprint: dict[str, Any]
-    cli_args: list[str]
-    file_options: dict[str, list[str]]
+    defining: dict[str, Any]
     target_info: Any
     columns: dict[str, list[str]]
     x_train: pd.DataFrame
@@ -229,13 +228,10 @@ def _prepare(o: dict[str, Any]) -> _Plan:
     fingerprint = {"data": source, "target": o["target"],
                    **{k: recorded[k] for k in spec_lib.DEFINES_SEARCH if k not in _NOT_RECORDED}}
     space_file = os.path.join(o["out"], "logs", "space.json")
-    file_options = {k: recorded[k] for k in ("categorical", "numeric", "drop") if any("," in c for c in recorded[k])}
-    cli_args = spec_lib.to_argv({**recorded, "data": None if data is None else source, "space": space_file,
-                                 "epochs": None}, [k for k in spec_lib.DEFINES_SEARCH if k not in file_options])
-    if data is None:
-        cli_args.append("--demo")  # the workers of a search on the embedded demo data
-    return _Plan(options=o, fingerprint=fingerprint, cli_args=cli_args, file_options=file_options,
-                 target_info=target_info, columns=columns,
+    # For a file, not flags (a list flag would split a column name that holds a comma); unset: the default.
+    given = {**recorded, "data": None if data is None else source, "space": space_file, "epochs": None}
+    defining = {k: given[k] for k in spec_lib.DEFINES_SEARCH if given[k] is not None}
+    return _Plan(options=o, fingerprint=fingerprint, defining=defining, target_info=target_info, columns=columns,
                  x_train=table.features.iloc[train_rows].reset_index(drop=True), y_train=y_train,
                  x_test=table.features.iloc[test_rows].reset_index(drop=True),
                  y_test=target_info.encode(table.labels.iloc[test_rows]))
@@ -392,10 +388,10 @@ def _launch(plan: _Plan, deadline: float | None) -> None:
     _io.write_json(os.path.join(plan.out, "logs", "space.json"), o["space"])
     per_run = {"time_budget": None if deadline is None else max(deadline - time.monotonic(), 1e-3),
                "tensorboard": None if o["tensorboard"] is None else os.path.abspath(o["tensorboard"])}
-    args = [*plan.cli_args, *spec_lib.to_argv(per_run, per_run), *([] if o["verbose"] else ["--quiet"])]
-    if plan.file_options:
-        _io.write_json(os.path.join(plan.out, "logs", "columns.json"), plan.file_options)
-        args += ["--config", os.path.join(plan.out, "logs", "columns.json")]
+    options_file = os.path.join(plan.out, "logs", "search_options.json")
+    _io.write_json(options_file, plan.defining)
+    args = ["--config", options_file, *(["--demo"] if "data" not in plan.defining else []),
+            *spec_lib.to_argv(per_run, per_run), *([] if o["verbose"] else ["--quiet"])]
     distributed.launch(args, plan.out, workers=o["workers"], timeout=o["timeout"], verbose=o["verbose"])
 
 
