@@ -101,7 +101,9 @@ def test_batch_size_is_a_hyperparameter(tiny_csv, tmp_path, monkeypatch):
     ({"cv": 30}, "30 folds need at least 30 training rows of every class"),
     ({"cv": None, "validation_split": 0.0}, "Invalid value for `validation_split`"),
     ({"space": {"units": {"min": 64, "max": 16}}}, "min (64) is greater than max (16)"),
-    ({"space": {"optimizer": "adamax"}}, "Unknown optimizer in `space.optimizer`: 'adamax'"),
+    ({"space": {"optimizer": "adamax"}}, "`space.optimizer`: expected one of 'adadelta', 'adagrad', 'adam', "
+                                         "'adamw', 'momentum', 'nadam', 'nesterov', 'rmsprop', 'sgd'. "
+                                         "Received: optimizer='adamax'"),
     ({"role": "worker", "oracle": "127.0.0.1:9999"}, "needs a `worker_id`"),
     ({"role": "chief", "oracle": "nohost"}, "Invalid value for `oracle`: expected HOST:PORT"),
     ({"role": "chief", "oracle": "127.0.0.1:1", "workers": 2}, "Pass either `workers`"),

@@ -34,10 +34,13 @@ def test_default_space_resolves_unchanged():
 
 @pytest.mark.parametrize("overrides, fragment", [
     ({"units": {"min": 64, "max": 16}}, "`space.units`: min (64) is greater than max (16)"),
-    ({"optimizer": ["adam", "adamax"]}, "Unknown optimizer in `space.optimizer`: 'adamax'"),
-    ({"schedule": "linear"}, "Unknown schedule in `space.schedule`: 'linear'"),
+    ({"optimizer": ["adam", "adamax"]}, "`space.optimizer`: expected one of 'adadelta', 'adagrad', 'adam', "
+                                       "'adamw', 'momentum', 'nadam', 'nesterov', 'rmsprop', 'sgd'. "
+                                       "Received: optimizer='adamax'"),
+    ({"schedule": "linear"}, "`space.schedule`: expected one of 'constant', 'step', 'multistep', "
+                            "'exponential', 'piecewise', 'inverse_time', 'cosine'. Received: schedule='linear'"),
     ({"learning_rate": {"min": -0.1, "max": 0.1}}, "expected a positive number. Received: learning_rate=-0.1"),
-    ({"learning_rate": 0}, "expected a positive number. Received: learning_rate=0.0"),
+    ({"learning_rate": 0}, "`space.learning_rate`: expected a positive number. Received: learning_rate=0"),
     ({"l2": -1e-4}, "expected a non-negative number. Received: l2=-0.0001"),
     ({"activation": []}, "expected a non-empty list of choices"),
     ({"batch_size": {"choices": []}}, "expected a non-empty list of choices"),
@@ -52,13 +55,42 @@ def test_default_space_resolves_unchanged():
     ({"units": {"min": 16, "max": 64, "default": 128}}, "the default 128 is outside [16, 64]"),
     ({"l1": {"min": 1e-4, "max": 1e-2, "sampling": "log", "default": 0.0}}, "the default 0.0 is outside"),
     ({"activation": {"choices": ["relu", "tanh"], "default": "elu"}}, "the default 'elu' is not one of"),
-    ({"optimizer": {"choices": ["adam"], "default": "adamax"}}, "Unknown optimizer in `space.optimizer`"),
+    ({"optimizer": {"choices": ["adam"], "default": "adamax"}}, "`space.optimizer`: expected one of 'adadelta', "
+     "'adagrad', 'adam', 'adamw', 'momentum', 'nadam', 'nesterov', 'rmsprop', 'sgd'. Received: optimizer='adamax'"),
     ({"activation": {"choices": ["relu"], "first": "relu"}}, "a choice spec takes only 'choices' and"),
+    ({"momentum": 1.0}, "`space.momentum`: expected a number in [0, 1). Received: momentum=1.0"),
+    ({"dropout": [[0.1, 0.2]]}, "`space.dropout`: expected a single number. Received: dropout=[0.1, 0.2]"),
+    ({"epochs": None}, "`space.epochs`: expected a single integer. Received: epochs=None"),
 ])
 def test_invalid_space_is_rejected(overrides, fragment):
     with pytest.raises(ConfigError) as info:
         resolve_space(overrides)
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("dropout", 1.0), ("label_smoothing", -0.1), ("l1", -1e-3), ("l2", float("nan")), ("learning_rate", 0),
+    ("batch_size", 0), ("epochs", 2.5), ("batch_norm", "yes"), ("activation", " "), ("optimizer", ""),
+])
+def test_the_space_rejects_what_the_option_rejects_with_its_message(name, value):
+    from kerasopt import spec
+    from kerasopt.errors import ArgumentError
+
+    with pytest.raises(ArgumentError) as option:
+        spec.check_value(name, value)
+    for overrides in ({name: value}, {name: [value]}):
+        with pytest.raises(ConfigError) as info:
+            resolve_space(overrides)
+        assert str(info.value) == str(option.value).replace(f"`{name}`", f"`space.{name}`")
+
+
+@pytest.mark.parametrize("name, value", [("dropout", 0), ("l2", 1), ("learning_rate", 0.02), ("epochs", 40),
+                                         ("activation", "tanh"), ("batch_norm", True)])
+def test_the_space_keeps_what_the_option_keeps(name, value):
+    from kerasopt import spec
+
+    kept, option = resolve_space({name: value})[name], spec.check_value(name, value)
+    assert kept == option and type(kept) is type(option)
 
 
 def test_full_message_of_a_range_error():

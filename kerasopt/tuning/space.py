@@ -9,14 +9,14 @@ describes the formats and the default space.
 from __future__ import annotations
 
 import copy
-import math
 import numbers
 import os
 from typing import Any
 
+from kerasopt import _validation as check
 from kerasopt import spec
 from kerasopt.budget import hidden_units_for
-from kerasopt.errors import ConfigError
+from kerasopt.errors import ArgumentError, ConfigError
 from kerasopt.spec import OPTIMIZERS, SCHEDULES
 
 __all__ = ["DEFAULT_SPACE", "resolve_space", "declare", "MOMENTUM_OPTIMIZERS", "OPTIMIZERS", "SCHEDULES"]
@@ -53,12 +53,13 @@ def _default_space() -> dict[str, Any]:
 # held-out rows); both remain available through overrides. Trials run at most 150 epochs.
 DEFAULT_SPACE: dict[str, Any] = _default_space()
 
-# name -> kind of its values: int, float, str or bool
-_KINDS = {
-    "num_layers": "int", "units": "int", "activation": "str", "dropout": "float", "batch_norm": "bool",
-    "l1": "float", "l2": "float", "optimizer": "str", "learning_rate": "float", "momentum": "float",
-    "schedule": "str", "batch_size": "int", "epochs": "int", "label_smoothing": "float",
-}
+# The entries that are not options: the depth and width of the hidden layers (option `hidden_units`) and the
+# momentum (an `optimizer_args` argument). Every entry's values have its field's type and pass its check.
+_FIELDS = {**spec.FIELD, **{f.name: f for f in (
+    spec.Field("num_layers", int, None, "hidden layers", "model", check=check.non_negative_int),
+    spec.Field("units", int, None, "units per hidden layer", "model", check=check.positive_int),
+    spec.Field("momentum", float, None, "momentum of sgd, momentum, nesterov and rmsprop", "optimizer",
+               check=check.unit_interval))}}
 
 
 def _fail(name: str, expected: str, value) -> ConfigError:
@@ -66,35 +67,21 @@ def _fail(name: str, expected: str, value) -> ConfigError:
 
 
 def _check_value(name: str, value) -> Any:
-    kind = _KINDS[name]
-    if kind == "int":
-        lowest = 0 if name == "num_layers" else 1
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < lowest:
-            raise _fail(name, "a non-negative integer" if lowest == 0 else "a positive integer", value)
-        return int(value)
-    if kind == "float":
-        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
-            raise _fail(name, "a number", value)
-        value = float(value)
-        if name == "learning_rate" and value <= 0:
-            raise _fail(name, "a positive number", value)
-        if value < 0:
-            raise _fail(name, "a non-negative number", value)
-        if name in ("dropout", "momentum", "label_smoothing") and value >= 1:
-            raise _fail(name, "a number in [0, 1)", value)
-        return value
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise _fail(name, "true or false", value)
-        return value
-    if not isinstance(value, str) or not value:
-        raise _fail(name, "a non-empty string", value)
-    known = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}.get(name)
-    if known is None:
-        return value
-    if value.lower() not in known:
-        raise ConfigError(f"Unknown {name} in `space.{name}`: {value!r}. Known {name}s: {', '.join(known)}.")
-    return value.lower()
+    """One value of entry `name`, checked and normalized by its option's check (`spec.check_value`).
+
+    A trial's optimizer and schedule must also be one of the field's `choices`; its value is one scalar of the
+    field's type (not a per-layer list, nor `None`, which a run sizes to its rows).
+    """
+    f = _FIELDS[name]
+    try:
+        value = spec.check_value(name, value, _FIELDS)
+        if f.choices:
+            value = check.one_of(name, value, f.choices)
+    except ArgumentError as e:
+        raise ConfigError(str(e).replace(f"`{name}`", f"`space.{name}`", 1)) from None
+    if not isinstance(value, f.type):
+        raise _fail(name, "a single integer" if f.type is int else "a single number", value)
+    return value
 
 
 def _check_spec(name: str, spec) -> Any:
@@ -138,7 +125,7 @@ def _check_range(name: str, spec: dict) -> dict[str, Any]:
         raise ConfigError(f"Invalid value for `space.{name}`: expected a value, a list of choices, "
                           f"{{'choices': [...]}} or {{'min': ..., 'max': ...}} (optional 'step', "
                           f"'sampling', 'zero', 'default'). Received: {name}={spec!r}")
-    if _KINDS[name] not in ("int", "float"):
+    if _FIELDS[name].type not in (int, float):
         raise _fail(name, "a value or a list of choices (a range needs a numeric hyperparameter)", spec)
     lo, hi = _check_value(name, spec["min"]), _check_value(name, spec["max"])
     if lo > hi:
@@ -157,11 +144,11 @@ def _check_range(name: str, spec: dict) -> dict[str, Any]:
         step = spec["step"]
         if not isinstance(step, numbers.Real) or isinstance(step, bool) or not step > 0:
             raise _fail(name, "a positive 'step'", step)
-        if _KINDS[name] == "int" and not isinstance(step, numbers.Integral):
+        if _FIELDS[name].type is int and not isinstance(step, numbers.Integral):
             raise _fail(name, "an integer 'step'", step)
         out["step"] = step
     if spec.get("zero", False):
-        if spec["zero"] is not True or _KINDS[name] != "float":
+        if spec["zero"] is not True or _FIELDS[name].type is not float:
             raise _fail(name, "'zero': true only on a float range", spec["zero"])
         out["zero"] = True
     if "default" in spec:
@@ -300,9 +287,9 @@ def _declare_one(hp, name: str, spec, parent: tuple[str, list] | None = None, hp
         choices = spec["choices"]
         if len(choices) == 1:
             return hp.Fixed(hp_name, choices[0])
-        if _KINDS[name] == "bool" and sorted(choices) == [False, True]:
+        if _FIELDS[name].type is bool and sorted(choices) == [False, True]:
             return hp.Boolean(hp_name, default=bool(default))
-        return hp.Choice(hp_name, choices, ordered=_KINDS[name] in ("int", "float"), default=default)
+        return hp.Choice(hp_name, choices, ordered=_FIELDS[name].type in (int, float), default=default)
     lo, hi = spec["min"], spec["max"]
     sampling = spec.get("sampling", "linear")
     if spec.get("zero"):
@@ -315,7 +302,7 @@ def _declare_one(hp, name: str, spec, parent: tuple[str, list] | None = None, hp
         return value if on else 0.0
     if lo == hi:
         return hp.Fixed(hp_name, lo)
-    if _KINDS[name] == "int":
+    if _FIELDS[name].type is int:
         return hp.Int(hp_name, lo, hi, step=spec.get("step"), sampling=sampling, default=default)
     return hp.Float(hp_name, lo, hi, step=spec.get("step"), sampling=sampling, default=default)
 
