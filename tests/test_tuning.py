@@ -192,8 +192,8 @@ def test_tune_baselines_prepare_a_table_as_a_run_s_baselines(monkeypatch):
 
     monkeypatch.setattr(tuning_baselines, "GridSearchCV", Recorded)
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"size": rng.normal(size=40), "colour": rng.choice(["red", "blue", "green"], 40).astype(object),
-                          "constant": 1.0})
+    frame = pd.DataFrame({"size": rng.normal(size=40), "constant": 1.0,
+                          "colour": rng.choice(["red", "blue", "green"], 40).astype(object)})
     frame.loc[[2, 9], "size"] = np.nan
     frame.loc[[4], "colour"] = np.nan
     y = (frame["size"].fillna(0) > 0).to_numpy(dtype="int32")
