@@ -14,18 +14,54 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BASELINE_LABELS", "baseline_models", "fit_baselines", "comparison_lines"]
+__all__ = ["BASELINE_LABELS", "typed_frame", "linear_preprocessing", "baseline_models", "fit_baselines",
+           "comparison_lines"]
 
 #: Display name of each baseline.
 BASELINE_LABELS = {"logistic_regression": "logistic regression", "ridge_regression": "ridge regression",
                    "gradient_boosting": "gradient boosting"}
 
 
-def _typed_frame(schema, features: pd.DataFrame) -> pd.DataFrame:
-    """The kept columns as the network reads them: floats (NaN for gaps) and category strings."""
+def typed_frame(schema, features) -> pd.DataFrame:
+    """Returns the kept columns of raw rows as the network reads them, for the baselines.
+
+    Args:
+        schema: The `kerasopt.tabular.Schema` of the columns.
+        features: Raw feature rows (anything `Schema.to_inputs` takes).
+
+    Returns:
+        A DataFrame of one column per `schema.features` key: floats (NaN for
+        gaps) for numeric and boolean columns, category strings otherwise.
+    """
     inputs = schema.to_inputs(features)
     return pd.DataFrame({col.key: (inputs[col.key].astype("float64") if col.kind != "categorical"
                                    else np.asarray(inputs[col.key], dtype=object)) for col in schema.features})
+
+
+def linear_preprocessing(schema):
+    """Returns the unfitted preprocessing of the linear baselines for a schema.
+
+    Numbers (numeric and boolean columns) are mean-imputed with a missing
+    indicator and standardized; categories are one-hot encoded (unseen ones
+    ignored).
+
+    Args:
+        schema: The `kerasopt.tabular.Schema` of the columns.
+
+    Returns:
+        A scikit-learn `ColumnTransformer` over the frame of `typed_frame`.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numbers = [c.key for c in schema.features if c.kind != "categorical"]
+    categories = [c.key for c in schema.features if c.kind == "categorical"]
+    parts = [("numbers", Pipeline([("impute", SimpleImputer(add_indicator=True, keep_empty_features=True)),
+                                   ("scale", StandardScaler())]), numbers),
+             ("categories", OneHotEncoder(handle_unknown="ignore"), categories)]
+    return ColumnTransformer([p for p in parts if p[2]])
 
 
 def baseline_models(schema, task: str, seed: int | None = 0) -> dict[str, Any]:
@@ -39,25 +75,20 @@ def baseline_models(schema, task: str, seed: int | None = 0) -> dict[str, Any]:
 
     Returns:
         A dict of a linear pipeline (`logistic_regression` or
-        `ridge_regression`) and `gradient_boosting`; both take the frame of
-        `schema.to_inputs` columns.
+        `ridge_regression`, after `linear_preprocessing`) and
+        `gradient_boosting`; both take the frame of `typed_frame`.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression, RidgeCV
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+    from sklearn.preprocessing import OrdinalEncoder
 
     numbers = [c.key for c in schema.features if c.kind != "categorical"]
     categories = [c.key for c in schema.features if c.kind == "categorical"]
-    linear_parts = [("numbers", Pipeline([("impute", SimpleImputer(add_indicator=True, keep_empty_features=True)),
-                                          ("scale", StandardScaler())]), numbers),
-                    ("categories", OneHotEncoder(handle_unknown="ignore"), categories)]
     tree_parts = [("categories", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
                                                 encoded_missing_value=-1, max_categories=255), categories),
                   ("numbers", "passthrough", numbers)]
-    linear_steps = ColumnTransformer([p for p in linear_parts if p[2]])
     tree_steps = ColumnTransformer([p for p in tree_parts if p[2]])
     is_category = [True] * len(categories) + [False] * len(numbers)
     if task == "classification":
@@ -66,7 +97,7 @@ def baseline_models(schema, task: str, seed: int | None = 0) -> dict[str, Any]:
     else:
         linear = ("ridge_regression", RidgeCV(alphas=np.logspace(-3, 3, 13)))
         boosting = HistGradientBoostingRegressor(categorical_features=is_category, random_state=seed)
-    return {linear[0]: Pipeline([("prepare", linear_steps), ("model", linear[1])]),
+    return {linear[0]: Pipeline([("prepare", linear_preprocessing(schema)), ("model", linear[1])]),
             "gradient_boosting": Pipeline([("prepare", tree_steps), ("model", boosting)])}
 
 
@@ -122,8 +153,8 @@ def fit_baselines(schema, target, x_train: pd.DataFrame, y_train, x_test: pd.Dat
 
     y_train = np.asarray(y_train)
     y_test = np.asarray(y_test)
-    fit_x = _typed_frame(schema, x_train)
-    test_x = _typed_frame(schema, x_test) if len(x_test) else None
+    fit_x = typed_frame(schema, x_train)
+    test_x = typed_frame(schema, x_test) if len(x_test) else None
     result: dict[str, Any] = {"scored_on": "test" if test_x is not None else "out-of-fold",
                               "rows": {"train": int(len(y_train)), "scored": int(len(y_test) or len(y_train))},
                               "models": {}}

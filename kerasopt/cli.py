@@ -248,7 +248,7 @@ def _add_tune_command(sub) -> None:
                                                          "without dashes); flags override it")
     for f in spec.TUNE_FIELDS:
         _add_field(tune, f, check=True)
-    tune.add_argument("--demo", action="store_true", help="search on the embedded phone-like demo data")
+    _add_field(tune, spec.FIELD["demo"])
     tune.add_argument("--quiet", action="store_true",
                       help="no progress lines, status line or summary (the status line shows only on a terminal)")
     _add_common(tune)

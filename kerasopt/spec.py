@@ -198,7 +198,7 @@ FIELDS: tuple[Field, ...] = (
     # -- data ----------------------------------------------------------------------------------
     Field("data", str, None, "labelled CSV file (required, unless --demo)", "data",
           check=_optional(_text), metavar="CSV"),
-    Field("demo", bool, False, "train on the embedded phone-like demo data instead of --data", "data",
+    Field("demo", bool, False, "use the embedded phone-like demo data instead of --data", "data",
           check=_flag, cli="bool"),
     Field("target", str, None, f"label column; required with --data (the demo data's is {DEMO_TARGET})",
           "data", check=_optional(_text), metavar="COLUMN"),

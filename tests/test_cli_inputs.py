@@ -44,6 +44,14 @@ def test_train_and_tune_without_data_are_a_usage_error(command, tmp_path, monkey
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("command", ["train", "tune"])
+def test_train_and_tune_take_the_one_demo_flag(command):
+    from kerasopt.cli import build_parser
+
+    parser = build_parser()
+    assert [parser.parse_args([command, *flag]).demo for flag in ([], ["--demo"], ["--no-demo"])] == [None, True, False]
+
+
 def test_demo_flag_trains_on_the_demo_data_and_its_config_reproduces_that(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["train", "--demo", "--out", str(out), "--epochs", "1", "--bagging", "0", "--hidden-units", "2",

@@ -179,6 +179,41 @@ def test_baselines_are_grid_searched_with_scaling_inside_each_fold(tiny_xy):
         run_baselines(x, y, x, y, names=["XGB"])
 
 
+def test_tune_baselines_prepare_a_table_as_a_run_s_baselines(monkeypatch):
+    from sklearn.model_selection import GridSearchCV
+
+    from kerasopt import baselines, tabular
+    from kerasopt.tuning import baselines as tuning_baselines
+
+    fitted = []
+
+    class Recorded(GridSearchCV):
+        def fit(self, x, y, **kwargs):
+            fitted.append((self, x))
+            return super().fit(x, y, **kwargs)
+
+    monkeypatch.setattr(tuning_baselines, "GridSearchCV", Recorded)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"size": rng.normal(size=40), "constant": 1.0,
+                          "colour": rng.choice(["red", "blue", "green"], 40).astype(object)})
+    frame.loc[[2, 9], "size"] = np.nan
+    frame.loc[[4], "colour"] = np.nan
+    y = (frame["size"].fillna(0) > 0).to_numpy(dtype="int32")
+    tuning_baselines.run_baselines(frame[:30], y[:30], frame[30:], y[30:], cv=3, names=["LogisticRegression"])
+    search, x = fitted[0]
+    schema = tabular.infer_schema(frame[:30])  # as a run types the rows: `constant` dropped
+    run = baselines.baseline_models(schema, "classification")["logistic_regression"]
+    run.fit(baselines.typed_frame(schema, frame[:30]), y[:30])
+    ours, theirs = search.best_estimator_.named_steps["prepare"], run.named_steps["prepare"]
+    assert list(ours.get_feature_names_out()) == list(theirs.get_feature_names_out()) == [
+        "numbers__size", "numbers__missingindicator_size", "categories__colour_[missing]",
+        "categories__colour_blue", "categories__colour_green", "categories__colour_red"]
+    for rows in (frame[:30], frame[30:]):
+        typed = baselines.typed_frame(schema, rows)
+        np.testing.assert_array_equal(ours.transform(typed), theirs.transform(typed))
+    pd.testing.assert_frame_equal(x, baselines.typed_frame(schema, frame[:30]))
+
+
 def test_tune_with_baselines_writes_the_comparison(tiny_csv, tmp_path, capsys):
     out = tmp_path / "cmp"
     result = tune(tiny_csv, target="price_range", tuner="random", max_trials=1, epochs=1, space=SMALL, out=out, test_split=0.25,

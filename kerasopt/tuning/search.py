@@ -550,7 +550,8 @@ def _compare(result: TuneResult, plan: _Plan) -> pd.DataFrame:
     from kerasopt.tuning.baselines import run_baselines
 
     o = plan.options
-    table = run_baselines(plan.x_train, plan.y_train, plan.x_test, plan.y_test, cv=o["cv"] or 5, seed=o["seed"])
+    table = run_baselines(plan.x_train, plan.y_train, plan.x_test, plan.y_test, cv=o["cv"] or 5, seed=o["seed"],
+                          columns=plan.columns)
     best = result.best
     ours = {"model": "kerasopt tune", "best_params": best.get("hyperparameters", {}),
             "cv_accuracy": best.get("score", float("nan")) if best.get("objective") == "val_accuracy"
