@@ -10,7 +10,6 @@ import numpy as np
 
 from kerasopt._terminal import TerminalLine, clock
 from kerasopt.errors import ArgumentError
-from kerasopt.signals import higher_is_better
 
 __all__ = ["LearningRateLogger", "MonitorCheck", "PenaltyLogger", "ProgressLine"]
 
@@ -106,22 +105,25 @@ class ProgressLine(_Callback):
         monitor: Metric to show; `None` picks the first logged of `_PREFERRED`.
         bounded: Whether the phase may end sooner (early stopping).
         stream: Where to write; default `sys.stderr` at the time of writing.
-        patience: The early stopping's patience, for the earliest end.
-        stop_monitor: The metric the early stopping watches (default: `monitor`).
+        stopper: The early stopping of the same `fit`, running before this
+            callback: a `keras.callbacks.EarlyStopping` or a
+            `kerasopt.stacking.MemberEarlyStopping`, whose `patience` and
+            `wait` give the earliest end. `kerasopt.train` and
+            `kerasopt.stacking.train_stacked` hand theirs to a progress line
+            among their `callbacks` (see `attach_stopper`). Not serialized.
     """
 
     _PREFERRED = ("val_accuracy", "val_log_loss", "val_mse", "accuracy", "log_loss", "mse", "val_loss", "loss")
 
     def __init__(self, phase: str, epochs: int, monitor: str | None = None, bounded: bool = False,
-                 stream: TextIO | None = None, patience: int | None = None, stop_monitor: str | None = None):
+                 stream: TextIO | None = None, stopper: keras.callbacks.Callback | None = None):
         super().__init__()
         self.phase = phase
         self.epochs = int(epochs)
         self.monitor = monitor
         self.bounded = bounded
         self.stream = stream
-        self.patience = None if patience is None else int(patience)
-        self.stop_monitor = stop_monitor
+        self.stopper = stopper
         self.on_train_begin()
         self._start = None  # set by the first epoch when `fit` did not call `on_train_begin`
 
@@ -138,23 +140,16 @@ class ProgressLine(_Callback):
             return f", mean {name} {value.mean():.4f}"
         return f", {name} {float(value):.4f}"
 
-    def epochs_to_stop(self, logs: dict | None) -> int | None:
-        """Tracks the early stopping's rule with `logs` of one more epoch; returns the fewest epochs it can
-        still run (0: it stops now), or `None` without `patience` or the watched metric."""
-        name = self.stop_monitor or self.monitor
-        if self.patience is None or not self.bounded or name is None or name not in (logs or {}):
+    def epochs_to_stop(self) -> int | None:
+        """Returns the fewest epochs the early stopping can still run (0: it stopped), `None` without one.
+
+        Read from the stopper's own state: its `patience` less its `wait`, the
+        most of any member still running (a stopped member's `wait` has
+        reached the patience).
+        """
+        if self.stopper is None or not self.bounded:
             return None
-        value = np.atleast_1d(np.asarray(logs[name], dtype="float64"))
-        sign = -1.0 if higher_is_better(name) else 1.0
-        if self._best is None or self._best.shape != value.shape:
-            self._best, self._wait = np.full(value.shape, np.inf), np.zeros(value.shape, dtype=int)
-        running = self._wait < max(self.patience, 1)
-        improved = running & (sign * value < self._best)
-        self._best[improved] = sign * value[improved]
-        self._wait[improved] = 0
-        self._wait[running & ~improved] += 1
-        still = self._wait < max(self.patience, 1)
-        return int((self.patience - self._wait[still]).max()) if still.any() else 0
+        return max(0, int(np.max(self.stopper.patience - np.asarray(self.stopper.wait))))
 
     def line(self, epoch: int, logs: dict | None, seconds: float, done: int, first: float | None = None,
              to_stop: int | None = None) -> str:
@@ -188,7 +183,6 @@ class ProgressLine(_Callback):
 
     def on_train_begin(self, logs=None):
         self._start, self._first, self._done, self._last = time.perf_counter(), None, 0, None
-        self._best = self._wait = None
         self._line = TerminalLine(self.stream)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -198,7 +192,7 @@ class ProgressLine(_Callback):
         seconds = time.perf_counter() - self._start
         if self._first is None:
             self._first = seconds
-        to_stop = self.epochs_to_stop(logs)
+        to_stop = self.epochs_to_stop()
         self._last = (epoch, dict(logs or {}), seconds)
         if self._line.active:
             self._line.show(self.line(epoch, logs, seconds, self._done, self._first, to_stop))
@@ -211,6 +205,21 @@ class ProgressLine(_Callback):
         self._line.end()
 
     def get_config(self):
-        return {"phase": self.phase, "epochs": self.epochs, "monitor": self.monitor, "bounded": self.bounded,
-                "patience": self.patience, "stop_monitor": self.stop_monitor}
+        return {"phase": self.phase, "epochs": self.epochs, "monitor": self.monitor, "bounded": self.bounded}
+
+
+def attach_stopper(callbacks: list, stopper: keras.callbacks.Callback | None) -> list:
+    """Hands the early stopping of a `fit` to each `ProgressLine` among its other callbacks.
+
+    Args:
+        callbacks: The callbacks that run after `stopper`.
+        stopper: The early stopping callback, or `None`.
+
+    Returns:
+        `callbacks`.
+    """
+    for callback in callbacks:
+        if isinstance(callback, ProgressLine):
+            callback.stopper = stopper
+    return callbacks
 

@@ -176,8 +176,9 @@ def _callbacks(config: dict[str, Any], stacked, data: _Data, validation: bool, p
     if config.get("reduce_lr_on_plateau"):
         callbacks.insert(0, training._plateau(stacked, monitor, config["patience"]))
     if progress is not None:
+        # `train_stacked` hands the line its members' early stopping
         callbacks.append(ProgressLine(progress, config["epochs"], monitor=monitor if validation else None,
-                                      bounded=validation, patience=config["patience"], stop_monitor=monitor))
+                                      bounded=validation))
     return callbacks
 
 

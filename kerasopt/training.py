@@ -21,7 +21,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from kerasopt import _validation as check
 from kerasopt import inference
 from kerasopt import spec
-from kerasopt.callbacks import LearningRateLogger, MonitorCheck
+from kerasopt.callbacks import LearningRateLogger, MonitorCheck, attach_stopper
 from kerasopt.data import can_stratify
 from kerasopt.errors import ArgumentError
 from kerasopt.signals import data_loss_name, higher_is_better
@@ -171,7 +171,7 @@ def train(model: keras.Model, x: np.ndarray, y: np.ndarray, *,
         reduce_lr_on_plateau: `True` for `ReduceLROnPlateau(factor=0.5, patience=max(1, patience // 2))`,
             or a dict of its arguments; needs a float learning rate.
         class_weight: `None`, `"balanced"` or a dict `{class index: weight}`.
-        callbacks: Keras callbacks, run after `train`'s own.
+        callbacks: Keras callbacks, run after `train`'s own; a `ProgressLine` among them reads its early stopping.
         steps_per_execution: Batches per compiled call; `"auto"`: a whole epoch on TensorFlow and JAX.
         seed: Seed for shuffling, the validation split and `keras.utils.set_random_seed`.
         verbose: Verbosity of `fit`.
@@ -271,7 +271,7 @@ def _train_callbacks(model, monitor, early_stopping, patience, min_delta, reduce
         cbs.append(stopper)
     if reduce_lr_on_plateau:
         cbs.append(_plateau(model, monitor, patience, reduce_lr_on_plateau))
-    return cbs + _callbacks(callbacks), stopper
+    return cbs + attach_stopper(_callbacks(callbacks), stopper), stopper
 
 
 def _plateau(model, monitor: str, patience: int, options: bool | dict = True):

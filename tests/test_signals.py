@@ -179,28 +179,94 @@ def test_progress_line_leaves_the_first_epoch_out_of_the_time_per_epoch():
         "early-stopping run: epoch 11/300, val_loss 0.2500, 0:02 elapsed, at most 0:06 left"
 
 
+class _Stoppable:
+    stop_training = False
+
+
+def _shown(stopper, values, model=None) -> list:
+    """The fewest epochs left that a progress line shows after each epoch of `values` (the watched `val_loss`)
+    reaches `stopper`, then the line."""
+    stopper.set_model(model or _Stoppable())
+    stopper.on_train_begin()
+    line = ProgressLine("run", epochs=100, bounded=True, stopper=stopper)
+    shown = []
+    for epoch, value in enumerate(values):
+        stopper.on_epoch_end(epoch, {"val_loss": value})
+        shown.append(line.epochs_to_stop())
+        assert shown[-1] == max(0, np.max(stopper.patience - np.asarray(stopper.wait)))
+    return shown
+
+
 def test_progress_line_shows_the_earliest_and_latest_end_of_early_stopping():
-    line = ProgressLine("run", epochs=100, monitor="val_accuracy", bounded=True, patience=10, stop_monitor="val_loss")
+    import keras
+
     values = [0.9, 0.8, 0.85, 0.7, 0.75, 0.76]  # best at the 4th epoch, then two without improvement
-    to_stop = [line.epochs_to_stop({"val_loss": v, "val_accuracy": 0.5}) for v in values]
-    assert to_stop == [10, 10, 9, 10, 9, 8]
+    assert _shown(keras.callbacks.EarlyStopping("val_loss", patience=10, mode="min"), values) == [10, 10, 9, 10, 9, 8]
     # 1 s per epoch after the first: at least 8 epochs, at most 94
+    line = ProgressLine("run", epochs=100, monitor="val_accuracy", bounded=True)
     assert line.line(5, {"val_accuracy": 0.5}, 12.0, 6, first=7.0, to_stop=8) == \
         "run: epoch 6/100, val_accuracy 0.5000, 0:12 elapsed, 0:08 to 1:34 left"
+    assert line.epochs_to_stop() is None  # no stopper: no earliest end
 
 
 def test_progress_line_tracks_every_member_of_a_stacked_model():
-    line = ProgressLine("bagging", epochs=50, bounded=True, patience=2, stop_monitor="val_loss")
-    assert line.epochs_to_stop({"val_loss": np.array([1.0, 1.0])}) == 2
-    assert line.epochs_to_stop({"val_loss": np.array([1.1, 0.9])}) == 2  # member 1 improved
-    assert line.epochs_to_stop({"val_loss": np.array([1.2, 0.95])}) == 1
-    # member 0 has stopped (2 epochs without improvement): its later improvement no longer counts
-    assert line.epochs_to_stop({"val_loss": np.array([0.1, 1.0])}) == 0
+    from kerasopt import stacking
+
+    values = [[1.0, 1.0], [1.1, 0.9], [1.2, 0.95], [0.1, 1.0]]
+    model = stacking.build_stacked_model(2, members=2, hidden_units=(4,))
+    # member 1 improved at the 2nd epoch; member 0 stopped at the 3rd (2 epochs without improvement): its later
+    # improvement no longer counts
+    assert _shown(stacking.MemberEarlyStopping("val_loss", patience=2), np.array(values), model) == [2, 2, 1, 0]
+
+
+def test_progress_line_follows_the_stoppers_min_delta():
+    import keras
+
+    from kerasopt import stacking
+
+    # with min_delta 0.1, 0.95 and 0.75 are no improvements: a rule of the line's own would count them
+    values = [1.0, 0.95, 0.8, 0.75, 0.74, 0.73]
+    assert _shown(keras.callbacks.EarlyStopping("val_loss", patience=3, min_delta=0.1, mode="min"), values) == \
+        [3, 2, 3, 2, 1, 0]
+    model = stacking.build_stacked_model(2, members=2, hidden_units=(4,))
+    stopper = stacking.MemberEarlyStopping("val_loss", patience=3, min_delta=0.1)
+    assert _shown(stopper, np.repeat(np.array(values)[:, None], 2, axis=1), model) == [3, 2, 3, 2, 1, 0]
+
+
+def test_train_stacked_hands_its_early_stopping_to_the_progress_line():
+    from kerasopt import stacking
+
+    class Recorded(ProgressLine):
+        def line(self, epoch, logs, seconds, done, first=None, to_stop=None):
+            self.shown.append((to_stop, self.stopper.patience - np.asarray(self.stopper.wait)))
+            return super().line(epoch, logs, seconds, done, first, to_stop)
+
+    x, y = np.random.default_rng(0).normal(size=(40, 2)).astype("float32"), np.arange(40) % 2
+    model = stacking.build_stacked_model([x[:30], x[10:]], num_classes=2, hidden_units=(4,), jit_compile=False)
+    line = Recorded("bagging", epochs=8, bounded=True, stream=_Tty())
+    line.shown = []
+    stacking.train_stacked(model, x, y, [np.arange(30), np.arange(10, 40)], [np.arange(30, 40), np.arange(10)],
+                           epochs=8, batch_size=8, patience=2, min_delta=0.05, seed=0, callbacks=[line])
+    assert isinstance(line.stopper, stacking.MemberEarlyStopping) and line.shown
+    assert all(to_stop == max(0, left.max()) for to_stop, left in line.shown)
+
+
+def test_train_hands_its_early_stopping_to_the_progress_line():
+    import keras
+
+    import kerasopt
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x = np.random.default_rng(0).normal(size=(32, 2)).astype("float32")
+    line = ProgressLine("run", epochs=3, bounded=True)
+    kerasopt.train(model, x, x[:, 0], validation_split=0.25, epochs=3, patience=1, batch_size=8, callbacks=[line])
+    assert isinstance(line.stopper, keras.callbacks.EarlyStopping) and line.epochs_to_stop() in (0, 1)
 
 
 def test_progress_line_says_when_early_stopping_ended_the_phase():
     stream = _Tty()
-    callback = ProgressLine("run", epochs=300, monitor="val_loss", bounded=True, patience=1, stream=stream)
+    callback = ProgressLine("run", epochs=300, monitor="val_loss", bounded=True, stream=stream)
     callback.on_train_begin()
     for epoch, value in enumerate([0.5, 0.6]):
         callback.on_epoch_end(epoch, {"val_loss": value})

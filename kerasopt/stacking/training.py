@@ -388,8 +388,7 @@ def train_stacked(
     Returns:
         A `StackedTrainResult`.
     """
-    from kerasopt.callbacks import LearningRateLogger  # not at the top: kerasopt.callbacks imports Keras, which
-    # imports this module
+    from kerasopt.callbacks import LearningRateLogger, attach_stopper  # not at the top: a cycle through Keras
 
     regression = is_regression(stacked_layers(model))
     members = model_members(model)[0]
@@ -408,7 +407,8 @@ def train_stacked(
     mode = "max" if higher_is_better(monitor) else "min"
     stopper = MemberEarlyStopping(monitor, mode, patience, min_delta) if validation and early_stopping else None
     recorder = keras.callbacks.History()  # the logs as the members' validation and early stopping leave them
-    cbs = [c for c in (LearningRateLogger(), validation, stopper, recorder) if c is not None] + list(callbacks or [])
+    cbs = [c for c in (LearningRateLogger(), validation, stopper, recorder) if c is not None]
+    cbs += attach_stopper(list(callbacks or []), stopper)
     start = time.perf_counter()
     model.fit(batches, epochs=epochs, steps_per_epoch=steps, shuffle=False, callbacks=cbs,
               verbose=0 if validation is not None else verbose)
