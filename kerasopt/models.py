@@ -19,7 +19,7 @@ from kerasopt import losses
 from kerasopt import optimizers as optimizers_lib
 from kerasopt.config import DEFAULTS
 from kerasopt.errors import ArgumentError
-from kerasopt.network import Network, make_regularizer
+from kerasopt.network import AUGMENTATION_SEED_OFFSET, Network, make_regularizer
 from kerasopt.tabular.layers import embedding_blocks, periodic_columns
 
 __all__ = ["build_model", "make_optimizer", "make_regularizer"]
@@ -124,7 +124,8 @@ def _input_stage(schema, features, n_inputs: int, normalize: bool, augment, imag
         from kerasopt.tabular.layers import build_preprocessing
 
         return build_preprocessing(schema)
-    augmentation = augmentation_lib.get(augment, image_shape, seed=None if seed is None else seed + 2000)
+    seed = None if seed is None else seed + AUGMENTATION_SEED_OFFSET
+    augmentation = augmentation_lib.get(augment, image_shape, seed=seed)
     x_in = keras.Input(shape=(n_inputs,), name="features")
     x = x_in if augmentation is None else augmentation(x_in)
     if features is not None and normalize:

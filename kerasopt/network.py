@@ -24,6 +24,13 @@ from kerasopt.tabular.layers import BlockEmbedding, PeriodicEmbedding
 
 __all__ = ["Network", "make_regularizer"]
 
+# What a model's `seed` adds for each seeded part, so that no two parts draw the same numbers (docs/stacking.md);
+# Dense layer `i`'s kernel gets `seed + i`.
+DROPOUT_SEED_OFFSET = 1000  # plus `i`: the dropout after hidden layer `i`
+EMBEDDING_SEED_OFFSET = 2000  # plus `j`: the embedding table of a table's categorical column `j`
+AUGMENTATION_SEED_OFFSET = 2000  # the augmentation of image rows (`kerasopt.models`), which have no embeddings
+PERIODIC_SEED_OFFSET = 3000  # to 3003: the periodic embedding's weights
+
 
 def make_regularizer(l1: float = 0.0, l2: float = 0.0) -> keras.regularizers.Regularizer | None:
     """Returns the Keras weight penalty for L1 and L2 strengths.
@@ -159,7 +166,7 @@ class Network:
                 x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
             x = layers.Activation(self.activation, name=f"activation_{i}")(x)
             if rate:
-                x = layers.Dropout(rate, seed=_offset(seed, 1000 + i), name=f"dropout_{i}")(x)
+                x = layers.Dropout(rate, seed=_offset(seed, DROPOUT_SEED_OFFSET + i), name=f"dropout_{i}")(x)
         return layers.Dense(self.outputs, activation=self.output_activation, name="output",
                             kernel_initializer=self.kernel_initializer_of(len(self.units), seed),
                             kernel_regularizer=self.regularizers[-1])(x)
@@ -190,7 +197,7 @@ class Network:
             x = keras.layers.Activation(self.activation, name=f"activation_{i}")(x)
             rate = population.get("dropout", self.dropout[i])
             if np.any(rate):
-                x = StackedDropout(rate, seed=_offset(seeds[0], 1000 + i), threefry=threefry,
+                x = StackedDropout(rate, seed=_offset(seeds[0], DROPOUT_SEED_OFFSET + i), threefry=threefry,
                                    name=f"dropout_{i}")(x)
         return self._stacked_dense(x, len(self.units), self.outputs, self.output_activation, True, seeds, population)
 
@@ -219,8 +226,8 @@ class Network:
         x = layer(x)
         for table, (_, width, dim, index) in zip(layer.tables, self.embeddings):
             values = [keras.ops.convert_to_numpy(  # uniform in [-0.05, 0.05]
-                keras.initializers.RandomUniform(-0.05, 0.05, seed=_offset(s, 2000 + index))((width, dim), "float32"))
-                for s in seeds]
+                keras.initializers.RandomUniform(-0.05, 0.05, seed=_offset(s, EMBEDDING_SEED_OFFSET + index))(
+                    (width, dim), "float32")) for s in seeds]
             table.assign(values[0] if len(table.shape) == 2 else np.stack(values))
         return x
 
@@ -231,7 +238,7 @@ class Network:
         stacked = len(x.shape) == 3
         layer = PeriodicEmbedding(self.periodic, name="periodic")
         x = layer(x)
-        inits = [layer.initializers(_offset(s, 3000)) for s in seeds]
+        inits = [layer.initializers(_offset(s, PERIODIC_SEED_OFFSET)) for s in seeds]
         for v, variable in enumerate((layer.frequency, layer.phase, layer.kernel, layer.bias)):
             shape = tuple(variable.shape[1:] if stacked else variable.shape)
             values = [keras.ops.convert_to_numpy(member[v](shape, "float32")) for member in inits]
