@@ -22,7 +22,7 @@ import numpy as np
 
 from kerasopt import _validation as check
 
-__all__ = ["predict_batches", "evaluate_batches"]
+__all__ = ["predict_batches", "evaluate_batches", "output_metrics"]
 
 
 def predict_batches(model, inputs, batch_size: int = 4096) -> np.ndarray:
@@ -76,6 +76,32 @@ def evaluate_batches(model, inputs, targets, batch_size: int = 4096) -> dict[str
     for batch in _batches(inputs, targets, batch_size):
         model.test_step(batch)
     return {name: float(value) for name, value in sorted(model.get_metrics_result().items())}
+
+
+def output_metrics(model, targets, outputs: np.ndarray, batch_size: int = 4096) -> dict[str, float]:
+    """Returns the compiled metrics of `evaluate_batches` from outputs already predicted, without its `loss`.
+
+    The model's metrics are reset, then updated (`compute_metrics`) with each slice of the targets and
+    outputs, as `test_step` updates them after calling the model: for the outputs of `predict_batches`,
+    the values are `evaluate_batches`'s.
+
+    Args:
+        model: A compiled `keras.Model`.
+        targets: An array of targets, one per row, as `fit` takes them.
+        outputs: The model's outputs for those rows.
+        batch_size: Rows per update (as `evaluate_batches`).
+
+    Returns:
+        `{name: value}` without `loss` (empty for no rows).
+    """
+    import keras
+
+    if len(targets) == 0:
+        return {}
+    model.reset_metrics()
+    for batch, y in _batches(np.asarray(outputs), targets, check.positive_int("batch_size", batch_size)):
+        model.compute_metrics(None, y, keras.ops.convert_to_tensor(batch))
+    return {name: float(value) for name, value in sorted(model.get_metrics_result().items()) if name != "loss"}
 
 
 def _batches(inputs, targets, batch_size: int):

@@ -222,9 +222,8 @@ def _train_config(config: dict[str, Any], table: Table, rows: dict[str, np.ndarr
                   state_dir: str | None = None, verbose: int = 0,
                   progress: str | None = None) -> tuple[Any, dict[str, Any]]:
     """Trains as configured on `rows`: one network (`_fit_and_refit`), or K bagged networks on the
-    training and validation rows together (`kerasopt.bagging`: `validation` is out of fold); the
-    record's `test` scores the test rows."""
-    from kerasopt import bagging, training
+    training and validation rows together (`kerasopt.bagging`: `validation` is out of fold)."""
+    from kerasopt import bagging
 
     if not config["bagging"]:
         config, budget = budget_lib.sized(config, len(rows["train"]), regression=not table.classification)
@@ -235,8 +234,6 @@ def _train_config(config: dict[str, Any], table: Table, rows: dict[str, np.ndarr
         model, record = bagging.train_bagged(config, table.features.iloc[pool], table.labels.iloc[pool],
                                              target=_target_for(table, pool), drop=table.drop, progress=progress)
         record["refit_rows"] = 0
-    test = rows["test"]
-    record["test"] = training.evaluate(model, table.features.iloc[test], table.labels.iloc[test]) if len(test) else {}
     return model, record
 
 
@@ -246,12 +243,23 @@ def _split(config: dict[str, Any], table: Table) -> dict[str, np.ndarray]:
     return {"train": train, "validation": val, "test": test}
 
 
-def _scores(model, table: Table, rows: np.ndarray) -> dict[str, Any]:
-    """Scores of `model` on `rows` in the original labels (see `kerasopt.evaluation`)."""
+def _scores(model, table: Table, rows: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
+    """Scores of `model` on `rows` in the original labels (see `kerasopt.evaluation`), and its outputs."""
     from kerasopt import evaluation
 
     outputs = np.asarray(model.predict(table.features.iloc[rows], batch_size=1024, verbose=0))
-    return evaluation.target_scores(model.target, table.labels.iloc[rows].to_numpy(), outputs)
+    return evaluation.target_scores(model.target, table.labels.iloc[rows].to_numpy(), outputs), outputs
+
+
+def _tested(model, table: Table, rows: np.ndarray) -> tuple[dict[str, Any], dict[str, float], np.ndarray | None]:
+    """The test `rows` predicted once: their `_scores`, the model's metrics (`training.evaluate`'s, less `loss`)
+    and the outputs (for the report's figure); `({}, {}, None)` without rows."""
+    from kerasopt import inference
+
+    if not len(rows):
+        return {}, {}, None
+    scores, outputs = _scores(model, table, rows)
+    return scores, inference.output_metrics(model, model.convert_targets(table.labels.iloc[rows]), outputs), outputs
 
 
 def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool = True) -> dict[str, Any]:
@@ -288,7 +296,7 @@ def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool
             rows = {"train": train_rows[inner], "validation": train_rows[val], "test": test_rows}
             model, record = _train_config(config, table, rows,
                                           progress=f"fold {fold + 1}/{folds}, " if progress else None)
-            scores.append(_scores(model, table, test_rows)[metric])
+            scores.append(_scores(model, table, test_rows)[0][metric])
             best_epochs.append(record["best_epoch"])
             budgets.append(record["budget"])
     return {"metric": metric, "folds": scores, "mean": float(np.mean(scores)), "std": float(np.std(scores)),
@@ -331,7 +339,7 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     with quiet_retracing():
         model, record = _train_config(config, table, rows, state_dir=state_dir, verbose=verbose,
                                       progress="" if progress else None)
-    scores = _scores(model, table, rows["test"]) if len(rows["test"]) else {}
+    scores, record["test"], outputs = _tested(model, table, rows["test"])
 
     paths = {name: os.path.join(out_dir, name) for name in RUN_FILES}
     _io.write_with(paths["model.keras"], model.save)
@@ -346,7 +354,8 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
                **({"baselines": extras["baselines"]} if extras["baselines"] else {})}
     _io.write_json(paths["metrics.json"], written)
     _write_history(record, paths, title=f"kerasopt run: {os.path.basename(out_dir)}")
-    extra_paths = run_outputs.write_train_outputs(out_dir, resolved, written, extras, table, rows, model, record)
+    extra_paths = run_outputs.write_train_outputs(out_dir, resolved, written, extras, table, rows, model, record,
+                                                  outputs)
     paths = {name: path for name, path in paths.items() if name in extra_paths or name not in run_outputs.TRAIN_FILES}
     shutil.rmtree(state_dir, ignore_errors=True)
     return {"metrics": metrics, "scores": scores, "best_epoch": record["best_epoch"],

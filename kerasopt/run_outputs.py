@@ -179,7 +179,8 @@ def _config_section(config: dict[str, Any]) -> report.Section:
 
 
 def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str, Any], extras: dict[str, Any],
-                        table, rows: dict[str, np.ndarray], model, record: dict[str, Any]) -> dict[str, str]:
+                        table, rows: dict[str, np.ndarray], model, record: dict[str, Any],
+                        test_outputs: np.ndarray | None) -> dict[str, str]:
     """Writes `importance.csv`, `importance.png`, `oof_predictions.csv` (bagging) and `report.html`.
 
     Args:
@@ -188,6 +189,7 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
         metrics: The `metrics.json` content.
         extras: The result of `train_extras`.
         table, rows, model, record: As for `train_extras`.
+        test_outputs: The model's outputs for the test rows (`None` without test rows).
 
     Returns:
         `{file name: path}` of the files written.
@@ -211,9 +213,8 @@ def write_train_outputs(out_dir: str, config: dict[str, Any], metrics: dict[str,
     sections += _image_sections(os.path.join(out_dir, "curves.png"), "curves", "Training curves", "training curves")
     test = rows["test"]
     if len(test):
-        features, truth = table.features.iloc[test], table.labels.iloc[test].to_numpy()
-        outputs = np.asarray(model.predict(features, batch_size=4096, verbose=0))
-        sections.append(_error_figure(target, truth, outputs, f"{target.name}: test rows")[1])
+        sections.append(_error_figure(target, table.labels.iloc[test].to_numpy(), np.asarray(test_outputs),
+                                      f"{target.name}: test rows")[1])
     elif oof is not None:
         sections.append(_error_figure(target, oof["true"].to_numpy(), np.asarray(record["out_of_fold"]),
                                       f"{target.name}: out-of-fold")[1])

@@ -1,5 +1,5 @@
 """`predict_batches` and `evaluate_batches`: the model run on slices of the rows gives the outputs of
-`Model.predict` and the values of `Model.evaluate`."""
+`Model.predict` and the values of `Model.evaluate`; `output_metrics` gives its metrics from the outputs."""
 
 import keras
 import numpy as np
@@ -9,7 +9,7 @@ import kerasopt
 from kerasopt.data import make_phone_data
 from kerasopt.errors import ArgumentError
 from kerasopt import training
-from kerasopt.inference import evaluate_batches, predict_batches
+from kerasopt.inference import evaluate_batches, output_metrics, predict_batches
 
 
 def _dense():
@@ -64,6 +64,23 @@ def test_a_table_model_evaluates_as_keras_does():
     keras_values = model.evaluate(x, y, verbose=0, return_dict=True)
     assert training.evaluate(model, x, y) == pytest.approx(keras_values, rel=1e-5)
     assert set(keras_values) >= {"loss", "accuracy", "log_loss"}
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_metrics_of_the_outputs_are_those_of_evaluate(task):
+    """`output_metrics` of the predicted outputs: `training.evaluate`'s values, to the bit, less `loss`."""
+    frame = make_phone_data(5000, seed=3)  # more rows than a slice of `evaluate` or `predict`
+    x, y = frame.drop(columns="price_range"), frame["price_range"]
+    if task == "regression":
+        y = y.astype("float64") * 100.0 + 50.0
+    model = kerasopt.build_model(x, y, hidden_units=(8,), l2=0.01, seed=0, jit_compile=False,
+                                 num_classes="auto" if task == "classification" else None)
+    model.fit(x, y, epochs=1, verbose=0)
+    outputs = model.predict(x, batch_size=1024, verbose=0)
+    expected = {k: v for k, v in training.evaluate(model, x, y).items() if k != "loss"}
+    assert set(expected) >= ({"accuracy", "log_loss"} if task == "classification" else {"mse", "r2"})
+    assert output_metrics(model, model.convert_targets(y), outputs) == expected
+    assert output_metrics(model, y[:0], outputs[:0]) == {}
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5])
