@@ -1,8 +1,9 @@
 """Learning-rate schedules counted in epochs, run in optimizer steps.
 
-Each schedule maps the optimizer's step to its epoch, `floor(step / steps_per_epoch)`,
-and follows its closed-form formula across epochs (table: docs/python.md). They are
-`keras.optimizers.schedules.LearningRateSchedule` objects that serialize in a `.keras` model.
+`get` builds the schedule of a name for epochs of `steps_per_epoch` optimizer steps (table:
+docs/python.md): Keras's own staircase schedules with their steps counted in whole epochs, and
+`WarmupCosineDecay`, an `EpochSchedule` that maps the optimizer's step to its epoch,
+`floor(step / steps_per_epoch)`. All serialize in a `.keras` model.
 """
 
 from __future__ import annotations
@@ -17,18 +18,7 @@ from keras import ops
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
 
-__all__ = [
-    "EpochSchedule",
-    "StepDecay",
-    "MultiStepDecay",
-    "ExponentialDecay",
-    "PiecewiseConstant",
-    "InverseTimeDecay",
-    "WarmupCosineDecay",
-    "get",
-    "available",
-    "epoch_values",
-]
+__all__ = ["EpochSchedule", "WarmupCosineDecay", "get", "available", "epoch_values"]
 
 _register = keras.saving.register_keras_serializable(package="kerasopt")
 
@@ -75,143 +65,6 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 
 @_register
-class StepDecay(EpochSchedule):
-    """Multiplies the learning rate by `gamma` every `step_size` epochs.
-
-    `lr(e) = initial_learning_rate * gamma ** floor(e / step_size)`, like
-    PyTorch's `StepLR`.
-
-    Args:
-        initial_learning_rate: Learning rate of the first epochs.
-        step_size: Number of epochs between two decays.
-        gamma: Multiplicative factor of each decay.
-        steps_per_epoch, name: As in `EpochSchedule`.
-
-    Example:
-
-    >>> s = StepDecay(0.1, step_size=2, gamma=0.5, steps_per_epoch=10)
-    >>> [round(float(s(step)), 4) for step in (0, 19, 20, 40)]
-    [0.1, 0.1, 0.05, 0.025]
-    """
-
-    _CONFIG = ("initial_learning_rate", "step_size", "gamma")
-
-    def __init__(self, initial_learning_rate: float, step_size: int, gamma: float = 0.1,
-                 steps_per_epoch: int = 1, name: str | None = None):
-        super().__init__(steps_per_epoch, name)
-        self.initial_learning_rate = check.positive_float("initial_learning_rate", initial_learning_rate)
-        self.step_size = check.positive_int("step_size", step_size)
-        self.gamma = check.positive_float("gamma", gamma)
-
-    def value_at_epoch(self, epoch):
-        return self.initial_learning_rate * ops.power(self.gamma, ops.floor(epoch / self.step_size))
-
-
-@_register
-class MultiStepDecay(EpochSchedule):
-    """Multiplies the learning rate by `gamma` at each milestone epoch.
-
-    `lr(e) = initial_learning_rate * gamma ** (number of milestones <= e)`,
-    like PyTorch's `MultiStepLR`.
-
-    Args:
-        initial_learning_rate: Learning rate before the first milestone.
-        milestones: Strictly increasing epoch numbers.
-        gamma: Multiplicative factor at each milestone.
-        steps_per_epoch, name: As in `EpochSchedule`.
-    """
-
-    _CONFIG = ("initial_learning_rate", "milestones", "gamma")
-
-    def __init__(self, initial_learning_rate: float, milestones: list[int], gamma: float = 0.1,
-                 steps_per_epoch: int = 1, name: str | None = None):
-        super().__init__(steps_per_epoch, name)
-        self.initial_learning_rate = check.positive_float("initial_learning_rate", initial_learning_rate)
-        self.milestones = _increasing_epochs("milestones", milestones)
-        self.gamma = check.positive_float("gamma", gamma)
-
-    def value_at_epoch(self, epoch):
-        passed = ops.sum(ops.cast(ops.greater_equal(epoch, np.asarray(self.milestones, "float32")), "float32"))
-        return self.initial_learning_rate * ops.power(self.gamma, passed)
-
-
-@_register
-class ExponentialDecay(EpochSchedule):
-    """Multiplies the learning rate by `gamma` every epoch.
-
-    `lr(e) = initial_learning_rate * gamma ** e`, like PyTorch's `ExponentialLR`.
-
-    Args:
-        initial_learning_rate: Learning rate of the first epoch.
-        gamma: Multiplicative factor per epoch.
-        steps_per_epoch, name: As in `EpochSchedule`.
-    """
-
-    _CONFIG = ("initial_learning_rate", "gamma")
-
-    def __init__(self, initial_learning_rate: float, gamma: float = 0.95,
-                 steps_per_epoch: int = 1, name: str | None = None):
-        super().__init__(steps_per_epoch, name)
-        self.initial_learning_rate = check.positive_float("initial_learning_rate", initial_learning_rate)
-        self.gamma = check.positive_float("gamma", gamma)
-
-    def value_at_epoch(self, epoch):
-        return self.initial_learning_rate * ops.power(self.gamma, epoch)
-
-
-@_register
-class PiecewiseConstant(EpochSchedule):
-    """Holds `values[i]` from epoch `boundaries[i - 1]` until `boundaries[i]`.
-
-    `lr(e) = values[number of boundaries <= e]`.
-
-    Args:
-        boundaries: Strictly increasing epoch numbers where the rate changes.
-        values: Learning rates, one more than `boundaries`.
-        steps_per_epoch, name: As in `EpochSchedule`.
-    """
-
-    _CONFIG = ("boundaries", "values")
-
-    def __init__(self, boundaries: list[int], values: list[float],
-                 steps_per_epoch: int = 1, name: str | None = None):
-        super().__init__(steps_per_epoch, name)
-        self.boundaries = _increasing_epochs("boundaries", boundaries)
-        if not isinstance(values, (list, tuple)) or len(values) != len(self.boundaries) + 1:
-            raise ArgumentError(
-                "Invalid value for `values`: expected one more value than `boundaries` "
-                f"({len(self.boundaries) + 1} values). Received: values={values!r}"
-            )
-        self.values = [check.positive_float("values", v) for v in values]
-
-    def value_at_epoch(self, epoch):
-        index = ops.sum(ops.cast(ops.greater_equal(epoch, np.asarray(self.boundaries, "float32")), "int32"))
-        return ops.take(np.asarray(self.values, "float32"), index)
-
-
-@_register
-class InverseTimeDecay(EpochSchedule):
-    """Decays the learning rate as 1/t: `lr(e) = initial_learning_rate / (1 + decay_rate * e)`.
-
-    Args:
-        initial_learning_rate: Learning rate of the first epoch.
-        decay_rate: Rate of the decay per epoch.
-        steps_per_epoch, name: As in `EpochSchedule`.
-    """
-
-    _CONFIG = ("initial_learning_rate", "decay_rate")
-
-    def __init__(self, initial_learning_rate: float, decay_rate: float = 0.5,
-                 steps_per_epoch: int = 1, name: str | None = None):
-        super().__init__(steps_per_epoch, name)
-        self.initial_learning_rate = check.positive_float("initial_learning_rate", initial_learning_rate)
-        self.decay_rate = check.non_negative_float("decay_rate", decay_rate)
-
-    def value_at_epoch(self, epoch):
-        return self.initial_learning_rate / (1.0 + self.decay_rate * epoch)
-
-
-@_register
 class WarmupCosineDecay(EpochSchedule):
     """Linear warm-up, then cosine decay.
 
@@ -247,16 +100,65 @@ class WarmupCosineDecay(EpochSchedule):
         return ops.where(ops.less(epoch, float(self.warmup_epochs)), warm, cosine)
 
 
-# name -> class; the class's first argument(s) are filled from `learning_rate`.
-_SCHEDULES: dict[str, type[EpochSchedule] | None] = {
-    "constant": None,
-    "step": StepDecay,
-    "multistep": MultiStepDecay,
-    "exponential": ExponentialDecay,
-    "piecewise": PiecewiseConstant,
-    "inverse_time": InverseTimeDecay,
-    "cosine": WarmupCosineDecay,
-}
+def _step(initial_learning_rate: float, steps_per_epoch: int, step_size: int, gamma: float = 0.1):
+    """`lr(e) = initial_learning_rate * gamma ** floor(e / step_size)`, like PyTorch's `StepLR`."""
+    return keras.optimizers.schedules.ExponentialDecay(
+        check.positive_float("initial_learning_rate", initial_learning_rate),
+        steps_per_epoch * check.positive_int("step_size", step_size), check.positive_float("gamma", gamma),
+        staircase=True)
+
+
+def _exponential(initial_learning_rate: float, steps_per_epoch: int, gamma: float = 0.95):
+    """`lr(e) = initial_learning_rate * gamma ** e`, like PyTorch's `ExponentialLR`."""
+    return _step(initial_learning_rate, steps_per_epoch, 1, gamma)
+
+
+def _piecewise(steps_per_epoch: int, boundaries: list[int], values: list[float]):
+    """`lr(e) = values[number of boundaries <= e]`: epoch `b` starts at step `b * steps_per_epoch`,
+    the first step past Keras's boundary `b * steps_per_epoch - 1`."""
+    boundaries = _increasing_epochs("boundaries", boundaries)
+    if not isinstance(values, (list, tuple)) or len(values) != len(boundaries) + 1:
+        raise ArgumentError("Invalid value for `values`: expected one more value than `boundaries` "
+                            f"({len(boundaries) + 1} values). Received: values={values!r}")
+    return keras.optimizers.schedules.PiecewiseConstantDecay(
+        [b * steps_per_epoch - 1 for b in boundaries], [check.positive_float("values", v) for v in values])
+
+
+def _multistep(initial_learning_rate: float, steps_per_epoch: int, milestones: list[int], gamma: float = 0.1):
+    """`lr(e) = initial_learning_rate * gamma ** (number of milestones <= e)`, like PyTorch's `MultiStepLR`."""
+    rate = check.positive_float("initial_learning_rate", initial_learning_rate)
+    gamma, milestones = check.positive_float("gamma", gamma), _increasing_epochs("milestones", milestones)
+    return _piecewise(steps_per_epoch, milestones, [rate * gamma**i for i in range(len(milestones) + 1)])
+
+
+def _inverse_time(initial_learning_rate: float, steps_per_epoch: int, decay_rate: float = 0.5):
+    """`lr(e) = initial_learning_rate / (1 + decay_rate * e)`."""
+    return keras.optimizers.schedules.InverseTimeDecay(
+        check.positive_float("initial_learning_rate", initial_learning_rate), steps_per_epoch,
+        check.non_negative_float("decay_rate", decay_rate), staircase=True)
+
+
+# name -> what builds it from `steps_per_epoch` and the schedule's arguments, led (but for
+# `piecewise`) by `initial_learning_rate`, which `get` fills from `learning_rate`.
+_SCHEDULES = {"constant": None, "step": _step, "multistep": _multistep, "exponential": _exponential,
+              "piecewise": _piecewise, "inverse_time": _inverse_time, "cosine": WarmupCosineDecay}
+
+
+class _Legacy:
+    """Loads a schedule class of earlier kerasopt versions (`kerasopt>StepDecay`, ... in the optimizer
+    of a `.keras` file) as the schedule that `get` now builds from its config."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def from_config(self, config: dict) -> keras.optimizers.schedules.LearningRateSchedule:
+        config = {k: v for k, v in config.items() if k != "name"}
+        return get(self.name, learning_rate=config.pop("initial_learning_rate", None), **config)
+
+
+for _old, _name in {"StepDecay": "step", "MultiStepDecay": "multistep", "ExponentialDecay": "exponential",
+                    "PiecewiseConstant": "piecewise", "InverseTimeDecay": "inverse_time"}.items():
+    keras.saving.get_custom_objects()[f"kerasopt>{_old}"] = _Legacy(_name)
 
 
 def available() -> list[str]:
@@ -279,7 +181,10 @@ def get(identifier: str | dict | keras.optimizers.schedules.LearningRateSchedule
         **kwargs: The schedule's own arguments (`step_size`, `gamma`, `milestones`, ...).
 
     Returns:
-        A `keras.optimizers.schedules.LearningRateSchedule`, or a float for a constant rate.
+        A `keras.optimizers.schedules.LearningRateSchedule`, or a float for a constant rate:
+        Keras's `ExponentialDecay` (`step`, `exponential`), `PiecewiseConstantDecay`
+        (`multistep`, `piecewise`) or `InverseTimeDecay` (`inverse_time`), with their steps
+        counted in whole epochs, or a `WarmupCosineDecay` (`cosine`).
 
     Raises:
         ArgumentError: for an unknown name, invalid arguments, or a missing `steps_per_epoch`.
@@ -287,7 +192,7 @@ def get(identifier: str | dict | keras.optimizers.schedules.LearningRateSchedule
     Example:
 
     >>> s = get("step", learning_rate=0.1, steps_per_epoch=5, step_size=10, gamma=0.5)
-    >>> epoch_values(s, 21)[[0, 10, 20]].round(4).tolist()
+    >>> epoch_values(s, 21, steps_per_epoch=5)[[0, 10, 20]].round(4).tolist()
     [0.1, 0.05, 0.025]
     >>> get("cosine", learning_rate=0.1, steps_per_epoch=5, epochs=40).decay_epochs
     40
@@ -324,13 +229,14 @@ def _from_name(identifier: str, learning_rate: float, steps_per_epoch: int | Non
         if kwargs:
             raise ArgumentError(f"The constant schedule takes no arguments. Received: {sorted(kwargs)}")
         return check.positive_float("learning_rate", learning_rate)
-    if cls is not PiecewiseConstant:
+    if key != "piecewise":
         kwargs = {"initial_learning_rate": learning_rate, **kwargs}
     if steps_per_epoch is None:
         raise ArgumentError(
             f"Invalid arguments for schedule {identifier!r}: it counts epochs and the optimizer counts "
             "steps, so it needs `steps_per_epoch` (ceil(training rows / batch_size)). "
             "Received: steps_per_epoch=None")
+    steps_per_epoch = check.positive_int("steps_per_epoch", steps_per_epoch)
     if cls is WarmupCosineDecay and "decay_epochs" not in kwargs:  # its length defaults to the run's
         if epochs is None:
             raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: it needs `decay_epochs`, or "
@@ -349,15 +255,22 @@ def epoch_values(schedule: keras.optimizers.schedules.LearningRateSchedule | flo
     Args:
         schedule: A `LearningRateSchedule` or a float.
         epochs: Number of epochs.
-        steps_per_epoch: Steps in one epoch; defaults to the schedule's own
-            `steps_per_epoch`, or 1.
+        steps_per_epoch: Steps in one epoch, as given to `get`; defaults to an
+            `EpochSchedule`'s own `steps_per_epoch`. Required for any other schedule
+            (Keras's count steps only).
 
     Returns:
         A float64 array of shape `(epochs,)`.
+
+    Raises:
+        ArgumentError: for a schedule without its own `steps_per_epoch` and none given.
     """
     epochs = check.positive_int("epochs", epochs)
     if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
         return np.full(epochs, check.positive_float("schedule", schedule))
-    spe = steps_per_epoch or getattr(schedule, "steps_per_epoch", 1)
-    steps = np.arange(epochs, dtype="int64") * spe
+    spe = steps_per_epoch or getattr(schedule, "steps_per_epoch", None)
+    if spe is None:
+        raise ArgumentError(f"Invalid arguments: {type(schedule).__name__} counts steps, so `epoch_values` needs "
+                            "`steps_per_epoch` (the one given to `get`). Received: steps_per_epoch=None")
+    steps = np.arange(epochs, dtype="int64") * check.positive_int("steps_per_epoch", spe)
     return np.array([float(ops.convert_to_numpy(schedule(int(s)))) for s in steps])

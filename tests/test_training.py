@@ -44,7 +44,7 @@ def test_seconds_is_the_wall_time_of_fit(tiny_xy):
 
 def test_learning_rate_of_every_epoch_is_recorded(tiny_xy):
     x, y = tiny_xy
-    schedule = schedules.StepDecay(0.1, step_size=2, gamma=0.5, steps_per_epoch=6)
+    schedule = schedules.get("step", learning_rate=0.1, steps_per_epoch=6, step_size=2, gamma=0.5)
     model = model_for(x, optimizer="sgd", learning_rate=schedule)
     result = train(model, x, y, epochs=5, batch_size=8, early_stopping=False, seed=0)
     np.testing.assert_allclose(result.learning_rates, [0.1, 0.1, 0.05, 0.05, 0.025], rtol=1e-6)
@@ -92,7 +92,7 @@ def test_reduce_lr_on_plateau_lowers_the_rate(tiny_xy):
 
 def test_reduce_lr_on_plateau_refuses_a_schedule(tiny_xy):
     x, y = tiny_xy
-    model = model_for(x, learning_rate=schedules.ExponentialDecay(0.1, 0.9))
+    model = model_for(x, learning_rate=schedules.get("exponential", learning_rate=0.1, steps_per_epoch=1, gamma=0.9))
     with pytest.raises(ValueError, match="needs a float learning rate"):
         train(model, x, y, epochs=1, reduce_lr_on_plateau=True)
 

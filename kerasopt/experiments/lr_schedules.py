@@ -42,7 +42,7 @@ def course_schedules(learning_rate: float = 0.1, steps_per_epoch: int = 1) -> di
         steps_per_epoch: Optimizer steps per epoch.
 
     Returns:
-        A dict of `kerasopt.schedules` objects, usable as an optimizer's
+        A dict of `kerasopt.schedules.get` schedules, usable as an optimizer's
         `learning_rate`.
     """
     from kerasopt import schedules
@@ -61,7 +61,7 @@ def schedule_values(epochs: int = 200, learning_rate: float = 0.1) -> dict[str, 
     """Returns each course schedule's learning rate for epochs `0 .. epochs - 1`."""
     from kerasopt.schedules import epoch_values
 
-    return {label: epoch_values(s, epochs) for label, s in course_schedules(learning_rate).items()}
+    return {label: epoch_values(s, epochs, steps_per_epoch=1) for label, s in course_schedules(learning_rate).items()}
 
 
 def format_table(values: dict[str, np.ndarray]) -> str:
@@ -77,7 +77,7 @@ def format_table(values: dict[str, np.ndarray]) -> str:
 def plot_schedules(epochs: int = 200, learning_rate: float = 0.1) -> Figure:
     """Draws every course schedule with `kerasopt.plotting.plot_schedule`, log scale."""
     figure, ax = new_figure(7.0, 4.2)
-    plot_schedule(course_schedules(learning_rate), epochs, ax=ax, log_scale=True)
+    plot_schedule(course_schedules(learning_rate), epochs, steps_per_epoch=1, ax=ax, log_scale=True)
     style(ax, title=f"Learning-rate schedules over {epochs} epochs (lr = {learning_rate:g})", grid=False,
           legend={"fontsize": 8})
     return finish(figure)
