@@ -97,10 +97,9 @@ def suggest(name: str, choices) -> str:
 
 def folds(name: str, value) -> int:
     """Returns `value` if it is an integer >= 2 (a number of folds)."""
-    value = positive_int(name, value)
-    if value < 2:
-        raise ArgumentError(f"Invalid value for `{name}`: expected an integer >= 2. Received: {name}={value}")
-    return value
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 2:
+        raise _fail(name, "an integer >= 2", value)
+    return int(value)
 
 
 def one_of(name: str, value, choices) -> str:

@@ -176,9 +176,8 @@ def _add_train_command(sub) -> None:
                             "override it")
     train.add_argument("--out", help="run directory (default: runs/<name of the --data file>, runs/phone "
                                      "for the demo data)")
-    train.add_argument("--cv", type=int, metavar="K",
-                       help="instead of one run, estimate accuracy by stratified K-fold cross-validation "
-                            "and write cv.json into --out")
+    for f in spec.TRAIN_COMMAND_FIELDS:
+        _add_field(train, f, check=True)
     train.add_argument("--quiet", action="store_true",
                        help="no progress line (it is shown only when stderr is a terminal)")
     train.add_argument("--verbose", type=int, default=0, choices=[0, 1, 2], help="Keras fit verbosity")

@@ -31,7 +31,7 @@ from kerasopt import budget
 from kerasopt.errors import ArgumentError
 
 __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
-           "TASKS", "DEMO_TARGET", "COURSE_PRESET", "LABEL_SMOOTHING", "NUMERIC_SCALING",
+           "TASKS", "TRAIN_COMMAND_FIELDS", "DEMO_TARGET", "COURSE_PRESET", "LABEL_SMOOTHING", "NUMERIC_SCALING",
            "NUMERIC_EMBEDDING", "defaults", "fields",
            "check_value", "format_default", "TUNE_FIELDS",
            "TUNE_FIELD", "TUNERS", "TUNE_OBJECTIVES", "DEFINES_SEARCH", "tune_options", "to_argv", "default_out"]
@@ -74,7 +74,8 @@ class Field:
         type: Type of one value, which also converts the command-line text.
         default: The default value.
         help: One line for `--help` (the default is appended).
-        group: One of `GROUPS`.
+        group: One of `GROUPS`; `"search"` for an option of a search (`TUNE_FIELDS`), `"train"` for one
+            of the `kerasopt train` command alone (`TRAIN_COMMAND_FIELDS`).
         check: `check(name, value) -> value`, validating and normalizing (raising
             `ArgumentError`), or `None`.
         choices: Allowed values shown in `--help`.
@@ -304,6 +305,13 @@ FIELD: dict[str, Field] = {f.name: f for f in FIELDS}
 #: The options that are `kerasopt.build_model` arguments of the same name: the model group's, the optimizer
 #: and the learning rate (`optimizer_args` and the schedule reach it through those two: `config.model_arguments`).
 BUILD_MODEL_ARGS = (*(f.name for f in FIELDS if f.group == "model"), "optimizer", "learning_rate")
+
+#: The options of `kerasopt train` that are not options of the run (not keys of its configuration); their
+#: flags are checked as they are parsed.
+TRAIN_COMMAND_FIELDS: tuple[Field, ...] = (
+    Field("cv", int, None, "instead of one run, estimate accuracy by stratified K-fold cross-validation and "
+          "write cv.json into --out", "train", check=_optional(check.folds), metavar="K"),
+)
 
 
 def defaults() -> dict[str, Any]:

@@ -128,6 +128,22 @@ def test_user_errors_are_refused_before_tensorflow_is_imported(tmp_path):
     assert not (tmp_path / "a").exists() and (run / "model.keras").read_text() == "an earlier run"
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--demo", "--cv", "1"], "argument --cv: Invalid value for `cv`: expected an integer >= 2. "
+                                       "Received: cv=1"),
+    (["train", "--demo", "--cv", "0"], "argument --cv: Invalid value for `cv`: expected an integer >= 2. "
+                                       "Received: cv=0"),
+    (["train", "--demo", "--cv", "2.5"], "argument --cv: expected int; got '2.5'"),
+])
+def test_bad_flags_are_usage_errors_before_anything_is_read(argv, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert capsys.readouterr().err == f"kerasopt {argv[0]}: error: {message} (see kerasopt {argv[0]} --help)\n"
+    assert os.listdir(tmp_path) == []
+
+
 def test_cross_validation_into_a_file_is_refused_before_any_fold(tmp_path, monkeypatch, capsys):
     cars(20).to_csv(tmp_path / "mpg.csv", index=False)
     (tmp_path / "out").write_text("a file, not a folder")
