@@ -174,8 +174,6 @@ def _add_train_command(sub) -> None:
     train.add_argument("--config", metavar="FILE",
                        help="JSON or YAML file of options (a run's config.json reproduces the run); flags "
                             "override it")
-    train.add_argument("--out", help="run directory (default: runs/<name of the --data file>, runs/phone "
-                                     "for the demo data)")
     for f in spec.TRAIN_COMMAND_FIELDS:
         _add_field(train, f, check=True)
     train.add_argument("--quiet", action="store_true",

@@ -134,6 +134,8 @@ def test_user_errors_are_refused_before_tensorflow_is_imported(tmp_path):
     (["train", "--demo", "--cv", "0"], "argument --cv: Invalid value for `cv`: expected an integer >= 2. "
                                        "Received: cv=0"),
     (["train", "--demo", "--cv", "2.5"], "argument --cv: expected int; got '2.5'"),
+    (["train", "--demo", "--out", "", *TINY], "argument --out: Invalid value for `out`: expected a non-empty string. "
+                                              "Received: out=''"),
 ])
 def test_bad_flags_are_usage_errors_before_anything_is_read(argv, message, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
