@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from kerasopt.errors import ConfigError
-
 __all__ = ["check"]
 
 
@@ -86,8 +84,6 @@ def _tune(args) -> None:
     from kerasopt import data as data_lib
     from kerasopt import pipeline
 
-    if args.demo and args.data is not None:
-        raise ConfigError("Pass either --data or --demo, not both.")
     if args.data is None:
         return
     frame = data_lib.load_csv(args.data, encoding=args.encoding)

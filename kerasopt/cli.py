@@ -437,9 +437,9 @@ COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate, "export
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    missing = _missing_data(args)
-    if missing:
-        print(f"kerasopt {args.command}: error: {missing} (see kerasopt {args.command} --help)", file=sys.stderr)
+    error = _data_error(args)
+    if error:
+        print(f"kerasopt {args.command}: error: {error} (see kerasopt {args.command} --help)", file=sys.stderr)
         return 2
     if getattr(args, "backend", None):
         if "keras" in sys.modules and os.environ.get("KERAS_BACKEND", "tensorflow") != args.backend:
@@ -466,11 +466,17 @@ def demo_unless_data(argv: list[str]) -> list[str]:
     return list(argv) if named or any(a in ("-h", "--help") for a in argv) else [*argv, "--demo"]
 
 
-def _missing_data(args) -> str | None:
-    """The usage error of a `train` or `tune` without data: `--data` is required, `--demo` the demo data."""
-    if args.command not in ("train", "tune") or args.data is not None or args.demo or args.config is not None:
+def _data_error(args) -> str | None:
+    """The usage error of a `train` or `tune` whose flags name no data, or both (`spec.check_data_source`)."""
+    from kerasopt import spec
+
+    if args.command not in ("train", "tune") or (args.config is not None and args.data is None and not args.demo):
         return None  # a --config file may name the data: checked once it is read
-    return "the following arguments are required: --data (or --demo for the embedded phone-like demo data)"
+    try:
+        spec.check_data_source(args.data, args.demo)
+    except KerasoptError as e:
+        return str(e)
+    return None
 
 
 if __name__ == "__main__":

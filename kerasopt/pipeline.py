@@ -49,15 +49,11 @@ def load_training_data(config: dict[str, Any]) -> tuple[pd.DataFrame, str]:
     embedded phone-like demo data; exactly one of the two.
 
     Raises:
-        ConfigError: for neither or both.
+        ConfigError: for neither or both (`kerasopt.spec.check_data_source`).
     """
+    spec.check_data_source(config.get("data"), config.get("demo"))
     if config.get("demo"):
-        if config.get("data") is not None:
-            raise ConfigError("Pass either --data or --demo (config keys `data` and `demo`), not both.")
         return data_lib.make_phone_data(seed=0), "embedded phone-like data (make_phone_data, 2000 rows)"
-    if config.get("data") is None:
-        raise ConfigError("No data: pass a labelled CSV file with --data (config key `data`), or --demo for the "
-                          "embedded phone-like demo data.")
     return data_lib.load_csv(config["data"], encoding=config.get("encoding")), os.path.abspath(config["data"])
 
 

@@ -28,12 +28,12 @@ from typing import Any
 
 from kerasopt import _validation as check
 from kerasopt import budget
-from kerasopt.errors import ArgumentError
+from kerasopt.errors import ArgumentError, ConfigError
 
 __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
            "TASKS", "TRAIN_COMMAND_FIELDS", "DEMO_TARGET", "COURSE_PRESET", "LABEL_SMOOTHING", "NUMERIC_SCALING",
            "NUMERIC_EMBEDDING", "defaults", "fields",
-           "check_value", "format_default", "TUNE_FIELDS",
+           "check_value", "check_data_source", "format_default", "TUNE_FIELDS",
            "TUNE_FIELD", "TUNERS", "TUNE_OBJECTIVES", "DEFINES_SEARCH", "tune_options", "to_argv", "default_out"]
 
 # Kept in step with kerasopt.optimizers.available() and kerasopt.schedules.available() (checked by
@@ -337,6 +337,22 @@ def check_value(name: str, value, fields: Mapping[str, Field] | None = None) -> 
     """
     f = (FIELD if fields is None else fields)[name]
     return value if f.check is None else f.check(name, value)
+
+
+def check_data_source(data, demo) -> None:
+    """Checks that a run names its rows once: a labelled CSV file (`data`) or the embedded demo data (`demo`).
+
+    Args:
+        data: The `data` option (`None` when not given).
+        demo: The `demo` option (`None` when not given).
+
+    Raises:
+        ConfigError: for neither or both, naming the flags and the config keys and echoing the values.
+    """
+    if (data is None) == (not demo):
+        raise ConfigError("Pass either --data (a labelled CSV file; config key `data`) or --demo (the embedded "
+                          "phone-like demo data; config key `demo`), not both. "
+                          f"Received: data={check.shown(data)}, demo={bool(demo)}")
 
 
 def format_default(field: Field) -> str:

@@ -34,13 +34,23 @@ def cars_run(tmp_path_factory):
 
 # -- 1. --data is required; the demo data has its own flag ----------------------------------------
 
-@pytest.mark.parametrize("command", [["train", "--epochs", "2"], ["tune", "--max-trials", "1"]])
-def test_train_and_tune_without_data_are_a_usage_error(command, tmp_path, monkeypatch, capsys):
+DATA_RULE = ("Pass either --data (a labelled CSV file; config key `data`) or --demo (the embedded phone-like demo "
+             "data; config key `demo`), not both. Received: ")
+
+
+@pytest.mark.parametrize("argv, received", [
+    (["train", "--epochs", "2"], "data=None, demo=False"),
+    (["tune", "--max-trials", "1"], "data=None, demo=False"),
+    (["train", "--data", "x.csv", "--demo"], "data='x.csv', demo=True"),
+    (["tune", "--data", "x.csv", "--demo"], "data='x.csv', demo=True"),
+    (["train", "--config", "c.json", "--data", "x.csv", "--demo"], "data='x.csv', demo=True"),
+    (["tune", "--config", "c.json", "--data", "x.csv", "--demo"], "data='x.csv', demo=True"),
+])
+def test_train_and_tune_flags_need_data_or_demo_not_both(argv, received, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert main([*command, "--out", "x"]) == 2
-    assert capsys.readouterr().err == (
-        f"kerasopt {command[0]}: error: the following arguments are required: --data (or --demo for the embedded "
-        f"phone-like demo data) (see kerasopt {command[0]} --help)\n")
+    assert main([*argv, "--out", "x"]) == 2
+    assert capsys.readouterr().err == (f"kerasopt {argv[0]}: error: {DATA_RULE}{received} "
+                                       f"(see kerasopt {argv[0]} --help)\n")
     assert os.listdir(tmp_path) == []
 
 
@@ -63,15 +73,20 @@ def test_demo_flag_trains_on_the_demo_data_and_its_config_reproduces_that(tmp_pa
     args = build_parser().parse_args(["train", "--config", str(out / "config.json")])
     from kerasopt import config as config_lib
     assert config_lib.resolve(config_lib.load_file(args.config), **spec_overrides(args))["demo"] is True
-    assert main(["train", "--demo", "--data", str(tmp_path / "x.csv"), "--out", str(tmp_path / "both")]) == 1
-    assert "Pass either --data or --demo" in capsys.readouterr().err
 
 
-def test_a_config_file_without_data_is_refused(tmp_path, capsys):
-    (tmp_path / "c.json").write_text('{"epochs": 2}')
-    assert main(["train", "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "run")]) == 1
-    assert capsys.readouterr().err == ("kerasopt train: error: No data: pass a labelled CSV file with --data "
-                                       "(config key `data`), or --demo for the embedded phone-like demo data.\n")
+@pytest.mark.parametrize("config, flags, received", [
+    ({"epochs": 2}, [], "data=None, demo=False"),
+    ({"demo": True}, ["--data", "x.csv"], "data='x.csv', demo=True"),
+    ({"data": "x.csv"}, ["--demo"], "data='x.csv', demo=True"),
+])
+def test_a_config_file_and_flags_naming_no_data_or_both_are_refused(config, flags, received, tmp_path, monkeypatch,
+                                                                    capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.json").write_text(json.dumps(config))
+    assert main(["train", "--config", "c.json", *flags]) == 1
+    assert capsys.readouterr().err == f"kerasopt train: error: {DATA_RULE}{received}\n"
+    assert os.listdir(tmp_path) == ["c.json"]
 
 
 # -- 2. fail fast: user errors before TensorFlow is imported --------------------------------------
