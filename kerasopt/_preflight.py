@@ -17,6 +17,10 @@ __all__ = ["check"]
 def check(args: argparse.Namespace, overrides: dict | None = None) -> None:
     """Checks the inputs of a parsed `kerasopt` command line; raises its first user error.
 
+    For `train`, it also completes `args` with what the command runs: `args.run_config`, the
+    configuration (`kerasopt.config.resolve` of `--config` and the flags), and `args.out`, its
+    default (`kerasopt.spec.default_out`) when not given.
+
     Args:
         args: The parsed arguments of `train`, `predict`, `evaluate` or `tune`.
         overrides: The run options the flags of `train` give
@@ -48,13 +52,14 @@ def _train(args, overrides: dict) -> None:
     from kerasopt import config as config_lib
 
     file_config = config_lib.load_file(args.config) if args.config else None
-    config = config_lib.resolve(file_config, **overrides)
-    out = args.out if args.out is not None else spec.default_out(config.get("data"))
+    args.run_config = config = config_lib.resolve(file_config, **overrides)
+    if args.out is None:
+        args.out = spec.default_out(config["data"])
     if args.cv is not None:
-        _io.check_out_dir(out, (), args.overwrite)
-        _io.check_out_file(os.path.join(out, "cv.json"), args.overwrite)
+        _io.check_out_dir(args.out, (), args.overwrite)
+        _io.check_out_file(os.path.join(args.out, "cv.json"), args.overwrite)
     else:
-        _io.check_out_dir(out, pipeline.RUN_FILES, args.overwrite)
+        _io.check_out_dir(args.out, pipeline.RUN_FILES, args.overwrite)
     frame, _ = pipeline.load_training_data(config)
     data = None if config["demo"] else config["data"]
     _target_in(frame, pipeline.target_column(config["target"], data, frame),

@@ -252,14 +252,9 @@ def _add_tune_command(sub) -> None:
 
 
 def _train(args) -> int:
-    from kerasopt import config as config_lib
-    from kerasopt import spec
     from kerasopt.pipeline import run_training
 
-    file_config = config_lib.load_file(args.config) if args.config else None
-    config = config_lib.resolve(file_config, **spec_overrides(args))
-    if args.out is None:
-        args.out = spec.default_out(config.get("data"))
+    config = args.run_config  # resolved by _preflight.check, which also set the default --out
     if args.cv is not None:
         return _cross_validate(config, args)
     summary = run_training(config, args.out, overwrite=args.overwrite, verbose=args.verbose,
