@@ -398,11 +398,13 @@ def run_reporting_errors(prog: str, body: Callable[[], int | None],
 
 def experiment_parser(prog: str, doc: str, seed_help: str = "random seed (default 0)",
                       out_required: bool = False) -> ArgumentParser:
-    """Returns the parser shared by the experiment scripts: `--out`, `--seed`, `--overwrite`."""
+    """Returns the parser shared by the experiment scripts: `--out`, `--seed` (checked as the spec's), `--overwrite`."""
+    from kerasopt import spec
+
     parser = ArgumentParser(prog=prog, description=doc.strip().splitlines()[0])
     parser.add_argument("--out", required=out_required,
                         help="folder for the outputs" + ("" if out_required else " (none are written without it)"))
-    parser.add_argument("--seed", type=int, default=0, help=seed_help)
+    parser.add_argument("--seed", type=_checked(spec.FIELD["seed"]), default=0, help=seed_help)
     parser.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
     return parser
 

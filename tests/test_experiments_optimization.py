@@ -337,10 +337,18 @@ def test_ewa_script_writes_figure_and_refuses_to_overwrite(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ewa.png"]  # no temporary files left
 
 
-def test_ewa_script_bad_seed_is_one_line(capsys):
-    assert load_script("ewa").main(["--seed", "-1"]) == 1
-    err = capsys.readouterr().err
-    assert err == "ewa.py: error: Invalid value for `seed`: expected a non-negative integer. Received: seed=-1\n"
+@pytest.mark.parametrize("seed, message", [
+    ("-1", "Invalid value for `seed`: expected a non-negative integer. Received: seed=-1"),
+    ("x", "expected int; got 'x'"),
+    ("1.5", "expected int; got '1.5'"),
+])
+def test_ewa_script_bad_seed_is_one_line(seed, message, tmp_path, capsys):
+    # every script's --seed (kerasopt.cli.experiment_parser) is checked as the spec's seed as it is parsed
+    with pytest.raises(SystemExit) as info:
+        load_script("ewa").main(["--out", str(tmp_path / "out"), "--seed", seed])
+    assert info.value.code == 2
+    assert capsys.readouterr().err == f"ewa.py: error: argument --seed: {message} (see ewa.py --help)\n"
+    assert os.listdir(tmp_path) == []
 
 
 def test_ewa_script_out_must_be_a_folder(tmp_path, capsys):
