@@ -34,6 +34,7 @@ __all__ = [
     "to_arrays",
     "split",
     "split_rows",
+    "holdout_rows",
     "kfold_rows",
     "can_stratify",
 ]
@@ -234,12 +235,14 @@ def split_rows(y, validation_size: float = 0.2, test_size: float = 0.2, seed: in
                stratify: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row indices of a train / validation / test split, stratified by class when asked.
 
+    The test rows are held out of all rows, then the validation rows out of the rest (`holdout_rows`).
+
     Args:
         y: One target per row.
         validation_size: Fraction in [0, 1) of the non-test rows held out for validation.
         test_size: Fraction in [0, 1) of all rows held out for testing.
         seed: Random seed of the shuffle.
-        stratify: Whether each part keeps the class proportions of `y`.
+        stratify: Whether each part keeps the class proportions of `y` (where `can_stratify` allows).
 
     Returns:
         `(train, validation, test)` arrays of row indices (empty when unused).
@@ -262,16 +265,42 @@ def split_rows(y, validation_size: float = 0.2, test_size: float = 0.2, seed: in
             raise DataError(f"Too few rows to split: {n} rows{f' and {k} classes' if stratify else ''} leave "
                             f"{size} rows for the {name} set, which needs {needs}. "
                             "Add rows or lower --validation-split / --test-split.")
-    empty = np.arange(0)
+    rest, test = holdout_rows(y, test_size, seed, stratify)
+    train, val = holdout_rows(y[rest], validation_size, seed, stratify)
+    return rest[train], rest[val], test
 
-    def take(rows, size):
-        if not size:
-            return rows, empty
-        return train_test_split(rows, test_size=size, stratify=y[rows] if stratify else None, random_state=seed)
 
-    rest, test = take(np.arange(n), n_test)
-    train, val = take(rest, n_val)
-    return train, val, test
+def holdout_rows(labels, fraction: float, seed: int | None, stratify: bool,
+                 name: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a shuffled split holding out `fraction` of them (scikit-learn's `train_test_split`).
+
+    Args:
+        labels: One label per row.
+        fraction: Fraction in [0, 1) of the rows held out, rounded up as `train_test_split` counts
+            them; no row is held out when it is 0.
+        seed: Random seed of the shuffle.
+        stratify: Whether both parts keep the class proportions of `labels`, which they do when
+            `can_stratify` says they can (else the split is not stratified).
+        name: The argument that sets `fraction`, named by the error when it would leave no row;
+            `None`: no row is held out then.
+
+    Returns:
+        `(kept rows, held-out rows)`: arrays of row indices in shuffled order.
+
+    Raises:
+        ArgumentError: when `fraction` would leave no row and `name` is given.
+    """
+    labels = np.asarray(labels)
+    everything = np.arange(len(labels))
+    held_out = math.ceil(len(labels) * fraction)
+    if held_out >= len(labels) and name is not None:
+        raise ArgumentError(f"Invalid value for `{name}`: holding out {fraction:g} of {len(labels)} rows leaves "
+                            f"none to train on. Received: {name}={fraction!r}")
+    if not held_out or held_out >= len(labels):
+        return everything, everything[:0]
+    stratify = stratify and can_stratify(labels, held_out)
+    return tuple(train_test_split(everything, test_size=held_out, stratify=labels if stratify else None,
+                                  random_state=seed))
 
 
 def can_stratify(labels, held_out: int) -> bool:

@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from typing import Any
@@ -20,13 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from kerasopt import config as config_lib
 from kerasopt._quiet import quiet_retracing
-from kerasopt.data import can_stratify
+from kerasopt.data import holdout_rows
 from kerasopt.errors import ArgumentError
 
 __all__ = ["DenseClassifier", "DenseRegressor"]
@@ -157,13 +155,9 @@ class _DenseEstimator(BaseEstimator):
 def _rows(config: dict[str, Any], members: int, y: np.ndarray, task: str) -> dict[str, np.ndarray]:
     """The training, validation and (no) test rows of a fit: with bagging all rows train (the members hold
     out their folds); else `validation_split` of them are held out, when at least one row is left."""
-    everything = np.arange(len(y))
-    n_val = math.ceil(len(y) * config["validation_split"]) if config["validation_split"] and not members else 0
-    if not n_val or len(y) - n_val < 1:
-        return {"train": everything, "validation": everything[:0], "test": everything[:0]}
-    stratify = y if task == "classification" and can_stratify(y, n_val) else None
-    train, validation = train_test_split(everything, test_size=n_val, stratify=stratify, random_state=config["seed"])
-    return {"train": np.sort(train), "validation": np.sort(validation), "test": everything[:0]}
+    train, validation = holdout_rows(y, 0.0 if members else config["validation_split"], config["seed"],
+                                     stratify=task == "classification")
+    return {"train": np.sort(train), "validation": np.sort(validation), "test": validation[:0]}
 
 
 _PARAMS_DOC = """

@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 
 import keras
 import numpy as np
-from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 
 from kerasopt import _validation as check
 from kerasopt import inference
 from kerasopt import spec
 from kerasopt.callbacks import LearningRateLogger, MonitorCheck, attach_stopper
-from kerasopt.data import can_stratify
+from kerasopt.data import holdout_rows
 from kerasopt.errors import ArgumentError
 from kerasopt.signals import data_loss_name, higher_is_better
 
@@ -238,11 +237,9 @@ def _split(model, x, y, validation_data, validation_split, test_data, seed):
     if _rows(x) != len(y):
         raise ArgumentError(f"`x` and `y` have different numbers of rows: {_rows(x)} and {len(y)}.")
     if validation_split:
-        n_val = math.ceil(len(y) * validation_split)  # as train_test_split counts them
         # integer labels keep their proportions where they can (not an integer target with rare values)
-        stratify = y if np.issubdtype(y.dtype, np.integer) and can_stratify(y, n_val) else None
-        train_rows, val_rows = train_test_split(np.arange(len(y)), test_size=n_val, stratify=stratify,
-                                                random_state=seed)
+        train_rows, val_rows = holdout_rows(y, validation_split, seed, stratify=np.issubdtype(y.dtype, np.integer),
+                                            name="validation_split")
         validation_data = (_take(x, val_rows), y[val_rows])
         x, y = _take(x, train_rows), y[train_rows]
     return x, y, validation_data, test_data

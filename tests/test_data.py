@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import train_test_split
 
 from kerasopt import data
 from kerasopt.errors import DataError
@@ -170,6 +171,40 @@ def test_load_csv_refuses_duplicate_column_names(tmp_path):
     path.write_text("a,b,a,b,c\n1,2,3,4,5\n")
     with pytest.raises(DataError, match="duplicate column names: 'a', 'b'. Give every column its own name."):
         data.load_csv(path)
+
+
+@pytest.mark.parametrize("counts", [[14, 10, 6], [14, 10, 1]])
+def test_every_held_out_split_is_train_test_split(tmp_path, counts):
+    """Each caller holds out scikit-learn's `train_test_split` rows for the same arguments, stratified where
+    it can be (a class of one row: not stratified, where `split_rows` and the tuner used to fail)."""
+    from kerasopt import estimators, training
+    from kerasopt.tabular import encode_target
+    from kerasopt.tuning.search import make_tuner
+    from kerasopt.tuning.space import resolve_space
+
+    y = np.repeat([0, 1, 2], counts)
+    rows = np.arange(len(y))
+
+    def split(rows, size, sort=False):
+        try:
+            parts = train_test_split(rows, test_size=size, stratify=y[rows], random_state=3)
+        except ValueError:  # a class too small to stratify
+            parts = train_test_split(rows, test_size=size, random_state=3)
+        return [np.sort(p) for p in parts] if sort else parts
+
+    def same(got, expected):
+        assert len(got) == len(expected) and all(np.array_equal(a, b) for a, b in zip(got, expected))
+
+    rest, test = split(rows, 0.2)
+    same(data.split_rows(y, 0.25, 0.2, seed=3), [*split(rest, 0.25), test])
+    x_train, _, (x_val, _), _ = training._split(None, rows[:, None], y, None, 0.25, None, 3)
+    same([x_train.ravel(), x_val.ravel()], split(rows, 0.25))
+    fit = estimators._rows({"validation_split": 0.25, "seed": 3}, 0, y, "classification")
+    same([fit["train"], fit["validation"]], split(rows, 0.25, sort=True))
+    tuner = make_tuner("random", resolve_space(), target=encode_target(y, min_rows_per_class=1)[1],
+                       objective="val_accuracy", cv=None, max_trials=1, executions_per_trial=1, seed=3,
+                       out=str(tmp_path), patience=1, validation_split=0.25, verbose=0)
+    same(tuner._folds(y)[0], split(rows, 0.25, sort=True))
 
 
 @pytest.mark.parametrize("stratify", [True, False])

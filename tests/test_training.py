@@ -169,6 +169,13 @@ def test_invalid_arguments(tiny_xy, kwargs, match):
         train(model_for(x), x, y, **kwargs)
 
 
+def test_a_validation_split_that_leaves_no_training_row(tiny_xy):
+    x, y = tiny_xy
+    with pytest.raises(ValueError, match=r"`validation_split`: holding out 0.6 of 2 rows leaves none to train on. "
+                                         r"Received: validation_split=0.6"):
+        train(model_for(x), x[:2], y[:2], validation_split=0.6, epochs=1)
+
+
 def test_rows_mismatch(tiny_xy):
     x, y = tiny_xy
     with pytest.raises(ValueError, match="different numbers of rows: 48 and 47"):

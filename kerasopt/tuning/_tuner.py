@@ -18,10 +18,9 @@ import time
 import keras
 import keras_tuner
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from kerasopt import _io
-from kerasopt.data import kfold_rows
+from kerasopt.data import holdout_rows, kfold_rows
 from kerasopt.tuning import _compat, _stacked, report
 
 __all__ = ["SearchTuner"]
@@ -176,13 +175,11 @@ class SearchTuner(keras_tuner.Tuner):
     # -- trials ----------------------------------------------------------------------------------
     def _folds(self, y):
         if self._folds_cache is None:
-            index = np.arange(len(y))
             stratify = self.hypermodel.classification
             if self.cv:
                 self._folds_cache = kfold_rows(y, self.cv, self.seed, stratify)
             else:
-                train, val = train_test_split(index, test_size=self.validation_split,
-                                              stratify=y if stratify else None, random_state=self.seed)
+                train, val = holdout_rows(y, self.validation_split, self.seed, stratify, name="validation_split")
                 self._folds_cache = [(np.sort(train), np.sort(val))]
         return self._folds_cache
 
