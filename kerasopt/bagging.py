@@ -28,8 +28,8 @@ def fold_rows(labels: Sequence, members: int, seed: int | None, classification: 
               ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Returns each member's training rows (K-1 folds) and held-out rows (its fold).
 
-    The folds are stratified when every class has at least `members` rows,
-    and shuffled with `seed`.
+    The folds are shuffled with `seed` and, for a classification, stratified as far as the classes
+    allow (`kerasopt.data.kfold_rows`).
 
     Args:
         labels: The labels of the rows (for stratification).
@@ -46,8 +46,7 @@ def fold_rows(labels: Sequence, members: int, seed: int | None, classification: 
     if len(labels) < 2 * members:
         raise ArgumentError(f"Invalid value for `bagging`: {members} members need at least {2 * members} rows "
                             f"(two per fold). Received: bagging={members} for {len(labels)} rows")
-    stratify = classification and np.unique(labels, return_counts=True)[1].min() >= members
-    folds = kfold_rows(labels, members, seed, stratify)
+    folds = kfold_rows(labels, members, seed, classification)
     return [train for train, _ in folds], [held_out for _, held_out in folds]
 
 

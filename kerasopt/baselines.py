@@ -122,9 +122,8 @@ def _out_of_fold(estimator, x: pd.DataFrame, y: np.ndarray, target, seed, folds:
     from kerasopt.data import kfold_rows
 
     classification = target.task == "classification"
-    stratify = classification and np.bincount(y).min(initial=folds) >= folds
     outputs = np.zeros((len(y), target.num_classes) if classification else len(y))
-    for train, held_out in kfold_rows(y, folds, seed, stratify):
+    for train, held_out in kfold_rows(y, folds, seed, classification):
         fitted = clone(estimator).fit(x.iloc[train], y[train])
         outputs[held_out] = _outputs(fitted, x.iloc[held_out], target.num_classes)
     return outputs

@@ -13,6 +13,7 @@ import io
 import math
 import os
 import re
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -323,18 +324,31 @@ def can_stratify(labels, held_out: int) -> bool:
 def kfold_rows(labels, folds: int, seed: int | None, stratify: bool) -> list[tuple[np.ndarray, np.ndarray]]:
     """The rows of `folds` shuffled folds (scikit-learn's `StratifiedKFold`, or `KFold`).
 
+    Stratified folds keep the class proportions of `labels` as far as the classes allow: a class with
+    fewer rows than folds is missing from some folds (where scikit-learn warns). When every class has
+    fewer rows than folds (where scikit-learn raises), the folds are not stratified.
+
     Args:
         labels: One label per row.
-        folds: Number of folds (at least 2).
+        folds: Number of folds (at least 2, at most one per row).
         seed: Random seed of the shuffle.
         stratify: Whether each fold keeps the class proportions of `labels`.
 
     Returns:
         One `(training rows, held-out rows)` pair of sorted index arrays per fold.
+
+    Raises:
+        ArgumentError: for more folds than rows.
     """
     labels = np.asarray(labels)
+    if folds > len(labels):
+        raise ArgumentError(f"Invalid value for `folds`: expected at most one fold per row ({len(labels)} rows). "
+                            f"Received: folds={folds}")
+    stratify = stratify and np.unique(labels, return_counts=True)[1].max() >= folds
     splitter = (StratifiedKFold if stratify else KFold)(folds, shuffle=True, random_state=seed)
-    return list(splitter.split(np.zeros(len(labels)), labels if stratify else None))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        return list(splitter.split(np.zeros(len(labels)), labels if stratify else None))
 
 
 def split(x: np.ndarray, y: np.ndarray, validation_size: float = 0.2, test_size: float = 0.2,

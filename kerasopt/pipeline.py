@@ -265,7 +265,7 @@ def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool
     (bagging, or early stopping on `validation_split` of them and the refit,
     as configured; column statistics learned on the fold's training rows
     only) and scores the held-out fold, which no part of training saw. Folds are
-    stratified for classification.
+    stratified for classification as far as the classes allow (`kerasopt.data.kfold_rows`).
 
     Args:
         config: A configuration; `test_split` is ignored (the folds are the test sets).

@@ -213,18 +213,6 @@ def default_seeds(rows: int) -> int:
     return 3 if rows < SEED_THRESHOLD else 1
 
 
-def splits(y: pd.Series, task: str, seed: int, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The folds every model shares for one seed: stratified K-fold (classification) or K-fold."""
-    import warnings
-
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    cv = (StratifiedKFold if task == bt.CLASSIFICATION else KFold)(n_splits=folds, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():  # a class with fewer rows than folds: sklearn warns and still splits
-        warnings.simplefilter("ignore", UserWarning)
-        return list(cv.split(np.zeros(len(y)), y))
-
-
 def score(task: str, y_true, y_pred) -> float:
     """Accuracy, or R^2."""
     from sklearn import metrics
@@ -295,7 +283,7 @@ def work(job: dict) -> None:
     folds_of = {}
     for seed, fold in job["pending"]:
         if seed not in folds_of:
-            folds_of[seed] = splits(y, task, seed, job["folds"])
+            folds_of[seed] = real_data.splits(y, task, seed, job["folds"])
         train, test = folds_of[seed][fold]
         began, cpu = time.perf_counter(), _cpu_seconds()
         try:

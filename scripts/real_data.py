@@ -283,12 +283,11 @@ def prepare(table: Table, max_rows: int | None) -> tuple[pd.DataFrame, pd.Series
     return frame.drop(columns=table.target), frame[table.target], info
 
 
-def splits(y: pd.Series, task: str, seed: int, folds: int):
-    """The folds every model shares for one seed."""
-    from sklearn.model_selection import KFold, StratifiedKFold
+def splits(y: pd.Series, task: str, seed: int, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The folds every model shares for one seed: `kerasopt.data.kfold_rows`, stratified for a classification."""
+    from kerasopt.data import kfold_rows
 
-    cv = (StratifiedKFold if task == CLASSIFICATION else KFold)(n_splits=folds, shuffle=True, random_state=seed)
-    return list(cv.split(np.zeros(len(y)), y))
+    return kfold_rows(y, folds, seed, stratify=task == CLASSIFICATION)
 
 
 def scores(task: str, y_true, y_pred) -> dict:

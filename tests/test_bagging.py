@@ -27,10 +27,11 @@ def test_fold_rows_hold_out_every_row_exactly_once(classification):
             np.testing.assert_array_equal(np.bincount(labels[va]), [4, 3, 2])
 
 
-def test_fold_rows_fall_back_to_plain_folds_for_a_rare_class():
+def test_fold_rows_stratify_a_rare_class_as_far_as_it_goes():
     labels = np.array([0] * 10 + [1] * 2)
     train, held_out = bagging.fold_rows(labels, 3, seed=0, classification=True)
     np.testing.assert_array_equal(np.sort(np.concatenate(held_out)), np.arange(12))
+    assert [np.bincount(labels[h], minlength=2).tolist() for h in held_out] == [[4, 0], [3, 1], [3, 1]]
 
 
 def test_fold_rows_need_two_rows_per_fold():

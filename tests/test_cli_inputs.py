@@ -161,6 +161,17 @@ def test_bad_flags_are_usage_errors_before_anything_is_read(argv, message, tmp_p
     assert os.listdir(tmp_path) == []
 
 
+def test_cross_validation_with_more_folds_than_rows_of_every_class(tmp_path, capsys):
+    # 3 rows per class, 4 folds: scikit-learn's StratifiedKFold refuses, so the folds are not stratified
+    cars(9).to_csv(tmp_path / "mpg.csv", index=False)
+    argv = ["train", "--data", str(tmp_path / "mpg.csv"), "--target", "drv", "--validation-split", "0", *TINY]
+    assert main([*argv, "--cv", "4", "--out", str(tmp_path / "four")]) == 0
+    assert len(json.loads((tmp_path / "four" / "cv.json").read_text())["folds"]) == 4
+    assert main([*argv, "--cv", "10", "--out", str(tmp_path / "ten")]) == 1
+    assert capsys.readouterr().err == ("kerasopt train: error: Invalid value for `folds`: expected at most one fold "
+                                       "per row (9 rows). Received: folds=10\n")
+
+
 def test_cross_validation_into_a_file_is_refused_before_any_fold(tmp_path, monkeypatch, capsys):
     cars(20).to_csv(tmp_path / "mpg.csv", index=False)
     (tmp_path / "out").write_text("a file, not a folder")

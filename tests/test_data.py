@@ -1,10 +1,12 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from kerasopt import data
-from kerasopt.errors import DataError
+from kerasopt.errors import ArgumentError, DataError
 
 from .conftest import PHONE_TRAIN
 
@@ -205,6 +207,26 @@ def test_every_held_out_split_is_train_test_split(tmp_path, counts):
                        objective="val_accuracy", cv=None, max_trials=1, executions_per_trial=1, seed=3,
                        out=str(tmp_path), patience=1, validation_split=0.25, verbose=0)
     same(tuner._folds(y)[0], split(rows, 0.25, sort=True))
+
+
+def test_kfold_rows_stratify_as_far_as_the_classes_allow():
+    def sklearn_folds(splitter, labels):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return list(splitter.split(np.zeros(len(labels)), labels))
+
+    def same(got, expected):
+        assert all(np.array_equal(a, b) for g, e in zip(got, expected) for a, b in zip(g, e))
+
+    rare = np.array([0] * 10 + [1] * 2)  # class 1 misses a fold: stratified all the same, without sklearn's warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        same(data.kfold_rows(rare, 3, seed=0, stratify=True),
+             sklearn_folds(StratifiedKFold(3, shuffle=True, random_state=0), rare))
+    small = np.repeat(["a", "b", "c"], 3)  # no class fills 4 folds (StratifiedKFold raises): plain folds
+    same(data.kfold_rows(small, 4, seed=0, stratify=True), sklearn_folds(KFold(4, shuffle=True, random_state=0), small))
+    with pytest.raises(ArgumentError, match=r"`folds`: expected at most one fold per row \(9 rows\). Received: folds=10"):
+        data.kfold_rows(small, 10, seed=0, stratify=False)
 
 
 @pytest.mark.parametrize("stratify", [True, False])

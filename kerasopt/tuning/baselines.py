@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
@@ -23,6 +23,7 @@ from sklearn.svm import SVC
 from kerasopt import _validation as check
 from kerasopt import baselines as baselines_lib
 from kerasopt import tabular
+from kerasopt.data import kfold_rows
 from kerasopt.errors import ArgumentError
 
 __all__ = ["BASELINES", "run_baselines"]
@@ -68,7 +69,7 @@ def run_baselines(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, 
     x_train = baselines_lib.typed_frame(schema, x_train)
     x_test = baselines_lib.typed_frame(schema, x_test) if len(x_test) else None
     rows = []
-    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
+    folds = kfold_rows(y_train, cv, seed, stratify=True)
     for name in names:
         estimator, grid = grids[name]
         start = time.perf_counter()
