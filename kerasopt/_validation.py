@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+from collections.abc import Mapping
 
 from kerasopt.errors import ArgumentError
 
@@ -22,6 +23,13 @@ def shown(value, limit: int = 80) -> str:
     size = getattr(value, "shape", None)
     size = f"shape {tuple(size)}" if size is not None else (f"{len(value)} items" if hasattr(value, "__len__") else "")
     return f"<{type(value).__module__.split('.')[0]}.{type(value).__name__}{' of ' + size if size else ''}>"
+
+
+def row_count(value) -> int:
+    """Number of rows of an array (or a DataFrame) or of a dict of columns (0 for an empty dict)."""
+    if isinstance(value, Mapping):
+        return len(next(iter(value.values()), ()))
+    return len(value)
 
 
 def _fail(name: str, expected: str, value) -> ArgumentError:

@@ -108,8 +108,7 @@ def _batches(inputs, targets, batch_size: int):
     """`(inputs, targets)` of consecutive slices of `batch_size` rows (`targets` may be `None`)."""
     import keras
 
-    rows = len(next(iter(inputs.values()))) if isinstance(inputs, dict) else len(inputs)
-    for start in range(0, rows, batch_size):
+    for start in range(0, check.row_count(inputs), batch_size):
         rows_of = slice(start, start + batch_size)
         yield (keras.tree.map_structure(lambda a: a[rows_of], inputs),
                None if targets is None else targets[rows_of])

@@ -7,7 +7,7 @@ and becomes a `kerasopt.tabular.TabularModel`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -221,9 +221,7 @@ def _rows(inputs) -> int | None:
     """Number of rows of `inputs` (`None` for a number of inputs or a schema)."""
     if isinstance(inputs, (int, np.integer)) or not hasattr(inputs, "__len__"):
         return None
-    if isinstance(inputs, Mapping):
-        return len(next(iter(inputs.values()), ()))
-    return len(inputs)
+    return check.row_count(inputs)
 
 
 def _is_table(inputs) -> bool:

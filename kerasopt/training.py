@@ -67,13 +67,6 @@ def _fast_input(x, y, validation_data) -> bool:
     return keras.backend.backend() == "tensorflow" and len(arrays) in (2, 4) and all(plain(a) for a in arrays)
 
 
-def _rows(x) -> int:
-    """Number of rows of an array or of a dict of columns."""
-    if isinstance(x, dict):
-        return len(next(iter(x.values()))) if x else 0
-    return len(x)
-
-
 def _take(x, rows):
     if isinstance(x, dict):
         return {k: v[rows] for k, v in x.items()}
@@ -234,8 +227,8 @@ def _split(model, x, y, validation_data, validation_split, test_data, seed):
         validation_data = _model_data(model, *validation_data)
     if test_data is not None:
         test_data = _model_data(model, *test_data)
-    if _rows(x) != len(y):
-        raise ArgumentError(f"`x` and `y` have different numbers of rows: {_rows(x)} and {len(y)}.")
+    if check.row_count(x) != len(y):
+        raise ArgumentError(f"`x` and `y` have different numbers of rows: {check.row_count(x)} and {len(y)}.")
     if validation_split:
         # integer labels keep their proportions where they can (not an integer target with rare values)
         train_rows, val_rows = holdout_rows(y, validation_split, seed, stratify=np.issubdtype(y.dtype, np.integer),
