@@ -12,7 +12,7 @@ import math
 import numbers
 from collections.abc import Mapping
 
-from kerasopt.errors import ArgumentError
+from kerasopt.errors import ArgumentError, DataError
 
 
 def shown(value, limit: int = 80) -> str:
@@ -101,6 +101,21 @@ def suggest(name: str, choices) -> str:
     """Returns ` Did you mean 'x'?` for the choice closest to `name` (choices as strings), or `""`."""
     close = difflib.get_close_matches(name, [str(c) for c in choices], n=1, cutoff=0.6)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def known_columns(what: str, names, columns, *, where: str = "", fix: str = "") -> list[str]:
+    """Returns `names` (one name or a list) as strings when each is one of `columns`, else raises `DataError`.
+
+    The error says `"{what} 'x' not found{where}. Did you mean 'y'? Available columns: a, y. {fix}"`, `what`
+    naming the argument or flag that gave the names (`"Target column"`, `` "`drop` column(s)" ``).
+    """
+    names = [str(n) for n in ([names] if isinstance(names, str) else names)]
+    columns = [str(c) for c in columns]
+    missing = [n for n in names if n not in columns]
+    if missing:
+        raise DataError(f"{what} {', '.join(map(repr, missing))} not found{where}.{suggest(missing[0], columns)} "
+                        f"Available columns: {', '.join(columns)}.{' ' + fix if fix else ''}")
+    return names
 
 
 def folds(name: str, value) -> int:

@@ -150,30 +150,30 @@ def _read_text(path: str, encoding: str | None) -> str:
     return text if encoding is None else text.removeprefix("\ufeff")
 
 
-def check_target(target: str, columns) -> list[str]:
-    """Checks that `target` is one of a table's columns.
+def check_target(target: str, columns, drop=()) -> list[str]:
+    """Checks that `target` is one of a table's columns and that another column is left for the features.
 
     Args:
         target: The label column's name.
         columns: The table's column names.
+        drop: Names of columns that are not features either.
 
     Returns:
         The column names as strings.
 
     Raises:
-        DataError: naming the available columns (and the closest one) when `target` is not there.
+        DataError: naming the available columns (and the closest one) when `target` is not there, or
+            when no column besides it (and `drop`) is left.
     """
     columns = [str(c) for c in columns]
-    if target not in columns:
-        raise DataError(f"Target column {target!r} not found.{check.suggest(target, columns)} "
-                        f"Available columns: {', '.join(columns)}. Choose one with --target.")
+    check.known_columns("Target column", target, columns, fix="Choose one with --target.")
+    if not [c for c in columns if c != target and c not in drop]:
+        raise DataError("No feature columns: the data needs at least one column besides the target.")
     return columns
 
 
 def _feature_matrix(frame: pd.DataFrame) -> np.ndarray:
     """The feature columns as a float32 matrix; `DataError` on a non-numeric, missing or infinite cell."""
-    if frame.shape[1] == 0:
-        raise DataError("No feature columns: the data needs at least one column besides the target.")
     for name in frame.columns:
         column = frame[name]
         if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
@@ -210,7 +210,7 @@ def to_arrays(frame: pd.DataFrame, target: str = PHONE_TARGET,
     Raises:
         DataError: if the target is missing or the cells or labels are invalid.
     """
-    columns = check_target(target, frame.columns)
+    columns = check_target(target, frame.columns, drop)
     features = frame.drop(columns=[target] + [c for c in drop if c in columns and c != target])
     x = _feature_matrix(features)
     labels = frame[target]

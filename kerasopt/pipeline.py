@@ -127,15 +127,10 @@ def table_from_frame(frame: pd.DataFrame, target: str, *, task: str | None = Non
     """
     from kerasopt import tabular
 
-    columns = [str(c) for c in frame.columns]
-    if target not in columns:
-        raise DataError(f"Target column {target!r} not found.{check.suggest(target, columns)} "
-                        f"Available columns: {', '.join(columns)}. Choose one with --target.")
+    data_lib.check_target(target, frame.columns)
     labels = frame[target]
     _, info = tabular.encode_target(labels, task=task)
     features = frame.drop(columns=[target])
-    if features.shape[1] == 0:
-        raise DataError("No feature columns: the data needs at least one column besides the target.")
     whole = tabular.infer_schema(features, categorical=categorical or (), numeric=numeric or (), drop=drop or ())
     return Table(features, labels, info, source, drop=list(whole.dropped), notes=list(whole.notes))
 
@@ -438,11 +433,9 @@ def _load_tabular_model(model_path: str):
 
 def check_id_column(frame: pd.DataFrame, id_column: str | None, source="the data") -> None:
     """Raises `DataError` when a named `id_column` is not a column of `frame`."""
-    columns = [str(c) for c in frame.columns]
-    if id_column is not None and id_column not in columns:
-        raise DataError(f"Id column {id_column!r} not found in {source}.{check.suggest(id_column, columns)} "
-                        f"Available columns: {', '.join(columns)}. Choose one with --id, or leave it out to "
-                        "number the rows.")
+    if id_column is not None:
+        check.known_columns("Id column", id_column, frame.columns, where=f" in {source}",
+                            fix="Choose one with --id, or leave it out to number the rows.")
 
 
 def _row_key(frame: pd.DataFrame, model, id_column: str | None) -> tuple[str, np.ndarray]:
@@ -535,9 +528,8 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
     frame = data_lib.load_csv(data_path, encoding=encoding)
     model = _load_tabular_model(model_path)
     target = model.target.name
-    if target not in frame.columns:
-        raise DataError(f"Target column {target!r} not found in {data_path}.{check.suggest(target, frame.columns)}"
-                        f" The model was trained to predict {target!r}; evaluate needs its true values.")
+    check.known_columns("Target column", target, frame.columns, where=f" in {data_path}",
+                        fix=f"The model was trained to predict {target!r}; evaluate needs its true values.")
     truth = frame[target]
     model.target.encode(truth)  # one clear line for a missing or unknown label
     features = frame.drop(columns=[target])

@@ -182,7 +182,7 @@ BAD_TRAIN = [
     (lambda t: ["--data", csv_file(t, phone_text(changes={("price_range", 3): ""})), "--task", "regression"],
      "Target column 'price_range' has a missing value in data row 4 (file line 5)."),
     (lambda t: ["--data", csv_file(t, phone_text()), "--categorical", "colour"],
-     "Unknown column(s) in `categorical`: colour. Available columns: battery_power,"),
+     "`categorical` column(s) 'colour' not found. Available columns: battery_power,"),
     (lambda t: ["--data", csv_file(t, "a,price_range\n1,2\n2,2\n")], "holds one class"),
     (lambda t: ["--data", csv_file(t, phone_text(8))], "Too few rows to split"),
     (lambda t: ["--data", csv_file(t, "a,b,price_range\n,p,1\n,q,2\n,r,1\n,s,2\n")],

@@ -134,8 +134,8 @@ def test_user_errors_are_refused_before_tensorflow_is_imported(tmp_path):
     assert len(lines) == len(cases) and all(line.startswith("kerasopt ") and ": error: " in line for line in lines)
     expected = ["Data file not found", "Target column 'hwyy' not found. Did you mean 'hwy'?",
                 "already holds model.keras", "Received: epochs=0", "Target column 'hwyy' not found",
-                "Unknown column(s) in `categorical`: colour. Available columns: displ, drv.",
-                "Unknown column(s) in `drop`: hwy.",
+                "`categorical` column(s) 'colour' not found. Available columns: displ, drv.",
+                "`drop` column(s) 'hwy' not found.",
                 "pred.csv already exists", "Data file not found", "Id column 'key' not found",
                 "Model file not found", "already holds evaluation.json"]
     for line, fragment in zip(lines, expected):
@@ -338,6 +338,17 @@ def test_predict_keys_rows_by_id_column_or_row_number(cars_run, tmp_path, capsys
     assert capsys.readouterr().err == (
         f"kerasopt predict: error: Id column 'plat' not found in {tmp_path / 'rows.csv'}. Did you mean 'plate'? "
         "Available columns: displ, drv, plate. Choose one with --id, or leave it out to number the rows.\n")
+
+
+def test_evaluate_without_the_target_column_names_the_columns(cars_run, tmp_path, capsys):
+    _, run = cars_run
+    cars(5).rename(columns={"hwy": "hwy2"}).to_csv(tmp_path / "rows.csv", index=False)
+    assert main(["evaluate", "--model", str(run / "model.keras"), "--data", str(tmp_path / "rows.csv"),
+                 "--out", str(tmp_path / "report")]) == 1
+    assert capsys.readouterr().err == (
+        f"kerasopt evaluate: error: Target column 'hwy' not found in {tmp_path / 'rows.csv'}. Did you mean 'hwy2'? "
+        "Available columns: displ, drv, hwy2. The model was trained to predict 'hwy'; evaluate needs its true "
+        "values.\n")
 
 
 @pytest.mark.parametrize("argv, added", [

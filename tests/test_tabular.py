@@ -284,7 +284,9 @@ def test_regression_output_is_restored_to_the_target_scale():
      "Declare it: --numeric n reads its text cells as missing, --categorical n reads every value as a "
      "category (argument or config key `numeric` / `categorical`)."),
     (lambda: infer_schema(pd.DataFrame({"a": [1.0, 2.0]}), categorical=["b", "c"]),
-     "Unknown column(s) in `categorical`: b, c. Available columns: a."),
+     "`categorical` column(s) 'b', 'c' not found. Available columns: a."),
+    (lambda: infer_schema(pd.DataFrame({"colour": ["r", "g"], "x": [1.0, 2.0]}), drop=["color"]),
+     "`drop` column(s) 'color' not found. Did you mean 'colour'? Available columns: colour, x."),
     (lambda: infer_schema(pd.DataFrame({"a": [1.0, 2.0]}), drop=["a"]),
      "No usable feature column: every column was dropped (all declared in drop)."),
     (lambda: encode_target(pd.Series(["a", "a", "b", "b", "c"], name="kind")),

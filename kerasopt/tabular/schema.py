@@ -243,14 +243,7 @@ def check_names(argument: str, names: Sequence[str], available: list[str]) -> li
 
     `argument` is the argument or config key that declares them (`categorical`, `numeric`, `drop`).
     """
-    if isinstance(names, str):
-        names = [names]
-    names = [str(n) for n in names]
-    unknown = [n for n in names if n not in available]
-    if unknown:
-        raise DataError(f"Unknown column(s) in `{argument}`: {', '.join(unknown)}. "
-                        f"Available columns: {', '.join(available)}.")
-    return names
+    return check.known_columns(f"`{argument}` column(s)", names, available)
 
 
 _RESERVED = re.compile(r"^(dense|batch_norm|activation|dropout)_\d+$|^output$|^features$|^tabular_")
