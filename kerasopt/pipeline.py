@@ -371,11 +371,10 @@ def _write_history(record: dict[str, Any], paths: dict[str, str], title: str) ->
     """Writes the curves of a run: `history.csv` and `curves.png`."""
     from kerasopt.plotting import plot_history, save_figure
 
-    columns = signals.history_columns(record["history"])
-    history = pd.DataFrame(columns)
+    history = pd.DataFrame(record["history"])  # `kerasopt.members` named Keras's `loss` `objective`
     history.insert(0, "epoch", np.asarray(record["epochs"], dtype="int64") + 1)
     _io.write_with(paths["history.csv"], lambda tmp: history.to_csv(tmp, index=False))
-    save_figure(plot_history(columns, title=title), paths["curves.png"])
+    save_figure(plot_history(record["history"], title=title), paths["curves.png"])
 
 
 def _reported(config: dict[str, Any], record: dict[str, Any], rows: dict[str, int]

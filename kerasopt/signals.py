@@ -17,13 +17,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = ["SMALL_ROWS", "data_loss_name", "early_stopping_warning", "few_rows_warning", "higher_is_better",
-           "history_columns", "scalar_scores", "small_rows_warnings", "split_scores", "summary_lines"]
+           "scalar_scores", "small_rows_warnings", "split_scores", "summary_lines"]
 
 SMALL_ROWS = 50
 """A validation, out-of-fold or test score on fewer rows than this gets a warning: one row is more than
 2% of it, so a 1.0000 on 6 rows says little (its 95% interval spans about +-0.4 at accuracy 0.5)."""
 
-_RENAMED = {"loss": "objective", "val_loss": "val_objective"}
 _SCALARS = ("rows", "accuracy", "balanced_accuracy", "log_loss", "roc_auc", "loss", "rmse", "mae", "r2")
 
 
@@ -79,18 +78,6 @@ def split_scores(scores: Mapping[str, Any], rows: int) -> dict[str, Any]:
         A new dict `{"rows": rows, **scores}` without `loss`.
     """
     return {"rows": int(rows), **{k: v for k, v in scores.items() if k not in ("rows", "loss")}}
-
-
-def history_columns(history: Mapping[str, Sequence[float]]) -> dict[str, list]:
-    """Returns per-epoch logs with Keras's `loss` / `val_loss` renamed `objective` / `val_objective`.
-
-    Args:
-        history: `History.history` or a bagged run's history.
-
-    Returns:
-        A new dict of lists, in the same order.
-    """
-    return {_RENAMED.get(k, k): list(v) for k, v in history.items()}
 
 
 def early_stopping_warning(epochs: int, patience: int, best_epochs: Sequence[int],
