@@ -20,7 +20,7 @@ from kerasopt import _validation as check
 from kerasopt import budget as budget_lib
 from kerasopt import config as config_lib
 from kerasopt import data as data_lib
-from kerasopt import signals, spec
+from kerasopt import run_outputs, signals, spec
 from kerasopt._quiet import quiet_retracing
 from kerasopt.errors import ArgumentError, ConfigError, DataError
 
@@ -37,8 +37,7 @@ __all__ = [
     "run_training",
 ]
 
-RUN_FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "curves.png", "importance.csv",
-             "importance.png", "oof_predictions.csv", "report.html")
+RUN_FILES = ("model.keras", "config.json", "metrics.json", "history.csv", "curves.png") + run_outputs.TRAIN_FILES
 _BACKUP = ".backup"
 
 
@@ -322,9 +321,6 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     table = load_table(config)
     rows = _split(config, table)
 
-    # Keras loads only after the input checks.
-    from kerasopt import run_outputs
-
     # Invalid hyperparameters raise while the first model is built, before anything is written.
     state_dir = os.path.join(out_dir, _BACKUP)
     with quiet_retracing():
@@ -481,8 +477,6 @@ def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike, ou
     Returns:
         The predictions as a DataFrame (also written to `out_path`).
     """
-    from kerasopt import run_outputs
-
     model_path, out_path = os.fspath(model_path), os.fspath(out_path)
     _io.check_out_file(out_path, overwrite)
     frame = data_lib.load_csv(data_path, encoding=encoding)
@@ -498,8 +492,7 @@ def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike, ou
     return result
 
 
-EVALUATION_FILES = ("evaluation.json", "confusion_matrix.png", "residuals.png", "importance.csv", "importance.png",
-                    "report.html")
+EVALUATION_FILES = ("evaluation.json", "confusion_matrix.png", "residuals.png") + run_outputs.EVALUATION_FILES
 
 
 def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, out_dir: str | os.PathLike,
@@ -519,7 +512,7 @@ def evaluate_file(model_path: str | os.PathLike, data_path: str | os.PathLike, o
         The scores (see `kerasopt.evaluation`), with `warnings` (a line when
         they rest on fewer than `kerasopt.signals.SMALL_ROWS` rows).
     """
-    from kerasopt import evaluation, run_outputs
+    from kerasopt import evaluation
     from kerasopt.plotting import save_figure
 
     model_path, out_dir, data_path = os.fspath(model_path), os.fspath(out_dir), os.fspath(data_path)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from kerasopt import _io
 from kerasopt import data as data_lib
+from kerasopt import run_outputs
 from kerasopt import spec as spec_lib
 from kerasopt._quiet import quiet_retracing
 from kerasopt.errors import ArgumentError, ConfigError, KerasoptError, OutputExistsError
@@ -36,7 +37,7 @@ PROJECT = "search"
 DEFAULT_POPULATION = {"grid": 8, "random": 8, "bayesian": 1, "hyperband": 1}
 # The outputs `overwrite=True` removes (nothing else in DIR is touched).
 _OWNED = ("search", "history", "logs", "search.json", "trials.csv", "trials.png", "best_config.json",
-          "best_model.keras", "comparison.csv", "baselines.json", "report.html")
+          "best_model.keras", "comparison.csv") + run_outputs.TUNE_FILES
 # Options that define a search but are not recorded in search.json: a rerun may ask for more trials,
 # the epochs are part of the resolved space, and the folder is where search.json lies.
 _NOT_RECORDED = ("data", "encoding", "max_trials", "epochs", "out")
@@ -122,8 +123,6 @@ def tune(data=None, target: str | None = None, config=None, **overrides) -> Tune
     result.seconds = time.monotonic() - start
     if o["baselines"]:
         result.comparison = _compare(result, plan)
-    from kerasopt import run_outputs  # fast baselines and report.html
-
     run_outputs.write_tune_outputs(plan.out, plan.x_train, plan.y_train, plan.x_test, plan.y_test, plan.target_info,
                                    columns=plan.columns, seed=o["seed"], baseline=o["baseline"],
                                    verbose=o["verbose"])
@@ -262,8 +261,7 @@ _RECORDED_LATER = {"label_smoothing": 0.0, "numeric_embedding": "none"}
 
 
 def _prepare_out_dir(out: str, fingerprint: dict, overwrite: bool, role: str | None) -> None:
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise OutputExistsError(f"Output path {out} is a file, not a directory. Choose another --out.")
+    _io.check_out_dir(out, ())  # refuses a file; the search's own outputs are checked below
     marker = os.path.join(out, "search.json")
     if overwrite:
         for name in _OWNED:
