@@ -41,13 +41,14 @@ def common_epoch_scores(runs: list[dict], monitor: str) -> tuple[int, dict[str, 
 
 
 def trial_metrics(runs: list[dict], objective: str, task: str, seconds: float) -> dict[str, float]:
-    """Returns what a trial reports to the oracle: `{objective: score, "best_epoch", "epochs_run", "seconds"}`.
+    """Returns what a trial reports to the oracle: `{objective: score, "best_epoch", "epochs_run", "seconds"}`
+    (`report.RESULT_METRICS`).
 
-    Regression adds `val_rmse` and `val_r2` in the target's units. `runs` are
+    Regression adds `report.EXTRA_SCORES` (`val_rmse`, `val_r2`) in the target's units. `runs` are
     `_stacked.population_runs`'s dicts.
     """
     epoch, scores = common_epoch_scores(runs, _stacked.EPOCH_MONITOR[task])
-    shown = ("val_rmse", "val_r2") if task == "regression" else ()
+    shown = report.EXTRA_SCORES if task == "regression" else ()
     return {objective: scores[objective], **{name: scores[name] for name in shown},
             "best_epoch": float(epoch), "epochs_run": float(round(np.mean([r["epochs_run"] for r in runs]))),
             "seconds": float(seconds)}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["write_config", "write_trial", "RESULT_METRICS"]
+from kerasopt.tuning.report import RESULT_METRICS
 
-RESULT_METRICS = ("best_epoch", "epochs_run", "seconds")
+__all__ = ["write_config", "write_trial"]
 
 
 def _plain(value: Any):
@@ -40,7 +40,7 @@ def write_trial(logdir: str | os.PathLike, trial_id: str, values: dict[str, Any]
         logdir: The TensorBoard log directory of the search.
         trial_id: The KerasTuner trial id.
         values: The hyperparameter values the trial used.
-        metrics: The trial's results (its objective and `RESULT_METRICS`).
+        metrics: The trial's results (its objective and `kerasopt.tuning.report.RESULT_METRICS`).
     """
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hp_api

@@ -21,13 +21,14 @@ from kerasopt import _io
 from kerasopt._terminal import TerminalLine, clock
 from kerasopt.signals import higher_is_better
 
-__all__ = ["MIN_TRIALS_FOR_INFLUENCE", "active_values", "trials_frame", "influence", "influence_note",
-           "plot_trials", "write_trials", "summary_table",
-           "progress_line", "StatusLine"]
+__all__ = ["EXTRA_SCORES", "MIN_TRIALS_FOR_INFLUENCE", "RESULT_METRICS", "active_values", "trials_frame",
+           "influence", "influence_note", "plot_trials", "write_trials", "summary_table", "progress_line",
+           "StatusLine"]
 
-_RESULT_COLUMNS = ["score", "best_epoch", "epochs_run", "seconds"]
+#: What a trial reports besides its scores (trials.csv columns after `score`, progress lines, TensorBoard).
+RESULT_METRICS = ("best_epoch", "epochs_run", "seconds")
 #: Scores a regression trial reports besides its objective (trials.csv columns, progress lines).
-_EXTRA_SCORES = ("val_rmse", "val_r2")
+EXTRA_SCORES = ("val_rmse", "val_r2")
 #: Fewest completed trials for the influence panel: below it a share of variance says nothing.
 MIN_TRIALS_FOR_INFLUENCE = 5
 
@@ -49,21 +50,21 @@ def trials_frame(oracle, objective: str) -> pd.DataFrame:
         row.update(active_values(trial.hyperparameters))
         metrics = trial.metrics
         row["score"] = metrics.get_last_value(objective) if metrics.exists(objective) else np.nan
-        for name in _EXTRA_SCORES:
+        for name in EXTRA_SCORES:
             if metrics.exists(name):
                 row[name] = metrics.get_last_value(name)
-        for name in _RESULT_COLUMNS[1:]:
+        for name in RESULT_METRICS:
             value = metrics.get_last_value(name) if metrics.exists(name) else np.nan
             row[name] = value if name == "seconds" or value is None or np.isnan(value) else int(value)
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(columns=["trial_id", "status", *_RESULT_COLUMNS])
+        return pd.DataFrame(columns=["trial_id", "status", "score", *RESULT_METRICS])
     order = {h.name: i for i, h in enumerate(oracle.get_space().space)}  # declaration order
-    extra = [c for c in _EXTRA_SCORES if c in frame.columns]
-    hp_columns = [c for c in frame.columns if c not in ("trial_id", "status", *_RESULT_COLUMNS, *extra)]
+    extra = [c for c in EXTRA_SCORES if c in frame.columns]
+    hp_columns = [c for c in frame.columns if c not in ("trial_id", "status", "score", *RESULT_METRICS, *extra)]
     hp_columns.sort(key=lambda c: order.get(c, len(order)))
-    return frame[["trial_id", "status", *hp_columns, "score", *extra, *_RESULT_COLUMNS[1:]]]
+    return frame[["trial_id", "status", *hp_columns, "score", *extra, *RESULT_METRICS]]
 
 
 def influence(frame: pd.DataFrame) -> pd.Series:
@@ -74,7 +75,7 @@ def influence(frame: pd.DataFrame) -> pd.Series:
     if len(done) < 3 or np.var(scores) == 0:
         return pd.Series(result, dtype="float64")
     for column in done.columns:
-        if column in ("trial_id", "status", *_RESULT_COLUMNS, *_EXTRA_SCORES) or column.startswith("tuner/"):
+        if column in ("trial_id", "status", "score", *RESULT_METRICS, *EXTRA_SCORES) or column.startswith("tuner/"):
             continue
         values = done[column]
         present = values.notna().to_numpy()
@@ -180,7 +181,7 @@ def progress_line(trial_id: str, objective: str, metrics: dict[str, float], valu
                   prefix: str = "") -> str:
     """Returns the one-line report of a finished trial."""
     shown = " ".join(f"{k}={_short(v)}" for k, v in values.items() if not k.startswith("tuner/"))
-    scores = "".join(f" ({k.removeprefix('val_')} {metrics[k]:.4g})" for k in _EXTRA_SCORES
+    scores = "".join(f" ({k.removeprefix('val_')} {metrics[k]:.4g})" for k in EXTRA_SCORES
                      if k in metrics and k != objective)
     return (f"{prefix}trial {trial_id}: {objective} {metrics[objective]:.4f}{scores}  best epoch "
             f"{int(metrics['best_epoch'])}/{int(metrics['epochs_run'])}  {metrics['seconds']:.1f} s  | {shown}")
@@ -195,14 +196,14 @@ def summary_table(frame: pd.DataFrame, objective: str, rows: int = 5) -> str:
             + f"; best {min(rows, len(done))} by {objective}:")
     if best.empty:
         return head
-    columns = ["trial_id", "score", *[c for c in _EXTRA_SCORES if c in best.columns and c != objective],
-               "best_epoch", "epochs_run", "seconds"]
-    hp_columns = [c for c in best.columns if c not in (*columns, *_EXTRA_SCORES, "status")
+    columns = ["trial_id", "score", *[c for c in EXTRA_SCORES if c in best.columns and c != objective],
+               *RESULT_METRICS]
+    hp_columns = [c for c in best.columns if c not in (*columns, *EXTRA_SCORES, "status")
                   and not c.startswith("tuner/") and best[c].notna().any()]
     table = best[columns + hp_columns].copy()
     for c in table.columns:
         table[c] = table[c].map(lambda v: "-" if v is None or (isinstance(v, float) and math.isnan(v))
-                                else f"{v:.4f}" if c == "score" or c in _EXTRA_SCORES
+                                else f"{v:.4f}" if c == "score" or c in EXTRA_SCORES
                                 else f"{v:.1f}" if c == "seconds" else _short(v))
     return head + "\n" + table.to_string(index=False)
 
