@@ -135,8 +135,7 @@ def _record(result, model, stacked, data: _Data, train_rows, validation_rows, st
     from kerasopt.stacking.training import member_penalties
 
     members = len(train_rows)
-    std = 1.0 if data.classification else data.target.std or 1.0
-    history = _history(result.history, members, std)
+    history = _history(result.history, members, data.target)
     fitted = np.unique(np.concatenate(train_rows))
     record = {"history": history, "epochs": list(range(result.epochs_run)),
               "best_epoch": int(np.median(result.best_epochs)),
@@ -171,7 +170,7 @@ def _callbacks(config: dict[str, Any], stacked, data: _Data, validation: bool, p
 
     callbacks = []
     if not data.classification:  # the members learn the standardized target: show its original units
-        callbacks.append(_original_units(data.target.std or 1.0))
+        callbacks.append(_original_units(data.target))
     monitor = data_loss_name(data.target.task, validation)
     if config.get("reduce_lr_on_plateau"):
         callbacks.insert(0, training._plateau(stacked, monitor, config["patience"]))
@@ -197,7 +196,7 @@ def _held_out(stacked, data: _Data, validation_rows: Sequence[np.ndarray]) -> di
     def predict(frame: pd.DataFrame, positions) -> np.ndarray:
         outputs = stacking.predict_members(stacked, stacking.encode_table(data.schema, frame))
         chosen = outputs[np.arange(len(frame)), owner[np.asarray(positions)]].astype("float64")
-        return chosen if data.classification else chosen[:, 0] * (data.target.std or 1.0) + data.target.mean
+        return chosen if data.classification else data.target.unstandardized(chosen[:, 0])
 
     held = np.flatnonzero(owner >= 0)
     predictions, truth = predict(data.features.iloc[held], held), data.labels.iloc[held].to_numpy()
@@ -211,28 +210,29 @@ def _member_mean(values: np.ndarray) -> list[float]:
     return [float(v) for v in np.asarray(values, dtype="float64").reshape(len(values), -1).mean(axis=1)]
 
 
-def _history(stacked: dict[str, np.ndarray], members: int, std: float) -> dict[str, list[float]]:
-    """The members' mean per epoch: data losses in the target's units (`std` of a regression target, else 1),
-    the penalty, and `objective` (the training loss the optimizer minimizes, scaled and with the penalty)."""
-    scale = {"mse": std ** 2, "val_mse": std ** 2, "val_mae": std}
+def _history(stacked: dict[str, np.ndarray], members: int, target) -> dict[str, list[float]]:
+    """The members' mean per epoch: data losses in the target's units (`TargetInfo.units_factor`), the
+    penalty, and `objective` (the training loss the optimizer minimizes, scaled and with the penalty)."""
     history = {}
     for key, values in stacked.items():
         if key == "loss":
             history["objective"] = [float(v) / members for v in values]
         elif key != "val_loss":
-            history[key] = [v * scale.get(key, 1.0) for v in _member_mean(values)]
+            factor = target.units_factor(key)
+            history[key] = [v * factor for v in _member_mean(values)]
     if "val_loss" in stacked:
         history["val_objective"] = _member_mean(stacked["val_loss"])
     return history
 
 
-def _original_units(std: float):
+def _original_units(target):
     """A callback that shows the members' standardized validation errors in the target's units."""
     import keras
 
     def rescale(epoch, logs):
-        for key, power in (("val_mse", 2), ("val_mae", 1)):
-            if key in logs:
-                logs[key] = np.asarray(logs[key]) * std ** power  # a new array: the recorded one is kept
+        for key in [k for k in logs if k.startswith("val_")]:
+            factor = target.units_factor(key)
+            if factor != 1.0:
+                logs[key] = np.asarray(logs[key]) * factor  # a new array: the recorded one is kept
 
     return keras.callbacks.LambdaCallback(on_epoch_end=rescale)

@@ -129,6 +129,19 @@ def test_target_labels_inverts_encode(penguins):
     assert list(target.labels(encoded)) == list(y)
 
 
+def test_regression_target_standardizes_and_scales_scores_back():
+    _, target = kerasopt.tabular.encode_target(pd.Series([1.0, 3.0, 5.0, 7.0]), task="regression")
+    std = 5.0 ** 0.5
+    assert (target.mean, target.std) == (4.0, std)
+    standardized = target.standardized([4.0, 7.0])
+    assert standardized.tolist() == [0.0, 3.0 / std]
+    assert target.unstandardized(standardized).tolist() == pytest.approx([4.0, 7.0], abs=1e-12)
+    factors = {name: target.units_factor(name) for name in ("mse", "val_mse", "val_mae", "rmse", "r2", "loss")}
+    assert factors == {"mse": std ** 2, "val_mse": std ** 2, "val_mae": std, "rmse": std, "r2": 1.0, "loss": 1.0}
+    _, labels = kerasopt.tabular.encode_target(pd.Series(["a", "b", "a", "b"]))
+    assert labels.units_factor("val_mse") == 1.0  # a classifier's scores need no scaling
+
+
 def test_train_and_estimators_default_to_the_specification():
     parameters = inspect.signature(kerasopt.train).parameters
     for name in ("epochs", "batch_size", "patience", "reduce_lr_on_plateau", "class_weight"):

@@ -51,7 +51,7 @@ def table_targets(target, y) -> np.ndarray:
     """
     encoded = target.encode(y)
     if target.task == "regression":
-        return ((np.asarray(encoded, "float64") - target.mean) / (target.std or 1.0)).astype("float32")
+        return target.standardized(encoded).astype("float32")
     return np.asarray(encoded, "int32")
 
 

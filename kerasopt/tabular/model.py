@@ -173,7 +173,7 @@ def output_side(outputs, target: TargetInfo | None, num_classes: int | None) -> 
         return outputs, None, ["accuracy", log_loss, *([SoftmaxAUC(name="auc")] if num_classes == 2 else [])]
     if target is not None:
         outputs = keras.layers.Rescaling(target.std, offset=target.mean, name="tabular_restore_target")(outputs)
-    var = 1.0 if target is None or not target.std else float(target.std) ** 2
+    var = 1.0 if target is None else target.units_factor("mse")  # the training variance
     metrics = [keras.metrics.MeanSquaredError(name="mse"), keras.metrics.RootMeanSquaredError(name="rmse"),
                keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.R2Score(name="r2")]
     return outputs, 1.0 / var, metrics

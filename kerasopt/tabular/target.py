@@ -145,6 +145,28 @@ class TargetInfo:
             return result.astype(str)
         return result
 
+    def standardized(self, values) -> np.ndarray:
+        """Regression values as stacked table networks learn them: `(values - mean) / std`, in float64."""
+        return (np.asarray(values, "float64") - self.mean) / (self.std or 1.0)
+
+    def unstandardized(self, values) -> np.ndarray:
+        """The inverse of `standardized`: a network's standardized outputs in the target's units (float64)."""
+        return np.asarray(values, "float64") * (self.std or 1.0) + self.mean
+
+    def units_factor(self, name: str) -> float:
+        """Returns the factor that turns a score of the standardized target into the target's units.
+
+        Args:
+            name: The score's name, with or without `val_`: `mse` scales by
+                `std ** 2`, `mae` and `rmse` by `std`, any other score (R^2,
+                a classifier's) by 1.
+
+        Returns:
+            The factor (1.0 for a target without `std`).
+        """
+        power = {"mse": 2, "mae": 1, "rmse": 1}.get(name.removeprefix("val_"), 0)
+        return float(self.std or 1.0) ** power
+
 
 def _label_key(value):
     """A hashable key under which 1, 1.0, np.int64(1) and True... stay apart by kind but match by value."""

@@ -105,10 +105,9 @@ def _member_history(result, k: int, target, y_val: np.ndarray) -> dict[str, list
     h = {name: np.asarray(values, dtype="float64")[:stop, k] for name, values in result.history.items()
          if name.startswith("val_") and name != "val_loss"}
     if target.task != "classification":
-        std = float(target.std or 1.0)
         mse = h.pop("val_mse")
-        h["val_mae"] = h["val_mae"] * std
-        h["val_rmse"] = np.sqrt(mse) * std
+        h["val_mae"] = h["val_mae"] * target.units_factor("val_mae")
+        h["val_rmse"] = np.sqrt(mse) * target.units_factor("val_rmse")
         # R^2 does not change under the standardization: 1 - MSE / the validation rows' own variance.
         variance = float(np.var(np.asarray(y_val, dtype="float64")))
         h["val_r2"] = 1.0 - mse / variance if variance > 0 else np.full_like(mse, np.nan)
