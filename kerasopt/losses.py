@@ -1,5 +1,5 @@
-"""The loss a kerasopt model compiles with by default, and label smoothing for integer class labels
-(which `keras.losses.SparseCategoricalCrossentropy` lacks)."""
+"""The loss a kerasopt model compiles with by default, the data loss it reports as a metric, and label
+smoothing for integer class labels (which `keras.losses.SparseCategoricalCrossentropy` lacks)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import keras
 from keras import ops
 
 from kerasopt import _validation as check
+from kerasopt.signals import data_loss_name
 
-__all__ = ["SmoothedSparseCategoricalCrossentropy", "default_loss"]
+__all__ = ["SmoothedSparseCategoricalCrossentropy", "data_loss_metric", "default_loss"]
 
 
 @keras.saving.register_keras_serializable(package="kerasopt")
@@ -63,3 +64,18 @@ def default_loss(num_classes: int | None, label_smoothing: float = 0.0, reductio
         return "mse" if num_classes is None else "sparse_categorical_crossentropy"
     plain = keras.losses.MeanSquaredError if num_classes is None else keras.losses.SparseCategoricalCrossentropy
     return plain(reduction=reduction)
+
+
+def data_loss_metric(num_classes: int | None) -> keras.metrics.Metric:
+    """Returns the data loss a kerasopt model reports: Keras's `loss` without the weight penalties.
+
+    Args:
+        num_classes: Classes of a classifier, `None` for a regression.
+
+    Returns:
+        A new `keras.metrics.SparseCategoricalCrossentropy` named `log_loss`, or
+        `keras.metrics.MeanSquaredError` named `mse` (`kerasopt.signals.data_loss_name`).
+    """
+    if num_classes is None:
+        return keras.metrics.MeanSquaredError(name=data_loss_name("regression", validation=False))
+    return keras.metrics.SparseCategoricalCrossentropy(name=data_loss_name("classification", validation=False))

@@ -204,8 +204,9 @@ def build_stacked_model(
     opt = _stacked_optimizer(optimizer, learning_rate, per_member)
     model = _stacked_graph(network, (members, n_inputs), features if normalize else None, seeds, per_member,
                            threefry=jit_compile is True and keras.backend.backend() == "tensorflow", name=name)
-    model.compile(optimizer=opt, loss=_stacked_loss(loss, num_classes, label_smoothing),
-                  metrics=_data_loss_metrics(loss, num_classes), jit_compile=jit_compile,
+    metrics = None if loss is not None else [losses.data_loss_metric(num_classes)]  # the members' mean, no penalty
+    model.compile(optimizer=opt, loss=_stacked_loss(loss, num_classes, label_smoothing), metrics=metrics,
+                  jit_compile=jit_compile,
                   steps_per_execution=check.positive_int("steps_per_execution", steps_per_execution))
     return model
 
@@ -260,14 +261,6 @@ def _blocks(embeddings, normalized: bool) -> list:
         raise ArgumentError("Invalid value for `embeddings`: expected (start, width, dim) blocks. "
                             f"Received: embeddings={embeddings!r}")
     return [(*block[:3], block[3] if len(block) == 4 else j) for j, block in enumerate(embeddings)]
-
-
-def _data_loss_metrics(loss, num_classes: int | None) -> list | None:
-    """With the default loss: the members' mean data loss per row, without the weight penalties."""
-    if loss is not None:
-        return None
-    return [keras.metrics.MeanSquaredError(name="mse") if num_classes is None
-            else keras.metrics.SparseCategoricalCrossentropy(name="log_loss")]
 
 
 def stacked_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from kerasopt import _validation as check
 from kerasopt.errors import ArgumentError
-from kerasopt.signals import higher_is_better
+from kerasopt.signals import data_loss_name, higher_is_better
 from kerasopt.stacking.builder import is_regression, member_seeds, member_variables, model_members, stacked_layers
 from kerasopt.stacking.layers import ADDITIVE_REGULARIZERS, MemberwiseL1L2, MemberwiseRegularizer
 
@@ -254,6 +254,7 @@ class _MemberValidation(keras.callbacks.Callback):
         self.y = np.asarray(y)[index][..., None]  # (rows, K, 1): Keras's functions then keep the member axis
         self.metrics = [MemberMean(s, count, name=f"val_{s}")
                         for s in (("mse", "mae") if regression else ("log_loss", "accuracy"))]
+        self.data_loss = data_loss_name("regression" if regression else "classification")
 
     def scores(self) -> dict[str, np.ndarray]:
         outputs = self.model.predict_on_batch(self.inputs)
@@ -263,8 +264,7 @@ class _MemberValidation(keras.callbacks.Callback):
             metric.update_state(self.y, outputs, sample_weight=self.mask)
             scores[metric.name] = keras.ops.convert_to_numpy(metric.result()).astype("float64")
         scores["penalty"] = member_penalties(self.model)
-        data_loss = scores["val_mse" if "val_mse" in scores else "val_log_loss"]
-        return {"val_loss": data_loss + scores["penalty"], **scores}
+        return {"val_loss": scores[self.data_loss] + scores["penalty"], **scores}
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:

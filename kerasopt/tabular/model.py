@@ -12,6 +12,7 @@ import pandas as pd
 
 from kerasopt.errors import ArgumentError, DataError
 from kerasopt.inference import predict_batches
+from kerasopt.losses import data_loss_metric
 from kerasopt.tabular.schema import Schema
 from kerasopt.tabular.target import TargetInfo
 
@@ -169,12 +170,12 @@ def output_side(outputs, target: TargetInfo | None, num_classes: int | None) -> 
         `(outputs, loss_weights, metrics)` for `Model.compile`.
     """
     if num_classes is not None:
-        log_loss = keras.metrics.SparseCategoricalCrossentropy(name="log_loss")
-        return outputs, None, ["accuracy", log_loss, *([SoftmaxAUC(name="auc")] if num_classes == 2 else [])]
+        metrics = ["accuracy", data_loss_metric(num_classes)]
+        return outputs, None, metrics + ([SoftmaxAUC(name="auc")] if num_classes == 2 else [])
     if target is not None:
         outputs = keras.layers.Rescaling(target.std, offset=target.mean, name="tabular_restore_target")(outputs)
     var = 1.0 if target is None else target.units_factor("mse")  # the training variance
-    metrics = [keras.metrics.MeanSquaredError(name="mse"), keras.metrics.RootMeanSquaredError(name="rmse"),
+    metrics = [data_loss_metric(None), keras.metrics.RootMeanSquaredError(name="rmse"),
                keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.R2Score(name="r2")]
     return outputs, 1.0 / var, metrics
 
