@@ -17,7 +17,7 @@ import pandas as pd
 from kerasopt import _io
 from kerasopt import baselines as baselines_lib
 from kerasopt import report
-from kerasopt.signals import higher_is_better, scalar_scores
+from kerasopt.signals import scalar_scores
 
 __all__ = ["TRAIN_FILES", "EVALUATION_FILES", "TUNE_FILES", "train_extras", "write_train_outputs",
            "write_evaluation_outputs", "write_tune_outputs", "comparison_lines", "prediction_frame"]
@@ -290,14 +290,15 @@ def write_evaluation_outputs(out_dir: str, model, model_path: str, data_path: st
 # -- tune ----------------------------------------------------------------------------------------
 
 def _leaderboard(out_dir: str, best: dict[str, Any], top: int = 20) -> str:
+    from kerasopt.tuning.report import ranked
+
     path = os.path.join(out_dir, "trials.csv")
     if not os.path.isfile(path):
         return '<p class="note">No trials.csv.</p>'
     frame = pd.read_csv(path)
     objective = best.get("objective")  # none when no trial completed
     if objective:
-        frame = frame.sort_values("score", ascending=not higher_is_better(objective), na_position="last",
-                                  kind="stable")
+        frame = ranked(frame, objective)
     note = (f'<p class="note">{len(frame)} trials' + (f", best first by {objective}" if objective else "")
             + (f"; the top {top} shown" if len(frame) > top else "") + ".</p>")
     return note + report.table(frame.head(top).to_dict("records"))

@@ -79,6 +79,15 @@ def test_trial_metrics_take_the_objective_at_the_common_epoch():
                        "epochs_run": 2.0, "seconds": 1.5}
 
 
+def test_summary_lists_tied_trials_in_trial_order():
+    frame = pd.DataFrame({"trial_id": [str(i) for i in range(40)], "status": ["COMPLETED"] * 40,
+                          "score": [0.25 * (i % 2) for i in range(40)], "best_epoch": [1] * 40, "epochs_run": [2] * 40,
+                          "seconds": [1.0] * 40})
+    lines = report.summary_table(frame, "val_accuracy").splitlines()
+    assert [line.split()[0] for line in lines[2:]] == ["1", "3", "5", "7", "9"]  # as report.html's leaderboard
+    assert list(report.ranked(frame, "val_loss").trial_id[:3]) == ["0", "2", "4"]
+
+
 def test_trials_figure_of_a_small_search(tmp_path):
     frame = pd.DataFrame({"trial_id": ["0", "1", "2"], "status": ["COMPLETED"] * 3, "l1": [0.1, 0.01, 0.001],
                           "score": [0.5, 0.75, 0.625], "best_epoch": [1, 2, 3], "epochs_run": [3, 3, 3],

@@ -22,7 +22,7 @@ from kerasopt._terminal import TerminalLine, clock
 from kerasopt.signals import higher_is_better
 
 __all__ = ["EXTRA_SCORES", "MIN_TRIALS_FOR_INFLUENCE", "RESULT_METRICS", "active_values", "trials_frame",
-           "influence", "influence_note", "plot_trials", "write_trials", "summary_table", "progress_line",
+           "influence", "influence_note", "plot_trials", "write_trials", "ranked", "summary_table", "progress_line",
            "StatusLine"]
 
 #: What a trial reports besides its scores (trials.csv columns after `score`, progress lines, TensorBoard).
@@ -187,10 +187,23 @@ def progress_line(trial_id: str, objective: str, metrics: dict[str, float], valu
             f"{int(metrics['best_epoch'])}/{int(metrics['epochs_run'])}  {metrics['seconds']:.1f} s  | {shown}")
 
 
+def ranked(frame: pd.DataFrame, objective: str) -> pd.DataFrame:
+    """Returns the trials best first by their `score` on `objective`: ties in their order, no score last.
+
+    Args:
+        frame: Trials with a `score` column (`trials_frame`, `trials.csv`).
+        objective: The search objective the scores are of.
+
+    Returns:
+        The sorted `pandas.DataFrame`.
+    """
+    return frame.sort_values("score", ascending=not higher_is_better(objective), na_position="last", kind="stable")
+
+
 def summary_table(frame: pd.DataFrame, objective: str, rows: int = 5) -> str:
-    """Returns a text table of the best trials."""
+    """Returns a text table of the best trials (`ranked`)."""
     done = frame[frame["score"].notna()]
-    best = done.sort_values("score", ascending=not higher_is_better(objective)).head(rows)
+    best = ranked(done, objective).head(rows)
     failed = int((frame["status"] != "COMPLETED").sum()) if len(frame) else 0
     head = (f"{len(done)} trial(s) completed" + (f", {failed} not completed" if failed else "")
             + f"; best {min(rows, len(done))} by {objective}:")
