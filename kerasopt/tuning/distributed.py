@@ -8,7 +8,6 @@ and `_compat.serve` handle are listed in docs/tuning.md (distributed search).
 from __future__ import annotations
 
 import glob
-import json
 import os
 import signal
 import socket
@@ -143,10 +142,8 @@ class _Processes:
         for path in sorted(set(glob.glob(os.path.join(self.history, "trial_*.json"))) - self.seen):
             self.seen.add(path)
             if self.verbose:
-                try:
-                    with open(path, encoding="utf-8") as f:
-                        record = json.load(f)
-                except (OSError, ValueError):
+                record = _io.read_json(path, default=None)
+                if record is None:
                     self.seen.discard(path)  # being written; read it next time
                     continue
                 print(progress_line(record["trial_id"], record["objective"], record, record["hyperparameters"],
