@@ -304,20 +304,9 @@ def _leaderboard(out_dir: str, best: dict[str, Any], top: int = 20) -> str:
     return note + report.table(frame.head(top).to_dict("records"))
 
 
-def _tune_test_scores(model_path: str, x_test: pd.DataFrame, y_test, target):
-    """The best model's scores on the held-out rows in the original labels, and its error figure."""
-    if not len(x_test) or not os.path.isfile(model_path):
-        return {}, None
-    import keras
-
-    model = keras.saving.load_model(model_path)
-    outputs = np.asarray(model.predict(x_test, batch_size=4096, verbose=0))
-    return _error_figure(target, target.labels(y_test), outputs, f"{target.name}: held-out test rows")
-
-
 def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.DataFrame, y_test, target, *,
-                       columns: dict[str, Any] | None = None, seed: int | None = 0, baseline: bool = True,
-                       verbose: int = 1) -> str:
+                       test_outputs: np.ndarray | None = None, columns: dict[str, Any] | None = None,
+                       seed: int | None = 0, baseline: bool = True, verbose: int = 1) -> str:
     """Writes `baselines.json` and `report.html` of a finalized search; prints the comparison.
 
     Args:
@@ -325,6 +314,8 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
         x_train, y_train: The search's rows (raw features, encoded targets).
         x_test, y_test: The held-out rows (may be empty).
         target: The `kerasopt.tabular.TargetInfo`.
+        test_outputs: The best model's outputs for the held-out rows (`None`:
+            no held-out rows or no best model; the report then has no test scores).
         columns: The column overrides (`categorical`, `numeric`, `drop`).
         seed: Seed of the baselines.
         baseline: Whether to fit the baselines.
@@ -337,7 +328,10 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
 
     columns = columns or {}
     best = _io.read_json(os.path.join(out_dir, "best_config.json"), default={})
-    ours, errors = _tune_test_scores(os.path.join(out_dir, "best_model.keras"), x_test, y_test, target)
+    ours, errors = {}, None  # the best model's scores on the held-out rows in the original labels, its error figure
+    if test_outputs is not None:
+        ours, errors = _error_figure(target, target.labels(y_test), np.asarray(test_outputs),
+                                     f"{target.name}: held-out test rows")
     found = None
     if baseline:
         schema = tabular.infer_schema(x_train, categorical=columns.get("categorical") or (),

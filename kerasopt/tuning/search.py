@@ -119,13 +119,13 @@ def tune(data=None, target: str | None = None, config=None, **overrides) -> Tune
         if o["role"] == "worker" or not o["finalize"]:
             # A worker's oracle is a client of the chief's; the chief (or the launcher) collects the results.
             return TuneResult(plan.out, pd.DataFrame(), seconds=time.monotonic() - start)
-        result = _finalize(plan, search_tuner)
+        result, test_outputs = _finalize(plan, search_tuner)
     result.seconds = time.monotonic() - start
     if o["baselines"]:
         result.comparison = _compare(result, plan)
     run_outputs.write_tune_outputs(plan.out, plan.x_train, plan.y_train, plan.x_test, plan.y_test, plan.target_info,
-                                   columns=plan.columns, seed=o["seed"], baseline=o["baseline"],
-                                   verbose=o["verbose"])
+                                   test_outputs=test_outputs, columns=plan.columns, seed=o["seed"],
+                                   baseline=o["baseline"], verbose=o["verbose"])
     return result
 
 
@@ -427,8 +427,9 @@ def make_tuner(tuner: str, space: dict[str, Any], *, target, columns: dict | Non
                        project_name=PROJECT)
 
 
-def _finalize(plan: _Plan, search_tuner) -> TuneResult:
-    """Writes trials.csv, trials.png, best_config.json and best_model.keras of a finished search."""
+def _finalize(plan: _Plan, search_tuner) -> tuple[TuneResult, np.ndarray | None]:
+    """Writes trials.csv, trials.png, best_config.json and best_model.keras of a finished search; returns the
+    result and the best model's outputs for the held-out test rows (`None`: no rows or no completed trial)."""
     from kerasopt.tuning import report
 
     oracle, verbose = search_tuner.oracle, plan.options["verbose"]
@@ -442,9 +443,9 @@ def _finalize(plan: _Plan, search_tuner) -> TuneResult:
     if not best_trials:
         if verbose:
             print("no trial completed; nothing to retrain.")
-        return TuneResult(plan.out, frame, stopped_by_time_budget=stopped)
+        return TuneResult(plan.out, frame, stopped_by_time_budget=stopped), None
     best = best_trials[0]
-    best_config = _best_model(plan, search_tuner, best)
+    best_config, test_outputs = _best_model(plan, search_tuner, best)
     if verbose:
         print(report.summary_table(frame, objective))
         note = report.influence_note(frame)
@@ -458,11 +459,14 @@ def _finalize(plan: _Plan, search_tuner) -> TuneResult:
               f"{best_config['retrain_epochs']} epochs" + (f" with {members} seeds, averaged," if members > 1 else "")
               + f" -> {os.path.join(plan.out, 'best_model.keras')}" + (f"; held-out test: {shown}" if shown else ""))
     return TuneResult(plan.out, frame, best=best_config, test_metrics=best_config.get("test_metrics", {}),
-                      stopped_by_time_budget=stopped)
+                      stopped_by_time_budget=stopped), test_outputs
 
 
-def _best_model(plan: _Plan, search_tuner, best) -> dict[str, Any]:
-    """Retrains the best trial's configuration into best_model.keras unless an earlier run did; its best_config."""
+def _best_model(plan: _Plan, search_tuner, best) -> tuple[dict[str, Any], np.ndarray | None]:
+    """Retrains the best trial's configuration into best_model.keras unless an earlier run did; returns its
+    best_config and the model's outputs for the held-out test rows (`None` without them), predicted once."""
+    import keras
+
     ensemble = plan.options["ensemble"]
     best_config = _best_config(search_tuner, best, list(plan.x_train.columns))
     best_config["ensemble"] = int(ensemble)
@@ -473,7 +477,8 @@ def _best_model(plan: _Plan, search_tuner, best) -> dict[str, Any]:
         earlier = _io.read_json(config_path)
     if earlier and earlier.get("trial_id") == best.trial_id and earlier.get("hyperparameters") == \
             best_config["hyperparameters"] and earlier.get("ensemble", 1) == ensemble:
-        return earlier  # the same best trial: keep the model already retrained
+        # the same best trial: keep the model already retrained
+        return earlier, _test_outputs(plan, keras.saving.load_model(model_path) if len(plan.x_test) else None)
     status = None
     if plan.options["verbose"]:
         from kerasopt.tuning.report import StatusLine
@@ -482,13 +487,15 @@ def _best_model(plan: _Plan, search_tuner, best) -> dict[str, Any]:
         status.announce(f"retraining trial {best.trial_id}'s configuration on {len(plan.x_train)} rows for "
                         f"{best_config['retrain_epochs']} epochs" + (f", {ensemble} seeds" if ensemble > 1 else ""))
     try:
-        best_config["test_metrics"] = _retrain(plan, search_tuner, best, model_path, best_config["retrain_epochs"],
-                                               progress=status is not None and status.active)
+        model = _retrain(plan, search_tuner, best, model_path, best_config["retrain_epochs"],
+                         progress=status is not None and status.active)
     finally:
         if status is not None:
             status.clear()
+    outputs = _test_outputs(plan, model)
+    best_config["test_metrics"] = {} if outputs is None else _test_metrics(plan, model, outputs)
     _io.write_json(config_path, best_config)
-    return best_config
+    return best_config, outputs
 
 
 def _best_config(search_tuner, trial, columns: list[str]) -> dict[str, Any]:
@@ -510,8 +517,8 @@ def _best_config(search_tuner, trial, columns: list[str]) -> dict[str, Any]:
             "features": list(columns)}
 
 
-def _retrain(plan: _Plan, search_tuner, trial, path: str, epochs: int, progress: bool) -> dict[str, float]:
-    """Trains `ensemble` networks of the trial's configuration on all search rows, saves their average.
+def _retrain(plan: _Plan, search_tuner, trial, path: str, epochs: int, progress: bool):
+    """Trains `ensemble` networks of the trial's configuration on all search rows, saves and returns their average.
 
     They train as one stacked model (`kerasopt.tuning._stacked.stacked_retrain`); the saved model is
     the averaging `TabularModel`, which takes raw rows.
@@ -519,7 +526,6 @@ def _retrain(plan: _Plan, search_tuner, trial, path: str, epochs: int, progress:
     import keras
 
     from kerasopt.callbacks import ProgressLine
-    from kerasopt.training import evaluate
     from kerasopt.tuning._stacked import stacked_retrain
 
     keras.backend.clear_session()
@@ -532,13 +538,24 @@ def _retrain(plan: _Plan, search_tuner, trial, path: str, epochs: int, progress:
     model = stacked_retrain(hypermodel, hp, plan.x_train, plan.y_train, columns=hypermodel.columns, epochs=epochs,
                             members=ensemble, seed=search_tuner.seed, callbacks=callbacks)
     _io.write_with(path, model.save)
-    x_test, y_test = plan.x_test, plan.y_test
-    if not len(x_test):
-        return {}
+    return model
+
+
+def _test_outputs(plan: _Plan, model) -> np.ndarray | None:
+    """The outputs of the table `model` for the held-out test rows (`None` without rows or model)."""
+    if model is None or not len(plan.x_test):
+        return None
+    return np.asarray(model.predict(plan.x_test, batch_size=4096, verbose=0))
+
+
+def _test_metrics(plan: _Plan, model, outputs: np.ndarray) -> dict[str, float]:
+    """The model's Keras metrics (`training.evaluate`'s) of its test `outputs`, with the row count, without `loss`."""
+    from kerasopt import inference
     from kerasopt.signals import split_scores  # the data loss, not Keras's penalized `loss`
 
-    # The search holds encoded targets; a table model's `evaluate` takes its original labels.
-    return split_scores(evaluate(model, x_test, model.target.labels(y_test)), len(x_test))
+    # The search holds encoded targets; the table model converts its original labels.
+    targets = model.convert_targets(model.target.labels(plan.y_test))
+    return split_scores(inference.output_metrics(model, targets, outputs), len(outputs))
 
 
 def _compare(result: TuneResult, plan: _Plan) -> pd.DataFrame:
