@@ -58,7 +58,8 @@ def resolve(file_config: dict[str, Any] | None = None, **overrides) -> dict[str,
     """Returns the full configuration: defaults < file values < overrides.
 
     `None` overrides (flags not given) and the keys of `spec.DERIVED` are ignored; keys may use
-    dashes. `schedule` without `schedule_args` drops the default schedule's arguments.
+    dashes. `schedule` without `schedule_args` takes the default's `schedule_args` if it names the
+    default schedule, else none: those arguments belong to the default schedule.
 
     Args:
         file_config: Values from a configuration file (or a dict).
@@ -76,7 +77,8 @@ def resolve(file_config: dict[str, Any] | None = None, **overrides) -> dict[str,
         source = {str(k).replace("-", "_"): v for k, v in source.items()}
         source = {k: v for k, v in source.items() if k not in spec.DERIVED}
         if "schedule" in source and "schedule_args" not in source:
-            config["schedule_args"] = {}  # the default's arguments belong to the default schedule
+            same = source["schedule"] == DEFAULTS["schedule"]
+            config["schedule_args"] = copy.deepcopy(DEFAULTS["schedule_args"]) if same else {}
         for key, value in source.items():
             if key not in DEFAULTS:
                 raise ConfigError(f"Unknown configuration key {key!r}.{check.suggest(key, DEFAULTS)} "

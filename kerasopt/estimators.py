@@ -52,12 +52,10 @@ class _DenseEstimator(BaseEstimator):
     _task = ""
 
     def _config(self) -> dict[str, Any]:
-        params = {key: getattr(self, key) for key in _SPEC_KEYS}
-        for key, choice in (("optimizer_args", "optimizer"), ("schedule_args", "schedule")):
-            if params[key] is None:  # None: the specification's own value for the default choice
-                params[key] = dict(_D[key]) if params[choice] == _D[choice] else {}
-        units = params["hidden_units"]
-        params["hidden_units"] = [units] if isinstance(units, int) else None if units is None else list(units)
+        # `None` arguments are `resolve`'s: the default's `schedule_args` for the default schedule, else none;
+        # the default `optimizer_args`.
+        params = {key: getattr(self, key) for key in _SPEC_KEYS
+                  if not (key.endswith("_args") and getattr(self, key) is None)}
         for key in ("class_weight", "label_smoothing"):  # a classifier's own
             if hasattr(self, key):
                 params[key] = getattr(self, key)

@@ -133,6 +133,7 @@ def _units(name: str, value) -> list[int]:
             value = [int(v) for v in (p.strip() for p in value.split(",")) if v]
         except ValueError:
             raise check._fail(name, "a list of positive integers (units per hidden layer), e.g. 64,32", value) from None
+    value = value.tolist() if hasattr(value, "tolist") else value  # a NumPy array or integer (an estimator's)
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, list, tuple)):
         raise check._fail(name, "a list of positive integers (units per hidden layer)", value)
     return check.units(name, value)

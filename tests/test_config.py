@@ -18,6 +18,16 @@ def test_a_new_schedule_does_not_inherit_the_default_schedule_arguments():
     assert config.resolve({"schedule": "step", "schedule_args": {"step_size": 3}})["schedule_args"] == {"step_size": 3}
 
 
+def test_naming_the_default_schedule_keeps_its_arguments():
+    default, arguments = config.DEFAULTS["schedule"], config.DEFAULTS["schedule_args"]
+    assert arguments  # else there is nothing to keep
+    assert config.resolve(schedule=default)["schedule_args"] == arguments
+    assert config.resolve({"schedule": default})["schedule_args"] == arguments
+    # the file's arguments belong to the file's schedule
+    assert config.resolve({"schedule": "step", "schedule_args": {"step_size": 3}},
+                          schedule=default)["schedule_args"] == arguments
+
+
 @pytest.mark.parametrize(
     "file_config, message",
     [

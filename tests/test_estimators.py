@@ -51,6 +51,18 @@ def test_defaults_come_from_the_specification():
     assert set(DenseRegressor().get_params()) == set(params) - {"class_weight", "label_smoothing"}
 
 
+@pytest.mark.parametrize("schedule", [DEFAULTS["schedule"], "step", None])
+def test_the_configuration_is_resolved_as_a_configuration_file_is(schedule):
+    from kerasopt import config
+
+    assert DenseRegressor(schedule=schedule)._config() == config.resolve({"schedule": schedule})
+
+
+def test_hidden_units_may_be_numpy_values():
+    for units, expected in ((np.array([8, 4]), [8, 4]), (np.int64(8), [8]), (8, [8]), ((8, 4), [8, 4])):
+        assert DenseRegressor(hidden_units=units)._config()["hidden_units"] == expected
+
+
 def test_classifier_on_a_mixed_frame_keeps_labels_and_names():
     frame, labels = table()
     clf = DenseClassifier(**{**FAST, "validation_split": 0.25, "patience": 1}).fit(frame, labels)
