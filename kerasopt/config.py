@@ -115,7 +115,7 @@ def model_arguments(config: dict[str, Any], steps_per_epoch: int) -> dict[str, A
                                   steps_per_epoch=steps_per_epoch, epochs=config["epochs"],
                                   **config["schedule_args"])
     optimizer = config["optimizer"]
-    if isinstance(optimizer, str):
+    if isinstance(optimizer, str) and config["optimizer_args"]:
         optimizer = {"name": optimizer, **config["optimizer_args"]}
     return {**{name: config[name] for name in spec.BUILD_MODEL_ARGS}, "optimizer": optimizer,
             "learning_rate": learning_rate, "seed": config["seed"]}

@@ -11,31 +11,26 @@ from typing import Any
 
 import keras_tuner
 
-from kerasopt import spec
+from kerasopt import config as config_lib
 from kerasopt.tuning import space as space_lib
 
 __all__ = ["DenseHyperModel", "model_kwargs"]
 
 
 def model_kwargs(values: dict[str, Any], space: dict[str, Any], n_rows: int) -> dict[str, Any]:
-    """Returns the `build_model` arguments (all but the inputs) of a trial's `values`.
+    """Returns the `build_model` arguments (all but the inputs and the seed) of a trial's `values`.
 
-    Every option of `kerasopt.spec.BUILD_MODEL_ARGS` a search sets (`kernel_initializer` keeps its
-    default); the schedule is built as a run builds it, spanning the trial's epochs of `n_rows` rows.
+    They are a run's (`kerasopt.config.model_arguments`) for the configuration of the trial's values,
+    its momentum as the optimizer's argument and the space's `schedule_args` of its schedule; the
+    options a search does not set keep their defaults, and the schedule spans the trial's epochs of
+    `n_rows` rows.
     """
-    from kerasopt import schedules
-
-    optimizer: Any = values["optimizer"]
-    if values["momentum"] is not None:
-        optimizer = {"name": optimizer, "momentum": float(values["momentum"])}
-    steps_per_epoch = max(1, math.ceil(n_rows / values["batch_size"]))
-    learning_rate = schedules.get(values["schedule"], learning_rate=float(values["learning_rate"]),
-                                  steps_per_epoch=steps_per_epoch, epochs=values["epochs"],
-                                  **space["schedule_args"].get(values["schedule"], {}))
-    kwargs = {name: values[name] for name in spec.BUILD_MODEL_ARGS if name in values}
-    kwargs.update(hidden_units=list(values["hidden_units"]), dropout=float(values["dropout"]),
-                  batch_norm=bool(values["batch_norm"]), l1=float(values["l1"]), l2=float(values["l2"]),
-                  optimizer=optimizer, learning_rate=learning_rate)
+    momentum = values["momentum"]
+    config = config_lib.resolve({name: value for name, value in values.items() if name != "momentum"},
+                                optimizer_args={} if momentum is None else {"momentum": float(momentum)},
+                                schedule_args=space["schedule_args"].get(values["schedule"], {}))
+    kwargs = config_lib.model_arguments(config, max(1, math.ceil(n_rows / config["batch_size"])))
+    del kwargs["seed"]  # a trial seeds its members
     return kwargs
 
 
