@@ -55,10 +55,13 @@ def trial_metrics(runs: list[dict], objective: str, task: str, seconds: float) -
 
 
 class SearchTuner(keras_tuner.Tuner):
-    """A `keras_tuner.Tuner` for `DenseHyperModel` searches (see the module docstring)."""
+    """A `keras_tuner.Tuner` for `DenseHyperModel` searches (see the module docstring).
 
-    def __init__(self, oracle, hypermodel, *, cv=None, validation_split=0.2, executions=1, seed=0,
-                 out_dir=".", timeout=None, verbose=1, status=None, tensorboard=None, population=1, **kwargs):
+    `kerasopt.tuning.search.make_tuner` makes it, with a search's options.
+    """
+
+    def __init__(self, oracle, hypermodel, *, cv, validation_split, executions, seed, out_dir, timeout, verbose,
+                 status, tensorboard, population, **kwargs):
         self.cv = cv
         self.population = max(1, int(population))
         self._encoding = None

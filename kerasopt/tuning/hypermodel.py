@@ -41,11 +41,11 @@ class DenseHyperModel(keras_tuner.HyperModel):
         space: A space from `kerasopt.tuning.space.resolve_space`.
         target: The `kerasopt.tabular.TargetInfo` of the table's target.
         columns: Column overrides: `{"categorical": [...], "numeric": [...], "drop": [...]}`.
-        patience: Early-stopping patience in epochs.
+        patience: Early-stopping patience in epochs (the search's `patience` option).
     """
 
     def __init__(self, space: dict[str, Any], target, *, columns: dict[str, list[str]] | None = None,
-                 patience: int = 10):
+                 patience: int):
         super().__init__(name="kerasopt_dense", tunable=True)
         self.space = space
         self.target = target
