@@ -98,8 +98,7 @@ def _add_field(g, f, check: bool = False) -> None:
 
     if f.cli is None:
         return
-    choices = f"; one of {', '.join(map(str, f.choices))}" if f.choices else ""
-    text = f"{f.help}{choices} (default: {spec.format_default(f)})".replace("%", "%%")
+    text = spec.describe(f).replace("%", "%%")
     if f.cli == "bool":
         g.add_argument(f.flag, action=argparse.BooleanOptionalAction, default=None, help=text)
     elif f.cli == "json":

@@ -12,8 +12,10 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from kerasopt import config as config_lib
+from kerasopt import spec
 from kerasopt._quiet import quiet_retracing
 from kerasopt.data import holdout_rows
 from kerasopt.errors import ArgumentError
@@ -158,69 +161,44 @@ def _rows(config: dict[str, Any], members: int, y: np.ndarray, task: str) -> dic
     return {"train": np.sort(train), "validation": np.sort(validation), "test": validation[:0]}
 
 
-_PARAMS_DOC = """
-    Args:
-        hidden_units: Units of each hidden layer (a tuple; an int for one; `None`: sized to the
-            training rows per network by `kerasopt.budget.hidden_units_for`: `(128, 128)` up to
-            16,384 rows, except a classification of up to 4,096, else `(128,)`).
-        activation: Activation of the hidden layers.
-        kernel_initializer: Initializer of every Dense kernel.
-        l1: L1 penalty strength of every Dense kernel.
-        l2: L2 penalty strength.
-        dropout: Dropout rate after each hidden layer.
-        batch_norm: Whether to put BatchNormalization before each activation.
-        optimizer: Optimizer name, dict or instance.
-        optimizer_args: Extra arguments of a named optimizer (`None`: the
-            specification's for the default optimizer, else none).
-        learning_rate: Initial learning rate.
-        schedule: Learning-rate schedule name (`kerasopt.schedules.available()`)
-            or `None` for a constant rate.
-        schedule_args: The schedule's arguments (`None`: the specification's
-            for the default schedule, else none).
-        epochs: Maximum number of epochs (`None`: sized to the training
-            rows by `kerasopt.budget`, 300 up to 4,096 rows).
-        batch_size: Mini-batch size (`None`: sized, 32 up to 4,096 rows).
-        patience: Epochs without improvement before early stopping (`None`:
-            sized, 50 up to 4,096 rows).
-        reduce_lr_on_plateau: Whether to halve a constant learning rate on plateaus.
-        validation_split: Fraction of the rows held out to choose the epoch
-            count by early stopping; 0 trains for `epochs` on all rows.
-        refit: Whether to retrain on all rows for the chosen epoch count.
-        bagging: Number K of networks to train instead, each on all but one
-            of K folds with early stopping on its own fold, as one stacked
-            model (`kerasopt.bagging`); `predict` averages them. 0 trains
-            one network (`validation_split`, `refit`). With fewer than 2K
-            rows, one member per two rows; below 4 rows, one network.
-        seed: Seed of the initial weights, shuffles and the split.
-        verbose: Verbosity of Keras's `fit`.
-        categorical: Column names to treat as categorical (see
-            `kerasopt.tabular.infer_schema`).
-        numeric: Column names to treat as numeric.
-        drop: Column names to leave out.
-        numeric_scaling: `"robust"` (the default: median and
-            interquartile range, then smooth clipping of extremes) or
-            `"standard"` (mean and standard deviation); see
-            `kerasopt.tabular.build_preprocessing`.
-        numeric_bins: When > 0, each numeric column also gets a
-            piecewise-linear encoding into up to this many bins at its
-            training quantiles, beside its scaled value (see
-            `kerasopt.tabular.PiecewiseLinearEncoding`); 0: off; `None`:
-            16, or 48 above 4,096 training rows per network.
-        numeric_embedding: `"none"` (the default) or `"periodic"`: each
-            numeric column also gets a learned periodic embedding in the
-            network (`kerasopt.tabular.PeriodicEmbedding`).
-"""
+# What an estimator's argument means beyond its option's `--help` text (`kerasopt.spec.describe`).
+_NOTES = {
+    "hidden_units": "A tuple (`()`: no hidden layer), or an int for one layer.",
+    "optimizer_args": "`None`: the default.",
+    "schedule": "`None`: constant.",
+    "schedule_args": "`None`: the default for the default schedule, none for another.",
+    "class_weight": "A dict `{label: weight}` weights each class.",
+    "validation_split": "0 trains for `epochs` on all rows.",
+    "bagging": "`predict` averages the networks. With fewer than 2K rows, one member per two rows; below 4 "
+               "rows, one network.",
+}
+# The estimators' arguments that are not options of the specification.
+_OWN = {"verbose": "verbosity of Keras's `fit`."}
 
 
+def _with_args(cls):
+    """Writes the `Args:` block of `cls`'s constructor into its docstring, before `Attributes:`.
+
+    An option's entry is its `--help` text from `kerasopt.spec` (help, choices and default) and its
+    note in `_NOTES`; an estimator's own argument's is its text in `_OWN`.
+    """
+    block = "    Args:\n"
+    for name in list(inspect.signature(cls.__init__).parameters)[1:]:
+        text = _OWN[name] if name in _OWN else f"{spec.describe(spec.FIELD[name])}. {_NOTES.get(name, '')}"
+        block += textwrap.fill(f"{name}: {text}", 100, initial_indent=" " * 8, subsequent_indent=" " * 12,
+                               break_long_words=False, break_on_hyphens=False) + "\n"
+    if cls.__doc__ is not None:  # `python -OO` drops docstrings
+        cls.__doc__ = cls.__doc__.replace("    Attributes:", block + "\n    Attributes:", 1)
+    return cls
+
+
+@_with_args
 class DenseClassifier(ClassifierMixin, _DenseEstimator):
-    __doc__ = """A regularized Dense-network classifier for tables, as a scikit-learn estimator.
+    """A regularized Dense-network classifier for tables, as a scikit-learn estimator.
 
     Labels may be strings, booleans, integers in any range or integral
     floats; `classes_` holds them and `predict` returns them. Binary
     problems report AUC among the Keras metrics.
-    """ + _PARAMS_DOC + """        class_weight: `None`, `"balanced"` or a dict `{label: weight}`.
-        label_smoothing: Share of each one-hot target spread over the
-            classes in the cross-entropy, in [0, 1).
 
     Attributes:
         classes_: The class labels, in the order of `predict_proba`'s columns.
@@ -282,12 +260,13 @@ class DenseClassifier(ClassifierMixin, _DenseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
+@_with_args
 class DenseRegressor(RegressorMixin, _DenseEstimator):
-    __doc__ = """A regularized Dense-network regressor for tables, as a scikit-learn estimator.
+    """A regularized Dense-network regressor for tables, as a scikit-learn estimator.
 
     The target is standardized inside the network and restored on output;
     the loss is the squared error divided by the target's variance.
-    """ + _PARAMS_DOC + """
+
     Attributes:
         model_: The fitted `kerasopt.tabular.TabularModel`.
         n_features_in_: Number of columns seen in `fit`.

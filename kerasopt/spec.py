@@ -33,7 +33,7 @@ from kerasopt.errors import ArgumentError, ConfigError
 __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
            "TASKS", "TRAIN_COMMAND_FIELDS", "DEMO_TARGET", "COURSE_PRESET", "LABEL_SMOOTHING", "NUMERIC_SCALING",
            "NUMERIC_EMBEDDING", "defaults", "fields",
-           "check_value", "check_data_source", "format_default", "TUNE_FIELDS",
+           "check_value", "check_data_source", "format_default", "describe", "TUNE_FIELDS",
            "TUNE_FIELD", "TUNERS", "TUNE_OBJECTIVES", "DEFINES_SEARCH", "tune_options", "to_argv", "default_out"]
 
 # Kept in step with kerasopt.optimizers.available() and kerasopt.schedules.available() (checked by
@@ -372,6 +372,12 @@ def format_default(field: Field) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value) if value else "none"
     return str(value)
+
+
+def describe(field: Field) -> str:
+    """Returns a field's text in `--help`: its help, its choices and its default (`format_default`)."""
+    choices = f"; one of {', '.join(map(str, field.choices))}" if field.choices else ""
+    return f"{field.help}{choices} (default: {format_default(field)})"
 
 
 # -- kerasopt tune ---------------------------------------------------------------------------------

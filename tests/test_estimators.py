@@ -63,6 +63,23 @@ def test_hidden_units_may_be_numpy_values():
         assert DenseRegressor(hidden_units=units)._config()["hidden_units"] == expected
 
 
+@pytest.mark.parametrize("cls", [DenseClassifier, DenseRegressor])
+def test_the_docstring_documents_every_constructor_argument_in_order(cls):
+    import inspect
+    import re
+
+    from kerasopt import spec
+
+    block = cls.__doc__.split("\n    Args:\n", 1)[1].split("\n\n", 1)[0]
+    entries = re.split(r"\n(?! {12})", block)  # an entry's lines after its first are indented further
+    assert all(re.fullmatch(r" {8}\w+: \S.*(\n {12}\S.*)*", entry) for entry in entries)
+    names = [entry.split(":")[0].strip() for entry in entries]
+    assert names == list(inspect.signature(cls.__init__).parameters)[1:]
+    for name, entry in zip(names, entries):  # an option's entry is its `--help` text
+        if name in spec.FIELD:
+            assert " ".join(entry.split()).startswith(f"{name}: {spec.describe(spec.FIELD[name])}.")
+
+
 def test_classifier_on_a_mixed_frame_keeps_labels_and_names():
     frame, labels = table()
     clf = DenseClassifier(**{**FAST, "validation_split": 0.25, "patience": 1}).fit(frame, labels)
