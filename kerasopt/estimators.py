@@ -161,16 +161,17 @@ def _rows(config: dict[str, Any], members: int, y: np.ndarray, task: str) -> dic
     return {"train": np.sort(train), "validation": np.sort(validation), "test": validation[:0]}
 
 
-# What an estimator's argument means beyond its option's `--help` text (`kerasopt.spec.describe`).
+# What an estimator's argument means beyond its option's text (`kerasopt.spec.describe_python`).
 _NOTES = {
     "hidden_units": "A tuple (`()`: no hidden layer), or an int for one layer.",
     "optimizer_args": "`None`: the default.",
     "schedule": "`None`: constant.",
     "schedule_args": "`None`: the default for the default schedule, none for another.",
     "class_weight": "A dict `{label: weight}` weights each class.",
+    "reduce_lr_on_plateau": "Needs `schedule='constant'` and `bagging=0`.",
     "validation_split": "0 trains for `epochs` on all rows.",
-    "bagging": "`predict` averages the networks. With fewer than 2K rows, one member per two rows; below 4 "
-               "rows, one network.",
+    "bagging": "With 0, early stopping on `validation_split`, then `refit`. `predict` averages the networks. "
+               "With fewer than 2K rows, one member per two rows; below 4 rows, one network.",
 }
 # The estimators' arguments that are not options of the specification.
 _OWN = {"verbose": "verbosity of Keras's `fit`."}
@@ -179,12 +180,14 @@ _OWN = {"verbose": "verbosity of Keras's `fit`."}
 def _with_args(cls):
     """Writes the `Args:` block of `cls`'s constructor into its docstring, before `Attributes:`.
 
-    An option's entry is its `--help` text from `kerasopt.spec` (help, choices and default) and its
-    note in `_NOTES`; an estimator's own argument's is its text in `_OWN`.
+    An option's entry is its text from `kerasopt.spec` (help, choices and the constructor's default, as
+    Python writes them: `spec.describe_python`) and its note in `_NOTES`; an estimator's own argument's is
+    its text in `_OWN`.
     """
     block = "    Args:\n"
-    for name in list(inspect.signature(cls.__init__).parameters)[1:]:
-        text = _OWN[name] if name in _OWN else f"{spec.describe(spec.FIELD[name])}. {_NOTES.get(name, '')}"
+    for name, parameter in list(inspect.signature(cls.__init__).parameters.items())[1:]:
+        text = (_OWN[name] if name in _OWN
+                else f"{spec.describe_python(spec.FIELD[name], parameter.default)}. {_NOTES.get(name, '')}")
         block += textwrap.fill(f"{name}: {text}", 100, initial_indent=" " * 8, subsequent_indent=" " * 12,
                                break_long_words=False, break_on_hyphens=False) + "\n"
     if cls.__doc__ is not None:  # `python -OO` drops docstrings

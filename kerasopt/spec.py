@@ -22,6 +22,7 @@ import copy
 import json
 import numbers
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -33,7 +34,7 @@ from kerasopt.errors import ArgumentError, ConfigError
 __all__ = ["Field", "FIELDS", "FIELD", "GROUPS", "DERIVED", "BUILD_MODEL_ARGS", "OPTIMIZERS", "SCHEDULES",
            "TASKS", "TRAIN_COMMAND_FIELDS", "DEMO_TARGET", "COURSE_PRESET", "LABEL_SMOOTHING", "NUMERIC_SCALING",
            "NUMERIC_EMBEDDING", "defaults", "fields",
-           "check_value", "check_data_source", "format_default", "describe", "TUNE_FIELDS",
+           "check_value", "check_data_source", "format_default", "describe", "describe_python", "TUNE_FIELDS",
            "TUNE_FIELD", "TUNERS", "TUNE_OBJECTIVES", "DEFINES_SEARCH", "tune_options", "to_argv", "default_out"]
 
 # Kept in step with kerasopt.optimizers.available() and kerasopt.schedules.available() (checked by
@@ -73,7 +74,8 @@ class Field:
         name: The config key and `build_model` argument; the flag is `--name-with-dashes`.
         type: Type of one value, which also converts the command-line text.
         default: The default value.
-        help: One line for `--help` (the default is appended).
+        help: One line for `--help` (the default is appended). Text in `[[...]]` is for the command line
+            alone (typed values, flags): `describe_python` leaves it out.
         group: One of `GROUPS`; `"search"` for an option of a search (`TUNE_FIELDS`), `"train"` for one
             of the `kerasopt train` command alone (`TRAIN_COMMAND_FIELDS`).
         check: `check(name, value) -> value`, validating and normalizing (raising
@@ -207,11 +209,11 @@ FIELDS: tuple[Field, ...] = (
     Field("encoding", str, None, "text encoding of the CSV, e.g. latin-1 or cp1252; none: UTF-8 (with or "
           "without byte-order mark)", "data", check=_optional(_encoding), metavar="NAME"),
     # -- columns -------------------------------------------------------------------------------
-    Field("categorical", str, [], "columns to treat as categories, e.g. a,b", "columns",
+    Field("categorical", str, [], "columns to treat as categories[[, e.g. a,b]]", "columns",
           check=_columns, cli="comma", metavar="COL,..."),
-    Field("numeric", str, [], "columns to treat as numbers, e.g. c", "columns",
+    Field("numeric", str, [], "columns to treat as numbers[[, e.g. c]]", "columns",
           check=_columns, cli="comma", metavar="COL,..."),
-    Field("drop", str, [], "columns to leave out, e.g. d", "columns", check=_columns, cli="comma",
+    Field("drop", str, [], "columns to leave out[[, e.g. d]]", "columns", check=_columns, cli="comma",
           metavar="COL,..."),
     Field("task", str, None, "classification or regression; none: inferred from the target column",
           "columns", check=_optional(_one_of(TASKS)), choices=TASKS),
@@ -226,7 +228,7 @@ FIELDS: tuple[Field, ...] = (
           "its scaled value: none, or periodic (cosines of learned frequencies mapped to 3 values, as RealMLP's "
           "PBLD)", "columns", check=_one_of(NUMERIC_EMBEDDINGS), choices=NUMERIC_EMBEDDINGS),
     # -- model ---------------------------------------------------------------------------------
-    Field("hidden_units", int, None, "units per hidden layer, e.g. 64,32; the flag alone: no hidden layer; "
+    Field("hidden_units", int, None, "units per hidden layer[[, e.g. 64,32; the flag alone: no hidden layer]]; "
           f"none: {','.join(map(str, budget.TWO_LAYER_UNITS))} up to {budget.TWO_LAYER_ROWS:,} training rows (a "
           f"classification: {budget.SMALL_TABLE_ROWS + 1:,} to {budget.TWO_LAYER_ROWS:,}), else "
           f"{','.join(map(str, budget.HIDDEN_UNITS))}", "model",
@@ -241,7 +243,8 @@ FIELDS: tuple[Field, ...] = (
           check=_per_layer(check.non_negative_float), search={"l1": dict(_LOG_RANGE)}),
     Field("l2", float, 0.0, "L2 strength on every Dense kernel", "model",
           check=_per_layer(check.non_negative_float), search={"l2": dict(_LOG_RANGE)}),
-    Field("dropout", float, 0.0, "dropout rate after the hidden layers, one or one per layer (e.g. 0.2,0.1)", "model",
+    Field("dropout", float, 0.0, "dropout rate after the hidden layers, one or one per layer[[ (e.g. 0.2,0.1)]]",
+          "model",
           check=_per_layer(check.unit_interval), cli="nargs", nargs="+", metavar="RATE,...",
           search={"dropout": {"min": 0.0, "max": 0.3, "step": 0.1}}),
     Field("batch_norm", bool, False, "batch normalization between each Dense layer and its activation",
@@ -252,7 +255,7 @@ FIELDS: tuple[Field, ...] = (
     # -- optimizer -----------------------------------------------------------------------------
     Field("optimizer", str, "adam", "optimizer name", "optimizer", check=_name_or_mapping, choices=OPTIMIZERS,
           search={"optimizer": {"choices": ["adam", "nadam", "rmsprop", "momentum"]}}),
-    Field("optimizer_args", dict, {}, 'optimizer arguments, e.g. \'{"beta_2": 0.99}\'', "optimizer",
+    Field("optimizer_args", dict, {}, 'optimizer arguments[[, e.g. \'{"beta_2": 0.99}\']]', "optimizer",
           check=_mapping, cli="json", metavar="JSON",
           # the tuner's momentum (for sgd, momentum, nesterov, rmsprop) is an optimizer argument
           search={"momentum": {"min": 0.5, "max": 0.95, "default": 0.9}}),
@@ -262,8 +265,8 @@ FIELDS: tuple[Field, ...] = (
           check=_optional(_schedule), choices=SCHEDULES,
           search={"schedule": {"choices": ["constant", "exponential", "cosine"]}}),
     Field("schedule_args", dict, {"gamma": 0.98},
-          "schedule arguments, e.g. '{\"step_size\": 50, \"gamma\": 0.5}'; a schedule's length in epochs "
-          "(cosine's decay_epochs) defaults to the run's epochs; another --schedule drops the default's",
+          "schedule arguments[[, e.g. '{\"step_size\": 50, \"gamma\": 0.5}']]; a schedule's length in epochs "
+          "(cosine's decay_epochs) defaults to the run's epochs[[; another --schedule drops the default's]]",
           "optimizer", check=_mapping, cli="json", metavar="JSON",
           # arguments per schedule name; the default schedule's are this field's default
           search={"schedule_args": {"step": {"step_size": 30, "gamma": 0.5},
@@ -280,8 +283,8 @@ FIELDS: tuple[Field, ...] = (
           search={"batch_size": {"choices": [16, 32, 64], "default": 32}}),
     Field("patience", int, None, "early-stopping patience in epochs; none: sized to the training rows, "
           f"{budget.PATIENCE} up to {_SMALL}", "training", check=_optional(check.non_negative_int)),
-    Field("reduce_lr_on_plateau", bool, False, "halve the learning rate when the validation loss stalls "
-          "(needs --schedule constant)", "training", check=_flag, cli="bool"),
+    Field("reduce_lr_on_plateau", bool, False, "halve the learning rate when the validation loss stalls"
+          "[[ (needs --schedule constant)]]", "training", check=_flag, cli="bool"),
     Field("class_weight", str, None, "balanced: weight classes inversely to their frequency", "training",
           check=_optional(_class_weight), choices=("balanced",)),
     Field("validation_split", float, 0.2, "fraction of the non-test rows for early stopping", "training",
@@ -291,8 +294,8 @@ FIELDS: tuple[Field, ...] = (
     Field("refit", bool, True, "after early stopping, retrain on the training and validation rows for "
           "the best epoch count", "training", check=_flag, cli="bool"),
     Field("bagging", int, 5, "train K networks, each on all but one of K folds of the non-test rows with "
-          "early stopping on its own fold, as one stacked model, and save their average (0: one network, "
-          "early stopping on --validation-split, then --refit)", "training", check=_bagging, metavar="K"),
+          "early stopping on its own fold, as one stacked model, and save their average (0: one network"
+          "[[, early stopping on --validation-split, then --refit]])", "training", check=_bagging, metavar="K"),
     Field("seed", int, 0, "seed that makes the run repeatable", "training",
           check=_optional(check.non_negative_int)),
     Field("baseline", bool, True, "also fit scikit-learn baselines (a regularized linear model and gradient "
@@ -374,10 +377,32 @@ def format_default(field: Field) -> str:
     return str(value)
 
 
+_CLI_ONLY = re.compile(r"\[\[(.*?)\]\]")  # the command line's part of a `Field.help`
+
+
 def describe(field: Field) -> str:
     """Returns a field's text in `--help`: its help, its choices and its default (`format_default`)."""
-    choices = f"; one of {', '.join(map(str, field.choices))}" if field.choices else ""
-    return f"{field.help}{choices} (default: {format_default(field)})"
+    return _described(_CLI_ONLY.sub(r"\1", field.help), field.choices, str, format_default(field))
+
+
+def describe_python(field: Field, default) -> str:
+    """Returns a field's text in a Python docstring: `describe`'s, as Python writes the values.
+
+    Args:
+        field: The option.
+        default: The default of the Python argument (e.g. of an estimator's
+            constructor), shown as a Python literal.
+
+    Returns:
+        The help without its command-line part (`[[...]]`), the choices and
+        the default as Python literals.
+    """
+    return _described(_CLI_ONLY.sub("", field.help), field.choices, repr, repr(default))
+
+
+def _described(text: str, choices: tuple | None, show: Callable[[Any], str], default: str) -> str:
+    listed = f"; one of {', '.join(map(show, choices))}" if choices else ""
+    return f"{text}{listed} (default: {default})"
 
 
 # -- kerasopt tune ---------------------------------------------------------------------------------

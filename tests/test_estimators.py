@@ -75,9 +75,12 @@ def test_the_docstring_documents_every_constructor_argument_in_order(cls):
     assert all(re.fullmatch(r" {8}\w+: \S.*(\n {12}\S.*)*", entry) for entry in entries)
     names = [entry.split(":")[0].strip() for entry in entries]
     assert names == list(inspect.signature(cls.__init__).parameters)[1:]
-    for name, entry in zip(names, entries):  # an option's entry is its `--help` text
+    parameters = inspect.signature(cls.__init__).parameters
+    for name, entry in zip(names, entries):  # an option's entry is its text, as Python writes it
         if name in spec.FIELD:
-            assert " ".join(entry.split()).startswith(f"{name}: {spec.describe(spec.FIELD[name])}.")
+            text = spec.describe_python(spec.FIELD[name], parameters[name].default)
+            assert " ".join(entry.split()).startswith(f"{name}: {text}.")
+    assert "--" not in cls.__doc__  # no command-line flags
 
 
 def test_classifier_on_a_mixed_frame_keeps_labels_and_names():
