@@ -469,7 +469,7 @@ def _data_error(args) -> str | None:
     if args.command not in ("train", "tune") or (args.config is not None and args.data is None and not args.demo):
         return None  # a --config file may name the data: checked once it is read
     try:
-        spec.check_data_source(args.data, args.demo)
+        spec.check_data_source(args.data, args.demo, args.command)
     except KerasoptError as e:
         return str(e)
     return None

@@ -343,20 +343,24 @@ def check_value(name: str, value, fields: Mapping[str, Field] | None = None) -> 
     return value if f.check is None else f.check(name, value)
 
 
-def check_data_source(data, demo) -> None:
+def check_data_source(data, demo, command: str = "train") -> None:
     """Checks that a run names its rows once: a labelled CSV file (`data`) or the embedded demo data (`demo`).
 
     Args:
         data: The `data` option (`None` when not given).
         demo: The `demo` option (`None` when not given).
+        command: `"train"` or `"tune"`: the command whose flags (and config keys) the message names; a
+            search's configuration has no key `demo`.
 
     Raises:
         ConfigError: for neither or both, naming the flags and the config keys and echoing the values.
     """
     if (data is None) == (not demo):
-        raise ConfigError("Pass either --data (a labelled CSV file; config key `data`) or --demo (the embedded "
-                          "phone-like demo data; config key `demo`), not both. "
-                          f"Received: data={check.shown(data)}, demo={bool(demo)}")
+        demo_key = "; config key `demo`" if command == "train" else ""
+        sources = (f"--data (a labelled CSV file; config key `data`) or --demo (the embedded phone-like demo "
+                   f"data{demo_key})")
+        raise ConfigError((f"Pass {sources}." if data is None else f"Pass either {sources}, not both.")
+                          + f" Received: data={check.shown(data)}, demo={bool(demo)}")
 
 
 def format_default(field: Field) -> str:

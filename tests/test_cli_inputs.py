@@ -34,22 +34,26 @@ def cars_run(tmp_path_factory):
 
 # -- 1. --data is required; the demo data has its own flag ----------------------------------------
 
-DATA_RULE = ("Pass either --data (a labelled CSV file; config key `data`) or --demo (the embedded phone-like demo "
-             "data; config key `demo`), not both. Received: ")
+SOURCES = {"train": "--data (a labelled CSV file; config key `data`) or --demo (the embedded phone-like demo data; "
+                    "config key `demo`)",
+           "tune": "--data (a labelled CSV file; config key `data`) or --demo (the embedded phone-like demo data)"}
+NEITHER = {command: f"Pass {sources}. Received: data=None, demo=False" for command, sources in SOURCES.items()}
+BOTH = {command: f"Pass either {sources}, not both. Received: data='x.csv', demo=True"
+        for command, sources in SOURCES.items()}
 
 
-@pytest.mark.parametrize("argv, received", [
-    (["train", "--epochs", "2"], "data=None, demo=False"),
-    (["tune", "--max-trials", "1"], "data=None, demo=False"),
-    (["train", "--data", "x.csv", "--demo"], "data='x.csv', demo=True"),
-    (["tune", "--data", "x.csv", "--demo"], "data='x.csv', demo=True"),
-    (["train", "--config", "c.json", "--data", "x.csv", "--demo"], "data='x.csv', demo=True"),
-    (["tune", "--config", "c.json", "--data", "x.csv", "--demo"], "data='x.csv', demo=True"),
+@pytest.mark.parametrize("argv, rule", [
+    (["train", "--epochs", "2"], NEITHER),
+    (["tune", "--max-trials", "1"], NEITHER),
+    (["train", "--data", "x.csv", "--demo"], BOTH),
+    (["tune", "--data", "x.csv", "--demo"], BOTH),
+    (["train", "--config", "c.json", "--data", "x.csv", "--demo"], BOTH),
+    (["tune", "--config", "c.json", "--data", "x.csv", "--demo"], BOTH),
 ])
-def test_train_and_tune_flags_need_data_or_demo_not_both(argv, received, tmp_path, monkeypatch, capsys):
+def test_train_and_tune_flags_need_data_or_demo_not_both(argv, rule, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main([*argv, "--out", "x"]) == 2
-    assert capsys.readouterr().err == (f"kerasopt {argv[0]}: error: {DATA_RULE}{received} "
+    assert capsys.readouterr().err == (f"kerasopt {argv[0]}: error: {rule[argv[0]]} "
                                        f"(see kerasopt {argv[0]} --help)\n")
     assert os.listdir(tmp_path) == []
 
@@ -75,17 +79,17 @@ def test_demo_flag_trains_on_the_demo_data_and_its_config_reproduces_that(tmp_pa
     assert config_lib.resolve(config_lib.load_file(args.config), **spec_overrides(args))["demo"] is True
 
 
-@pytest.mark.parametrize("config, flags, received", [
-    ({"epochs": 2}, [], "data=None, demo=False"),
-    ({"demo": True}, ["--data", "x.csv"], "data='x.csv', demo=True"),
-    ({"data": "x.csv"}, ["--demo"], "data='x.csv', demo=True"),
+@pytest.mark.parametrize("config, flags, rule", [
+    ({"epochs": 2}, [], NEITHER),
+    ({"demo": True}, ["--data", "x.csv"], BOTH),
+    ({"data": "x.csv"}, ["--demo"], BOTH),
 ])
-def test_a_config_file_and_flags_naming_no_data_or_both_are_refused(config, flags, received, tmp_path, monkeypatch,
+def test_a_config_file_and_flags_naming_no_data_or_both_are_refused(config, flags, rule, tmp_path, monkeypatch,
                                                                     capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.json").write_text(json.dumps(config))
     assert main(["train", "--config", "c.json", *flags]) == 1
-    assert capsys.readouterr().err == f"kerasopt train: error: {DATA_RULE}{received}\n"
+    assert capsys.readouterr().err == f"kerasopt train: error: {rule['train']}\n"
     assert os.listdir(tmp_path) == ["c.json"]
 
 
