@@ -77,7 +77,7 @@ def resolve(file_config: dict[str, Any] | None = None, **overrides) -> dict[str,
         source = {str(k).replace("-", "_"): v for k, v in source.items()}
         source = {k: v for k, v in source.items() if k not in spec.DERIVED}
         if "schedule" in source and "schedule_args" not in source:
-            same = source["schedule"] == DEFAULTS["schedule"]
+            same = spec.check_value("schedule", source["schedule"]) == DEFAULTS["schedule"]
             config["schedule_args"] = copy.deepcopy(DEFAULTS["schedule_args"]) if same else {}
         for key, value in source.items():
             if key not in DEFAULTS:

@@ -192,7 +192,10 @@ def _bagging(name: str, value) -> int:
 
 
 def _schedule(name: str, value):
-    return value if isinstance(value, (Mapping, numbers.Real)) and not isinstance(value, bool) else _text(name, value)
+    """A mapping, a number, or a name in lower case (as `kerasopt.schedules.get` reads it)."""
+    if isinstance(value, (Mapping, numbers.Real)) and not isinstance(value, bool):
+        return value
+    return _text(name, value).lower()
 
 
 _LOG_RANGE = {"min": 1e-6, "max": 1e-2, "sampling": "log", "zero": True}

@@ -23,6 +23,9 @@ def test_naming_the_default_schedule_keeps_its_arguments():
     assert arguments  # else there is nothing to keep
     assert config.resolve(schedule=default)["schedule_args"] == arguments
     assert config.resolve({"schedule": default})["schedule_args"] == arguments
+    # a name in any case is the same schedule, as `kerasopt.schedules.get` reads it
+    assert config.resolve({"schedule": default.upper()})["schedule_args"] == arguments
+    assert config.resolve({"schedule": default.upper()})["schedule"] == default
     # the file's arguments belong to the file's schedule
     assert config.resolve({"schedule": "step", "schedule_args": {"step_size": 3}},
                           schedule=default)["schedule_args"] == arguments
