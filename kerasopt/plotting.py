@@ -108,7 +108,9 @@ def plot_schedule(schedules, epochs: int, steps_per_epoch: int | None = None, ax
     Args:
         schedules: A `LearningRateSchedule`, a float, or a dict `{label: schedule}`.
         epochs: Number of epochs to draw.
-        steps_per_epoch: Passed to `kerasopt.schedules.epoch_values`.
+        steps_per_epoch: Steps in one epoch, passed to `kerasopt.schedules.epoch_values`: required
+            for Keras's schedules, which count steps (`step`, `exponential`, `multistep`,
+            `piecewise`, `inverse_time`); a `cosine` schedule has its own, a float needs none.
         ax: A matplotlib Axes to draw into; a new figure is made when `None`.
         log_scale: Whether the y axis is logarithmic.
 

@@ -318,8 +318,8 @@ BUILD_MODEL_ARGS = (*(f.name for f in FIELDS if f.group == "model"), "optimizer"
 TRAIN_COMMAND_FIELDS: tuple[Field, ...] = (
     Field("out", str, None, "run directory; none: runs/<name of the --data file>, runs/phone for the demo data",
           "train", check=_optional(_text), metavar="DIR"),
-    Field("cv", int, None, "instead of one run, estimate accuracy by stratified K-fold cross-validation and "
-          "write cv.json into --out", "train", check=_optional(check.folds), metavar="K"),
+    Field("cv", int, None, "instead of one run, estimate accuracy by K-fold cross-validation (stratified "
+          "for a classification) and write cv.json into --out", "train", check=_optional(check.folds), metavar="K"),
 )
 
 
