@@ -11,7 +11,7 @@ import numpy as np
 from kerasopt._terminal import TerminalLine, clock
 from kerasopt.errors import ArgumentError
 
-__all__ = ["LearningRateLogger", "MonitorCheck", "PenaltyLogger", "ProgressLine"]
+__all__ = ["LearningRateLogger", "MonitorCheck", "PenaltyLogger", "ProgressLine", "attach_stopper"]
 
 
 class _Callback(keras.callbacks.Callback):
