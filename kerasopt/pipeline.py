@@ -242,14 +242,16 @@ def _scores(model, table: Table, rows: np.ndarray) -> tuple[dict[str, Any], np.n
 
 
 def _tested(model, table: Table, rows: np.ndarray) -> tuple[dict[str, Any], dict[str, float], np.ndarray | None]:
-    """The test `rows` predicted once: their `_scores`, the model's metrics (`training.evaluate`'s, less `loss`)
-    and the outputs (for the report's figure); `({}, {}, None)` without rows."""
-    from kerasopt import inference
+    """The test `rows` predicted once (`kerasopt.inference.outputs_and_metrics`): their scores in the original
+    labels, the model's metrics (`training.evaluate`'s, less `loss`) and the outputs (for the report's figure);
+    `({}, {}, None)` without rows."""
+    from kerasopt import evaluation, inference
 
-    if not len(rows):
+    outputs, metrics = inference.outputs_and_metrics(model, table.features.iloc[rows], table.labels.iloc[rows],
+                                                     batch_size=1024)
+    if outputs is None:
         return {}, {}, None
-    scores, outputs = _scores(model, table, rows)
-    return scores, inference.output_metrics(model, model.convert_targets(table.labels.iloc[rows]), outputs), outputs
+    return evaluation.target_scores(model.target, table.labels.iloc[rows].to_numpy(), outputs), metrics, outputs
 
 
 def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool = True) -> dict[str, Any]:

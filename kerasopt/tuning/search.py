@@ -478,7 +478,7 @@ def _best_model(plan: _Plan, search_tuner, best) -> tuple[dict[str, Any], np.nda
     if earlier and earlier.get("trial_id") == best.trial_id and earlier.get("hyperparameters") == \
             best_config["hyperparameters"] and earlier.get("ensemble", 1) == ensemble:
         # the same best trial: keep the model already retrained
-        return earlier, _test_outputs(plan, keras.saving.load_model(model_path) if len(plan.x_test) else None)
+        return earlier, _tested(plan, keras.saving.load_model(model_path))[0] if len(plan.x_test) else None
     status = None
     if plan.options["verbose"]:
         from kerasopt.tuning.report import StatusLine
@@ -492,8 +492,7 @@ def _best_model(plan: _Plan, search_tuner, best) -> tuple[dict[str, Any], np.nda
     finally:
         if status is not None:
             status.clear()
-    outputs = _test_outputs(plan, model)
-    best_config["test_metrics"] = {} if outputs is None else _test_metrics(plan, model, outputs)
+    outputs, best_config["test_metrics"] = _tested(plan, model)
     _io.write_json(config_path, best_config)
     return best_config, outputs
 
@@ -541,21 +540,16 @@ def _retrain(plan: _Plan, search_tuner, trial, path: str, epochs: int, progress:
     return model
 
 
-def _test_outputs(plan: _Plan, model) -> np.ndarray | None:
-    """The outputs of the table `model` for the held-out test rows (`None` without rows or model)."""
-    if model is None or not len(plan.x_test):
-        return None
-    return np.asarray(model.predict(plan.x_test, batch_size=4096, verbose=0))
-
-
-def _test_metrics(plan: _Plan, model, outputs: np.ndarray) -> dict[str, float]:
-    """The model's Keras metrics (`training.evaluate`'s) of its test `outputs`, with the row count, without `loss`."""
+def _tested(plan: _Plan, model) -> tuple[np.ndarray | None, dict[str, float]]:
+    """The table `model`'s outputs for the held-out test rows, predicted once, and its Keras metrics of them
+    (`training.evaluate`'s, without `loss`, with the row count); `(None, {})` without rows."""
     from kerasopt import inference
     from kerasopt.signals import split_scores  # the data loss, not Keras's penalized `loss`
 
-    # The search holds encoded targets; the table model converts its original labels.
-    targets = model.convert_targets(model.target.labels(plan.y_test))
-    return split_scores(inference.output_metrics(model, targets, outputs), len(outputs))
+    # The search holds encoded targets; the table model takes the original labels.
+    outputs, metrics = inference.outputs_and_metrics(model, plan.x_test, model.target.labels(plan.y_test),
+                                                     batch_size=4096)
+    return outputs, {} if outputs is None else split_scores(metrics, len(outputs))
 
 
 def _compare(result: TuneResult, plan: _Plan) -> pd.DataFrame:
