@@ -26,7 +26,7 @@ from kerasopt import run_outputs
 from kerasopt import spec as spec_lib
 from kerasopt._quiet import quiet_retracing
 from kerasopt.errors import ArgumentError, ConfigError, KerasoptError, OutputExistsError
-from kerasopt.pipeline import _target_for, load_training_data, table_from_frame, target_column
+from kerasopt.pipeline import load_training_data, table_from_frame, target_column, target_for
 from kerasopt.tuning import space as space_lib
 
 __all__ = ["tune", "TuneResult", "available_objectives"]
@@ -211,7 +211,7 @@ def _prepare(o: dict[str, Any]) -> _Plan:
     classification = task == "classification"
     train_rows, _, test_rows = data_lib.split_rows(table.labels.to_numpy(), 0.0, o["test_split"], o["seed"],
                                                    stratify=classification)
-    target_info = _target_for(table, train_rows)  # a regression target's statistics from the search rows
+    target_info = target_for(table, train_rows)  # a regression target's statistics from the search rows
     y_train = target_info.encode(table.labels.iloc[train_rows])
     if o["cv"] and classification and int(np.bincount(y_train).min()) < o["cv"]:
         raise ConfigError(f"Invalid value for `cv`: {o['cv']} folds need at least {o['cv']} training rows of every "
