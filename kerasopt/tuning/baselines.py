@@ -50,7 +50,7 @@ def run_baselines(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, 
         x_train, y_train: Rows the grid search sees (k-fold inside): an
             array or a DataFrame of raw columns (text and gaps included).
         x_test, y_test: Held-out rows; may be empty (then no test column).
-        cv: Folds of the grid search.
+        cv: Folds of the grid search (at least 2, at most one per training row).
         seed: Seed of the folds and of the MLP.
         names: Which of `BASELINES` to run.
         columns: Keyword arguments of `kerasopt.tabular.infer_schema` (the
@@ -60,7 +60,7 @@ def run_baselines(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, 
         A DataFrame with one row per model: `model`, `best_params`,
         `cv_accuracy`, `test_accuracy`, `seconds`.
     """
-    check.positive_int("cv", cv)
+    check.folds("cv", cv)
     grids = _grids(seed)
     unknown = [n for n in names if n not in grids]
     if unknown:
@@ -69,7 +69,7 @@ def run_baselines(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, 
     x_train = baselines_lib.typed_frame(schema, x_train)
     x_test = baselines_lib.typed_frame(schema, x_test) if len(x_test) else None
     rows = []
-    folds = kfold_rows(y_train, cv, seed, stratify=True)
+    folds = kfold_rows(y_train, cv, seed, stratify=True, name="cv")
     for name in names:
         estimator, grid = grids[name]
         start = time.perf_counter()
