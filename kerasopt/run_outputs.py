@@ -305,7 +305,7 @@ def _leaderboard(out_dir: str, best: dict[str, Any], top: int = 20) -> str:
 
 
 def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.DataFrame, y_test, target, *,
-                       test_outputs: np.ndarray | None = None, columns: dict[str, Any] | None = None,
+                       test_outputs: np.ndarray | None = None, schema=None,
                        seed: int | None = 0, baseline: bool = True, verbose: int = 1) -> str:
     """Writes `baselines.json` and `report.html` of a finalized search; prints the comparison.
 
@@ -316,7 +316,8 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
         target: The `kerasopt.tabular.TargetInfo`.
         test_outputs: The best model's outputs for the held-out rows (`None`:
             no held-out rows or no best model; the report then has no test scores).
-        columns: The column overrides (`categorical`, `numeric`, `drop`).
+        schema: The `kerasopt.tabular.Schema` of the search rows, which types the
+            baselines' columns (`None`: `kerasopt.tabular.infer_schema(x_train)`).
         seed: Seed of the baselines.
         baseline: Whether to fit the baselines.
         verbose: Whether to print the comparison lines.
@@ -326,7 +327,6 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
     """
     from kerasopt import tabular
 
-    columns = columns or {}
     best = _io.read_json(os.path.join(out_dir, "best_config.json"), default={})
     ours, errors = {}, None  # the best model's scores on the held-out rows in the original labels, its error figure
     if test_outputs is not None:
@@ -334,8 +334,7 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
                                      f"{target.name}: held-out test rows")
     found = None
     if baseline:
-        schema = tabular.infer_schema(x_train, categorical=columns.get("categorical") or (),
-                                      numeric=columns.get("numeric") or (), drop=columns.get("drop") or ())
+        schema = schema or tabular.infer_schema(x_train)
         found = baselines_lib.fit_baselines(schema, target, x_train, y_train, x_test, y_test, seed=seed)
         _io.write_json(os.path.join(out_dir, "baselines.json"), found)
         if verbose:

@@ -9,6 +9,7 @@ their defaults and checks are `kerasopt.spec.TUNE_FIELDS`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import shutil
@@ -124,8 +125,8 @@ def tune(data=None, target: str | None = None, config=None, **overrides) -> Tune
     if o["baselines"]:
         result.comparison = _compare(result, plan)
     run_outputs.write_tune_outputs(plan.out, plan.x_train, plan.y_train, plan.x_test, plan.y_test, plan.target_info,
-                                   test_outputs=test_outputs, columns=plan.columns, seed=o["seed"],
-                                   baseline=o["baseline"], verbose=o["verbose"])
+                                   test_outputs=test_outputs, schema=plan.schema if o["baseline"] else None,
+                                   seed=o["seed"], baseline=o["baseline"], verbose=o["verbose"])
     return result
 
 
@@ -168,6 +169,13 @@ class _Plan:
     y_train: np.ndarray
     x_test: pd.DataFrame
     y_test: np.ndarray
+
+    @functools.cached_property
+    def schema(self):
+        """`kerasopt.tabular.infer_schema` of the search rows, which types the baselines' columns (built once)."""
+        from kerasopt import tabular
+
+        return tabular.infer_schema(self.x_train, **self.columns)
 
     @property
     def out(self) -> str:
@@ -557,7 +565,7 @@ def _compare(result: TuneResult, plan: _Plan) -> pd.DataFrame:
 
     o = plan.options
     table = run_baselines(plan.x_train, plan.y_train, plan.x_test, plan.y_test, cv=o["cv"] or 5, seed=o["seed"],
-                          columns=plan.columns)
+                          schema=plan.schema)
     best = result.best
     ours = {"model": "kerasopt tune", "best_params": best.get("hyperparameters", {}),
             "cv_accuracy": best.get("score", float("nan")) if best.get("objective") == "val_accuracy"
