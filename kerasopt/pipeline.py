@@ -349,7 +349,7 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     _io.write_json(paths["config.json"], resolved)
     metrics, warnings = _reported(config, record, resolved["derived"]["rows"])
     penalty = record["penalty"]  # the members' mean (the saved model's `losses` sum every member's)
-    extras = run_outputs.train_extras(config, table, rows, model, record)
+    extras = run_outputs.train_extras(config, table, rows, model, record, outputs)
     written = {**metrics, "test_scores": scores, "penalty": penalty, "best_epoch": record["best_epoch"],
                "epochs_run": record["epochs_run"], "refit_rows": record["refit_rows"],
                "seconds": round(record["seconds"], 3), "warnings": warnings, "note": _metrics_note(config, record),

@@ -33,8 +33,8 @@ IMPORTANCE_REPEATS = 5
 
 # -- train ---------------------------------------------------------------------------------------
 
-def train_extras(config: dict[str, Any], table, rows: dict[str, np.ndarray], model,
-                 record: dict[str, Any]) -> dict[str, Any]:
+def train_extras(config: dict[str, Any], table, rows: dict[str, np.ndarray], model, record: dict[str, Any],
+                 test_outputs: np.ndarray | None = None) -> dict[str, Any]:
     """Computes the baselines and the importance of a finished training run (nothing is written).
 
     Args:
@@ -43,6 +43,8 @@ def train_extras(config: dict[str, Any], table, rows: dict[str, np.ndarray], mod
         rows: Its row indices `{"train", "validation", "test"}`.
         model: The saved `TabularModel`.
         record: The training record (with `out_of_fold` for a bagged run).
+        test_outputs: The model's outputs for the test rows, if already predicted (the importance's
+            intact score is then theirs).
 
     Returns:
         `{"baselines": dict or None, "importance": DataFrame, "importance_rows": str,
@@ -71,7 +73,7 @@ def train_extras(config: dict[str, Any], table, rows: dict[str, np.ndarray], mod
                                      "relies on, not what generalizes)")
     result["importance"] = importance.permutation_importance(
         model, table.features.iloc[scored], table.labels.iloc[scored], repeats=IMPORTANCE_REPEATS,
-        seed=config["seed"], predict=predict)
+        seed=config["seed"], predict=predict, outputs=test_outputs if len(test) else None)
     return result
 
 
