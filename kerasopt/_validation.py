@@ -118,10 +118,17 @@ def known_columns(what: str, names, columns, *, where: str = "", fix: str = "") 
     return names
 
 
-def folds(name: str, value) -> int:
-    """Returns `value` if it is an integer >= 2 (a number of folds)."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 2:
-        raise _fail(name, "an integer >= 2", value)
+def folds(name: str, value, zero: str | None = None) -> int:
+    """Returns `value` if it is an integer >= 2 (a number of folds).
+
+    With `zero` (what 0 means instead, e.g. "one validation split"), 0 and `None` are accepted too and
+    returned as 0.
+    """
+    integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if zero is not None and (value is None or (integer and value == 0)):
+        return 0
+    if not integer or value < 2:
+        raise _fail(name, "an integer >= 2" + (f" (folds), or 0 / None for {zero}" if zero else ""), value)
     return int(value)
 
 

@@ -38,6 +38,12 @@ def typed_frame(schema, features) -> pd.DataFrame:
                                    else np.asarray(inputs[col.key], dtype=object)) for col in schema.features})
 
 
+def _numbers_and_categories(schema) -> tuple[list[str], list[str]]:
+    """The keys of the number columns (numeric and boolean) and of the categorical ones of `typed_frame`."""
+    numbers = [c.key for c in schema.features if c.kind != "categorical"]
+    return numbers, [c.key for c in schema.features if c.kind == "categorical"]
+
+
 def linear_preprocessing(schema):
     """Returns the unfitted preprocessing of the linear baselines for a schema.
 
@@ -56,8 +62,7 @@ def linear_preprocessing(schema):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    numbers = [c.key for c in schema.features if c.kind != "categorical"]
-    categories = [c.key for c in schema.features if c.kind == "categorical"]
+    numbers, categories = _numbers_and_categories(schema)
     parts = [("numbers", Pipeline([("impute", SimpleImputer(add_indicator=True, keep_empty_features=True)),
                                    ("scale", StandardScaler())]), numbers),
              ("categories", OneHotEncoder(handle_unknown="ignore"), categories)]
@@ -84,8 +89,7 @@ def baseline_models(schema, task: str, seed: int | None = 0) -> dict[str, Any]:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
-    numbers = [c.key for c in schema.features if c.kind != "categorical"]
-    categories = [c.key for c in schema.features if c.kind == "categorical"]
+    numbers, categories = _numbers_and_categories(schema)
     tree_parts = [("categories", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
                                                 encoded_missing_value=-1, max_categories=255), categories),
                   ("numbers", "passthrough", numbers)]

@@ -321,7 +321,8 @@ def can_stratify(labels, held_out: int) -> bool:
     return bool(counts.min() >= 2 and len(counts) <= held_out <= len(labels) - len(counts))
 
 
-def kfold_rows(labels, folds: int, seed: int | None, stratify: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+def kfold_rows(labels, folds: int, seed: int | None, stratify: bool,
+               name: str = "folds") -> list[tuple[np.ndarray, np.ndarray]]:
     """The rows of `folds` shuffled folds (scikit-learn's `StratifiedKFold`, or `KFold`).
 
     Stratified folds keep the class proportions of `labels` as far as the classes allow: a class with
@@ -333,6 +334,7 @@ def kfold_rows(labels, folds: int, seed: int | None, stratify: bool) -> list[tup
         folds: Number of folds (at least 2, at most one per row).
         seed: Random seed of the shuffle.
         stratify: Whether each fold keeps the class proportions of `labels`.
+        name: The argument that sets `folds`, named by the error for more folds than rows.
 
     Returns:
         One `(training rows, held-out rows)` pair of sorted index arrays per fold.
@@ -342,8 +344,8 @@ def kfold_rows(labels, folds: int, seed: int | None, stratify: bool) -> list[tup
     """
     labels = np.asarray(labels)
     if folds > len(labels):
-        raise ArgumentError(f"Invalid value for `folds`: expected at most one fold per row ({len(labels)} rows). "
-                            f"Received: folds={folds}")
+        raise ArgumentError(f"Invalid value for `{name}`: expected at most one fold per row ({len(labels)} rows). "
+                            f"Received: {name}={folds}")
     stratify = stratify and np.unique(labels, return_counts=True)[1].max() >= folds
     splitter = (StratifiedKFold if stratify else KFold)(folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():

@@ -51,7 +51,7 @@ def _shuffled_drops(model, x: pd.DataFrame, truth: np.ndarray, keep: np.ndarray,
 
 
 def permutation_importance(model, features: pd.DataFrame, labels, *, repeats: int = 5, max_rows: int = 2000,
-                           seed: int | None = 0, predict=None) -> pd.DataFrame:
+                           seed: int | None = 0, predict=None, outputs=None) -> pd.DataFrame:
     """Scores each column the model uses by the drop in score when its cells are shuffled.
 
     Args:
@@ -63,6 +63,8 @@ def permutation_importance(model, features: pd.DataFrame, labels, *, repeats: in
         seed: Seed of the sample and the shuffles.
         predict: Optional `predict(frame, positions) -> outputs` instead of `model.predict`
             (`positions`: the rows' places in `features`, for out-of-fold predictions).
+        outputs: Optional outputs of the model for the intact `features`, already predicted: the
+            intact score is theirs (the shuffled copies are still predicted).
 
     Returns:
         A DataFrame sorted by importance (intact score minus mean shuffled score), one row per
@@ -84,7 +86,8 @@ def permutation_importance(model, features: pd.DataFrame, labels, *, repeats: in
         keep = np.sort(rng.choice(len(x), max_rows, replace=False))
         x, truth = x.iloc[keep].reset_index(drop=True), truth[keep]
     n = len(x)
-    base = _score(model.target, truth, np.asarray(predict(x, keep)))
+    intact = predict(x, keep) if outputs is None else np.asarray(outputs)[keep]
+    base = _score(model.target, truth, np.asarray(intact))
     rows = _shuffled_drops(model, x, truth, keep, base, repeats, rng, predict)
     frame = pd.DataFrame(rows, columns=["column", "importance", "std"])
     frame = frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)

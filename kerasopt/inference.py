@@ -22,7 +22,7 @@ import numpy as np
 
 from kerasopt import _validation as check
 
-__all__ = ["predict_batches", "evaluate_batches", "output_metrics"]
+__all__ = ["predict_batches", "evaluate_batches", "output_metrics", "outputs_and_metrics"]
 
 
 def predict_batches(model, inputs, batch_size: int = 4096) -> np.ndarray:
@@ -102,6 +102,25 @@ def output_metrics(model, targets, outputs: np.ndarray, batch_size: int = 4096) 
     for batch, y in _batches(np.asarray(outputs), targets, check.positive_int("batch_size", batch_size)):
         model.compute_metrics(None, y, keras.ops.convert_to_tensor(batch))
     return {name: float(value) for name, value in sorted(model.get_metrics_result().items()) if name != "loss"}
+
+
+def outputs_and_metrics(model, inputs, labels, batch_size: int = 4096) -> tuple[np.ndarray | None, dict[str, float]]:
+    """Predicts held-out rows once with a `TabularModel` and returns the outputs and the model's metrics of them.
+
+    Args:
+        model: A `kerasopt.tabular.TabularModel`.
+        inputs: The raw rows (a DataFrame), as `model.predict` takes them.
+        labels: Their labels, in the original values.
+        batch_size: Rows per `model.predict` call.
+
+    Returns:
+        `(outputs, metrics)`: the model's outputs and `output_metrics` of them (without `loss`);
+        `(None, {})` for no rows.
+    """
+    if not len(labels):
+        return None, {}
+    outputs = np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0))
+    return outputs, output_metrics(model, model.convert_targets(labels), outputs)
 
 
 def _batches(inputs, targets, batch_size: int):

@@ -33,6 +33,7 @@ __all__ = [
     "load_table",
     "table_from_frame",
     "target_column",
+    "target_for",
     "predict_file",
     "run_training",
 ]
@@ -155,8 +156,20 @@ def load_table(config: dict[str, Any]) -> Table:
                             drop=config.get("drop"), source=source)
 
 
-def _target_for(table: Table, rows: np.ndarray):
-    """The table's target info, with a regression target's statistics from `rows` only."""
+def target_for(table: Table, rows: np.ndarray):
+    """Returns the table's target, with a regression target's statistics learned from `rows` only.
+
+    A classification target (its classes come from all rows) is `table.target` itself; a regression
+    target is standardized with the mean and standard deviation of the labels of `rows`, so that
+    held-out rows play no part in training.
+
+    Args:
+        table: A `Table`.
+        rows: Index array of the training rows.
+
+    Returns:
+        A `kerasopt.tabular.TargetInfo` (see `kerasopt.tabular.encode_target`).
+    """
     from kerasopt import tabular
 
     if table.classification:
@@ -172,7 +185,7 @@ def _one_network(config: dict[str, Any], table: Table, train: np.ndarray, valida
 
     model, record = members.train_members(config, table.features, table.labels, [train],
                                           [validation] if len(validation) else None,
-                                          target=_target_for(table, train), drop=table.drop, progress=progress,
+                                          target=target_for(table, train), drop=table.drop, progress=progress,
                                           verbose=verbose)
     for key in ("out_of_fold", "predict_out_of_fold"):  # the held-out rows are a validation split, not folds
         record.pop(key, None)
@@ -222,7 +235,7 @@ def _train_config(config: dict[str, Any], table: Table, rows: dict[str, np.ndarr
     else:
         pool = np.sort(np.concatenate([rows["train"], rows["validation"]]))
         model, record = bagging.train_bagged(config, table.features.iloc[pool], table.labels.iloc[pool],
-                                             target=_target_for(table, pool), drop=table.drop, progress=progress)
+                                             target=target_for(table, pool), drop=table.drop, progress=progress)
         record["refit_rows"] = 0
     return model, record
 
@@ -242,14 +255,16 @@ def _scores(model, table: Table, rows: np.ndarray) -> tuple[dict[str, Any], np.n
 
 
 def _tested(model, table: Table, rows: np.ndarray) -> tuple[dict[str, Any], dict[str, float], np.ndarray | None]:
-    """The test `rows` predicted once: their `_scores`, the model's metrics (`training.evaluate`'s, less `loss`)
-    and the outputs (for the report's figure); `({}, {}, None)` without rows."""
-    from kerasopt import inference
+    """The test `rows` predicted once (`kerasopt.inference.outputs_and_metrics`): their scores in the original
+    labels, the model's metrics (`training.evaluate`'s, less `loss`) and the outputs (for the report's figure);
+    `({}, {}, None)` without rows."""
+    from kerasopt import evaluation, inference
 
-    if not len(rows):
+    outputs, metrics = inference.outputs_and_metrics(model, table.features.iloc[rows], table.labels.iloc[rows],
+                                                     batch_size=1024)
+    if outputs is None:
         return {}, {}, None
-    scores, outputs = _scores(model, table, rows)
-    return scores, inference.output_metrics(model, model.convert_targets(table.labels.iloc[rows]), outputs), outputs
+    return evaluation.target_scores(model.target, table.labels.iloc[rows].to_numpy(), outputs), metrics, outputs
 
 
 def cross_validate_config(config: dict[str, Any], folds: int = 5, progress: bool = True) -> dict[str, Any]:
@@ -334,7 +349,7 @@ def run_training(config: dict[str, Any], out_dir: str | os.PathLike, overwrite: 
     _io.write_json(paths["config.json"], resolved)
     metrics, warnings = _reported(config, record, resolved["derived"]["rows"])
     penalty = record["penalty"]  # the members' mean (the saved model's `losses` sum every member's)
-    extras = run_outputs.train_extras(config, table, rows, model, record)
+    extras = run_outputs.train_extras(config, table, rows, model, record, outputs)
     written = {**metrics, "test_scores": scores, "penalty": penalty, "best_epoch": record["best_epoch"],
                "epochs_run": record["epochs_run"], "refit_rows": record["refit_rows"],
                "seconds": round(record["seconds"], 3), "warnings": warnings, "note": _metrics_note(config, record),

@@ -33,8 +33,8 @@ IMPORTANCE_REPEATS = 5
 
 # -- train ---------------------------------------------------------------------------------------
 
-def train_extras(config: dict[str, Any], table, rows: dict[str, np.ndarray], model,
-                 record: dict[str, Any]) -> dict[str, Any]:
+def train_extras(config: dict[str, Any], table, rows: dict[str, np.ndarray], model, record: dict[str, Any],
+                 test_outputs: np.ndarray | None = None) -> dict[str, Any]:
     """Computes the baselines and the importance of a finished training run (nothing is written).
 
     Args:
@@ -43,6 +43,8 @@ def train_extras(config: dict[str, Any], table, rows: dict[str, np.ndarray], mod
         rows: Its row indices `{"train", "validation", "test"}`.
         model: The saved `TabularModel`.
         record: The training record (with `out_of_fold` for a bagged run).
+        test_outputs: The model's outputs for the test rows, if already predicted (the importance's
+            intact score is then theirs).
 
     Returns:
         `{"baselines": dict or None, "importance": DataFrame, "importance_rows": str,
@@ -71,7 +73,7 @@ def train_extras(config: dict[str, Any], table, rows: dict[str, np.ndarray], mod
                                      "relies on, not what generalizes)")
     result["importance"] = importance.permutation_importance(
         model, table.features.iloc[scored], table.labels.iloc[scored], repeats=IMPORTANCE_REPEATS,
-        seed=config["seed"], predict=predict)
+        seed=config["seed"], predict=predict, outputs=test_outputs if len(test) else None)
     return result
 
 
@@ -305,7 +307,7 @@ def _leaderboard(out_dir: str, best: dict[str, Any], top: int = 20) -> str:
 
 
 def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.DataFrame, y_test, target, *,
-                       test_outputs: np.ndarray | None = None, columns: dict[str, Any] | None = None,
+                       test_outputs: np.ndarray | None = None, schema=None,
                        seed: int | None = 0, baseline: bool = True, verbose: int = 1) -> str:
     """Writes `baselines.json` and `report.html` of a finalized search; prints the comparison.
 
@@ -316,7 +318,8 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
         target: The `kerasopt.tabular.TargetInfo`.
         test_outputs: The best model's outputs for the held-out rows (`None`:
             no held-out rows or no best model; the report then has no test scores).
-        columns: The column overrides (`categorical`, `numeric`, `drop`).
+        schema: The `kerasopt.tabular.Schema` of the search rows, which types the
+            baselines' columns (`None`: `kerasopt.tabular.infer_schema(x_train)`).
         seed: Seed of the baselines.
         baseline: Whether to fit the baselines.
         verbose: Whether to print the comparison lines.
@@ -326,7 +329,6 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
     """
     from kerasopt import tabular
 
-    columns = columns or {}
     best = _io.read_json(os.path.join(out_dir, "best_config.json"), default={})
     ours, errors = {}, None  # the best model's scores on the held-out rows in the original labels, its error figure
     if test_outputs is not None:
@@ -334,8 +336,7 @@ def write_tune_outputs(out_dir: str, x_train: pd.DataFrame, y_train, x_test: pd.
                                      f"{target.name}: held-out test rows")
     found = None
     if baseline:
-        schema = tabular.infer_schema(x_train, categorical=columns.get("categorical") or (),
-                                      numeric=columns.get("numeric") or (), drop=columns.get("drop") or ())
+        schema = schema or tabular.infer_schema(x_train)
         found = baselines_lib.fit_baselines(schema, target, x_train, y_train, x_test, y_test, seed=seed)
         _io.write_json(os.path.join(out_dir, "baselines.json"), found)
         if verbose:

@@ -437,11 +437,7 @@ def _duration(name: str, value) -> float:
 
 def _folds(name: str, value) -> int:
     """`cv`: an integer >= 2, or 0 (also `None`) for one validation split."""
-    if value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value == 0):
-        return 0
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 2:
-        raise check._fail(name, "an integer >= 2 (folds), or 0 / None for one validation split", value)
-    return int(value)
+    return check.folds(name, value, zero="one validation split")
 
 
 def _objective(name: str, value):

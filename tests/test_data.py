@@ -227,6 +227,9 @@ def test_kfold_rows_stratify_as_far_as_the_classes_allow():
     same(data.kfold_rows(small, 4, seed=0, stratify=True), sklearn_folds(KFold(4, shuffle=True, random_state=0), small))
     with pytest.raises(ArgumentError, match=r"`folds`: expected at most one fold per row \(9 rows\). Received: folds=10"):
         data.kfold_rows(small, 10, seed=0, stratify=False)
+    with pytest.raises(ArgumentError, match=r"^Invalid value for `cv`: expected at most one fold per row \(9 rows\). "
+                                            r"Received: cv=10$"):  # the caller's option
+        data.kfold_rows(small, 10, seed=0, stratify=False, name="cv")
 
 
 @pytest.mark.parametrize("stratify", [True, False])

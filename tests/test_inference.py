@@ -9,7 +9,7 @@ import kerasopt
 from kerasopt.data import make_phone_data
 from kerasopt.errors import ArgumentError
 from kerasopt import training
-from kerasopt.inference import evaluate_batches, output_metrics, predict_batches
+from kerasopt.inference import evaluate_batches, output_metrics, outputs_and_metrics, predict_batches
 
 
 def _dense():
@@ -81,6 +81,10 @@ def test_metrics_of_the_outputs_are_those_of_evaluate(task):
     assert set(expected) >= ({"accuracy", "log_loss"} if task == "classification" else {"mse", "r2"})
     assert output_metrics(model, model.convert_targets(y), outputs) == expected
     assert output_metrics(model, y[:0], outputs[:0]) == {}
+    tested_outputs, metrics = outputs_and_metrics(model, x, y, batch_size=1024)  # predicted once, then the metrics
+    np.testing.assert_array_equal(tested_outputs, outputs)
+    assert metrics == expected
+    assert outputs_and_metrics(model, x[:0], y[:0]) == (None, {})
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5])

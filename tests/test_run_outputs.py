@@ -249,6 +249,12 @@ def test_permutation_importance_is_the_seeded_drop_in_accuracy():
     assert list(result["column"]) == ["a", "b"] and set(result["score"]) == {1.0}
     assert importance.permutation_importance(_Rule(frame), frame, labels, repeats=4, seed=3).equals(result)
     assert set(importance.permutation_importance(_Rule(frame), frame, labels, max_rows=20)["rows"]) == {20}
+    outputs = _Rule(frame).predict(frame)  # already predicted: the intact score is theirs (of the sampled rows)
+    assert importance.permutation_importance(_Rule(frame), frame, labels, repeats=4, seed=3,
+                                             outputs=outputs).equals(result)
+    assert importance.permutation_importance(_Rule(frame), frame, labels, max_rows=20, outputs=outputs).equals(
+        importance.permutation_importance(_Rule(frame), frame, labels, max_rows=20))
+    assert set(importance.permutation_importance(_Rule(frame), frame, labels, outputs=1 - outputs)["score"]) == {0.0}
 
 
 def test_report_escapes_text_and_inlines_figures(tmp_path):

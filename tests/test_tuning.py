@@ -10,7 +10,7 @@ import pytest
 
 from kerasopt.cli import main
 from kerasopt.data import make_phone_data
-from kerasopt.errors import ConfigError
+from kerasopt.errors import ArgumentError, ConfigError
 from kerasopt.tuning import search
 from kerasopt.tuning.search import tune
 
@@ -177,6 +177,11 @@ def test_baselines_are_grid_searched_with_scaling_inside_each_fold(tiny_xy):
     assert row.cv_accuracy == pytest.approx(expected)
     with pytest.raises(ValueError, match="Unknown baseline.s.: XGB"):
         run_baselines(x, y, x, y, names=["XGB"])
+    with pytest.raises(ArgumentError, match=r"^Invalid value for `cv`: expected an integer >= 2. Received: cv=1$"):
+        run_baselines(x, y, x, y, cv=1)  # not scikit-learn's error
+    with pytest.raises(ArgumentError, match=r"^Invalid value for `cv`: expected at most one fold per row \(4 rows\). "
+                                            r"Received: cv=5$"):
+        run_baselines(x[:4], y[:4], x, y, cv=5)
 
 
 def test_tune_baselines_prepare_a_table_as_a_run_s_baselines(monkeypatch):

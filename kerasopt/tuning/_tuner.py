@@ -181,7 +181,7 @@ class SearchTuner(keras_tuner.Tuner):
         if self._folds_cache is None:
             stratify = self.hypermodel.classification
             if self.cv:
-                self._folds_cache = kfold_rows(y, self.cv, self.seed, stratify)
+                self._folds_cache = kfold_rows(y, self.cv, self.seed, stratify, name="cv")
             else:
                 train, val = holdout_rows(y, self.validation_split, self.seed, stratify, name="validation_split")
                 self._folds_cache = [(np.sort(train), np.sort(val))]

@@ -43,33 +43,33 @@ BASELINES = ("LogisticRegression", "SVC", "MLPClassifier")
 
 
 def run_baselines(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *,
-                  cv: int = 5, seed: int = 0, names=BASELINES, columns: dict | None = None) -> pd.DataFrame:
+                  cv: int = 5, seed: int = 0, names=BASELINES, schema=None) -> pd.DataFrame:
     """Tunes each baseline by grid search on the training rows and scores it on the test rows.
 
     Args:
         x_train, y_train: Rows the grid search sees (k-fold inside): an
             array or a DataFrame of raw columns (text and gaps included).
         x_test, y_test: Held-out rows; may be empty (then no test column).
-        cv: Folds of the grid search.
+        cv: Folds of the grid search (at least 2, at most one per training row).
         seed: Seed of the folds and of the MLP.
         names: Which of `BASELINES` to run.
-        columns: Keyword arguments of `kerasopt.tabular.infer_schema` (the
-            column overrides `categorical`, `numeric`, `drop`), as a run's.
+        schema: The `kerasopt.tabular.Schema` of the training rows, which types
+            their columns (`None`: `kerasopt.tabular.infer_schema(x_train)`).
 
     Returns:
         A DataFrame with one row per model: `model`, `best_params`,
         `cv_accuracy`, `test_accuracy`, `seconds`.
     """
-    check.positive_int("cv", cv)
+    check.folds("cv", cv)
     grids = _grids(seed)
     unknown = [n for n in names if n not in grids]
     if unknown:
         raise ArgumentError(f"Unknown baseline(s): {', '.join(unknown)}. Known: {', '.join(BASELINES)}.")
-    schema = tabular.infer_schema(x_train, **(columns or {}))
+    schema = schema or tabular.infer_schema(x_train)
     x_train = baselines_lib.typed_frame(schema, x_train)
     x_test = baselines_lib.typed_frame(schema, x_test) if len(x_test) else None
     rows = []
-    folds = kfold_rows(y_train, cv, seed, stratify=True)
+    folds = kfold_rows(y_train, cv, seed, stratify=True, name="cv")
     for name in names:
         estimator, grid = grids[name]
         start = time.perf_counter()

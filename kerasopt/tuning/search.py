@@ -9,6 +9,7 @@ their defaults and checks are `kerasopt.spec.TUNE_FIELDS`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import shutil
@@ -26,7 +27,7 @@ from kerasopt import run_outputs
 from kerasopt import spec as spec_lib
 from kerasopt._quiet import quiet_retracing
 from kerasopt.errors import ArgumentError, ConfigError, KerasoptError, OutputExistsError
-from kerasopt.pipeline import _target_for, load_training_data, table_from_frame, target_column
+from kerasopt.pipeline import load_training_data, table_from_frame, target_column, target_for
 from kerasopt.tuning import space as space_lib
 
 __all__ = ["tune", "TuneResult", "available_objectives"]
@@ -124,8 +125,8 @@ def tune(data=None, target: str | None = None, config=None, **overrides) -> Tune
     if o["baselines"]:
         result.comparison = _compare(result, plan)
     run_outputs.write_tune_outputs(plan.out, plan.x_train, plan.y_train, plan.x_test, plan.y_test, plan.target_info,
-                                   test_outputs=test_outputs, columns=plan.columns, seed=o["seed"],
-                                   baseline=o["baseline"], verbose=o["verbose"])
+                                   test_outputs=test_outputs, schema=plan.schema if o["baseline"] else None,
+                                   seed=o["seed"], baseline=o["baseline"], verbose=o["verbose"])
     return result
 
 
@@ -169,6 +170,13 @@ class _Plan:
     x_test: pd.DataFrame
     y_test: np.ndarray
 
+    @functools.cached_property
+    def schema(self):
+        """`kerasopt.tabular.infer_schema` of the search rows, which types the baselines' columns (built once)."""
+        from kerasopt import tabular
+
+        return tabular.infer_schema(self.x_train, **self.columns)
+
     @property
     def out(self) -> str:
         return self.options["out"]
@@ -211,7 +219,7 @@ def _prepare(o: dict[str, Any]) -> _Plan:
     classification = task == "classification"
     train_rows, _, test_rows = data_lib.split_rows(table.labels.to_numpy(), 0.0, o["test_split"], o["seed"],
                                                    stratify=classification)
-    target_info = _target_for(table, train_rows)  # a regression target's statistics from the search rows
+    target_info = target_for(table, train_rows)  # a regression target's statistics from the search rows
     y_train = target_info.encode(table.labels.iloc[train_rows])
     if o["cv"] and classification and int(np.bincount(y_train).min()) < o["cv"]:
         raise ConfigError(f"Invalid value for `cv`: {o['cv']} folds need at least {o['cv']} training rows of every "
@@ -478,7 +486,7 @@ def _best_model(plan: _Plan, search_tuner, best) -> tuple[dict[str, Any], np.nda
     if earlier and earlier.get("trial_id") == best.trial_id and earlier.get("hyperparameters") == \
             best_config["hyperparameters"] and earlier.get("ensemble", 1) == ensemble:
         # the same best trial: keep the model already retrained
-        return earlier, _test_outputs(plan, keras.saving.load_model(model_path) if len(plan.x_test) else None)
+        return earlier, _tested(plan, keras.saving.load_model(model_path))[0] if len(plan.x_test) else None
     status = None
     if plan.options["verbose"]:
         from kerasopt.tuning.report import StatusLine
@@ -492,8 +500,7 @@ def _best_model(plan: _Plan, search_tuner, best) -> tuple[dict[str, Any], np.nda
     finally:
         if status is not None:
             status.clear()
-    outputs = _test_outputs(plan, model)
-    best_config["test_metrics"] = {} if outputs is None else _test_metrics(plan, model, outputs)
+    outputs, best_config["test_metrics"] = _tested(plan, model)
     _io.write_json(config_path, best_config)
     return best_config, outputs
 
@@ -541,21 +548,16 @@ def _retrain(plan: _Plan, search_tuner, trial, path: str, epochs: int, progress:
     return model
 
 
-def _test_outputs(plan: _Plan, model) -> np.ndarray | None:
-    """The outputs of the table `model` for the held-out test rows (`None` without rows or model)."""
-    if model is None or not len(plan.x_test):
-        return None
-    return np.asarray(model.predict(plan.x_test, batch_size=4096, verbose=0))
-
-
-def _test_metrics(plan: _Plan, model, outputs: np.ndarray) -> dict[str, float]:
-    """The model's Keras metrics (`training.evaluate`'s) of its test `outputs`, with the row count, without `loss`."""
+def _tested(plan: _Plan, model) -> tuple[np.ndarray | None, dict[str, float]]:
+    """The table `model`'s outputs for the held-out test rows, predicted once, and its Keras metrics of them
+    (`training.evaluate`'s, without `loss`, with the row count); `(None, {})` without rows."""
     from kerasopt import inference
     from kerasopt.signals import split_scores  # the data loss, not Keras's penalized `loss`
 
-    # The search holds encoded targets; the table model converts its original labels.
-    targets = model.convert_targets(model.target.labels(plan.y_test))
-    return split_scores(inference.output_metrics(model, targets, outputs), len(outputs))
+    # The search holds encoded targets; the table model takes the original labels.
+    outputs, metrics = inference.outputs_and_metrics(model, plan.x_test, model.target.labels(plan.y_test),
+                                                     batch_size=4096)
+    return outputs, {} if outputs is None else split_scores(metrics, len(outputs))
 
 
 def _compare(result: TuneResult, plan: _Plan) -> pd.DataFrame:
@@ -563,7 +565,7 @@ def _compare(result: TuneResult, plan: _Plan) -> pd.DataFrame:
 
     o = plan.options
     table = run_baselines(plan.x_train, plan.y_train, plan.x_test, plan.y_test, cv=o["cv"] or 5, seed=o["seed"],
-                          columns=plan.columns)
+                          schema=plan.schema)
     best = result.best
     ours = {"model": "kerasopt tune", "best_params": best.get("hyperparameters", {}),
             "cv_accuracy": best.get("score", float("nan")) if best.get("objective") == "val_accuracy"
