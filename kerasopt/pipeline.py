@@ -22,7 +22,7 @@ from kerasopt import config as config_lib
 from kerasopt import data as data_lib
 from kerasopt import run_outputs, signals, spec
 from kerasopt._quiet import quiet_retracing
-from kerasopt.errors import ArgumentError, ConfigError, DataError
+from kerasopt.errors import ConfigError, DataError
 
 __all__ = [
     "RUN_FILES",

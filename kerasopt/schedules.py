@@ -224,8 +224,8 @@ def _from_name(identifier: str, learning_rate: float, steps_per_epoch: int | Non
     key = identifier.lower()
     if key not in _SCHEDULES:
         raise ArgumentError(f"Unknown schedule: schedule={identifier!r}. Known schedules: {', '.join(available())}.")
-    cls = _SCHEDULES[key]
-    if cls is None:
+    build = _SCHEDULES[key]
+    if build is None:
         if kwargs:
             raise ArgumentError(f"The constant schedule takes no arguments. Received: {sorted(kwargs)}")
         return check.positive_float("learning_rate", learning_rate)
@@ -237,13 +237,13 @@ def _from_name(identifier: str, learning_rate: float, steps_per_epoch: int | Non
             "steps, so it needs `steps_per_epoch` (ceil(training rows / batch_size)). "
             "Received: steps_per_epoch=None")
     steps_per_epoch = check.positive_int("steps_per_epoch", steps_per_epoch)
-    if cls is WarmupCosineDecay and "decay_epochs" not in kwargs:  # its length defaults to the run's
+    if build is WarmupCosineDecay and "decay_epochs" not in kwargs:  # its length defaults to the run's
         if epochs is None:
             raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: it needs `decay_epochs`, or "
                                 "the run's `epochs` as its default. Received: decay_epochs=None, epochs=None")
         kwargs = {**kwargs, "decay_epochs": check.positive_int("epochs", epochs)}
     try:
-        return cls(steps_per_epoch=steps_per_epoch, **kwargs)
+        return build(steps_per_epoch=steps_per_epoch, **kwargs)
     except TypeError as e:
         raise ArgumentError(f"Invalid arguments for schedule {identifier!r}: {e}") from None
 
